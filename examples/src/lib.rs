@@ -1,0 +1,1 @@
+//! Runnable weft examples live beside this crate as `[[example]]` targets.

@@ -1,0 +1,2 @@
+#![warn(missing_docs)]
+//! weft
