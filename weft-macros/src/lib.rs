@@ -1,1 +1,142 @@
+//! Procedural macros for [weft](https://docs.rs/weft): `#[weft::main]` and
+//! `#[weft::test]`.
+//!
+//! Use them through the re-exports in the `weft` crate (`weft::main` and
+//! `weft::test`) rather than depending on this crate directly.
+//!
+//! Both macros turn an `async fn` into an ordinary fn that builds a
+//! current-thread weft runtime and blocks on the original body:
+//!
+//! ```ignore
+//! #[weft::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let listener = weft::net::TcpListener::bind("127.0.0.1:0").await?;
+//!     println!("listening on {}", listener.local_addr()?);
+//!     Ok(())
+//! }
+//! ```
+//!
+//! expands to (roughly)
+//!
+//! ```ignore
+//! fn main() -> std::io::Result<()> {
+//!     async fn main() -> std::io::Result<()> {
+//!         let listener = weft::net::TcpListener::bind("127.0.0.1:0").await?;
+//!         println!("listening on {}", listener.local_addr()?);
+//!         Ok(())
+//!     }
+//!     ::weft::runtime::Builder::new_current_thread()
+//!         .build()
+//!         .expect("failed to build the weft runtime")
+//!         .block_on(main())
+//! }
+//! ```
+//!
+//! The body stays an `async fn` with the declared return type (nested inside
+//! the generated fn), so `?`, a bare `Ok(())` and `return` in the body behave
+//! exactly as in any `async fn`, type errors are reported on the body as
+//! usual, and any return type works, `impl Trait` and `!` included.
+//!
+//! `#[weft::test]` does the same and adds `#[test]`; other attributes such as
+//! `#[should_panic]` or `#[ignore]` are kept when written after it:
+//!
+//! ```ignore
+//! #[weft::test]
+//! #[should_panic(expected = "boom")]
+//! async fn panics_inside_the_runtime() {
+//!     weft::time::sleep(std::time::Duration::from_millis(1)).await;
+//!     panic!("boom");
+//! }
+//! ```
+//!
+//! # Arguments
+//!
+//! Both macros accept the same optional arguments:
+//!
+//! - `flavor = "current_thread"`: the runtime flavor. This is the default and,
+//!   for now, the only flavor; `flavor = "multi_thread"` and
+//!   `worker_threads = N` are rejected with a compile error until weft has a
+//!   multi-thread scheduler.
+//! - `crate = "path::to::weft"`: the path of the weft crate, for when it has
+//!   been renamed or re-exported (default `::weft`).
+//!
+//! ```ignore
+//! #[weft::main(flavor = "current_thread", crate = "my_runtime::weft")]
+//! async fn main() {}
+//! ```
+//!
+//! # Errors
+//!
+//! Misuse is reported as a compile error pointing at the offending tokens:
+//!
+//! ```text
+//! #[weft::main] fn main() {}
+//!   -> the `async` keyword is missing from the function declaration
+//! #[weft::main] async fn main(x: u32) {}
+//!   -> the main function cannot accept arguments
+//! #[weft::test] async fn t(x: u32) {}
+//!   -> the test function cannot accept arguments
+//! #[weft::main(flavor = "multi_thread")] async fn main() {}
+//!   -> the multi-thread flavor is not available yet in this version of weft
+//!      (it arrives with the multi-thread scheduler); ...
+//! #[weft::main(foo = 1)] async fn main() {}
+//!   -> unknown argument `foo` to `#[weft::main]`; the accepted arguments are ...
+//! #[weft::test] #[test] async fn t() {}
+//!   -> a second test attribute is supplied; ...
+//! ```
+//!
+//! Alongside the error the macro still emits the function (expanded with the
+//! default settings where possible), so the error is not followed by a cascade
+//! of "`main` function not found" or unresolved-name errors.
+#![warn(missing_docs)]
+
 extern crate proc_macro;
+
+mod entry;
+
+use proc_macro::TokenStream;
+
+/// Marks an `async fn` as the program's entry point, run on a weft runtime.
+///
+/// The function keeps its name, visibility, attributes and return type; its
+/// body runs inside `block_on` on a freshly built current-thread runtime.
+/// Any return type works, so `?` can be used when `main` returns a `Result`.
+///
+/// ```ignore
+/// #[weft::main]
+/// async fn main() -> std::io::Result<()> {
+///     weft::time::sleep(std::time::Duration::from_millis(10)).await;
+///     Ok(())
+/// }
+/// ```
+///
+/// Arguments: `flavor = "current_thread"` (the default) and
+/// `crate = "path::to::weft"`. The function must be `async` and take no
+/// arguments; see the [crate documentation](crate) for the errors.
+#[proc_macro_attribute]
+pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry::expand(entry::Kind::Main, args.into(), item.into()).into()
+}
+
+/// Marks an `async fn` as a test, run on its own weft runtime.
+///
+/// Expands to a `#[test]` fn whose body runs inside `block_on` on a freshly
+/// built current-thread runtime. Attributes written after `#[weft::test]`
+/// (`#[should_panic]`, `#[ignore]`, ...) are kept; the test may return a
+/// `Result` like any other test.
+///
+/// ```ignore
+/// #[weft::test]
+/// async fn sleeps() {
+///     weft::time::sleep(std::time::Duration::from_millis(1)).await;
+/// }
+/// ```
+///
+/// Arguments: `flavor = "current_thread"` (the default) and
+/// `crate = "path::to::weft"`. The function must be `async` and take no
+/// arguments, and must not also carry a `#[test]` attribute; see the
+/// [crate documentation](crate) for the errors.
+#[proc_macro_attribute]
+pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry::expand(entry::Kind::Test, args.into(), item.into()).into()
+}

@@ -1,2 +1,49 @@
+//! weft — an asynchronous I/O runtime for Rust.
+//!
+//! weft runs futures on an event loop built on edge-triggered epoll, a
+//! hierarchical timer wheel and a current-thread scheduler. Its API follows
+//! tokio's names and signatures, so a port is mostly a rename; its sockets
+//! implement the runtime-neutral [`futures_io`] traits, re-exported with their
+//! extension traits from [`weft::io`](crate::io).
+//!
+//! ```
+//! use weft::io::{AsyncReadExt, AsyncWriteExt};
+//! use weft::net::{TcpListener, TcpStream};
+//!
+//! #[weft::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let listener = TcpListener::bind("127.0.0.1:0").await?;
+//!     let addr = listener.local_addr()?;
+//!     let server = weft::spawn(async move {
+//!         let (mut stream, _) = listener.accept().await?;
+//!         let mut buf = [0u8; 5];
+//!         stream.read_exact(&mut buf).await?;
+//!         stream.write_all(&buf).await?;
+//!         std::io::Result::Ok(())
+//!     });
+//!     let mut client = TcpStream::connect(addr).await?;
+//!     client.write_all(b"hello").await?;
+//!     let mut echoed = [0u8; 5];
+//!     client.read_exact(&mut echoed).await?;
+//!     assert_eq!(&echoed, b"hello");
+//!     server.await.expect("server task")?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! The map of the code is `ARCHITECTURE.md` in the repository.
 #![warn(missing_docs)]
-//! weft
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+mod driver;
+mod scheduler;
+
+pub mod io;
+pub mod net;
+pub mod runtime;
+pub mod task;
+pub mod time;
+
+pub use task::spawn;
+pub use weft_macros::{main, test};

@@ -1,0 +1,183 @@
+//! The I/O driver: epoll (edge-triggered), an eventfd for cross-thread
+//! unpark, and the readiness slab.
+//!
+//! Owns: the epoll instance, the slab of readiness slots, the unpark eventfd.
+//! Calls: the kernel (through `rustix`) and wakers. Nothing above it.
+//!
+//! Every resource is registered once, for read and write interest together,
+//! edge-triggered; the slot's readiness bits remember an edge until an
+//! operation observes `WouldBlock` (or a short read) at the same driver tick.
+//! The contract for users of a [`Registration`]: readiness is a hint; an
+//! operation must be ready for `WouldBlock` and then call `clear`.
+
+mod ready;
+mod registration;
+mod slab;
+
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::{Acquire, Release, SeqCst};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustix::event::epoll::{self, EventData, EventFlags};
+use rustix::event::{eventfd, EventfdFlags, Timespec};
+
+pub(crate) use ready::Ready;
+pub(crate) use registration::{Direction, Registration};
+use slab::{decode_token, Dispatch, Slab};
+
+/// Token of the unpark eventfd. Slot tokens never reach it: their index is
+/// below the slab's capacity.
+const UNPARK_TOKEN: u64 = u64::MAX;
+
+/// Events fetched by one `epoll_wait`.
+const EVENTS_PER_TURN: usize = 256;
+
+/// State shared by the driver, its handles and every registration.
+pub(crate) struct IoShared {
+    epoll: OwnedFd,
+    slab: Slab,
+    unpark_fd: OwnedFd,
+    /// Set by the first `unpark` after the driver last drained the eventfd;
+    /// later unparks skip the `write` until the driver clears it.
+    unpark_pending: AtomicBool,
+    /// Set when the driver is dropped: pending operations fail instead of
+    /// waiting for events that will never come.
+    shutdown: AtomicBool,
+    /// True while the loop may block in `epoll_wait` with a timeout computed
+    /// from the timer wheel; a timer inserted from another thread that
+    /// becomes the earliest must then unpark it.
+    pub(crate) parked: AtomicBool,
+}
+
+impl IoShared {
+    /// Wakes the driver if it is blocked in (or about to enter) `epoll_wait`.
+    pub(crate) fn unpark(&self) {
+        if !self.unpark_pending.swap(true, SeqCst) {
+            // The counter cannot overflow: the driver drains it on every wake.
+            let _ = rustix::io::write(&self.unpark_fd, &1u64.to_ne_bytes());
+        }
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Acquire)
+    }
+}
+
+/// epoll's event buffer. `epoll::Event` can carry a pointer, which makes it
+/// `!Send`; weft stores only integer tokens in it.
+struct Events(Vec<epoll::Event>);
+
+// SAFETY: every event weft registers carries a `u64` token (`new_u64`), never
+// a pointer, so the buffer holds plain integers and may move between threads
+// with the loop's core.
+unsafe impl Send for Events {}
+
+/// The part of the driver that only the thread driving the loop touches.
+pub(crate) struct IoDriver {
+    shared: Arc<IoShared>,
+    events: Events,
+    /// Driver turn counter, stamped into every readiness it sets.
+    tick: u16,
+}
+
+impl IoDriver {
+    pub(crate) fn new() -> io::Result<IoDriver> {
+        let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
+        let unpark_fd = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
+        epoll::add(&epoll, &unpark_fd, EventData::new_u64(UNPARK_TOKEN), EventFlags::IN)?;
+        let shared = Arc::new(IoShared {
+            epoll,
+            slab: Slab::new(),
+            unpark_fd,
+            unpark_pending: AtomicBool::new(false),
+            shutdown: AtomicBool::new(false),
+            parked: AtomicBool::new(false),
+        });
+        Ok(IoDriver { shared, events: Events(Vec::with_capacity(EVENTS_PER_TURN)), tick: 0 })
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<IoShared> {
+        &self.shared
+    }
+
+    /// One `epoll_wait`: blocks up to `timeout` (`None`: until an event), then
+    /// records readiness and wakes the waiters. Returns the number of events.
+    pub(crate) fn turn(&mut self, timeout: Option<Duration>) -> io::Result<usize> {
+        self.tick = self.tick.wrapping_add(1);
+        let timeout = timeout.map(|d| Timespec {
+            tv_sec: d.as_secs().min(i32::MAX as u64) as i64,
+            tv_nsec: i64::from(d.subsec_nanos()),
+        });
+        self.events.0.clear();
+        match epoll::wait(
+            &self.shared.epoll,
+            rustix::buffer::spare_capacity(&mut self.events.0),
+            timeout.as_ref(),
+        ) {
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => return Ok(0),
+            Err(e) => return Err(e.into()),
+        }
+        for event in &self.events.0 {
+            let token = event.data.u64();
+            let flags = event.flags;
+            if token == UNPARK_TOKEN {
+                let mut buf = [0u8; 8];
+                let _ = rustix::io::read(&self.shared.unpark_fd, &mut buf);
+                self.shared.unpark_pending.store(false, SeqCst);
+                continue;
+            }
+            let (index, generation) = decode_token(token);
+            let Some(slot) = self.shared.slab.get(index) else { continue };
+            let ready = Ready::from_epoll(flags);
+            if slot.set_readiness(generation, ready, self.tick) == Dispatch::Stale {
+                continue;
+            }
+            if ready.intersects(Ready::READ_INTEREST | Ready::PRIORITY) {
+                slot.reader.wake();
+            }
+            if ready.intersects(Ready::WRITE_INTEREST) {
+                slot.writer.wake();
+            }
+        }
+        Ok(self.events.0.len())
+    }
+}
+
+impl Drop for IoDriver {
+    fn drop(&mut self) {
+        self.shared.shutdown.store(true, Release);
+        self.shared.slab.for_each(|slot| {
+            slot.reader.wake();
+            slot.writer.wake();
+        });
+    }
+}
+
+impl IoShared {
+    pub(crate) fn register(self: &Arc<Self>, fd: impl AsFd) -> io::Result<Registration> {
+        if self.is_shutdown() {
+            return Err(shutdown_error());
+        }
+        let slot = self.slab.allocate()?;
+        let flags = EventFlags::IN | EventFlags::OUT | EventFlags::RDHUP | EventFlags::ET;
+        if let Err(e) = epoll::add(&self.epoll, fd, EventData::new_u64(slot.token()), flags) {
+            self.slab.release(&slot);
+            return Err(e.into());
+        }
+        Ok(Registration::new(Arc::clone(self), slot))
+    }
+
+    fn deregister(&self, fd: impl AsFd) {
+        // Fails only if the fd was never added or is already closed; either
+        // way epoll holds nothing for it any more.
+        let _ = epoll::delete(&self.epoll, fd);
+    }
+}
+
+pub(crate) fn shutdown_error() -> io::Error {
+    io::Error::other("the weft runtime that drives this I/O resource has shut down")
+}

@@ -1,0 +1,143 @@
+//! Readiness bits as the driver records them.
+
+use std::fmt;
+use std::ops::{BitAnd, BitOr};
+
+use rustix::event::epoll::EventFlags;
+
+/// A set of readiness bits. Prints by name: `Ready(READABLE | READ_CLOSED)`.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Ready(u8);
+
+impl Ready {
+    pub(crate) const EMPTY: Ready = Ready(0);
+    pub(crate) const READABLE: Ready = Ready(1);
+    pub(crate) const WRITABLE: Ready = Ready(1 << 1);
+    /// The peer shut down its write side (EPOLLRDHUP) or the socket hung up.
+    pub(crate) const READ_CLOSED: Ready = Ready(1 << 2);
+    /// Our write side can no longer send (EPOLLHUP).
+    pub(crate) const WRITE_CLOSED: Ready = Ready(1 << 3);
+    /// EPOLLERR: the next operation will return the pending socket error.
+    pub(crate) const ERROR: Ready = Ready(1 << 4);
+    pub(crate) const PRIORITY: Ready = Ready(1 << 5);
+    pub(crate) const ALL: Ready = Ready(0x3f);
+
+    /// What a reader waits for: any of these lets a read make progress.
+    pub(crate) const READ_INTEREST: Ready =
+        Ready(Self::READABLE.0 | Self::READ_CLOSED.0 | Self::ERROR.0);
+    /// What a writer waits for.
+    pub(crate) const WRITE_INTEREST: Ready =
+        Ready(Self::WRITABLE.0 | Self::WRITE_CLOSED.0 | Self::ERROR.0);
+    /// Bits an operation may clear after `WouldBlock`. Closed and error bits
+    /// are final: once seen they stay until the slot is released.
+    pub(crate) const CLEARABLE: Ready =
+        Ready(Self::READABLE.0 | Self::WRITABLE.0 | Self::PRIORITY.0);
+
+    pub(crate) const fn from_bits(bits: u8) -> Ready {
+        Ready(bits & Self::ALL.0)
+    }
+    pub(crate) const fn bits(self) -> u8 {
+        self.0
+    }
+    pub(crate) const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    pub(crate) const fn intersects(self, other: Ready) -> bool {
+        self.0 & other.0 != 0
+    }
+    #[cfg(test)]
+    pub(crate) const fn is_readable(self) -> bool {
+        self.intersects(Self::READABLE)
+    }
+    #[cfg(test)]
+    pub(crate) const fn is_read_closed(self) -> bool {
+        self.intersects(Self::READ_CLOSED)
+    }
+
+    /// Translates epoll's event flags. EPOLLHUP means both directions are
+    /// finished; EPOLLRDHUP only that the peer will send nothing more.
+    pub(crate) fn from_epoll(flags: EventFlags) -> Ready {
+        let mut ready = Ready::EMPTY;
+        if flags.contains(EventFlags::IN) {
+            ready = ready | Ready::READABLE;
+        }
+        if flags.contains(EventFlags::OUT) {
+            ready = ready | Ready::WRITABLE;
+        }
+        if flags.contains(EventFlags::PRI) {
+            ready = ready | Ready::PRIORITY;
+        }
+        if flags.contains(EventFlags::RDHUP) {
+            ready = ready | Ready::READ_CLOSED;
+        }
+        if flags.contains(EventFlags::HUP) {
+            ready = ready | Ready::READ_CLOSED | Ready::WRITE_CLOSED;
+        }
+        if flags.contains(EventFlags::ERR) {
+            ready = ready | Ready::ERROR;
+        }
+        ready
+    }
+}
+
+impl BitOr for Ready {
+    type Output = Ready;
+    fn bitor(self, rhs: Ready) -> Ready {
+        Ready(self.0 | rhs.0)
+    }
+}
+
+impl BitAnd for Ready {
+    type Output = Ready;
+    fn bitand(self, rhs: Ready) -> Ready {
+        Ready(self.0 & rhs.0)
+    }
+}
+
+impl fmt::Debug for Ready {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const NAMES: [(Ready, &str); 6] = [
+            (Ready::READABLE, "READABLE"),
+            (Ready::WRITABLE, "WRITABLE"),
+            (Ready::READ_CLOSED, "READ_CLOSED"),
+            (Ready::WRITE_CLOSED, "WRITE_CLOSED"),
+            (Ready::ERROR, "ERROR"),
+            (Ready::PRIORITY, "PRIORITY"),
+        ];
+        let mut names = NAMES.iter().filter(|(bit, _)| self.intersects(*bit)).map(|(_, n)| *n);
+        write!(f, "Ready(")?;
+        if let Some(first) = names.next() {
+            write!(f, "{first}")?;
+            for name in names {
+                write!(f, " | {name}")?;
+            }
+        }
+        write!(f, ")")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoll_flags_translate() {
+        let cases = [
+            (EventFlags::IN, Ready::READABLE),
+            (EventFlags::OUT, Ready::WRITABLE),
+            (EventFlags::IN | EventFlags::RDHUP, Ready::READABLE | Ready::READ_CLOSED),
+            (EventFlags::HUP, Ready::READ_CLOSED | Ready::WRITE_CLOSED),
+            (EventFlags::ERR, Ready::ERROR),
+            (EventFlags::PRI, Ready::PRIORITY),
+        ];
+        for (flags, ready) in cases {
+            assert_eq!(Ready::from_epoll(flags), ready, "{flags:?}");
+        }
+    }
+
+    #[test]
+    fn prints_by_name() {
+        assert_eq!(format!("{:?}", Ready::READABLE | Ready::ERROR), "Ready(READABLE | ERROR)");
+        assert_eq!(format!("{:?}", Ready::EMPTY), "Ready()");
+    }
+}

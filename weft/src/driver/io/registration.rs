@@ -1,0 +1,134 @@
+//! A resource's handle on its readiness slot.
+
+use std::io;
+use std::os::fd::AsFd;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use super::slab::{ReadyEvent, SlotRef};
+use super::{shutdown_error, IoShared, Ready};
+use crate::task::coop;
+
+/// Which side of a resource an operation uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Read,
+    Write,
+}
+
+impl Direction {
+    fn mask(self) -> Ready {
+        match self {
+            Direction::Read => Ready::READ_INTEREST,
+            Direction::Write => Ready::WRITE_INTEREST,
+        }
+    }
+}
+
+/// A registered file descriptor's claim on the driver. Must be deregistered
+/// (with the fd still open) before the fd is closed; see
+/// [`Registration::deregister`].
+pub(crate) struct Registration {
+    shared: Arc<IoShared>,
+    slot: SlotRef,
+}
+
+impl Registration {
+    pub(crate) fn new(shared: Arc<IoShared>, slot: SlotRef) -> Registration {
+        Registration { shared, slot }
+    }
+
+    /// Ready when the resource may make progress in `direction`; otherwise
+    /// stores the waker and returns `Pending`. Spends one unit of the task's
+    /// cooperative budget on `Ready`.
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+    ) -> Poll<io::Result<ReadyEvent>> {
+        let budget = ready!(coop::poll_proceed(cx));
+        let slot = self.slot.slot();
+        let mask = direction.mask();
+        let mut event = slot.readiness(mask);
+        if event.ready.is_empty() {
+            let waiter = match direction {
+                Direction::Read => &slot.reader,
+                Direction::Write => &slot.writer,
+            };
+            waiter.register(cx.waker());
+            // Look again: the driver may have set readiness between the first
+            // load and the registration, and its wake went to the old waker.
+            event = slot.readiness(mask);
+            if event.ready.is_empty() {
+                if self.shared.is_shutdown() {
+                    return Poll::Ready(Err(shutdown_error()));
+                }
+                return Poll::Pending;
+            }
+        }
+        budget.made_progress();
+        Poll::Ready(Ok(event))
+    }
+
+    /// Forgets readiness observed in `event`, after an operation returned
+    /// `WouldBlock` (or a short read or write showed the kernel buffer empty
+    /// or full). Newer readiness, from a later driver tick, is kept.
+    pub(crate) fn clear(&self, event: ReadyEvent) {
+        self.slot.slot().clear(event);
+    }
+
+    /// Runs `op` until it succeeds or fails with something other than
+    /// `WouldBlock`, waiting for readiness in `direction` in between.
+    pub(crate) fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            let event = ready!(self.poll_ready(cx, direction))?;
+            match op() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear(event),
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
+    /// Like [`poll_io`](Self::poll_io) for a transfer into or out of a buffer
+    /// of `len` bytes: a transfer shorter than `len` means the kernel buffer
+    /// was drained (or filled), so readiness is cleared right away and the
+    /// next call waits for a new edge instead of making a syscall only to see
+    /// `EAGAIN`.
+    pub(crate) fn poll_transfer(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        len: usize,
+        mut op: impl FnMut() -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            let event = ready!(self.poll_ready(cx, direction))?;
+            match op() {
+                Ok(n) => {
+                    if n > 0 && n < len {
+                        self.clear(event);
+                    }
+                    return Poll::Ready(Ok(n));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear(event),
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    /// Removes `fd` from epoll. Call before closing the fd.
+    pub(crate) fn deregister(&self, fd: impl AsFd) {
+        self.shared.deregister(fd);
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.shared.slab.release(&self.slot);
+    }
+}

@@ -1,0 +1,431 @@
+//! A hierarchical timing wheel: 6 levels of 64 slots, 1 ms per tick.
+//!
+//! | level | slot width   | level span     |
+//! |-------|--------------|----------------|
+//! | 0     | 1 ms         | 64 ms          |
+//! | 1     | 64 ms        | ~4 s           |
+//! | 2     | ~4 s         | ~4.4 min       |
+//! | 3     | ~4.4 min     | ~4.7 h         |
+//! | 4     | ~4.7 h       | ~12.4 days     |
+//! | 5     | ~12.4 days   | ~2.2 years     |
+//!
+//! An entry due at tick `when` sits at the level of the highest 6-bit group in
+//! which `when` differs from `elapsed` (the wheel's current tick), in the slot
+//! that group of `when` names. Because every entry of level *n* shares all
+//! higher groups with `elapsed`, it is due before any entry of level *n + 1*,
+//! so the next expiration is the first occupied slot of the lowest occupied
+//! level. When that slot's time comes its entries either fire or move down to
+//! a finer level. Insert and cancel are O(1): entries live in a slab and each
+//! slot is a doubly linked list of slab indices.
+//!
+//! Deadlines further away than the top level spans (`Duration::MAX`, say) are
+//! placed in the top level and moved again each time they come round; they
+//! never overflow.
+
+use std::task::Waker;
+
+const LEVELS: usize = 6;
+const SLOTS: usize = 64;
+const SLOT_BITS: u32 = 6;
+/// The furthest a deadline can be placed directly: 64^6 ms.
+const MAX_SPAN: u64 = 1 << (SLOT_BITS * LEVELS as u32);
+const NIL: u32 = u32::MAX;
+
+/// The level an entry due at `when` belongs to while the wheel is at
+/// `elapsed`. Pure, so it is tested alone.
+pub(crate) fn level_for(elapsed: u64, when: u64) -> usize {
+    let mut masked = (elapsed ^ when) | (SLOTS as u64 - 1);
+    if masked >= MAX_SPAN {
+        masked = MAX_SPAN - 1;
+    }
+    let significant = 63 - masked.leading_zeros();
+    (significant / SLOT_BITS) as usize
+}
+
+fn slot_for(when: u64, level: usize) -> usize {
+    ((when >> (level as u32 * SLOT_BITS)) as usize) & (SLOTS - 1)
+}
+
+/// A handle on an inserted timer: slab index and the entry's generation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Key {
+    index: u32,
+    generation: u32,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Place {
+    /// In the slab's free list.
+    Free,
+    /// Linked into `levels[level].slots[slot]`.
+    Wheel { level: u8, slot: u8 },
+    /// Due; its waker has been (or is being) woken.
+    Fired,
+}
+
+struct Entry {
+    when: u64,
+    generation: u32,
+    place: Place,
+    prev: u32,
+    next: u32,
+    waker: Option<Waker>,
+}
+
+#[derive(Clone, Copy)]
+struct Level {
+    occupied: u64,
+    heads: [u32; SLOTS],
+}
+
+/// Where the next expiration is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Expiration {
+    level: usize,
+    slot: usize,
+    deadline: u64,
+}
+
+/// The outcome of inserting a timer.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Inserted {
+    /// Waiting in the wheel.
+    Pending(Key),
+    /// Already due: nothing was stored.
+    Elapsed,
+}
+
+/// The wheel with its entry slab.
+pub(crate) struct Wheel {
+    elapsed: u64,
+    levels: [Level; LEVELS],
+    entries: Vec<Entry>,
+    free: u32,
+    len: usize,
+}
+
+impl Wheel {
+    pub(crate) fn new() -> Wheel {
+        Wheel {
+            elapsed: 0,
+            levels: [Level { occupied: 0, heads: [NIL; SLOTS] }; LEVELS],
+            entries: Vec::new(),
+            free: NIL,
+            len: 0,
+        }
+    }
+
+    /// The tick the wheel has advanced to.
+    pub(crate) fn elapsed(&self) -> u64 {
+        self.elapsed
+    }
+
+    /// Timers waiting in the wheel.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Adds a timer due at tick `when`, to wake `waker`.
+    pub(crate) fn insert(&mut self, when: u64, waker: Waker) -> Inserted {
+        if when <= self.elapsed {
+            return Inserted::Elapsed;
+        }
+        let index = if self.free != NIL {
+            let index = self.free;
+            self.free = self.entries[index as usize].next;
+            index
+        } else {
+            self.entries.push(Entry {
+                when: 0,
+                generation: 0,
+                place: Place::Free,
+                prev: NIL,
+                next: NIL,
+                waker: None,
+            });
+            (self.entries.len() - 1) as u32
+        };
+        let entry = &mut self.entries[index as usize];
+        entry.when = when;
+        entry.waker = Some(waker);
+        let generation = entry.generation;
+        self.link(index);
+        self.len += 1;
+        Inserted::Pending(Key { index, generation })
+    }
+
+    fn entry(&self, key: Key) -> Option<&Entry> {
+        self.entries.get(key.index as usize).filter(|e| e.generation == key.generation)
+    }
+
+    /// True once the timer's deadline has been reached.
+    pub(crate) fn is_fired(&self, key: Key) -> bool {
+        self.entry(key).is_none_or(|e| e.place == Place::Fired)
+    }
+
+    /// Replaces the waker a pending timer will wake.
+    pub(crate) fn set_waker(&mut self, key: Key, waker: &Waker) {
+        if let Some(entry) = self.entries.get_mut(key.index as usize) {
+            if entry.generation == key.generation && entry.place != Place::Fired {
+                match &mut entry.waker {
+                    Some(old) if old.will_wake(waker) => {}
+                    slot => *slot = Some(waker.clone()),
+                }
+            }
+        }
+    }
+
+    /// Removes a timer, fired or not, and frees its entry. Returns its waker.
+    pub(crate) fn remove(&mut self, key: Key) -> Option<Waker> {
+        let entry = self.entries.get(key.index as usize)?;
+        if entry.generation != key.generation {
+            return None;
+        }
+        if matches!(entry.place, Place::Wheel { .. }) {
+            self.unlink(key.index);
+            self.len -= 1;
+        }
+        let free = self.free;
+        let entry = &mut self.entries[key.index as usize];
+        entry.generation = entry.generation.wrapping_add(1);
+        entry.place = Place::Free;
+        entry.next = free;
+        self.free = key.index;
+        entry.waker.take()
+    }
+
+    /// The tick of the next slot to process, if any timer is waiting. For a
+    /// coarse slot this can be earlier than the timers in it: processing it
+    /// then moves them to finer levels.
+    pub(crate) fn next_deadline(&self) -> Option<u64> {
+        self.next_expiration().map(|e| e.deadline)
+    }
+
+    fn next_expiration(&self) -> Option<Expiration> {
+        (0..LEVELS).find_map(|level| self.level_expiration(level))
+    }
+
+    fn level_expiration(&self, level: usize) -> Option<Expiration> {
+        let occupied = self.levels[level].occupied;
+        if occupied == 0 {
+            return None;
+        }
+        let now_slot = slot_for(self.elapsed, level);
+        let distance = occupied.rotate_right(now_slot as u32).trailing_zeros() as usize;
+        let slot = (now_slot + distance) % SLOTS;
+        let slot_span = 1u64 << (level as u32 * SLOT_BITS);
+        let level_span = slot_span << SLOT_BITS;
+        let level_start = self.elapsed & !(level_span - 1);
+        let mut deadline = level_start + slot as u64 * slot_span;
+        // A slot behind the current one (or the current one, above level 0,
+        // whose entries are never due within it) comes round next rotation.
+        if slot < now_slot || (slot == now_slot && level > 0) {
+            deadline += level_span;
+        }
+        Some(Expiration { level, slot, deadline })
+    }
+
+    /// Advances the wheel to tick `now`, pushing the waker of every timer due
+    /// by then into `fired`.
+    pub(crate) fn advance(&mut self, now: u64, fired: &mut Vec<Waker>) {
+        while let Some(expiration) = self.next_expiration() {
+            if expiration.deadline > now {
+                break;
+            }
+            self.elapsed = self.elapsed.max(expiration.deadline);
+            let level = &mut self.levels[expiration.level];
+            let mut index = level.heads[expiration.slot];
+            level.heads[expiration.slot] = NIL;
+            level.occupied &= !(1 << expiration.slot);
+            while index != NIL {
+                let entry = &mut self.entries[index as usize];
+                let next = entry.next;
+                entry.prev = NIL;
+                entry.next = NIL;
+                if entry.when <= now {
+                    entry.place = Place::Fired;
+                    self.len -= 1;
+                    fired.extend(entry.waker.take());
+                } else {
+                    self.link(index);
+                }
+                index = next;
+            }
+        }
+        self.elapsed = self.elapsed.max(now);
+    }
+
+    fn link(&mut self, index: u32) {
+        let when = self.entries[index as usize].when;
+        let level = level_for(self.elapsed, when);
+        let slot = slot_for(when, level);
+        let head = self.levels[level].heads[slot];
+        if head != NIL {
+            self.entries[head as usize].prev = index;
+        }
+        let entry = &mut self.entries[index as usize];
+        entry.place = Place::Wheel { level: level as u8, slot: slot as u8 };
+        entry.prev = NIL;
+        entry.next = head;
+        let level = &mut self.levels[level];
+        level.heads[slot] = index;
+        level.occupied |= 1 << slot;
+    }
+
+    fn unlink(&mut self, index: u32) {
+        let Entry { place, prev, next, .. } = &self.entries[index as usize];
+        let Place::Wheel { level, slot } = *place else { return };
+        let (prev, next, level, slot) = (*prev, *next, level as usize, slot as usize);
+        if prev != NIL {
+            self.entries[prev as usize].next = next;
+        } else {
+            self.levels[level].heads[slot] = next;
+            if next == NIL {
+                self.levels[level].occupied &= !(1 << slot);
+            }
+        }
+        if next != NIL {
+            self.entries[next as usize].prev = prev;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    #[test]
+    fn level_table() {
+        // (elapsed, when, level)
+        let table = [
+            (0, 1, 0),
+            (0, 63, 0),
+            (0, 64, 1),
+            (63, 64, 1),
+            (64, 127, 0),
+            (0, 4095, 1),
+            (0, 4096, 2),
+            (0, 1 << 30, 5),
+            (0, (1 << 36) - 1, 5),
+            (0, u64::MAX, 5),
+            (5, 5 + (1 << 40), 5),
+        ];
+        for (elapsed, when, level) in table {
+            assert_eq!(level_for(elapsed, when), level, "elapsed {elapsed} when {when}");
+        }
+    }
+
+    /// A waker that records its id in a shared log when woken.
+    struct Log {
+        id: usize,
+        log: Arc<std::sync::Mutex<Vec<usize>>>,
+    }
+    impl Wake for Log {
+        fn wake(self: Arc<Self>) {
+            self.log.lock().unwrap().push(self.id);
+        }
+    }
+
+    fn waker(id: usize, log: &Arc<std::sync::Mutex<Vec<usize>>>) -> Waker {
+        Waker::from(Arc::new(Log { id, log: Arc::clone(log) }))
+    }
+
+    #[test]
+    fn fires_in_deadline_order_across_levels() {
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut wheel = Wheel::new();
+        let deadlines = [5u64, 70, 64, 4100, 1, 300_000, 63, 65, 4096, 10_000_000];
+        for (id, when) in deadlines.iter().enumerate() {
+            assert!(matches!(wheel.insert(*when, waker(id, &log)), Inserted::Pending(_)));
+        }
+        let mut fired = Vec::new();
+        let mut now = 0;
+        // Step through time the way the driver does: jump to each deadline.
+        while let Some(next) = wheel.next_deadline() {
+            now = next;
+            wheel.advance(now, &mut fired);
+            fired.drain(..).for_each(Waker::wake);
+        }
+        let order = log.lock().unwrap().clone();
+        let mut expected: Vec<usize> = (0..deadlines.len()).collect();
+        expected.sort_by_key(|&id| deadlines[id]);
+        assert_eq!(order, expected);
+        assert_eq!(now, 10_000_000);
+        assert_eq!(wheel.len(), 0);
+    }
+
+    #[test]
+    fn never_fires_early() {
+        let count = Arc::new(AtomicUsize::new(0));
+        struct Count(Arc<AtomicUsize>);
+        impl Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let mut wheel = Wheel::new();
+        let _ = wheel.insert(1000, Waker::from(Arc::new(Count(Arc::clone(&count)))));
+        let mut fired = Vec::new();
+        for now in [1, 63, 64, 500, 999] {
+            wheel.advance(now, &mut fired);
+            assert!(fired.is_empty(), "fired at {now}");
+        }
+        wheel.advance(1000, &mut fired);
+        assert_eq!(fired.len(), 1);
+    }
+
+    #[test]
+    fn remove_unlinks_and_reuses() {
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut wheel = Wheel::new();
+        let Inserted::Pending(a) = wheel.insert(10, waker(0, &log)) else { panic!() };
+        let Inserted::Pending(b) = wheel.insert(10, waker(1, &log)) else { panic!() };
+        let Inserted::Pending(c) = wheel.insert(10, waker(2, &log)) else { panic!() };
+        assert!(wheel.remove(b).is_some());
+        assert!(wheel.remove(b).is_none(), "stale key removes nothing");
+        assert_eq!(wheel.len(), 2);
+        let mut fired = Vec::new();
+        wheel.advance(10, &mut fired);
+        fired.drain(..).for_each(Waker::wake);
+        let mut order = log.lock().unwrap().clone();
+        order.sort();
+        assert_eq!(order, vec![0, 2]);
+        assert!(wheel.is_fired(a) && wheel.is_fired(c));
+        // A fired entry's waker is gone; removing it frees the entry.
+        assert!(wheel.remove(a).is_none());
+        // The freed entry is reused under a new generation.
+        let Inserted::Pending(d) = wheel.insert(20, waker(3, &log)) else { panic!() };
+        assert_ne!(d, a);
+        assert!(!wheel.is_fired(d));
+    }
+
+    #[test]
+    fn far_deadlines_do_not_overflow() {
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut wheel = Wheel::new();
+        let Inserted::Pending(key) = wheel.insert(u64::MAX, waker(0, &log)) else { panic!() };
+        let mut fired = Vec::new();
+        wheel.advance(MAX_SPAN * 3, &mut fired);
+        assert!(fired.is_empty());
+        assert!(!wheel.is_fired(key));
+        assert!(wheel.next_deadline().unwrap() > MAX_SPAN * 3);
+        assert!(wheel.remove(key).is_some());
+        assert_eq!(wheel.next_deadline(), None);
+    }
+
+    #[test]
+    fn elapsed_deadline_is_not_stored() {
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut wheel = Wheel::new();
+        let mut fired = Vec::new();
+        wheel.advance(50, &mut fired);
+        assert_eq!(wheel.insert(50, waker(0, &log)), Inserted::Elapsed);
+        assert_eq!(wheel.insert(10, waker(0, &log)), Inserted::Elapsed);
+        assert_eq!(wheel.len(), 0);
+    }
+}

@@ -1,0 +1,28 @@
+//! I/O traits.
+//!
+//! weft's sockets implement the runtime-neutral [`futures_io`] traits
+//! natively. This module re-exports them with their extension traits from
+//! `futures-util`, so one import gives `read`, `read_exact`, `read_to_end`,
+//! `write_all`, `flush`, `close` and the rest:
+//!
+//! ```
+//! use weft::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! # async fn demo(mut stream: weft::net::TcpStream) -> std::io::Result<()> {
+//! stream.write_all(b"ping").await?;
+//! let mut reply = [0u8; 4];
+//! stream.read_exact(&mut reply).await?;
+//! stream.close().await?; // shuts down the write side: the peer sees EOF
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! `close()` is `futures-io`'s name for tokio's `shutdown()`: on a TCP
+//! stream it shuts down the write direction (reads still work).
+
+pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
+pub use futures_util::io::{
+    copy, copy_buf, empty, repeat, sink, AsyncBufReadExt, AsyncReadExt, AsyncSeekExt,
+    AsyncWriteExt, BufReader, BufWriter, Cursor, ReadHalf, WriteHalf,
+};
+pub use std::io::{Error, ErrorKind, Result};

@@ -1,0 +1,124 @@
+//! `TcpListener`.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::task::{Context, Poll};
+
+use rustix::net::SocketFlags;
+use socket2::{Domain, Socket, Type};
+
+use super::TcpStream;
+use crate::driver::io::Direction;
+use crate::net::addr::{each_addr, ToSocketAddrs};
+use crate::net::evented::Evented;
+
+/// Backlog of pending connections, as tokio and std's defaults.
+const BACKLOG: i32 = 1024;
+
+/// A TCP socket listening for connections.
+///
+/// Accepting drains the kernel's listen queue: while connections are queued,
+/// each `accept` is one `accept4` call with no `epoll_wait` in between; only
+/// when the queue is empty (`EAGAIN`) does the listener wait for readiness.
+///
+/// ```
+/// use weft::net::TcpListener;
+///
+/// #[weft::main]
+/// async fn main() -> std::io::Result<()> {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     println!("listening on {}", listener.local_addr()?);
+///     Ok(())
+/// }
+/// ```
+pub struct TcpListener {
+    io: Evented<std::net::TcpListener>,
+}
+
+impl TcpListener {
+    /// Binds to `addr` and listens (with `SO_REUSEADDR`, backlog 1024). With
+    /// several addresses, the first that binds wins.
+    ///
+    /// # Errors
+    ///
+    /// Addresses that are not literal IPs (see
+    /// [`ToSocketAddrs`](crate::net::ToSocketAddrs)), or the kernel's error
+    /// (`AddrInUse`, `PermissionDenied`, ...) for the last address tried.
+    pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
+        each_addr(addr, |addr| async move { TcpListener::bind_addr(addr) }).await
+    }
+
+    fn bind_addr(addr: SocketAddr) -> io::Result<TcpListener> {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM.nonblocking(), None)?;
+        socket.set_reuse_address(true)?;
+        socket.bind(&addr.into())?;
+        socket.listen(BACKLOG)?;
+        TcpListener::from_std(socket.into())
+    }
+
+    /// Wraps a listener from `std`, switching it to non-blocking mode.
+    ///
+    /// # Errors
+    ///
+    /// If called outside a weft runtime, or registration fails.
+    pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        listener.set_nonblocking(true)?;
+        Ok(TcpListener { io: Evented::new(listener)? })
+    }
+
+    /// Waits for a connection and returns it with the peer's address. The
+    /// new stream is non-blocking, close-on-exec and registered.
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        std::future::poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// Polls for a connection; see [`accept`](Self::accept).
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        let accepted = std::task::ready!(self.io.poll_io(cx, Direction::Read, |listener| {
+            let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
+            Ok(rustix::net::acceptfrom_with(listener, flags)?)
+        }));
+        let (fd, addr) = accepted?;
+        let stream = std::net::TcpStream::from(fd);
+        let addr = match addr.map(SocketAddr::try_from) {
+            Some(Ok(addr)) => addr,
+            _ => stream.peer_addr()?,
+        };
+        Poll::Ready(Ok((TcpStream::from_connected(stream)?, addr)))
+    }
+
+    /// The address this listener is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// The IP time-to-live of accepted connections' packets.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.get_ref().ttl()
+    }
+
+    /// Sets the IP time-to-live.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.get_ref().set_ttl(ttl)
+    }
+}
+
+impl AsFd for TcpListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
+
+impl AsRawFd for TcpListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+impl fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.io.get_ref().fmt(f)
+    }
+}

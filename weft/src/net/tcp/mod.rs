@@ -1,0 +1,7 @@
+//! TCP: listener and stream.
+
+mod listener;
+mod stream;
+
+pub use listener::TcpListener;
+pub use stream::TcpStream;

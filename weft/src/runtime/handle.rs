@@ -1,0 +1,101 @@
+//! `Handle`: a cloneable, `Send` reference to a runtime.
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+
+use super::context::{self, SetCurrent, TryCurrentError};
+use crate::scheduler;
+use crate::task::JoinHandle;
+
+/// A reference to a runtime that can spawn tasks and run futures from any
+/// thread. Wakes that cross threads reach the runtime's loop through its
+/// eventfd.
+///
+/// ```
+/// let rt = weft::runtime::Runtime::new()?;
+/// let handle = rt.handle().clone();
+/// let from_thread = std::thread::spawn(move || {
+///     let task = handle.spawn(async { "spawned from another thread" });
+///     handle.block_on(task).unwrap()
+/// });
+/// // Drive the loop here while the other thread waits on its task.
+/// rt.block_on(async {
+///     while !from_thread.is_finished() {
+///         weft::time::sleep(std::time::Duration::from_millis(1)).await;
+///     }
+/// });
+/// assert_eq!(from_thread.join().unwrap(), "spawned from another thread");
+/// # std::io::Result::Ok(())
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) inner: scheduler::Handle,
+}
+
+impl Handle {
+    /// The runtime this thread is in.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime, with a message saying so; use
+    /// [`try_current`](Self::try_current) to get an error instead.
+    #[track_caller]
+    pub fn current() -> Handle {
+        match Handle::try_current() {
+            Ok(handle) => handle,
+            Err(e) => panic!("weft::runtime::Handle::current: {e}"),
+        }
+    }
+
+    /// The runtime this thread is in, or an error saying why there is none.
+    pub fn try_current() -> Result<Handle, TryCurrentError> {
+        context::with_current(|inner| Handle { inner: inner.clone() })
+    }
+
+    /// Spawns a task on this runtime; see [`crate::spawn`].
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.inner.spawn(future)
+    }
+
+    /// Runs `future` to completion on this thread, inside this runtime's
+    /// context. If no thread is running the runtime's loop, this one does
+    /// for as long as the call lasts; otherwise `future` is polled here and
+    /// the loop's thread drives its I/O and timers.
+    ///
+    /// # Panics
+    ///
+    /// When called from a thread that is already running a weft loop.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.inner.block_on(future)
+    }
+
+    /// Makes this runtime current on this thread until the guard drops.
+    pub fn enter(&self) -> EnterGuard<'_> {
+        EnterGuard { _set: context::enter(self.inner.clone()), _handle: PhantomData }
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle").field("flavor", &"current_thread").finish()
+    }
+}
+
+/// Returned by [`Handle::enter`] and [`Runtime::enter`](super::Runtime::enter):
+/// the runtime stays current on this thread until it drops.
+pub struct EnterGuard<'a> {
+    _set: SetCurrent,
+    _handle: PhantomData<&'a Handle>,
+}
+
+impl fmt::Debug for EnterGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EnterGuard")
+    }
+}

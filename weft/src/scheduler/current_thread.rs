@@ -1,0 +1,480 @@
+//! The current-thread scheduler: one run queue, one thread, libuv's phases.
+//!
+//! One turn of the loop:
+//!
+//! 1. poll the `block_on` future if it was woken;
+//! 2. run queued tasks, up to `event_interval` of them (the inject queue of
+//!    tasks woken from other threads is checked every
+//!    `global_queue_interval` tasks, and whenever the local queue is empty);
+//! 3. poll the driver: with timeout 0 if tasks are still queued (so I/O and
+//!    timers are never starved by busy tasks), otherwise blocking until an
+//!    event, the next timer, or an unpark from another thread. The driver
+//!    reads the clock once and fires every timer due.
+//!
+//! While a thread runs the loop, the run queue lives in a thread-local, so a
+//! wake on that thread (the common case: an I/O event or timer dispatched by
+//! the driver, or a task waking another) is a push onto a `VecDeque` with no
+//! lock and no syscall. Wakes from other threads go through the inject queue
+//! and an eventfd write.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io;
+use std::pin::{pin, Pin};
+use std::ptr;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread, ThreadId};
+use std::time::Duration;
+
+use crate::driver::{self, Driver};
+use crate::runtime::context;
+use crate::task::raw::{Cell as TaskCell, Ran, TaskRef, NOT_OWNED};
+use crate::task::{coop, Id, JoinHandle};
+
+/// Tunables, set through the runtime `Builder`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Config {
+    /// Tasks run between two non-blocking polls of the driver.
+    pub(crate) event_interval: u32,
+    /// Tasks run between two checks of the inject queue.
+    pub(crate) global_queue_interval: u32,
+}
+
+/// The part of the scheduler every handle and task shares.
+pub(crate) struct Shared {
+    driver: driver::Handle,
+    inject: Mutex<Inject>,
+    /// Length of `inject`, read without the lock to skip it when empty.
+    inject_len: AtomicUsize,
+    /// The loop's state, held by whichever thread is running the loop.
+    core: Mutex<Option<Box<Core>>>,
+    /// Threads in `block_on` waiting for `core` to come back.
+    core_waiters: Mutex<Vec<Thread>>,
+    /// The thread that owns `spawn_local` tasks, once there are any. Only it
+    /// may run the loop from then on.
+    local_owner: OnceLock<ThreadId>,
+    /// Set when the runtime shuts down: no task runs again.
+    closed: AtomicBool,
+    config: Config,
+}
+
+struct Inject {
+    queue: VecDeque<TaskRef>,
+    closed: bool,
+}
+
+/// What the thread running the loop owns.
+struct Core {
+    /// The run queue while no thread runs the loop (see `Local::queue`).
+    queue: VecDeque<TaskRef>,
+    registry: Registry,
+    driver: Driver,
+    tick: u32,
+}
+
+/// Every task that has run at least once and not completed, so shutdown can
+/// drop the futures of idle tasks that only wakers (or nothing) refer to.
+#[derive(Default)]
+struct Registry {
+    slots: Vec<Option<TaskRef>>,
+    free: Vec<usize>,
+}
+
+impl Registry {
+    fn insert(&mut self, task: &TaskRef) -> usize {
+        let index = match self.free.pop() {
+            Some(index) => {
+                self.slots[index] = Some(task.clone());
+                index
+            }
+            None => {
+                self.slots.push(Some(task.clone()));
+                self.slots.len() - 1
+            }
+        };
+        task.header().owned_index.store(index, Relaxed);
+        index
+    }
+
+    fn remove(&mut self, index: usize) -> Option<TaskRef> {
+        let task = self.slots.get_mut(index)?.take()?;
+        task.header().owned_index.store(NOT_OWNED, Relaxed);
+        self.free.push(index);
+        Some(task)
+    }
+
+    fn drain(&mut self) -> Vec<TaskRef> {
+        self.free.clear();
+        self.slots.drain(..).flatten().collect()
+    }
+}
+
+/// The run queue of the loop this thread is running, if any.
+struct Local {
+    shared: Cell<*const Shared>,
+    queue: RefCell<VecDeque<TaskRef>>,
+}
+
+thread_local! {
+    static CURRENT: Local = const {
+        Local { shared: Cell::new(ptr::null()), queue: RefCell::new(VecDeque::new()) }
+    };
+}
+
+fn is_running_here(shared: *const Shared) -> bool {
+    CURRENT.try_with(|local| local.shared.get() == shared).unwrap_or(false)
+}
+
+impl Shared {
+    pub(crate) fn new(driver: Driver, config: Config) -> Arc<Shared> {
+        let handle = driver.handle().clone();
+        let core = Core { queue: VecDeque::new(), registry: Registry::default(), driver, tick: 0 };
+        Arc::new(Shared {
+            driver: handle,
+            inject: Mutex::new(Inject { queue: VecDeque::new(), closed: false }),
+            inject_len: AtomicUsize::new(0),
+            core: Mutex::new(Some(Box::new(core))),
+            core_waiters: Mutex::new(Vec::new()),
+            local_owner: OnceLock::new(),
+            closed: AtomicBool::new(false),
+            config,
+        })
+    }
+
+    pub(crate) fn driver(&self) -> &driver::Handle {
+        &self.driver
+    }
+
+    fn inject(&self) -> MutexGuard<'_, Inject> {
+        // No user code runs under these locks; poison carries no meaning.
+        self.inject.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn push_inject(&self, task: TaskRef) {
+        let mut inject = self.inject();
+        if inject.closed {
+            drop(inject);
+            task.shutdown();
+            return;
+        }
+        inject.queue.push_back(task);
+        self.inject_len.store(inject.queue.len(), Release);
+        drop(inject);
+        self.driver.unpark();
+    }
+
+    fn pop_inject(&self) -> Option<TaskRef> {
+        if self.inject_len.load(Acquire) == 0 {
+            return None;
+        }
+        let mut inject = self.inject();
+        let task = inject.queue.pop_front();
+        self.inject_len.store(inject.queue.len(), Release);
+        task
+    }
+
+    /// Takes the loop's core, unless another thread has it or local tasks
+    /// tie it to another thread.
+    fn take_core(&self) -> Option<Box<Core>> {
+        if self.local_owner.get().is_some_and(|owner| *owner != thread::current().id()) {
+            return None;
+        }
+        self.core.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    fn put_core(&self, core: Box<Core>) {
+        *self.core.lock().unwrap_or_else(|e| e.into_inner()) = Some(core);
+        let waiters = std::mem::take(&mut *self.core_waiters.lock().unwrap_or_else(|e| e.into_inner()));
+        waiters.iter().for_each(Thread::unpark);
+    }
+}
+
+/// Queues a woken task: locally when this thread runs its loop, otherwise
+/// through the inject queue and an unpark.
+pub(crate) fn schedule(task: TaskRef) {
+    let crate::scheduler::Handle::CurrentThread(shared) = &task.header().scheduler;
+    let target: *const Shared = Arc::as_ptr(shared);
+    let task = CURRENT
+        .try_with(|local| {
+            if local.shared.get() == target {
+                local.queue.borrow_mut().push_back(task);
+                None
+            } else {
+                Some(task)
+            }
+        })
+        .unwrap_or_else(|_| unreachable_tls());
+    if let Some(task) = task {
+        let crate::scheduler::Handle::CurrentThread(shared) = &task.header().scheduler;
+        let shared = Arc::clone(shared);
+        shared.push_inject(task);
+    }
+}
+
+/// `CURRENT` is gone only while this thread's thread-locals are being
+/// destroyed; such a wake cannot have come from the loop.
+#[cold]
+fn unreachable_tls() -> Option<TaskRef> {
+    None
+}
+
+pub(crate) fn spawn<F>(
+    shared: &Arc<Shared>,
+    future: F,
+    local_owner: Option<ThreadId>,
+) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let handle = crate::scheduler::Handle::CurrentThread(Arc::clone(shared));
+    let task = TaskCell::new(future, Id::next(), handle, local_owner);
+    let join = JoinHandle::new(task.clone());
+    if shared.closed.load(Acquire) {
+        crate::task::raw::Task::shutdown(task);
+    } else {
+        schedule(task);
+    }
+    join
+}
+
+pub(crate) fn spawn_local<F>(future: F) -> io::Result<JoinHandle<F::Output>>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let running = CURRENT.with(|local| local.shared.get());
+    let not_running = || {
+        io::Error::other(
+            "this thread is not running a weft runtime; call it from inside `block_on` or one of \
+             its tasks",
+        )
+    };
+    if running.is_null() {
+        return Err(not_running());
+    }
+    let shared = context::with_current(|handle| match handle {
+        crate::scheduler::Handle::CurrentThread(shared) => Arc::clone(shared),
+    })
+    .map_err(|_| not_running())?;
+    if Arc::as_ptr(&shared) != running {
+        return Err(not_running());
+    }
+    let me = thread::current().id();
+    if *shared.local_owner.get_or_init(|| me) != me {
+        return Err(io::Error::other("this runtime's local tasks belong to another thread"));
+    }
+    Ok(spawn(&shared, future, Some(me)))
+}
+
+/// Wakes a `block_on` future: a flag, plus an unpark of whatever the thread
+/// sleeps in (the driver while it runs the loop, its own park otherwise).
+struct MainWake {
+    woken: AtomicBool,
+    /// True while the `block_on` thread runs the loop.
+    driving: AtomicBool,
+    shared: Arc<Shared>,
+    thread: Thread,
+}
+
+impl Wake for MainWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Release);
+        if self.driving.load(Acquire) {
+            if !is_running_here(Arc::as_ptr(&self.shared)) {
+                self.shared.driver.unpark();
+            }
+        } else {
+            self.thread.unpark();
+        }
+    }
+}
+
+#[track_caller]
+pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output {
+    if CURRENT.with(|local| !local.shared.get().is_null()) {
+        panic!(
+            "weft: cannot block_on inside a runtime: this thread is already running a weft \
+             loop (in `block_on` or one of its tasks); `.await` the future or `spawn` it instead"
+        );
+    }
+    let _enter = context::enter(crate::scheduler::Handle::CurrentThread(Arc::clone(shared)));
+    let mut future = pin!(future);
+    let main = Arc::new(MainWake {
+        woken: AtomicBool::new(true),
+        driving: AtomicBool::new(false),
+        shared: Arc::clone(shared),
+        thread: thread::current(),
+    });
+    let waker = Waker::from(Arc::clone(&main));
+    loop {
+        if let Some(core) = shared.take_core() {
+            return drive(shared, core, future.as_mut(), &main, &waker);
+        }
+        // Another thread runs the loop: poll our future here between parks.
+        shared.core_waiters.lock().unwrap_or_else(|e| e.into_inner()).push(thread::current());
+        if let Some(core) = shared.take_core() {
+            return drive(shared, core, future.as_mut(), &main, &waker);
+        }
+        if main.woken.swap(false, AcqRel) {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
+                return output;
+            }
+        } else {
+            thread::park();
+        }
+    }
+}
+
+/// While alive, this thread runs `shared`'s loop: the run queue is in
+/// `CURRENT`. On drop (also when the `block_on` future panics) the queue goes
+/// back into the core and the core back to `shared` — or, if the runtime
+/// was closed meanwhile, it is shut down here.
+struct Running<'a> {
+    shared: &'a Arc<Shared>,
+    core: Option<Box<Core>>,
+    previous: *const Shared,
+}
+
+impl<'a> Running<'a> {
+    fn enter(shared: &'a Arc<Shared>, mut core: Box<Core>) -> Running<'a> {
+        let previous = CURRENT.with(|local| {
+            let queue = std::mem::take(&mut core.queue);
+            let previous_queue = local.queue.replace(queue);
+            core.queue = previous_queue;
+            local.shared.replace(Arc::as_ptr(shared))
+        });
+        Running { shared, core: Some(core), previous }
+    }
+
+    fn core(&mut self) -> &mut Core {
+        self.core.as_mut().expect("the core is held while running")
+    }
+
+    fn leave(&mut self) -> Option<Box<Core>> {
+        let mut core = self.core.take()?;
+        CURRENT.with(|local| {
+            let previous_queue = std::mem::take(&mut core.queue);
+            core.queue = local.queue.replace(previous_queue);
+            local.shared.set(self.previous);
+        });
+        Some(core)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        if let Some(core) = self.leave() {
+            if self.shared.closed.load(Acquire) {
+                shutdown_core(self.shared, core);
+            } else {
+                self.shared.put_core(core);
+            }
+        }
+    }
+}
+
+fn pop_local() -> Option<TaskRef> {
+    CURRENT.with(|local| local.queue.borrow_mut().pop_front())
+}
+
+fn drive<F: Future>(
+    shared: &Arc<Shared>,
+    core: Box<Core>,
+    mut future: Pin<&mut F>,
+    main: &MainWake,
+    waker: &Waker,
+) -> F::Output {
+    let mut running = Running::enter(shared, core);
+    main.driving.store(true, Release);
+    struct NotDriving<'a>(&'a MainWake);
+    impl Drop for NotDriving<'_> {
+        fn drop(&mut self) {
+            self.0.driving.store(false, Release);
+        }
+    }
+    let _not_driving = NotDriving(main);
+    let mut cx = Context::from_waker(waker);
+    let config = shared.config;
+    'turn: loop {
+        if main.woken.swap(false, AcqRel) {
+            if let Poll::Ready(output) = coop::budget(|| future.as_mut().poll(&mut cx)) {
+                return output;
+            }
+        }
+        for _ in 0..config.event_interval {
+            if main.woken.load(Acquire) {
+                continue 'turn;
+            }
+            let core = running.core();
+            core.tick = core.tick.wrapping_add(1);
+            let task = if core.tick % config.global_queue_interval == 0 {
+                shared.pop_inject().or_else(pop_local)
+            } else {
+                pop_local().or_else(|| shared.pop_inject())
+            };
+            let Some(task) = task else {
+                // Nothing to run: sleep until an event, a timer or an unpark.
+                if !main.woken.load(Acquire) {
+                    running.core().driver.park(None);
+                }
+                continue 'turn;
+            };
+            run_task(core, task);
+        }
+        // A full batch ran: let the driver in without blocking.
+        running.core().driver.park(Some(Duration::ZERO));
+    }
+}
+
+fn run_task(core: &mut Core, task: TaskRef) {
+    let index = match task.header().owned_index.load(Relaxed) {
+        NOT_OWNED => core.registry.insert(&task),
+        index => index,
+    };
+    if task.run() != Ran::Pending {
+        core.registry.remove(index);
+    }
+}
+
+/// Closes the runtime: every task's future is dropped, here if this thread
+/// can take the loop's core, or by the thread that holds it when it lets go.
+pub(crate) fn shutdown(shared: &Arc<Shared>) {
+    shared.closed.store(true, Release);
+    shared.inject().closed = true;
+    if let Some(core) = shared.core.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        shutdown_core(shared, core);
+    }
+}
+
+fn shutdown_core(shared: &Arc<Shared>, core: Box<Core>) {
+    let _enter = context::enter(crate::scheduler::Handle::CurrentThread(Arc::clone(shared)));
+    let mut running = Running::enter(shared, core);
+    // Dropping a future can wake or spawn others; go round until quiet.
+    loop {
+        let mut dropped = false;
+        while let Some(task) = pop_local().or_else(|| shared.pop_inject()) {
+            task.shutdown();
+            dropped = true;
+        }
+        for task in running.core().registry.drain() {
+            task.header().owned_index.store(NOT_OWNED, Relaxed);
+            task.shutdown();
+            dropped = true;
+        }
+        if !dropped {
+            break;
+        }
+    }
+    let core = running.leave();
+    // The driver goes last: futures dropped above may deregister I/O.
+    drop(core);
+}

@@ -1,0 +1,101 @@
+//! Cooperative budget: a task that is always ready must still yield.
+//!
+//! Each task poll starts with [`BUDGET`] units. Every resource operation that
+//! completes (an I/O readiness, a timer, a join) spends one; when none are
+//! left, the operation returns `Pending` after waking the task, so the task
+//! goes to the back of the run queue and the loop gets to poll I/O and fire
+//! timers. Outside a task poll the budget is unconstrained.
+
+use std::cell::Cell;
+use std::task::{Context, Poll};
+
+/// Units a task may spend per poll (tokio uses the same figure).
+pub(crate) const BUDGET: u8 = 128;
+
+thread_local! {
+    /// `None`: unconstrained (not inside a task poll).
+    static REMAINING: Cell<Option<u8>> = const { Cell::new(None) };
+}
+
+/// Runs `f` (one task poll) with a fresh budget.
+pub(crate) fn budget<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<u8>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            REMAINING.with(|r| r.set(self.0));
+        }
+    }
+    let _restore = Restore(REMAINING.with(|r| r.replace(Some(BUDGET))));
+    f()
+}
+
+/// Spent unit of budget; given back on drop unless the operation made
+/// progress.
+#[must_use]
+pub(crate) struct Spent(bool);
+
+impl Spent {
+    /// The operation completed: keep the unit spent.
+    pub(crate) fn made_progress(mut self) {
+        self.0 = false;
+    }
+}
+
+impl Drop for Spent {
+    fn drop(&mut self) {
+        if self.0 {
+            REMAINING.with(|r| {
+                if let Some(n) = r.get() {
+                    r.set(Some(n.saturating_add(1)));
+                }
+            });
+        }
+    }
+}
+
+/// Takes one unit, or returns `Pending` (after waking the task) when the
+/// budget is used up.
+pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<Spent> {
+    REMAINING.with(|r| match r.get() {
+        None => Poll::Ready(Spent(false)),
+        Some(0) => {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+        Some(n) => {
+            r.set(Some(n - 1));
+            Poll::Ready(Spent(true))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::task::Waker;
+
+    #[test]
+    fn budget_runs_out_and_restores() {
+        let mut cx = Context::from_waker(Waker::noop());
+        // Unconstrained outside a task poll.
+        for _ in 0..1000 {
+            assert!(matches!(poll_proceed(&mut cx), Poll::Ready(_)));
+        }
+        budget(|| {
+            for _ in 0..BUDGET {
+                match poll_proceed(&mut cx) {
+                    Poll::Ready(spent) => spent.made_progress(),
+                    Poll::Pending => panic!("budget ran out early"),
+                }
+            }
+            assert!(poll_proceed(&mut cx).is_pending());
+        });
+        budget(|| {
+            // An operation that made no progress gives its unit back.
+            for _ in 0..1000 {
+                let Poll::Ready(spent) = poll_proceed(&mut cx) else { panic!("no progress was made") };
+                drop(spent);
+            }
+        });
+    }
+}

@@ -1,0 +1,148 @@
+//! Tasks: spawning, joining, aborting, yielding.
+//!
+//! Owns: the task cell ([`raw`]), its state word ([`state`]), join and abort
+//! handles, the cooperative budget ([`coop`]). Calls: the scheduler (to queue
+//! a woken task) and the runtime context (to find the current scheduler).
+//!
+//! A task is one allocation holding its future, its state word and its join
+//! slot; see `raw.rs`. weft writes its own task rather than use `async-task`
+//! because `abort(&self)` and "drop every pending future at shutdown" need
+//! the scheduler to reach idle tasks, which `async-task` would only allow
+//! with a second allocation per task.
+
+pub(crate) mod coop;
+mod join;
+pub(crate) mod raw;
+mod state;
+
+use std::fmt;
+use std::future::Future;
+use std::num::NonZeroU64;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+pub use join::{AbortHandle, JoinError, JoinHandle};
+
+use crate::runtime::Handle;
+
+/// A task's id: unique among the tasks of the process, never reused.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Id(NonZeroU64);
+
+impl Id {
+    pub(crate) fn next() -> Id {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        Id(NonZeroU64::new(id).expect("task ids do not wrap in 2^64 spawns"))
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl fmt::Debug for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Id({})", self.0)
+    }
+}
+
+/// Spawns a task on the current runtime and returns its [`JoinHandle`].
+///
+/// The task starts running at the runtime's next turn; it does not need the
+/// handle to be awaited. A panic inside the task is caught and returned as a
+/// [`JoinError`].
+///
+/// # Panics
+///
+/// When called outside a weft runtime (use
+/// [`Handle::spawn`](crate::runtime::Handle::spawn) from other threads).
+///
+/// ```
+/// #[weft::main]
+/// async fn main() {
+///     let tasks: Vec<_> = (0..4).map(|i| weft::spawn(async move { i * 10 })).collect();
+///     let mut sum = 0;
+///     for task in tasks {
+///         sum += task.await.unwrap();
+///     }
+///     assert_eq!(sum, 60);
+/// }
+/// ```
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match Handle::try_current() {
+        Ok(handle) => handle.spawn(future),
+        Err(e) => panic!("weft::spawn: {e}"),
+    }
+}
+
+/// Spawns a `!Send` future on the current thread's runtime. The task is only
+/// ever polled, and dropped, on this thread.
+///
+/// # Panics
+///
+/// When this thread is not running a current-thread weft runtime (inside
+/// `block_on` or one of its tasks), or when the runtime's local tasks already
+/// belong to another thread.
+///
+/// ```
+/// use std::rc::Rc;
+///
+/// #[weft::main]
+/// async fn main() {
+///     let shared = Rc::new(5);
+///     let local = Rc::clone(&shared);
+///     let handle = weft::task::spawn_local(async move { *local + 1 });
+///     assert_eq!(handle.await.unwrap(), 6);
+///     assert_eq!(Rc::strong_count(&shared), 1);
+/// }
+/// ```
+#[track_caller]
+pub fn spawn_local<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    match crate::scheduler::spawn_local(future) {
+        Ok(handle) => handle,
+        Err(e) => panic!("weft::task::spawn_local: {e}"),
+    }
+}
+
+/// Yields once to the scheduler: the task goes to the back of the run queue,
+/// so other tasks (and, every few turns, I/O and timers) run first.
+///
+/// ```
+/// #[weft::main]
+/// async fn main() {
+///     weft::task::yield_now().await;
+/// }
+/// ```
+pub async fn yield_now() {
+    YieldNow { yielded: false }.await
+}
+
+struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}

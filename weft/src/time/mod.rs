@@ -1,0 +1,20 @@
+//! Time: sleeping, timeouts, intervals.
+//!
+//! Owns: the user-facing timer futures. Calls: the time driver's wheel,
+//! through the current runtime's handle.
+//!
+//! Semantics follow tokio's: timers fire no earlier than their deadline, at
+//! millisecond resolution; a `Sleep` registers when first polled and
+//! unregisters when dropped; deadlines too far away for the clock are
+//! clamped to about 30 years from now rather than panicking.
+
+pub mod error;
+mod instant;
+mod interval;
+mod sleep;
+mod timeout;
+
+pub use instant::Instant;
+pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
+pub use sleep::{sleep, sleep_until, Sleep};
+pub use timeout::{timeout, timeout_at, Timeout};

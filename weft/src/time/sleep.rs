@@ -1,0 +1,170 @@
+//! `Sleep`: a future that completes at a deadline.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+
+use super::Instant;
+use crate::driver::time::{Inserted, Key};
+use crate::driver::Handle as DriverHandle;
+use crate::runtime::context;
+use crate::task::coop;
+
+/// Waits until `duration` has passed. Equivalent to
+/// `sleep_until(Instant::now() + duration)`; durations too long for the clock
+/// (`Duration::MAX`) sleep for about 30 years instead of panicking.
+///
+/// The timer has millisecond resolution and never fires early.
+///
+/// # Panics
+///
+/// Outside a weft runtime.
+///
+/// ```
+/// use std::time::Duration;
+/// use weft::time::{sleep, Instant};
+///
+/// #[weft::main]
+/// async fn main() {
+///     let start = Instant::now();
+///     sleep(Duration::from_millis(10)).await;
+///     assert!(start.elapsed() >= Duration::from_millis(10));
+/// }
+/// ```
+#[track_caller]
+pub fn sleep(duration: Duration) -> Sleep {
+    Sleep::new(Instant::now().saturating_add(duration))
+}
+
+/// Waits until `deadline`.
+///
+/// # Panics
+///
+/// Outside a weft runtime.
+#[track_caller]
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep::new(deadline)
+}
+
+/// The future returned by [`sleep`] and [`sleep_until`].
+///
+/// The timer enters the runtime's wheel when first polled and leaves it when
+/// the `Sleep` completes or is dropped. `Sleep` is `Unpin`, so
+/// `Pin::new(&mut sleep)` works as well as `std::pin::pin!`.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Sleep {
+    deadline: Instant,
+    driver: DriverHandle,
+    /// The wheel entry while registered.
+    key: Option<Key>,
+    elapsed: bool,
+}
+
+impl Sleep {
+    #[track_caller]
+    fn new(deadline: Instant) -> Sleep {
+        let driver = match context::with_current(|handle| handle.driver().clone()) {
+            Ok(driver) => driver,
+            Err(e) => panic!("weft::time: a timer needs a runtime: {e}"),
+        };
+        Sleep { deadline, driver, key: None, elapsed: false }
+    }
+
+    /// The instant this sleep completes at.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// True once the deadline has been reached and observed by a poll.
+    pub fn is_elapsed(&self) -> bool {
+        self.elapsed
+    }
+
+    /// Moves the deadline; the sleep becomes pending again if it had
+    /// completed. The task waiting on it keeps waiting, for the new deadline.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weft::time::{sleep, Instant};
+    ///
+    /// #[weft::main]
+    /// async fn main() {
+    ///     let mut sleep = std::pin::pin!(sleep(Duration::from_secs(3600)));
+    ///     sleep.as_mut().reset(Instant::now() + Duration::from_millis(1));
+    ///     sleep.await;
+    /// }
+    /// ```
+    pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
+        let this = self.get_mut();
+        this.deadline = deadline;
+        this.elapsed = false;
+        if let Some(key) = this.key.take() {
+            let waker = this.driver.time.lock().remove(key);
+            if let Some(waker) = waker {
+                match this.driver.insert_timer(deadline.into_std(), waker.clone()) {
+                    Inserted::Pending(key) => this.key = Some(key),
+                    // Due already: let the waiting task poll and see it.
+                    Inserted::Elapsed => waker.wake(),
+                }
+            }
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        if this.elapsed {
+            return Poll::Ready(());
+        }
+        let spent = ready!(coop::poll_proceed(cx));
+        let done = match this.key {
+            None => match this.driver.insert_timer(this.deadline.into_std(), cx.waker().clone()) {
+                Inserted::Elapsed => true,
+                Inserted::Pending(key) => {
+                    this.key = Some(key);
+                    false
+                }
+            },
+            Some(key) => {
+                let mut wheel = this.driver.time.lock();
+                if wheel.is_fired(key) {
+                    wheel.remove(key);
+                    this.key = None;
+                    true
+                } else {
+                    wheel.set_waker(key, cx.waker());
+                    false
+                }
+            }
+        };
+        if done {
+            this.elapsed = true;
+            spent.made_progress();
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+impl std::fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline)
+            .field("elapsed", &self.elapsed)
+            .finish()
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            let waker = self.driver.time.lock().remove(key);
+            drop(waker);
+        }
+    }
+}
