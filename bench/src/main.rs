@@ -1,1 +1,298 @@
-fn main() {}
+//! `bench`: head-to-head benchmarks of weft against tokio and a raw epoll loop.
+//!
+//! ```text
+//! bench echo [--rounds N] [--secs S] [--conns C] [--size B] [--warmup W] [--peers weft,tokio,raw]
+//! ```
+//!
+//! `echo` is the orchestrator. It re-executes this binary for the pieces it measures,
+//! through the hidden subcommands `serve-echo <impl> <addr>` (a server) and
+//! `load-echo --addr A ...` (the load client). See `BENCHMARKS.md` at the repository root.
+
+mod echo;
+mod load;
+mod procstat;
+mod servers;
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::str::FromStr;
+
+use echo::EchoOpts;
+use load::LoadOpts;
+use servers::ServerImpl;
+
+/// Usage text for `bench --help` and argument errors.
+const USAGE: &str = "\
+usage: bench echo [options]
+
+TCP echo: weft vs tokio vs a raw epoll loop, one server core, one client core.
+
+options:
+  --rounds N        interleaved rounds; medians are reported (default 5)
+  --secs S          measured seconds per run (default 3)
+  --warmup W        unmeasured warmup seconds per run (default 0.5)
+  --conns C         concurrent connections (default 64)
+  --size B          message size in bytes (default 64)
+  --peers LIST      comma-separated subset of weft,tokio,raw (default all)
+";
+
+/// A parsed command line.
+#[derive(Debug, PartialEq)]
+enum Command {
+    /// `bench echo ...`: run the echo benchmark.
+    Echo(EchoOpts),
+    /// `bench serve-echo <impl> <addr>` (hidden): run one echo server.
+    ServeEcho(ServerImpl, SocketAddr),
+    /// `bench load-echo ...` (hidden): run the echo load client.
+    LoadEcho(LoadOpts),
+    /// `bench --help`.
+    Help,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = match parse_args(&args) {
+        Ok(command) => command,
+        Err(msg) => {
+            eprintln!("bench: {msg}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let (what, result) = match command {
+        Command::Help => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Command::Echo(opts) => ("echo", echo::run(&opts)),
+        Command::ServeEcho(which, addr) => {
+            exit_with_parent();
+            ("serve-echo", servers::serve(which, addr))
+        }
+        Command::LoadEcho(opts) => {
+            exit_with_parent();
+            ("load-echo", load::run(&opts))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench {what}: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Makes a child process (server or client) die with the orchestrator, even if the
+/// orchestrator is killed without a chance to clean up.
+fn exit_with_parent() {
+    if let Err(e) =
+        rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+    {
+        eprintln!("bench: warning: PR_SET_PDEATHSIG failed ({e}); may outlive the orchestrator");
+    }
+}
+
+/// Parses the arguments after the program name.
+fn parse_args(args: &[String]) -> Result<Command, String> {
+    let Some((sub, rest)) = args.split_first() else {
+        return Err("missing subcommand".into());
+    };
+    match sub.as_str() {
+        "-h" | "--help" | "help" => Ok(Command::Help),
+        "echo" => parse_echo(rest).map(Command::Echo),
+        "serve-echo" => match rest {
+            [which, addr] => Ok(Command::ServeEcho(
+                which.parse()?,
+                parse_value("<addr>", addr)?,
+            )),
+            _ => Err("usage: bench serve-echo <weft|tokio|raw> <addr>".into()),
+        },
+        "load-echo" => parse_load(rest).map(Command::LoadEcho),
+        other => Err(format!("unknown subcommand {other:?}")),
+    }
+}
+
+/// Parses the options of `bench echo`.
+fn parse_echo(args: &[String]) -> Result<EchoOpts, String> {
+    let mut opts = EchoOpts::default();
+    for (flag, value) in parse_flags(args)? {
+        match flag.as_str() {
+            "--rounds" => opts.rounds = parse_value(&flag, &value)?,
+            "--secs" => opts.secs = parse_value(&flag, &value)?,
+            "--warmup" => opts.warmup = parse_value(&flag, &value)?,
+            "--conns" => opts.conns = parse_value(&flag, &value)?,
+            "--size" => opts.size = parse_value(&flag, &value)?,
+            "--peers" => opts.peers = parse_peers(&value)?,
+            _ => return Err(format!("unknown option {flag} for `bench echo`")),
+        }
+    }
+    if opts.rounds == 0 {
+        return Err("--rounds must be at least 1".into());
+    }
+    check_common(opts.secs, opts.warmup, opts.conns, opts.size)?;
+    Ok(opts)
+}
+
+/// Parses the options of `bench load-echo`.
+fn parse_load(args: &[String]) -> Result<LoadOpts, String> {
+    let defaults = EchoOpts::default();
+    let mut addr = None;
+    let mut opts = LoadOpts {
+        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        conns: defaults.conns,
+        size: defaults.size,
+        secs: defaults.secs,
+        warmup: defaults.warmup,
+    };
+    for (flag, value) in parse_flags(args)? {
+        match flag.as_str() {
+            "--addr" => addr = Some(parse_value(&flag, &value)?),
+            "--secs" => opts.secs = parse_value(&flag, &value)?,
+            "--warmup" => opts.warmup = parse_value(&flag, &value)?,
+            "--conns" => opts.conns = parse_value(&flag, &value)?,
+            "--size" => opts.size = parse_value(&flag, &value)?,
+            _ => return Err(format!("unknown option {flag} for `bench load-echo`")),
+        }
+    }
+    opts.addr = addr.ok_or("`bench load-echo` needs --addr")?;
+    check_common(opts.secs, opts.warmup, opts.conns, opts.size)?;
+    Ok(opts)
+}
+
+/// Range checks shared by `echo` and `load-echo`.
+fn check_common(secs: f64, warmup: f64, conns: usize, size: usize) -> Result<(), String> {
+    if !(secs.is_finite() && secs > 0.0) {
+        return Err("--secs must be a positive number".into());
+    }
+    if !(warmup.is_finite() && warmup >= 0.0) {
+        return Err("--warmup must be a non-negative number".into());
+    }
+    if conns == 0 || size == 0 {
+        return Err("--conns and --size must be at least 1".into());
+    }
+    Ok(())
+}
+
+/// Splits `--flag value` and `--flag=value` pairs.
+fn parse_flags(args: &[String]) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        if !arg.starts_with("--") {
+            return Err(format!("unexpected argument {arg:?}"));
+        }
+        match arg.split_once('=') {
+            Some((flag, value)) => out.push((flag.to_string(), value.to_string())),
+            None => {
+                let value = it.next().ok_or_else(|| format!("{arg} needs a value"))?;
+                out.push((arg.clone(), value.clone()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Parses one option value, naming the option in the error.
+fn parse_value<T: FromStr>(flag: &str, value: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    value
+        .parse()
+        .map_err(|e| format!("bad value {value:?} for {flag}: {e}"))
+}
+
+/// Parses `--peers weft,tokio,raw` (order kept, duplicates rejected).
+fn parse_peers(list: &str) -> Result<Vec<ServerImpl>, String> {
+    let mut peers: Vec<ServerImpl> = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let which: ServerImpl = name.parse()?;
+        if peers.contains(&which) {
+            return Err(format!("{name} listed twice in --peers"));
+        }
+        peers.push(which);
+    }
+    if peers.is_empty() {
+        return Err("--peers is empty".into());
+    }
+    Ok(peers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn echo_defaults() {
+        let Command::Echo(opts) = parse_args(&args("echo")).expect("parses") else {
+            panic!("not echo");
+        };
+        assert_eq!(opts, EchoOpts::default());
+        assert_eq!(
+            (opts.rounds, opts.secs, opts.conns, opts.size),
+            (5, 3.0, 64, 64)
+        );
+        assert_eq!(opts.peers, ServerImpl::ALL.to_vec());
+    }
+
+    #[test]
+    fn echo_options_both_spellings() {
+        let cmd = parse_args(&args(
+            "echo --rounds 3 --secs=2 --conns 8 --size=1024 --peers tokio,raw --warmup 0",
+        ))
+        .expect("parses");
+        let Command::Echo(opts) = cmd else {
+            panic!("not echo");
+        };
+        assert_eq!(
+            (opts.rounds, opts.secs, opts.conns, opts.size, opts.warmup),
+            (3, 2.0, 8, 1024, 0.0)
+        );
+        assert_eq!(opts.peers, vec![ServerImpl::Tokio, ServerImpl::Raw]);
+    }
+
+    #[test]
+    fn bad_arguments_are_rejected() {
+        for bad in [
+            "",
+            "echo --rounds",
+            "echo --rounds 0",
+            "echo --secs -1",
+            "echo --size 0",
+            "echo --peers tokio,tokio",
+            "echo --peers mio",
+            "echo --frobnicate 1",
+            "echo stray",
+            "serve-echo raw",
+            "serve-echo nginx 127.0.0.1:0",
+            "load-echo --conns 4",
+        ] {
+            assert!(parse_args(&args(bad)).is_err(), "{bad:?} should fail");
+        }
+    }
+
+    #[test]
+    fn hidden_subcommands() {
+        assert_eq!(
+            parse_args(&args("serve-echo raw 127.0.0.1:0")),
+            Ok(Command::ServeEcho(
+                ServerImpl::Raw,
+                SocketAddr::from(([127, 0, 0, 1], 0))
+            ))
+        );
+        let Ok(Command::LoadEcho(opts)) = parse_args(&args(
+            "load-echo --addr 127.0.0.1:9000 --conns 2 --size 16 --secs 1.5 --warmup 0.25",
+        )) else {
+            panic!("load-echo should parse");
+        };
+        assert_eq!(opts.addr, SocketAddr::from(([127, 0, 0, 1], 9000)));
+        assert_eq!(
+            (opts.conns, opts.size, opts.secs, opts.warmup),
+            (2, 16, 1.5, 0.25)
+        );
+    }
+}

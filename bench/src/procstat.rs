@@ -1,0 +1,110 @@
+//! CPU-time accounting from `/proc` and the process CPU clock.
+//!
+//! The orchestrator samples a server's CPU time from `/proc/<pid>/stat` (user + system
+//! time of all its threads, in clock ticks) before and after the measured window. The
+//! load client measures itself with `CLOCK_PROCESS_CPUTIME_ID`, which has nanosecond
+//! resolution.
+
+use std::io;
+
+/// CPU time consumed by a process, split into user and system (kernel) time, in seconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CpuTimes {
+    /// Time spent in user space.
+    pub user: f64,
+    /// Time spent in the kernel on the process's behalf (syscalls, and here most of the
+    /// loopback TCP stack).
+    pub system: f64,
+}
+
+impl CpuTimes {
+    /// User + system time.
+    pub fn total(&self) -> f64 {
+        self.user + self.system
+    }
+
+    /// Field-wise `self - earlier`.
+    pub fn since(&self, earlier: &CpuTimes) -> CpuTimes {
+        CpuTimes {
+            user: self.user - earlier.user,
+            system: self.system - earlier.system,
+        }
+    }
+}
+
+/// Extracts `(utime, stime)` (fields 14 and 15, in clock ticks) from a `/proc/<pid>/stat`
+/// line.
+///
+/// The command name (field 2) is parenthesised and may itself contain spaces and
+/// parentheses, so fields are counted from the *last* `)` in the line.
+pub fn parse_stat_cpu_ticks(stat: &str) -> Result<(u64, u64), String> {
+    let close = stat
+        .rfind(')')
+        .ok_or_else(|| format!("no `)` after the command name in {stat:?}"))?;
+    // After the command name: field 3 (state) is index 0, so field N is index N - 3.
+    let mut fields = stat[close + 1..].split_ascii_whitespace().skip(14 - 3);
+    let mut next = |name: &str| -> Result<u64, String> {
+        let text = fields
+            .next()
+            .ok_or_else(|| format!("`{name}` missing in {stat:?}"))?;
+        text.parse::<u64>()
+            .map_err(|e| format!("`{name}` = {text:?} in /proc stat: {e}"))
+    };
+    let utime = next("utime")?;
+    let stime = next("stime")?;
+    Ok((utime, stime))
+}
+
+/// CPU time (all threads) consumed so far by process `pid`.
+///
+/// Resolution is one clock tick (`sysconf(_SC_CLK_TCK)`, normally 10 ms).
+pub fn process_cpu_times(pid: u32) -> io::Result<CpuTimes> {
+    let path = format!("/proc/{pid}/stat");
+    let stat = std::fs::read_to_string(&path)
+        .map_err(|e| io::Error::new(e.kind(), format!("reading {path}: {e}")))?;
+    let (utime, stime) = parse_stat_cpu_ticks(&stat).map_err(io::Error::other)?;
+    let hz = rustix::param::clock_ticks_per_second() as f64;
+    Ok(CpuTimes {
+        user: utime as f64 / hz,
+        system: stime as f64 / hz,
+    })
+}
+
+/// CPU time (user + system, all threads) consumed so far by the calling process, in seconds.
+pub fn self_cpu_secs() -> f64 {
+    let ts = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_plain_stat_line() {
+        // Real shape of a /proc/<pid>/stat line: utime = 1234, stime = 567.
+        let line = "4242 (bench) S 1 4242 4242 0 -1 4194560 120 0 0 0 1234 567 0 0 20 0 1 0 \
+                    9999 12345678 300 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0";
+        assert_eq!(parse_stat_cpu_ticks(line), Ok((1234, 567)));
+    }
+
+    #[test]
+    fn parses_command_name_with_spaces_and_parens() {
+        let line = "7 (a b) (c)) R 1 7 7 0 -1 0 0 0 0 0 10 5 0 0 20 0 1 0 1 1 1";
+        assert_eq!(parse_stat_cpu_ticks(line), Ok((10, 5)));
+    }
+
+    #[test]
+    fn rejects_truncated_or_garbled_lines() {
+        assert!(parse_stat_cpu_ticks("7 (x) R 1 2 3").is_err());
+        assert!(parse_stat_cpu_ticks("no parens here").is_err());
+        assert!(parse_stat_cpu_ticks("7 (x) R 1 7 7 0 -1 0 0 0 0 0 ten 5").is_err());
+    }
+
+    #[test]
+    fn reads_own_stat() {
+        let times = process_cpu_times(std::process::id()).expect("own /proc/<pid>/stat");
+        assert!(times.user >= 0.0 && times.system >= 0.0);
+        assert!(self_cpu_secs() > 0.0);
+    }
+}

@@ -1,0 +1,37 @@
+//! Echo server on tokio's current-thread runtime.
+
+use std::io;
+use std::net::SocketAddr;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// Runs the tokio echo server on `addr` (port 0 picks a free port) until killed.
+pub fn serve(addr: SocketAddr) -> io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(run(addr))
+}
+
+/// Accept loop: one task per connection.
+async fn run(addr: SocketAddr) -> io::Result<()> {
+    let listener = TcpListener::bind(addr).await?;
+    super::announce_ready(listener.local_addr()?)?;
+    loop {
+        let (mut stream, _peer) = listener.accept().await?;
+        stream.set_nodelay(true)?;
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            loop {
+                let n = match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                };
+                if stream.write_all(&buf[..n]).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}
