@@ -410,10 +410,9 @@ fn drive<F: Future>(
                 return output;
             }
         }
+        // The `block_on` future is polled once per batch, not between
+        // tasks: a future that keeps waking itself cannot starve the tasks.
         for _ in 0..config.event_interval {
-            if main.woken.load(Acquire) {
-                continue 'turn;
-            }
             let core = running.core();
             core.tick = core.tick.wrapping_add(1);
             let task = if core.tick % config.global_queue_interval == 0 {

@@ -1,6 +1,8 @@
 //! `Sleep`: a future that completes at a deadline.
 
 use std::future::Future;
+#[cfg(test)]
+use std::sync::Arc;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
@@ -166,5 +168,32 @@ impl Drop for Sleep {
             let waker = self.driver.time.lock().remove(key);
             drop(waker);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::task::Waker;
+
+    #[test]
+    fn a_dropped_sleep_leaves_the_wheel() {
+        let rt = crate::runtime::Runtime::new().unwrap();
+        let _enter = rt.enter();
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut sleeps: Vec<Sleep> = (0..100).map(|_| sleep(Duration::from_secs(3600))).collect();
+        for s in &mut sleeps {
+            assert!(Pin::new(s).poll(&mut cx).is_pending());
+        }
+        let time = Arc::clone(&sleeps[0].driver.time);
+        assert_eq!(time.lock().len(), 100);
+        sleeps.truncate(10);
+        assert_eq!(time.lock().len(), 10);
+        let mut s = sleeps.pop().unwrap();
+        Pin::new(&mut s).reset(Instant::now() + Duration::from_secs(7200));
+        assert_eq!(time.lock().len(), 10, "reset moves the entry, it does not add one");
+        drop(s);
+        drop(sleeps);
+        assert_eq!(time.lock().len(), 0);
     }
 }

@@ -122,25 +122,13 @@ impl IoDriver {
             Err(e) => return Err(e.into()),
         }
         for event in &self.events.0 {
-            let token = event.data.u64();
-            let flags = event.flags;
+            let (token, flags) = (event.data.u64(), event.flags);
             if token == UNPARK_TOKEN {
                 let mut buf = [0u8; 8];
                 let _ = rustix::io::read(&self.shared.unpark_fd, &mut buf);
                 self.shared.unpark_pending.store(false, SeqCst);
-                continue;
-            }
-            let (index, generation) = decode_token(token);
-            let Some(slot) = self.shared.slab.get(index) else { continue };
-            let ready = Ready::from_epoll(flags);
-            if slot.set_readiness(generation, ready, self.tick) == Dispatch::Stale {
-                continue;
-            }
-            if ready.intersects(Ready::READ_INTEREST | Ready::PRIORITY) {
-                slot.reader.wake();
-            }
-            if ready.intersects(Ready::WRITE_INTEREST) {
-                slot.writer.wake();
+            } else {
+                self.shared.dispatch(token, Ready::from_epoll(flags), self.tick);
             }
         }
         Ok(self.events.0.len())
@@ -158,6 +146,22 @@ impl Drop for IoDriver {
 }
 
 impl IoShared {
+    /// Records readiness for the slot `token` names and wakes its waiters;
+    /// drops the event if the slot has been released since (stale token).
+    fn dispatch(&self, token: u64, ready: Ready, tick: u16) {
+        let (index, generation) = decode_token(token);
+        let Some(slot) = self.slab.get(index) else { return };
+        if slot.set_readiness(generation, ready, tick) == Dispatch::Stale {
+            return;
+        }
+        if ready.intersects(Ready::READ_INTEREST | Ready::PRIORITY) {
+            slot.reader.wake();
+        }
+        if ready.intersects(Ready::WRITE_INTEREST) {
+            slot.writer.wake();
+        }
+    }
+
     pub(crate) fn register(self: &Arc<Self>, fd: impl AsFd) -> io::Result<Registration> {
         if self.is_shutdown() {
             return Err(shutdown_error());
@@ -180,4 +184,47 @@ impl IoShared {
 
 pub(crate) fn shutdown_error() -> io::Error {
     io::Error::other("the weft runtime that drives this I/O resource has shut down")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Wake, Waker};
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn stale_event_for_a_reused_slot_wakes_nobody() {
+        let driver = IoDriver::new().unwrap();
+        let shared = Arc::clone(driver.shared());
+        let (a, _a_peer) = std::os::unix::net::UnixStream::pair().unwrap();
+        let old = shared.register(&a).unwrap();
+        let old_token = old.slot_token();
+        old.deregister(&a);
+        drop(old);
+        drop(a);
+        // The new owner gets the same slot (and here the same fd number).
+        let (b, _b_peer) = std::os::unix::net::UnixStream::pair().unwrap();
+        let new = shared.register(&b).unwrap();
+        assert_eq!(decode_token(new.slot_token()).0, decode_token(old_token).0);
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(Arc::clone(&count));
+        let mut cx = Context::from_waker(&waker);
+        assert!(new.poll_ready(&mut cx, Direction::Read).is_pending());
+        // An event fetched for the old owner is dispatched after the reuse.
+        shared.dispatch(old_token, Ready::READABLE, 7);
+        assert_eq!(count.0.load(Ordering::SeqCst), 0, "stale event woke the new owner");
+        assert!(new.poll_ready(&mut cx, Direction::Read).is_pending(), "stale readiness");
+        // The new owner's own event does wake it.
+        shared.dispatch(new.slot_token(), Ready::READABLE, 8);
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert!(new.poll_ready(&mut cx, Direction::Read).is_ready());
+        new.deregister(&b);
+    }
 }

@@ -121,6 +121,12 @@ impl Registration {
         }
     }
 
+    /// The epoll token of this registration.
+    #[cfg(test)]
+    pub(crate) fn slot_token(&self) -> u64 {
+        self.slot.token()
+    }
+
     /// Removes `fd` from epoll. Call before closing the fd.
     pub(crate) fn deregister(&self, fd: impl AsFd) {
         self.shared.deregister(fd);

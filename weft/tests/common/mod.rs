@@ -1,0 +1,82 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::sync::{mpsc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+/// Runs `f` on its own thread and fails the test if it has not finished
+/// within `secs` seconds, so a bug that hangs the loop fails instead of
+/// hanging CI. Panics inside `f` are re-raised here.
+pub fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let out = f();
+        let _ = tx.send(());
+        out
+    });
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(()) => worker.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            // `f` panicked before sending.
+            match worker.join() {
+                Err(payload) => std::panic::resume_unwind(payload),
+                Ok(_) => unreachable!("the worker sends before it returns"),
+            }
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test did not finish within {secs} s"),
+    }
+}
+
+/// A current-thread runtime.
+pub fn rt() -> weft::runtime::Runtime {
+    weft::runtime::Builder::new_current_thread().build().expect("runtime")
+}
+
+/// Deterministic xorshift generator (no dependency, reproducible failures).
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// A one-shot flag that one thread sets and a future on another awaits.
+#[derive(Default)]
+pub struct Signal {
+    state: Mutex<(bool, Option<Waker>)>,
+}
+
+impl Signal {
+    /// Sets the flag and wakes the waiter.
+    pub fn set(&self) {
+        let waker = {
+            let mut state = self.state.lock().unwrap();
+            state.0 = true;
+            state.1.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Ready once `set` was called.
+    pub fn poll(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut state = self.state.lock().unwrap();
+        if state.0 {
+            return Poll::Ready(());
+        }
+        state.1 = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}

@@ -1,0 +1,466 @@
+//! Tasks: join, abort, panics, foreign threads, shutdown, fairness.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, ThreadId};
+use std::time::Duration;
+
+use common::{rt, within, Signal};
+use weft::runtime::Handle;
+use weft::task::{spawn_local, yield_now};
+use weft::time::sleep;
+
+/// Counts its drops and remembers the thread of the last one.
+struct DropProbe {
+    drops: Arc<AtomicUsize>,
+    thread: Arc<Mutex<Option<ThreadId>>>,
+}
+
+impl DropProbe {
+    fn new() -> (DropProbe, Arc<AtomicUsize>, Arc<Mutex<Option<ThreadId>>>) {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let thread = Arc::new(Mutex::new(None));
+        (DropProbe { drops: Arc::clone(&drops), thread: Arc::clone(&thread) }, drops, thread)
+    }
+}
+
+impl Drop for DropProbe {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+        *self.thread.lock().unwrap() = Some(thread::current().id());
+    }
+}
+
+#[test]
+fn join_handle_returns_output_and_detaches_on_drop() {
+    within(20, || {
+        rt().block_on(async {
+            assert_eq!(weft::spawn(async { 7 }).await.unwrap(), 7);
+            let ran = Arc::new(AtomicBool::new(false));
+            let flag = Arc::clone(&ran);
+            drop(weft::spawn(async move {
+                sleep(Duration::from_millis(2)).await;
+                flag.store(true, Ordering::SeqCst);
+            }));
+            // The detached task still runs to completion.
+            while !ran.load(Ordering::SeqCst) {
+                sleep(Duration::from_millis(1)).await;
+            }
+        })
+    });
+}
+
+#[test]
+fn abort_cancels_at_the_next_yield_and_drops_the_future() {
+    within(20, || {
+        rt().block_on(async {
+            let (probe, drops, _) = DropProbe::new();
+            let handle = weft::spawn(async move {
+                let _probe = probe;
+                std::future::pending::<()>().await;
+            });
+            yield_now().await; // let it start and park
+            assert!(!handle.is_finished());
+            handle.abort();
+            let err = handle.await.unwrap_err();
+            assert!(err.is_cancelled());
+            assert!(!err.is_panic());
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+            assert!(err.to_string().contains("cancelled"), "{err}");
+        })
+    });
+}
+
+#[test]
+fn abort_before_first_poll_never_polls() {
+    within(20, || {
+        rt().block_on(async {
+            let polled = Arc::new(AtomicBool::new(false));
+            let flag = Arc::clone(&polled);
+            let handle = weft::spawn(async move { flag.store(true, Ordering::SeqCst) });
+            handle.abort();
+            assert!(handle.await.unwrap_err().is_cancelled());
+            assert!(!polled.load(Ordering::SeqCst));
+        })
+    });
+}
+
+#[test]
+fn abort_after_completion_keeps_the_output() {
+    within(20, || {
+        rt().block_on(async {
+            let handle = weft::spawn(async { "done" });
+            while !handle.is_finished() {
+                yield_now().await;
+            }
+            handle.abort();
+            assert_eq!(handle.await.unwrap(), "done");
+        })
+    });
+}
+
+#[test]
+fn a_task_aborting_itself_stops_at_its_next_yield() {
+    within(20, || {
+        rt().block_on(async {
+            let slot: Arc<Mutex<Option<weft::task::AbortHandle>>> = Arc::default();
+            let reached = Arc::new(AtomicBool::new(false));
+            let (inner_slot, inner_reached) = (Arc::clone(&slot), Arc::clone(&reached));
+            let handle = weft::spawn(async move {
+                yield_now().await;
+                inner_slot.lock().unwrap().as_ref().unwrap().abort();
+                yield_now().await;
+                inner_reached.store(true, Ordering::SeqCst);
+            });
+            *slot.lock().unwrap() = Some(handle.abort_handle());
+            assert!(handle.await.unwrap_err().is_cancelled());
+            assert!(!reached.load(Ordering::SeqCst));
+        })
+    });
+}
+
+#[test]
+fn abort_handle_works_from_another_thread() {
+    within(20, || {
+        rt().block_on(async {
+            let handle = weft::spawn(std::future::pending::<()>());
+            let abort = handle.abort_handle();
+            let id = handle.id();
+            assert_eq!(abort.id(), id);
+            thread::spawn(move || abort.abort()).join().unwrap();
+            let err = handle.await.unwrap_err();
+            assert!(err.is_cancelled());
+            assert_eq!(err.id(), id);
+        })
+    });
+}
+
+#[test]
+fn a_panicking_task_yields_a_join_error_and_the_runtime_keeps_going() {
+    within(20, || {
+        let rt = rt();
+        rt.block_on(async {
+            let err = weft::spawn(async {
+                yield_now().await;
+                panic!("boom in a task");
+            })
+            .await
+            .unwrap_err();
+            assert!(err.is_panic());
+            assert!(!err.is_cancelled());
+            assert!(format!("{err}").contains("boom in a task"), "{err}");
+            assert!(format!("{err:?}").contains("boom in a task"), "{err:?}");
+            let payload = err.into_panic();
+            assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom in a task"));
+            // Still alive: new tasks, timers and I/O work.
+            assert_eq!(weft::spawn(async { 1 }).await.unwrap(), 1);
+            sleep(Duration::from_millis(1)).await;
+        });
+        // And the runtime can be entered again after the panic.
+        assert_eq!(rt.block_on(async { weft::spawn(async { 2 }).await.unwrap() }), 2);
+    });
+}
+
+#[test]
+fn try_into_panic_gives_back_a_cancelled_error() {
+    within(20, || {
+        rt().block_on(async {
+            let handle = weft::spawn(std::future::pending::<()>());
+            handle.abort();
+            let err = handle.await.unwrap_err();
+            let err = err.try_into_panic().unwrap_err();
+            assert!(err.is_cancelled());
+        })
+    });
+}
+
+#[test]
+fn handle_spawns_from_a_foreign_thread() {
+    within(20, || {
+        let rt = rt();
+        let handle = rt.handle().clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let spawner = thread::spawn(move || {
+            let loop_thread = handle.spawn(async { thread::current().id() });
+            tx.send(loop_thread).unwrap();
+        });
+        let loop_id = thread::current().id();
+        let ran_on = rt.block_on(async move {
+            // The JoinHandle arrives from the other thread; the loop is
+            // parked meanwhile and must be woken through the eventfd.
+            let join = loop {
+                match rx.try_recv() {
+                    Ok(join) => break join,
+                    Err(_) => sleep(Duration::from_millis(1)).await,
+                }
+            };
+            join.await.unwrap()
+        });
+        spawner.join().unwrap();
+        assert_eq!(ran_on, loop_id, "the task ran on the runtime's thread");
+    });
+}
+
+#[test]
+fn foreign_spawn_wakes_a_loop_parked_without_timers() {
+    // The loop has nothing to do and no timer: only the eventfd can wake it.
+    within(20, || {
+        let rt = rt();
+        let handle = rt.handle().clone();
+        let started = Arc::new(Signal::default());
+        let flag = Arc::clone(&started);
+        let spawner = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(20));
+            let task = handle.spawn(async move { flag.set() });
+            drop(task);
+        });
+        rt.block_on(async {
+            let signal = Arc::clone(&started);
+            std::future::poll_fn(|cx| signal.poll(cx)).await
+        });
+        spawner.join().unwrap();
+    });
+}
+
+#[test]
+fn handle_block_on_from_another_thread_while_the_loop_runs() {
+    within(20, || {
+        let rt = rt();
+        let handle = rt.handle().clone();
+        let other = thread::spawn(move || {
+            handle.block_on(async {
+                let task = weft::spawn(async {
+                    sleep(Duration::from_millis(2)).await;
+                    21
+                });
+                task.await.unwrap() * 2
+            })
+        });
+        rt.block_on(async {
+            while !other.is_finished() {
+                sleep(Duration::from_millis(1)).await;
+            }
+        });
+        assert_eq!(other.join().unwrap(), 42);
+    });
+}
+
+#[test]
+fn handle_current_and_try_current() {
+    let err = Handle::try_current().unwrap_err();
+    assert!(err.is_missing_context());
+    assert!(err.to_string().contains("no weft runtime"), "{err}");
+    let panic = std::panic::catch_unwind(Handle::current).unwrap_err();
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("no weft runtime"), "{message}");
+    let spawn_panic = std::panic::catch_unwind(|| weft::spawn(async {})).unwrap_err();
+    let message = spawn_panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("weft::spawn"), "{message}");
+
+    let rt = rt();
+    rt.block_on(async {
+        let handle = Handle::current();
+        assert_eq!(handle.spawn(async { 3 }).await.unwrap(), 3);
+    });
+    let _guard = rt.enter();
+    assert!(Handle::try_current().is_ok());
+}
+
+#[test]
+fn block_on_inside_the_loop_panics_instead_of_deadlocking() {
+    within(20, || {
+        let rt = rt();
+        let handle = rt.handle().clone();
+        let result = rt.block_on(async move {
+            weft::spawn(async move { handle.block_on(async {}) }).await
+        });
+        let err = result.unwrap_err();
+        assert!(err.is_panic());
+        assert!(err.to_string().contains("cannot block_on inside a runtime"), "{err}");
+    });
+}
+
+#[test]
+fn dropping_the_runtime_drops_every_pending_future_exactly_once() {
+    within(20, || {
+        let rt = rt();
+        let mut counters = Vec::new();
+        let runtime_thread = thread::current().id();
+        // Kept alive past the runtime: a task waiting on it must still be dropped.
+        let (_keep, mut listener_side) = (0, None);
+        rt.block_on(async {
+            // 1. pending forever, no waker stored anywhere
+            let (probe, drops, on) = DropProbe::new();
+            counters.push((drops, on));
+            weft::spawn(async move {
+                let _p = probe;
+                std::future::pending::<()>().await
+            });
+            // 2. waiting on a timer (waker in the wheel)
+            let (probe, drops, on) = DropProbe::new();
+            counters.push((drops, on));
+            weft::spawn(async move {
+                let _p = probe;
+                sleep(Duration::from_secs(3600)).await
+            });
+            // 3. waiting on a socket (waker in the readiness slab)
+            let listener = weft::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let (probe, drops, on) = DropProbe::new();
+            counters.push((drops, on));
+            weft::spawn(async move {
+                let _p = probe;
+                let _ = listener.accept().await;
+            });
+            // 4. a local task
+            let (probe, drops, on) = DropProbe::new();
+            counters.push((drops, on));
+            spawn_local(async move {
+                let _p = probe;
+                std::future::pending::<()>().await
+            });
+            // 5. its drop spawns another task, which must be dropped too
+            let (probe, drops, on) = DropProbe::new();
+            counters.push((drops, on));
+            struct SpawnOnDrop(Option<DropProbe>);
+            impl Drop for SpawnOnDrop {
+                fn drop(&mut self) {
+                    let probe = self.0.take();
+                    let _ = Handle::try_current().map(|h| {
+                        h.spawn(async move {
+                            let _p = probe;
+                            std::future::pending::<()>().await
+                        })
+                    });
+                }
+            }
+            let spawner = SpawnOnDrop(Some(probe));
+            weft::spawn(async move {
+                let _s = spawner;
+                std::future::pending::<()>().await
+            });
+            yield_now().await;
+            yield_now().await;
+            listener_side = Some(addr);
+        });
+        // 6. queued but never polled
+        let (probe, drops, on) = DropProbe::new();
+        counters.push((drops, on));
+        rt.spawn(async move {
+            let _p = probe;
+        });
+        drop(rt);
+        assert!(listener_side.is_some());
+        for (i, (drops, on)) in counters.iter().enumerate() {
+            assert_eq!(drops.load(Ordering::SeqCst), 1, "future {} dropped wrong number of times", i + 1);
+            assert_eq!(*on.lock().unwrap(), Some(runtime_thread), "future {} dropped elsewhere", i + 1);
+        }
+    });
+}
+
+#[test]
+fn spawn_after_shutdown_is_cancelled_not_leaked() {
+    within(20, || {
+        let rt = rt();
+        let handle = rt.handle().clone();
+        drop(rt);
+        let (probe, drops, _) = DropProbe::new();
+        let join = handle.spawn(async move {
+            let _p = probe;
+        });
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        assert!(join.is_finished());
+    });
+}
+
+#[test]
+fn a_task_that_yields_forever_does_not_starve_timers_or_io() {
+    within(20, || {
+        rt().block_on(async {
+            let spinner = weft::spawn(async {
+                loop {
+                    yield_now().await;
+                }
+            });
+            // A timer fires although the run queue never empties.
+            sleep(Duration::from_millis(5)).await;
+            // And I/O makes progress too.
+            let listener = weft::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let accept = weft::spawn(async move { listener.accept().await.map(|_| ()) });
+            weft::net::TcpStream::connect(addr).await.unwrap();
+            accept.await.unwrap().unwrap();
+            spinner.abort();
+            assert!(spinner.await.unwrap_err().is_cancelled());
+        })
+    });
+}
+
+#[test]
+fn a_task_always_ready_on_io_is_made_to_yield() {
+    // A reader whose socket always has data never returns Pending on its
+    // own; the cooperative budget must still let a timer fire.
+    within(20, || {
+        rt().block_on(async {
+            use weft::io::AsyncWriteExt;
+            let listener = weft::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let mut client = weft::net::TcpStream::connect(addr).await.unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            client.write_all(&[7u8; 4096]).await.unwrap();
+            let stop = Arc::new(AtomicBool::new(false));
+            let flag = Arc::clone(&stop);
+            let greedy = weft::spawn(async move {
+                let mut one = [0u8; 1];
+                let mut n = 0u64;
+                // Peek never consumes: the socket stays readable forever.
+                while !flag.load(Ordering::SeqCst) {
+                    server.peek(&mut one).await.unwrap();
+                    n += 1;
+                }
+                n
+            });
+            sleep(Duration::from_millis(5)).await;
+            stop.store(true, Ordering::SeqCst);
+            let peeks = greedy.await.unwrap();
+            assert!(peeks > 0);
+            drop(client);
+        })
+    });
+}
+
+#[test]
+fn spawn_local_runs_non_send_futures_on_the_loop_thread() {
+    within(20, || {
+        let rt = rt();
+        let here = thread::current().id();
+        rt.block_on(async move {
+            let rc = std::rc::Rc::new(std::cell::Cell::new(0));
+            let inner = rc.clone();
+            let task = spawn_local(async move {
+                yield_now().await;
+                inner.set(inner.get() + 1);
+                thread::current().id()
+            });
+            assert_eq!(task.await.unwrap(), here);
+            assert_eq!(rc.get(), 1);
+        });
+    });
+    let err = std::panic::catch_unwind(|| spawn_local(async {})).unwrap_err();
+    let message = err.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("not running a weft runtime"), "{message}");
+}
+
+#[test]
+fn block_on_future_panics_propagate_and_the_runtime_stays_usable() {
+    within(20, || {
+        let rt = rt();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            rt.block_on(async { panic!("main future panicked") })
+        }));
+        assert!(caught.is_err());
+        assert_eq!(rt.block_on(async { weft::spawn(async { 9 }).await.unwrap() }), 9);
+    });
+}

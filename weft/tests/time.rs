@@ -1,0 +1,150 @@
+//! Timers: ordering, timeouts, far deadlines, reset, intervals.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{rt, within, Rng, Signal};
+use weft::time::{
+    interval, sleep, sleep_until, timeout, timeout_at, Instant, MissedTickBehavior,
+};
+
+#[test]
+fn ten_thousand_random_timers_fire_in_deadline_order() {
+    within(60, || {
+        rt().block_on(async {
+            let base = Instant::now() + Duration::from_millis(20);
+            let fired = Arc::new(Mutex::new(Vec::with_capacity(10_000)));
+            let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+            let mut tasks = Vec::new();
+            for _ in 0..10_000 {
+                // Whole milliseconds apart, so distinct offsets are distinct ticks.
+                let offset = rng.below(300);
+                let fired = Arc::clone(&fired);
+                tasks.push(weft::spawn(async move {
+                    let deadline = base + Duration::from_millis(offset);
+                    sleep_until(deadline).await;
+                    assert!(Instant::now() >= deadline, "timer fired early");
+                    fired.lock().unwrap().push(offset);
+                }));
+            }
+            for task in tasks {
+                task.await.expect("timer task");
+            }
+            let fired = fired.lock().unwrap();
+            assert_eq!(fired.len(), 10_000);
+            let out_of_order = fired.windows(2).position(|w| w[0] > w[1]);
+            assert_eq!(out_of_order, None, "timers fired out of deadline order");
+        })
+    });
+}
+
+#[test]
+fn timeout_fires_and_does_not_fire() {
+    within(20, || {
+        rt().block_on(async {
+            let err = timeout(Duration::from_millis(10), std::future::pending::<()>()).await;
+            assert!(err.is_err());
+            let io_err: std::io::Error = err.unwrap_err().into();
+            assert_eq!(io_err.kind(), std::io::ErrorKind::TimedOut);
+            let ok = timeout(Duration::from_secs(30), async {
+                sleep(Duration::from_millis(1)).await;
+                5
+            })
+            .await;
+            assert_eq!(ok, Ok(5));
+            let at = timeout_at(Instant::now() + Duration::from_millis(5), sleep(Duration::from_secs(60)));
+            assert!(at.await.is_err());
+        })
+    });
+}
+
+#[test]
+fn enormous_durations_neither_overflow_nor_panic() {
+    within(20, || {
+        rt().block_on(async {
+            let never = sleep(Duration::MAX);
+            assert!(never.deadline() > Instant::now() + Duration::from_secs(86_400 * 365));
+            assert!(timeout(Duration::from_millis(5), never).await.is_err());
+            let years = sleep(Duration::from_secs(86_400 * 365 * 3));
+            assert!(timeout(Duration::from_millis(5), years).await.is_err());
+            // A timeout of Duration::MAX around a ready future is just the future.
+            assert_eq!(timeout(Duration::MAX, async { 1 }).await, Ok(1));
+        })
+    });
+}
+
+#[test]
+fn reset_moves_the_deadline_both_ways() {
+    within(20, || {
+        rt().block_on(async {
+            let start = Instant::now();
+            let mut s = std::pin::pin!(sleep(Duration::from_secs(3600)));
+            assert!(futures_util::poll!(s.as_mut()).is_pending());
+            s.as_mut().reset(Instant::now() + Duration::from_millis(5));
+            s.as_mut().await;
+            assert!(s.is_elapsed());
+            assert!(start.elapsed() < Duration::from_secs(3600));
+            // Reset after completion: pending again until the new deadline.
+            let later = Instant::now() + Duration::from_millis(10);
+            s.as_mut().reset(later);
+            assert!(!s.is_elapsed());
+            s.as_mut().await;
+            assert!(Instant::now() >= later);
+        })
+    });
+}
+
+#[test]
+fn interval_ticks_on_schedule_and_first_tick_is_immediate() {
+    within(20, || {
+        rt().block_on(async {
+            let mut ticks = interval(Duration::from_millis(5));
+            let first = ticks.tick().await;
+            let second = ticks.tick().await;
+            let third = ticks.tick().await;
+            assert_eq!(second - first, Duration::from_millis(5));
+            assert_eq!(third - second, Duration::from_millis(5));
+            assert!(Instant::now() >= third);
+            ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            assert_eq!(ticks.missed_tick_behavior(), MissedTickBehavior::Delay);
+            assert_eq!(ticks.period(), Duration::from_millis(5));
+        })
+    });
+}
+
+#[test]
+#[should_panic(expected = "`period` must be non-zero")]
+fn zero_period_interval_panics_with_a_clear_message() {
+    rt().block_on(async {
+        let _ = interval(Duration::ZERO);
+    });
+}
+
+#[test]
+fn sleep_outside_a_runtime_panics_with_a_clear_message() {
+    let err = std::panic::catch_unwind(|| sleep(Duration::from_millis(1))).unwrap_err();
+    let message = err.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("no weft runtime"), "{message}");
+}
+
+#[test]
+fn timer_polled_on_another_thread_wakes_a_parked_loop() {
+    // The loop thread parks in epoll_wait with no timer of its own, waiting
+    // for a signal from another thread; that thread waits on a sleep through
+    // `Handle::block_on`. Its timer must unpark the loop to recompute the
+    // epoll timeout: otherwise the sleep never fires and this test times out.
+    within(20, || {
+        let rt = rt();
+        let handle = rt.handle().clone();
+        let done = Arc::new(Signal::default());
+        let signal = Arc::clone(&done);
+        let other = std::thread::spawn(move || {
+            handle.block_on(async { sleep(Duration::from_millis(20)).await });
+            signal.set();
+        });
+        rt.block_on(std::future::poll_fn(|cx| done.poll(cx)));
+        other.join().unwrap();
+    });
+}
