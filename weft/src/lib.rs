@@ -32,6 +32,30 @@
 //! ```
 //!
 //! The map of the code is `ARCHITECTURE.md` in the repository.
+//!
+//! # Misuse of `#[weft::main]` and `#[weft::test]`
+//!
+//! Misuse of the entry-point macros is a compile error that says what is
+//! wrong. The function must be `async`:
+//!
+//! ```compile_fail
+//! #[weft::main]
+//! fn main() {} // error: the `async` keyword is missing from the function declaration
+//! ```
+//!
+//! `main` cannot take arguments:
+//!
+//! ```compile_fail
+//! #[weft::main]
+//! async fn main(_argc: i32) {} // error: the main function cannot accept arguments
+//! ```
+//!
+//! and only the current-thread flavor exists so far:
+//!
+//! ```compile_fail
+//! #[weft::main(flavor = "multi_thread")]
+//! async fn main() {} // error: the multi-thread flavor is not available yet in this version of weft
+//! ```
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]

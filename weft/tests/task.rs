@@ -22,7 +22,14 @@ impl DropProbe {
     fn new() -> (DropProbe, Arc<AtomicUsize>, Arc<Mutex<Option<ThreadId>>>) {
         let drops = Arc::new(AtomicUsize::new(0));
         let thread = Arc::new(Mutex::new(None));
-        (DropProbe { drops: Arc::clone(&drops), thread: Arc::clone(&thread) }, drops, thread)
+        (
+            DropProbe {
+                drops: Arc::clone(&drops),
+                thread: Arc::clone(&thread),
+            },
+            drops,
+            thread,
+        )
     }
 }
 
@@ -159,7 +166,10 @@ fn a_panicking_task_yields_a_join_error_and_the_runtime_keeps_going() {
             sleep(Duration::from_millis(1)).await;
         });
         // And the runtime can be entered again after the panic.
-        assert_eq!(rt.block_on(async { weft::spawn(async { 2 }).await.unwrap() }), 2);
+        assert_eq!(
+            rt.block_on(async { weft::spawn(async { 2 }).await.unwrap() }),
+            2
+        );
     });
 }
 
@@ -256,7 +266,10 @@ fn handle_current_and_try_current() {
     let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(message.contains("no weft runtime"), "{message}");
     let spawn_panic = std::panic::catch_unwind(|| weft::spawn(async {})).unwrap_err();
-    let message = spawn_panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    let message = spawn_panic
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
     assert!(message.contains("weft::spawn"), "{message}");
 
     let rt = rt();
@@ -273,12 +286,14 @@ fn block_on_inside_the_loop_panics_instead_of_deadlocking() {
     within(20, || {
         let rt = rt();
         let handle = rt.handle().clone();
-        let result = rt.block_on(async move {
-            weft::spawn(async move { handle.block_on(async {}) }).await
-        });
+        let result =
+            rt.block_on(async move { weft::spawn(async move { handle.block_on(async {}) }).await });
         let err = result.unwrap_err();
         assert!(err.is_panic());
-        assert!(err.to_string().contains("cannot block_on inside a runtime"), "{err}");
+        assert!(
+            err.to_string().contains("cannot block_on inside a runtime"),
+            "{err}"
+        );
     });
 }
 
@@ -354,8 +369,18 @@ fn dropping_the_runtime_drops_every_pending_future_exactly_once() {
         drop(rt);
         assert!(listener_side.is_some());
         for (i, (drops, on)) in counters.iter().enumerate() {
-            assert_eq!(drops.load(Ordering::SeqCst), 1, "future {} dropped wrong number of times", i + 1);
-            assert_eq!(*on.lock().unwrap(), Some(runtime_thread), "future {} dropped elsewhere", i + 1);
+            assert_eq!(
+                drops.load(Ordering::SeqCst),
+                1,
+                "future {} dropped wrong number of times",
+                i + 1
+            );
+            assert_eq!(
+                *on.lock().unwrap(),
+                Some(runtime_thread),
+                "future {} dropped elsewhere",
+                i + 1
+            );
         }
     });
 }
@@ -461,6 +486,9 @@ fn block_on_future_panics_propagate_and_the_runtime_stays_usable() {
             rt.block_on(async { panic!("main future panicked") })
         }));
         assert!(caught.is_err());
-        assert_eq!(rt.block_on(async { weft::spawn(async { 9 }).await.unwrap() }), 9);
+        assert_eq!(
+            rt.block_on(async { weft::spawn(async { 9 }).await.unwrap() }),
+            9
+        );
     });
 }

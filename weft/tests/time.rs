@@ -6,9 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{rt, within, Rng, Signal};
-use weft::time::{
-    interval, sleep, sleep_until, timeout, timeout_at, Instant, MissedTickBehavior,
-};
+use weft::time::{interval, sleep, sleep_until, timeout, timeout_at, Instant, MissedTickBehavior};
 
 #[test]
 fn ten_thousand_random_timers_fire_in_deadline_order() {
@@ -54,7 +52,10 @@ fn timeout_fires_and_does_not_fire() {
             })
             .await;
             assert_eq!(ok, Ok(5));
-            let at = timeout_at(Instant::now() + Duration::from_millis(5), sleep(Duration::from_secs(60)));
+            let at = timeout_at(
+                Instant::now() + Duration::from_millis(5),
+                sleep(Duration::from_secs(60)),
+            );
             assert!(at.await.is_err());
         })
     });

@@ -56,8 +56,15 @@ pub(crate) struct Driver {
 impl Driver {
     pub(crate) fn new() -> std::io::Result<Driver> {
         let io = IoDriver::new()?;
-        let handle = Handle { io: Arc::clone(io.shared()), time: Arc::new(TimeShared::new()) };
-        Ok(Driver { io, handle, fired: Vec::new() })
+        let handle = Handle {
+            io: Arc::clone(io.shared()),
+            time: Arc::new(TimeShared::new()),
+        };
+        Ok(Driver {
+            io,
+            handle,
+            fired: Vec::new(),
+        })
     }
 
     pub(crate) fn handle(&self) -> &Handle {
@@ -111,8 +118,14 @@ mod tests {
     #[test]
     fn timeouts_round_up_to_milliseconds() {
         assert_eq!(ceil_millis(Duration::ZERO), Duration::ZERO);
-        assert_eq!(ceil_millis(Duration::from_micros(300)), Duration::from_millis(1));
-        assert_eq!(ceil_millis(Duration::from_millis(7)), Duration::from_millis(7));
+        assert_eq!(
+            ceil_millis(Duration::from_micros(300)),
+            Duration::from_millis(1)
+        );
+        assert_eq!(
+            ceil_millis(Duration::from_millis(7)),
+            Duration::from_millis(7)
+        );
         assert_eq!(ceil_millis(Duration::MAX), Duration::from_millis(u64::MAX));
     }
 }

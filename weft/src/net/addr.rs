@@ -39,7 +39,14 @@ macro_rules! direct {
     )*};
 }
 
-direct!(SocketAddr, SocketAddrV4, SocketAddrV6, (IpAddr, u16), (Ipv4Addr, u16), (Ipv6Addr, u16));
+direct!(
+    SocketAddr,
+    SocketAddrV4,
+    SocketAddrV6,
+    (IpAddr, u16),
+    (Ipv4Addr, u16),
+    (Ipv6Addr, u16)
+);
 
 impl ToSocketAddrs for [SocketAddr] {}
 impl Resolve for [SocketAddr] {
@@ -61,7 +68,9 @@ impl Resolve for str {
             )));
         };
         let port: u16 = port.parse().map_err(|_| {
-            invalid(format!("`{self}` has an invalid port `{port}`: expected 0 to 65535"))
+            invalid(format!(
+                "`{self}` has an invalid port `{port}`: expected 0 to 65535"
+            ))
         })?;
         (host, port).resolve()
     }
@@ -71,7 +80,10 @@ impl ToSocketAddrs for (&str, u16) {}
 impl Resolve for (&str, u16) {
     fn resolve(&self) -> io::Result<Vec<SocketAddr>> {
         let (host, port) = *self;
-        let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+        let bare = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
         if let Ok(ip) = bare.parse::<IpAddr>() {
             return Ok(vec![SocketAddr::new(ip, port)]);
         }
@@ -138,9 +150,18 @@ mod tests {
 
     #[test]
     fn parses_literals_and_rejects_names_clearly() {
-        assert_eq!("127.0.0.1:80".resolve().unwrap(), vec!["127.0.0.1:80".parse().unwrap()]);
-        assert_eq!("[::1]:80".resolve().unwrap(), vec!["[::1]:80".parse().unwrap()]);
-        assert_eq!(("::1", 9).resolve().unwrap(), vec!["[::1]:9".parse().unwrap()]);
+        assert_eq!(
+            "127.0.0.1:80".resolve().unwrap(),
+            vec!["127.0.0.1:80".parse().unwrap()]
+        );
+        assert_eq!(
+            "[::1]:80".resolve().unwrap(),
+            vec!["[::1]:80".parse().unwrap()]
+        );
+        assert_eq!(
+            ("::1", 9).resolve().unwrap(),
+            vec!["[::1]:9".parse().unwrap()]
+        );
         assert_eq!("localhost:7".resolve().unwrap().len(), 2);
         let err = "example.com:80".resolve().unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);

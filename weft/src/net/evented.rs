@@ -53,7 +53,8 @@ impl<T: AsFd> Evented<T> {
         if len == 0 {
             return Poll::Ready(Ok(0));
         }
-        self.registration.poll_transfer(cx, direction, len, || op(&self.io))
+        self.registration
+            .poll_transfer(cx, direction, len, || op(&self.io))
     }
 }
 

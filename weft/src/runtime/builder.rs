@@ -28,7 +28,10 @@ impl Builder {
     /// A builder for a runtime that runs every task on the thread that calls
     /// [`Runtime::block_on`].
     pub fn new_current_thread() -> Builder {
-        Builder { event_interval: 61, global_queue_interval: 31 }
+        Builder {
+            event_interval: 61,
+            global_queue_interval: 31,
+        }
     }
 
     /// How many tasks run between two non-blocking polls of the I/O and time
@@ -71,7 +74,9 @@ impl Builder {
             global_queue_interval: self.global_queue_interval,
         };
         let shared: Arc<current_thread::Shared> = current_thread::Shared::new(driver, config);
-        Ok(Runtime::from_handle(Handle { inner: scheduler::Handle::CurrentThread(shared) }))
+        Ok(Runtime::from_handle(Handle {
+            inner: scheduler::Handle::CurrentThread(shared),
+        }))
     }
 }
 
@@ -81,10 +86,16 @@ mod tests {
 
     #[test]
     fn zero_intervals_are_rejected_with_their_name() {
-        let err = Builder::new_current_thread().event_interval(0).build().unwrap_err();
+        let err = Builder::new_current_thread()
+            .event_interval(0)
+            .build()
+            .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         assert!(err.to_string().contains("event_interval"), "{err}");
-        let err = Builder::new_current_thread().global_queue_interval(0).build().unwrap_err();
+        let err = Builder::new_current_thread()
+            .global_queue_interval(0)
+            .build()
+            .unwrap_err();
         assert!(err.to_string().contains("global_queue_interval"), "{err}");
     }
 }

@@ -13,7 +13,10 @@ thread_local! {
 /// Makes `handle` the current runtime until the guard drops.
 pub(crate) fn enter(handle: scheduler::Handle) -> SetCurrent {
     let previous = ENTERED.with(|entered| entered.replace(Some(handle)));
-    SetCurrent { previous, _not_send: PhantomData }
+    SetCurrent {
+        previous,
+        _not_send: PhantomData,
+    }
 }
 
 /// Restores the previously entered runtime on drop.
@@ -31,11 +34,17 @@ impl Drop for SetCurrent {
 }
 
 /// Calls `f` with the current runtime's scheduler.
-pub(crate) fn with_current<R>(f: impl FnOnce(&scheduler::Handle) -> R) -> Result<R, TryCurrentError> {
+pub(crate) fn with_current<R>(
+    f: impl FnOnce(&scheduler::Handle) -> R,
+) -> Result<R, TryCurrentError> {
     ENTERED
         .try_with(|entered| entered.borrow().as_ref().map(f))
-        .map_err(|_| TryCurrentError { kind: Kind::ThreadLocalDestroyed })?
-        .ok_or(TryCurrentError { kind: Kind::NoContext })
+        .map_err(|_| TryCurrentError {
+            kind: Kind::ThreadLocalDestroyed,
+        })?
+        .ok_or(TryCurrentError {
+            kind: Kind::NoContext,
+        })
 }
 
 /// Returned by [`Handle::try_current`](super::Handle::try_current) when this
@@ -79,7 +88,9 @@ impl fmt::Display for TryCurrentError {
 
 impl fmt::Debug for TryCurrentError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TryCurrentError").field("kind", &self.kind).finish()
+        f.debug_struct("TryCurrentError")
+            .field("kind", &self.kind)
+            .finish()
     }
 }
 

@@ -50,7 +50,9 @@ impl Handle {
 
     /// The runtime this thread is in, or an error saying why there is none.
     pub fn try_current() -> Result<Handle, TryCurrentError> {
-        context::with_current(|inner| Handle { inner: inner.clone() })
+        context::with_current(|inner| Handle {
+            inner: inner.clone(),
+        })
     }
 
     /// Spawns a task on this runtime; see [`crate::spawn`].
@@ -77,13 +79,18 @@ impl Handle {
 
     /// Makes this runtime current on this thread until the guard drops.
     pub fn enter(&self) -> EnterGuard<'_> {
-        EnterGuard { _set: context::enter(self.inner.clone()), _handle: PhantomData }
+        EnterGuard {
+            _set: context::enter(self.inner.clone()),
+            _handle: PhantomData,
+        }
     }
 }
 
 impl fmt::Debug for Handle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Handle").field("flavor", &"current_thread").finish()
+        f.debug_struct("Handle")
+            .field("flavor", &"current_thread")
+            .finish()
     }
 }
 

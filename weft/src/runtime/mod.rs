@@ -111,6 +111,8 @@ impl Drop for Runtime {
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Runtime").field("flavor", &"current_thread").finish()
+        f.debug_struct("Runtime")
+            .field("flavor", &"current_thread")
+            .finish()
     }
 }

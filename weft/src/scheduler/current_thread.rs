@@ -126,16 +126,26 @@ thread_local! {
 }
 
 fn is_running_here(shared: *const Shared) -> bool {
-    CURRENT.try_with(|local| local.shared.get() == shared).unwrap_or(false)
+    CURRENT
+        .try_with(|local| local.shared.get() == shared)
+        .unwrap_or(false)
 }
 
 impl Shared {
     pub(crate) fn new(driver: Driver, config: Config) -> Arc<Shared> {
         let handle = driver.handle().clone();
-        let core = Core { queue: VecDeque::new(), registry: Registry::default(), driver, tick: 0 };
+        let core = Core {
+            queue: VecDeque::new(),
+            registry: Registry::default(),
+            driver,
+            tick: 0,
+        };
         Arc::new(Shared {
             driver: handle,
-            inject: Mutex::new(Inject { queue: VecDeque::new(), closed: false }),
+            inject: Mutex::new(Inject {
+                queue: VecDeque::new(),
+                closed: false,
+            }),
             inject_len: AtomicUsize::new(0),
             core: Mutex::new(Some(Box::new(core))),
             core_waiters: Mutex::new(Vec::new()),
@@ -180,7 +190,11 @@ impl Shared {
     /// Takes the loop's core, unless another thread has it or local tasks
     /// tie it to another thread.
     fn take_core(&self) -> Option<Box<Core>> {
-        if self.local_owner.get().is_some_and(|owner| *owner != thread::current().id()) {
+        if self
+            .local_owner
+            .get()
+            .is_some_and(|owner| *owner != thread::current().id())
+        {
             return None;
         }
         self.core.lock().unwrap_or_else(|e| e.into_inner()).take()
@@ -188,7 +202,8 @@ impl Shared {
 
     fn put_core(&self, core: Box<Core>) {
         *self.core.lock().unwrap_or_else(|e| e.into_inner()) = Some(core);
-        let waiters = std::mem::take(&mut *self.core_waiters.lock().unwrap_or_else(|e| e.into_inner()));
+        let waiters =
+            std::mem::take(&mut *self.core_waiters.lock().unwrap_or_else(|e| e.into_inner()));
         waiters.iter().for_each(Thread::unpark);
     }
 }
@@ -266,7 +281,9 @@ where
     }
     let me = thread::current().id();
     if *shared.local_owner.get_or_init(|| me) != me {
-        return Err(io::Error::other("this runtime's local tasks belong to another thread"));
+        return Err(io::Error::other(
+            "this runtime's local tasks belong to another thread",
+        ));
     }
     Ok(spawn(&shared, future, Some(me)))
 }
@@ -320,7 +337,11 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
             return drive(shared, core, future.as_mut(), &main, &waker);
         }
         // Another thread runs the loop: poll our future here between parks.
-        shared.core_waiters.lock().unwrap_or_else(|e| e.into_inner()).push(thread::current());
+        shared
+            .core_waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(thread::current());
         if let Some(core) = shared.take_core() {
             return drive(shared, core, future.as_mut(), &main, &waker);
         }
@@ -352,7 +373,11 @@ impl<'a> Running<'a> {
             core.queue = previous_queue;
             local.shared.replace(Arc::as_ptr(shared))
         });
-        Running { shared, core: Some(core), previous }
+        Running {
+            shared,
+            core: Some(core),
+            previous,
+        }
     }
 
     fn core(&mut self) -> &mut Core {

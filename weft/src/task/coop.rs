@@ -93,7 +93,9 @@ mod tests {
         budget(|| {
             // An operation that made no progress gives its unit back.
             for _ in 0..1000 {
-                let Poll::Ready(spent) = poll_proceed(&mut cx) else { panic!("no progress was made") };
+                let Poll::Ready(spent) = poll_proceed(&mut cx) else {
+                    panic!("no progress was made")
+                };
                 drop(spent);
             }
         });

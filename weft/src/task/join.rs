@@ -32,7 +32,10 @@ pub struct JoinHandle<T> {
 
 impl<T> JoinHandle<T> {
     pub(crate) fn new(raw: Arc<dyn Join<T>>) -> JoinHandle<T> {
-        JoinHandle { raw, _output: PhantomData }
+        JoinHandle {
+            raw,
+            _output: PhantomData,
+        }
     }
 
     /// Cancels the task. Its future is dropped at its next yield point (at
@@ -59,7 +62,9 @@ impl<T> JoinHandle<T> {
 
     /// A handle that can abort the task without owning its output.
     pub fn abort_handle(&self) -> AbortHandle {
-        AbortHandle { raw: self.raw.clone() }
+        AbortHandle {
+            raw: self.raw.clone(),
+        }
     }
 
     /// The task's id.
@@ -109,7 +114,9 @@ impl<T> Drop for JoinHandle<T> {
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinHandle").field("id", &self.id()).finish()
+        f.debug_struct("JoinHandle")
+            .field("id", &self.id())
+            .finish()
     }
 }
 
@@ -149,7 +156,9 @@ impl AbortHandle {
 
 impl fmt::Debug for AbortHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AbortHandle").field("id", &self.id()).finish()
+        f.debug_struct("AbortHandle")
+            .field("id", &self.id())
+            .finish()
     }
 }
 
@@ -168,11 +177,17 @@ enum Repr {
 
 impl JoinError {
     pub(crate) fn cancelled(id: Id) -> JoinError {
-        JoinError { id, repr: Repr::Cancelled }
+        JoinError {
+            id,
+            repr: Repr::Cancelled,
+        }
     }
 
     pub(crate) fn panic(id: Id, payload: Box<dyn Any + Send + 'static>) -> JoinError {
-        JoinError { id, repr: Repr::Panic(Mutex::new(payload)) }
+        JoinError {
+            id,
+            repr: Repr::Panic(Mutex::new(payload)),
+        }
     }
 
     /// True if the task was aborted (or the runtime shut down first).
@@ -202,7 +217,8 @@ impl JoinError {
     /// }
     /// ```
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
-        self.try_into_panic().expect("weft: `JoinError::into_panic` on a task that was cancelled")
+        self.try_into_panic()
+            .expect("weft: `JoinError::into_panic` on a task that was cancelled")
     }
 
     /// The panic's payload, or the error back if the task was cancelled.
@@ -219,7 +235,9 @@ impl JoinError {
     }
 
     fn panic_message(&self) -> Option<String> {
-        let Repr::Panic(payload) = &self.repr else { return None };
+        let Repr::Panic(payload) = &self.repr else {
+            return None;
+        };
         let payload = payload.lock().unwrap_or_else(|e| e.into_inner());
         payload
             .downcast_ref::<&str>()

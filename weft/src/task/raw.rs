@@ -115,12 +115,18 @@ where
                 local_owner,
             },
             future: UnsafeCell::new(Some(future)),
-            join: Mutex::new(JoinSlot { output: None, waker: None, handle_alive: true }),
+            join: Mutex::new(JoinSlot {
+                output: None,
+                waker: None,
+                handle_alive: true,
+            }),
         })
     }
 
     fn on_owner_thread(&self) -> bool {
-        self.header.local_owner.is_none_or(|owner| owner == thread::current().id())
+        self.header
+            .local_owner
+            .is_none_or(|owner| owner == thread::current().id())
     }
 
     /// Drops the future in place. Caller holds RUNNING. Returns the panic
@@ -200,7 +206,9 @@ where
                 // SAFETY: we hold RUNNING, so this is the only reference to
                 // the future; it lives inside the `Arc` and never moves.
                 let future = unsafe { &mut *self.future.get() };
-                let future = future.as_mut().expect("weft: a running task has its future");
+                let future = future
+                    .as_mut()
+                    .expect("weft: a running task has its future");
                 // SAFETY: as above: pinned in the `Arc` until dropped in place.
                 let future = unsafe { Pin::new_unchecked(future) };
                 coop::budget(|| future.poll(&mut cx))

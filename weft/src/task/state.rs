@@ -99,7 +99,14 @@ impl State {
             } else {
                 debug_assert!(s & RUNNING == 0, "task polled twice at once");
                 let next = (s & !NOTIFIED) | RUNNING;
-                (Some(next), if s & CANCELLED != 0 { Start::Cancel } else { Start::Poll })
+                (
+                    Some(next),
+                    if s & CANCELLED != 0 {
+                        Start::Cancel
+                    } else {
+                        Start::Poll
+                    },
+                )
             }
         })
     }
@@ -119,7 +126,14 @@ impl State {
     pub(crate) fn idle(&self) -> Idle {
         self.update(|s| {
             let next = s & !RUNNING;
-            (Some(next), if s & NOTIFIED != 0 { Idle::Requeue } else { Idle::Idle })
+            (
+                Some(next),
+                if s & NOTIFIED != 0 {
+                    Idle::Requeue
+                } else {
+                    Idle::Idle
+                },
+            )
         })
     }
 
@@ -141,7 +155,11 @@ mod tests {
         let s = State::new_notified();
         assert_eq!(s.wake(), Wake::Nothing, "already queued");
         assert_eq!(s.start(), Start::Poll);
-        assert_eq!(s.wake(), Wake::Nothing, "running: requeued by the scheduler");
+        assert_eq!(
+            s.wake(),
+            Wake::Nothing,
+            "running: requeued by the scheduler"
+        );
         assert_eq!(s.idle(), Idle::Requeue);
         assert_eq!(s.start(), Start::Poll);
         assert_eq!(s.idle(), Idle::Idle);

@@ -24,7 +24,9 @@ pub struct Instant {
 impl Instant {
     /// The current time.
     pub fn now() -> Instant {
-        Instant { std: std::time::Instant::now() }
+        Instant {
+            std: std::time::Instant::now(),
+        }
     }
 
     /// Wraps a `std` instant.

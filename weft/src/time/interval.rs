@@ -40,7 +40,10 @@ pub fn interval(period: Duration) -> Interval {
 /// If `period` is zero, or outside a weft runtime.
 #[track_caller]
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
-    assert!(period > Duration::ZERO, "weft::time::interval: `period` must be non-zero");
+    assert!(
+        period > Duration::ZERO,
+        "weft::time::interval: `period` must be non-zero"
+    );
     Interval {
         delay: sleep_until(start),
         period,
@@ -155,8 +158,17 @@ mod tests {
         let due = Instant::now();
         let period = Duration::from_millis(10);
         let now = due + Duration::from_millis(35);
-        assert_eq!(MissedTickBehavior::Burst.next(due, now, period), due + period);
-        assert_eq!(MissedTickBehavior::Delay.next(due, now, period), now + period);
-        assert_eq!(MissedTickBehavior::Skip.next(due, now, period), due + Duration::from_millis(40));
+        assert_eq!(
+            MissedTickBehavior::Burst.next(due, now, period),
+            due + period
+        );
+        assert_eq!(
+            MissedTickBehavior::Delay.next(due, now, period),
+            now + period
+        );
+        assert_eq!(
+            MissedTickBehavior::Skip.next(due, now, period),
+            due + Duration::from_millis(40)
+        );
     }
 }

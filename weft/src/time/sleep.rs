@@ -1,9 +1,9 @@
 //! `Sleep`: a future that completes at a deadline.
 
 use std::future::Future;
+use std::pin::Pin;
 #[cfg(test)]
 use std::sync::Arc;
-use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
@@ -70,7 +70,12 @@ impl Sleep {
             Ok(driver) => driver,
             Err(e) => panic!("weft::time: a timer needs a runtime: {e}"),
         };
-        Sleep { deadline, driver, key: None, elapsed: false }
+        Sleep {
+            deadline,
+            driver,
+            key: None,
+            elapsed: false,
+        }
     }
 
     /// The instant this sleep completes at.
@@ -124,7 +129,10 @@ impl Future for Sleep {
         }
         let spent = ready!(coop::poll_proceed(cx));
         let done = match this.key {
-            None => match this.driver.insert_timer(this.deadline.into_std(), cx.waker().clone()) {
+            None => match this
+                .driver
+                .insert_timer(this.deadline.into_std(), cx.waker().clone())
+            {
                 Inserted::Elapsed => true,
                 Inserted::Pending(key) => {
                     this.key = Some(key);
@@ -191,7 +199,11 @@ mod tests {
         assert_eq!(time.lock().len(), 10);
         let mut s = sleeps.pop().unwrap();
         Pin::new(&mut s).reset(Instant::now() + Duration::from_secs(7200));
-        assert_eq!(time.lock().len(), 10, "reset moves the entry, it does not add one");
+        assert_eq!(
+            time.lock().len(),
+            10,
+            "reset moves the entry, it does not add one"
+        );
         drop(s);
         drop(sleeps);
         assert_eq!(time.lock().len(), 0);

@@ -28,13 +28,19 @@ use super::{sleep, sleep_until, Instant, Sleep};
 /// ```
 #[track_caller]
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
-    Timeout { value: future, delay: sleep(duration) }
+    Timeout {
+        value: future,
+        delay: sleep(duration),
+    }
 }
 
 /// Runs `future` until `deadline`; see [`timeout`].
 #[track_caller]
 pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
-    Timeout { value: future, delay: sleep_until(deadline) }
+    Timeout {
+        value: future,
+        delay: sleep_until(deadline),
+    }
 }
 
 pin_project_lite::pin_project! {

@@ -16,7 +16,9 @@ pub fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'stat
         out
     });
     match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(()) => worker.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+        Ok(()) => worker
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p)),
         Err(mpsc::RecvTimeoutError::Disconnected) => {
             // `f` panicked before sending.
             match worker.join() {
@@ -30,7 +32,9 @@ pub fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'stat
 
 /// A current-thread runtime.
 pub fn rt() -> weft::runtime::Runtime {
-    weft::runtime::Builder::new_current_thread().build().expect("runtime")
+    weft::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime")
 }
 
 /// Deterministic xorshift generator (no dependency, reproducible failures).

@@ -87,7 +87,12 @@ impl IoDriver {
     pub(crate) fn new() -> io::Result<IoDriver> {
         let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
         let unpark_fd = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
-        epoll::add(&epoll, &unpark_fd, EventData::new_u64(UNPARK_TOKEN), EventFlags::IN)?;
+        epoll::add(
+            &epoll,
+            &unpark_fd,
+            EventData::new_u64(UNPARK_TOKEN),
+            EventFlags::IN,
+        )?;
         let shared = Arc::new(IoShared {
             epoll,
             slab: Slab::new(),
@@ -96,7 +101,11 @@ impl IoDriver {
             shutdown: AtomicBool::new(false),
             parked: AtomicBool::new(false),
         });
-        Ok(IoDriver { shared, events: Events(Vec::with_capacity(EVENTS_PER_TURN)), tick: 0 })
+        Ok(IoDriver {
+            shared,
+            events: Events(Vec::with_capacity(EVENTS_PER_TURN)),
+            tick: 0,
+        })
     }
 
     pub(crate) fn shared(&self) -> &Arc<IoShared> {
@@ -128,7 +137,8 @@ impl IoDriver {
                 let _ = rustix::io::read(&self.shared.unpark_fd, &mut buf);
                 self.shared.unpark_pending.store(false, SeqCst);
             } else {
-                self.shared.dispatch(token, Ready::from_epoll(flags), self.tick);
+                self.shared
+                    .dispatch(token, Ready::from_epoll(flags), self.tick);
             }
         }
         Ok(self.events.0.len())
@@ -150,7 +160,9 @@ impl IoShared {
     /// drops the event if the slot has been released since (stale token).
     fn dispatch(&self, token: u64, ready: Ready, tick: u16) {
         let (index, generation) = decode_token(token);
-        let Some(slot) = self.slab.get(index) else { return };
+        let Some(slot) = self.slab.get(index) else {
+            return;
+        };
         if slot.set_readiness(generation, ready, tick) == Dispatch::Stale {
             return;
         }
@@ -219,8 +231,15 @@ mod tests {
         assert!(new.poll_ready(&mut cx, Direction::Read).is_pending());
         // An event fetched for the old owner is dispatched after the reuse.
         shared.dispatch(old_token, Ready::READABLE, 7);
-        assert_eq!(count.0.load(Ordering::SeqCst), 0, "stale event woke the new owner");
-        assert!(new.poll_ready(&mut cx, Direction::Read).is_pending(), "stale readiness");
+        assert_eq!(
+            count.0.load(Ordering::SeqCst),
+            0,
+            "stale event woke the new owner"
+        );
+        assert!(
+            new.poll_ready(&mut cx, Direction::Read).is_pending(),
+            "stale readiness"
+        );
         // The new owner's own event does wake it.
         shared.dispatch(new.slot_token(), Ready::READABLE, 8);
         assert_eq!(count.0.load(Ordering::SeqCst), 1);

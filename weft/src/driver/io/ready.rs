@@ -104,7 +104,10 @@ impl fmt::Debug for Ready {
             (Ready::ERROR, "ERROR"),
             (Ready::PRIORITY, "PRIORITY"),
         ];
-        let mut names = NAMES.iter().filter(|(bit, _)| self.intersects(*bit)).map(|(_, n)| *n);
+        let mut names = NAMES
+            .iter()
+            .filter(|(bit, _)| self.intersects(*bit))
+            .map(|(_, n)| *n);
         write!(f, "Ready(")?;
         if let Some(first) = names.next() {
             write!(f, "{first}")?;
@@ -125,7 +128,10 @@ mod tests {
         let cases = [
             (EventFlags::IN, Ready::READABLE),
             (EventFlags::OUT, Ready::WRITABLE),
-            (EventFlags::IN | EventFlags::RDHUP, Ready::READABLE | Ready::READ_CLOSED),
+            (
+                EventFlags::IN | EventFlags::RDHUP,
+                Ready::READABLE | Ready::READ_CLOSED,
+            ),
             (EventFlags::HUP, Ready::READ_CLOSED | Ready::WRITE_CLOSED),
             (EventFlags::ERR, Ready::ERROR),
             (EventFlags::PRI, Ready::PRIORITY),
@@ -137,7 +143,10 @@ mod tests {
 
     #[test]
     fn prints_by_name() {
-        assert_eq!(format!("{:?}", Ready::READABLE | Ready::ERROR), "Ready(READABLE | ERROR)");
+        assert_eq!(
+            format!("{:?}", Ready::READABLE | Ready::ERROR),
+            "Ready(READABLE | ERROR)"
+        );
         assert_eq!(format!("{:?}", Ready::EMPTY), "Ready()");
     }
 }

@@ -41,7 +41,10 @@ impl Field {
         Field { shift: 0, width }
     }
     const fn next(self, width: u32) -> Field {
-        Field { shift: self.shift + self.width, width }
+        Field {
+            shift: self.shift + self.width,
+            width,
+        }
     }
     const fn mask(self) -> u64 {
         ((1u64 << self.width) - 1) << self.shift
@@ -93,7 +96,11 @@ pub(crate) struct Slot {
 
 impl Slot {
     fn new() -> Slot {
-        Slot { state: AtomicU64::new(0), reader: AtomicWaker::new(), writer: AtomicWaker::new() }
+        Slot {
+            state: AtomicU64::new(0),
+            reader: AtomicWaker::new(),
+            writer: AtomicWaker::new(),
+        }
     }
 
     /// Current readiness restricted to `mask`, with the tick it was set at.
@@ -115,7 +122,10 @@ impl Slot {
             }
             let bits = READY.get(current) as u8 | ready.bits();
             let next = TICK.set(READY.set(current, u64::from(bits)), u64::from(tick));
-            match self.state.compare_exchange_weak(current, next, AcqRel, Acquire) {
+            match self
+                .state
+                .compare_exchange_weak(current, next, AcqRel, Acquire)
+            {
                 Ok(_) => return Dispatch::Applied,
                 Err(actual) => current = actual,
             }
@@ -136,7 +146,10 @@ impl Slot {
             if next == current {
                 return;
             }
-            match self.state.compare_exchange_weak(current, next, AcqRel, Acquire) {
+            match self
+                .state
+                .compare_exchange_weak(current, next, AcqRel, Acquire)
+            {
                 Ok(_) => return,
                 Err(actual) => current = actual,
             }
@@ -154,7 +167,10 @@ impl Slot {
         loop {
             let generation = (GENERATION.get(current) + 1) & GENERATION.mask() >> GENERATION.shift;
             let next = GENERATION.set(0, generation);
-            match self.state.compare_exchange_weak(current, next, AcqRel, Acquire) {
+            match self
+                .state
+                .compare_exchange_weak(current, next, AcqRel, Acquire)
+            {
                 Ok(_) => break,
                 Err(actual) => current = actual,
             }
@@ -210,7 +226,10 @@ impl Slab {
     pub(crate) fn new() -> Slab {
         Slab {
             pages: (0..MAX_PAGES).map(|_| OnceLock::new()).collect(),
-            free: Mutex::new(FreeList { free: Vec::new(), next_unused: 0 }),
+            free: Mutex::new(FreeList {
+                free: Vec::new(),
+                next_unused: 0,
+            }),
         }
     }
 
@@ -239,7 +258,12 @@ impl Slab {
         let page = Arc::clone(self.page(index / PAGE_SIZE));
         let offset = index % PAGE_SIZE;
         let generation = page[offset].generation();
-        Ok(SlotRef { page, offset, index: index as u32, generation })
+        Ok(SlotRef {
+            page,
+            offset,
+            index: index as u32,
+            generation,
+        })
     }
 
     /// Returns a slot for reuse. Any event still in flight for it carries the
@@ -253,7 +277,10 @@ impl Slab {
     /// The slot at `index`, if its page exists.
     pub(crate) fn get(&self, index: u32) -> Option<&Slot> {
         let index = index as usize;
-        self.pages.get(index / PAGE_SIZE)?.get().map(|page| &page[index % PAGE_SIZE])
+        self.pages
+            .get(index / PAGE_SIZE)?
+            .get()
+            .map(|page| &page[index % PAGE_SIZE])
     }
 
     /// Calls `f` on every slot that was ever handed out.
@@ -282,7 +309,10 @@ mod tests {
     #[test]
     fn token_round_trips() {
         assert_eq!(decode_token(encode_token(7, 9)), (7, 9));
-        assert_eq!(decode_token(encode_token(u32::MAX, u32::MAX)), (u32::MAX, u32::MAX));
+        assert_eq!(
+            decode_token(encode_token(u32::MAX, u32::MAX)),
+            (u32::MAX, u32::MAX)
+        );
     }
 
     #[test]
@@ -290,15 +320,27 @@ mod tests {
         let slab = Slab::new();
         let slot = slab.allocate().unwrap();
         let s = slot.slot();
-        assert_eq!(s.set_readiness(slot.generation, Ready::READABLE, 1), Dispatch::Applied);
+        assert_eq!(
+            s.set_readiness(slot.generation, Ready::READABLE, 1),
+            Dispatch::Applied
+        );
         let seen = s.readiness(Ready::READ_INTEREST);
         assert!(seen.ready.is_readable());
         // A new event arrives at tick 2 before the WouldBlock is handled.
-        assert_eq!(s.set_readiness(slot.generation, Ready::READABLE, 2), Dispatch::Applied);
+        assert_eq!(
+            s.set_readiness(slot.generation, Ready::READABLE, 2),
+            Dispatch::Applied
+        );
         s.clear(seen);
-        assert!(s.readiness(Ready::READ_INTEREST).ready.is_readable(), "newer event was erased");
+        assert!(
+            s.readiness(Ready::READ_INTEREST).ready.is_readable(),
+            "newer event was erased"
+        );
         // Cleared at the right tick it goes away, but read-closed stays.
-        assert_eq!(s.set_readiness(slot.generation, Ready::READ_CLOSED, 2), Dispatch::Applied);
+        assert_eq!(
+            s.set_readiness(slot.generation, Ready::READ_CLOSED, 2),
+            Dispatch::Applied
+        );
         s.clear(s.readiness(Ready::READ_INTEREST));
         let after = s.readiness(Ready::READ_INTEREST).ready;
         assert!(!after.is_readable());
@@ -316,7 +358,10 @@ mod tests {
         assert_ne!(new.token(), old_token);
         let (index, generation) = decode_token(old_token);
         let slot = slab.get(index).unwrap();
-        assert_eq!(slot.set_readiness(generation, Ready::READABLE, 1), Dispatch::Stale);
+        assert_eq!(
+            slot.set_readiness(generation, Ready::READABLE, 1),
+            Dispatch::Stale
+        );
         assert!(new.slot().readiness(Ready::ALL).ready.is_empty());
     }
 }

@@ -13,8 +13,8 @@ use std::sync::{Mutex, MutexGuard};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-pub(crate) use wheel::{Inserted, Key};
 use wheel::Wheel;
+pub(crate) use wheel::{Inserted, Key};
 
 /// The clock and wheel, shared by the loop and every `Sleep`.
 pub(crate) struct TimeShared {
@@ -24,7 +24,10 @@ pub(crate) struct TimeShared {
 
 impl TimeShared {
     pub(crate) fn new() -> TimeShared {
-        TimeShared { origin: Instant::now(), wheel: Mutex::new(Wheel::new()) }
+        TimeShared {
+            origin: Instant::now(),
+            wheel: Mutex::new(Wheel::new()),
+        }
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Wheel> {
@@ -37,7 +40,11 @@ impl TimeShared {
     pub(crate) fn deadline_to_tick(&self, instant: Instant) -> u64 {
         let since = instant.saturating_duration_since(self.origin);
         let ms = since.as_millis();
-        let ceil = if since.subsec_nanos() % 1_000_000 == 0 { ms } else { ms + 1 };
+        let ceil = if since.subsec_nanos() % 1_000_000 == 0 {
+            ms
+        } else {
+            ms + 1
+        };
         u64::try_from(ceil).unwrap_or(u64::MAX)
     }
 

@@ -109,7 +109,10 @@ impl Wheel {
     pub(crate) fn new() -> Wheel {
         Wheel {
             elapsed: 0,
-            levels: [Level { occupied: 0, heads: [NIL; SLOTS] }; LEVELS],
+            levels: [Level {
+                occupied: 0,
+                heads: [NIL; SLOTS],
+            }; LEVELS],
             entries: Vec::new(),
             free: NIL,
             len: 0,
@@ -157,7 +160,9 @@ impl Wheel {
     }
 
     fn entry(&self, key: Key) -> Option<&Entry> {
-        self.entries.get(key.index as usize).filter(|e| e.generation == key.generation)
+        self.entries
+            .get(key.index as usize)
+            .filter(|e| e.generation == key.generation)
     }
 
     /// True once the timer's deadline has been reached.
@@ -224,7 +229,11 @@ impl Wheel {
         if slot < now_slot || (slot == now_slot && level > 0) {
             deadline += level_span;
         }
-        Some(Expiration { level, slot, deadline })
+        Some(Expiration {
+            level,
+            slot,
+            deadline,
+        })
     }
 
     /// Advances the wheel to tick `now`, pushing the waker of every timer due
@@ -266,7 +275,10 @@ impl Wheel {
             self.entries[head as usize].prev = index;
         }
         let entry = &mut self.entries[index as usize];
-        entry.place = Place::Wheel { level: level as u8, slot: slot as u8 };
+        entry.place = Place::Wheel {
+            level: level as u8,
+            slot: slot as u8,
+        };
         entry.prev = NIL;
         entry.next = head;
         let level = &mut self.levels[level];
@@ -275,8 +287,12 @@ impl Wheel {
     }
 
     fn unlink(&mut self, index: u32) {
-        let Entry { place, prev, next, .. } = &self.entries[index as usize];
-        let Place::Wheel { level, slot } = *place else { return };
+        let Entry {
+            place, prev, next, ..
+        } = &self.entries[index as usize];
+        let Place::Wheel { level, slot } = *place else {
+            return;
+        };
         let (prev, next, level, slot) = (*prev, *next, level as usize, slot as usize);
         if prev != NIL {
             self.entries[prev as usize].next = next;
@@ -316,7 +332,11 @@ mod tests {
             (5, 5 + (1 << 40), 5),
         ];
         for (elapsed, when, level) in table {
-            assert_eq!(level_for(elapsed, when), level, "elapsed {elapsed} when {when}");
+            assert_eq!(
+                level_for(elapsed, when),
+                level,
+                "elapsed {elapsed} when {when}"
+            );
         }
     }
 
@@ -332,7 +352,10 @@ mod tests {
     }
 
     fn waker(id: usize, log: &Arc<std::sync::Mutex<Vec<usize>>>) -> Waker {
-        Waker::from(Arc::new(Log { id, log: Arc::clone(log) }))
+        Waker::from(Arc::new(Log {
+            id,
+            log: Arc::clone(log),
+        }))
     }
 
     #[test]
@@ -341,7 +364,10 @@ mod tests {
         let mut wheel = Wheel::new();
         let deadlines = [5u64, 70, 64, 4100, 1, 300_000, 63, 65, 4096, 10_000_000];
         for (id, when) in deadlines.iter().enumerate() {
-            assert!(matches!(wheel.insert(*when, waker(id, &log)), Inserted::Pending(_)));
+            assert!(matches!(
+                wheel.insert(*when, waker(id, &log)),
+                Inserted::Pending(_)
+            ));
         }
         let mut fired = Vec::new();
         let mut now = 0;
@@ -383,9 +409,15 @@ mod tests {
     fn remove_unlinks_and_reuses() {
         let log = Arc::new(std::sync::Mutex::new(Vec::new()));
         let mut wheel = Wheel::new();
-        let Inserted::Pending(a) = wheel.insert(10, waker(0, &log)) else { panic!() };
-        let Inserted::Pending(b) = wheel.insert(10, waker(1, &log)) else { panic!() };
-        let Inserted::Pending(c) = wheel.insert(10, waker(2, &log)) else { panic!() };
+        let Inserted::Pending(a) = wheel.insert(10, waker(0, &log)) else {
+            panic!()
+        };
+        let Inserted::Pending(b) = wheel.insert(10, waker(1, &log)) else {
+            panic!()
+        };
+        let Inserted::Pending(c) = wheel.insert(10, waker(2, &log)) else {
+            panic!()
+        };
         assert!(wheel.remove(b).is_some());
         assert!(wheel.remove(b).is_none(), "stale key removes nothing");
         assert_eq!(wheel.len(), 2);
@@ -399,7 +431,9 @@ mod tests {
         // A fired entry's waker is gone; removing it frees the entry.
         assert!(wheel.remove(a).is_none());
         // The freed entry is reused under a new generation.
-        let Inserted::Pending(d) = wheel.insert(20, waker(3, &log)) else { panic!() };
+        let Inserted::Pending(d) = wheel.insert(20, waker(3, &log)) else {
+            panic!()
+        };
         assert_ne!(d, a);
         assert!(!wheel.is_fired(d));
     }
@@ -408,7 +442,9 @@ mod tests {
     fn far_deadlines_do_not_overflow() {
         let log = Arc::new(std::sync::Mutex::new(Vec::new()));
         let mut wheel = Wheel::new();
-        let Inserted::Pending(key) = wheel.insert(u64::MAX, waker(0, &log)) else { panic!() };
+        let Inserted::Pending(key) = wheel.insert(u64::MAX, waker(0, &log)) else {
+            panic!()
+        };
         let mut fired = Vec::new();
         wheel.advance(MAX_SPAN * 3, &mut fired);
         assert!(fired.is_empty());

@@ -65,7 +65,9 @@ impl TcpListener {
     /// If called outside a weft runtime, or registration fails.
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
         listener.set_nonblocking(true)?;
-        Ok(TcpListener { io: Evented::new(listener)? })
+        Ok(TcpListener {
+            io: Evented::new(listener)?,
+        })
     }
 
     /// Waits for a connection and returns it with the peer's address. The

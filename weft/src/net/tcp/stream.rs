@@ -61,7 +61,9 @@ impl TcpStream {
             Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INPROGRESS.raw_os_error()) => {}
             Err(e) => return Err(e),
         }
-        let stream = TcpStream { io: Evented::new(std::net::TcpStream::from(socket))? };
+        let stream = TcpStream {
+            io: Evented::new(std::net::TcpStream::from(socket))?,
+        };
         // Writable (or error/hang-up) means the handshake finished, one way
         // or the other; SO_ERROR says which.
         std::future::poll_fn(|cx| stream.io.registration().poll_ready(cx, Direction::Write))
@@ -76,7 +78,9 @@ impl TcpStream {
 
     /// Wraps a connected, non-blocking stream.
     pub(crate) fn from_connected(stream: std::net::TcpStream) -> io::Result<TcpStream> {
-        Ok(TcpStream { io: Evented::new(stream)? })
+        Ok(TcpStream {
+            io: Evented::new(stream)?,
+        })
     }
 
     /// Wraps a connected stream from `std`, switching it to non-blocking
@@ -169,7 +173,8 @@ impl TcpStream {
     }
 
     fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_transfer(cx, Direction::Read, buf.len(), |mut s| s.read(buf))
+        self.io
+            .poll_transfer(cx, Direction::Read, buf.len(), |mut s| s.read(buf))
     }
 
     fn poll_read_vectored_priv(
@@ -178,11 +183,13 @@ impl TcpStream {
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
         let len = bufs.iter().map(|b| b.len()).sum();
-        self.io.poll_transfer(cx, Direction::Read, len, |mut s| s.read_vectored(bufs))
+        self.io
+            .poll_transfer(cx, Direction::Read, len, |mut s| s.read_vectored(bufs))
     }
 
     fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_transfer(cx, Direction::Write, buf.len(), |mut s| s.write(buf))
+        self.io
+            .poll_transfer(cx, Direction::Write, buf.len(), |mut s| s.write(buf))
     }
 
     fn poll_write_vectored_priv(
@@ -191,7 +198,8 @@ impl TcpStream {
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let len = bufs.iter().map(|b| b.len()).sum();
-        self.io.poll_transfer(cx, Direction::Write, len, |mut s| s.write_vectored(bufs))
+        self.io
+            .poll_transfer(cx, Direction::Write, len, |mut s| s.write_vectored(bufs))
     }
 
     fn poll_close_priv(&self) -> Poll<io::Result<()>> {
@@ -236,7 +244,11 @@ impl AsyncRead for &TcpStream {
 }
 
 impl AsyncWrite for TcpStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.poll_write_priv(cx, buf)
     }
 
@@ -259,7 +271,11 @@ impl AsyncWrite for TcpStream {
 }
 
 impl AsyncWrite for &TcpStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.poll_write_priv(cx, buf)
     }
 

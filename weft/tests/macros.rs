@@ -1,0 +1,28 @@
+//! `#[weft::test]` and `#[weft::main]`-style entry points.
+
+use std::time::Duration;
+
+#[weft::test]
+async fn test_macro_runs_on_a_runtime() {
+    assert!(weft::runtime::Handle::try_current().is_ok());
+    weft::time::sleep(Duration::from_millis(1)).await;
+    assert_eq!(weft::spawn(async { 5 }).await.unwrap(), 5);
+}
+
+#[weft::test]
+async fn test_macro_supports_results() -> std::io::Result<()> {
+    let listener = weft::net::TcpListener::bind("127.0.0.1:0").await?;
+    listener.local_addr()?;
+    Ok(())
+}
+
+#[weft::test(flavor = "current_thread")]
+#[should_panic(expected = "inside the test")]
+async fn test_macro_keeps_should_panic() {
+    panic!("inside the test");
+}
+
+#[weft::test(crate = "weft")]
+async fn test_macro_accepts_a_crate_path() {
+    weft::task::yield_now().await;
+}

@@ -1,0 +1,237 @@
+//! TCP: echo under concurrency, connect errors, half-close, peek, vectored
+//! writes, address parsing.
+
+mod common;
+
+use std::io::IoSlice;
+use std::net::Shutdown;
+
+use common::{rt, within, Rng};
+use weft::io::{AsyncReadExt, AsyncWriteExt};
+use weft::net::{TcpListener, TcpStream};
+
+async fn echo_server() -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    weft::spawn(async move {
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            weft::spawn(async move {
+                let mut buf = vec![0u8; 1500];
+                loop {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => {
+                            if stream.write_all(&buf[..n]).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn two_hundred_concurrent_echo_round_trips_are_byte_exact() {
+    within(60, || {
+        rt().block_on(async {
+            let addr = echo_server().await;
+            let mut clients = Vec::new();
+            for id in 0..200u64 {
+                clients.push(weft::spawn(async move {
+                    let mut rng = Rng(id * 7919 + 1);
+                    let mut stream = TcpStream::connect(addr).await.unwrap();
+                    stream.set_nodelay(true).unwrap();
+                    assert!(stream.nodelay().unwrap());
+                    for round in 0..5 {
+                        // Sizes cross the server's 1500-byte buffer, so echoes
+                        // come back in pieces.
+                        let len = 1 + rng.below(20_000) as usize;
+                        let message: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+                        let (mut reader, mut writer) = (&stream, &stream);
+                        let send = async {
+                            writer.write_all(&message).await.unwrap();
+                        };
+                        let mut echoed = vec![0u8; len];
+                        let receive = async {
+                            reader.read_exact(&mut echoed).await.unwrap();
+                        };
+                        futures_util::join!(send, receive);
+                        assert!(echoed == message, "client {id} round {round}: echo differs");
+                    }
+                    stream.close().await.unwrap();
+                    let mut rest = Vec::new();
+                    stream.read_to_end(&mut rest).await.unwrap();
+                    assert!(rest.is_empty());
+                }));
+            }
+            for client in clients {
+                client.await.expect("client task");
+            }
+        })
+    });
+}
+
+#[test]
+fn connect_to_a_closed_port_is_refused() {
+    within(20, || {
+        rt().block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            drop(listener);
+            let err = TcpStream::connect(addr).await.unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused, "{err}");
+        })
+    });
+}
+
+#[test]
+fn host_names_and_bad_addresses_are_clear_errors() {
+    within(20, || {
+        rt().block_on(async {
+            let err = TcpListener::bind("no-such-host.invalid:80")
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+            assert!(err.to_string().contains("no-such-host.invalid"), "{err}");
+            let err = TcpStream::connect("127.0.0.1").await.unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+            // localhost works without DNS.
+            let listener = TcpListener::bind("localhost:0").await.unwrap();
+            assert!(listener.local_addr().unwrap().ip().is_loopback());
+            // Binding a port in use reports the kernel's error.
+            let taken = listener.local_addr().unwrap();
+            let err = TcpListener::bind(taken).await.unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse, "{err}");
+        })
+    });
+}
+
+#[test]
+fn shutdown_write_gives_the_peer_eof_and_reads_continue() {
+    within(20, || {
+        rt().block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let mut client = TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
+            let (mut server, peer) = listener.accept().await.unwrap();
+            assert_eq!(peer, client.local_addr().unwrap());
+            assert_eq!(server.peer_addr().unwrap(), client.local_addr().unwrap());
+            client.write_all(b"request").await.unwrap();
+            client.shutdown(Shutdown::Write).unwrap();
+            let mut request = Vec::new();
+            server.read_to_end(&mut request).await.unwrap();
+            assert_eq!(request, b"request");
+            // The client can still read what the server sends after the EOF.
+            server.write_all(b"response").await.unwrap();
+            drop(server);
+            let mut response = Vec::new();
+            client.read_to_end(&mut response).await.unwrap();
+            assert_eq!(response, b"response");
+        })
+    });
+}
+
+#[test]
+fn peek_does_not_consume() {
+    within(20, || {
+        rt().block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let mut client = TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
+            let (mut server, _) = listener.accept().await.unwrap();
+            let peeker = weft::spawn(async move {
+                let mut peeked = [0u8; 5];
+                // Waits for data: nothing has been sent yet.
+                let n = server.peek(&mut peeked).await.unwrap();
+                let mut read = vec![0u8; n];
+                server.read_exact(&mut read).await.unwrap();
+                assert_eq!(&peeked[..n], &read[..]);
+                read
+            });
+            weft::task::yield_now().await;
+            client.write_all(b"hello").await.unwrap();
+            let read = peeker.await.unwrap();
+            assert!(!read.is_empty() && b"hello".starts_with(&read));
+        })
+    });
+}
+
+#[test]
+fn vectored_writes_arrive_in_order() {
+    within(20, || {
+        rt().block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let mut client = TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
+            let (mut server, _) = listener.accept().await.unwrap();
+            let parts: [&[u8]; 3] = [b"one ", b"two ", b"three"];
+            let slices: Vec<IoSlice<'_>> = parts.iter().map(|p| IoSlice::new(p)).collect();
+            let n = client.write_vectored(&slices).await.unwrap();
+            assert_eq!(n, 13, "a short vectored write on an empty socket buffer");
+            client.close().await.unwrap();
+            let mut got = String::new();
+            server.read_to_string(&mut got).await.unwrap();
+            assert_eq!(got, "one two three");
+        })
+    });
+}
+
+#[test]
+fn accept_drains_a_burst_of_connections() {
+    within(20, || {
+        rt().block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            // Queue 50 connections in the backlog before accepting any.
+            let mut clients = Vec::new();
+            for _ in 0..50 {
+                clients.push(std::net::TcpStream::connect(addr).unwrap());
+            }
+            let mut peers = Vec::new();
+            for _ in &clients {
+                let (_stream, peer) = listener.accept().await.unwrap();
+                peers.push(peer);
+            }
+            let mut expected: Vec<_> = clients.iter().map(|c| c.local_addr().unwrap()).collect();
+            expected.sort();
+            peers.sort();
+            assert_eq!(peers, expected);
+        })
+    });
+}
+
+#[test]
+fn sockets_outliving_their_runtime_fail_instead_of_hanging() {
+    within(20, || {
+        let rt = rt();
+        let (client, _server) = rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let client = TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
+            let server = listener.accept().await.unwrap();
+            (client, server)
+        });
+        drop(rt);
+        let other = common::rt();
+        let mut client = client;
+        let err = other
+            .block_on(async { client.read(&mut [0u8; 8]).await })
+            .unwrap_err();
+        assert!(err.to_string().contains("shut down"), "{err}");
+    });
+}
+
+#[test]
+fn creating_sockets_outside_a_runtime_is_an_error() {
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let err = TcpListener::from_std(std_listener).unwrap_err();
+    assert!(err.to_string().contains("no weft runtime"), "{err}");
+}
