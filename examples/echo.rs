@@ -11,7 +11,9 @@ use weft::net::TcpListener;
 
 #[weft::main]
 async fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:7000".to_string());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:7000".to_string());
     let listener = TcpListener::bind(addr.as_str()).await?;
     println!("echo: listening on {}", listener.local_addr()?);
     loop {
