@@ -149,3 +149,48 @@ fn timer_polled_on_another_thread_wakes_a_parked_loop() {
         other.join().unwrap();
     });
 }
+
+#[test]
+fn timers_of_a_shut_down_runtime_complete_instead_of_hanging() {
+    within(20, || {
+        let rt = rt();
+        let handle = rt.handle().clone();
+        let mut pending = rt.block_on(async {
+            let mut s = Box::pin(sleep(Duration::from_secs(3600)));
+            assert!(futures_util::poll!(s.as_mut()).is_pending());
+            s
+        });
+        drop(rt);
+        // Both the registered timer and a new one complete on another
+        // thread's `Handle::block_on`, which has no loop to drive.
+        handle.block_on(async {
+            pending.as_mut().await;
+            sleep(Duration::from_secs(3600)).await;
+            assert!(
+                timeout(Duration::from_secs(3600), std::future::pending::<()>())
+                    .await
+                    .is_err()
+            );
+        });
+    });
+}
+
+#[test]
+fn a_busy_future_still_times_out() {
+    // The inner future spends the whole cooperative budget on every poll;
+    // the deadline must be checked anyway.
+    within(20, || {
+        rt().block_on(async {
+            let busy = async {
+                loop {
+                    weft::task::yield_now().await;
+                    // Ready sleeps spend budget units without yielding.
+                    for _ in 0..200 {
+                        sleep(Duration::ZERO).await;
+                    }
+                }
+            };
+            assert!(timeout(Duration::from_millis(5), busy).await.is_err());
+        })
+    });
+}

@@ -104,6 +104,13 @@ impl Driver {
     }
 }
 
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.handle.time.shutdown(&mut self.fired);
+        self.fired.drain(..).for_each(Waker::wake);
+    }
+}
+
 /// Rounds up to whole milliseconds: epoll_wait counts in milliseconds, and a
 /// timeout rounded down to zero would spin until the timer is due.
 fn ceil_millis(d: Duration) -> Duration {

@@ -30,9 +30,16 @@ pub use handle::{EnterGuard, Handle};
 /// scheduler. Build one with [`Builder`].
 ///
 /// Dropping the runtime shuts it down: every task's future is dropped
-/// exactly once (on the dropping thread, which is the runtime's thread for a
-/// current-thread runtime), then the drivers close. I/O resources that outlive
-/// it return an error from then on.
+/// exactly once, on the dropping thread, then the drivers close. I/O
+/// resources that outlive it return an error from then on, and its pending
+/// timers complete at once. Two exceptions, both about threads:
+///
+/// * if another thread is inside [`Handle::block_on`] running the loop at
+///   that moment, the futures are dropped by that thread when its call
+///   returns;
+/// * futures spawned with [`spawn_local`](crate::task::spawn_local) are
+///   `!Send`, so they are dropped only on the thread that spawned them: when
+///   the runtime is dropped on another thread they are leaked instead.
 pub struct Runtime {
     handle: Handle,
 }

@@ -213,28 +213,20 @@ impl Shared {
 pub(crate) fn schedule(task: TaskRef) {
     let crate::scheduler::Handle::CurrentThread(shared) = &task.header().scheduler;
     let target: *const Shared = Arc::as_ptr(shared);
-    let task = CURRENT
-        .try_with(|local| {
-            if local.shared.get() == target {
-                local.queue.borrow_mut().push_back(task);
-                None
-            } else {
-                Some(task)
-            }
-        })
-        .unwrap_or_else(|_| unreachable_tls());
+    let mut task = Some(task);
+    // `try_with` fails only while this thread's thread-locals are being
+    // destroyed; the task then goes through the inject queue like any
+    // wake from another thread.
+    let _ = CURRENT.try_with(|local| {
+        if local.shared.get() == target {
+            local.queue.borrow_mut().extend(task.take());
+        }
+    });
     if let Some(task) = task {
         let crate::scheduler::Handle::CurrentThread(shared) = &task.header().scheduler;
         let shared = Arc::clone(shared);
         shared.push_inject(task);
     }
-}
-
-/// `CURRENT` is gone only while this thread's thread-locals are being
-/// destroyed; such a wake cannot have come from the loop.
-#[cold]
-fn unreachable_tls() -> Option<TaskRef> {
-    None
 }
 
 pub(crate) fn spawn<F>(
@@ -336,12 +328,18 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
         if let Some(core) = shared.take_core() {
             return drive(shared, core, future.as_mut(), &main, &waker);
         }
-        // Another thread runs the loop: poll our future here between parks.
-        shared
-            .core_waiters
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(thread::current());
+        // Another thread runs the loop (or the runtime has shut down and
+        // no loop will run again): poll our future here between parks.
+        if !shared.closed.load(Acquire) {
+            let mut waiters = shared
+                .core_waiters
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let me = thread::current();
+            if !waiters.iter().any(|t| t.id() == me.id()) {
+                waiters.push(me);
+            }
+        }
         if let Some(core) = shared.take_core() {
             return drive(shared, core, future.as_mut(), &main, &waker);
         }

@@ -29,6 +29,23 @@ pub(crate) fn budget<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// True unless the current task poll has used up its budget.
+pub(crate) fn has_budget_remaining() -> bool {
+    REMAINING.with(|r| r.get() != Some(0))
+}
+
+/// Runs `f` with no budget limit (restoring the budget after).
+pub(crate) fn unconstrained<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<u8>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            REMAINING.with(|r| r.set(self.0));
+        }
+    }
+    let _restore = Restore(REMAINING.with(|r| r.replace(None)));
+    f()
+}
+
 /// Spent unit of budget; given back on drop unless the operation made
 /// progress.
 #[must_use]

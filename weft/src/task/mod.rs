@@ -87,6 +87,10 @@ where
 /// Spawns a `!Send` future on the current thread's runtime. The task is only
 /// ever polled, and dropped, on this thread.
 ///
+/// From the first `spawn_local` on, only this thread may run the runtime's
+/// loop: a [`Handle::block_on`](crate::runtime::Handle::block_on) on another
+/// thread polls its own future but leaves the tasks to this one.
+///
 /// # Panics
 ///
 /// When this thread is not running a current-thread weft runtime (inside

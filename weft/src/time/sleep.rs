@@ -51,6 +51,10 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 
 /// The future returned by [`sleep`] and [`sleep_until`].
 ///
+/// If the runtime that created it shuts down, a pending `Sleep` completes at
+/// once (and so a [`timeout`](super::timeout) elapses), rather than waiting
+/// forever on a clock that no longer runs.
+///
 /// The timer enters the runtime's wheel when first polled and leaves it when
 /// the `Sleep` completes or is dropped. `Sleep` is `Unpin`, so
 /// `Pin::new(&mut sleep)` works as well as `std::pin::pin!`.

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::error::Elapsed;
 use super::{sleep, sleep_until, Instant, Sleep};
+use crate::task::coop;
 
 /// Runs `future` until `duration` passes; `Err(Elapsed)` if time ran out
 /// first (the future is then dropped with the `Timeout`).
@@ -76,12 +77,20 @@ impl<F: Future> Future for Timeout<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        let had_budget = coop::has_budget_remaining();
         if let Poll::Ready(value) = this.value.poll(cx) {
             return Poll::Ready(Ok(value));
         }
-        match Pin::new(this.delay).poll(cx) {
+        let mut poll_delay = || match Pin::new(&mut *this.delay).poll(cx) {
             Poll::Ready(()) => Poll::Ready(Err(Elapsed::new())),
             Poll::Pending => Poll::Pending,
+        };
+        // If the inner future spent the last of the budget, the deadline
+        // must still be checked, or a busy future could never time out.
+        if had_budget && !coop::has_budget_remaining() {
+            coop::unconstrained(poll_delay)
+        } else {
+            poll_delay()
         }
     }
 }

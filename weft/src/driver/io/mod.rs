@@ -166,7 +166,7 @@ impl IoShared {
         if slot.set_readiness(generation, ready, tick) == Dispatch::Stale {
             return;
         }
-        if ready.intersects(Ready::READ_INTEREST | Ready::PRIORITY) {
+        if ready.intersects(Ready::READ_INTEREST) {
             slot.reader.wake();
         }
         if ready.intersects(Ready::WRITE_INTEREST) {

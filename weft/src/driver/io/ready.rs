@@ -28,10 +28,12 @@ impl Ready {
     /// What a writer waits for.
     pub(crate) const WRITE_INTEREST: Ready =
         Ready(Self::WRITABLE.0 | Self::WRITE_CLOSED.0 | Self::ERROR.0);
-    /// Bits an operation may clear after `WouldBlock`. Closed and error bits
-    /// are final: once seen they stay until the slot is released.
+    /// Bits an operation may clear after `WouldBlock`. The closed bits are
+    /// final: once seen they stay until the slot is released. ERROR is
+    /// cleared too: an operation that consumed the pending error and then
+    /// got `WouldBlock` must wait for a new event, not spin on the old one.
     pub(crate) const CLEARABLE: Ready =
-        Ready(Self::READABLE.0 | Self::WRITABLE.0 | Self::PRIORITY.0);
+        Ready(Self::READABLE.0 | Self::WRITABLE.0 | Self::PRIORITY.0 | Self::ERROR.0);
 
     pub(crate) const fn from_bits(bits: u8) -> Ready {
         Ready(bits & Self::ALL.0)

@@ -98,7 +98,8 @@ impl Registration {
     /// of `len` bytes: a transfer shorter than `len` means the kernel buffer
     /// was drained (or filled), so readiness is cleared right away and the
     /// next call waits for a new edge instead of making a syscall only to see
-    /// `EAGAIN`.
+    /// `EAGAIN`. Only for byte streams: a short datagram says nothing about
+    /// what else is queued.
     pub(crate) fn poll_transfer(
         &self,
         cx: &mut Context<'_>,

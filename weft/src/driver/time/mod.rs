@@ -4,8 +4,9 @@
 //!
 //! Ticks are whole milliseconds since the driver started. A deadline is
 //! rounded *up* to a tick, so a timer never fires before its deadline. The
-//! loop reads the clock once per turn ([`TimeShared::process`]); inserting or
-//! cancelling a timer never reads it.
+//! loop reads the clock after each `epoll_wait` to fire timers
+//! ([`TimeShared::process`]), and once more before a blocking wait to compute
+//! its timeout; inserting or cancelling a timer never reads it.
 
 mod wheel;
 
@@ -62,6 +63,13 @@ impl TimeShared {
         if wheel.next_deadline().is_some_and(|d| d <= tick) || wheel.elapsed() < tick {
             wheel.advance(tick, fired);
         }
+    }
+
+    /// The runtime is shutting down: fire every timer, and make every later
+    /// one due at once (the wheel's clock jumps to the end of time), so
+    /// nothing waits forever on a clock that no longer runs.
+    pub(crate) fn shutdown(&self, fired: &mut Vec<Waker>) {
+        self.lock().advance(u64::MAX, fired);
     }
 
     /// How long the loop may sleep before the next timer is due, measured
