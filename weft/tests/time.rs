@@ -155,10 +155,11 @@ fn timers_of_a_shut_down_runtime_complete_instead_of_hanging() {
     within(20, || {
         let rt = rt();
         let handle = rt.handle().clone();
-        let mut pending = rt.block_on(async {
+        let (mut pending,) = rt.block_on(async {
             let mut s = Box::pin(sleep(Duration::from_secs(3600)));
             assert!(futures_util::poll!(s.as_mut()).is_pending());
-            s
+            // Hand the registered timer out of the runtime (not `.await`ed).
+            (s,)
         });
         drop(rt);
         // Both the registered timer and a new one complete on another
