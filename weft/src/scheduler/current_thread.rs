@@ -113,22 +113,16 @@ impl Registry {
     }
 }
 
-/// The run queue of the loop this thread is running, if any.
-struct Local {
-    shared: Cell<*const Shared>,
-    queue: RefCell<VecDeque<TaskRef>>,
-}
-
 thread_local! {
-    static CURRENT: Local = const {
-        Local { shared: Cell::new(ptr::null()), queue: RefCell::new(VecDeque::new()) }
-    };
+    /// The scheduler whose loop this thread is running; null when none.
+    /// It has no destructor, so reading it is a plain load.
+    static LOOP: Cell<*const Shared> = const { Cell::new(ptr::null()) };
+    /// That loop's run queue.
+    static QUEUE: RefCell<VecDeque<TaskRef>> = const { RefCell::new(VecDeque::new()) };
 }
 
 fn is_running_here(shared: *const Shared) -> bool {
-    CURRENT
-        .try_with(|local| local.shared.get() == shared)
-        .unwrap_or(false)
+    LOOP.get() == shared
 }
 
 impl Shared {
@@ -208,25 +202,19 @@ impl Shared {
     }
 }
 
-/// Queues a woken task: locally when this thread runs its loop, otherwise
+/// Queues a woken task of the scheduler at `target`: locally when this
+/// thread runs that scheduler's loop (a load, a compare and a push), otherwise
 /// through the inject queue and an unpark.
-pub(crate) fn schedule(task: TaskRef) {
-    let crate::scheduler::Handle::CurrentThread(shared) = &task.header().scheduler;
-    let target: *const Shared = Arc::as_ptr(shared);
-    let mut task = Some(task);
-    // `try_with` fails only while this thread's thread-locals are being
-    // destroyed; the task then goes through the inject queue like any
-    // wake from another thread.
-    let _ = CURRENT.try_with(|local| {
-        if local.shared.get() == target {
-            local.queue.borrow_mut().extend(task.take());
-        }
-    });
-    if let Some(task) = task {
-        let crate::scheduler::Handle::CurrentThread(shared) = &task.header().scheduler;
-        let shared = Arc::clone(shared);
-        shared.push_inject(task);
+pub(crate) fn schedule(target: *const Shared, task: TaskRef) {
+    if LOOP.get() == target {
+        // `LOOP` is set only inside `Running`, never while thread-locals are
+        // torn down, so `QUEUE` is alive.
+        QUEUE.with(|queue| queue.borrow_mut().push_back(task));
+        return;
     }
+    let crate::scheduler::Handle::CurrentThread(shared) = &task.header().scheduler;
+    let shared = Arc::clone(shared);
+    shared.push_inject(task);
 }
 
 pub(crate) fn spawn<F>(
@@ -244,7 +232,7 @@ where
     if shared.closed.load(Acquire) {
         crate::task::raw::Task::shutdown(task);
     } else {
-        schedule(task);
+        schedule(Arc::as_ptr(shared), task);
     }
     join
 }
@@ -254,7 +242,7 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let running = CURRENT.with(|local| local.shared.get());
+    let running = LOOP.get();
     let not_running = || {
         io::Error::other(
             "this thread is not running a weft runtime; call it from inside `block_on` or one of \
@@ -309,7 +297,7 @@ impl Wake for MainWake {
 
 #[track_caller]
 pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output {
-    if CURRENT.with(|local| !local.shared.get().is_null()) {
+    if !LOOP.get().is_null() {
         panic!(
             "weft: cannot block_on inside a runtime: this thread is already running a weft \
              loop (in `block_on` or one of its tasks); `.await` the future or `spawn` it instead"
@@ -354,7 +342,7 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
 }
 
 /// While alive, this thread runs `shared`'s loop: the run queue is in
-/// `CURRENT`. On drop (also when the `block_on` future panics) the queue goes
+/// `QUEUE`. On drop (also when the `block_on` future panics) the queue goes
 /// back into the core and the core back to `shared` — or, if the runtime
 /// was closed meanwhile, it is shut down here.
 struct Running<'a> {
@@ -365,12 +353,9 @@ struct Running<'a> {
 
 impl<'a> Running<'a> {
     fn enter(shared: &'a Arc<Shared>, mut core: Box<Core>) -> Running<'a> {
-        let previous = CURRENT.with(|local| {
-            let queue = std::mem::take(&mut core.queue);
-            let previous_queue = local.queue.replace(queue);
-            core.queue = previous_queue;
-            local.shared.replace(Arc::as_ptr(shared))
-        });
+        let queue = std::mem::take(&mut core.queue);
+        core.queue = QUEUE.with(|local| local.replace(queue));
+        let previous = LOOP.replace(Arc::as_ptr(shared));
         Running {
             shared,
             core: Some(core),
@@ -384,11 +369,9 @@ impl<'a> Running<'a> {
 
     fn leave(&mut self) -> Option<Box<Core>> {
         let mut core = self.core.take()?;
-        CURRENT.with(|local| {
-            let previous_queue = std::mem::take(&mut core.queue);
-            core.queue = local.queue.replace(previous_queue);
-            local.shared.set(self.previous);
-        });
+        let previous_queue = std::mem::take(&mut core.queue);
+        core.queue = QUEUE.with(|local| local.replace(previous_queue));
+        LOOP.set(self.previous);
         Some(core)
     }
 }
@@ -406,7 +389,7 @@ impl Drop for Running<'_> {
 }
 
 fn pop_local() -> Option<TaskRef> {
-    CURRENT.with(|local| local.queue.borrow_mut().pop_front())
+    QUEUE.with(|queue| queue.borrow_mut().pop_front())
 }
 
 fn drive<F: Future>(

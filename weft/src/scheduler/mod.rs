@@ -51,10 +51,25 @@ impl Handle {
     }
 }
 
-/// Puts a woken task on its scheduler's run queue.
-pub(crate) fn schedule(task: TaskRef) {
-    match &task.header().scheduler {
-        Handle::CurrentThread(_) => current_thread::schedule(task),
+/// Which scheduler a task belongs to, as a plain pointer: cheap to compare
+/// with the loop a thread runs.
+#[derive(Clone, Copy)]
+pub(crate) enum Target {
+    CurrentThread(*const current_thread::Shared),
+}
+
+impl Handle {
+    pub(crate) fn target(&self) -> Target {
+        match self {
+            Handle::CurrentThread(shared) => Target::CurrentThread(Arc::as_ptr(shared)),
+        }
+    }
+}
+
+/// Puts a woken task on the run queue of its scheduler, `target`.
+pub(crate) fn schedule(target: Target, task: TaskRef) {
+    match target {
+        Target::CurrentThread(shared) => current_thread::schedule(shared, task),
     }
 }
 

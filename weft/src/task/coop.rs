@@ -17,15 +17,18 @@ thread_local! {
     static REMAINING: Cell<Option<u8>> = const { Cell::new(None) };
 }
 
-/// Runs `f` (one task poll) with a fresh budget.
+/// Runs `f` (one task poll) with a fresh budget. Task polls never nest, so
+/// the budget is simply unconstrained again afterwards (also if `f` panics:
+/// the guard resets it during unwinding).
 pub(crate) fn budget<R>(f: impl FnOnce() -> R) -> R {
-    struct Restore(Option<u8>);
-    impl Drop for Restore {
+    struct Reset;
+    impl Drop for Reset {
         fn drop(&mut self) {
-            REMAINING.with(|r| r.set(self.0));
+            REMAINING.set(None);
         }
     }
-    let _restore = Restore(REMAINING.with(|r| r.replace(Some(BUDGET))));
+    REMAINING.set(Some(BUDGET));
+    let _reset = Reset;
     f()
 }
 
@@ -72,6 +75,7 @@ impl Drop for Spent {
 
 /// Takes one unit, or returns `Pending` (after waking the task) when the
 /// budget is used up.
+#[inline]
 pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<Spent> {
     REMAINING.with(|r| match r.get() {
         None => Poll::Ready(Spent(false)),

@@ -217,7 +217,7 @@ where
         match polled {
             Ok(Poll::Pending) => {
                 if self.header.state.idle() == Idle::Requeue {
-                    scheduler::schedule(self);
+                    scheduler::schedule(self.header.scheduler.target(), self);
                 }
                 Ran::Pending
             }
@@ -274,13 +274,13 @@ where
 {
     fn wake(self: Arc<Self>) {
         if self.header.state.wake() == Wake::Submit {
-            scheduler::schedule(self);
+            scheduler::schedule(self.header.scheduler.target(), self);
         }
     }
 
     fn wake_by_ref(arc_self: &Arc<Self>) {
         if arc_self.header.state.wake() == Wake::Submit {
-            scheduler::schedule(arc_self.clone());
+            scheduler::schedule(arc_self.header.scheduler.target(), arc_self.clone());
         }
     }
 }

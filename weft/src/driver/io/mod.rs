@@ -13,6 +13,7 @@
 mod ready;
 mod registration;
 mod slab;
+mod waiter;
 
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};

@@ -41,6 +41,7 @@ impl Registration {
     /// Ready when the resource may make progress in `direction`; otherwise
     /// stores the waker and returns `Pending`. Spends one unit of the task's
     /// cooperative budget on `Ready`.
+    #[inline]
     pub(crate) fn poll_ready(
         &self,
         cx: &mut Context<'_>,
@@ -73,6 +74,7 @@ impl Registration {
     /// Forgets readiness observed in `event`, after an operation returned
     /// `WouldBlock` (or a short read or write showed the kernel buffer empty
     /// or full). Newer readiness, from a later driver tick, is kept.
+    #[inline]
     pub(crate) fn clear(&self, event: ReadyEvent) {
         self.slot.slot().clear(event);
     }
@@ -100,6 +102,7 @@ impl Registration {
     /// next call waits for a new edge instead of making a syscall only to see
     /// `EAGAIN`. Only for byte streams: a short datagram says nothing about
     /// what else is queued.
+    #[inline]
     pub(crate) fn poll_transfer(
         &self,
         cx: &mut Context<'_>,

@@ -25,9 +25,8 @@ use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::{AcqRel, Acquire};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use futures_util::task::AtomicWaker;
-
 use super::ready::Ready;
+use super::waiter::Waiter;
 
 /// A bit field inside the slot state word.
 #[derive(Clone, Copy)]
@@ -89,17 +88,17 @@ pub(crate) enum Dispatch {
 pub(crate) struct Slot {
     state: AtomicU64,
     /// The task waiting for read-side readiness (readable, read-closed, error).
-    pub(crate) reader: AtomicWaker,
+    pub(crate) reader: Waiter,
     /// The task waiting for write-side readiness (writable, write-closed, error).
-    pub(crate) writer: AtomicWaker,
+    pub(crate) writer: Waiter,
 }
 
 impl Slot {
     fn new() -> Slot {
         Slot {
             state: AtomicU64::new(0),
-            reader: AtomicWaker::new(),
-            writer: AtomicWaker::new(),
+            reader: Waiter::new(),
+            writer: Waiter::new(),
         }
     }
 
