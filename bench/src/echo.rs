@@ -309,11 +309,59 @@ fn plan_pinning() -> Option<Pinning> {
 }
 
 /// Finds an executable named `name` on `$PATH`.
-fn find_in_path(name: &str) -> Option<PathBuf> {
+pub(crate) fn find_in_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(name))
         .find(|p| p.is_file())
+}
+
+/// One measured run: fresh server, fresh client, both torn down before returning.
+pub(crate) fn run_one_wrapped(
+    exe: &Path,
+    which: ServerImpl,
+    opts: &EchoOpts,
+    server_wrapper: &[String],
+) -> io::Result<(LoadReport, Proc)> {
+    let mut args: Vec<String> = server_wrapper.to_vec();
+    args.extend([
+        exe.display().to_string(),
+        "serve-echo".into(),
+        which.name().into(),
+    ]);
+    args.push("127.0.0.1:0".into());
+    let mut server = Proc::spawn_argv("server", &args)?;
+    let ready = server.expect_line(READY_TIMEOUT * 3, "READY", |l| l.starts_with("READY "))?;
+    let addr = ready["READY ".len()..].trim().to_string();
+    let mut client = Proc::spawn(
+        "client",
+        exe,
+        None,
+        &[
+            "load-echo",
+            "--addr",
+            &addr,
+            "--conns",
+            &opts.conns.to_string(),
+            "--size",
+            &opts.size.to_string(),
+            "--secs",
+            &opts.secs.to_string(),
+            "--warmup",
+            &opts.warmup.to_string(),
+        ],
+    )?;
+    let timeout = Duration::from_secs_f64(opts.warmup + opts.secs) + CLIENT_SLACK * 4;
+    let line = client.expect_line(timeout, "LOAD", |l| l.starts_with("LOAD "))?;
+    let load = LoadReport::parse_line(&line).map_err(io::Error::other)?;
+    let status = client.wait(CLIENT_SLACK)?;
+    if load.errors > 0 || !status.success() {
+        return Err(io::Error::other(format!(
+            "load client failed ({status}, {} echo mismatches)",
+            load.errors
+        )));
+    }
+    Ok((load, server))
 }
 
 /// One measured run: fresh server, fresh client, both torn down before returning.
@@ -389,7 +437,7 @@ fn run_one(
 
 /// A child process (optionally under `taskset`) with its stdout read line by line.
 /// Dropping it kills and reaps the process, so no error path leaves one behind.
-struct Proc {
+pub(crate) struct Proc {
     /// `server` or `client`, for messages.
     role: &'static str,
     child: Child,
@@ -405,14 +453,21 @@ impl Proc {
         cpu: Option<usize>,
         args: &[&str],
     ) -> io::Result<Proc> {
-        let mut cmd = match cpu {
-            Some(cpu) => {
-                let mut cmd = Command::new("taskset");
-                cmd.arg("-c").arg(cpu.to_string()).arg(exe);
-                cmd
-            }
-            None => Command::new(exe),
+        let mut argv: Vec<String> = match cpu {
+            Some(cpu) => vec!["taskset".into(), "-c".into(), cpu.to_string()],
+            None => Vec::new(),
         };
+        argv.push(exe.display().to_string());
+        argv.extend(args.iter().map(|a| a.to_string()));
+        Proc::spawn_argv(role, &argv)
+    }
+
+    /// Starts the program `argv[0]` with the rest as its arguments.
+    fn spawn_argv(role: &'static str, argv: &[String]) -> io::Result<Proc> {
+        let (program, args) = argv
+            .split_first()
+            .ok_or_else(|| io::Error::other("empty command line"))?;
+        let mut cmd = Command::new(program);
         cmd.args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -466,6 +521,15 @@ impl Proc {
                 }
             }
         }
+    }
+
+    /// Asks the process to exit with SIGTERM (so a tool like valgrind can
+    /// write its report) and waits up to `timeout` for it.
+    pub(crate) fn terminate(&mut self, timeout: Duration) -> io::Result<ExitStatus> {
+        if let Some(pid) = rustix::process::Pid::from_raw(self.child.id() as i32) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        }
+        self.wait(timeout)
     }
 
     /// Waits up to `timeout` for the process to exit, killing it if it does not.

@@ -46,14 +46,18 @@ pub struct LoadReport {
     pub cpu_secs: f64,
     /// Echoes that did not match what was sent (any is a failure).
     pub errors: u64,
+    /// Messages echoed since the first connection, warmup included: what
+    /// the server handled in its whole life (used to divide its total
+    /// instruction count).
+    pub total: u64,
 }
 
 impl LoadReport {
     /// Formats the machine-readable `LOAD ...` line.
     pub fn to_line(self) -> String {
         format!(
-            "LOAD msgs={} secs={:.6} cpu_secs={:.6} errors={}",
-            self.msgs, self.secs, self.cpu_secs, self.errors
+            "LOAD msgs={} secs={:.6} cpu_secs={:.6} errors={} total={}",
+            self.msgs, self.secs, self.cpu_secs, self.errors, self.total
         )
     }
 
@@ -63,6 +67,7 @@ impl LoadReport {
             .strip_prefix("LOAD ")
             .ok_or_else(|| format!("not a LOAD line: {line:?}"))?;
         let (mut msgs, mut secs, mut cpu_secs, mut errors) = (None, None, None, None);
+        let mut total = None;
         for kv in rest.split_ascii_whitespace() {
             let (k, v) = kv
                 .split_once('=')
@@ -73,12 +78,15 @@ impl LoadReport {
                 "secs" => secs = Some(v.parse::<f64>().map_err(|e| bad(&e))?),
                 "cpu_secs" => cpu_secs = Some(v.parse::<f64>().map_err(|e| bad(&e))?),
                 "errors" => errors = Some(v.parse::<u64>().map_err(|e| bad(&e))?),
+                "total" => total = Some(v.parse::<u64>().map_err(|e| bad(&e))?),
                 _ => {} // Unknown keys are ignored, for forward compatibility.
             }
         }
         let need = |name: &str| format!("{name} missing in {line:?}");
+        let msgs = msgs.ok_or_else(|| need("msgs"))?;
         Ok(LoadReport {
-            msgs: msgs.ok_or_else(|| need("msgs"))?,
+            msgs,
+            total: total.unwrap_or(msgs),
             secs: secs.ok_or_else(|| need("secs"))?,
             cpu_secs: cpu_secs.ok_or_else(|| need("cpu_secs"))?,
             errors: errors.ok_or_else(|| need("errors"))?,
@@ -221,6 +229,7 @@ pub fn run(opts: &LoadOpts) -> io::Result<()> {
     let warmup_end = Instant::now() + Duration::from_secs_f64(opts.warmup);
     let mut window: Option<(Instant, f64)> = None; // (start, cpu at start)
     let mut msgs = 0u64;
+    let mut total = 0u64;
     let mut errors = 0u64;
     let poll_timeout = rustix::time::Timespec {
         tv_sec: 0,
@@ -242,9 +251,13 @@ pub fn run(opts: &LoadOpts) -> io::Result<()> {
                 .map_err(|e| io::Error::new(e.kind(), format!("connection #{id}: {e}")))?;
             match echo {
                 Echo::Pending => {}
-                Echo::Verified => msgs += 1,
+                Echo::Verified => {
+                    msgs += 1;
+                    total += 1;
+                }
                 Echo::Mismatch(detail) => {
                     msgs += 1;
+                    total += 1;
                     errors += 1;
                     if errors <= 5 {
                         eprintln!("load-echo: ECHO MISMATCH on connection #{id}, {detail}");
@@ -265,6 +278,7 @@ pub fn run(opts: &LoadOpts) -> io::Result<()> {
                     secs: now.duration_since(start).as_secs_f64(),
                     cpu_secs: procstat::self_cpu_secs() - cpu0,
                     errors,
+                    total,
                 };
                 emit(&report.to_line())?;
                 if errors > 0 {
@@ -297,6 +311,7 @@ mod tests {
             secs: 2.000_125,
             cpu_secs: 1.5,
             errors: 0,
+            total: 200_000,
         };
         assert_eq!(LoadReport::parse_line(&r.to_line()), Ok(r));
     }

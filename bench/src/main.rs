@@ -9,6 +9,7 @@
 //! `load-echo --addr A ...` (the load client). See `BENCHMARKS.md` at the repository root.
 
 mod echo;
+mod instr;
 mod load;
 mod procstat;
 mod servers;
@@ -24,8 +25,12 @@ use servers::ServerImpl;
 /// Usage text for `bench --help` and argument errors.
 const USAGE: &str = "\
 usage: bench echo [options]
+       bench echo-instr [options]
 
-TCP echo: weft vs tokio vs a raw epoll loop, one server core, one client core.
+echo: TCP echo, weft vs tokio vs a raw epoll loop, one server core, one client
+core; msgs/s and CPU per message, medians of interleaved rounds.
+echo-instr: the same servers under callgrind (valgrind): user-space
+instructions per message, exact and repeatable (--rounds is ignored).
 
 options:
   --rounds N        interleaved rounds; medians are reported (default 5)
@@ -41,6 +46,8 @@ options:
 enum Command {
     /// `bench echo ...`: run the echo benchmark.
     Echo(EchoOpts),
+    /// `bench echo-instr ...`: instructions per echo message under callgrind.
+    EchoInstr(EchoOpts),
     /// `bench serve-echo <impl> <addr>` (hidden): run one echo server.
     ServeEcho(ServerImpl, SocketAddr),
     /// `bench load-echo ...` (hidden): run the echo load client.
@@ -64,6 +71,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Command::Echo(opts) => ("echo", echo::run(&opts)),
+        Command::EchoInstr(opts) => ("echo-instr", instr::run(&opts)),
         Command::ServeEcho(which, addr) => {
             exit_with_parent();
             ("serve-echo", servers::serve(which, addr))
@@ -100,6 +108,7 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
     match sub.as_str() {
         "-h" | "--help" | "help" => Ok(Command::Help),
         "echo" => parse_echo(rest).map(Command::Echo),
+        "echo-instr" => parse_echo(rest).map(Command::EchoInstr),
         "serve-echo" => match rest {
             [which, addr] => Ok(Command::ServeEcho(
                 which.parse()?,
