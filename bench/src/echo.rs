@@ -601,6 +601,7 @@ mod tests {
             secs: 2.0,
             cpu_secs: 1.96,
             errors: 0,
+            total: 210_000,
         };
         let cpu = |user, system| CpuTimes { user, system };
         let s = Sample::new(&load, cpu(0.2, 0.8), 2.0);
