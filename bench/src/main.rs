@@ -11,6 +11,7 @@
 mod echo;
 mod instr;
 mod load;
+mod micro;
 mod procstat;
 mod servers;
 
@@ -26,11 +27,14 @@ use servers::ServerImpl;
 const USAGE: &str = "\
 usage: bench echo [options]
        bench echo-instr [options]
+       bench micro [--rounds N]
 
 echo: TCP echo, weft vs tokio vs a raw epoll loop, one server core, one client
 core; msgs/s and CPU per message, medians of interleaved rounds.
 echo-instr: the same servers under callgrind (valgrind): user-space
 instructions per message, exact and repeatable (--rounds is ignored).
+micro: yield_many, spawn_many and ping_pong on each runtime, in-process,
+median time per operation over N rounds (default 7).
 
 options:
   --rounds N        interleaved rounds; medians are reported (default 5)
@@ -48,6 +52,8 @@ enum Command {
     Echo(EchoOpts),
     /// `bench echo-instr ...`: instructions per echo message under callgrind.
     EchoInstr(EchoOpts),
+    /// `bench micro [--rounds N]`: scheduler micro-benchmarks.
+    Micro(usize),
     /// `bench serve-echo <impl> <addr>` (hidden): run one echo server.
     ServeEcho(ServerImpl, SocketAddr),
     /// `bench load-echo ...` (hidden): run the echo load client.
@@ -72,6 +78,7 @@ fn main() -> ExitCode {
         }
         Command::Echo(opts) => ("echo", echo::run(&opts)),
         Command::EchoInstr(opts) => ("echo-instr", instr::run(&opts)),
+        Command::Micro(rounds) => ("micro", micro::run(rounds)),
         Command::ServeEcho(which, addr) => {
             exit_with_parent();
             ("serve-echo", servers::serve(which, addr))
@@ -109,6 +116,14 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
         "-h" | "--help" | "help" => Ok(Command::Help),
         "echo" => parse_echo(rest).map(Command::Echo),
         "echo-instr" => parse_echo(rest).map(Command::EchoInstr),
+        "micro" => match rest {
+            [] => Ok(Command::Micro(7)),
+            [flag, n] if flag == "--rounds" => match n.parse::<usize>() {
+                Ok(n) if n > 0 => Ok(Command::Micro(n)),
+                _ => Err(format!("--rounds must be a positive integer, got {n:?}")),
+            },
+            _ => Err("usage: bench micro [--rounds N]".into()),
+        },
         "serve-echo" => match rest {
             [which, addr] => Ok(Command::ServeEcho(
                 which.parse()?,
