@@ -38,12 +38,18 @@ unsafe impl Send for Waiter {}
 
 impl Waiter {
     pub(crate) fn new() -> Waiter {
-        Waiter { state: AtomicU8::new(IDLE), waker: UnsafeCell::new(None) }
+        Waiter {
+            state: AtomicU8::new(IDLE),
+            waker: UnsafeCell::new(None),
+        }
     }
 
     /// Stores `waker` to be woken by the next [`wake`](Self::wake).
     pub(crate) fn register(&self, waker: &Waker) {
-        match self.state.compare_exchange(IDLE, REGISTERING, Acquire, Acquire) {
+        match self
+            .state
+            .compare_exchange(IDLE, REGISTERING, Acquire, Acquire)
+        {
             Ok(_) => {
                 // SAFETY: we moved the state from IDLE to REGISTERING, so we
                 // hold the cell until we move it back.
@@ -51,7 +57,11 @@ impl Waiter {
                 if !slot.as_ref().is_some_and(|stored| stored.will_wake(waker)) {
                     *slot = Some(waker.clone());
                 }
-                if self.state.compare_exchange(REGISTERING, IDLE, AcqRel, Acquire).is_err() {
+                if self
+                    .state
+                    .compare_exchange(REGISTERING, IDLE, AcqRel, Acquire)
+                    .is_err()
+                {
                     // A wake arrived while we held the cell and left it to
                     // us: deliver it, then release.
                     waker.wake_by_ref();
@@ -123,7 +133,11 @@ mod tests {
         waiter.wake();
         assert_eq!(count.0.load(Ordering::SeqCst), 2);
         waiter.register(&waker);
-        assert_eq!(Arc::strong_count(&count), 3, "the same waker is not cloned again");
+        assert_eq!(
+            Arc::strong_count(&count),
+            3,
+            "the same waker is not cloned again"
+        );
         assert!(waiter.take().is_some());
         assert_eq!(Arc::strong_count(&count), 2);
         waiter.wake();
