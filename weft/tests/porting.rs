@@ -1,0 +1,99 @@
+//! Calls written the way a user porting from tokio writes them, with the
+//! glob import `use weft::io::*` in scope. Where an inherent method and a
+//! `futures` extension-trait method share a name, this pins which one the
+//! user gets.
+
+mod common;
+
+use common::{rt, within};
+use weft::io::*;
+use weft::net::{TcpListener, TcpStream};
+
+#[test]
+fn split_with_the_glob_import_gives_owned_halves() {
+    // weft has no inherent `TcpStream::split` yet, so `stream.split()`
+    // resolves to `AsyncReadExt::split(self)`: owned halves sharing the
+    // stream through a lock. It must work the way tokio's does for a
+    // read-half/write-half echo.
+    within(20, || {
+        rt().block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            let mut client = TcpStream::connect(listener.local_addr()?).await?;
+            let (server, _) = listener.accept().await?;
+            let echo = weft::spawn(async move {
+                let (mut reader, mut writer) = server.split();
+                copy(&mut reader, &mut writer).await
+            });
+            client.write_all(b"through the halves").await?;
+            client.close().await?; // tokio: shutdown().await
+            let mut back = Vec::new();
+            client.read_to_end(&mut back).await?;
+            assert_eq!(back, b"through the halves");
+            assert_eq!(echo.await.expect("echo task")?, 18);
+            std::io::Result::Ok(())
+        })
+        .expect("echo through split halves");
+    });
+}
+
+#[test]
+fn borrowed_halves_by_reference() {
+    // tokio's `split(&mut self)` borrowed halves map to `&TcpStream`, which
+    // implements both traits: read on one reference, write on another.
+    within(20, || {
+        rt().block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let client = TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            let (mut reader, mut writer) = (&client, &client);
+            writer.write_all(b"ping").await.unwrap();
+            let mut server = server;
+            let mut got = [0u8; 4];
+            server.read_exact(&mut got).await.unwrap();
+            server.write_all(&got).await.unwrap();
+            let mut back = [0u8; 4];
+            reader.read_exact(&mut back).await.unwrap();
+            assert_eq!(&back, b"ping");
+        })
+    });
+}
+
+#[test]
+fn flush_and_buffered_io_work_through_the_reexports() {
+    within(20, || {
+        rt().block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let client = TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            let mut writer = BufWriter::new(client);
+            writer.write_all(b"line one\nline two\n").await.unwrap();
+            writer.flush().await.unwrap();
+            writer.close().await.unwrap();
+            let mut lines = BufReader::new(server).lines();
+            use futures_util::StreamExt;
+            assert_eq!(lines.next().await.unwrap().unwrap(), "line one");
+            assert_eq!(lines.next().await.unwrap().unwrap(), "line two");
+            assert!(lines.next().await.is_none());
+        })
+    });
+}
+
+#[test]
+fn public_types_are_send_and_sync_where_tokio_s_are() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<weft::runtime::Runtime>();
+    send_sync::<weft::runtime::Handle>();
+    send_sync::<weft::task::JoinError>();
+    send_sync::<weft::task::AbortHandle>();
+    send_sync::<weft::task::JoinHandle<u32>>();
+    send_sync::<TcpStream>();
+    send_sync::<TcpListener>();
+    send_sync::<weft::time::Sleep>();
+    send_sync::<weft::time::Interval>();
+    send::<weft::time::Timeout<std::future::Ready<()>>>();
+}
