@@ -85,15 +85,9 @@ impl Registration {
         &self,
         cx: &mut Context<'_>,
         direction: Direction,
-        mut op: impl FnMut() -> io::Result<R>,
+        op: impl FnMut() -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        loop {
-            let event = ready!(self.poll_ready(cx, direction))?;
-            match op() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear(event),
-                result => return Poll::Ready(result),
-            }
-        }
+        self.poll_op(cx, direction, op, |_| false)
     }
 
     /// Like [`poll_io`](Self::poll_io) for a transfer into or out of a buffer
@@ -108,16 +102,30 @@ impl Registration {
         cx: &mut Context<'_>,
         direction: Direction,
         len: usize,
-        mut op: impl FnMut() -> io::Result<usize>,
+        op: impl FnMut() -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
+        self.poll_op(cx, direction, op, |&n| n > 0 && n < len)
+    }
+
+    /// The loop behind `poll_io` and `poll_transfer`: wait for readiness, run
+    /// `op`, clear readiness on `WouldBlock` or when `drained` says a
+    /// successful result showed the kernel side empty (or full).
+    #[inline]
+    fn poll_op<R>(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        mut op: impl FnMut() -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
+    ) -> Poll<io::Result<R>> {
         loop {
             let event = ready!(self.poll_ready(cx, direction))?;
             match op() {
-                Ok(n) => {
-                    if n > 0 && n < len {
+                Ok(value) => {
+                    if drained(&value) {
                         self.clear(event);
                     }
-                    return Poll::Ready(Ok(n));
+                    return Poll::Ready(Ok(value));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear(event),
                 Err(e) => return Poll::Ready(Err(e)),
