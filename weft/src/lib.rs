@@ -61,6 +61,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 mod driver;
+mod loom;
 mod scheduler;
 
 pub mod io;

@@ -235,3 +235,56 @@ fn creating_sockets_outside_a_runtime_is_an_error() {
     let err = TcpListener::from_std(std_listener).unwrap_err();
     assert!(err.to_string().contains("no weft runtime"), "{err}");
 }
+
+#[test]
+fn readable_and_try_read_wait_for_new_data_after_would_block() {
+    within(20, || {
+        rt().block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let client = TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
+            let (mut server, _) = listener.accept().await.unwrap();
+            server.write_all(b"first").await.unwrap();
+            let mut buf = [0u8; 64];
+            client.readable().await.unwrap();
+            assert_eq!(client.try_read(&mut buf).unwrap(), 5);
+            let err = client.try_read(&mut buf).unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+            // Drained: readable() must now wait, not return at once forever.
+            let waited =
+                weft::time::timeout(std::time::Duration::from_millis(30), client.readable()).await;
+            assert!(waited.is_err(), "readable() stayed ready after WouldBlock");
+            server.write_all(b"second").await.unwrap();
+            client.readable().await.unwrap();
+            assert_eq!(client.try_read(&mut buf).unwrap(), 6);
+            assert_eq!(&buf[..6], b"second");
+            assert!(client.try_write(b"reply").unwrap() > 0);
+        })
+    });
+}
+
+#[test]
+fn vectored_writes_past_iov_max_do_not_stall() {
+    within(20, || {
+        rt().block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let mut client = TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
+            let (mut server, _) = listener.accept().await.unwrap();
+            let bytes: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();
+            let mut sent = 0;
+            while sent < bytes.len() {
+                // One slice per byte: 3000 slices, more than IOV_MAX (1024).
+                let slices: Vec<IoSlice<'_>> = bytes[sent..].chunks(1).map(IoSlice::new).collect();
+                sent += client.write_vectored(&slices).await.unwrap();
+            }
+            client.write_all(b"!").await.unwrap();
+            let mut got = vec![0u8; 3001];
+            server.read_exact(&mut got).await.unwrap();
+            assert_eq!(&got[..3000], &bytes[..]);
+            assert_eq!(got[3000], b'!');
+        })
+    });
+}

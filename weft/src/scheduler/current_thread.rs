@@ -23,7 +23,7 @@ use std::future::Future;
 use std::io;
 use std::pin::{pin, Pin};
 use std::ptr;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
@@ -161,6 +161,9 @@ impl Shared {
     fn push_inject(&self, task: TaskRef) {
         let mut inject = self.inject();
         if inject.closed {
+            // The runtime's tasks have all been shut down: this is a late
+            // wake of a completed task (dropping the reference is all there
+            // is to do) or a spawn that raced the shutdown (never polled).
             drop(inject);
             task.shutdown();
             return;
@@ -184,6 +187,9 @@ impl Shared {
     /// Takes the loop's core, unless another thread has it or local tasks
     /// tie it to another thread.
     fn take_core(&self) -> Option<Box<Core>> {
+        let mut core = self.core.lock().unwrap_or_else(|e| e.into_inner());
+        // Checked under the lock: `spawn_local` sets the owner while its
+        // thread holds the core, so the lock orders the two.
         if self
             .local_owner
             .get()
@@ -191,11 +197,22 @@ impl Shared {
         {
             return None;
         }
-        self.core.lock().unwrap_or_else(|e| e.into_inner()).take()
+        core.take()
     }
 
-    fn put_core(&self, core: Box<Core>) {
-        *self.core.lock().unwrap_or_else(|e| e.into_inner()) = Some(core);
+    /// Gives the core back after running the loop, or shuts it down if the
+    /// runtime was closed meanwhile. `closed` is read under the core lock,
+    /// which `shutdown` also takes, so exactly one of the two drops the
+    /// tasks.
+    fn put_core(self: &Arc<Self>, core: Box<Core>) {
+        let mut slot = self.core.lock().unwrap_or_else(|e| e.into_inner());
+        if self.closed.load(Acquire) {
+            drop(slot);
+            shutdown_core(self, core);
+            return;
+        }
+        *slot = Some(core);
+        drop(slot);
         let waiters =
             std::mem::take(&mut *self.core_waiters.lock().unwrap_or_else(|e| e.into_inner()));
         waiters.iter().for_each(Thread::unpark);
@@ -284,8 +301,9 @@ impl Wake for MainWake {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, Release);
-        if self.driving.load(Acquire) {
+        // SeqCst: see `drive`.
+        self.woken.store(true, SeqCst);
+        if self.driving.load(SeqCst) {
             if !is_running_here(Arc::as_ptr(&self.shared)) {
                 self.shared.driver.unpark();
             }
@@ -379,11 +397,7 @@ impl<'a> Running<'a> {
 impl Drop for Running<'_> {
     fn drop(&mut self) {
         if let Some(core) = self.leave() {
-            if self.shared.closed.load(Acquire) {
-                shutdown_core(self.shared, core);
-            } else {
-                self.shared.put_core(core);
-            }
+            self.shared.put_core(core);
         }
     }
 }
@@ -400,18 +414,20 @@ fn drive<F: Future>(
     waker: &Waker,
 ) -> F::Output {
     let mut running = Running::enter(shared, core);
-    main.driving.store(true, Release);
+    // SeqCst pairs with `MainWake::wake_by_ref`: either the waker sees
+    // `driving` and unparks the driver, or this thread sees `woken`.
+    main.driving.store(true, SeqCst);
     struct NotDriving<'a>(&'a MainWake);
     impl Drop for NotDriving<'_> {
         fn drop(&mut self) {
-            self.0.driving.store(false, Release);
+            self.0.driving.store(false, SeqCst);
         }
     }
     let _not_driving = NotDriving(main);
     let mut cx = Context::from_waker(waker);
     let config = shared.config;
     'turn: loop {
-        if main.woken.swap(false, AcqRel) {
+        if main.woken.swap(false, SeqCst) {
             if let Poll::Ready(output) = coop::budget(|| future.as_mut().poll(&mut cx)) {
                 return output;
             }
@@ -427,10 +443,16 @@ fn drive<F: Future>(
                 pop_local().or_else(|| shared.pop_inject())
             };
             let Some(task) = task else {
-                // Nothing to run: sleep until an event, a timer or an unpark.
-                if !main.woken.load(Acquire) {
-                    running.core().driver.park(None);
-                }
+                // Nothing to run: sleep until an event, a timer or an
+                // unpark; or, if the `block_on` future is ready to be
+                // polled again, only look at the driver (a future that
+                // keeps waking itself must not starve I/O and timers).
+                let timeout = if main.woken.load(SeqCst) {
+                    Some(Duration::ZERO)
+                } else {
+                    None
+                };
+                running.core().driver.park(timeout);
                 continue 'turn;
             };
             run_task(core, task);
@@ -453,9 +475,14 @@ fn run_task(core: &mut Core, task: TaskRef) {
 /// Closes the runtime: every task's future is dropped, here if this thread
 /// can take the loop's core, or by the thread that holds it when it lets go.
 pub(crate) fn shutdown(shared: &Arc<Shared>) {
-    shared.closed.store(true, Release);
-    shared.inject().closed = true;
-    if let Some(core) = shared.core.lock().unwrap_or_else(|e| e.into_inner()).take() {
+    let core = {
+        let mut slot = shared.core.lock().unwrap_or_else(|e| e.into_inner());
+        shared.closed.store(true, Release);
+        slot.take()
+    };
+    // If another thread is running the loop, its `put_core` sees `closed`
+    // and shuts down there when its `block_on` returns.
+    if let Some(core) = core {
         shutdown_core(shared, core);
     }
 }
@@ -476,7 +503,13 @@ fn shutdown_core(shared: &Arc<Shared>, core: Box<Core>) {
             dropped = true;
         }
         if !dropped {
-            break;
+            // Quiet: close the inject queue, so later wakes and racing
+            // spawns are dropped by whoever makes them.
+            let mut inject = shared.inject();
+            if inject.queue.is_empty() {
+                inject.closed = true;
+                break;
+            }
         }
     }
     let core = running.leave();

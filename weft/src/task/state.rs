@@ -96,8 +96,12 @@ impl State {
         self.update(|s| {
             if s & COMPLETE != 0 {
                 (None, Start::Done)
+            } else if s & RUNNING != 0 {
+                // Never happens (one queue entry per NOTIFIED); refusing
+                // keeps the "one poller at a time" invariant unconditional.
+                debug_assert!(false, "task polled twice at once");
+                (None, Start::Done)
             } else {
-                debug_assert!(s & RUNNING == 0, "task polled twice at once");
                 let next = (s & !NOTIFIED) | RUNNING;
                 (
                     Some(next),

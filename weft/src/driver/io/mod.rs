@@ -136,7 +136,10 @@ impl IoDriver {
             if token == UNPARK_TOKEN {
                 let mut buf = [0u8; 8];
                 let _ = rustix::io::read(&self.shared.unpark_fd, &mut buf);
-                self.shared.unpark_pending.store(false, SeqCst);
+                // A swap, not a store: it reads the `true` written by the
+                // last `unpark`, so that unpark's queue push happens-before
+                // the loop's next look at its queues.
+                self.shared.unpark_pending.swap(false, SeqCst);
             } else {
                 self.shared
                     .dispatch(token, Ready::from_epoll(flags), self.tick);

@@ -123,7 +123,9 @@ impl Registration {
             match op() {
                 Ok(value) => {
                     if drained(&value) {
-                        self.clear(event);
+                        // Only the data bit: a pending error must still be
+                        // reported by the next operation.
+                        self.clear(event.only(Ready::READABLE | Ready::WRITABLE));
                     }
                     return Poll::Ready(Ok(value));
                 }
@@ -137,6 +139,27 @@ impl Registration {
     #[cfg(test)]
     pub(crate) fn slot_token(&self) -> u64 {
         self.slot.token()
+    }
+
+    /// Runs `op` once if readiness in `direction` is set, without waiting:
+    /// `WouldBlock` if it is not, or if `op` finds the kernel side empty (or
+    /// full), in which case readiness is cleared so that a following
+    /// `readable()`/`writable()` waits for a new event instead of returning
+    /// at once forever.
+    pub(crate) fn try_io<R>(
+        &self,
+        direction: Direction,
+        op: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
+        let event = self.slot.slot().readiness(direction.mask());
+        if event.ready.is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let result = op();
+        if matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+            self.clear(event);
+        }
+        result
     }
 
     /// Removes `fd` from epoll. Call before closing the fd.

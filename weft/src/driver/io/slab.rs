@@ -74,6 +74,16 @@ pub(crate) struct ReadyEvent {
     tick: u16,
 }
 
+impl ReadyEvent {
+    /// The same observation restricted to `mask` (what a clear may erase).
+    pub(crate) fn only(self, mask: Ready) -> ReadyEvent {
+        ReadyEvent {
+            ready: self.ready & mask,
+            tick: self.tick,
+        }
+    }
+}
+
 /// What happened when the driver offered an event to a slot.
 #[must_use]
 #[derive(Debug, PartialEq, Eq)]

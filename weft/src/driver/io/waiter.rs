@@ -15,10 +15,10 @@
 //! | WAKING      | `wake` or `take`, reading the waker                   |
 //! | both        | `register`, which must deliver the wake it overlapped |
 
-use std::cell::UnsafeCell;
-use std::sync::atomic::AtomicU8;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Release};
 use std::task::Waker;
+
+use crate::loom::{AtomicU8, UnsafeCell};
 
 const IDLE: u8 = 0;
 const REGISTERING: u8 = 1;
@@ -51,12 +51,14 @@ impl Waiter {
             .compare_exchange(IDLE, REGISTERING, Acquire, Acquire)
         {
             Ok(_) => {
-                // SAFETY: we moved the state from IDLE to REGISTERING, so we
-                // hold the cell until we move it back.
-                let slot = unsafe { &mut *self.waker.get() };
-                if !slot.as_ref().is_some_and(|stored| stored.will_wake(waker)) {
-                    *slot = Some(waker.clone());
-                }
+                self.waker.with_mut(|slot| {
+                    // SAFETY: we moved the state from IDLE to REGISTERING, so
+                    // we hold the cell until we move it back.
+                    let slot = unsafe { &mut *slot };
+                    if !slot.as_ref().is_some_and(|stored| stored.will_wake(waker)) {
+                        *slot = Some(waker.clone());
+                    }
+                });
                 if self
                     .state
                     .compare_exchange(REGISTERING, IDLE, AcqRel, Acquire)
@@ -78,36 +80,49 @@ impl Waiter {
 
     /// Wakes the stored waker, leaving it stored.
     pub(crate) fn wake(&self) {
-        if self.state.fetch_or(WAKING, AcqRel) == IDLE {
+        if self.state.fetch_or(WAKING, AcqRel) != IDLE {
+            // A `register` holds the cell and will see WAKING, or another
+            // wake is delivering already.
+            return;
+        }
+        /// Clears WAKING even if the waker panics, so the slot stays usable.
+        struct Release<'a>(&'a AtomicU8);
+        impl Drop for Release<'_> {
+            fn drop(&mut self) {
+                self.0
+                    .fetch_and(!WAKING, std::sync::atomic::Ordering::Release);
+            }
+        }
+        let _release = Release(&self.state);
+        self.waker.with(|slot| {
             // SAFETY: we moved the state from IDLE to WAKING, so nobody else
-            // touches the cell until we clear WAKING.
-            if let Some(waker) = unsafe { &*self.waker.get() } {
+            // touches the cell until `_release` clears WAKING.
+            if let Some(waker) = unsafe { &*slot } {
                 waker.wake_by_ref();
             }
-            self.state.fetch_and(!WAKING, Release);
-        }
-        // Otherwise a `register` holds the cell and will see WAKING, or
-        // another wake is delivering already.
+        });
     }
 
-    /// Removes the stored waker (the resource is going away).
+    /// Removes the stored waker (the resource is going away). Returns `None`
+    /// without waiting if a wake is being delivered right now — possibly by
+    /// this very thread, from inside that wake — and then leaves the waker
+    /// for the slot's next owner to replace: at worst one spurious wake.
     pub(crate) fn take(&self) -> Option<Waker> {
-        loop {
-            match self.state.compare_exchange(IDLE, WAKING, Acquire, Acquire) {
-                Ok(_) => {
-                    // SAFETY: we hold the cell (IDLE -> WAKING).
-                    let waker = unsafe { (*self.waker.get()).take() };
-                    self.state.store(IDLE, Release);
-                    return waker;
-                }
-                // A wake is being delivered right now; it is short.
-                Err(_) => std::hint::spin_loop(),
-            }
+        if self
+            .state
+            .compare_exchange(IDLE, WAKING, Acquire, Acquire)
+            .is_err()
+        {
+            return None;
         }
+        // SAFETY: we hold the cell (IDLE -> WAKING) until the store below.
+        let waker = self.waker.with_mut(|slot| unsafe { (*slot).take() });
+        self.state.store(IDLE, Release);
+        waker
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -142,5 +157,145 @@ mod tests {
         assert_eq!(Arc::strong_count(&count), 2);
         waiter.wake();
         assert_eq!(count.0.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_wake_racing_a_registration_is_never_lost() {
+        // Lockstep with another thread that sets a flag and then wakes. If
+        // the flag was still unset after `register` returned, the wake came
+        // after the registration and must reach our waker.
+        use std::sync::atomic::AtomicU64;
+        use std::time::{Duration, Instant};
+
+        const ROUNDS: u64 = 20_000;
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(Arc::clone(&count));
+        let waiter = Arc::new(Waiter::new());
+        let (go, flag, done) = (
+            Arc::new(AtomicU64::new(0)),
+            Arc::new(AtomicU64::new(0)),
+            Arc::new(AtomicU64::new(0)),
+        );
+        let other = {
+            let (waiter, go, flag, done) = (
+                Arc::clone(&waiter),
+                Arc::clone(&go),
+                Arc::clone(&flag),
+                Arc::clone(&done),
+            );
+            std::thread::spawn(move || {
+                for i in 1..=ROUNDS {
+                    let deadline = Instant::now() + Duration::from_secs(10);
+                    while go.load(Ordering::SeqCst) != i {
+                        assert!(Instant::now() < deadline, "lockstep stalled");
+                        std::hint::spin_loop();
+                    }
+                    flag.store(i, Ordering::SeqCst);
+                    waiter.wake();
+                    done.store(i, Ordering::SeqCst);
+                }
+            })
+        };
+        let wait_for = |what: &dyn Fn() -> bool, message: &str| {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !what() {
+                assert!(Instant::now() < deadline, "{message}");
+                std::hint::spin_loop();
+            }
+        };
+        for i in 1..=ROUNDS {
+            let before = count.0.load(Ordering::SeqCst);
+            go.store(i, Ordering::SeqCst);
+            waiter.register(&waker);
+            if flag.load(Ordering::SeqCst) != i {
+                wait_for(
+                    &|| count.0.load(Ordering::SeqCst) > before,
+                    "a wake was lost",
+                );
+            }
+            wait_for(
+                &|| done.load(Ordering::SeqCst) == i,
+                "the waking thread stalled",
+            );
+        }
+        other.join().unwrap();
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Every interleaving of a registration with a wake that follows a flag:
+    /// if the registering thread did not see the flag after registering,
+    /// the wake must reach its waker.
+    #[test]
+    fn loom_register_races_wake() {
+        loom::model(|| {
+            let count = Arc::new(Count(AtomicUsize::new(0)));
+            let waker = Waker::from(Arc::clone(&count));
+            let waiter = loom::sync::Arc::new(Waiter::new());
+            let flag = loom::sync::Arc::new(loom::sync::atomic::AtomicBool::new(false));
+            let other = {
+                let (waiter, flag) = (waiter.clone(), flag.clone());
+                loom::thread::spawn(move || {
+                    flag.store(true, Ordering::SeqCst);
+                    waiter.wake();
+                })
+            };
+            waiter.register(&waker);
+            let saw_flag = flag.load(Ordering::SeqCst);
+            other.join().unwrap();
+            if !saw_flag {
+                assert!(count.0.load(Ordering::SeqCst) >= 1, "the wake was lost");
+            }
+            drop(waiter.take());
+        });
+    }
+
+    /// `take` while a wake runs returns the waker exactly once and never
+    /// overlaps the wake's use of the cell.
+    #[test]
+    fn loom_take_alone() {
+        loom::model(|| {
+            let count = Arc::new(Count(AtomicUsize::new(0)));
+            let waker = Waker::from(Arc::clone(&count));
+            let waiter = Waiter::new();
+            waiter.register(&waker);
+            assert!(waiter.take().is_some());
+        });
+    }
+
+    #[test]
+    fn loom_take_races_wake() {
+        loom::model(|| {
+            let count = Arc::new(Count(AtomicUsize::new(0)));
+            let waker = Waker::from(Arc::clone(&count));
+            let waiter = loom::sync::Arc::new(Waiter::new());
+            waiter.register(&waker);
+            let other = {
+                let waiter = waiter.clone();
+                loom::thread::spawn(move || waiter.wake())
+            };
+            let taken = waiter.take();
+            other.join().unwrap();
+            // Either `take` got the waker, or the wake was running and the
+            // waker stays for the next owner; after the wake it can go.
+            let later = waiter.take();
+            assert!(
+                taken.is_some() != later.is_some(),
+                "the waker is handed out exactly once"
+            );
+        });
     }
 }

@@ -18,9 +18,9 @@
 //! a finer level. Insert and cancel are O(1): entries live in a slab and each
 //! slot is a doubly linked list of slab indices.
 //!
-//! Deadlines further away than the top level spans (`Duration::MAX`, say) are
-//! placed in the top level and moved again each time they come round; they
-//! never overflow.
+//! Deadlines further away than the top level spans are placed in the top
+//! level and moved again each time they come round; deadlines beyond about 35
+//! years (`Duration::MAX`, say) are clamped to that. Nothing overflows.
 
 use std::task::Waker;
 
@@ -30,6 +30,10 @@ const SLOT_BITS: u32 = 6;
 /// The furthest a deadline can be placed directly: 64^6 ms.
 const MAX_SPAN: u64 = 1 << (SLOT_BITS * LEVELS as u32);
 const NIL: u32 = u32::MAX;
+/// The latest tick a timer can be due at: about 35 years after the wheel
+/// started. Later deadlines are clamped to it, which keeps every sum in the
+/// wheel far from overflow and bounds the work of moving a far timer down.
+const MAX_WHEN: u64 = 1 << 40;
 
 /// The level an entry due at `when` belongs to while the wheel is at
 /// `elapsed`. Pure, so it is tested alone.
@@ -132,6 +136,7 @@ impl Wheel {
 
     /// Adds a timer due at tick `when`, to wake `waker`.
     pub(crate) fn insert(&mut self, when: u64, waker: Waker) -> Inserted {
+        let when = when.min(MAX_WHEN);
         if when <= self.elapsed {
             return Inserted::Elapsed;
         }
@@ -253,7 +258,12 @@ impl Wheel {
                 let next = entry.next;
                 entry.prev = NIL;
                 entry.next = NIL;
-                if entry.when <= now {
+                // Fire only what is due at this slot's own time; the rest
+                // moves to a finer level and fires from there, in order, even
+                // when the wheel is far behind `now` (firing everything due
+                // by `now` straight from a coarse slot would fire it in list
+                // order, not deadline order).
+                if entry.when <= self.elapsed {
                     entry.place = Place::Fired;
                     self.len -= 1;
                     fired.extend(entry.waker.take());
@@ -383,6 +393,47 @@ mod tests {
         assert_eq!(order, expected);
         assert_eq!(now, 10_000_000);
         assert_eq!(wheel.len(), 0);
+    }
+
+    #[test]
+    fn fires_in_deadline_order_when_far_behind() {
+        // Timers inserted while the wheel moves, then one big jump: several
+        // coarse slots come due in one `advance`, and their entries must
+        // still fire in deadline order.
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut wheel = Wheel::new();
+        let mut fired = Vec::new();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut deadlines = Vec::new();
+        for i in 0..5000 {
+            if i % 500 == 0 {
+                let now = wheel.elapsed() + 3;
+                wheel.advance(now, &mut fired);
+            }
+            let when = 40 + next() % 400;
+            deadlines.push(when);
+            let _ = wheel.insert(when, waker(i, &log));
+        }
+        assert!(fired.is_empty());
+        wheel.advance(10_000, &mut fired);
+        fired.drain(..).for_each(Waker::wake);
+        let order: Vec<u64> = log
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|&id| deadlines[id])
+            .collect();
+        assert_eq!(order.len(), 5000);
+        assert!(
+            order.windows(2).all(|w| w[0] <= w[1]),
+            "fired out of deadline order"
+        );
     }
 
     #[test]

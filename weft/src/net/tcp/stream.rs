@@ -146,7 +146,9 @@ impl TcpStream {
     }
 
     /// Waits until the stream may be readable (readiness is a hint: a read
-    /// can still return `WouldBlock`).
+    /// can still return `WouldBlock`). Each direction remembers one waiting
+    /// task, the latest: when two tasks wait to read the same stream at once
+    /// (through `&TcpStream`), only the second is woken. Read from one task.
     pub async fn readable(&self) -> io::Result<()> {
         std::future::poll_fn(|cx| self.io.registration().poll_ready(cx, Direction::Read))
             .await
@@ -160,14 +162,44 @@ impl TcpStream {
             .map(drop)
     }
 
-    /// Reads without waiting: `WouldBlock` if nothing is queued.
+    /// Reads without waiting: `WouldBlock` if nothing is queued. Meant for
+    /// a [`readable`](Self::readable) loop, as in tokio: a `WouldBlock`
+    /// here makes the next `readable()` wait for new data.
+    ///
+    /// ```
+    /// # use weft::net::{TcpListener, TcpStream};
+    /// # use weft::io::AsyncWriteExt;
+    /// # #[weft::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// # let stream = TcpStream::connect(listener.local_addr()?).await?;
+    /// # let (mut peer, _) = listener.accept().await?;
+    /// # peer.write_all(b"hello").await?;
+    /// let mut buf = [0u8; 64];
+    /// let n = loop {
+    ///     stream.readable().await?;
+    ///     match stream.try_read(&mut buf) {
+    ///         Ok(n) => break n,
+    ///         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// };
+    /// assert_eq!(&buf[..n], b"hello");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.get_ref().read(buf)
+        self.io
+            .registration()
+            .try_io(Direction::Read, || self.io.get_ref().read(buf))
     }
 
-    /// Writes without waiting: `WouldBlock` if the send buffer is full.
+    /// Writes without waiting: `WouldBlock` if the send buffer is full (and
+    /// the next [`writable`](Self::writable) then waits for room).
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.get_ref().write(buf)
+        self.io
+            .registration()
+            .try_io(Direction::Write, || self.io.get_ref().write(buf))
     }
 
     fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
@@ -180,7 +212,7 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        let len = bufs.iter().map(|b| b.len()).sum();
+        let len = vectored_len(bufs.iter().map(|b| b.len()));
         self.io
             .poll_transfer(cx, Direction::Read, len, |mut s| s.read_vectored(bufs))
     }
@@ -195,7 +227,7 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let len = bufs.iter().map(|b| b.len()).sum();
+        let len = vectored_len(bufs.iter().map(|b| b.len()));
         self.io
             .poll_transfer(cx, Direction::Write, len, |mut s| s.write_vectored(bufs))
     }
@@ -203,6 +235,14 @@ impl TcpStream {
     fn poll_close_priv(&self) -> Poll<io::Result<()>> {
         Poll::Ready(self.shutdown(Shutdown::Write))
     }
+}
+
+/// The bytes one `readv`/`writev` can move: the kernel takes at most IOV_MAX
+/// (1024) slices per call, so a shorter transfer over more slices than that
+/// says nothing about the socket buffer.
+fn vectored_len(lens: impl Iterator<Item = usize>) -> usize {
+    const IOV_MAX: usize = 1024;
+    lens.take(IOV_MAX).sum()
 }
 
 crate::net::byte_stream_traits!(TcpStream);
