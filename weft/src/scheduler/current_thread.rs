@@ -426,8 +426,12 @@ fn drive<F: Future>(
     let _not_driving = NotDriving(main);
     let mut cx = Context::from_waker(waker);
     let config = shared.config;
+    // Polls (of tasks or of the `block_on` future) since the driver was last
+    // polled: the driver is polled at least every `event_interval` of them.
+    let mut since_driver = 0u32;
     'turn: loop {
         if main.woken.swap(false, SeqCst) {
+            since_driver += 1;
             if let Poll::Ready(output) = coop::budget(|| future.as_mut().poll(&mut cx)) {
                 return output;
             }
@@ -443,22 +447,29 @@ fn drive<F: Future>(
                 pop_local().or_else(|| shared.pop_inject())
             };
             let Some(task) = task else {
-                // Nothing to run: sleep until an event, a timer or an
-                // unpark; or, if the `block_on` future is ready to be
-                // polled again, only look at the driver (a future that
-                // keeps waking itself must not starve I/O and timers).
-                let timeout = if main.woken.load(SeqCst) {
-                    Some(Duration::ZERO)
-                } else {
-                    None
-                };
-                running.core().driver.park(timeout);
+                if !main.woken.load(SeqCst) {
+                    // Nothing to run: sleep until an event, a timer or an
+                    // unpark.
+                    running.core().driver.park(None);
+                    since_driver = 0;
+                } else if since_driver >= config.event_interval {
+                    // Only the `block_on` future is ready, and it has been
+                    // for a while: a future that keeps waking itself must
+                    // not starve I/O and timers.
+                    running.core().driver.park(Some(Duration::ZERO));
+                    since_driver = 0;
+                }
                 continue 'turn;
             };
             run_task(core, task);
+            since_driver += 1;
+            if since_driver >= config.event_interval {
+                break;
+            }
         }
         // A full batch ran: let the driver in without blocking.
         running.core().driver.park(Some(Duration::ZERO));
+        since_driver = 0;
     }
 }
 
