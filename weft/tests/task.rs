@@ -492,3 +492,38 @@ fn block_on_future_panics_propagate_and_the_runtime_stays_usable() {
         );
     });
 }
+
+#[test]
+fn a_runtime_kept_in_a_thread_local_shuts_down_at_thread_exit() {
+    // The runtime's thread-local is created first, so (destructors running
+    // in reverse order) it is dropped after weft's own thread-locals are
+    // gone. Shutting down must still drop every future, without a panic
+    // (which would abort the process here).
+    thread_local! {
+        static KEPT: std::cell::RefCell<Option<weft::runtime::Runtime>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    within(20, || {
+        let (probe, drops, _) = DropProbe::new();
+        let (queued, queued_drops, _) = DropProbe::new();
+        thread::spawn(move || {
+            KEPT.with(|slot| drop(slot.borrow()));
+            let rt = rt();
+            rt.block_on(async move {
+                weft::spawn(async move {
+                    let _p = probe;
+                    sleep(Duration::from_secs(3600)).await;
+                });
+                yield_now().await;
+            });
+            rt.spawn(async move {
+                let _p = queued;
+            });
+            KEPT.with(|slot| *slot.borrow_mut() = Some(rt));
+        })
+        .join()
+        .expect("thread exit with a runtime in a thread-local");
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        assert_eq!(queued_drops.load(Ordering::SeqCst), 1);
+    });
+}

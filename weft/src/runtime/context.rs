@@ -12,7 +12,12 @@ thread_local! {
 
 /// Makes `handle` the current runtime until the guard drops.
 pub(crate) fn enter(handle: scheduler::Handle) -> SetCurrent {
-    let previous = ENTERED.with(|entered| entered.replace(Some(handle)));
+    // During thread teardown (a runtime dropped from a thread-local's
+    // destructor) the slot may be gone: then nothing is entered.
+    let mut handle = Some(handle);
+    let previous = ENTERED
+        .try_with(|entered| entered.replace(handle.take()))
+        .unwrap_or(None);
     SetCurrent {
         previous,
         _not_send: PhantomData,

@@ -57,7 +57,10 @@ pub(crate) struct Shared {
     /// The thread that owns `spawn_local` tasks, once there are any. Only it
     /// may run the loop from then on.
     local_owner: OnceLock<ThreadId>,
-    /// Set when the runtime shuts down: no task runs again.
+    /// Set when the runtime is dropped: new spawns are cancelled at once,
+    /// and whichever thread holds the core drops every task's future (the
+    /// loop of a thread inside `Handle::block_on` keeps running its tasks
+    /// until that call returns).
     closed: AtomicBool,
     config: Config,
 }
@@ -209,10 +212,10 @@ impl Shared {
         if self.closed.load(Acquire) {
             drop(slot);
             shutdown_core(self, core);
-            return;
+        } else {
+            *slot = Some(core);
+            drop(slot);
         }
-        *slot = Some(core);
-        drop(slot);
         let waiters =
             std::mem::take(&mut *self.core_waiters.lock().unwrap_or_else(|e| e.into_inner()));
         waiters.iter().for_each(Thread::unpark);
@@ -367,17 +370,31 @@ struct Running<'a> {
     shared: &'a Arc<Shared>,
     core: Option<Box<Core>>,
     previous: *const Shared,
+    /// False when this thread's `QUEUE` is already destroyed (a runtime kept
+    /// in a thread-local, dropped at thread exit): the queue then stays in
+    /// the core and `LOOP` is not set, so wakes go through the inject queue.
+    installed: bool,
 }
 
 impl<'a> Running<'a> {
     fn enter(shared: &'a Arc<Shared>, mut core: Box<Core>) -> Running<'a> {
-        let queue = std::mem::take(&mut core.queue);
-        core.queue = QUEUE.with(|local| local.replace(queue));
-        let previous = LOOP.replace(Arc::as_ptr(shared));
+        let mut queue = Some(std::mem::take(&mut core.queue));
+        let swapped = QUEUE.try_with(|local| local.replace(queue.take().unwrap_or_default()));
+        let (installed, previous) = match swapped {
+            Ok(previous_queue) => {
+                core.queue = previous_queue;
+                (true, LOOP.replace(Arc::as_ptr(shared)))
+            }
+            Err(_) => {
+                core.queue = queue.take().unwrap_or_default();
+                (false, ptr::null())
+            }
+        };
         Running {
             shared,
             core: Some(core),
             previous,
+            installed,
         }
     }
 
@@ -385,11 +402,22 @@ impl<'a> Running<'a> {
         self.core.as_mut().expect("the core is held while running")
     }
 
+    /// Pops the next task of this loop's run queue.
+    fn pop_local(&mut self) -> Option<TaskRef> {
+        if self.installed {
+            pop_local()
+        } else {
+            self.core().queue.pop_front()
+        }
+    }
+
     fn leave(&mut self) -> Option<Box<Core>> {
         let mut core = self.core.take()?;
-        let previous_queue = std::mem::take(&mut core.queue);
-        core.queue = QUEUE.with(|local| local.replace(previous_queue));
-        LOOP.set(self.previous);
+        if self.installed {
+            let previous_queue = std::mem::take(&mut core.queue);
+            core.queue = QUEUE.with(|local| local.replace(previous_queue));
+            LOOP.set(self.previous);
+        }
         Some(core)
     }
 }
@@ -435,16 +463,23 @@ fn drive<F: Future>(
             if let Poll::Ready(output) = coop::budget(|| future.as_mut().poll(&mut cx)) {
                 return output;
             }
+            if since_driver >= config.event_interval {
+                running.core().driver.park(Some(Duration::ZERO));
+                since_driver = 0;
+            }
         }
         // The `block_on` future is polled once per batch, not between
         // tasks: a future that keeps waking itself cannot starve the tasks.
         for _ in 0..config.event_interval {
-            let core = running.core();
-            core.tick = core.tick.wrapping_add(1);
-            let task = if core.tick % config.global_queue_interval == 0 {
-                shared.pop_inject().or_else(pop_local)
+            let tick = {
+                let core = running.core();
+                core.tick = core.tick.wrapping_add(1);
+                core.tick
+            };
+            let task = if tick % config.global_queue_interval == 0 {
+                shared.pop_inject().or_else(|| running.pop_local())
             } else {
-                pop_local().or_else(|| shared.pop_inject())
+                running.pop_local().or_else(|| shared.pop_inject())
             };
             let Some(task) = task else {
                 if !main.woken.load(SeqCst) {
@@ -461,7 +496,7 @@ fn drive<F: Future>(
                 }
                 continue 'turn;
             };
-            run_task(core, task);
+            run_task(running.core(), task);
             since_driver += 1;
             if since_driver >= config.event_interval {
                 break;
@@ -504,7 +539,7 @@ fn shutdown_core(shared: &Arc<Shared>, core: Box<Core>) {
     // Dropping a future can wake or spawn others; go round until quiet.
     loop {
         let mut dropped = false;
-        while let Some(task) = pop_local().or_else(|| shared.pop_inject()) {
+        while let Some(task) = running.pop_local().or_else(|| shared.pop_inject()) {
             task.shutdown();
             dropped = true;
         }

@@ -193,6 +193,7 @@ where
         debug_assert!(self.on_owner_thread(), "local task polled off its thread");
         match self.header.state.start() {
             Start::Done => return Ran::Stale,
+            Start::Busy => return Ran::Pending,
             Start::Cancel => {
                 self.cancel_now();
                 return Ran::Complete;

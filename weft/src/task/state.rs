@@ -44,6 +44,9 @@ pub(crate) enum Start {
     Cancel,
     /// The task already completed (it was cancelled at shutdown); drop the ref.
     Done,
+    /// Another thread is polling it (cannot happen; refused defensively):
+    /// drop this ref and leave the task alone.
+    Busy,
 }
 
 /// What happened when a poll returned `Pending`.
@@ -100,7 +103,7 @@ impl State {
                 // Never happens (one queue entry per NOTIFIED); refusing
                 // keeps the "one poller at a time" invariant unconditional.
                 debug_assert!(false, "task polled twice at once");
-                (None, Start::Done)
+                (None, Start::Busy)
             } else {
                 let next = (s & !NOTIFIED) | RUNNING;
                 (

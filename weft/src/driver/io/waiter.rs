@@ -14,8 +14,12 @@
 //! | REGISTERING | `register`, storing a waker                           |
 //! | WAKING      | `wake` or `take`, reading the waker                   |
 //! | both        | `register`, which must deliver the wake it overlapped |
+//! | + DISCARD   | `take` found a wake running: the waker must go when it ends |
+//!
+//! Every exit from a held state goes through a guard, so a waker that
+//! panics (in `clone`, `drop` or `wake_by_ref`) never leaves the slot stuck.
 
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Release};
+use std::sync::atomic::Ordering::{AcqRel, Acquire};
 use std::task::Waker;
 
 use crate::loom::{AtomicU8, UnsafeCell};
@@ -23,6 +27,9 @@ use crate::loom::{AtomicU8, UnsafeCell};
 const IDLE: u8 = 0;
 const REGISTERING: u8 = 1;
 const WAKING: u8 = 2;
+/// Set by `take` while a wake holds the cell: the waking thread drops the
+/// waker before it lets go, so a released slot keeps no task alive.
+const DISCARD: u8 = 4;
 
 pub(crate) struct Waiter {
     state: AtomicU8,
@@ -46,36 +53,52 @@ impl Waiter {
 
     /// Stores `waker` to be woken by the next [`wake`](Self::wake).
     pub(crate) fn register(&self, waker: &Waker) {
-        match self
+        if self
             .state
             .compare_exchange(IDLE, REGISTERING, Acquire, Acquire)
+            .is_err()
         {
-            Ok(_) => {
-                self.waker.with_mut(|slot| {
-                    // SAFETY: we moved the state from IDLE to REGISTERING, so
-                    // we hold the cell until we move it back.
-                    let slot = unsafe { &mut *slot };
-                    if !slot.as_ref().is_some_and(|stored| stored.will_wake(waker)) {
-                        *slot = Some(waker.clone());
-                    }
-                });
+            // A wake is running (or another task registers at the same time,
+            // which only happens when two tasks share a direction): wake this
+            // waker so its task polls again rather than sleep through the
+            // event.
+            waker.wake_by_ref();
+            return;
+        }
+        /// Leaves REGISTERING, delivering a wake that arrived meanwhile;
+        /// also on unwind.
+        struct Finish<'a> {
+            state: &'a AtomicU8,
+            waker: &'a Waker,
+        }
+        impl Drop for Finish<'_> {
+            fn drop(&mut self) {
                 if self
                     .state
                     .compare_exchange(REGISTERING, IDLE, AcqRel, Acquire)
                     .is_err()
                 {
-                    // A wake arrived while we held the cell and left it to
-                    // us: deliver it, then release.
-                    waker.wake_by_ref();
-                    self.state.store(IDLE, Release);
+                    // A wake came while we held the cell and left its
+                    // delivery to us. The swap (not a store) pairs with that
+                    // wake's `fetch_or`, so its readiness is visible to the
+                    // task we wake.
+                    self.waker.wake_by_ref();
+                    self.state.swap(IDLE, AcqRel);
                 }
             }
-            // A wake is running (or another task registers at the same
-            // time, which only happens when two tasks share a direction):
-            // wake this waker so its task polls again rather than sleep
-            // through the event.
-            Err(_) => waker.wake_by_ref(),
         }
+        let _finish = Finish {
+            state: &self.state,
+            waker,
+        };
+        self.waker.with_mut(|slot| {
+            // SAFETY: we moved the state from IDLE to REGISTERING, so we hold
+            // the cell until `_finish` moves it back.
+            let slot = unsafe { &mut *slot };
+            if !slot.as_ref().is_some_and(|stored| stored.will_wake(waker)) {
+                *slot = Some(waker.clone());
+            }
+        });
     }
 
     /// Wakes the stored waker, leaving it stored.
@@ -85,39 +108,68 @@ impl Waiter {
             // wake is delivering already.
             return;
         }
-        /// Clears WAKING even if the waker panics, so the slot stays usable.
-        struct Release<'a>(&'a AtomicU8);
-        impl Drop for Release<'_> {
+        /// Leaves WAKING (also if the waker panics), dropping the waker
+        /// first if a `take` asked for it meanwhile.
+        struct Finish<'a>(&'a Waiter);
+        impl Drop for Finish<'_> {
             fn drop(&mut self) {
-                self.0
-                    .fetch_and(!WAKING, std::sync::atomic::Ordering::Release);
+                let mut discarded = None;
+                let mut current = self.0.state.load(Acquire);
+                loop {
+                    if current & DISCARD != 0 && discarded.is_none() {
+                        // SAFETY: we still hold WAKING.
+                        discarded = self.0.waker.with_mut(|slot| unsafe { (*slot).take() });
+                    }
+                    let next = current & !(WAKING | DISCARD);
+                    match self
+                        .0
+                        .state
+                        .compare_exchange(current, next, AcqRel, Acquire)
+                    {
+                        Ok(_) => break,
+                        // Only `take` changes the state while we hold
+                        // WAKING (it adds DISCARD): look again.
+                        Err(actual) => current = actual,
+                    }
+                }
+                drop(discarded);
             }
         }
-        let _release = Release(&self.state);
+        let _finish = Finish(self);
         self.waker.with(|slot| {
             // SAFETY: we moved the state from IDLE to WAKING, so nobody else
-            // touches the cell until `_release` clears WAKING.
+            // touches the cell until `_finish` clears WAKING.
             if let Some(waker) = unsafe { &*slot } {
                 waker.wake_by_ref();
             }
         });
     }
 
-    /// Removes the stored waker (the resource is going away). Returns `None`
-    /// without waiting if a wake is being delivered right now — possibly by
-    /// this very thread, from inside that wake — and then leaves the waker
-    /// for the slot's next owner to replace: at worst one spurious wake.
+    /// Removes the stored waker (the resource is going away). Never waits:
+    /// if a wake is being delivered right now — possibly by this very
+    /// thread, from inside that wake — it marks the waker for that wake to
+    /// drop when it finishes, and returns `None`.
     pub(crate) fn take(&self) -> Option<Waker> {
-        if self
-            .state
-            .compare_exchange(IDLE, WAKING, Acquire, Acquire)
-            .is_err()
-        {
-            return None;
+        let mut current = IDLE;
+        loop {
+            if current & WAKING != 0 {
+                match self
+                    .state
+                    .compare_exchange(current, current | DISCARD, AcqRel, Acquire)
+                {
+                    Ok(_) => return None,
+                    Err(actual) => current = actual,
+                }
+                continue;
+            }
+            match self.state.compare_exchange(IDLE, WAKING, Acquire, Acquire) {
+                Ok(_) => break,
+                Err(actual) => current = actual,
+            }
         }
         // SAFETY: we hold the cell (IDLE -> WAKING) until the store below.
         let waker = self.waker.with_mut(|slot| unsafe { (*slot).take() });
-        self.state.store(IDLE, Release);
+        self.state.store(IDLE, std::sync::atomic::Ordering::Release);
         waker
     }
 }
@@ -263,6 +315,38 @@ mod loom_models {
         });
     }
 
+    /// Two wakes (each after its own flag) race one registration: if the
+    /// registering thread missed either flag, a wake reached its waker.
+    #[test]
+    fn loom_register_races_two_wakes() {
+        loom::model(|| {
+            let count = Arc::new(Count(AtomicUsize::new(0)));
+            let waker = Waker::from(Arc::clone(&count));
+            let waiter = loom::sync::Arc::new(Waiter::new());
+            let flags = loom::sync::Arc::new([
+                loom::sync::atomic::AtomicBool::new(false),
+                loom::sync::atomic::AtomicBool::new(false),
+            ]);
+            let others: Vec<_> = (0..2)
+                .map(|i| {
+                    let (waiter, flags) = (waiter.clone(), flags.clone());
+                    loom::thread::spawn(move || {
+                        flags[i].store(true, Ordering::SeqCst);
+                        waiter.wake();
+                    })
+                })
+                .collect();
+            waiter.register(&waker);
+            let saw_all = flags.iter().all(|f| f.load(Ordering::SeqCst));
+            for other in others {
+                other.join().unwrap();
+            }
+            if !saw_all {
+                assert!(count.0.load(Ordering::SeqCst) >= 1, "a wake was lost");
+            }
+        });
+    }
+
     /// `take` while a wake runs returns the waker exactly once and never
     /// overlaps the wake's use of the cell.
     #[test]
@@ -289,12 +373,14 @@ mod loom_models {
             };
             let taken = waiter.take();
             other.join().unwrap();
-            // Either `take` got the waker, or the wake was running and the
-            // waker stays for the next owner; after the wake it can go.
-            let later = waiter.take();
-            assert!(
-                taken.is_some() != later.is_some(),
-                "the waker is handed out exactly once"
+            // Either `take` got the waker, or the wake was running and
+            // dropped it on the way out: either way the slot holds none.
+            drop(taken);
+            assert!(waiter.take().is_none());
+            assert_eq!(
+                Arc::strong_count(&count),
+                2,
+                "the slot still holds the waker"
             );
         });
     }

@@ -223,14 +223,22 @@ impl Wheel {
             return None;
         }
         let now_slot = slot_for(self.elapsed, level);
-        let distance = occupied.rotate_right(now_slot as u32).trailing_zeros() as usize;
+        // Above level 0, entries in the current slot are never due within
+        // it (they were placed a whole rotation ahead, as clamped far
+        // deadlines are): that slot is the farthest, after every other.
+        let search = if level > 0 && occupied != 1 << now_slot {
+            occupied & !(1 << now_slot)
+        } else {
+            occupied
+        };
+        let distance = search.rotate_right(now_slot as u32).trailing_zeros() as usize;
         let slot = (now_slot + distance) % SLOTS;
         let slot_span = 1u64 << (level as u32 * SLOT_BITS);
         let level_span = slot_span << SLOT_BITS;
         let level_start = self.elapsed & !(level_span - 1);
         let mut deadline = level_start + slot as u64 * slot_span;
-        // A slot behind the current one (or the current one, above level 0,
-        // whose entries are never due within it) comes round next rotation.
+        // A slot behind the current one (or the current one, above level 0)
+        // comes round next rotation.
         if slot < now_slot || (slot == now_slot && level > 0) {
             deadline += level_span;
         }
@@ -434,6 +442,28 @@ mod tests {
             order.windows(2).all(|w| w[0] <= w[1]),
             "fired out of deadline order"
         );
+    }
+
+    #[test]
+    fn a_clamped_far_timer_does_not_hide_nearer_top_level_slots() {
+        // A far deadline is clamped into level 5's current slot; timers in
+        // the next level-5 slot must still be found when it comes round.
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut wheel = Wheel::new();
+        let mut fired = Vec::new();
+        let _ = wheel.insert(u64::MAX, waker(0, &log));
+        wheel.advance((1 << 30) - 100, &mut fired);
+        let Inserted::Pending(near) = wheel.insert((1 << 30) + 100, waker(1, &log)) else {
+            panic!("not due yet")
+        };
+        assert_eq!(wheel.next_deadline(), Some(1 << 30));
+        let mut now = (1 << 30) - 100;
+        while now < (1 << 30) + 1000 {
+            now += 7;
+            wheel.advance(now, &mut fired);
+        }
+        assert!(wheel.is_fired(near), "the near timer never fired");
+        assert_eq!(fired.len(), 1);
     }
 
     #[test]

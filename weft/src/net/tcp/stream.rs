@@ -242,7 +242,7 @@ impl TcpStream {
 /// says nothing about the socket buffer.
 fn vectored_len(lens: impl Iterator<Item = usize>) -> usize {
     const IOV_MAX: usize = 1024;
-    lens.take(IOV_MAX).sum()
+    lens.take(IOV_MAX).fold(0, usize::saturating_add)
 }
 
 crate::net::byte_stream_traits!(TcpStream);
