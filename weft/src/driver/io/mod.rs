@@ -167,13 +167,16 @@ impl IoShared {
         let Some(slot) = self.slab.get(index) else {
             return;
         };
-        if slot.set_readiness(generation, ready, tick) == Dispatch::Stale {
+        let Dispatch::Applied(new) = slot.set_readiness(generation, ready, tick) else {
             return;
-        }
-        if ready.intersects(Ready::READ_INTEREST) {
+        };
+        // Only newly set bits wake: the write side of a socket that never
+        // filled up stays WRITABLE, and its every event would otherwise
+        // poke an empty waiter.
+        if new.intersects(Ready::READ_INTEREST) {
             slot.reader.wake();
         }
-        if ready.intersects(Ready::WRITE_INTEREST) {
+        if new.intersects(Ready::WRITE_INTEREST) {
             slot.writer.wake();
         }
     }

@@ -88,8 +88,10 @@ impl ReadyEvent {
 #[must_use]
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Dispatch {
-    /// The slot took the event; wake the waiters for these bits.
-    Applied,
+    /// The slot took the event; these bits were not set before it. Only
+    /// they can end a wait: a waiter registers only after seeing its bits
+    /// clear, and a clear that races a newer event fails on the tick.
+    Applied(Ready),
     /// The event was for an older generation of this slot; it was dropped.
     Stale,
 }
@@ -135,7 +137,10 @@ impl Slot {
                 .state
                 .compare_exchange_weak(current, next, AcqRel, Acquire)
             {
-                Ok(_) => return Dispatch::Applied,
+                Ok(_) => {
+                    let before = READY.get(current) as u8;
+                    return Dispatch::Applied(Ready::from_bits(ready.bits() & !before));
+                }
                 Err(actual) => current = actual,
             }
         }
@@ -329,31 +334,53 @@ mod tests {
         let slab = Slab::new();
         let slot = slab.allocate().unwrap();
         let s = slot.slot();
-        assert_eq!(
+        assert!(matches!(
             s.set_readiness(slot.generation, Ready::READABLE, 1),
-            Dispatch::Applied
-        );
+            Dispatch::Applied(_)
+        ));
         let seen = s.readiness(Ready::READ_INTEREST);
         assert!(seen.ready.is_readable());
         // A new event arrives at tick 2 before the WouldBlock is handled.
-        assert_eq!(
+        assert!(matches!(
             s.set_readiness(slot.generation, Ready::READABLE, 2),
-            Dispatch::Applied
-        );
+            Dispatch::Applied(_)
+        ));
         s.clear(seen);
         assert!(
             s.readiness(Ready::READ_INTEREST).ready.is_readable(),
             "newer event was erased"
         );
         // Cleared at the right tick it goes away, but read-closed stays.
-        assert_eq!(
+        assert!(matches!(
             s.set_readiness(slot.generation, Ready::READ_CLOSED, 2),
-            Dispatch::Applied
-        );
+            Dispatch::Applied(_)
+        ));
         s.clear(s.readiness(Ready::READ_INTEREST));
         let after = s.readiness(Ready::READ_INTEREST).ready;
         assert!(!after.is_readable());
         assert!(after.is_read_closed());
+    }
+
+    #[test]
+    fn only_newly_set_bits_are_reported() {
+        let slab = Slab::new();
+        let slot = slab.allocate().unwrap();
+        let s = slot.slot();
+        let both = Ready::READABLE | Ready::WRITABLE;
+        assert_eq!(
+            s.set_readiness(slot.generation, both, 1),
+            Dispatch::Applied(both)
+        );
+        // Still writable, newly readable again after a clear.
+        s.clear(s.readiness(Ready::READ_INTEREST));
+        assert_eq!(
+            s.set_readiness(slot.generation, both, 2),
+            Dispatch::Applied(Ready::READABLE)
+        );
+        assert_eq!(
+            s.set_readiness(slot.generation, both, 3),
+            Dispatch::Applied(Ready::EMPTY)
+        );
     }
 
     #[test]

@@ -113,26 +113,18 @@ impl Waiter {
         struct Finish<'a>(&'a Waiter);
         impl Drop for Finish<'_> {
             fn drop(&mut self) {
-                let mut discarded = None;
-                let mut current = self.0.state.load(Acquire);
-                loop {
-                    if current & DISCARD != 0 && discarded.is_none() {
-                        // SAFETY: we still hold WAKING.
-                        discarded = self.0.waker.with_mut(|slot| unsafe { (*slot).take() });
-                    }
-                    let next = current & !(WAKING | DISCARD);
-                    match self
-                        .0
-                        .state
-                        .compare_exchange(current, next, AcqRel, Acquire)
-                    {
-                        Ok(_) => break,
-                        // Only `take` changes the state while we hold
-                        // WAKING (it adds DISCARD): look again.
-                        Err(actual) => current = actual,
-                    }
+                let state = &self.0.state;
+                // While we hold WAKING only `take` changes the state, by
+                // adding DISCARD; so this fails only when the waker must go.
+                if state
+                    .compare_exchange(WAKING, IDLE, AcqRel, Acquire)
+                    .is_err()
+                {
+                    // SAFETY: we still hold WAKING.
+                    let discarded = self.0.waker.with_mut(|slot| unsafe { (*slot).take() });
+                    state.store(IDLE, std::sync::atomic::Ordering::Release);
+                    drop(discarded);
                 }
-                drop(discarded);
             }
         }
         let _finish = Finish(self);
