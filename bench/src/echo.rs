@@ -316,6 +316,26 @@ pub(crate) fn find_in_path(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// Starts the load client against `addr` with `opts`, pinned to `cpu`.
+fn spawn_client(exe: &Path, addr: &str, opts: &EchoOpts, cpu: Option<usize>) -> io::Result<Proc> {
+    let (conns, size) = (opts.conns.to_string(), opts.size.to_string());
+    let (secs, warmup) = (opts.secs.to_string(), opts.warmup.to_string());
+    let args = [
+        "load-echo",
+        "--addr",
+        addr,
+        "--conns",
+        &conns,
+        "--size",
+        &size,
+        "--secs",
+        &secs,
+        "--warmup",
+        &warmup,
+    ];
+    Proc::spawn("client", exe, cpu, &args)
+}
+
 /// One measured run: fresh server, fresh client, both torn down before returning.
 pub(crate) fn run_one_wrapped(
     exe: &Path,
@@ -333,24 +353,7 @@ pub(crate) fn run_one_wrapped(
     let mut server = Proc::spawn_argv("server", &args)?;
     let ready = server.expect_line(READY_TIMEOUT * 3, "READY", |l| l.starts_with("READY "))?;
     let addr = ready["READY ".len()..].trim().to_string();
-    let mut client = Proc::spawn(
-        "client",
-        exe,
-        None,
-        &[
-            "load-echo",
-            "--addr",
-            &addr,
-            "--conns",
-            &opts.conns.to_string(),
-            "--size",
-            &opts.size.to_string(),
-            "--secs",
-            &opts.secs.to_string(),
-            "--warmup",
-            &opts.warmup.to_string(),
-        ],
-    )?;
+    let mut client = spawn_client(exe, &addr, opts, None)?;
     let timeout = Duration::from_secs_f64(opts.warmup + opts.secs) + CLIENT_SLACK * 4;
     let line = client.expect_line(timeout, "LOAD", |l| l.starts_with("LOAD "))?;
     let load = LoadReport::parse_line(&line).map_err(io::Error::other)?;
@@ -384,24 +387,7 @@ fn run_one(
         .map_err(|e| io::Error::other(format!("bad READY line {ready:?}: {e}")))?;
     let server_pid = server.child.id();
 
-    let mut client = Proc::spawn(
-        "client",
-        exe,
-        pinning.map(|p| p.client_cpu),
-        &[
-            "load-echo",
-            "--addr",
-            &addr.to_string(),
-            "--conns",
-            &opts.conns.to_string(),
-            "--size",
-            &opts.size.to_string(),
-            "--secs",
-            &opts.secs.to_string(),
-            "--warmup",
-            &opts.warmup.to_string(),
-        ],
-    )?;
+    let mut client = spawn_client(exe, &addr.to_string(), opts, pinning.map(|p| p.client_cpu))?;
     let start_timeout = Duration::from_secs_f64(opts.warmup) + CLIENT_SLACK;
     client.expect_line(start_timeout, "START", |l| l == "START")?;
     let (cpu0, t0) = (procstat::process_cpu_times(server_pid)?, Instant::now());
