@@ -42,11 +42,7 @@ fn borrowed_halves_by_reference() {
     // implements both traits: read on one reference, write on another.
     within(20, || {
         rt().block_on(async {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let client = TcpStream::connect(listener.local_addr().unwrap())
-                .await
-                .unwrap();
-            let (server, _) = listener.accept().await.unwrap();
+            let (client, server) = common::pair().await;
             let (mut reader, mut writer) = (&client, &client);
             writer.write_all(b"ping").await.unwrap();
             let mut server = server;
@@ -64,11 +60,7 @@ fn borrowed_halves_by_reference() {
 fn flush_and_buffered_io_work_through_the_reexports() {
     within(20, || {
         rt().block_on(async {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let client = TcpStream::connect(listener.local_addr().unwrap())
-                .await
-                .unwrap();
-            let (server, _) = listener.accept().await.unwrap();
+            let (client, server) = common::pair().await;
             let mut writer = BufWriter::new(client);
             writer.write_all(b"line one\nline two\n").await.unwrap();
             writer.flush().await.unwrap();

@@ -140,11 +140,7 @@ fn shutdown_write_gives_the_peer_eof_and_reads_continue() {
 fn peek_does_not_consume() {
     within(20, || {
         rt().block_on(async {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let mut client = TcpStream::connect(listener.local_addr().unwrap())
-                .await
-                .unwrap();
-            let (mut server, _) = listener.accept().await.unwrap();
+            let (mut client, mut server) = common::pair().await;
             let peeker = weft::spawn(async move {
                 let mut peeked = [0u8; 5];
                 // Waits for data: nothing has been sent yet.
@@ -166,11 +162,7 @@ fn peek_does_not_consume() {
 fn vectored_writes_arrive_in_order() {
     within(20, || {
         rt().block_on(async {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let mut client = TcpStream::connect(listener.local_addr().unwrap())
-                .await
-                .unwrap();
-            let (mut server, _) = listener.accept().await.unwrap();
+            let (mut client, mut server) = common::pair().await;
             let parts: [&[u8]; 3] = [b"one ", b"two ", b"three"];
             let slices: Vec<IoSlice<'_>> = parts.iter().map(|p| IoSlice::new(p)).collect();
             let n = client.write_vectored(&slices).await.unwrap();
@@ -240,11 +232,7 @@ fn creating_sockets_outside_a_runtime_is_an_error() {
 fn readable_and_try_read_wait_for_new_data_after_would_block() {
     within(20, || {
         rt().block_on(async {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let client = TcpStream::connect(listener.local_addr().unwrap())
-                .await
-                .unwrap();
-            let (mut server, _) = listener.accept().await.unwrap();
+            let (client, mut server) = common::pair().await;
             server.write_all(b"first").await.unwrap();
             let mut buf = [0u8; 64];
             client.readable().await.unwrap();
@@ -268,11 +256,7 @@ fn readable_and_try_read_wait_for_new_data_after_would_block() {
 fn vectored_writes_past_iov_max_do_not_stall() {
     within(20, || {
         rt().block_on(async {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let mut client = TcpStream::connect(listener.local_addr().unwrap())
-                .await
-                .unwrap();
-            let (mut server, _) = listener.accept().await.unwrap();
+            let (mut client, mut server) = common::pair().await;
             let bytes: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();
             let mut sent = 0;
             while sent < bytes.len() {

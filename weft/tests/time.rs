@@ -210,11 +210,7 @@ fn a_busy_future_still_times_out() {
     within(20, || {
         rt().block_on(async {
             use weft::io::AsyncWriteExt;
-            let listener = weft::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let mut client = weft::net::TcpStream::connect(listener.local_addr().unwrap())
-                .await
-                .unwrap();
-            let (server, _) = listener.accept().await.unwrap();
+            let (mut client, server) = common::pair().await;
             client.write_all(b"x").await.unwrap();
             let busy = async {
                 let mut byte = [0u8; 1];

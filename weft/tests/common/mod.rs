@@ -30,6 +30,18 @@ pub fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'stat
     }
 }
 
+/// A connected TCP pair on 127.0.0.1: (client, server).
+pub async fn pair() -> (weft::net::TcpStream, weft::net::TcpStream) {
+    let listener = weft::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let client = weft::net::TcpStream::connect(listener.local_addr().expect("local addr"))
+        .await
+        .expect("connect");
+    let (server, _) = listener.accept().await.expect("accept");
+    (client, server)
+}
+
 /// A current-thread runtime.
 pub fn rt() -> weft::runtime::Runtime {
     weft::runtime::Builder::new_current_thread()
