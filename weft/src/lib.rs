@@ -63,6 +63,8 @@
 mod driver;
 mod loom;
 mod scheduler;
+#[cfg(test)]
+mod test_util;
 
 pub mod io;
 pub mod net;

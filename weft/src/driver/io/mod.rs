@@ -209,14 +209,9 @@ pub(crate) fn shutdown_error() -> io::Error {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::{Context, Wake, Waker};
+    use std::task::{Context, Waker};
 
-    struct Count(AtomicUsize);
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    use crate::test_util::Count;
 
     #[test]
     fn stale_event_for_a_reused_slot_wakes_nobody() {

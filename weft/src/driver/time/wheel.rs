@@ -329,7 +329,7 @@ impl Wheel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use std::sync::Arc;
     use std::task::Wake;
 
@@ -468,15 +468,9 @@ mod tests {
 
     #[test]
     fn never_fires_early() {
-        let count = Arc::new(AtomicUsize::new(0));
-        struct Count(Arc<AtomicUsize>);
-        impl Wake for Count {
-            fn wake(self: Arc<Self>) {
-                self.0.fetch_add(1, Ordering::SeqCst);
-            }
-        }
+        let count = crate::test_util::Count::new();
         let mut wheel = Wheel::new();
-        let _ = wheel.insert(1000, Waker::from(Arc::new(Count(Arc::clone(&count)))));
+        let _ = wheel.insert(1000, Waker::from(Arc::clone(&count)));
         let mut fired = Vec::new();
         for now in [1, 63, 64, 500, 999] {
             wheel.advance(now, &mut fired);
