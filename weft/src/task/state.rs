@@ -14,8 +14,9 @@
 //! or when NOTIFIED was set while RUNNING (the scheduler requeues it). Only
 //! the holder of RUNNING touches the future.
 
-use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::{AcqRel, Acquire};
+
+use crate::loom::AtomicUsize;
 
 const RUNNING: usize = 1;
 const NOTIFIED: usize = 1 << 1;
@@ -153,7 +154,7 @@ impl State {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 
@@ -194,5 +195,51 @@ mod tests {
         assert!(s.start_shutdown(), "a queued task can be shut down");
         s.complete();
         assert!(!s.start_shutdown(), "completed tasks are left alone");
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::*;
+
+    /// A wake racing a poll is never lost: either it finds the task idle
+    /// and submits it, or it lands while the task runs and the poll's end
+    /// requeues it. Never both, never neither.
+    #[test]
+    fn loom_wake_races_poll() {
+        loom::model(|| {
+            let state = loom::sync::Arc::new(State::new_notified());
+            assert_eq!(state.start(), Start::Poll);
+            let waker = {
+                let state = state.clone();
+                loom::thread::spawn(move || state.wake())
+            };
+            let idle = state.idle();
+            let wake = waker.join().unwrap();
+            assert!(
+                (wake == Wake::Submit) != (idle == Idle::Requeue),
+                "wake {wake:?}, idle {idle:?}"
+            );
+        });
+    }
+
+    /// An abort racing a poll is seen by the next start.
+    #[test]
+    fn loom_abort_races_poll() {
+        loom::model(|| {
+            let state = loom::sync::Arc::new(State::new_notified());
+            assert_eq!(state.start(), Start::Poll);
+            let aborter = {
+                let state = state.clone();
+                loom::thread::spawn(move || {
+                    state.cancel();
+                    state.wake()
+                })
+            };
+            let idle = state.idle();
+            let wake = aborter.join().unwrap();
+            assert!((wake == Wake::Submit) != (idle == Idle::Requeue));
+            assert_eq!(state.start(), Start::Cancel);
+        });
     }
 }
