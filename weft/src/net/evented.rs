@@ -43,6 +43,7 @@ impl<T: AsFd> Evented<T> {
 
     /// Like `poll_io` for a transfer of up to `len` bytes; a short transfer
     /// clears readiness (see `Registration::poll_transfer`).
+    #[inline]
     pub(crate) fn poll_transfer(
         &self,
         cx: &mut Context<'_>,

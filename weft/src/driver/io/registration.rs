@@ -41,31 +41,45 @@ impl Registration {
     /// Ready when the resource may make progress in `direction`; otherwise
     /// stores the waker and returns `Pending`. Spends one unit of the task's
     /// cooperative budget on `Ready`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn poll_ready(
         &self,
         cx: &mut Context<'_>,
         direction: Direction,
     ) -> Poll<io::Result<ReadyEvent>> {
         let budget = ready!(coop::poll_proceed(cx));
-        let slot = self.slot.slot();
-        let mask = direction.mask();
-        let mut event = slot.readiness(mask);
+        let event = self.slot.slot().readiness(direction.mask());
         if event.ready.is_empty() {
-            let waiter = match direction {
-                Direction::Read => &slot.reader,
-                Direction::Write => &slot.writer,
-            };
-            waiter.register(cx.waker());
-            // Look again: the driver may have set readiness between the first
-            // load and the registration, and its wake went to the old waker.
-            event = slot.readiness(mask);
-            if event.ready.is_empty() {
-                if self.shared.is_shutdown() {
-                    return Poll::Ready(Err(shutdown_error()));
-                }
-                return Poll::Pending;
+            // Out of line: the ready path is the hot one.
+            return self.poll_ready_wait(cx, direction, budget);
+        }
+        budget.made_progress();
+        Poll::Ready(Ok(event))
+    }
+
+    /// The waiting half of `poll_ready`: registers the waker and looks again.
+    #[cold]
+    #[inline(never)]
+    fn poll_ready_wait(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        budget: coop::Spent,
+    ) -> Poll<io::Result<ReadyEvent>> {
+        let slot = self.slot.slot();
+        let waiter = match direction {
+            Direction::Read => &slot.reader,
+            Direction::Write => &slot.writer,
+        };
+        waiter.register(cx.waker());
+        // Look again: the driver may have set readiness between the first
+        // load and the registration, and its wake went to the old waker.
+        let event = slot.readiness(direction.mask());
+        if event.ready.is_empty() {
+            if self.shared.is_shutdown() {
+                return Poll::Ready(Err(shutdown_error()));
             }
+            return Poll::Pending;
         }
         budget.made_progress();
         Poll::Ready(Ok(event))
