@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use crate::load::LoadReport;
 use crate::procstat::{self, CpuTimes};
-use crate::servers::{self, ServerImpl};
+use crate::servers::ServerImpl;
 
 /// How long a server may take to print `READY`.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -173,11 +173,7 @@ struct Pinning {
 pub fn run(opts: &EchoOpts) -> io::Result<()> {
     let exe = std::env::current_exe()
         .map_err(|e| io::Error::new(e.kind(), format!("locating own executable: {e}")))?;
-    let mut peers = opts.peers.clone();
-    if !servers::WEFT_WIRED && peers.contains(&ServerImpl::Weft) {
-        println!("note: weft server not wired yet (TODO-enable in bench/src/servers/mod.rs); skipping weft");
-        peers.retain(|p| *p != ServerImpl::Weft);
-    }
+    let peers = opts.peers.clone();
     if peers.is_empty() {
         return Err(io::Error::other(
             "no runnable server implementations selected",
@@ -264,7 +260,7 @@ fn print_results(medians: &[(ServerImpl, Sample)]) {
             .map(|(_, s)| s.msgs_per_sec)
     };
     let Some(weft) = get(ServerImpl::Weft) else {
-        println!("note: weft not measured; no RESULT lines (temporary until weft is wired)");
+        println!("note: weft was not among --peers; no RESULT lines");
         return;
     };
     for other in [ServerImpl::Tokio, ServerImpl::Raw] {

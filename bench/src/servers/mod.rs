@@ -13,9 +13,6 @@ use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::str::FromStr;
 
-/// Whether the weft server is compiled in.
-pub const WEFT_WIRED: bool = true;
-
 /// Which echo server implementation to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ServerImpl {
