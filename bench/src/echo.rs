@@ -585,7 +585,11 @@ mod tests {
             errors: 0,
             total: 210_000,
         };
-        let cpu = |user, system| CpuTimes { user, system };
+        let cpu = |user, system| CpuTimes {
+            user,
+            system,
+            run: user + system,
+        };
         let s = Sample::new(&load, cpu(0.2, 0.8), 2.0);
         assert_eq!(s.msgs_per_sec, 100_000.0);
         assert!((s.server_us_per_msg - 5.0).abs() < 1e-9);

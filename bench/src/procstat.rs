@@ -1,9 +1,10 @@
 //! CPU-time accounting from `/proc` and the process CPU clock.
 //!
-//! The orchestrator samples a server's CPU time from `/proc/<pid>/stat` (user + system
-//! time of all its threads, in clock ticks) before and after the measured window. The
-//! load client measures itself with `CLOCK_PROCESS_CPUTIME_ID`, which has nanosecond
-//! resolution.
+//! The orchestrator samples a server's CPU time before and after the measured window:
+//! the total from `/proc/<pid>/task/*/schedstat` (nanoseconds on a CPU, all threads),
+//! and its user/system split from `/proc/<pid>/stat` (clock ticks, normally 10 ms, so the
+//! split is coarse). The load client measures itself with `CLOCK_PROCESS_CPUTIME_ID`,
+//! which has nanosecond resolution.
 
 use std::io;
 
@@ -15,12 +16,15 @@ pub struct CpuTimes {
     /// Time spent in the kernel on the process's behalf (syscalls, and here most of the
     /// loopback TCP stack).
     pub system: f64,
+    /// Time on a CPU at nanosecond resolution (schedstat), or `user + system` where
+    /// schedstat is not available.
+    pub run: f64,
 }
 
 impl CpuTimes {
-    /// User + system time.
+    /// Total CPU time, at the best resolution available.
     pub fn total(&self) -> f64 {
-        self.user + self.system
+        self.run
     }
 
     /// Field-wise `self - earlier`.
@@ -28,8 +32,31 @@ impl CpuTimes {
         CpuTimes {
             user: self.user - earlier.user,
             system: self.system - earlier.system,
+            run: self.run - earlier.run,
         }
     }
+}
+
+/// The time on a CPU (first field, nanoseconds) of a `/proc/.../schedstat` line.
+pub fn parse_schedstat_ns(line: &str) -> Result<u64, String> {
+    let first = line
+        .split_ascii_whitespace()
+        .next()
+        .ok_or_else(|| format!("empty schedstat {line:?}"))?;
+    first
+        .parse()
+        .map_err(|e| format!("schedstat {line:?}: {e}"))
+}
+
+/// Nanoseconds on a CPU of all threads of `pid`, or `None` without schedstat.
+fn process_run_ns(pid: u32) -> Option<u64> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut total = 0;
+    for task in tasks {
+        let path = task.ok()?.path().join("schedstat");
+        total += parse_schedstat_ns(&std::fs::read_to_string(path).ok()?).ok()?;
+    }
+    Some(total)
 }
 
 /// Extracts `(utime, stime)` (fields 14 and 15, in clock ticks) from a `/proc/<pid>/stat`
@@ -55,19 +82,17 @@ pub fn parse_stat_cpu_ticks(stat: &str) -> Result<(u64, u64), String> {
     Ok((utime, stime))
 }
 
-/// CPU time (all threads) consumed so far by process `pid`.
-///
-/// Resolution is one clock tick (`sysconf(_SC_CLK_TCK)`, normally 10 ms).
+/// CPU time (all threads) consumed so far by process `pid`: the total in nanoseconds
+/// (schedstat), the user/system split in clock ticks (`sysconf(_SC_CLK_TCK)`).
 pub fn process_cpu_times(pid: u32) -> io::Result<CpuTimes> {
     let path = format!("/proc/{pid}/stat");
     let stat = std::fs::read_to_string(&path)
         .map_err(|e| io::Error::new(e.kind(), format!("reading {path}: {e}")))?;
     let (utime, stime) = parse_stat_cpu_ticks(&stat).map_err(io::Error::other)?;
     let hz = rustix::param::clock_ticks_per_second() as f64;
-    Ok(CpuTimes {
-        user: utime as f64 / hz,
-        system: stime as f64 / hz,
-    })
+    let (user, system) = (utime as f64 / hz, stime as f64 / hz);
+    let run = process_run_ns(pid).map_or(user + system, |ns| ns as f64 * 1e-9);
+    Ok(CpuTimes { user, system, run })
 }
 
 /// CPU time (user + system, all threads) consumed so far by the calling process, in seconds.
@@ -102,9 +127,16 @@ mod tests {
     }
 
     #[test]
+    fn parses_schedstat() {
+        assert_eq!(parse_schedstat_ns("123456789 2000 17\n"), Ok(123_456_789));
+        assert!(parse_schedstat_ns("").is_err());
+        assert!(parse_schedstat_ns("x 1 2").is_err());
+    }
+
+    #[test]
     fn reads_own_stat() {
         let times = process_cpu_times(std::process::id()).expect("own /proc/<pid>/stat");
-        assert!(times.user >= 0.0 && times.system >= 0.0);
+        assert!(times.user >= 0.0 && times.system >= 0.0 && times.run > 0.0);
         assert!(self_cpu_secs() > 0.0);
     }
 }
