@@ -312,6 +312,20 @@ pub(crate) fn find_in_path(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// Parses the client's `LOAD` line and waits for it to exit; an echo
+/// mismatch or a failed exit is an error.
+fn finish_client(client: &mut Proc, line: &str) -> io::Result<LoadReport> {
+    let load = LoadReport::parse_line(line).map_err(io::Error::other)?;
+    let status = client.wait(CLIENT_SLACK)?;
+    if load.errors > 0 || !status.success() {
+        return Err(io::Error::other(format!(
+            "load client failed ({status}, {} echo mismatches)",
+            load.errors
+        )));
+    }
+    Ok(load)
+}
+
 /// Starts the load client against `addr` with `opts`, pinned to `cpu`.
 fn spawn_client(exe: &Path, addr: &str, opts: &EchoOpts, cpu: Option<usize>) -> io::Result<Proc> {
     let (conns, size) = (opts.conns.to_string(), opts.size.to_string());
@@ -352,14 +366,7 @@ pub(crate) fn run_one_wrapped(
     let mut client = spawn_client(exe, &addr, opts, None)?;
     let timeout = Duration::from_secs_f64(opts.warmup + opts.secs) + CLIENT_SLACK * 4;
     let line = client.expect_line(timeout, "LOAD", |l| l.starts_with("LOAD "))?;
-    let load = LoadReport::parse_line(&line).map_err(io::Error::other)?;
-    let status = client.wait(CLIENT_SLACK)?;
-    if load.errors > 0 || !status.success() {
-        return Err(io::Error::other(format!(
-            "load client failed ({status}, {} echo mismatches)",
-            load.errors
-        )));
-    }
+    let load = finish_client(&mut client, &line)?;
     Ok((load, server))
 }
 
@@ -391,14 +398,7 @@ fn run_one(
     let line = client.expect_line(load_timeout, "LOAD", |l| l.starts_with("LOAD "))?;
     let (cpu1, t1) = (procstat::process_cpu_times(server_pid)?, Instant::now());
 
-    let load = LoadReport::parse_line(&line).map_err(io::Error::other)?;
-    let status = client.wait(CLIENT_SLACK)?;
-    if load.errors > 0 || !status.success() {
-        return Err(io::Error::other(format!(
-            "load client failed ({status}, {} echo mismatches)",
-            load.errors
-        )));
-    }
+    let load = finish_client(&mut client, &line)?;
     if load.msgs == 0 {
         return Err(io::Error::other(
             "no messages echoed in the measured window",

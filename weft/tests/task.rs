@@ -45,16 +45,14 @@ fn join_handle_returns_output_and_detaches_on_drop() {
     within(20, || {
         rt().block_on(async {
             assert_eq!(weft::spawn(async { 7 }).await.unwrap(), 7);
-            let ran = Arc::new(AtomicBool::new(false));
+            let ran = Arc::new(Signal::default());
             let flag = Arc::clone(&ran);
             drop(weft::spawn(async move {
                 sleep(Duration::from_millis(2)).await;
-                flag.store(true, Ordering::SeqCst);
+                flag.set();
             }));
             // The detached task still runs to completion.
-            while !ran.load(Ordering::SeqCst) {
-                sleep(Duration::from_millis(1)).await;
-            }
+            std::future::poll_fn(|cx| ran.poll(cx)).await;
         })
     });
 }
@@ -192,21 +190,19 @@ fn handle_spawns_from_a_foreign_thread() {
         let rt = rt();
         let handle = rt.handle().clone();
         let (tx, rx) = std::sync::mpsc::channel();
+        let sent = Arc::new(Signal::default());
+        let signal = Arc::clone(&sent);
         let spawner = thread::spawn(move || {
             let loop_thread = handle.spawn(async { thread::current().id() });
             tx.send(loop_thread).unwrap();
+            signal.set();
         });
         let loop_id = thread::current().id();
         let ran_on = rt.block_on(async move {
             // The JoinHandle arrives from the other thread; the loop is
             // parked meanwhile and must be woken through the eventfd.
-            let join = loop {
-                match rx.try_recv() {
-                    Ok(join) => break join,
-                    Err(_) => sleep(Duration::from_millis(1)).await,
-                }
-            };
-            join.await.unwrap()
+            std::future::poll_fn(|cx| sent.poll(cx)).await;
+            rx.recv().unwrap().await.unwrap()
         });
         spawner.join().unwrap();
         assert_eq!(ran_on, loop_id, "the task ran on the runtime's thread");
@@ -239,20 +235,20 @@ fn handle_block_on_from_another_thread_while_the_loop_runs() {
     within(20, || {
         let rt = rt();
         let handle = rt.handle().clone();
+        let done = Arc::new(Signal::default());
+        let signal = Arc::clone(&done);
         let other = thread::spawn(move || {
-            handle.block_on(async {
+            let out = handle.block_on(async {
                 let task = weft::spawn(async {
                     sleep(Duration::from_millis(2)).await;
                     21
                 });
                 task.await.unwrap() * 2
-            })
+            });
+            signal.set();
+            out
         });
-        rt.block_on(async {
-            while !other.is_finished() {
-                sleep(Duration::from_millis(1)).await;
-            }
-        });
+        rt.block_on(std::future::poll_fn(|cx| done.poll(cx)));
         assert_eq!(other.join().unwrap(), 42);
     });
 }

@@ -17,13 +17,8 @@ use crate::task::JoinHandle;
 /// let handle = rt.handle().clone();
 /// let from_thread = std::thread::spawn(move || {
 ///     let task = handle.spawn(async { "spawned from another thread" });
+///     // No thread is running the loop, so this one does while it waits.
 ///     handle.block_on(task).unwrap()
-/// });
-/// // Drive the loop here while the other thread waits on its task.
-/// rt.block_on(async {
-///     while !from_thread.is_finished() {
-///         weft::time::sleep(std::time::Duration::from_millis(1)).await;
-///     }
 /// });
 /// assert_eq!(from_thread.join().unwrap(), "spawned from another thread");
 /// # std::io::Result::Ok(())

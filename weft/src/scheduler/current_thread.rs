@@ -3,13 +3,15 @@
 //! One turn of the loop:
 //!
 //! 1. poll the `block_on` future if it was woken;
-//! 2. run queued tasks, up to `event_interval` of them (the inject queue of
-//!    tasks woken from other threads is checked every
+//! 2. run queued tasks until `event_interval` polls (of tasks or of the
+//!    `block_on` future) have happened since the driver's last turn (the
+//!    inject queue of tasks woken from other threads is checked every
 //!    `global_queue_interval` tasks, and whenever the local queue is empty);
-//! 3. poll the driver: with timeout 0 if tasks are still queued (so I/O and
-//!    timers are never starved by busy tasks), otherwise blocking until an
-//!    event, the next timer, or an unpark from another thread. The driver
-//!    reads the clock once and fires every timer due.
+//! 3. poll the driver: with timeout 0 after a full batch (so I/O and timers
+//!    are never starved by busy tasks), otherwise, once nothing is queued
+//!    and the `block_on` future is not woken, blocking until an event, the
+//!    next timer, or an unpark from another thread. The driver reads the
+//!    clock after the wait and fires every timer due.
 //!
 //! While a thread runs the loop, the run queue lives in a thread-local, so a
 //! wake on that thread (the common case: an I/O event or timer dispatched by
@@ -72,7 +74,8 @@ struct Inject {
 
 /// What the thread running the loop owns.
 struct Core {
-    /// The run queue while no thread runs the loop (see `Local::queue`).
+    /// The run queue while no thread runs the loop (while one does, it is
+    /// in the thread-local `QUEUE`).
     queue: VecDeque<TaskRef>,
     registry: Registry,
     driver: Driver,
@@ -470,7 +473,8 @@ fn drive<F: Future>(
         }
         // The `block_on` future is polled once per batch, not between
         // tasks: a future that keeps waking itself cannot starve the tasks.
-        for _ in 0..config.event_interval {
+        // A batch ends after `event_interval` polls since the driver's last.
+        loop {
             let tick = {
                 let core = running.core();
                 core.tick = core.tick.wrapping_add(1);
