@@ -7,13 +7,10 @@ use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::{AttrStyle, Attribute, Expr, ExprLit, ItemFn, Lit, LitStr, Meta, Token};
 
-/// Why `flavor = "multi_thread"` and `worker_threads = N` are rejected.
-pub(crate) const MULTI_THREAD_UNAVAILABLE: &str = "the multi-thread flavor is not available yet \
-     in this version of weft (it arrives with the multi-thread scheduler)";
-
 /// The arguments the macros accept, for the "unknown argument" error.
-const ACCEPTED_ARGUMENTS: &str =
-    "the accepted arguments are `flavor = \"current_thread\"` and `crate = \"path::to::weft\"`";
+const ACCEPTED_ARGUMENTS: &str = "the accepted arguments are `flavor = \"current_thread\"` or \
+     `flavor = \"multi_thread\"`, `worker_threads = N` (multi-thread only) and \
+     `crate = \"path::to::weft\"`";
 
 /// Which of the two macros is being expanded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,18 +37,40 @@ impl Kind {
             Kind::Test => "test function",
         }
     }
+
+    /// The flavor when none is given: multi-thread for `main`, current-thread
+    /// for tests, as tokio does.
+    fn default_flavor(self) -> Flavor {
+        match self {
+            Kind::Main => Flavor::MultiThread,
+            Kind::Test => Flavor::CurrentThread,
+        }
+    }
+}
+
+/// The runtime the macro builds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    CurrentThread,
+    MultiThread,
 }
 
 /// The settings given by the macro arguments.
 pub(crate) struct Config {
     /// Path of the weft crate (`crate = "..."`), `::weft` by default.
     crate_path: syn::Path,
+    /// `flavor = ...`, when given.
+    flavor: Option<Flavor>,
+    /// `worker_threads = N`, when given and valid.
+    worker_threads: Option<syn::LitInt>,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             crate_path: syn::parse_quote!(::weft),
+            flavor: None,
+            worker_threads: None,
         }
     }
 }
@@ -105,6 +124,26 @@ pub(crate) fn parse_args(kind: Kind, args: TokenStream) -> (Config, Option<syn::
             push_error(&mut errors, err);
         }
     }
+    let flavor = config.flavor.unwrap_or(kind.default_flavor());
+    if flavor == Flavor::CurrentThread {
+        if let Some(workers) = config.worker_threads.take() {
+            let why = if config.flavor.is_some() {
+                "with `flavor = \"current_thread\"`"
+            } else {
+                "and the default flavor of `#[weft::test]` is current-thread"
+            };
+            push_error(
+                &mut errors,
+                syn::Error::new_spanned(
+                    &workers,
+                    format!(
+                        "`worker_threads` only applies to `flavor = \"multi_thread\"`, {why}; \
+                         add `flavor = \"multi_thread\"` or remove `worker_threads`"
+                    ),
+                ),
+            );
+        }
+    }
     (config, errors)
 }
 
@@ -149,29 +188,45 @@ fn apply_arg(
     };
 
     match name.as_str() {
-        "worker_threads" => Err(syn::Error::new_spanned(
-            meta,
-            format!(
-                "`worker_threads` only applies to the multi-thread flavor, and \
-                 {MULTI_THREAD_UNAVAILABLE}; remove this argument"
-            ),
-        )),
+        "worker_threads" => {
+            let workers = match value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Int(lit), ..
+                }) => lit.clone(),
+                _ => {
+                    return Err(syn::Error::new_spanned(
+                        value,
+                        format!("expected an integer literal, as in `{example}`"),
+                    ))
+                }
+            };
+            match workers.base10_parse::<usize>() {
+                Ok(n) if n >= 1 => {
+                    config.worker_threads = Some(workers);
+                    Ok(())
+                }
+                _ => Err(syn::Error::new_spanned(
+                    &workers,
+                    "`worker_threads` must be a whole number of at least 1",
+                )),
+            }
+        }
         "flavor" => {
             let flavor = string_literal(value, example)?;
             match flavor.value().as_str() {
-                "current_thread" => Ok(()),
-                "multi_thread" => Err(syn::Error::new_spanned(
-                    meta,
-                    format!(
-                        "{MULTI_THREAD_UNAVAILABLE}; use `flavor = \"current_thread\"` \
-                         (the default) or remove this argument"
-                    ),
-                )),
+                "current_thread" => {
+                    config.flavor = Some(Flavor::CurrentThread);
+                    Ok(())
+                }
+                "multi_thread" => {
+                    config.flavor = Some(Flavor::MultiThread);
+                    Ok(())
+                }
                 other => Err(syn::Error::new_spanned(
                     &flavor,
                     format!(
-                        "unknown runtime flavor `{other}`; the only flavor in this version of \
-                         weft is `\"current_thread\"`"
+                        "unknown runtime flavor `{other}`; the flavors are `\"current_thread\"` \
+                         and `\"multi_thread\"`"
                     ),
                 )),
             }
@@ -357,9 +412,16 @@ fn build(kind: Kind, input: ItemFn, config: &Config) -> TokenStream {
         }
     } else {
         let crate_path = &config.crate_path;
+        let builder = match config.flavor.unwrap_or(kind.default_flavor()) {
+            Flavor::CurrentThread => quote! { new_current_thread() },
+            Flavor::MultiThread => match &config.worker_threads {
+                Some(workers) => quote! { new_multi_thread().worker_threads(#workers) },
+                None => quote! { new_multi_thread() },
+            },
+        };
         quote! {
             #inner_fn
-            #crate_path::runtime::Builder::new_current_thread()
+            #crate_path::runtime::Builder::#builder
                 .build()
                 .expect("failed to build the weft runtime")
                 .block_on(#name())
@@ -451,7 +513,10 @@ mod tests {
     /// Like [`only_function`], and checks that the tail runs the body.
     fn runtime_function(expansion: &TokenStream) -> (ItemFn, ItemFn, String) {
         let (outer, inner, tail) = only_function(expansion);
-        assert!(tail.contains("new_current_thread ()"), "{tail}");
+        assert!(
+            tail.contains("new_current_thread ()") || tail.contains("new_multi_thread ()"),
+            "{tail}"
+        );
         let call = format!("block_on ({} ())", outer.sig.ident);
         assert!(tail.contains(&call), "{tail}");
         (outer, inner, tail)
@@ -497,7 +562,7 @@ mod tests {
         assert_eq!(attr_strings(&outer), ["# [doc = \"entry\"]"]);
         assert_eq!(
             tail,
-            ":: weft :: runtime :: Builder :: new_current_thread () . build () \
+            ":: weft :: runtime :: Builder :: new_multi_thread () . build () \
              . expect (\"failed to build the weft runtime\") . block_on (main ())"
         );
         assert_eq!(
@@ -634,38 +699,73 @@ mod tests {
     }
 
     #[test]
-    fn multi_thread_flavor_is_rejected() {
-        for kind in [Kind::Main, Kind::Test] {
-            let out = expand_str(kind, "flavor = \"multi_thread\"", "async fn main() {}");
-            assert_one_error(&out, &[MULTI_THREAD_UNAVAILABLE, "current_thread"]);
-            // The fn is still emitted, with the default runtime.
-            runtime_function(&out);
-        }
-        assert_eq!(
-            MULTI_THREAD_UNAVAILABLE,
-            "the multi-thread flavor is not available yet in this version of weft \
-             (it arrives with the multi-thread scheduler)"
-        );
+    fn default_flavors_follow_tokio() {
+        let (_, _, tail) = runtime_function(&expand_str(Kind::Main, "", "async fn main() {}"));
+        assert!(tail.contains("new_multi_thread ()"), "{tail}");
+        let (_, _, tail) = runtime_function(&expand_str(Kind::Test, "", "async fn t() {}"));
+        assert!(tail.contains("new_current_thread ()"), "{tail}");
     }
 
     #[test]
-    fn worker_threads_is_rejected() {
-        let out = expand_str(Kind::Main, "worker_threads = 4", "async fn main() {}");
-        assert_one_error(&out, &["`worker_threads`", MULTI_THREAD_UNAVAILABLE]);
+    fn multi_thread_flavor_and_worker_threads_are_used() {
+        for kind in [Kind::Main, Kind::Test] {
+            let out = expand_str(kind, "flavor = \"multi_thread\"", "async fn main() {}");
+            assert!(errors(&out).is_empty(), "{out}");
+            let (_, _, tail) = runtime_function(&out);
+            assert!(tail.contains("new_multi_thread () . build ()"), "{tail}");
+            let out = expand_str(
+                kind,
+                "flavor = \"multi_thread\", worker_threads = 3",
+                "async fn main() {}",
+            );
+            assert!(errors(&out).is_empty(), "{out}");
+            let (_, _, tail) = runtime_function(&out);
+            assert!(
+                tail.contains("new_multi_thread () . worker_threads (3) . build ()"),
+                "{tail}"
+            );
+        }
+        // `main` is multi-thread by default, so `worker_threads` alone works.
+        let out = expand_str(Kind::Main, "worker_threads = 2", "async fn main() {}");
+        assert!(errors(&out).is_empty(), "{out}");
+    }
+
+    #[test]
+    fn worker_threads_needs_the_multi_thread_flavor() {
+        let out = expand_str(
+            Kind::Main,
+            "flavor = \"current_thread\", worker_threads = 4",
+            "async fn main() {}",
+        );
+        assert_one_error(&out, &["`worker_threads` only applies", "current_thread"]);
         runtime_function(&out);
+        let out = expand_str(Kind::Test, "worker_threads = 4", "async fn t() {}");
+        assert_one_error(
+            &out,
+            &["default flavor of `#[weft::test]` is current-thread"],
+        );
+        for bad in [
+            "worker_threads = 0",
+            "worker_threads = \"4\"",
+            "worker_threads = -1",
+        ] {
+            let out = expand_str(Kind::Main, bad, "async fn main() {}");
+            assert_eq!(errors(&out).len(), 1, "{bad}: {out}");
+            runtime_function(&out);
+        }
     }
 
     #[test]
     fn every_bad_argument_is_reported() {
         let out = expand_str(
             Kind::Test,
-            "flavor = \"multi_thread\", worker_threads = 2, bogus",
+            "flavor = \"parallel\", worker_threads = 0, bogus",
             "async fn t() {}",
         );
         let errors = errors(&out);
         assert_eq!(errors.len(), 3, "{errors:?}");
-        assert!(errors[0].contains(MULTI_THREAD_UNAVAILABLE));
-        assert!(errors[1].contains("`worker_threads`"));
+        assert!(errors[0].contains("unknown runtime flavor `parallel`"));
+        assert!(errors[1].contains("`worker_threads` must be"));
         assert!(errors[2].contains("unknown argument `bogus` to `#[weft::test]`"));
     }
 
@@ -822,14 +922,14 @@ mod tests {
 
         let arg_error = |args: &str| parse_args(Kind::Main, tokens(args)).1.unwrap();
 
-        let err = arg_error("crate = \"x\", flavor = \"multi_thread\"");
-        assert_eq!(start(&err), (1, 13), "at the flavor argument");
+        let err = arg_error("crate = \"x\", flavor = \"current_thread\", worker_threads = 2");
+        assert_eq!(start(&err), (1, 57), "at the worker count");
 
         let err = arg_error("flavor = \"nope\"");
         assert_eq!(start(&err), (1, 9), "at the flavor value");
 
-        let err = arg_error("worker_threads = 1, wat = 2");
-        assert_eq!(start(&err), (1, 0), "at the worker_threads argument");
+        let err = arg_error("worker_threads = 0, wat = 2");
+        assert_eq!(start(&err), (1, 17), "at the bad worker count");
         let err = arg_error("flavor = \"current_thread\", wat = 2");
         assert_eq!(start(&err), (1, 27), "at the unknown argument");
     }

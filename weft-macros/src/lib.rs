@@ -4,8 +4,9 @@
 //! Use them through the re-exports in the `weft` crate (`weft::main` and
 //! `weft::test`) rather than depending on this crate directly.
 //!
-//! Both macros turn an `async fn` into an ordinary fn that builds a
-//! current-thread weft runtime and blocks on the original body:
+//! Both macros turn an `async fn` into an ordinary fn that builds a weft
+//! runtime (multi-thread for `main`, current-thread for tests, as tokio's
+//! macros do) and blocks on the original body:
 //!
 //! ```ignore
 //! #[weft::main]
@@ -25,7 +26,7 @@
 //!         println!("listening on {}", listener.local_addr()?);
 //!         Ok(())
 //!     }
-//!     ::weft::runtime::Builder::new_current_thread()
+//!     ::weft::runtime::Builder::new_multi_thread()
 //!         .build()
 //!         .expect("failed to build the weft runtime")
 //!         .block_on(main())
@@ -53,10 +54,10 @@
 //!
 //! Both macros accept the same optional arguments:
 //!
-//! - `flavor = "current_thread"`: the runtime flavor. This is the default and,
-//!   for now, the only flavor; `flavor = "multi_thread"` and
-//!   `worker_threads = N` are rejected with a compile error until weft has a
-//!   multi-thread scheduler.
+//! - `flavor = "multi_thread"` or `flavor = "current_thread"`: the runtime
+//!   flavor; `main` defaults to multi-thread, `test` to current-thread.
+//! - `worker_threads = N`: worker threads of a multi-thread runtime (default:
+//!   one per CPU); an error with the current-thread flavor.
 //! - `crate = "path::to::weft"`: the path of the weft crate, for when it has
 //!   been renamed or re-exported (default `::weft`).
 //!
@@ -76,9 +77,10 @@
 //!   -> the main function cannot accept arguments
 //! #[weft::test] async fn t(x: u32) {}
 //!   -> the test function cannot accept arguments
-//! #[weft::main(flavor = "multi_thread")] async fn main() {}
-//!   -> the multi-thread flavor is not available yet in this version of weft
-//!      (it arrives with the multi-thread scheduler); ...
+//! #[weft::main(flavor = "current_thread", worker_threads = 4)] async fn main() {}
+//!   -> `worker_threads` only applies to `flavor = "multi_thread"`, ...
+//! #[weft::main(flavor = "parallel")] async fn main() {}
+//!   -> unknown runtime flavor `parallel`; the flavors are ...
 //! #[weft::main(foo = 1)] async fn main() {}
 //!   -> unknown argument `foo` to `#[weft::main]`; the accepted arguments are ...
 //! #[weft::test] #[test] async fn t() {}
@@ -99,8 +101,9 @@ use proc_macro::TokenStream;
 /// Marks an `async fn` as the program's entry point, run on a weft runtime.
 ///
 /// The function keeps its name, visibility, attributes and return type; its
-/// body runs inside `block_on` on a freshly built current-thread runtime.
-/// Any return type works, so `?` can be used when `main` returns a `Result`.
+/// body runs inside `block_on` on a freshly built multi-thread runtime (one
+/// worker per CPU unless `worker_threads` says otherwise). Any return type
+/// works, so `?` can be used when `main` returns a `Result`.
 ///
 /// ```ignore
 /// #[weft::main]
@@ -110,7 +113,8 @@ use proc_macro::TokenStream;
 /// }
 /// ```
 ///
-/// Arguments: `flavor = "current_thread"` (the default) and
+/// Arguments: `flavor = "multi_thread"` (the default) or
+/// `flavor = "current_thread"`, `worker_threads = N`, and
 /// `crate = "path::to::weft"`. The function must be `async` and take no
 /// arguments; see the [crate documentation](crate) for the errors.
 #[proc_macro_attribute]
@@ -132,7 +136,8 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// }
 /// ```
 ///
-/// Arguments: `flavor = "current_thread"` (the default) and
+/// Arguments: `flavor = "current_thread"` (the default) or
+/// `flavor = "multi_thread"`, `worker_threads = N` (multi-thread only), and
 /// `crate = "path::to::weft"`. The function must be `async` and take no
 /// arguments, and must not also carry a `#[test]` attribute; see the
 /// [crate documentation](crate) for the errors.

@@ -1,7 +1,8 @@
 //! weft — an asynchronous I/O runtime for Rust.
 //!
 //! weft runs futures on an event loop built on edge-triggered epoll, a
-//! hierarchical timer wheel and a current-thread scheduler. Its API follows
+//! hierarchical timer wheel and either a work-stealing multi-thread
+//! scheduler or a current-thread one. Its API follows
 //! tokio's names and signatures, so a port is mostly a rename; its sockets
 //! implement the runtime-neutral [`futures_io`] traits, re-exported with their
 //! extension traits from [`weft::io`](crate::io).
@@ -50,11 +51,18 @@
 //! async fn main(_argc: i32) {} // error: the main function cannot accept arguments
 //! ```
 //!
-//! and only the current-thread flavor exists so far:
+//! `worker_threads` needs the multi-thread flavor:
 //!
 //! ```compile_fail
-//! #[weft::main(flavor = "multi_thread")]
-//! async fn main() {} // error: the multi-thread flavor is not available yet in this version of weft
+//! #[weft::main(flavor = "current_thread", worker_threads = 2)]
+//! async fn main() {} // error: `worker_threads` only applies to `flavor = "multi_thread"`
+//! ```
+//!
+//! and unknown arguments are named:
+//!
+//! ```compile_fail
+//! #[weft::main(workers = 2)]
+//! async fn main() {} // error: unknown argument `workers` to `#[weft::main]`
 //! ```
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]

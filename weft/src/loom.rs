@@ -1,24 +1,42 @@
-//! The one place lock-free code gets its atomics and cells from.
+//! The one place lock-free code gets its atomics, cells and locks from.
 //!
-//! Normally these are `std`'s. Under `RUSTFLAGS="--cfg loom"` they are
-//! [loom](https://docs.rs/loom)'s, so the models in `#[cfg(loom)]` tests
+//! Normally these are `std`'s. Under `RUSTFLAGS="--cfg weft_loom"` they are
+//! [loom](https://docs.rs/loom)'s, so the models in `#[cfg(weft_loom)]` tests
 //! explore every interleaving (see `.ci/run`). `UnsafeCell` has loom's API
 //! (`with`, `with_mut`) in both builds.
 
-#[cfg(loom)]
+#[cfg(weft_loom)]
 pub(crate) use loom::cell::UnsafeCell;
-#[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicU8, AtomicUsize};
+#[cfg(weft_loom)]
+pub(crate) use loom::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicU8, AtomicUsize};
+#[cfg(weft_loom)]
+pub(crate) use loom::sync::{Condvar, Mutex, MutexGuard};
 
-#[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicU8, AtomicUsize};
+#[cfg(not(weft_loom))]
+pub(crate) use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicU8, AtomicUsize};
+#[cfg(not(weft_loom))]
+pub(crate) use std::sync::{Condvar, Mutex, MutexGuard};
+
+/// Locks `mutex`, ignoring poison: weft holds its locks only around its own
+/// bookkeeping, never around user code, so a poisoned lock carries no
+/// half-done update.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    #[cfg(weft_loom)]
+    {
+        mutex.lock().unwrap()
+    }
+    #[cfg(not(weft_loom))]
+    {
+        mutex.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
 
 /// `std::cell::UnsafeCell` with loom's closure-based API.
-#[cfg(not(loom))]
+#[cfg(not(weft_loom))]
 #[derive(Debug)]
 pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
 
-#[cfg(not(loom))]
+#[cfg(not(weft_loom))]
 impl<T> UnsafeCell<T> {
     pub(crate) const fn new(value: T) -> UnsafeCell<T> {
         UnsafeCell(std::cell::UnsafeCell::new(value))
@@ -34,5 +52,17 @@ impl<T> UnsafeCell<T> {
     #[inline(always)]
     pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
         f(self.0.get())
+    }
+}
+
+/// Waits on `condvar`, ignoring poison as [`lock`] does.
+pub(crate) fn wait<'a, T>(condvar: &Condvar, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+    #[cfg(weft_loom)]
+    {
+        condvar.wait(guard).unwrap()
+    }
+    #[cfg(not(weft_loom))]
+    {
+        condvar.wait(guard).unwrap_or_else(|e| e.into_inner())
     }
 }

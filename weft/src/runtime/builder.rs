@@ -1,11 +1,12 @@
 //! Runtime configuration.
 
+use std::fmt;
 use std::io;
 use std::sync::Arc;
 
 use super::{Handle, Runtime};
 use crate::driver::Driver;
-use crate::scheduler::{self, current_thread};
+use crate::scheduler::{self, current_thread, multi_thread, Callback, Config, Hooks};
 
 /// Builds a [`Runtime`].
 ///
@@ -14,24 +15,151 @@ use crate::scheduler::{self, current_thread};
 /// ```
 /// use weft::runtime::Builder;
 ///
+/// let rt = Builder::new_multi_thread()
+///     .worker_threads(2)
+///     .thread_name("my-worker")
+///     .build()?;
+/// let answer = rt.block_on(async { weft::spawn(async { 6 * 7 }).await.unwrap() });
+/// assert_eq!(answer, 42);
+///
 /// let rt = Builder::new_current_thread().event_interval(31).build()?;
 /// rt.block_on(async { weft::time::sleep(std::time::Duration::from_millis(1)).await });
 /// # std::io::Result::Ok(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Builder {
+    kind: Kind,
     event_interval: u32,
     global_queue_interval: u32,
+    worker_threads: Option<usize>,
+    thread_name: Arc<dyn Fn() -> String + Send + Sync>,
+    thread_stack_size: Option<usize>,
+    hooks: Hooks,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    CurrentThread,
+    MultiThread,
+}
+
+/// The environment variable that sets the default worker count of
+/// multi-thread runtimes (when [`Builder::worker_threads`] is not called).
+pub const WORKER_THREADS_ENV: &str = "WEFT_WORKER_THREADS";
+
 impl Builder {
+    fn new(kind: Kind, global_queue_interval: u32) -> Builder {
+        Builder {
+            kind,
+            event_interval: 61,
+            global_queue_interval,
+            worker_threads: None,
+            thread_name: Arc::new(|| "weft-worker".to_owned()),
+            thread_stack_size: None,
+            hooks: Hooks::default(),
+        }
+    }
+
     /// A builder for a runtime that runs every task on the thread that calls
     /// [`Runtime::block_on`].
     pub fn new_current_thread() -> Builder {
-        Builder {
-            event_interval: 61,
-            global_queue_interval: 31,
-        }
+        Builder::new(Kind::CurrentThread, 31)
+    }
+
+    /// A builder for a work-stealing runtime with a pool of worker threads
+    /// (by default one per CPU the process may use).
+    pub fn new_multi_thread() -> Builder {
+        Builder::new(Kind::MultiThread, 61)
+    }
+
+    /// Worker threads of a multi-thread runtime (default: the
+    /// `WEFT_WORKER_THREADS` environment variable if set, else one per CPU
+    /// the process may use). No effect on a current-thread runtime.
+    pub fn worker_threads(&mut self, workers: usize) -> &mut Builder {
+        self.worker_threads = Some(workers);
+        self
+    }
+
+    /// Name of the runtime's threads (default `weft-worker`).
+    pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Builder {
+        let name = name.into();
+        self.thread_name = Arc::new(move || name.clone());
+        self
+    }
+
+    /// Names each new runtime thread by calling `name`.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// let rt = weft::runtime::Builder::new_multi_thread()
+    ///     .worker_threads(2)
+    ///     .thread_name_fn(|| {
+    ///         static NEXT: AtomicUsize = AtomicUsize::new(0);
+    ///         format!("worker-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+    ///     })
+    ///     .build()?;
+    /// let name = rt.block_on(async {
+    ///     weft::spawn(async { std::thread::current().name().map(str::to_owned) }).await.unwrap()
+    /// });
+    /// assert!(name.unwrap().starts_with("worker-"));
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn thread_name_fn<F>(&mut self, name: F) -> &mut Builder
+    where
+        F: Fn() -> String + Send + Sync + 'static,
+    {
+        self.thread_name = Arc::new(name);
+        self
+    }
+
+    /// Stack size of the runtime's threads, in bytes (default: std's, 2 MiB).
+    pub fn thread_stack_size(&mut self, bytes: usize) -> &mut Builder {
+        self.thread_stack_size = Some(bytes);
+        self
+    }
+
+    /// Called on each thread the runtime starts, before it runs any task.
+    pub fn on_thread_start<F: Fn() + Send + Sync + 'static>(&mut self, f: F) -> &mut Builder {
+        self.hooks.on_thread_start = Some(Arc::new(f) as Callback);
+        self
+    }
+
+    /// Called on each runtime thread as it exits.
+    pub fn on_thread_stop<F: Fn() + Send + Sync + 'static>(&mut self, f: F) -> &mut Builder {
+        self.hooks.on_thread_stop = Some(Arc::new(f) as Callback);
+        self
+    }
+
+    /// Called each time a thread running the loop is about to sleep because
+    /// it has nothing to run (libuv's "prepare" phase). On a current-thread
+    /// runtime it runs on the thread in `block_on`.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let parks = Arc::new(AtomicUsize::new(0));
+    /// let counter = Arc::clone(&parks);
+    /// let rt = weft::runtime::Builder::new_current_thread()
+    ///     .on_thread_park(move || {
+    ///         counter.fetch_add(1, Ordering::Relaxed);
+    ///     })
+    ///     .build()?;
+    /// rt.block_on(async { weft::time::sleep(std::time::Duration::from_millis(5)).await });
+    /// assert!(parks.load(Ordering::Relaxed) >= 1);
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn on_thread_park<F: Fn() + Send + Sync + 'static>(&mut self, f: F) -> &mut Builder {
+        self.hooks.on_thread_park = Some(Arc::new(f) as Callback);
+        self
+    }
+
+    /// Called each time a sleeping runtime thread wakes up, before it runs
+    /// anything (libuv's "check" phase).
+    pub fn on_thread_unpark<F: Fn() + Send + Sync + 'static>(&mut self, f: F) -> &mut Builder {
+        self.hooks.on_thread_unpark = Some(Arc::new(f) as Callback);
+        self
     }
 
     /// How many tasks run between two non-blocking polls of the I/O and time
@@ -42,41 +170,102 @@ impl Builder {
         self
     }
 
-    /// How many tasks run between two checks of the queue of tasks woken
-    /// from other threads (default 31).
+    /// How many tasks run between two checks of the global queue (tasks
+    /// spawned or woken from outside the runtime's threads) while local tasks
+    /// keep being ready (default 31 on current-thread, 61 on multi-thread).
     pub fn global_queue_interval(&mut self, tasks: u32) -> &mut Builder {
         self.global_queue_interval = tasks;
         self
     }
 
-    /// Creates the runtime: an epoll instance, an eventfd and the timer
-    /// wheel.
+    fn invalid(message: String) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("weft::runtime::Builder: {message}"),
+        )
+    }
+
+    fn workers(&self) -> io::Result<usize> {
+        let workers = match self.worker_threads {
+            Some(workers) => workers,
+            None => match std::env::var(WORKER_THREADS_ENV) {
+                Ok(value) => value.trim().parse::<usize>().map_err(|_| {
+                    Builder::invalid(format!(
+                        "{WORKER_THREADS_ENV}={value:?} is not a worker count"
+                    ))
+                })?,
+                Err(_) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            },
+        };
+        if workers == 0 {
+            return Err(Builder::invalid(
+                "`worker_threads` must be at least 1, got 0".to_owned(),
+            ));
+        }
+        if workers > 4096 {
+            return Err(Builder::invalid(format!(
+                "`worker_threads` is at most 4096, got {workers}"
+            )));
+        }
+        Ok(workers)
+    }
+
+    /// Creates the runtime: an epoll instance, an eventfd, the timer wheel,
+    /// and for a multi-thread runtime its worker threads.
     ///
     /// # Errors
     ///
-    /// `InvalidInput` if an interval is 0; the kernel's error if epoll or the
-    /// eventfd cannot be created (for example when out of file descriptors).
+    /// `InvalidInput` if an interval or the worker count is 0 (or
+    /// `WEFT_WORKER_THREADS` is not a number); the kernel's error if epoll,
+    /// the eventfd or a thread cannot be created (for example when out of
+    /// file descriptors).
     pub fn build(&mut self) -> io::Result<Runtime> {
         for (name, value) in [
             ("event_interval", self.event_interval),
             ("global_queue_interval", self.global_queue_interval),
         ] {
             if value == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("weft::runtime::Builder: `{name}` must be at least 1, got 0"),
-                ));
+                return Err(Builder::invalid(format!(
+                    "`{name}` must be at least 1, got 0"
+                )));
             }
         }
-        let driver = Driver::new()?;
-        let config = current_thread::Config {
+        let config = Config {
             event_interval: self.event_interval,
             global_queue_interval: self.global_queue_interval,
+            hooks: self.hooks.clone(),
         };
-        let shared: Arc<current_thread::Shared> = current_thread::Shared::new(driver, config);
-        Ok(Runtime::from_handle(Handle {
-            inner: scheduler::Handle::CurrentThread(shared),
-        }))
+        let inner = match self.kind {
+            Kind::CurrentThread => {
+                let driver = Driver::new()?;
+                scheduler::Handle::CurrentThread(current_thread::Shared::new(driver, config))
+            }
+            Kind::MultiThread => {
+                let threads = multi_thread::ThreadConfig {
+                    workers: self.workers()?,
+                    name: Arc::clone(&self.thread_name),
+                    stack_size: self.thread_stack_size,
+                };
+                let driver = Driver::new()?;
+                scheduler::Handle::MultiThread(multi_thread::Shared::start(
+                    driver, config, threads,
+                )?)
+            }
+        };
+        Ok(Runtime::from_handle(Handle { inner }))
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("kind", &self.kind)
+            .field("event_interval", &self.event_interval)
+            .field("global_queue_interval", &self.global_queue_interval)
+            .field("worker_threads", &self.worker_threads)
+            .field("thread_stack_size", &self.thread_stack_size)
+            .field("hooks", &self.hooks)
+            .finish_non_exhaustive()
     }
 }
 
@@ -92,10 +281,25 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         assert!(err.to_string().contains("event_interval"), "{err}");
-        let err = Builder::new_current_thread()
+        let err = Builder::new_multi_thread()
             .global_queue_interval(0)
             .build()
             .unwrap_err();
         assert!(err.to_string().contains("global_queue_interval"), "{err}");
+    }
+
+    #[test]
+    fn zero_or_absurd_worker_counts_are_rejected() {
+        let err = Builder::new_multi_thread()
+            .worker_threads(0)
+            .build()
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("worker_threads"), "{err}");
+        let err = Builder::new_multi_thread()
+            .worker_threads(1 << 20)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("at most"), "{err}");
     }
 }

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 
 use super::context::{self, SetCurrent, TryCurrentError};
+use super::RuntimeMetrics;
 use crate::scheduler;
 use crate::task::JoinHandle;
 
@@ -13,7 +14,7 @@ use crate::task::JoinHandle;
 /// eventfd.
 ///
 /// ```
-/// let rt = weft::runtime::Runtime::new()?;
+/// let rt = weft::runtime::Builder::new_current_thread().build()?;
 /// let handle = rt.handle().clone();
 /// let from_thread = std::thread::spawn(move || {
 ///     let task = handle.spawn(async { "spawned from another thread" });
@@ -72,6 +73,27 @@ impl Handle {
         self.inner.block_on(future)
     }
 
+    /// Counters describing the runtime; see [`RuntimeMetrics`].
+    ///
+    /// ```
+    /// let rt = weft::runtime::Builder::new_multi_thread().worker_threads(2).build()?;
+    /// let metrics = rt.handle().metrics();
+    /// assert_eq!(metrics.num_workers(), 2);
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn metrics(&self) -> RuntimeMetrics {
+        RuntimeMetrics::new(self.inner.clone())
+    }
+
+    /// Which scheduler this runtime runs.
+    pub fn runtime_flavor(&self) -> RuntimeFlavor {
+        if self.inner.is_multi_thread() {
+            RuntimeFlavor::MultiThread
+        } else {
+            RuntimeFlavor::CurrentThread
+        }
+    }
+
     /// Makes this runtime current on this thread until the guard drops.
     pub fn enter(&self) -> EnterGuard<'_> {
         EnterGuard {
@@ -84,7 +106,7 @@ impl Handle {
 impl fmt::Debug for Handle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Handle")
-            .field("flavor", &"current_thread")
+            .field("flavor", &self.runtime_flavor())
             .finish()
     }
 }
@@ -100,4 +122,14 @@ impl fmt::Debug for EnterGuard<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("EnterGuard")
     }
+}
+
+/// The scheduler a runtime runs, from [`Handle::runtime_flavor`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RuntimeFlavor {
+    /// Every task runs on the thread in `block_on`.
+    CurrentThread,
+    /// Work-stealing worker threads.
+    MultiThread,
 }

@@ -5,6 +5,13 @@
 //! here, handed to the scheduler).
 //!
 //! ```
+//! let rt = weft::runtime::Runtime::new()?; // multi-thread, one worker per CPU
+//! let answer = rt.block_on(async {
+//!     let task = weft::spawn(async { 40 + 2 });
+//!     task.await.unwrap()
+//! });
+//! assert_eq!(answer, 42);
+//!
 //! let rt = weft::runtime::Builder::new_current_thread().build()?;
 //! let answer = rt.block_on(async {
 //!     let task = weft::spawn(async { 40 + 2 });
@@ -17,49 +24,68 @@
 mod builder;
 pub(crate) mod context;
 mod handle;
+mod metrics;
 
 use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
-pub use builder::Builder;
+pub use builder::{Builder, WORKER_THREADS_ENV};
 pub use context::TryCurrentError;
-pub use handle::{EnterGuard, Handle};
+pub use handle::{EnterGuard, Handle, RuntimeFlavor};
+pub use metrics::RuntimeMetrics;
+
+use crate::scheduler::{self, multi_thread};
 
 /// A weft runtime: an event loop with its I/O and time drivers and a
-/// scheduler. Build one with [`Builder`].
+/// scheduler. Build one with [`Builder`], or [`Runtime::new`] for a
+/// multi-thread runtime with default settings.
 ///
 /// Dropping the runtime shuts it down: every task's future is dropped
-/// exactly once, on the dropping thread, then the drivers close. I/O
-/// resources that outlive it return an error from then on, and its pending
-/// timers complete at once. Two exceptions, both about threads:
+/// exactly once, then the drivers close. I/O resources that outlive it
+/// return an error from then on, and its pending timers complete at once.
 ///
-/// * if another thread is inside [`Handle::block_on`] running the loop at
-///   that moment, the futures are dropped by that thread when its call
-///   returns;
-/// * futures spawned with [`spawn_local`](crate::task::spawn_local) are
+/// * A **multi-thread** runtime's workers stop after the poll they are in,
+///   each drops its own `spawn_local` tasks, the last drops all the others;
+///   `drop` waits for every worker thread to exit
+///   ([`shutdown_timeout`](Runtime::shutdown_timeout) bounds the wait,
+///   [`shutdown_background`](Runtime::shutdown_background) does not wait).
+///   Dropping one inside asynchronous context (a task, or any `block_on`)
+///   panics, since waiting there for the workers could deadlock; use
+///   `shutdown_background` there.
+/// * A **current-thread** runtime drops the futures on the dropping thread.
+///   If another thread is inside [`Handle::block_on`] running the loop at
+///   that moment, they are dropped by that thread when its call returns.
+///   Futures spawned with [`spawn_local`](crate::task::spawn_local) are
 ///   `!Send`, so they are dropped only on the thread that spawned them: when
 ///   the runtime is dropped on another thread they are leaked instead.
 pub struct Runtime {
     handle: Handle,
+    /// Set once shut down, so `Drop` has nothing left to do.
+    shut_down: bool,
 }
 
 impl Runtime {
-    /// A current-thread runtime with default settings; the same as
-    /// `Builder::new_current_thread().build()`.
+    /// A multi-thread runtime with default settings (one worker per CPU);
+    /// the same as `Builder::new_multi_thread().build()`.
     pub fn new() -> std::io::Result<Runtime> {
-        Builder::new_current_thread().build()
+        Builder::new_multi_thread().build()
     }
 
     pub(crate) fn from_handle(handle: Handle) -> Runtime {
-        Runtime { handle }
+        Runtime {
+            handle,
+            shut_down: false,
+        }
     }
 
-    /// Runs `future` to completion on this thread, driving the loop (and so
-    /// every spawned task) meanwhile; returns its output.
+    /// Runs `future` to completion on this thread, returning its output.
     ///
-    /// If another thread is running this runtime's loop already, `future` is
-    /// polled on this thread while that one drives I/O and tasks.
+    /// On a multi-thread runtime, `future` is polled on this thread while the
+    /// workers run the spawned tasks. On a current-thread runtime this thread
+    /// drives the loop (and so every spawned task) meanwhile; if another
+    /// thread is running it already, `future` is polled here while that one
+    /// drives I/O and tasks.
     ///
     /// # Panics
     ///
@@ -85,6 +111,11 @@ impl Runtime {
         &self.handle
     }
 
+    /// Counters describing the runtime; see [`RuntimeMetrics`].
+    pub fn metrics(&self) -> RuntimeMetrics {
+        self.handle.metrics()
+    }
+
     /// Makes this runtime current on this thread until the guard drops, so
     /// [`crate::spawn`], timers and sockets can be created outside
     /// `block_on`.
@@ -95,31 +126,64 @@ impl Runtime {
     /// Shuts the runtime down, dropping every task's future, and returns
     /// once that is done or `timeout` has passed.
     ///
-    /// A current-thread runtime drops its tasks on the calling thread, so
-    /// this returns when they are dropped; `timeout` will bound the wait for
-    /// blocking-pool threads once weft has a blocking pool.
-    pub fn shutdown_timeout(self, timeout: Duration) {
-        let _ = timeout;
-        drop(self);
+    /// On a multi-thread runtime, a worker stuck in a task that never
+    /// returns (or in a long [`block_in_place`](crate::task::block_in_place))
+    /// is left behind when `timeout` passes; its tasks are dropped when it
+    /// gets free. A current-thread runtime drops its tasks on the calling
+    /// thread, so this returns when they are dropped.
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        self.shut_down = true;
+        match &self.handle.inner {
+            scheduler::Handle::CurrentThread(shared) => {
+                scheduler::current_thread::shutdown(shared);
+            }
+            scheduler::Handle::MultiThread(shared) => {
+                multi_thread::shutdown(shared, Some(timeout));
+            }
+        }
     }
 
-    /// Shuts the runtime down without waiting for anything beyond dropping
-    /// the tasks' futures.
+    /// Shuts the runtime down without waiting: a multi-thread runtime's
+    /// workers finish their current poll, drop their tasks and exit on
+    /// their own. Allowed inside asynchronous context.
     pub fn shutdown_background(self) {
-        drop(self);
+        self.shutdown_timeout(Duration::ZERO);
     }
 }
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        self.handle.inner.shutdown();
+        if self.shut_down {
+            return;
+        }
+        match &self.handle.inner {
+            scheduler::Handle::CurrentThread(shared) => {
+                scheduler::current_thread::shutdown(shared);
+            }
+            scheduler::Handle::MultiThread(shared) => {
+                if scheduler::in_async_context() {
+                    // Stop the workers, but do not wait for them here.
+                    multi_thread::shutdown(shared, Some(Duration::ZERO));
+                    if !std::thread::panicking() {
+                        panic!(
+                            "weft: a multi-thread runtime was dropped inside asynchronous context (a \
+                             task or a `block_on`), where waiting for its worker threads could \
+                             deadlock; drop it outside any runtime, or call \
+                             `Runtime::shutdown_background` there"
+                        );
+                    }
+                } else {
+                    multi_thread::shutdown(shared, None);
+                }
+            }
+        }
     }
 }
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Runtime")
-            .field("flavor", &"current_thread")
+            .field("flavor", &self.handle.runtime_flavor())
             .finish()
     }
 }

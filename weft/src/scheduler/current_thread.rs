@@ -26,32 +26,24 @@ use std::io;
 use std::pin::{pin, Pin};
 use std::ptr;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
-use std::sync::atomic::{AtomicBool, AtomicUsize};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread, ThreadId};
 use std::time::Duration;
 
+use super::inject::Inject;
+use super::registry::Registry;
+use super::Config;
 use crate::driver::{self, Driver};
 use crate::runtime::context;
-use crate::task::raw::{Cell as TaskCell, Ran, TaskRef, NOT_OWNED};
+use crate::task::raw::{Cell as TaskCell, LocalOwner, Ran, TaskRef, NOT_OWNED};
 use crate::task::{coop, Id, JoinHandle};
-
-/// Tunables, set through the runtime `Builder`.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Config {
-    /// Tasks run between two non-blocking polls of the driver.
-    pub(crate) event_interval: u32,
-    /// Tasks run between two checks of the inject queue.
-    pub(crate) global_queue_interval: u32,
-}
 
 /// The part of the scheduler every handle and task shares.
 pub(crate) struct Shared {
     driver: driver::Handle,
-    inject: Mutex<Inject>,
-    /// Length of `inject`, read without the lock to skip it when empty.
-    inject_len: AtomicUsize,
+    inject: Inject,
     /// The loop's state, held by whichever thread is running the loop.
     core: Mutex<Option<Box<Core>>>,
     /// Threads in `block_on` waiting for `core` to come back.
@@ -65,11 +57,11 @@ pub(crate) struct Shared {
     /// until that call returns).
     closed: AtomicBool,
     config: Config,
-}
-
-struct Inject {
-    queue: VecDeque<TaskRef>,
-    closed: bool,
+    /// Tasks spawned and not yet completed.
+    alive: AtomicUsize,
+    /// Tasks polled, and blocking parks, for metrics.
+    polls: AtomicU64,
+    parks: AtomicU64,
 }
 
 /// What the thread running the loop owns.
@@ -80,43 +72,6 @@ struct Core {
     registry: Registry,
     driver: Driver,
     tick: u32,
-}
-
-/// Every task that has run at least once and not completed, so shutdown can
-/// drop the futures of idle tasks that only wakers (or nothing) refer to.
-#[derive(Default)]
-struct Registry {
-    slots: Vec<Option<TaskRef>>,
-    free: Vec<usize>,
-}
-
-impl Registry {
-    fn insert(&mut self, task: &TaskRef) -> usize {
-        let index = match self.free.pop() {
-            Some(index) => {
-                self.slots[index] = Some(task.clone());
-                index
-            }
-            None => {
-                self.slots.push(Some(task.clone()));
-                self.slots.len() - 1
-            }
-        };
-        task.header().owned_index.store(index, Relaxed);
-        index
-    }
-
-    fn remove(&mut self, index: usize) -> Option<TaskRef> {
-        let task = self.slots.get_mut(index)?.take()?;
-        task.header().owned_index.store(NOT_OWNED, Relaxed);
-        self.free.push(index);
-        Some(task)
-    }
-
-    fn drain(&mut self) -> Vec<TaskRef> {
-        self.free.clear();
-        self.slots.drain(..).flatten().collect()
-    }
 }
 
 thread_local! {
@@ -131,6 +86,11 @@ fn is_running_here(shared: *const Shared) -> bool {
     LOOP.get() == shared
 }
 
+/// True while this thread runs some current-thread loop.
+pub(crate) fn is_running_any() -> bool {
+    !LOOP.get().is_null()
+}
+
 impl Shared {
     pub(crate) fn new(driver: Driver, config: Config) -> Arc<Shared> {
         let handle = driver.handle().clone();
@@ -142,16 +102,15 @@ impl Shared {
         };
         Arc::new(Shared {
             driver: handle,
-            inject: Mutex::new(Inject {
-                queue: VecDeque::new(),
-                closed: false,
-            }),
-            inject_len: AtomicUsize::new(0),
+            inject: Inject::new(),
             core: Mutex::new(Some(Box::new(core))),
             core_waiters: Mutex::new(Vec::new()),
             local_owner: OnceLock::new(),
             closed: AtomicBool::new(false),
             config,
+            alive: AtomicUsize::new(0),
+            polls: AtomicU64::new(0),
+            parks: AtomicU64::new(0),
         })
     }
 
@@ -159,35 +118,32 @@ impl Shared {
         &self.driver
     }
 
-    fn inject(&self) -> MutexGuard<'_, Inject> {
-        // No user code runs under these locks; poison carries no meaning.
-        self.inject.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     fn push_inject(&self, task: TaskRef) {
-        let mut inject = self.inject();
-        if inject.closed {
-            // The runtime's tasks have all been shut down: this is a late
-            // wake of a completed task (dropping the reference is all there
-            // is to do) or a spawn that raced the shutdown (never polled).
-            drop(inject);
-            task.shutdown();
-            return;
+        if self.inject.push(task) {
+            self.driver.unpark();
         }
-        inject.queue.push_back(task);
-        self.inject_len.store(inject.queue.len(), Release);
-        drop(inject);
-        self.driver.unpark();
     }
 
-    fn pop_inject(&self) -> Option<TaskRef> {
-        if self.inject_len.load(Acquire) == 0 {
-            return None;
+    pub(crate) fn task_finished(&self) {
+        self.alive.fetch_sub(1, Relaxed);
+    }
+
+    pub(crate) fn metrics(&self) -> super::Counts {
+        super::Counts {
+            workers: 1,
+            alive: self.alive.load(Relaxed),
+            global_queue: self.inject.len(),
+            blocking_threads: 0,
         }
-        let mut inject = self.inject();
-        let task = inject.queue.pop_front();
-        self.inject_len.store(inject.queue.len(), Release);
-        task
+    }
+
+    pub(crate) fn worker_metrics(&self, worker: usize) -> Option<super::WorkerCounts> {
+        (worker == 0).then(|| super::WorkerCounts {
+            polls: self.polls.load(Relaxed),
+            steals: 0,
+            parks: self.parks.load(Relaxed),
+            local_queue: 0,
+        })
     }
 
     /// Takes the loop's core, unless another thread has it or local tasks
@@ -229,13 +185,17 @@ impl Shared {
 /// thread runs that scheduler's loop (a load, a compare and a push), otherwise
 /// through the inject queue and an unpark.
 pub(crate) fn schedule(target: *const Shared, task: TaskRef) {
+    // Yields and wakes both go to the back: one FIFO queue keeps the loop
+    // fair.
     if LOOP.get() == target {
         // `LOOP` is set only inside `Running`, never while thread-locals are
         // torn down, so `QUEUE` is alive.
         QUEUE.with(|queue| queue.borrow_mut().push_back(task));
         return;
     }
-    let crate::scheduler::Handle::CurrentThread(shared) = &task.header().scheduler;
+    let crate::scheduler::Handle::CurrentThread(shared) = &task.header().scheduler else {
+        unreachable!("a current-thread target names a current-thread task");
+    };
     let shared = Arc::clone(shared);
     shared.push_inject(task);
 }
@@ -243,7 +203,7 @@ pub(crate) fn schedule(target: *const Shared, task: TaskRef) {
 pub(crate) fn spawn<F>(
     shared: &Arc<Shared>,
     future: F,
-    local_owner: Option<ThreadId>,
+    local_owner: Option<LocalOwner>,
 ) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
@@ -252,6 +212,7 @@ where
     let handle = crate::scheduler::Handle::CurrentThread(Arc::clone(shared));
     let task = TaskCell::new(future, Id::next(), handle, local_owner);
     let join = JoinHandle::new(task.clone());
+    shared.alive.fetch_add(1, Relaxed);
     if shared.closed.load(Acquire) {
         crate::task::raw::Task::shutdown(task);
     } else {
@@ -276,9 +237,12 @@ where
         return Err(not_running());
     }
     let shared = context::with_current(|handle| match handle {
-        crate::scheduler::Handle::CurrentThread(shared) => Arc::clone(shared),
+        crate::scheduler::Handle::CurrentThread(shared) => Some(Arc::clone(shared)),
+        _ => None,
     })
-    .map_err(|_| not_running())?;
+    .ok()
+    .flatten()
+    .ok_or_else(not_running)?;
     if Arc::as_ptr(&shared) != running {
         return Err(not_running());
     }
@@ -288,7 +252,11 @@ where
             "this runtime's local tasks belong to another thread",
         ));
     }
-    Ok(spawn(&shared, future, Some(me)))
+    let owner = LocalOwner {
+        thread: me,
+        worker: 0,
+    };
+    Ok(spawn(&shared, future, Some(owner)))
 }
 
 /// Wakes a `block_on` future: a flag, plus an unpark of whatever the thread
@@ -321,7 +289,7 @@ impl Wake for MainWake {
 
 #[track_caller]
 pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output {
-    if !LOOP.get().is_null() {
+    if crate::scheduler::in_async_context() {
         panic!(
             "weft: cannot block_on inside a runtime: this thread is already running a weft \
              loop (in `block_on` or one of its tasks); `.await` the future or `spawn` it instead"
@@ -456,7 +424,7 @@ fn drive<F: Future>(
     }
     let _not_driving = NotDriving(main);
     let mut cx = Context::from_waker(waker);
-    let config = shared.config;
+    let config = &shared.config;
     // Polls (of tasks or of the `block_on` future) since the driver was last
     // polled: the driver is polled at least every `event_interval` of them.
     let mut since_driver = 0u32;
@@ -481,15 +449,18 @@ fn drive<F: Future>(
                 core.tick
             };
             let task = if tick % config.global_queue_interval == 0 {
-                shared.pop_inject().or_else(|| running.pop_local())
+                shared.inject.pop().or_else(|| running.pop_local())
             } else {
-                running.pop_local().or_else(|| shared.pop_inject())
+                running.pop_local().or_else(|| shared.inject.pop())
             };
             let Some(task) = task else {
                 if !main.woken.load(SeqCst) {
                     // Nothing to run: sleep until an event, a timer or an
                     // unpark.
+                    super::bump(&shared.parks);
+                    config.hooks.before_park();
                     running.core().driver.park(None);
+                    config.hooks.after_unpark();
                     since_driver = 0;
                 } else if since_driver >= config.event_interval {
                     // Only the `block_on` future is ready, and it has been
@@ -501,6 +472,7 @@ fn drive<F: Future>(
                 continue 'turn;
             };
             run_task(running.core(), task);
+            super::bump(&shared.polls);
             since_driver += 1;
             if since_driver >= config.event_interval {
                 break;
@@ -543,21 +515,18 @@ fn shutdown_core(shared: &Arc<Shared>, core: Box<Core>) {
     // Dropping a future can wake or spawn others; go round until quiet.
     loop {
         let mut dropped = false;
-        while let Some(task) = running.pop_local().or_else(|| shared.pop_inject()) {
+        while let Some(task) = running.pop_local().or_else(|| shared.inject.pop()) {
             task.shutdown();
             dropped = true;
         }
         for task in running.core().registry.drain() {
-            task.header().owned_index.store(NOT_OWNED, Relaxed);
             task.shutdown();
             dropped = true;
         }
         if !dropped {
             // Quiet: close the inject queue, so later wakes and racing
             // spawns are dropped by whoever makes them.
-            let mut inject = shared.inject();
-            if inject.queue.is_empty() {
-                inject.closed = true;
+            if shared.inject.close_if_empty() {
                 break;
             }
         }

@@ -1,30 +1,119 @@
 //! Schedulers decide which task runs next and when the loop parks.
 //!
-//! Owns: run queues, the registry of live tasks, the loop itself.
+//! Owns: run queues, the registries of live tasks, the loops themselves.
 //! Calls: tasks (`run`, `shutdown`) and the driver (`park`, `unpark`).
-//! Today there is one: [`current_thread`]; the multi-thread work-stealing
-//! scheduler arrives as a second variant of [`Handle`].
+//! Two schedulers: [`current_thread`] (one loop, run by the thread in
+//! `block_on`) and [`multi_thread`] (work-stealing workers, one of which at a
+//! time owns the driver).
 
 pub(crate) mod current_thread;
+mod inject;
+pub(crate) mod multi_thread;
+mod registry;
 
+use std::fmt;
 use std::future::Future;
 use std::io;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use crate::driver;
 use crate::task::raw::TaskRef;
 use crate::task::JoinHandle;
 
+/// A callback the runtime calls on one of its threads.
+pub(crate) type Callback = Arc<dyn Fn() + Send + Sync>;
+
+/// Callbacks around a runtime thread's life and sleep.
+#[derive(Clone, Default)]
+pub(crate) struct Hooks {
+    pub(crate) on_thread_start: Option<Callback>,
+    pub(crate) on_thread_stop: Option<Callback>,
+    pub(crate) on_thread_park: Option<Callback>,
+    pub(crate) on_thread_unpark: Option<Callback>,
+}
+
+impl Hooks {
+    fn call(hook: &Option<Callback>) {
+        if let Some(hook) = hook {
+            hook();
+        }
+    }
+
+    pub(crate) fn thread_start(&self) {
+        Hooks::call(&self.on_thread_start);
+    }
+
+    pub(crate) fn thread_stop(&self) {
+        Hooks::call(&self.on_thread_stop);
+    }
+
+    pub(crate) fn before_park(&self) {
+        Hooks::call(&self.on_thread_park);
+    }
+
+    pub(crate) fn after_unpark(&self) {
+        Hooks::call(&self.on_thread_unpark);
+    }
+}
+
+impl fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let set = |hook: &Option<Callback>| hook.is_some();
+        f.debug_struct("Hooks")
+            .field("on_thread_start", &set(&self.on_thread_start))
+            .field("on_thread_stop", &set(&self.on_thread_stop))
+            .field("on_thread_park", &set(&self.on_thread_park))
+            .field("on_thread_unpark", &set(&self.on_thread_unpark))
+            .finish()
+    }
+}
+
+/// Tunables, set through the runtime `Builder`.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    /// Tasks run between two non-blocking polls of the driver.
+    pub(crate) event_interval: u32,
+    /// Tasks run between two checks of the global queue.
+    pub(crate) global_queue_interval: u32,
+    pub(crate) hooks: Hooks,
+}
+
+/// Runtime-wide counts, for `RuntimeMetrics`.
+pub(crate) struct Counts {
+    pub(crate) workers: usize,
+    pub(crate) alive: usize,
+    pub(crate) global_queue: usize,
+    pub(crate) blocking_threads: usize,
+}
+
+/// One worker's counts, for `RuntimeMetrics`.
+pub(crate) struct WorkerCounts {
+    pub(crate) polls: u64,
+    pub(crate) steals: u64,
+    pub(crate) parks: u64,
+    pub(crate) local_queue: usize,
+}
+
+/// Adds one to a counter that only one thread writes: a plain load and
+/// store, no locked instruction.
+pub(crate) fn bump(counter: &AtomicU64) {
+    counter.store(counter.load(Relaxed).wrapping_add(1), Relaxed);
+}
+
 /// A reference to a scheduler, held by runtime handles and by every task.
 #[derive(Clone)]
 pub(crate) enum Handle {
     CurrentThread(Arc<current_thread::Shared>),
+    MultiThread(Arc<multi_thread::Shared>),
 }
 
 impl Handle {
     pub(crate) fn driver(&self) -> &driver::Handle {
         match self {
             Handle::CurrentThread(shared) => shared.driver(),
+            Handle::MultiThread(shared) => shared.driver(),
         }
     }
 
@@ -35,18 +124,48 @@ impl Handle {
     {
         match self {
             Handle::CurrentThread(shared) => current_thread::spawn(shared, future, None),
+            Handle::MultiThread(shared) => multi_thread::spawn(shared, future),
         }
     }
 
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
         match self {
             Handle::CurrentThread(shared) => current_thread::block_on(shared, future),
+            Handle::MultiThread(shared) => multi_thread::block_on(shared, future),
         }
     }
 
-    pub(crate) fn shutdown(&self) {
+    /// A task's future is gone (completed, panicked or cancelled): it
+    /// leaves the scheduler's counts and registries.
+    pub(crate) fn task_finished(&self, task: &crate::task::raw::Header) {
         match self {
-            Handle::CurrentThread(shared) => current_thread::shutdown(shared),
+            Handle::CurrentThread(shared) => shared.task_finished(),
+            Handle::MultiThread(shared) => shared.task_finished(task),
+        }
+    }
+
+    pub(crate) fn metrics(&self) -> Counts {
+        match self {
+            Handle::CurrentThread(shared) => shared.metrics(),
+            Handle::MultiThread(shared) => shared.metrics(),
+        }
+    }
+
+    pub(crate) fn worker_metrics(&self, worker: usize) -> Option<WorkerCounts> {
+        match self {
+            Handle::CurrentThread(shared) => shared.worker_metrics(worker),
+            Handle::MultiThread(shared) => shared.worker_metrics(worker),
+        }
+    }
+
+    pub(crate) fn is_multi_thread(&self) -> bool {
+        matches!(self, Handle::MultiThread(_))
+    }
+
+    pub(crate) fn target(&self) -> Target {
+        match self {
+            Handle::CurrentThread(shared) => Target::CurrentThread(Arc::as_ptr(shared)),
+            Handle::MultiThread(shared) => Target::MultiThread(Arc::as_ptr(shared)),
         }
     }
 }
@@ -56,20 +175,15 @@ impl Handle {
 #[derive(Clone, Copy)]
 pub(crate) enum Target {
     CurrentThread(*const current_thread::Shared),
+    MultiThread(*const multi_thread::Shared),
 }
 
-impl Handle {
-    pub(crate) fn target(&self) -> Target {
-        match self {
-            Handle::CurrentThread(shared) => Target::CurrentThread(Arc::as_ptr(shared)),
-        }
-    }
-}
-
-/// Puts a woken task on the run queue of its scheduler, `target`.
-pub(crate) fn schedule(target: Target, task: TaskRef) {
+/// Puts a woken task on a run queue of its scheduler, `target`. `yielded`:
+/// the task woke itself during its own poll (it goes behind the others).
+pub(crate) fn schedule(target: Target, task: TaskRef, yielded: bool) {
     match target {
         Target::CurrentThread(shared) => current_thread::schedule(shared, task),
+        Target::MultiThread(shared) => multi_thread::schedule(shared, task, yielded),
     }
 }
 
@@ -79,5 +193,14 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
+    if multi_thread::is_worker() {
+        return multi_thread::spawn_local(future);
+    }
     current_thread::spawn_local(future)
+}
+
+/// True when this thread runs a weft loop or waits in a `block_on`: blocking
+/// it (or waiting for a runtime's threads) would stall tasks, or deadlock.
+pub(crate) fn in_async_context() -> bool {
+    multi_thread::is_worker() || current_thread::is_running_any() || multi_thread::in_block_on()
 }

@@ -36,6 +36,10 @@ impl Id {
         let id = NEXT.fetch_add(1, Ordering::Relaxed);
         Id(NonZeroU64::new(id).expect("task ids do not wrap in 2^64 spawns"))
     }
+
+    pub(crate) fn as_u64(self) -> u64 {
+        self.0.get()
+    }
 }
 
 impl fmt::Display for Id {
@@ -87,26 +91,56 @@ where
 /// Spawns a `!Send` future on the current thread's runtime. The task is only
 /// ever polled, and dropped, on this thread.
 ///
-/// From the first `spawn_local` on, only this thread may run the runtime's
-/// loop: a [`Handle::block_on`](crate::runtime::Handle::block_on) on another
-/// thread polls its own future but leaves the tasks to this one.
+/// * On a **multi-thread** runtime's worker (inside one of its tasks), the
+///   task is pinned to that worker: it sits in a queue no other worker
+///   steals from, and a wake from any thread sends it back to this one. No
+///   `LocalSet` is needed.
+/// * On a **current-thread** runtime (inside `block_on` or one of its tasks),
+///   from the first `spawn_local` on only this thread may run the runtime's
+///   loop: a [`Handle::block_on`](crate::runtime::Handle::block_on) on another
+///   thread polls its own future but leaves the tasks to this one.
 ///
 /// # Panics
 ///
-/// When this thread is not running a current-thread weft runtime (inside
-/// `block_on` or one of its tasks), or when the runtime's local tasks already
-/// belong to another thread.
+/// When this thread is neither a multi-thread worker nor running a
+/// current-thread runtime — in particular inside a multi-thread runtime's
+/// `block_on` (the thread that waits there runs no tasks; spawn a task and
+/// call `spawn_local` from it) — or when a current-thread runtime's local
+/// tasks already belong to another thread.
 ///
 /// ```
 /// use std::rc::Rc;
 ///
-/// #[weft::main]
+/// #[weft::main(flavor = "current_thread")]
 /// async fn main() {
 ///     let shared = Rc::new(5);
 ///     let local = Rc::clone(&shared);
 ///     let handle = weft::task::spawn_local(async move { *local + 1 });
 ///     assert_eq!(handle.await.unwrap(), 6);
 ///     assert_eq!(Rc::strong_count(&shared), 1);
+/// }
+/// ```
+///
+/// On a multi-thread runtime, from a task:
+///
+/// ```
+/// use std::rc::Rc;
+///
+/// #[weft::main(flavor = "multi_thread", worker_threads = 2)]
+/// async fn main() {
+///     let sum = weft::spawn(async {
+///         let worker = std::thread::current().id();
+///         let local = weft::task::spawn_local(async move {
+///             // `Rc` is `!Send`: fine in a task that never leaves this worker.
+///             let counter = Rc::new(std::cell::Cell::new(0));
+///             weft::task::yield_now().await;
+///             assert_eq!(std::thread::current().id(), worker);
+///             counter.set(counter.get() + 1);
+///             counter.get()
+///         });
+///         local.await.unwrap()
+///     });
+///     assert_eq!(sum.await.unwrap(), 1);
 /// }
 /// ```
 #[track_caller]
@@ -149,4 +183,45 @@ impl Future for YieldNow {
         cx.waker().wake_by_ref();
         Poll::Pending
     }
+}
+
+/// Runs `f`, which may block (a synchronous lock, a blocking syscall, heavy
+/// CPU work), on this thread without stalling the runtime's other tasks.
+///
+/// On a multi-thread runtime's worker, the worker's run queue is handed to a
+/// stand-in thread for as long as `f` runs, so the queued tasks keep
+/// running; when `f` returns, the worker takes its queue back (waiting, if
+/// need be, for the stand-in to finish the poll it is in) and carries on.
+/// Tasks pinned to this worker with [`spawn_local`] wait for `f`: they may
+/// only run on this thread. Outside any runtime `f` simply runs.
+///
+/// # Panics
+///
+/// On a current-thread runtime's thread (inside its `block_on` or one of its
+/// tasks): nothing could stand in for the one thread, so every task would
+/// stop. Move the blocking call to a thread of its own there.
+///
+/// ```
+/// #[weft::main(flavor = "multi_thread", worker_threads = 2)]
+/// async fn main() {
+///     let ticker = weft::spawn(async {
+///         for _ in 0..3 {
+///             weft::time::sleep(std::time::Duration::from_millis(1)).await;
+///         }
+///     });
+///     let sum = weft::task::block_in_place(|| {
+///         // Synchronous work; the ticker keeps running meanwhile.
+///         std::thread::sleep(std::time::Duration::from_millis(10));
+///         (1..=10).sum::<u32>()
+///     });
+///     assert_eq!(sum, 55);
+///     ticker.await.unwrap();
+/// }
+/// ```
+#[track_caller]
+pub fn block_in_place<F, R>(f: F) -> R
+where
+    F: FnOnce() -> R,
+{
+    crate::scheduler::multi_thread::block_in_place(f)
 }

@@ -38,7 +38,16 @@ pub(crate) struct Header {
     pub(crate) owned_index: AtomicUsize,
     /// For `spawn_local` tasks: the one thread that may poll or drop the
     /// future.
-    pub(crate) local_owner: Option<ThreadId>,
+    pub(crate) local_owner: Option<LocalOwner>,
+}
+
+/// Where a `spawn_local` task lives.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LocalOwner {
+    /// The only thread that may poll or drop the future.
+    pub(crate) thread: ThreadId,
+    /// The multi-thread worker that thread runs (0 on current-thread).
+    pub(crate) worker: usize,
 }
 
 /// The outcome of one [`Task::run`].
@@ -104,7 +113,7 @@ where
         future: F,
         id: Id,
         scheduler: scheduler::Handle,
-        local_owner: Option<ThreadId>,
+        local_owner: Option<LocalOwner>,
     ) -> Arc<Cell<F>> {
         Arc::new(Cell {
             header: Header {
@@ -126,7 +135,7 @@ where
     fn on_owner_thread(&self) -> bool {
         self.header
             .local_owner
-            .is_none_or(|owner| owner == thread::current().id())
+            .is_none_or(|owner| owner.thread == thread::current().id())
     }
 
     /// Drops the future in place. Caller holds RUNNING. Returns the panic
@@ -155,6 +164,9 @@ where
 
     /// Publishes the task's result and wakes the `JoinHandle`.
     fn finish(&self, output: Result<F::Output, JoinError>) {
+        // Leave the scheduler's registry first, so that whoever sees the
+        // output also sees the task gone from the runtime's counts.
+        self.header.scheduler.task_finished(&self.header);
         let mut slot = self.join_slot();
         self.header.state.complete();
         if slot.handle_alive {
@@ -218,7 +230,9 @@ where
         match polled {
             Ok(Poll::Pending) => {
                 if self.header.state.idle() == Idle::Requeue {
-                    scheduler::schedule(self.header.scheduler.target(), self);
+                    // Woken during its own poll: a yield, to the back of
+                    // the queue.
+                    scheduler::schedule(self.header.scheduler.target(), self, true);
                 }
                 Ran::Pending
             }
@@ -275,13 +289,13 @@ where
 {
     fn wake(self: Arc<Self>) {
         if self.header.state.wake() == Wake::Submit {
-            scheduler::schedule(self.header.scheduler.target(), self);
+            scheduler::schedule(self.header.scheduler.target(), self, false);
         }
     }
 
     fn wake_by_ref(arc_self: &Arc<Self>) {
         if arc_self.header.state.wake() == Wake::Submit {
-            scheduler::schedule(arc_self.header.scheduler.target(), arc_self.clone());
+            scheduler::schedule(arc_self.header.scheduler.target(), arc_self.clone(), false);
         }
     }
 }

@@ -154,7 +154,7 @@ impl State {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(weft_loom)))]
 mod tests {
     use super::*;
 
@@ -198,7 +198,7 @@ mod tests {
     }
 }
 
-#[cfg(all(test, loom))]
+#[cfg(all(test, weft_loom))]
 mod loom_models {
     use super::*;
 

@@ -96,3 +96,10 @@ impl Signal {
         Poll::Pending
     }
 }
+
+impl Signal {
+    /// Waits until `set` was called.
+    pub async fn wait(&self) {
+        std::future::poll_fn(|cx| self.poll(cx)).await
+    }
+}

@@ -166,7 +166,7 @@ impl Waiter {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(weft_loom)))]
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -260,7 +260,7 @@ mod tests {
     }
 }
 
-#[cfg(all(test, loom))]
+#[cfg(all(test, weft_loom))]
 mod loom_models {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};

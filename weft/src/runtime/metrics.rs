@@ -1,0 +1,97 @@
+//! Runtime metrics: counters kept with relaxed atomics, cheap enough to be
+//! always on.
+
+use std::fmt;
+
+use crate::scheduler;
+
+/// A view of a runtime's counters, from
+/// [`Handle::metrics`](super::Handle::metrics). Each call reads the current
+/// values; nothing is snapshotted.
+///
+/// Per-worker counters take a worker index (`0..num_workers()`) and return
+/// `None` for an index out of range. A current-thread runtime counts as one
+/// worker.
+///
+/// ```
+/// let rt = weft::runtime::Builder::new_multi_thread().worker_threads(2).build()?;
+/// rt.block_on(async {
+///     let tasks: Vec<_> = (0..100).map(|i| weft::spawn(async move { i })).collect();
+///     for task in tasks {
+///         task.await.unwrap();
+///     }
+/// });
+/// let metrics = rt.metrics();
+/// let polls: u64 = (0..metrics.num_workers())
+///     .map(|w| metrics.worker_poll_count(w).unwrap())
+///     .sum();
+/// assert!(polls >= 100);
+/// assert_eq!(metrics.worker_poll_count(2), None);
+/// # std::io::Result::Ok(())
+/// ```
+#[derive(Clone)]
+pub struct RuntimeMetrics {
+    handle: scheduler::Handle,
+}
+
+impl RuntimeMetrics {
+    pub(crate) fn new(handle: scheduler::Handle) -> RuntimeMetrics {
+        RuntimeMetrics { handle }
+    }
+
+    /// Worker threads (1 for a current-thread runtime).
+    pub fn num_workers(&self) -> usize {
+        self.handle.metrics().workers
+    }
+
+    /// Tasks spawned and not yet completed (including `spawn_local` ones).
+    pub fn num_alive_tasks(&self) -> usize {
+        self.handle.metrics().alive
+    }
+
+    /// Tasks waiting in the global queue (spawned or woken from outside the
+    /// runtime's threads, or overflowed from a full local queue).
+    pub fn global_queue_depth(&self) -> usize {
+        self.handle.metrics().global_queue
+    }
+
+    /// Threads running blocking work for the runtime now (today: the
+    /// stand-ins of workers inside
+    /// [`block_in_place`](crate::task::block_in_place)).
+    pub fn num_blocking_threads(&self) -> usize {
+        self.handle.metrics().blocking_threads
+    }
+
+    /// Task polls made by worker `worker` since the runtime started.
+    pub fn worker_poll_count(&self, worker: usize) -> Option<u64> {
+        self.handle.worker_metrics(worker).map(|w| w.polls)
+    }
+
+    /// Successful steals (each takes half of a victim's queue) made by
+    /// worker `worker`.
+    pub fn worker_steal_count(&self, worker: usize) -> Option<u64> {
+        self.handle.worker_metrics(worker).map(|w| w.steals)
+    }
+
+    /// Times worker `worker` went to sleep for lack of work.
+    pub fn worker_park_count(&self, worker: usize) -> Option<u64> {
+        self.handle.worker_metrics(worker).map(|w| w.parks)
+    }
+
+    /// Tasks in worker `worker`'s local (stealable) queue now.
+    pub fn worker_local_queue_depth(&self, worker: usize) -> Option<usize> {
+        self.handle.worker_metrics(worker).map(|w| w.local_queue)
+    }
+}
+
+impl fmt::Debug for RuntimeMetrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let counts = self.handle.metrics();
+        f.debug_struct("RuntimeMetrics")
+            .field("num_workers", &counts.workers)
+            .field("num_alive_tasks", &counts.alive)
+            .field("global_queue_depth", &counts.global_queue)
+            .field("num_blocking_threads", &counts.blocking_threads)
+            .finish_non_exhaustive()
+    }
+}

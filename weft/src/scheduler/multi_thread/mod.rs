@@ -1,0 +1,429 @@
+//! The multi-thread scheduler: work-stealing workers, one of which at a time
+//! owns the I/O and time driver.
+//!
+//! Each worker has a fixed ring of tasks ([`queue`]) that it pushes to and
+//! pops from and that idle workers steal half of, plus a LIFO slot holding
+//! the task it woke last (run next, for message-passing locality, at most
+//! three times in a row so two tasks ping-ponging cannot starve the ring).
+//! Tasks spawned or woken from outside the workers go to the global queue
+//! ([`Inject`]), which every worker checks every `global_queue_interval`
+//! polls and whenever its own queues are empty. [`idle`] decides whom a new
+//! task unparks; [`park`] how a worker sleeps (in the driver or on a
+//! condvar) and is woken.
+//!
+//! `spawn_local` tasks are pinned to the worker thread that spawned them: they
+//! sit in a queue no one steals from, and a wake from another thread goes to
+//! that worker's own inbox and unparks it.
+//!
+//! Shutdown: the runtime closes the global queue and unparks every worker;
+//! each drops its own local tasks (on its thread, as `!Send` futures need)
+//! and hands its core in. The last worker to do so drops every other task's
+//! future, once, then the driver.
+
+pub(crate) mod idle;
+mod park;
+pub(crate) mod queue;
+mod worker;
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::pin;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+use std::time::{Duration, Instant};
+
+use self::idle::Idle;
+use self::park::{Parker, Unpark};
+use self::worker::Core;
+use super::inject::Inject;
+use super::{registry, Config, Counts, WorkerCounts};
+use crate::driver::{self, Driver};
+use crate::runtime::context;
+use crate::task::raw::{Cell as TaskCell, Header, TaskRef, NOT_OWNED};
+use crate::task::{Id, JoinHandle};
+
+pub(crate) use worker::{block_in_place, in_block_on, is_worker, schedule, spawn_local};
+
+/// How worker threads are made.
+#[derive(Clone)]
+pub(crate) struct ThreadConfig {
+    pub(crate) workers: usize,
+    pub(crate) name: Arc<dyn Fn() -> String + Send + Sync>,
+    pub(crate) stack_size: Option<usize>,
+}
+
+impl fmt::Debug for ThreadConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadConfig")
+            .field("workers", &self.workers)
+            .field("stack_size", &self.stack_size)
+            .finish()
+    }
+}
+
+/// What every worker, handle and task of one multi-thread runtime shares.
+pub(crate) struct Shared {
+    driver_handle: driver::Handle,
+    /// Taken (`try_lock`) by the worker that parks in it.
+    driver: Mutex<Option<Driver>>,
+    inject: Inject,
+    remotes: Box<[Remote]>,
+    idle: Idle,
+    owned: registry::Shared,
+    config: Config,
+    threads: ThreadConfig,
+    /// Set once the runtime is dropped; workers stop at their next check.
+    closed: AtomicBool,
+    /// Cores handed in at shutdown; the last one in finishes it. (Boxed:
+    /// cores move between threads whole, and are big.)
+    #[allow(clippy::vec_box)]
+    shutdown_cores: Mutex<Vec<Box<Core>>>,
+    /// Threads of this runtime still running (workers and `block_in_place`
+    /// stand-ins), and the condvar `Runtime::drop` waits on.
+    live_threads: Mutex<usize>,
+    threads_done: Condvar,
+    /// `block_in_place` stand-in threads running now.
+    blocking_threads: AtomicUsize,
+}
+
+/// Per-worker state other threads reach.
+struct Remote {
+    steal: queue::Steal<TaskRef>,
+    parker: Parker,
+    /// `spawn_local` tasks of this worker woken from other threads.
+    pinned_inbox: Mutex<PinnedInbox>,
+    pinned_len: AtomicUsize,
+    /// `spawn_local` tasks of this worker not yet completed.
+    pinned_alive: AtomicUsize,
+    /// The worker's core while no thread runs it: before its thread starts,
+    /// and when a `block_in_place` stand-in gives it back.
+    handoff: Mutex<Option<Box<Core>>>,
+    handoff_ready: Condvar,
+    /// Set by a thread leaving `block_in_place`: the stand-in running this
+    /// worker's core must hand it back.
+    want_back: AtomicBool,
+    polls: AtomicU64,
+    steals: AtomicU64,
+    parks: AtomicU64,
+}
+
+#[derive(Default)]
+struct PinnedInbox {
+    tasks: VecDeque<TaskRef>,
+    closed: bool,
+}
+
+impl Unpark for driver::Handle {
+    fn unpark_driver(&self) {
+        self.unpark();
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // No user code runs under the scheduler's locks.
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    /// Builds the scheduler and starts its worker threads.
+    pub(crate) fn start(
+        driver: Driver,
+        config: Config,
+        threads: ThreadConfig,
+    ) -> io::Result<Arc<Shared>> {
+        let workers = threads.workers;
+        let mut cores = Vec::with_capacity(workers);
+        let mut remotes = Vec::with_capacity(workers);
+        for index in 0..workers {
+            let (local, steal) = queue::new();
+            cores.push(Core::new(index, local));
+            remotes.push(Remote {
+                steal,
+                parker: Parker::new(),
+                pinned_inbox: Mutex::default(),
+                pinned_len: AtomicUsize::new(0),
+                pinned_alive: AtomicUsize::new(0),
+                handoff: Mutex::new(None),
+                handoff_ready: Condvar::new(),
+                want_back: AtomicBool::new(false),
+                polls: AtomicU64::new(0),
+                steals: AtomicU64::new(0),
+                parks: AtomicU64::new(0),
+            });
+        }
+        let shared = Arc::new(Shared {
+            driver_handle: driver.handle().clone(),
+            driver: Mutex::new(Some(driver)),
+            inject: Inject::new(),
+            remotes: remotes.into_boxed_slice(),
+            idle: Idle::new(workers),
+            owned: registry::Shared::new(workers * 4),
+            config,
+            threads,
+            closed: AtomicBool::new(false),
+            shutdown_cores: Mutex::new(Vec::with_capacity(workers)),
+            live_threads: Mutex::new(0),
+            threads_done: Condvar::new(),
+            blocking_threads: AtomicUsize::new(0),
+        });
+        for (index, core) in cores.into_iter().enumerate() {
+            *lock(&shared.remotes[index].handoff) = Some(core);
+            if let Err(e) = worker::spawn_thread(&shared, index, true) {
+                // Stop the workers already started; the caller gets the error.
+                shutdown(&shared, Some(Duration::from_secs(5)));
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("weft: could not start worker thread {index}: {e}"),
+                ));
+            }
+        }
+        Ok(shared)
+    }
+
+    pub(crate) fn driver(&self) -> &driver::Handle {
+        &self.driver_handle
+    }
+
+    /// Queues a task from outside the workers (or a task whose worker is
+    /// busy elsewhere) and unparks a worker for it.
+    fn schedule_remote(&self, task: TaskRef) {
+        if let Some(owner) = task.header().local_owner {
+            self.schedule_pinned(owner.worker, task);
+            return;
+        }
+        if self.inject.push(task) {
+            self.notify_parked();
+        }
+    }
+
+    /// Queues a `spawn_local` task for its owner worker and wakes it.
+    fn schedule_pinned(&self, worker: usize, task: TaskRef) {
+        let remote = &self.remotes[worker];
+        let mut inbox = lock(&remote.pinned_inbox);
+        if inbox.closed {
+            drop(inbox);
+            // The owner has shut its local tasks down already.
+            task.shutdown();
+            return;
+        }
+        inbox.tasks.push_back(task);
+        remote.pinned_len.store(inbox.tasks.len(), Release);
+        drop(inbox);
+        remote.parker.unpark(&self.driver_handle);
+    }
+
+    /// Unparks one sleeping worker if nobody is searching for work.
+    fn notify_parked(&self) {
+        if let Some(index) = self.idle.worker_to_notify() {
+            self.remotes[index].parker.unpark(&self.driver_handle);
+        }
+    }
+
+    /// Called by the last searcher before it sleeps: if any queue has work,
+    /// keep (or make) a worker awake for it.
+    fn notify_if_work_pending(&self) {
+        let pending = !self.inject.is_empty() || self.remotes.iter().any(|r| !r.steal.is_empty());
+        if pending {
+            self.notify_parked();
+        }
+    }
+
+    /// Takes a finished task out of the registry it is in.
+    pub(crate) fn task_finished(&self, task: &Header) {
+        let index = task.owned_index.load(Relaxed);
+        if index == NOT_OWNED {
+            return;
+        }
+        if task.local_owner.is_some() {
+            // Local tasks finish on their owner thread, in its registry.
+            worker::pinned_finished(index);
+        } else {
+            self.owned.remove_at(task.id.as_u64(), index);
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Acquire)
+    }
+
+    pub(crate) fn metrics(&self) -> Counts {
+        Counts {
+            workers: self.remotes.len(),
+            alive: self.owned.len()
+                + self
+                    .remotes
+                    .iter()
+                    .map(|r| r.pinned_alive.load(Relaxed))
+                    .sum::<usize>(),
+            global_queue: self.inject.len(),
+            blocking_threads: self.blocking_threads.load(Relaxed),
+        }
+    }
+
+    pub(crate) fn worker_metrics(&self, worker: usize) -> Option<WorkerCounts> {
+        let remote = self.remotes.get(worker)?;
+        Some(WorkerCounts {
+            polls: remote.polls.load(Relaxed),
+            steals: remote.steals.load(Relaxed),
+            parks: remote.parks.load(Relaxed),
+            local_queue: remote.steal.len(),
+        })
+    }
+
+    fn thread_started(&self) {
+        *lock(&self.live_threads) += 1;
+    }
+
+    fn thread_stopped(&self) {
+        let mut live = lock(&self.live_threads);
+        *live -= 1;
+        if *live == 0 {
+            self.threads_done.notify_all();
+        }
+    }
+
+    /// A worker's core, handed in at shutdown. The last one in drops every
+    /// remaining task and the driver.
+    fn hand_in_core(self: &Arc<Self>, core: Box<Core>) {
+        let mut cores = lock(&self.shutdown_cores);
+        cores.push(core);
+        if cores.len() < self.remotes.len() {
+            return;
+        }
+        let cores = std::mem::take(&mut *cores);
+        self.finish_shutdown(cores);
+    }
+
+    #[allow(clippy::vec_box)]
+    fn finish_shutdown(self: &Arc<Self>, cores: Vec<Box<Core>>) {
+        let _enter = context::enter(crate::scheduler::Handle::MultiThread(Arc::clone(self)));
+        // Dropping a future can wake or spawn others; go round until quiet.
+        // Wakes from here go to the global queue (no core is installed).
+        let mut cores = cores;
+        loop {
+            let mut dropped = false;
+            for task in self.owned.close_and_drain() {
+                task.shutdown();
+                dropped = true;
+            }
+            for core in &mut cores {
+                dropped |= core.drain();
+            }
+            while let Some(task) = self.inject.pop() {
+                task.shutdown();
+                dropped = true;
+            }
+            if !dropped && self.inject.close_if_empty() {
+                break;
+            }
+        }
+        drop(cores);
+        // The driver goes last: futures dropped above may deregister I/O.
+        let driver = lock(&self.driver).take();
+        drop(driver);
+    }
+}
+
+/// Spawns `future` on the runtime: onto this worker's queue when called on
+/// one of its workers, otherwise onto the global queue.
+pub(crate) fn spawn<F>(shared: &Arc<Shared>, future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handle = crate::scheduler::Handle::MultiThread(Arc::clone(shared));
+    let task = TaskCell::new(future, Id::next(), handle, None);
+    let join = JoinHandle::new(task.clone());
+    let task: TaskRef = task;
+    if shared.owned.insert(&task) {
+        schedule(Arc::as_ptr(shared), task, false);
+    } else {
+        // The runtime is shut down: the task completes as cancelled.
+        task.shutdown();
+    }
+    join
+}
+
+/// Wakes a thread blocked in [`block_on`].
+struct ThreadWake {
+    woken: AtomicBool,
+    thread: Thread,
+}
+
+impl Wake for ThreadWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.woken.swap(true, AcqRel) {
+            self.thread.unpark();
+        }
+    }
+}
+
+/// Runs `future` on this (non-worker) thread; the workers run the tasks.
+#[track_caller]
+pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output {
+    if crate::scheduler::in_async_context() {
+        panic!(
+            "weft: cannot block_on inside a runtime: this thread is already running a weft \
+             loop (in `block_on` or one of its tasks); `.await` the future or `spawn` it instead"
+        );
+    }
+    let _enter = context::enter(crate::scheduler::Handle::MultiThread(Arc::clone(shared)));
+    let _blocking = worker::BlockOnGuard::enter();
+    let mut future = pin!(future);
+    let wake = Arc::new(ThreadWake {
+        woken: AtomicBool::new(true),
+        thread: thread::current(),
+    });
+    let waker = Waker::from(Arc::clone(&wake));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if wake.woken.swap(false, AcqRel) {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                return output;
+            }
+        } else {
+            thread::park();
+        }
+    }
+}
+
+/// Closes the runtime: workers stop after their current poll, drop their
+/// tasks and exit. Waits for them up to `timeout` (`None`: as long as it
+/// takes). Returns false if the wait timed out.
+pub(crate) fn shutdown(shared: &Arc<Shared>, timeout: Option<Duration>) -> bool {
+    shared.closed.store(true, Release);
+    for remote in shared.remotes.iter() {
+        remote.parker.unpark(&shared.driver_handle);
+    }
+    let deadline = timeout.map(|t| Instant::now().checked_add(t));
+    let mut live = lock(&shared.live_threads);
+    while *live > 0 {
+        live = match deadline {
+            None | Some(None) => shared
+                .threads_done
+                .wait(live)
+                .unwrap_or_else(|e| e.into_inner()),
+            Some(Some(deadline)) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return false;
+                }
+                shared
+                    .threads_done
+                    .wait_timeout(live, left)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0
+            }
+        };
+    }
+    true
+}

@@ -1,0 +1,715 @@
+//! A worker thread's loop, and what wakes and spawns on a worker do.
+//!
+//! One turn: take the next task (the LIFO slot, the local ring, every other
+//! turn the pinned local queue, every `global_queue_interval` turns the
+//! global queue first); if there is none, steal half of a random victim's
+//! ring, then a batch of the global queue; if still nothing, sleep. Every
+//! `event_interval` polls the worker lets the driver in without blocking
+//! (when no other worker holds it), so I/O and timers are never starved by
+//! busy tasks.
+//!
+//! While a worker runs, its [`Core`] sits in a `RefCell` of its [`WorkerCx`],
+//! which a thread-local points at; a wake on the worker's own thread borrows
+//! it for the push and nothing else. The loop never holds that borrow across
+//! a poll or a park, which is what lets `block_in_place` take the core away
+//! in the middle of a poll and hand it to a stand-in thread.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io;
+use std::ptr;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use super::{lock, park, queue, Shared};
+use crate::driver::Driver;
+use crate::runtime::context;
+use crate::scheduler::registry::Registry;
+use crate::scheduler::{bump, Handle};
+use crate::task::raw::{Cell as TaskCell, LocalOwner, TaskRef};
+use crate::task::{Id, JoinHandle};
+
+/// Polls of the LIFO slot in a row before its task goes to the back of the
+/// ring: two tasks waking each other cannot keep the rest waiting.
+const MAX_LIFO_POLLS: u32 = 3;
+
+/// What a worker owns while it runs; handed between threads only whole.
+pub(crate) struct Core {
+    tick: u32,
+    /// The task woken last on this worker: run next.
+    lifo: Option<TaskRef>,
+    /// False once the LIFO slot ran `MAX_LIFO_POLLS` times in a row; wakes
+    /// then go to the ring until the next task from it.
+    lifo_enabled: bool,
+    queue: queue::Local<TaskRef>,
+    /// This worker counts as searching in `Idle`.
+    searching: bool,
+    /// Wakes are being dispatched from the driver: the worker will look at
+    /// its queue right after, so they notify nobody one by one.
+    in_driver: bool,
+    rng: u32,
+}
+
+impl Core {
+    pub(super) fn new(index: usize, queue: queue::Local<TaskRef>) -> Box<Core> {
+        Box::new(Core {
+            tick: 0,
+            lifo: None,
+            lifo_enabled: true,
+            queue,
+            searching: false,
+            in_driver: false,
+            // Any non-zero seed differing per worker.
+            rng: 0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1,
+        })
+    }
+
+    fn has_tasks(&self) -> bool {
+        self.lifo.is_some() || !self.queue.is_empty()
+    }
+
+    /// A random number below `n` (xorshift32).
+    fn random(&mut self, n: usize) -> usize {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng = x;
+        (x as usize) % n
+    }
+
+    /// Drops the queue's references at shutdown; true if there were any.
+    pub(super) fn drain(&mut self) -> bool {
+        let mut any = false;
+        while let Some(task) = self.lifo.take().or_else(|| self.queue.pop()) {
+            task.shutdown();
+            any = true;
+        }
+        any
+    }
+
+    fn push_back(&mut self, task: TaskRef, overflow: &mut Option<Vec<TaskRef>>) {
+        self.queue.push_back(task, |batch| *overflow = Some(batch));
+    }
+}
+
+/// A worker thread's context, on that thread's stack while it runs.
+struct WorkerCx {
+    shared: Arc<Shared>,
+    index: usize,
+    /// False on a `block_in_place` stand-in: it runs the core but not the
+    /// pinned tasks, which stay with the home thread.
+    home: bool,
+    core: RefCell<Option<Box<Core>>>,
+    /// `spawn_local` tasks of this worker ready to run (home thread only).
+    pinned: RefCell<VecDeque<TaskRef>>,
+    /// Every `spawn_local` task of this worker not yet completed.
+    pinned_registry: RefCell<Registry>,
+}
+
+thread_local! {
+    /// The worker context this thread runs, or null. No destructor, so a
+    /// read is a plain load.
+    static WORKER: Cell<*const WorkerCx> = const { Cell::new(ptr::null()) };
+    /// True while this thread waits in a multi-thread `block_on`.
+    static BLOCK_ON: Cell<bool> = const { Cell::new(false) };
+}
+
+fn current() -> Option<&'static WorkerCx> {
+    let cx = WORKER.get();
+    // SAFETY: `WORKER` is non-null only while `run_thread`'s frame, which
+    // owns the `WorkerCx` it points at, is live on this thread (`Installed`
+    // resets it before the frame ends, unwinding included). The 'static
+    // lifetime never escapes a caller that returns before that frame ends:
+    // every caller is inside a poll or a wake made from that loop.
+    (!cx.is_null()).then(|| unsafe { &*cx })
+}
+
+/// True on a worker thread (or a `block_in_place` stand-in) of any
+/// multi-thread runtime.
+pub(crate) fn is_worker() -> bool {
+    !WORKER.get().is_null()
+}
+
+/// True while this thread waits in a multi-thread `block_on`.
+pub(crate) fn in_block_on() -> bool {
+    BLOCK_ON.get()
+}
+
+/// Marks this thread as inside a multi-thread `block_on`.
+pub(crate) struct BlockOnGuard(bool);
+
+impl BlockOnGuard {
+    pub(crate) fn enter() -> BlockOnGuard {
+        BlockOnGuard(BLOCK_ON.replace(true))
+    }
+}
+
+impl Drop for BlockOnGuard {
+    fn drop(&mut self) {
+        BLOCK_ON.set(self.0);
+    }
+}
+
+/// Queues a task of the scheduler at `target`: on this worker when this
+/// thread is one of that scheduler's workers (the LIFO slot for a wake, the
+/// back of the ring for a yield), otherwise through the global queue.
+pub(crate) fn schedule(target: *const Shared, task: TaskRef, yielded: bool) {
+    if let Some(cx) = current() {
+        if Arc::as_ptr(&cx.shared) == target {
+            if let Err(task) = cx.schedule_here(task, yielded) {
+                cx.shared.schedule_remote(task);
+            }
+            return;
+        }
+    }
+    let Handle::MultiThread(shared) = &task.header().scheduler else {
+        unreachable!("a multi-thread target names a multi-thread task");
+    };
+    let shared = Arc::clone(shared);
+    shared.schedule_remote(task);
+}
+
+/// Spawns a `!Send` future pinned to this worker thread.
+pub(crate) fn spawn_local<F>(future: F) -> io::Result<JoinHandle<F::Output>>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let Some(cx) = current() else {
+        return Err(io::Error::other(
+            "this thread is not a worker of a weft runtime",
+        ));
+    };
+    if !cx.home {
+        return Err(io::Error::other(
+            "this thread stands in for a worker during `block_in_place` and will not outlive \
+             it; spawn local tasks from the worker's own thread",
+        ));
+    }
+    let owner = LocalOwner {
+        thread: thread::current().id(),
+        worker: cx.index,
+    };
+    let handle = Handle::MultiThread(Arc::clone(&cx.shared));
+    let task = TaskCell::new(future, Id::next(), handle, Some(owner));
+    let join = JoinHandle::new(task.clone());
+    let task: TaskRef = task;
+    if cx.shared.is_closed() {
+        task.shutdown();
+        return Ok(join);
+    }
+    cx.pinned_registry.borrow_mut().insert(&task);
+    cx.shared.remotes[cx.index]
+        .pinned_alive
+        .fetch_add(1, Relaxed);
+    cx.pinned.borrow_mut().push_back(task);
+    Ok(join)
+}
+
+/// A local task of this thread's worker finished: forget it.
+pub(super) fn pinned_finished(index: usize) {
+    let Some(cx) = current() else { return };
+    // Busy only while `shutdown_pinned` drains it, which forgets every task
+    // anyway.
+    let Ok(mut registry) = cx.pinned_registry.try_borrow_mut() else {
+        return;
+    };
+    if registry.remove(index).is_some() {
+        let alive = &cx.remote().pinned_alive;
+        alive.store(alive.load(Relaxed).saturating_sub(1), Relaxed);
+    }
+}
+
+/// Starts a thread running worker `index`: its home thread, or (`home`
+/// false) a stand-in while the home thread is in `block_in_place`. The core
+/// must be in the worker's handoff slot.
+pub(super) fn spawn_thread(shared: &Arc<Shared>, index: usize, home: bool) -> io::Result<()> {
+    shared.thread_started();
+    let mut builder = thread::Builder::new().name((shared.threads.name)());
+    if let Some(size) = shared.threads.stack_size {
+        builder = builder.stack_size(size);
+    }
+    let for_thread = Arc::clone(shared);
+    match builder.spawn(move || run_thread(for_thread, index, home)) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            shared.thread_stopped();
+            Err(e)
+        }
+    }
+}
+
+fn run_thread(shared: Arc<Shared>, index: usize, home: bool) {
+    /// Counts the thread out however it ends; a stand-in also stops
+    /// counting as a blocking thread (if it has not already, when it gave
+    /// the core back).
+    struct Stopped<'a> {
+        shared: &'a Shared,
+        blocking: Cell<bool>,
+    }
+    impl Stopped<'_> {
+        fn not_blocking(&self) {
+            if self.blocking.replace(false) {
+                self.shared.blocking_threads.fetch_sub(1, Relaxed);
+            }
+        }
+    }
+    impl Drop for Stopped<'_> {
+        fn drop(&mut self) {
+            self.not_blocking();
+            self.shared.thread_stopped();
+        }
+    }
+    if !home {
+        shared.blocking_threads.fetch_add(1, Relaxed);
+    }
+    let stopped = Stopped {
+        shared: &shared,
+        blocking: Cell::new(!home),
+    };
+    let remote = &shared.remotes[index];
+    let Some(core) = lock(&remote.handoff).take() else {
+        // A stand-in that started after its `block_in_place` ended: the
+        // home thread took its core back already.
+        return;
+    };
+    shared.config.hooks.thread_start();
+    let cx = WorkerCx {
+        shared: Arc::clone(&shared),
+        index,
+        home,
+        core: RefCell::new(Some(core)),
+        pinned: RefCell::new(VecDeque::new()),
+        pinned_registry: RefCell::new(Registry::default()),
+    };
+    {
+        let _enter = context::enter(Handle::MultiThread(Arc::clone(&shared)));
+        let _installed = Installed::new(&cx);
+        cx.run();
+        if home {
+            cx.shutdown_pinned();
+        }
+    }
+    let core = cx.core.borrow_mut().take();
+    if let Some(core) = core {
+        if home {
+            shared.hand_in_core(core);
+        } else {
+            // Back to the home thread, waiting in `block_in_place`.
+            stopped.not_blocking();
+            *lock(&remote.handoff) = Some(core);
+            remote.handoff_ready.notify_all();
+        }
+    }
+    shared.config.hooks.thread_stop();
+}
+
+/// Points `WORKER` at a context for as long as it lives.
+struct Installed(*const WorkerCx);
+
+impl Installed {
+    fn new(cx: &WorkerCx) -> Installed {
+        Installed(WORKER.replace(cx))
+    }
+}
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        WORKER.set(self.0);
+    }
+}
+
+/// The driver, as the parker sees it.
+struct DriverPark<'a>(&'a mut Driver);
+
+impl park::Driver for DriverPark<'_> {
+    fn park(&mut self) {
+        self.0.park(None);
+    }
+}
+
+impl WorkerCx {
+    fn remote(&self) -> &super::Remote {
+        &self.shared.remotes[self.index]
+    }
+
+    fn should_stop(&self) -> bool {
+        self.shared.is_closed() || (!self.home && self.remote().want_back.load(Acquire))
+    }
+
+    fn run(&self) {
+        while !self.should_stop() {
+            if let Some(task) = self.next_task() {
+                self.run_task(task);
+            } else if let Some(task) = self.steal_work() {
+                self.run_task(task);
+            } else {
+                self.park();
+            }
+        }
+    }
+
+    /// Queues `task` on this worker. `Err` gives it back when this thread
+    /// cannot take it (it is pinned elsewhere, or the core is away).
+    fn schedule_here(&self, task: TaskRef, yielded: bool) -> Result<(), TaskRef> {
+        if let Some(owner) = task.header().local_owner {
+            if self.home && owner.worker == self.index {
+                self.pinned.borrow_mut().push_back(task);
+                return Ok(());
+            }
+            return Err(task);
+        }
+        let Ok(mut guard) = self.core.try_borrow_mut() else {
+            return Err(task);
+        };
+        let Some(core) = guard.as_mut() else {
+            return Err(task);
+        };
+        let mut overflow = None;
+        let pushed_to_ring = if yielded || !core.lifo_enabled {
+            core.push_back(task, &mut overflow);
+            true
+        } else {
+            match core.lifo.replace(task) {
+                Some(previous) => {
+                    core.push_back(previous, &mut overflow);
+                    true
+                }
+                None => false,
+            }
+        };
+        let notify = pushed_to_ring && !core.in_driver;
+        drop(guard);
+        if let Some(batch) = overflow {
+            self.shared.inject.push_batch(batch);
+        }
+        if notify {
+            self.shared.notify_parked();
+        }
+        Ok(())
+    }
+
+    fn next_task(&self) -> Option<TaskRef> {
+        let config = &self.shared.config;
+        let tick = {
+            let mut guard = self.core.borrow_mut();
+            let core = guard.as_mut()?;
+            core.tick = core.tick.wrapping_add(1);
+            core.tick
+        };
+        if tick % config.event_interval == 0 {
+            self.maintenance();
+        }
+        if self.home && tick & 1 == 0 {
+            if let Some(task) = self.pop_pinned() {
+                return Some(task);
+            }
+        }
+        if tick % config.global_queue_interval == 0 {
+            if let Some(task) = self.shared.inject.pop() {
+                return Some(task);
+            }
+        }
+        let local = {
+            let mut guard = self.core.borrow_mut();
+            let core = guard.as_mut()?;
+            core.lifo.take().or_else(|| core.queue.pop())
+        };
+        local
+            .or_else(|| if self.home { self.pop_pinned() } else { None })
+            .or_else(|| self.pop_inject_batch())
+    }
+
+    fn pop_pinned(&self) -> Option<TaskRef> {
+        if let Some(task) = self.pinned.borrow_mut().pop_front() {
+            return Some(task);
+        }
+        let remote = self.remote();
+        if remote.pinned_len.load(Acquire) == 0 {
+            return None;
+        }
+        let mut inbox = lock(&remote.pinned_inbox);
+        remote.pinned_len.store(0, Release);
+        let mut pinned = self.pinned.borrow_mut();
+        pinned.extend(inbox.tasks.drain(..));
+        drop(inbox);
+        pinned.pop_front()
+    }
+
+    /// Takes a fair share of the global queue: one task to run, the rest
+    /// into the ring.
+    fn pop_inject_batch(&self) -> Option<TaskRef> {
+        let inject = &self.shared.inject;
+        if inject.is_empty() {
+            return None;
+        }
+        let mut guard = self.core.borrow_mut();
+        let core = guard.as_mut()?;
+        let share = inject.len() / self.shared.remotes.len() + 1;
+        let max = share.min(core.queue.remaining() / 2).max(1);
+        inject.pop_batch(max, |task| {
+            // `max` is below the ring's free room: no overflow.
+            core.queue.push_back(task, |_| {
+                unreachable!("weft: ring overflow while taking a batch that fits")
+            });
+        })
+    }
+
+    /// Looks for work elsewhere: half of a random victim's ring, then the
+    /// global queue. Only when fewer than half the workers search already.
+    fn steal_work(&self) -> Option<TaskRef> {
+        let shared = &self.shared;
+        let workers = shared.remotes.len();
+        {
+            let mut guard = self.core.borrow_mut();
+            let core = guard.as_mut()?;
+            if !core.searching {
+                if !shared.idle.transition_to_searching() {
+                    return None;
+                }
+                core.searching = true;
+            }
+            let start = core.random(workers);
+            for offset in 0..workers {
+                let victim = (start + offset) % workers;
+                if victim == self.index {
+                    continue;
+                }
+                if let Some(task) = shared.remotes[victim].steal.steal_into(&mut core.queue) {
+                    bump(&self.remote().steals);
+                    return Some(task);
+                }
+            }
+        }
+        self.pop_inject_batch()
+    }
+
+    /// Polls `task`, then whatever it woke into the LIFO slot (a few times
+    /// at most).
+    fn run_task(&self, task: TaskRef) {
+        let notify = {
+            let mut guard = self.core.borrow_mut();
+            let Some(core) = guard.as_mut() else { return };
+            core.lifo_enabled = true;
+            // Found work: stop searching; the last searcher wakes another
+            // so someone keeps looking.
+            std::mem::take(&mut core.searching) && self.shared.idle.transition_from_searching()
+        };
+        if notify {
+            self.shared.notify_parked();
+        }
+        self.poll(task);
+        let mut lifo_polls = 0;
+        loop {
+            let mut guard = self.core.borrow_mut();
+            let Some(core) = guard.as_mut() else { return };
+            let Some(task) = core.lifo.take() else { return };
+            if lifo_polls >= MAX_LIFO_POLLS {
+                core.lifo_enabled = false;
+                let mut overflow = None;
+                core.push_back(task, &mut overflow);
+                drop(guard);
+                if let Some(batch) = overflow {
+                    self.shared.inject.push_batch(batch);
+                }
+                self.shared.notify_parked();
+                return;
+            }
+            core.tick = core.tick.wrapping_add(1);
+            drop(guard);
+            lifo_polls += 1;
+            self.poll(task);
+        }
+    }
+
+    fn poll(&self, task: TaskRef) {
+        bump(&self.remote().polls);
+        // A completed task leaves its registry in `Shared::task_finished`.
+        let _ = task.run();
+    }
+
+    /// Every `event_interval` polls: let the driver in without blocking,
+    /// unless another worker holds it (it is polling or parked in it).
+    fn maintenance(&self) {
+        let Ok(mut driver) = self.shared.driver.try_lock() else {
+            return;
+        };
+        let Some(driver) = driver.as_mut() else {
+            return;
+        };
+        self.set_in_driver(true);
+        driver.park(Some(Duration::ZERO));
+        self.set_in_driver(false);
+        self.spread_work();
+    }
+
+    fn set_in_driver(&self, in_driver: bool) {
+        if let Some(core) = self.core.borrow_mut().as_mut() {
+            core.in_driver = in_driver;
+        }
+    }
+
+    /// After the driver filled the queue: if there is more than this worker
+    /// will run next, wake another to share it.
+    fn spread_work(&self) {
+        let more = self
+            .core
+            .borrow()
+            .as_ref()
+            .is_some_and(|core| core.queue.len() + usize::from(core.lifo.is_some()) > 1);
+        if more {
+            self.shared.notify_parked();
+        }
+    }
+
+    fn has_work(&self) -> bool {
+        let queued = self
+            .core
+            .borrow()
+            .as_ref()
+            .is_some_and(|core| core.has_tasks());
+        queued
+            || (self.home
+                && (!self.pinned.borrow().is_empty() || self.remote().pinned_len.load(Acquire) > 0))
+    }
+
+    /// Nothing to run anywhere: sleep until woken.
+    fn park(&self) {
+        let shared = &self.shared;
+        let hooks = &shared.config.hooks;
+        if self.has_work() {
+            return;
+        }
+        hooks.before_park();
+        let was_searching = self
+            .core
+            .borrow_mut()
+            .as_mut()
+            .is_some_and(|core| std::mem::take(&mut core.searching));
+        if shared.idle.transition_to_parked(self.index, was_searching) {
+            // The last searcher re-checks every queue: a task queued while
+            // it decided to sleep must not wait for the next wake.
+            shared.notify_if_work_pending();
+        }
+        let remote = self.remote();
+        let searching = loop {
+            if self.should_stop() {
+                break !shared.idle.unpark_worker_by_id(self.index);
+            }
+            bump(&remote.parks);
+            match shared.driver.try_lock() {
+                Ok(mut guard) if guard.is_some() => {
+                    let driver = guard.as_mut().expect("checked just above");
+                    self.set_in_driver(true);
+                    remote
+                        .parker
+                        .park(Some(&mut DriverPark(driver) as &mut dyn park::Driver));
+                    self.set_in_driver(false);
+                }
+                _ => remote.parker.park(None),
+            }
+            if self.has_work() {
+                // Woken by the driver or a pinned task: not a notifier's
+                // pick, unless one picked this worker meanwhile.
+                break !shared.idle.unpark_worker_by_id(self.index);
+            }
+            if !shared.idle.is_parked(self.index) {
+                // A notifier picked this worker and counted it searching.
+                break true;
+            }
+        };
+        if let Some(core) = self.core.borrow_mut().as_mut() {
+            core.searching = searching;
+        }
+        self.spread_work();
+        hooks.after_unpark();
+    }
+
+    /// At exit of the home thread: drop every pinned task's future, here,
+    /// on the one thread allowed to.
+    fn shutdown_pinned(&self) {
+        let remote = self.remote();
+        loop {
+            let mut dropped = false;
+            let inbox = {
+                let mut inbox = lock(&remote.pinned_inbox);
+                inbox.closed = true;
+                remote.pinned_len.store(0, Release);
+                std::mem::take(&mut inbox.tasks)
+            };
+            let queued: Vec<TaskRef> = self.pinned.borrow_mut().drain(..).collect();
+            let registered = self.pinned_registry.borrow_mut().drain();
+            for task in inbox.into_iter().chain(queued).chain(registered) {
+                task.shutdown();
+                dropped = true;
+            }
+            if !dropped {
+                break;
+            }
+        }
+        remote.pinned_alive.store(0, Relaxed);
+    }
+}
+
+/// Runs `f`, which may block, on this worker thread after handing the
+/// worker's queue to a stand-in thread, so the other tasks keep running.
+pub(crate) fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
+    let Some(cx) = current() else {
+        if crate::scheduler::current_thread::is_running_any() {
+            panic!(
+                "weft::task::block_in_place: this thread runs a current-thread runtime, whose \
+                 every task would stop while `f` blocks; use a multi-thread runtime, or move the \
+                 blocking call to a thread of its own"
+            );
+        }
+        return f();
+    };
+    if !cx.home {
+        // A stand-in blocks with the core it holds (other workers can still
+        // steal from its ring): handing it on again would leave two threads
+        // waiting for one core.
+        return f();
+    }
+    let Some(core) = cx.core.borrow_mut().take() else {
+        // Already inside `block_in_place` (nested): the core is away.
+        return f();
+    };
+    let shared = &cx.shared;
+    let remote = cx.remote();
+    remote.want_back.store(false, SeqCst);
+    *lock(&remote.handoff) = Some(core);
+    if spawn_thread(shared, cx.index, false).is_err() {
+        // No thread to stand in: keep the core and block this worker.
+        *cx.core.borrow_mut() = lock(&remote.handoff).take();
+        return f();
+    }
+
+    /// Takes the core back when `f` returns or unwinds.
+    struct Reclaim<'a>(&'a WorkerCx);
+    impl Drop for Reclaim<'_> {
+        fn drop(&mut self) {
+            let cx = self.0;
+            let remote = cx.remote();
+            remote.want_back.store(true, SeqCst);
+            remote.parker.unpark(&cx.shared.driver_handle);
+            let mut slot = lock(&remote.handoff);
+            let core = loop {
+                if let Some(core) = slot.take() {
+                    break core;
+                }
+                slot = remote
+                    .handoff_ready
+                    .wait(slot)
+                    .unwrap_or_else(|e| e.into_inner());
+            };
+            drop(slot);
+            *cx.core.borrow_mut() = Some(core);
+        }
+    }
+    let _reclaim = Reclaim(cx);
+    f()
+}

@@ -1,0 +1,562 @@
+//! The multi-thread scheduler: work stealing, cross-thread wakes, pinned
+//! local tasks, block_in_place, hooks, metrics and shutdown.
+
+mod common;
+
+use std::collections::HashSet;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, ThreadId};
+use std::time::Duration;
+
+use common::{within, Signal};
+use weft::runtime::{Builder, Runtime, RuntimeFlavor};
+
+fn rt(workers: usize) -> Runtime {
+    Builder::new_multi_thread()
+        .worker_threads(workers)
+        .build()
+        .expect("runtime")
+}
+
+#[test]
+fn runtime_new_is_multi_thread() {
+    within(30, || {
+        let rt = Runtime::new().unwrap();
+        assert_eq!(rt.handle().runtime_flavor(), RuntimeFlavor::MultiThread);
+        let workers = thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(rt.metrics().num_workers(), workers);
+        // Tasks run on worker threads, not on the thread in block_on.
+        let me = thread::current().id();
+        let ran_on = rt.block_on(async { weft::spawn(async { thread::current().id() }).await });
+        assert_ne!(ran_on.unwrap(), me);
+    });
+}
+
+#[test]
+fn a_million_tiny_tasks_from_a_thousand_spawners_all_complete() {
+    within(120, || {
+        let rt = rt(2);
+        let done = Arc::new(AtomicUsize::new(0));
+        let spawners: Vec<_> = (0..1_000)
+            .map(|_| {
+                let done = Arc::clone(&done);
+                rt.spawn(async move {
+                    let tasks: Vec<_> = (0..1_000)
+                        .map(|_| {
+                            let done = Arc::clone(&done);
+                            weft::spawn(async move {
+                                done.fetch_add(1, Ordering::Relaxed);
+                            })
+                        })
+                        .collect();
+                    for task in tasks {
+                        task.await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        rt.block_on(async {
+            for spawner in spawners {
+                spawner.await.unwrap();
+            }
+        });
+        assert_eq!(done.load(Ordering::Relaxed), 1_000_000);
+        assert_eq!(rt.metrics().num_alive_tasks(), 0);
+    });
+}
+
+#[test]
+fn a_task_woken_from_a_foreign_thread_runs() {
+    within(30, || {
+        let rt = rt(2);
+        let signal = Arc::new(Signal::default());
+        let task = {
+            let signal = Arc::clone(&signal);
+            rt.spawn(async move {
+                signal.wait().await;
+                "woken"
+            })
+        };
+        let setter = {
+            let signal = Arc::clone(&signal);
+            thread::spawn(move || {
+                thread::sleep(Duration::from_millis(20));
+                signal.set();
+            })
+        };
+        assert_eq!(rt.block_on(task).unwrap(), "woken");
+        setter.join().unwrap();
+    });
+}
+
+#[test]
+fn idle_workers_steal_from_a_busy_one() {
+    within(60, || {
+        let rt = rt(3);
+        let threads = Arc::new(Mutex::new(HashSet::new()));
+        let spawner_thread = rt.block_on({
+            let threads = Arc::clone(&threads);
+            async move {
+                weft::spawn(async move {
+                    // Every task lands on this worker's queue; the worker
+                    // then blocks, so only other workers can run them, and
+                    // only by stealing.
+                    let tasks: Vec<_> = (0..100)
+                        .map(|_| {
+                            let threads = Arc::clone(&threads);
+                            weft::spawn(async move {
+                                threads.lock().unwrap().insert(thread::current().id());
+                            })
+                        })
+                        .collect();
+                    thread::sleep(Duration::from_millis(100));
+                    for task in tasks {
+                        task.await.unwrap();
+                    }
+                    thread::current().id()
+                })
+                .await
+                .unwrap()
+            }
+        });
+        let metrics = rt.metrics();
+        let steals: u64 = (0..metrics.num_workers())
+            .map(|w| metrics.worker_steal_count(w).unwrap())
+            .sum();
+        assert!(steals > 0, "no steals recorded");
+        let threads = threads.lock().unwrap();
+        assert!(
+            threads.iter().any(|t| *t != spawner_thread),
+            "every task ran on the spawning worker"
+        );
+    });
+}
+
+#[test]
+fn local_tasks_always_run_on_their_owner_thread() {
+    within(60, || {
+        let rt = rt(2);
+        let rounds = rt.block_on(async {
+            weft::spawn(async {
+                let owner = thread::current().id();
+                let (tx, rx) = async_channel::unbounded::<u32>();
+                let local = {
+                    weft::task::spawn_local(async move {
+                        // `Rc`: the task is `!Send`, which only `spawn_local`
+                        // allows.
+                        let seen = Rc::new(std::cell::Cell::new(0u32));
+                        while let Ok(n) = rx.recv().await {
+                            assert_eq!(thread::current().id(), owner, "round {n}");
+                            seen.set(seen.get() + 1);
+                        }
+                        seen.get()
+                    })
+                };
+                // Woken from a foreign thread, round after round.
+                let feeder = thread::spawn(move || {
+                    for n in 0..200 {
+                        tx.send_blocking(n).unwrap();
+                        if n % 20 == 0 {
+                            thread::sleep(Duration::from_millis(1));
+                        }
+                    }
+                });
+                let rounds = local.await.unwrap();
+                feeder.join().unwrap();
+                rounds
+            })
+            .await
+            .unwrap()
+        });
+        assert_eq!(rounds, 200);
+    });
+}
+
+#[test]
+fn local_tasks_woken_by_other_workers_go_home() {
+    within(60, || {
+        let rt = rt(3);
+        rt.block_on(async {
+            weft::spawn(async {
+                let owner = thread::current().id();
+                let (tx, rx) = async_channel::bounded::<ThreadId>(1);
+                let local = weft::task::spawn_local(async move {
+                    let mut foreign = 0;
+                    while let Ok(sender) = rx.recv().await {
+                        assert_eq!(thread::current().id(), owner);
+                        foreign += usize::from(sender != owner);
+                    }
+                    foreign
+                });
+                // Senders are ordinary tasks, free to run on any worker.
+                let senders: Vec<_> = (0..50)
+                    .map(|_| {
+                        let tx = tx.clone();
+                        weft::spawn(async move {
+                            tx.send(thread::current().id()).await.unwrap();
+                        })
+                    })
+                    .collect();
+                drop(tx);
+                for sender in senders {
+                    sender.await.unwrap();
+                }
+                local.await.unwrap()
+            })
+            .await
+            .unwrap();
+        });
+    });
+}
+
+#[test]
+fn ping_pong_between_workers_loses_no_wake_up() {
+    within(60, || {
+        let rt = rt(2);
+        let threads = Arc::new(Mutex::new(HashSet::new()));
+        rt.block_on(async {
+            let (to_b, from_a) = async_channel::bounded::<u32>(1);
+            let (to_a, from_b) = async_channel::bounded::<u32>(1);
+            let a = {
+                let threads = Arc::clone(&threads);
+                weft::spawn(async move {
+                    for round in 0..10_000 {
+                        to_b.send(round).await.unwrap();
+                        assert_eq!(from_b.recv().await.unwrap(), round);
+                        threads.lock().unwrap().insert(thread::current().id());
+                    }
+                })
+            };
+            let b = weft::spawn(async move {
+                while let Ok(round) = from_a.recv().await {
+                    to_a.send(round).await.unwrap();
+                }
+            });
+            a.await.unwrap();
+            b.await.unwrap();
+        });
+        assert!(!threads.lock().unwrap().is_empty());
+    });
+}
+
+#[test]
+fn ping_pong_with_the_block_on_thread() {
+    within(60, || {
+        let rt = rt(2);
+        rt.block_on(async {
+            let (to_task, from_main) = async_channel::bounded::<u32>(1);
+            let (to_main, from_task) = async_channel::bounded::<u32>(1);
+            let echo = weft::spawn(async move {
+                while let Ok(n) = from_main.recv().await {
+                    to_main.send(n + 1).await.unwrap();
+                }
+            });
+            for n in 0..5_000 {
+                to_task.send(n).await.unwrap();
+                assert_eq!(from_task.recv().await.unwrap(), n + 1);
+            }
+            drop(to_task);
+            echo.await.unwrap();
+        });
+    });
+}
+
+#[test]
+fn spawn_local_outside_a_worker_panics_with_a_reason() {
+    within(30, || {
+        let rt = rt(1);
+        let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            rt.block_on(async {
+                weft::task::spawn_local(async {});
+            })
+        }))
+        .unwrap_err();
+        let message = err.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(message.contains("spawn_local"), "{message}");
+        assert!(message.contains("not"), "{message}");
+    });
+}
+
+#[test]
+fn panics_and_aborts_surface_through_join_handles() {
+    within(30, || {
+        let rt = rt(2);
+        rt.block_on(async {
+            let err = weft::spawn(async { panic!("boom") }).await.unwrap_err();
+            assert!(err.is_panic());
+            let sleeper = weft::spawn(weft::time::sleep(Duration::from_secs(3600)));
+            weft::time::sleep(Duration::from_millis(5)).await;
+            sleeper.abort();
+            assert!(sleeper.await.unwrap_err().is_cancelled());
+        });
+    });
+}
+
+#[test]
+fn block_in_place_keeps_the_other_tasks_running() {
+    within(60, || {
+        let rt = rt(1);
+        rt.block_on(async {
+            let ticks = Arc::new(AtomicUsize::new(0));
+            let ticker = {
+                let ticks = Arc::clone(&ticks);
+                weft::spawn(async move {
+                    loop {
+                        weft::time::sleep(Duration::from_millis(1)).await;
+                        ticks.fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+            };
+            let blocker = {
+                let ticks = Arc::clone(&ticks);
+                weft::spawn(async move {
+                    let me = thread::current().id();
+                    // With one worker, the ticker can only tick while this
+                    // task blocks if a stand-in runs the worker's queue.
+                    let seen = weft::task::block_in_place(|| {
+                        let start = ticks.load(Ordering::Relaxed);
+                        while ticks.load(Ordering::Relaxed) < start + 5 {
+                            thread::sleep(Duration::from_millis(1));
+                        }
+                        ticks.load(Ordering::Relaxed) - start
+                    });
+                    // Back on the same thread, with the worker's queue.
+                    assert_eq!(thread::current().id(), me);
+                    weft::task::yield_now().await;
+                    seen
+                })
+            };
+            assert!(blocker.await.unwrap() >= 5);
+            ticker.abort();
+        });
+        assert_eq!(rt.metrics().num_blocking_threads(), 0);
+    });
+}
+
+#[test]
+fn block_in_place_on_current_thread_panics_with_a_reason() {
+    within(30, || {
+        let rt = common::rt();
+        let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            rt.block_on(async { weft::task::block_in_place(|| 1) })
+        }))
+        .unwrap_err();
+        let message = err.downcast_ref::<&str>().copied().unwrap_or_default();
+        assert!(message.contains("current-thread"), "{message}");
+        // Outside any runtime it just runs.
+        assert_eq!(weft::task::block_in_place(|| 7), 7);
+    });
+}
+
+#[test]
+fn dropping_the_runtime_drops_every_pending_future_once() {
+    struct Counted(Arc<AtomicUsize>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    within(30, || {
+        let rt = rt(2);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let local_drops = Arc::new(AtomicUsize::new(0));
+        rt.block_on(async {
+            for _ in 0..50 {
+                let guard = Counted(Arc::clone(&drops));
+                weft::spawn(async move {
+                    let _guard = guard;
+                    std::future::pending::<()>().await;
+                });
+                let guard = Counted(Arc::clone(&drops));
+                weft::spawn(async move {
+                    let _guard = guard;
+                    weft::time::sleep(Duration::from_secs(3600)).await;
+                });
+            }
+            let local_drops = Arc::clone(&local_drops);
+            weft::spawn(async move {
+                let guard = Counted(local_drops);
+                weft::task::spawn_local(async move {
+                    let _guard = guard;
+                    let _not_send = Rc::new(());
+                    std::future::pending::<()>().await;
+                });
+            })
+            .await
+            .unwrap();
+            weft::time::sleep(Duration::from_millis(10)).await;
+        });
+        assert_eq!(rt.metrics().num_alive_tasks(), 101);
+        drop(rt);
+        assert_eq!(drops.load(Ordering::SeqCst), 100);
+        assert_eq!(local_drops.load(Ordering::SeqCst), 1);
+    });
+}
+
+#[test]
+fn dropping_a_runtime_inside_a_task_panics_instead_of_deadlocking() {
+    within(30, || {
+        let outer = rt(1);
+        let result = outer.block_on(async {
+            weft::spawn(async {
+                let inner = rt(1);
+                drop(inner);
+            })
+            .await
+        });
+        let err = result.unwrap_err();
+        let message = err.into_panic();
+        let message = message.downcast_ref::<&str>().copied().unwrap_or_default();
+        assert!(message.contains("asynchronous context"), "{message}");
+        // shutdown_background is the way to do it there.
+        outer.block_on(async {
+            weft::spawn(async { rt(1).shutdown_background() })
+                .await
+                .unwrap();
+        });
+    });
+}
+
+#[test]
+fn shutdown_timeout_returns_while_a_task_is_stuck() {
+    within(30, || {
+        let rt = rt(2);
+        let release = Arc::new(AtomicBool::new(false));
+        let started = Arc::new(Signal::default());
+        {
+            let release = Arc::clone(&release);
+            let started = Arc::clone(&started);
+            rt.spawn(async move {
+                started.set();
+                // A task that blocks its worker until released.
+                while !release.load(Ordering::SeqCst) {
+                    thread::sleep(Duration::from_millis(1));
+                }
+            });
+        }
+        rt.block_on(started.wait());
+        rt.shutdown_timeout(Duration::from_millis(50));
+        release.store(true, Ordering::SeqCst);
+    });
+}
+
+#[test]
+fn hooks_and_thread_names() {
+    within(30, || {
+        let starts = Arc::new(AtomicUsize::new(0));
+        let stops = Arc::new(AtomicUsize::new(0));
+        let parks = Arc::new(AtomicUsize::new(0));
+        let unparks = Arc::new(AtomicUsize::new(0));
+        let counter = |c: &Arc<AtomicUsize>| {
+            let c = Arc::clone(c);
+            move || {
+                c.fetch_add(1, Ordering::SeqCst);
+            }
+        };
+        let rt = Builder::new_multi_thread()
+            .worker_threads(3)
+            .thread_name("hooked")
+            .on_thread_start(counter(&starts))
+            .on_thread_stop(counter(&stops))
+            .on_thread_park(counter(&parks))
+            .on_thread_unpark(counter(&unparks))
+            .build()
+            .unwrap();
+        let name = rt.block_on(async {
+            weft::time::sleep(Duration::from_millis(5)).await;
+            weft::spawn(async { thread::current().name().map(str::to_owned) })
+                .await
+                .unwrap()
+        });
+        assert_eq!(name.as_deref(), Some("hooked"));
+        drop(rt);
+        assert_eq!(starts.load(Ordering::SeqCst), 3);
+        assert_eq!(stops.load(Ordering::SeqCst), 3);
+        assert!(parks.load(Ordering::SeqCst) >= 1);
+        assert!(unparks.load(Ordering::SeqCst) >= 1);
+    });
+}
+
+#[test]
+fn timers_and_sockets_work_across_workers() {
+    use weft::io::{AsyncReadExt, AsyncWriteExt};
+    within(60, || {
+        let rt = rt(2);
+        rt.block_on(async {
+            let listener = weft::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = weft::spawn(async move {
+                let mut conns = Vec::new();
+                for _ in 0..50 {
+                    let (mut stream, _) = listener.accept().await.unwrap();
+                    conns.push(weft::spawn(async move {
+                        let mut buf = [0u8; 1024];
+                        loop {
+                            let n = stream.read(&mut buf).await.unwrap();
+                            if n == 0 {
+                                break;
+                            }
+                            stream.write_all(&buf[..n]).await.unwrap();
+                        }
+                    }));
+                }
+                for conn in conns {
+                    conn.await.unwrap();
+                }
+            });
+            let clients: Vec<_> = (0..50u32)
+                .map(|i| {
+                    weft::spawn(async move {
+                        let mut stream = weft::net::TcpStream::connect(addr).await.unwrap();
+                        for round in 0..20u32 {
+                            let message = format!("{i}:{round}");
+                            stream.write_all(message.as_bytes()).await.unwrap();
+                            let mut back = vec![0u8; message.len()];
+                            stream.read_exact(&mut back).await.unwrap();
+                            assert_eq!(back, message.as_bytes());
+                            if round % 5 == 0 {
+                                weft::time::sleep(Duration::from_millis(1)).await;
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for client in clients {
+                client.await.unwrap();
+            }
+            server.await.unwrap();
+        });
+    });
+}
+
+#[test]
+fn a_self_waking_task_does_not_starve_timers_or_others_on_one_worker() {
+    within(30, || {
+        let rt = rt(1);
+        rt.block_on(async {
+            let spinning = Arc::new(AtomicBool::new(true));
+            let spinner = {
+                let spinning = Arc::clone(&spinning);
+                weft::spawn(async move {
+                    while spinning.load(Ordering::Relaxed) {
+                        weft::task::yield_now().await;
+                    }
+                })
+            };
+            weft::spawn(async { weft::time::sleep(Duration::from_millis(5)).await })
+                .await
+                .unwrap();
+            spinning.store(false, Ordering::Relaxed);
+            spinner.await.unwrap();
+        });
+    });
+}
+
+#[weft::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_test_macro_builds_a_multi_thread_runtime() {
+    let handle = weft::runtime::Handle::current();
+    assert_eq!(handle.runtime_flavor(), RuntimeFlavor::MultiThread);
+    assert_eq!(handle.metrics().num_workers(), 2);
+}
