@@ -13,6 +13,7 @@ mod instr;
 mod load;
 mod micro;
 mod procstat;
+mod sched;
 mod servers;
 
 use std::net::SocketAddr;
@@ -28,6 +29,7 @@ const USAGE: &str = "\
 usage: bench echo [options]
        bench echo-instr [options]
        bench micro [--rounds N]
+       bench sched [--rounds N] [--workers W] [--only WORKLOAD]
 
 echo: TCP echo, weft vs tokio vs a raw epoll loop, one server core, one client
 core; msgs/s and CPU per message, medians of interleaved rounds.
@@ -35,6 +37,10 @@ echo-instr: the same servers under callgrind (valgrind): user-space
 instructions per message, exact and repeatable (--rounds is ignored).
 micro: yield_many, spawn_many and ping_pong on each runtime, in-process,
 median time per operation over N rounds (default 7).
+sched: tokio's multi-thread scheduler shapes (spawn_many_local,
+spawn_many_remote_idle, spawn_many_remote_busy, yield_many, ping_pong,
+chained_spawn), weft multi-thread vs tokio multi_thread with W workers each
+(default one per CPU); weft time / tokio time, medians of N rounds (7).
 
 options:
   --rounds N        interleaved rounds; medians are reported (default 5)
@@ -54,6 +60,9 @@ enum Command {
     EchoInstr(EchoOpts),
     /// `bench micro [--rounds N]`: scheduler micro-benchmarks.
     Micro(usize),
+    /// `bench sched [--rounds N] [--workers W] [--only NAME]`: multi-thread
+    /// scheduler shapes.
+    Sched(SchedOpts),
     /// `bench serve-echo <impl> <addr>` (hidden): run one echo server.
     ServeEcho(ServerImpl, SocketAddr),
     /// `bench load-echo ...` (hidden): run the echo load client.
@@ -79,6 +88,10 @@ fn main() -> ExitCode {
         Command::Echo(opts) => ("echo", echo::run(&opts)),
         Command::EchoInstr(opts) => ("echo-instr", instr::run(&opts)),
         Command::Micro(rounds) => ("micro", micro::run(rounds)),
+        Command::Sched(opts) => (
+            "sched",
+            sched::run(opts.rounds, opts.workers, opts.only.as_deref()),
+        ),
         Command::ServeEcho(which, addr) => {
             exit_with_parent();
             ("serve-echo", servers::serve(which, addr))
@@ -124,6 +137,7 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
             },
             _ => Err("usage: bench micro [--rounds N]".into()),
         },
+        "sched" => parse_sched(rest).map(Command::Sched),
         "serve-echo" => match rest {
             [which, addr] => Ok(Command::ServeEcho(
                 which.parse()?,
@@ -134,6 +148,42 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
         "load-echo" => parse_load(rest).map(Command::LoadEcho),
         other => Err(format!("unknown subcommand {other:?}")),
     }
+}
+
+/// Options of `bench sched`.
+#[derive(Debug, PartialEq)]
+struct SchedOpts {
+    rounds: usize,
+    workers: usize,
+    only: Option<String>,
+}
+
+/// Parses the options of `bench sched`: `--rounds N` (default 7),
+/// `--workers N` (default: one per CPU), `--only NAME` (one workload).
+fn parse_sched(args: &[String]) -> Result<SchedOpts, String> {
+    let mut opts = SchedOpts {
+        rounds: 7,
+        workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        only: None,
+    };
+    let mut rest = args;
+    while let Some((flag, tail)) = rest.split_first() {
+        let Some((value, tail)) = tail.split_first() else {
+            return Err(format!("{flag} needs a value"));
+        };
+        let count = || match value.parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!("{flag} must be a positive integer, got {value:?}")),
+        };
+        match flag.as_str() {
+            "--rounds" => opts.rounds = count()?,
+            "--workers" => opts.workers = count()?,
+            "--only" => opts.only = Some(value.clone()),
+            other => return Err(format!("unknown option {other:?} to sched")),
+        }
+        rest = tail;
+    }
+    Ok(opts)
 }
 
 /// Parses the options of `bench echo`.

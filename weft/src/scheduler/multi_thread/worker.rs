@@ -382,7 +382,9 @@ impl WorkerCx {
                 None => false,
             }
         };
-        let notify = pushed_to_ring && !core.in_driver;
+        // A yield needs nobody else: this worker runs it, and maintenance
+        // spreads a long queue to idle workers every `event_interval` polls.
+        let notify = pushed_to_ring && !yielded && !core.in_driver;
         drop(guard);
         if let Some(batch) = overflow {
             self.shared.inject.push_batch(batch);
@@ -410,7 +412,9 @@ impl WorkerCx {
             }
         }
         if tick % config.global_queue_interval == 0 {
-            if let Some(task) = self.shared.inject.pop() {
+            // A fair share of the global queue, not just one task: while
+            // local tasks keep yielding, remote spawns still drain.
+            if let Some(task) = self.pop_inject_batch() {
                 return Some(task);
             }
         }
