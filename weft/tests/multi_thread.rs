@@ -560,3 +560,83 @@ async fn the_test_macro_builds_a_multi_thread_runtime() {
     assert_eq!(handle.runtime_flavor(), RuntimeFlavor::MultiThread);
     assert_eq!(handle.metrics().num_workers(), 2);
 }
+
+#[test]
+fn a_stand_in_blocking_on_the_home_thread_does_not_deadlock() {
+    within(30, || {
+        let rt = rt(1);
+        rt.block_on(async {
+            let (tx, rx) = std::sync::mpsc::channel::<()>();
+            let b_blocking = Arc::new(AtomicBool::new(false));
+            // A runs first, on the only worker, and blocks until B blocks.
+            let a = {
+                let b_blocking = Arc::clone(&b_blocking);
+                weft::spawn(async move {
+                    weft::task::block_in_place(|| {
+                        while !b_blocking.load(Ordering::SeqCst) {
+                            thread::sleep(Duration::from_millis(1));
+                        }
+                    });
+                    // Only now can B's blocking call return.
+                    tx.send(()).unwrap();
+                })
+            };
+            // B runs on the stand-in and blocks until A sends.
+            let b = weft::spawn(async move {
+                b_blocking.store(true, Ordering::SeqCst);
+                weft::task::block_in_place(|| rx.recv().unwrap());
+            });
+            a.await.unwrap();
+            b.await.unwrap();
+        });
+    });
+}
+
+#[test]
+fn a_task_spawned_by_the_park_hook_runs() {
+    within(30, || {
+        let spawned = Arc::new(AtomicBool::new(false));
+        let ran = Arc::new(Signal::default());
+        let rt = {
+            let spawned = Arc::clone(&spawned);
+            let ran = Arc::clone(&ran);
+            Builder::new_multi_thread()
+                .worker_threads(1)
+                .on_thread_park(move || {
+                    if !spawned.swap(true, Ordering::SeqCst) {
+                        let ran = Arc::clone(&ran);
+                        weft::spawn(async move { ran.set() });
+                    }
+                })
+                .build()
+                .unwrap()
+        };
+        rt.block_on(ran.wait());
+    });
+}
+
+#[test]
+fn a_panicking_hook_is_reported_and_the_runtime_carries_on() {
+    within(30, || {
+        let panicked = Arc::new(AtomicBool::new(false));
+        let rt = Builder::new_multi_thread()
+            .worker_threads(2)
+            .on_thread_park(move || {
+                // Once, to keep the test's output short.
+                if !panicked.swap(true, Ordering::SeqCst) {
+                    panic!("hook bug");
+                }
+            })
+            .build()
+            .unwrap();
+        let sum = rt.block_on(async {
+            let mut sum = 0;
+            for i in 0..20 {
+                weft::time::sleep(Duration::from_millis(1)).await;
+                sum += weft::spawn(async move { i }).await.unwrap();
+            }
+            sum
+        });
+        assert_eq!(sum, 190);
+    });
+}

@@ -14,6 +14,7 @@ mod registry;
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -35,26 +36,36 @@ pub(crate) struct Hooks {
 }
 
 impl Hooks {
-    fn call(hook: &Option<Callback>) {
+    /// Calls a user hook. A panic in it is reported on stderr and goes no
+    /// further: it must not kill a worker thread in the middle of the
+    /// scheduler's bookkeeping.
+    fn call(name: &str, hook: &Option<Callback>) {
         if let Some(hook) = hook {
-            hook();
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| hook())) {
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .copied()
+                    .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                    .unwrap_or("(not a string)");
+                eprintln!("weft: the `{name}` hook panicked: {message}; carrying on");
+            }
         }
     }
 
     pub(crate) fn thread_start(&self) {
-        Hooks::call(&self.on_thread_start);
+        Hooks::call("on_thread_start", &self.on_thread_start);
     }
 
     pub(crate) fn thread_stop(&self) {
-        Hooks::call(&self.on_thread_stop);
+        Hooks::call("on_thread_stop", &self.on_thread_stop);
     }
 
     pub(crate) fn before_park(&self) {
-        Hooks::call(&self.on_thread_park);
+        Hooks::call("on_thread_park", &self.on_thread_park);
     }
 
     pub(crate) fn after_unpark(&self) {
-        Hooks::call(&self.on_thread_unpark);
+        Hooks::call("on_thread_unpark", &self.on_thread_unpark);
     }
 }
 

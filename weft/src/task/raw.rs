@@ -256,8 +256,14 @@ where
 
     fn shutdown(self: Arc<Self>) {
         if !self.on_owner_thread() {
-            // A `!Send` future must not be dropped on this thread: leak it.
-            std::mem::forget(self);
+            // A late wake of a local task, on a thread that may not touch
+            // its `!Send` future or output. Once it has completed and its
+            // output is gone, what is left (state, waker) may be dropped
+            // anywhere; otherwise leak it rather than drop it here.
+            let done = self.header.state.is_complete() && self.join_slot().output.is_none();
+            if !done {
+                std::mem::forget(self);
+            }
             return;
         }
         if self.header.state.start_shutdown() {

@@ -32,7 +32,7 @@ use std::io;
 use std::pin::pin;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
@@ -247,6 +247,17 @@ impl Shared {
         }
     }
 
+    /// The driver, unless another worker has it. A poisoned lock (a panic
+    /// in a waker the driver fired) is taken anyway: the driver's own state
+    /// is updated before it wakes anyone.
+    fn try_lock_driver(&self) -> Option<MutexGuard<'_, Option<Driver>>> {
+        match self.driver.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+
     fn is_closed(&self) -> bool {
         self.closed.load(Acquire)
     }
@@ -290,12 +301,14 @@ impl Shared {
     /// A worker's core, handed in at shutdown. The last one in drops every
     /// remaining task and the driver.
     fn hand_in_core(self: &Arc<Self>, core: Box<Core>) {
-        let mut cores = lock(&self.shutdown_cores);
-        cores.push(core);
-        if cores.len() < self.remotes.len() {
+        let mut slot = lock(&self.shutdown_cores);
+        slot.push(core);
+        if slot.len() < self.remotes.len() {
             return;
         }
-        let cores = std::mem::take(&mut *cores);
+        let cores = std::mem::take(&mut *slot);
+        // Futures are dropped below: no scheduler lock may be held.
+        drop(slot);
         self.finish_shutdown(cores);
     }
 

@@ -244,26 +244,6 @@ pub(super) fn spawn_thread(shared: &Arc<Shared>, index: usize, home: bool) -> io
 }
 
 fn run_thread(shared: Arc<Shared>, index: usize, home: bool) {
-    /// Counts the thread out however it ends; a stand-in also stops
-    /// counting as a blocking thread (if it has not already, when it gave
-    /// the core back).
-    struct Stopped<'a> {
-        shared: &'a Shared,
-        blocking: Cell<bool>,
-    }
-    impl Stopped<'_> {
-        fn not_blocking(&self) {
-            if self.blocking.replace(false) {
-                self.shared.blocking_threads.fetch_sub(1, Relaxed);
-            }
-        }
-    }
-    impl Drop for Stopped<'_> {
-        fn drop(&mut self) {
-            self.not_blocking();
-            self.shared.thread_stopped();
-        }
-    }
     if !home {
         shared.blocking_threads.fetch_add(1, Relaxed);
     }
@@ -289,23 +269,63 @@ fn run_thread(shared: Arc<Shared>, index: usize, home: bool) {
     {
         let _enter = context::enter(Handle::MultiThread(Arc::clone(&shared)));
         let _installed = Installed::new(&cx);
+        // Hands the core on however the loop ends, a weft bug's panic
+        // included: a lost core would hang shutdown.
+        let _give_back = GiveBack {
+            cx: &cx,
+            stopped: &stopped,
+        };
         cx.run();
-        if home {
+    }
+    shared.config.hooks.thread_stop();
+}
+
+/// On the way out of a worker thread: the home thread drops its pinned tasks
+/// and hands its core in for shutdown; a stand-in gives the core back to the
+/// home thread.
+struct GiveBack<'a, 'b> {
+    cx: &'a WorkerCx,
+    stopped: &'a Stopped<'b>,
+}
+
+impl Drop for GiveBack<'_, '_> {
+    fn drop(&mut self) {
+        let cx = self.cx;
+        if cx.home {
             cx.shutdown_pinned();
         }
-    }
-    let core = cx.core.borrow_mut().take();
-    if let Some(core) = core {
-        if home {
-            shared.hand_in_core(core);
+        let Some(core) = cx.take_core() else { return };
+        if cx.home {
+            cx.shared.hand_in_core(core);
         } else {
-            // Back to the home thread, waiting in `block_in_place`.
-            stopped.not_blocking();
+            // Back to the home thread, waiting for it in `reclaim_core`.
+            self.stopped.not_blocking();
+            let remote = cx.remote();
             *lock(&remote.handoff) = Some(core);
             remote.handoff_ready.notify_all();
         }
     }
-    shared.config.hooks.thread_stop();
+}
+
+/// Counts the thread out however it ends; a stand-in also stops
+/// counting as a blocking thread (if it has not already, when it gave
+/// the core back).
+struct Stopped<'a> {
+    shared: &'a Shared,
+    blocking: Cell<bool>,
+}
+impl Stopped<'_> {
+    fn not_blocking(&self) {
+        if self.blocking.replace(false) {
+            self.shared.blocking_threads.fetch_sub(1, Relaxed);
+        }
+    }
+}
+impl Drop for Stopped<'_> {
+    fn drop(&mut self) {
+        self.not_blocking();
+        self.shared.thread_stopped();
+    }
 }
 
 /// Points `WORKER` at a context for as long as it lives.
@@ -342,7 +362,19 @@ impl WorkerCx {
     }
 
     fn run(&self) {
-        while !self.should_stop() {
+        loop {
+            if self.core.borrow().is_none() {
+                // A `block_in_place` in the last poll handed the core on.
+                if !self.home {
+                    // A stand-in is done: the core has a new holder.
+                    return;
+                }
+                self.reclaim_core();
+                continue;
+            }
+            if self.should_stop() {
+                return;
+            }
             if let Some(task) = self.next_task() {
                 self.run_task(task);
             } else if let Some(task) = self.steal_work() {
@@ -351,6 +383,34 @@ impl WorkerCx {
                 self.park();
             }
         }
+    }
+
+    /// The home thread, back from `block_in_place`, waits for its stand-in
+    /// to hand the core back (at its next task boundary).
+    fn reclaim_core(&self) {
+        let remote = self.remote();
+        let mut slot = lock(&remote.handoff);
+        let core = loop {
+            if let Some(core) = slot.take() {
+                break core;
+            }
+            slot = remote
+                .handoff_ready
+                .wait(slot)
+                .unwrap_or_else(|e| e.into_inner());
+        };
+        drop(slot);
+        *self.core.borrow_mut() = Some(core);
+    }
+
+    /// Takes the core out of this thread, to hand it to another; it stops
+    /// counting as searching here (the new holder starts afresh).
+    fn take_core(&self) -> Option<Box<Core>> {
+        let mut core = self.core.borrow_mut().take()?;
+        if std::mem::take(&mut core.searching) && self.shared.idle.transition_from_searching() {
+            self.shared.notify_parked();
+        }
+        Some(core)
     }
 
     /// Queues `task` on this worker. `Err` gives it back when this thread
@@ -509,6 +569,10 @@ impl WorkerCx {
         self.poll(task);
         let mut lifo_polls = 0;
         loop {
+            if self.shared.is_closed() {
+                // Shutdown drops whatever is left in the slot.
+                return;
+            }
             let mut guard = self.core.borrow_mut();
             let Some(core) = guard.as_mut() else { return };
             let Some(task) = core.lifo.take() else { return };
@@ -523,7 +587,8 @@ impl WorkerCx {
                 self.shared.notify_parked();
                 return;
             }
-            core.tick = core.tick.wrapping_add(1);
+            // LIFO polls leave `tick` alone: the interval checks in
+            // `next_task` must see every value of it.
             drop(guard);
             lifo_polls += 1;
             self.poll(task);
@@ -539,7 +604,7 @@ impl WorkerCx {
     /// Every `event_interval` polls: let the driver in without blocking,
     /// unless another worker holds it (it is polling or parked in it).
     fn maintenance(&self) {
-        let Ok(mut driver) = self.shared.driver.try_lock() else {
+        let Some(mut driver) = self.shared.try_lock_driver() else {
             return;
         };
         let Some(driver) = driver.as_mut() else {
@@ -585,10 +650,13 @@ impl WorkerCx {
     fn park(&self) {
         let shared = &self.shared;
         let hooks = &shared.config.hooks;
+        // The hook runs first: it may spawn or wake tasks, which must then
+        // keep this worker awake.
+        hooks.before_park();
         if self.has_work() {
+            hooks.after_unpark();
             return;
         }
-        hooks.before_park();
         let was_searching = self
             .core
             .borrow_mut()
@@ -605,8 +673,8 @@ impl WorkerCx {
                 break !shared.idle.unpark_worker_by_id(self.index);
             }
             bump(&remote.parks);
-            match shared.driver.try_lock() {
-                Ok(mut guard) if guard.is_some() => {
+            match shared.try_lock_driver() {
+                Some(mut guard) if guard.is_some() => {
                     let driver = guard.as_mut().expect("checked just above");
                     self.set_in_driver(true);
                     remote
@@ -660,7 +728,11 @@ impl WorkerCx {
 }
 
 /// Runs `f`, which may block, on this worker thread after handing the
-/// worker's queue to a stand-in thread, so the other tasks keep running.
+/// worker's core (its queues) to a stand-in thread, so the other tasks keep
+/// running. When `f` returns (or unwinds) the stand-in is asked for the core
+/// back; this thread finishes the poll it is in without it, then waits for
+/// the stand-in's next task boundary. A stand-in's own `block_in_place`
+/// hands the core to a further stand-in and then ends.
 pub(crate) fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
     let Some(cx) = current() else {
         if crate::scheduler::current_thread::is_running_any() {
@@ -672,48 +744,57 @@ pub(crate) fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
         }
         return f();
     };
-    if !cx.home {
-        // A stand-in blocks with the core it holds (other workers can still
-        // steal from its ring): handing it on again would leave two threads
-        // waiting for one core.
-        return f();
-    }
-    let Some(core) = cx.core.borrow_mut().take() else {
-        // Already inside `block_in_place` (nested): the core is away.
-        return f();
-    };
     let shared = &cx.shared;
     let remote = cx.remote();
-    remote.want_back.store(false, SeqCst);
-    *lock(&remote.handoff) = Some(core);
+    match cx.take_core() {
+        Some(core) => {
+            if cx.home {
+                remote.want_back.store(false, SeqCst);
+            }
+            *lock(&remote.handoff) = Some(core);
+            // The home thread may be waiting for it (a stand-in handing on).
+            remote.handoff_ready.notify_all();
+        }
+        None => {
+            // A second `block_in_place` in the same poll on the home thread:
+            // the core is still with a stand-in, or back in the slot.
+            if !cx.home {
+                return f();
+            }
+            let slot = lock(&remote.handoff);
+            remote.want_back.store(false, SeqCst);
+            if slot.is_none() {
+                // The stand-in still runs it and will keep doing so (unless
+                // it was already on its way back: then the core waits in the
+                // slot until this poll ends).
+                drop(slot);
+                return with_reclaim(cx, f);
+            }
+        }
+    }
     if spawn_thread(shared, cx.index, false).is_err() {
         // No thread to stand in: keep the core and block this worker.
         *cx.core.borrow_mut() = lock(&remote.handoff).take();
         return f();
     }
+    if cx.home {
+        with_reclaim(cx, f)
+    } else {
+        // This stand-in ends after the poll it is in.
+        f()
+    }
+}
 
-    /// Takes the core back when `f` returns or unwinds.
-    struct Reclaim<'a>(&'a WorkerCx);
-    impl Drop for Reclaim<'_> {
+/// Runs `f`, then (also on unwind) asks the stand-in for the core back.
+fn with_reclaim<F: FnOnce() -> R, R>(cx: &WorkerCx, f: F) -> R {
+    struct AskBack<'a>(&'a WorkerCx);
+    impl Drop for AskBack<'_> {
         fn drop(&mut self) {
-            let cx = self.0;
-            let remote = cx.remote();
+            let remote = self.0.remote();
             remote.want_back.store(true, SeqCst);
-            remote.parker.unpark(&cx.shared.driver_handle);
-            let mut slot = lock(&remote.handoff);
-            let core = loop {
-                if let Some(core) = slot.take() {
-                    break core;
-                }
-                slot = remote
-                    .handoff_ready
-                    .wait(slot)
-                    .unwrap_or_else(|e| e.into_inner());
-            };
-            drop(slot);
-            *cx.core.borrow_mut() = Some(core);
+            remote.parker.unpark(&self.0.shared.driver_handle);
         }
     }
-    let _reclaim = Reclaim(cx);
+    let _ask_back = AskBack(cx);
     f()
 }
