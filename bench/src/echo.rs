@@ -259,18 +259,26 @@ fn print_results(medians: &[(ServerImpl, Sample)]) {
             .find(|(p, _)| *p == which)
             .map(|(_, s)| s.msgs_per_sec)
     };
-    let Some(weft) = get(ServerImpl::Weft) else {
-        println!("note: weft was not among --peers; no RESULT lines");
-        return;
-    };
-    for other in [ServerImpl::Tokio, ServerImpl::Raw] {
-        if let Some(theirs) = get(other) {
+    let pairs = [
+        (ServerImpl::Weft, ServerImpl::Tokio),
+        (ServerImpl::Weft, ServerImpl::Raw),
+        (ServerImpl::WeftMt, ServerImpl::TokioMt),
+        (ServerImpl::WeftMt, ServerImpl::Raw),
+    ];
+    let mut printed = false;
+    for (ours, theirs) in pairs {
+        if let (Some(a), Some(b)) = (get(ours), get(theirs)) {
             println!(
-                "RESULT echo weft/{} {:.3}",
-                other.result_name(),
-                weft / theirs
+                "RESULT echo {}/{} {:.3}",
+                ours.result_name(),
+                theirs.result_name(),
+                a / b
             );
+            printed = true;
         }
+    }
+    if !printed {
+        println!("note: no weft/peer pair among --peers; no RESULT lines");
     }
 }
 

@@ -66,18 +66,20 @@ pub fn run(opts: &EchoOpts) -> io::Result<()> {
     }
     let _ = std::fs::remove_dir_all(&dir);
     println!();
-    let weft = per_msg
-        .iter()
-        .find(|(w, _)| *w == ServerImpl::Weft)
-        .map(|(_, v)| *v);
-    for (which, ipm) in &per_msg {
-        let label = match which {
-            ServerImpl::Weft => continue,
-            ServerImpl::Tokio => "tokio",
-            ServerImpl::Raw => "raw-epoll",
-        };
-        if let Some(weft) = weft {
-            println!("RESULT echo-instr weft/{label} {:.3}", ipm / weft);
+    let get = |which: ServerImpl| per_msg.iter().find(|(w, _)| *w == which).map(|(_, v)| *v);
+    let pairs = [
+        (ServerImpl::Weft, ServerImpl::Tokio),
+        (ServerImpl::Weft, ServerImpl::Raw),
+        (ServerImpl::WeftMt, ServerImpl::TokioMt),
+    ];
+    for (ours, theirs) in pairs {
+        if let (Some(ours_ipm), Some(theirs_ipm)) = (get(ours), get(theirs)) {
+            println!(
+                "RESULT echo-instr {}/{} {:.3}",
+                ours.result_name(),
+                theirs.result_name(),
+                theirs_ipm / ours_ipm
+            );
         }
     }
     Ok(())

@@ -1,7 +1,9 @@
 //! Echo servers under test. All three implement the same protocol: accept connections,
 //! set `TCP_NODELAY`, and write back every byte read, until the peer closes.
 //!
-//! Each server runs on a single thread. Once it is listening it prints exactly one line,
+//! Each server runs its tasks on one thread: the current-thread runtimes on the main
+//! thread, the `-mt` ones (multi-thread runtimes with one worker, the flavor most tokio
+//! programs use) on their worker, with the accept loop in `block_on` on the main thread. Once it is listening it prints exactly one line,
 //! `READY <addr>`, on stdout; the orchestrator waits for that line.
 
 pub mod raw_echo;
@@ -22,11 +24,23 @@ pub enum ServerImpl {
     Tokio,
     /// Hand-written edge-triggered epoll loop: the floor.
     Raw,
+    /// weft, multi-thread runtime with one worker.
+    WeftMt,
+    /// tokio, multi_thread runtime with one worker.
+    TokioMt,
 }
 
 impl ServerImpl {
-    /// All implementations, in the default order.
+    /// The default set, in the default order.
     pub const ALL: [ServerImpl; 3] = [ServerImpl::Weft, ServerImpl::Tokio, ServerImpl::Raw];
+    /// Every implementation `--peers` may name.
+    pub const KNOWN: [ServerImpl; 5] = [
+        ServerImpl::Weft,
+        ServerImpl::Tokio,
+        ServerImpl::Raw,
+        ServerImpl::WeftMt,
+        ServerImpl::TokioMt,
+    ];
 
     /// The name used on the command line (`weft`, `tokio`, `raw`).
     pub fn name(self) -> &'static str {
@@ -34,6 +48,8 @@ impl ServerImpl {
             ServerImpl::Weft => "weft",
             ServerImpl::Tokio => "tokio",
             ServerImpl::Raw => "raw",
+            ServerImpl::WeftMt => "weft-mt",
+            ServerImpl::TokioMt => "tokio-mt",
         }
     }
 
@@ -56,10 +72,14 @@ impl FromStr for ServerImpl {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ServerImpl::ALL
+        ServerImpl::KNOWN
             .into_iter()
             .find(|i| i.name() == s)
-            .ok_or_else(|| format!("unknown server impl {s:?} (expected weft, tokio or raw)"))
+            .ok_or_else(|| {
+                format!(
+                    "unknown server impl {s:?} (expected weft, tokio, raw, weft-mt or tokio-mt)"
+                )
+            })
     }
 }
 
@@ -67,8 +87,10 @@ impl FromStr for ServerImpl {
 pub fn serve(which: ServerImpl, addr: SocketAddr) -> io::Result<()> {
     match which {
         ServerImpl::Raw => raw_echo::serve(addr),
-        ServerImpl::Tokio => tokio_echo::serve(addr),
-        ServerImpl::Weft => weft_echo::serve(addr),
+        ServerImpl::Tokio => tokio_echo::serve(addr, false),
+        ServerImpl::Weft => weft_echo::serve(addr, false),
+        ServerImpl::TokioMt => tokio_echo::serve(addr, true),
+        ServerImpl::WeftMt => weft_echo::serve(addr, true),
     }
 }
 

@@ -1,4 +1,5 @@
-//! Echo server on tokio's current-thread runtime.
+//! Echo server on tokio's current-thread runtime, or its multi_thread runtime with one
+//! worker.
 
 use std::io;
 use std::net::SocketAddr;
@@ -7,10 +8,17 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 /// Runs the tokio echo server on `addr` (port 0 picks a free port) until killed.
-pub fn serve(addr: SocketAddr) -> io::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+pub fn serve(addr: SocketAddr, multi_thread: bool) -> io::Result<()> {
+    let rt = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    };
     rt.block_on(run(addr))
 }
 

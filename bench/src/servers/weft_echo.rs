@@ -1,12 +1,19 @@
-//! Echo server on weft's current-thread runtime. Same shape as
+//! Echo server on weft's current-thread runtime, or its multi-thread runtime with one
+//! worker. Same shape as
 //! [`tokio_echo`](super::tokio_echo), so the two measure the runtimes, not the servers.
 
 use std::io;
 use std::net::SocketAddr;
 
 /// Runs the weft echo server on `addr` (port 0 picks a free port) until killed.
-pub fn serve(addr: SocketAddr) -> io::Result<()> {
-    let rt = weft::runtime::Builder::new_current_thread().build()?;
+pub fn serve(addr: SocketAddr, multi_thread: bool) -> io::Result<()> {
+    let rt = if multi_thread {
+        weft::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()?
+    } else {
+        weft::runtime::Builder::new_current_thread().build()?
+    };
     rt.block_on(run(addr))
 }
 

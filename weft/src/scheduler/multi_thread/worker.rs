@@ -444,7 +444,7 @@ impl WorkerCx {
         };
         // A yield needs nobody else: this worker runs it, and maintenance
         // spreads a long queue to idle workers every `event_interval` polls.
-        let notify = pushed_to_ring && !yielded && !core.in_driver;
+        let notify = pushed_to_ring && !yielded && !core.in_driver && self.shared.remotes.len() > 1;
         drop(guard);
         if let Some(batch) = overflow {
             self.shared.inject.push_batch(batch);
@@ -489,6 +489,10 @@ impl WorkerCx {
     }
 
     fn pop_pinned(&self) -> Option<TaskRef> {
+        if self.remote().pinned_alive.load(Relaxed) == 0 {
+            // This worker has no local tasks (the common case): one load.
+            return None;
+        }
         if let Some(task) = self.pinned.borrow_mut().pop_front() {
             return Some(task);
         }
@@ -528,6 +532,10 @@ impl WorkerCx {
     fn steal_work(&self) -> Option<TaskRef> {
         let shared = &self.shared;
         let workers = shared.remotes.len();
+        if workers == 1 {
+            // Nobody to steal from, nobody to search alongside.
+            return self.pop_inject_batch();
+        }
         {
             let mut guard = self.core.borrow_mut();
             let core = guard.as_mut()?;
@@ -641,9 +649,14 @@ impl WorkerCx {
             .borrow()
             .as_ref()
             .is_some_and(|core| core.has_tasks());
+        // Queued local tasks matter only while some are alive (a wake that
+        // raced a completion can leave a stale entry, which must not keep
+        // the worker from sleeping).
+        let remote = self.remote();
         queued
             || (self.home
-                && (!self.pinned.borrow().is_empty() || self.remote().pinned_len.load(Acquire) > 0))
+                && remote.pinned_alive.load(Relaxed) > 0
+                && (!self.pinned.borrow().is_empty() || remote.pinned_len.load(Acquire) > 0))
     }
 
     /// Nothing to run anywhere: sleep until woken.
