@@ -10,8 +10,8 @@ use crate::scheduler;
 use crate::task::JoinHandle;
 
 /// A reference to a runtime that can spawn tasks and run futures from any
-/// thread. Wakes that cross threads reach the runtime's loop through its
-/// eventfd.
+/// thread. Wakes that cross threads reach the runtime through its global
+/// queue and an unpark (a condvar, or the driver's eventfd).
 ///
 /// ```
 /// let rt = weft::runtime::Builder::new_current_thread().build()?;
@@ -61,13 +61,16 @@ impl Handle {
     }
 
     /// Runs `future` to completion on this thread, inside this runtime's
-    /// context. If no thread is running the runtime's loop, this one does
-    /// for as long as the call lasts; otherwise `future` is polled here and
-    /// the loop's thread drives its I/O and timers.
+    /// context. On a multi-thread runtime `future` is polled here while the
+    /// workers run the tasks, I/O and timers. On a current-thread runtime, if
+    /// no thread is running the loop, this one does for as long as the call
+    /// lasts; otherwise `future` is polled here and the loop's thread drives
+    /// its I/O and timers.
     ///
     /// # Panics
     ///
-    /// When called from a thread that is already running a weft loop.
+    /// When called from a thread that is already running a weft loop or
+    /// waiting in a `block_on`.
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.inner.block_on(future)
