@@ -1,7 +1,7 @@
 //! Tasks: spawning, joining, aborting, yielding.
 //!
-//! Owns: the task cell ([`raw`]), its state word ([`state`]), join and abort
-//! handles, the cooperative budget ([`coop`]). Calls: the scheduler (to queue
+//! Owns: the task cell (`raw.rs`), its state word (`state.rs`), join and abort
+//! handles, the cooperative budget (`coop.rs`). Calls: the scheduler (to queue
 //! a woken task) and the runtime context (to find the current scheduler).
 //!
 //! A task is one allocation holding its future, its state word and its join
