@@ -640,3 +640,56 @@ fn a_panicking_hook_is_reported_and_the_runtime_carries_on() {
         assert_eq!(sum, 190);
     });
 }
+
+#[test]
+fn ping_pong_between_tasks_pinned_to_two_different_workers() {
+    within(60, || {
+        let rt = rt(2);
+        let (ping_thread, pong_thread) = rt.block_on(async {
+            let (to_pong, from_ping) = async_channel::bounded::<u32>(1);
+            let (to_ping, from_pong) = async_channel::bounded::<u32>(1);
+            let (pong_placed_tx, pong_placed) = async_channel::bounded::<ThreadId>(1);
+            weft::spawn(async move {
+                let home = thread::current().id();
+                // Probes that only the other worker can run: this worker
+                // blocks until one of them has pinned the pong side there.
+                let claimed = Arc::new(AtomicBool::new(false));
+                for _ in 0..16 {
+                    let from_ping = from_ping.clone();
+                    let to_ping = to_ping.clone();
+                    let placed = pong_placed_tx.clone();
+                    let claimed = Arc::clone(&claimed);
+                    weft::spawn(async move {
+                        let here = thread::current().id();
+                        if here == home || claimed.swap(true, Ordering::SeqCst) {
+                            return;
+                        }
+                        placed.try_send(here).unwrap();
+                        weft::task::spawn_local(async move {
+                            while let Ok(n) = from_ping.recv().await {
+                                assert_eq!(thread::current().id(), here);
+                                to_ping.send(n + 1).await.unwrap();
+                            }
+                        });
+                    });
+                }
+                while pong_placed_tx.is_empty() {
+                    thread::sleep(Duration::from_millis(1));
+                }
+                let pong = pong_placed.recv().await.unwrap();
+                let ping = weft::task::spawn_local(async move {
+                    for n in 0..10_000u32 {
+                        to_pong.send(n).await.unwrap();
+                        assert_eq!(from_pong.recv().await.unwrap(), n + 1);
+                        assert_eq!(thread::current().id(), home);
+                    }
+                });
+                ping.await.unwrap();
+                (home, pong)
+            })
+            .await
+            .unwrap()
+        });
+        assert_ne!(ping_thread, pong_thread, "the two sides share a worker");
+    });
+}

@@ -247,4 +247,86 @@ mod loom_models {
             notifier.join().unwrap();
         });
     }
+
+    /// The same protocol with two workers and shutdown: one task is pushed
+    /// from outside while both workers go to sleep; whichever runs it then
+    /// shuts the other down. A lost wake leaves both asleep (deadlock).
+    #[test]
+    fn loom_two_workers_no_lost_wake() {
+        loom::model(|| {
+            let idle = Arc::new(Idle::new(2));
+            let parkers = Arc::new([Parker::new(), Parker::new()]);
+            let driver = Arc::new(FakeDriver::new());
+            let queue = Arc::new(AtomicUsize::new(0));
+            let closed = Arc::new(AtomicUsize::new(0));
+            let workers: Vec<_> = (0..2)
+                .map(|index| {
+                    let (idle, parkers, driver, queue, closed) = (
+                        idle.clone(),
+                        parkers.clone(),
+                        driver.clone(),
+                        queue.clone(),
+                        closed.clone(),
+                    );
+                    thread::spawn(move || {
+                        let notify = || {
+                            if let Some(worker) = idle.worker_to_notify() {
+                                parkers[worker].unpark(&*driver);
+                            }
+                        };
+                        let mut searching = false;
+                        loop {
+                            if closed.load(SeqCst) == 1 {
+                                return false;
+                            }
+                            // next_task / steal_work: the global queue.
+                            if !searching {
+                                searching = idle.transition_to_searching();
+                            }
+                            let got = queue
+                                .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+                                .is_ok();
+                            if got {
+                                if searching && idle.transition_from_searching() {
+                                    notify();
+                                }
+                                // "Run" it: shut the runtime down.
+                                closed.store(1, SeqCst);
+                                parkers[1 - index].unpark(&*driver);
+                                return true;
+                            }
+                            // park()
+                            if idle.transition_to_parked(index, std::mem::take(&mut searching))
+                                && queue.load(SeqCst) > 0
+                            {
+                                notify();
+                            }
+                            loop {
+                                if closed.load(SeqCst) == 1 {
+                                    return false;
+                                }
+                                parkers[index].park(None);
+                                if closed.load(SeqCst) == 1 {
+                                    return false;
+                                }
+                                if !idle.is_parked(index) {
+                                    searching = true;
+                                    break;
+                                }
+                            }
+                        }
+                    })
+                })
+                .collect();
+            queue.fetch_add(1, SeqCst);
+            if let Some(worker) = idle.worker_to_notify() {
+                parkers[worker].unpark(&*driver);
+            }
+            let ran: usize = workers
+                .into_iter()
+                .map(|w| usize::from(w.join().unwrap()))
+                .sum();
+            assert_eq!(ran, 1, "the task ran exactly once");
+        });
+    }
 }
