@@ -693,3 +693,27 @@ fn ping_pong_between_tasks_pinned_to_two_different_workers() {
         assert_ne!(ping_thread, pong_thread, "the two sides share a worker");
     });
 }
+
+#[test]
+fn block_on_inside_a_worker_or_a_block_on_panics_with_a_reason() {
+    within(30, || {
+        let rt = rt(2);
+        let handle = rt.handle().clone();
+        let err = rt
+            .block_on(async move { weft::spawn(async move { handle.block_on(async {}) }).await })
+            .unwrap_err();
+        let payload = err.into_panic();
+        let message = payload.downcast_ref::<&str>().copied().unwrap_or_default();
+        assert!(
+            message.contains("cannot block_on inside a runtime"),
+            "{message}"
+        );
+        // The thread waiting in a multi-thread block_on may not block again
+        // either, on any runtime.
+        let other = common::rt();
+        let nested = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            rt.block_on(async { other.block_on(async {}) })
+        }));
+        assert!(nested.is_err());
+    });
+}

@@ -289,12 +289,7 @@ impl Wake for MainWake {
 
 #[track_caller]
 pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output {
-    if crate::scheduler::in_async_context() {
-        panic!(
-            "weft: cannot block_on inside a runtime: this thread is already running a weft \
-             loop (in `block_on` or one of its tasks); `.await` the future or `spawn` it instead"
-        );
-    }
+    crate::scheduler::refuse_nested_block_on();
     let _enter = context::enter(crate::scheduler::Handle::CurrentThread(Arc::clone(shared)));
     let mut future = pin!(future);
     let main = Arc::new(MainWake {

@@ -215,3 +215,15 @@ where
 pub(crate) fn in_async_context() -> bool {
     multi_thread::is_worker() || current_thread::is_running_any() || multi_thread::in_block_on()
 }
+
+/// Panics if this thread may not block in a `block_on`: it runs a weft loop
+/// or already waits in a `block_on`, and blocking would stall it.
+#[track_caller]
+pub(crate) fn refuse_nested_block_on() {
+    if in_async_context() {
+        panic!(
+            "weft: cannot block_on inside a runtime: this thread is already running a weft \
+             loop (in `block_on` or one of its tasks); `.await` the future or `spawn` it instead"
+        );
+    }
+}

@@ -383,12 +383,7 @@ impl Wake for ThreadWake {
 /// Runs `future` on this (non-worker) thread; the workers run the tasks.
 #[track_caller]
 pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output {
-    if crate::scheduler::in_async_context() {
-        panic!(
-            "weft: cannot block_on inside a runtime: this thread is already running a weft \
-             loop (in `block_on` or one of its tasks); `.await` the future or `spawn` it instead"
-        );
-    }
+    crate::scheduler::refuse_nested_block_on();
     let _enter = context::enter(crate::scheduler::Handle::MultiThread(Arc::clone(shared)));
     let _blocking = worker::BlockOnGuard::enter();
     let mut future = pin!(future);
