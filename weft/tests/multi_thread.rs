@@ -717,3 +717,78 @@ fn block_on_inside_a_worker_or_a_block_on_panics_with_a_reason() {
         assert!(nested.is_err());
     });
 }
+
+#[test]
+fn block_in_place_twice_in_one_poll_keeps_the_queue_running_both_times() {
+    within(60, || {
+        let rt = rt(1);
+        rt.block_on(async {
+            let ticks = Arc::new(AtomicUsize::new(0));
+            let ticker = {
+                let ticks = Arc::clone(&ticks);
+                weft::spawn(async move {
+                    loop {
+                        weft::time::sleep(Duration::from_millis(1)).await;
+                        ticks.fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+            };
+            let wait_for_ticks = |ticks: &AtomicUsize| {
+                let start = ticks.load(Ordering::Relaxed);
+                while ticks.load(Ordering::Relaxed) < start + 3 {
+                    thread::sleep(Duration::from_millis(1));
+                }
+            };
+            let blocker = {
+                let ticks = Arc::clone(&ticks);
+                weft::spawn(async move {
+                    // With one worker, each wait ends only if a stand-in
+                    // runs the worker's queue meanwhile.
+                    weft::task::block_in_place(|| wait_for_ticks(&ticks));
+                    weft::task::block_in_place(|| wait_for_ticks(&ticks));
+                })
+            };
+            blocker.await.unwrap();
+            ticker.abort();
+        });
+    });
+}
+
+#[test]
+fn a_local_future_whose_drop_blocks_in_place_is_dropped_at_shutdown() {
+    struct BlockingDrop(Arc<AtomicUsize>);
+    impl Drop for BlockingDrop {
+        fn drop(&mut self) {
+            weft::task::block_in_place(|| thread::sleep(Duration::from_millis(1)));
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    within(30, || {
+        let rt = rt(2);
+        let drops = Arc::new(AtomicUsize::new(0));
+        rt.block_on({
+            let drops = Arc::clone(&drops);
+            async move {
+                weft::spawn(async move {
+                    for _ in 0..4 {
+                        let guard = BlockingDrop(Arc::clone(&drops));
+                        weft::task::spawn_local(async move {
+                            let _guard = guard;
+                            std::future::pending::<()>().await;
+                        });
+                        let guard = BlockingDrop(Arc::clone(&drops));
+                        weft::spawn(async move {
+                            let _guard = guard;
+                            std::future::pending::<()>().await;
+                        });
+                    }
+                })
+                .await
+                .unwrap();
+                weft::time::sleep(Duration::from_millis(5)).await;
+            }
+        });
+        drop(rt);
+        assert_eq!(drops.load(Ordering::SeqCst), 8, "every future dropped once");
+    });
+}

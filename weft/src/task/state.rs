@@ -120,11 +120,16 @@ impl State {
     }
 
     /// Claims an idle task to shut it down (the runtime is going away).
-    /// Returns false if it completed already.
+    /// Returns false if it completed already, or if a thread is polling it
+    /// right now: then it is marked cancelled and notified, so the end of
+    /// that poll requeues it and whoever takes it next (the closed queue,
+    /// which shuts it down) drops the future.
     pub(crate) fn start_shutdown(&self) -> bool {
         self.update(|s| {
-            if s & (COMPLETE | RUNNING) != 0 {
+            if s & COMPLETE != 0 {
                 (None, false)
+            } else if s & RUNNING != 0 {
+                (Some(s | NOTIFIED | CANCELLED), false)
             } else {
                 (Some(s | RUNNING | CANCELLED), true)
             }
@@ -195,6 +200,15 @@ mod tests {
         assert!(s.start_shutdown(), "a queued task can be shut down");
         s.complete();
         assert!(!s.start_shutdown(), "completed tasks are left alone");
+    }
+
+    #[test]
+    fn shutdown_of_a_running_task_cancels_it_at_the_end_of_its_poll() {
+        let s = State::new_notified();
+        assert_eq!(s.start(), Start::Poll);
+        assert!(!s.start_shutdown(), "another thread is polling it");
+        assert_eq!(s.idle(), Idle::Requeue, "the poll's end requeues it");
+        assert!(s.start_shutdown(), "then it can be shut down");
     }
 }
 

@@ -108,6 +108,11 @@ struct WorkerCx {
     pinned: RefCell<VecDeque<TaskRef>>,
     /// Every `spawn_local` task of this worker not yet completed.
     pinned_registry: RefCell<Registry>,
+    /// True while a task is being polled: only then may `block_in_place`
+    /// hand the core away (the loop around the poll copes with its absence).
+    in_poll: Cell<bool>,
+    /// A stand-in still counted in `blocking_threads`.
+    blocking: Cell<bool>,
 }
 
 thread_local! {
@@ -244,17 +249,17 @@ pub(super) fn spawn_thread(shared: &Arc<Shared>, index: usize, home: bool) -> io
 }
 
 fn run_thread(shared: Arc<Shared>, index: usize, home: bool) {
+    let _stopped = Stopped(&shared);
     if !home {
         shared.blocking_threads.fetch_add(1, Relaxed);
     }
-    let stopped = Stopped {
-        shared: &shared,
-        blocking: Cell::new(!home),
-    };
     let remote = &shared.remotes[index];
     let Some(core) = lock(&remote.handoff).take() else {
         // A stand-in that started after its `block_in_place` ended: the
         // home thread took its core back already.
+        if !home {
+            shared.blocking_threads.fetch_sub(1, Relaxed);
+        }
         return;
     };
     shared.config.hooks.thread_start();
@@ -265,16 +270,15 @@ fn run_thread(shared: Arc<Shared>, index: usize, home: bool) {
         core: RefCell::new(Some(core)),
         pinned: RefCell::new(VecDeque::new()),
         pinned_registry: RefCell::new(Registry::default()),
+        in_poll: Cell::new(false),
+        blocking: Cell::new(!home),
     };
     {
         let _enter = context::enter(Handle::MultiThread(Arc::clone(&shared)));
         let _installed = Installed::new(&cx);
         // Hands the core on however the loop ends, a weft bug's panic
         // included: a lost core would hang shutdown.
-        let _give_back = GiveBack {
-            cx: &cx,
-            stopped: &stopped,
-        };
+        let _give_back = GiveBack(&cx);
         cx.run();
     }
     shared.config.hooks.thread_stop();
@@ -282,49 +286,42 @@ fn run_thread(shared: Arc<Shared>, index: usize, home: bool) {
 
 /// On the way out of a worker thread: the home thread drops its pinned tasks
 /// and hands its core in for shutdown; a stand-in gives the core back to the
-/// home thread.
-struct GiveBack<'a, 'b> {
-    cx: &'a WorkerCx,
-    stopped: &'a Stopped<'b>,
-}
+/// home thread (if it still has it: normally `try_hand_back` did already).
+struct GiveBack<'a>(&'a WorkerCx);
 
-impl Drop for GiveBack<'_, '_> {
+impl Drop for GiveBack<'_> {
     fn drop(&mut self) {
-        let cx = self.cx;
+        let cx = self.0;
         if cx.home {
+            // Not in a poll: a `block_in_place` in a dropped future's `Drop`
+            // runs inline, so the core stays here.
             cx.shutdown_pinned();
-        }
-        let Some(core) = cx.take_core() else { return };
-        if cx.home {
-            cx.shared.hand_in_core(core);
+            if cx.core.borrow().is_none() {
+                // Unwinding from a poll whose `block_in_place` handed the core
+                // on and already got it back into the slot.
+                *cx.core.borrow_mut() = lock(&cx.remote().handoff).take();
+            }
+            if let Some(core) = cx.take_core() {
+                cx.shared.hand_in_core(core);
+            }
         } else {
-            // Back to the home thread, waiting for it in `reclaim_core`.
-            self.stopped.not_blocking();
-            let remote = cx.remote();
-            *lock(&remote.handoff) = Some(core);
-            remote.handoff_ready.notify_all();
+            cx.not_blocking();
+            if let Some(core) = cx.take_core() {
+                let remote = cx.remote();
+                *lock(&remote.handoff) = Some(core);
+                remote.handoff_ready.notify_all();
+            }
         }
+        cx.not_blocking();
     }
 }
 
-/// Counts the thread out however it ends; a stand-in also stops
-/// counting as a blocking thread (if it has not already, when it gave
-/// the core back).
-struct Stopped<'a> {
-    shared: &'a Shared,
-    blocking: Cell<bool>,
-}
-impl Stopped<'_> {
-    fn not_blocking(&self) {
-        if self.blocking.replace(false) {
-            self.shared.blocking_threads.fetch_sub(1, Relaxed);
-        }
-    }
-}
+/// Counts the thread out however it ends.
+struct Stopped<'a>(&'a Shared);
+
 impl Drop for Stopped<'_> {
     fn drop(&mut self) {
-        self.not_blocking();
-        self.shared.thread_stopped();
+        self.0.thread_stopped();
     }
 }
 
@@ -373,6 +370,10 @@ impl WorkerCx {
                 continue;
             }
             if self.should_stop() {
+                if !self.home && !self.try_hand_back() {
+                    // The home thread asked for the core again meanwhile.
+                    continue;
+                }
                 return;
             }
             if let Some(task) = self.next_task() {
@@ -403,10 +404,37 @@ impl WorkerCx {
         *self.core.borrow_mut() = Some(core);
     }
 
+    /// A stand-in asked to stop: under the handoff lock, unless the home
+    /// thread took the request back (a second `block_in_place` in the same
+    /// poll clears `want_back` under that lock), put the core in the slot.
+    /// False: keep running.
+    fn try_hand_back(&self) -> bool {
+        let remote = self.remote();
+        let mut slot = lock(&remote.handoff);
+        if !self.shared.is_closed() && !remote.want_back.load(Acquire) {
+            return false;
+        }
+        self.not_blocking();
+        if let Some(core) = self.take_core() {
+            *slot = Some(core);
+            remote.handoff_ready.notify_all();
+        }
+        true
+    }
+
+    /// A stand-in stops counting as a blocking thread (before the home
+    /// thread can see its core back).
+    fn not_blocking(&self) {
+        if self.blocking.replace(false) {
+            self.shared.blocking_threads.fetch_sub(1, Relaxed);
+        }
+    }
+
     /// Takes the core out of this thread, to hand it to another; it stops
     /// counting as searching here (the new holder starts afresh).
     fn take_core(&self) -> Option<Box<Core>> {
         let mut core = self.core.borrow_mut().take()?;
+        core.in_driver = false;
         if std::mem::take(&mut core.searching) && self.shared.idle.transition_from_searching() {
             self.shared.notify_parked();
         }
@@ -563,13 +591,16 @@ impl WorkerCx {
     /// Polls `task`, then whatever it woke into the LIFO slot (a few times
     /// at most).
     fn run_task(&self, task: TaskRef) {
-        let notify = {
-            let mut guard = self.core.borrow_mut();
-            let Some(core) = guard.as_mut() else { return };
-            core.lifo_enabled = true;
-            // Found work: stop searching; the last searcher wakes another
-            // so someone keeps looking.
-            std::mem::take(&mut core.searching) && self.shared.idle.transition_from_searching()
+        let notify = match self.core.borrow_mut().as_mut() {
+            Some(core) => {
+                core.lifo_enabled = true;
+                // Found work: stop searching; the last searcher wakes
+                // another so someone keeps looking.
+                std::mem::take(&mut core.searching) && self.shared.idle.transition_from_searching()
+            }
+            // The core left (a hand-off outside a poll cannot happen, but a
+            // popped task must be polled whatever happens).
+            None => false,
         };
         if notify {
             self.shared.notify_parked();
@@ -605,8 +636,10 @@ impl WorkerCx {
 
     fn poll(&self, task: TaskRef) {
         bump(&self.remote().polls);
+        let outer = self.in_poll.replace(true);
         // A completed task leaves its registry in `Shared::task_finished`.
         let _ = task.run();
+        self.in_poll.set(outer);
     }
 
     /// Every `event_interval` polls: let the driver in without blocking,
@@ -757,6 +790,12 @@ pub(crate) fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
         }
         return f();
     };
+    if !cx.in_poll.get() {
+        // Outside a task's poll (a hook, a waker fired by the driver, a
+        // future dropped at shutdown): the loop around this call holds the
+        // core in hand, so it cannot go; block this worker.
+        return f();
+    }
     let shared = &cx.shared;
     let remote = cx.remote();
     match cx.take_core() {
@@ -787,8 +826,16 @@ pub(crate) fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
     }
     if spawn_thread(shared, cx.index, false).is_err() {
         // No thread to stand in: keep the core and block this worker.
-        *cx.core.borrow_mut() = lock(&remote.handoff).take();
-        return f();
+        match lock(&remote.handoff).take() {
+            Some(core) => {
+                *cx.core.borrow_mut() = Some(core);
+                return f();
+            }
+            // A stand-in from an earlier call, started late, took it: it is
+            // running the worker; ask for it back afterwards as usual.
+            None if cx.home => return with_reclaim(cx, f),
+            None => return f(),
+        }
     }
     if cx.home {
         with_reclaim(cx, f)
