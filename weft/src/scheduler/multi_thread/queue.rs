@@ -29,7 +29,8 @@ struct Inner<T> {
     head: AtomicU64,
     /// Written only by the owner.
     tail: AtomicU32,
-    buffer: Box<[UnsafeCell<MaybeUninit<T>>]>,
+    /// A fixed-size array: the masked index needs no bounds check.
+    buffer: Box<[UnsafeCell<MaybeUninit<T>>; CAPACITY]>,
 }
 
 // SAFETY: items move between threads (owner to stealer) and are never shared:
@@ -67,9 +68,12 @@ fn pack(steal: u32, real: u32) -> u64 {
 
 /// A new queue: the owner's end and the stealers' end.
 pub(crate) fn new<T>() -> (Local<T>, Steal<T>) {
-    let buffer = (0..CAPACITY)
+    let buffer: Box<[UnsafeCell<MaybeUninit<T>>]> = (0..CAPACITY)
         .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
         .collect();
+    let Ok(buffer) = buffer.try_into() else {
+        unreachable!("the buffer has CAPACITY slots");
+    };
     let inner = Arc::new(Inner {
         head: AtomicU64::new(0),
         tail: AtomicU32::new(0),
@@ -135,6 +139,7 @@ impl<T> Local<T> {
     /// Pushes `item` at the back. When the ring is full, half of it plus
     /// `item` go to `overflow` (the global queue) in one batch; while a
     /// steal is in flight the ring cannot be halved, so `item` alone goes.
+    #[inline]
     pub(crate) fn push_back(&mut self, mut item: T, overflow: impl FnOnce(Vec<T>)) {
         loop {
             let (steal, real) = unpack(self.inner.head.load(Acquire));
@@ -162,6 +167,7 @@ impl<T> Local<T> {
     }
 
     /// Claims the older half of a full ring and returns it with `item`.
+    #[cold]
     fn push_overflow(&mut self, item: T, real: u32) -> Result<Vec<T>, T> {
         let half = (CAPACITY / 2) as u32;
         let claimed = pack(real.wrapping_add(half), real.wrapping_add(half));
@@ -184,6 +190,7 @@ impl<T> Local<T> {
     }
 
     /// Pops the oldest item.
+    #[inline]
     pub(crate) fn pop(&mut self) -> Option<T> {
         let mut head = self.inner.head.load(Acquire);
         loop {

@@ -38,7 +38,13 @@ const MAX_LIFO_POLLS: u32 = 3;
 
 /// What a worker owns while it runs; handed between threads only whole.
 pub(crate) struct Core {
+    /// Turns of the loop (LIFO polls excluded); its parity alternates the
+    /// pinned queue with the ring.
     tick: u32,
+    /// Turns left until the next `maintenance` / global-queue-first turn:
+    /// countdowns, not `tick % interval`, so a turn costs no division.
+    until_maintenance: u32,
+    until_global: u32,
     /// The task woken last on this worker: run next.
     lifo: Option<TaskRef>,
     /// False once the LIFO slot ran `MAX_LIFO_POLLS` times in a row; wakes
@@ -57,6 +63,8 @@ impl Core {
     pub(super) fn new(index: usize, queue: queue::Local<TaskRef>) -> Box<Core> {
         Box::new(Core {
             tick: 0,
+            until_maintenance: 0,
+            until_global: 0,
             lifo: None,
             lifo_enabled: true,
             queue,
@@ -91,6 +99,7 @@ impl Core {
         any
     }
 
+    #[inline]
     fn push_back(&mut self, task: TaskRef, overflow: &mut Option<Vec<TaskRef>>) {
         self.queue.push_back(task, |batch| *overflow = Some(batch));
     }
@@ -485,13 +494,27 @@ impl WorkerCx {
 
     fn next_task(&self) -> Option<TaskRef> {
         let config = &self.shared.config;
-        let tick = {
+        let (tick, maintain, global_first) = {
             let mut guard = self.core.borrow_mut();
             let core = guard.as_mut()?;
             core.tick = core.tick.wrapping_add(1);
-            core.tick
+            let countdown = |left: &mut u32, interval: u32| match left.checked_sub(1) {
+                Some(n) => {
+                    *left = n;
+                    false
+                }
+                None => {
+                    *left = interval - 1;
+                    true
+                }
+            };
+            (
+                core.tick,
+                countdown(&mut core.until_maintenance, config.event_interval),
+                countdown(&mut core.until_global, config.global_queue_interval),
+            )
         };
-        if tick % config.event_interval == 0 {
+        if maintain {
             self.maintenance();
         }
         if self.home && tick & 1 == 0 {
@@ -499,7 +522,7 @@ impl WorkerCx {
                 return Some(task);
             }
         }
-        if tick % config.global_queue_interval == 0 {
+        if global_first {
             // A fair share of the global queue, not just one task: while
             // local tasks keep yielding, remote spawns still drain.
             if let Some(task) = self.pop_inject_batch() {
