@@ -13,6 +13,21 @@ use std::time::Duration;
 use common::{within, Signal};
 use weft::runtime::{Builder, Runtime, RuntimeFlavor};
 
+/// A task that counts milliseconds (runs until aborted), and its count.
+fn ticker() -> (Arc<AtomicUsize>, weft::task::JoinHandle<()>) {
+    let ticks = Arc::new(AtomicUsize::new(0));
+    let task = {
+        let ticks = Arc::clone(&ticks);
+        weft::spawn(async move {
+            loop {
+                weft::time::sleep(Duration::from_millis(1)).await;
+                ticks.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    (ticks, task)
+}
+
 fn rt(workers: usize) -> Runtime {
     Builder::new_multi_thread()
         .worker_threads(workers)
@@ -299,16 +314,7 @@ fn block_in_place_keeps_the_other_tasks_running() {
     within(60, || {
         let rt = rt(1);
         rt.block_on(async {
-            let ticks = Arc::new(AtomicUsize::new(0));
-            let ticker = {
-                let ticks = Arc::clone(&ticks);
-                weft::spawn(async move {
-                    loop {
-                        weft::time::sleep(Duration::from_millis(1)).await;
-                        ticks.fetch_add(1, Ordering::Relaxed);
-                    }
-                })
-            };
+            let (ticks, ticker) = ticker();
             let blocker = {
                 let ticks = Arc::clone(&ticks);
                 weft::spawn(async move {
@@ -723,16 +729,7 @@ fn block_in_place_twice_in_one_poll_keeps_the_queue_running_both_times() {
     within(60, || {
         let rt = rt(1);
         rt.block_on(async {
-            let ticks = Arc::new(AtomicUsize::new(0));
-            let ticker = {
-                let ticks = Arc::clone(&ticks);
-                weft::spawn(async move {
-                    loop {
-                        weft::time::sleep(Duration::from_millis(1)).await;
-                        ticks.fetch_add(1, Ordering::Relaxed);
-                    }
-                })
-            };
+            let (ticks, ticker) = ticker();
             let wait_for_ticks = |ticks: &AtomicUsize| {
                 let start = ticks.load(Ordering::Relaxed);
                 while ticks.load(Ordering::Relaxed) < start + 3 {

@@ -134,12 +134,15 @@ thread_local! {
 
 fn current() -> Option<&'static WorkerCx> {
     let cx = WORKER.get();
+    if cx.is_null() {
+        return None;
+    }
     // SAFETY: `WORKER` is non-null only while `run_thread`'s frame, which
     // owns the `WorkerCx` it points at, is live on this thread (`Installed`
     // resets it before the frame ends, unwinding included). The 'static
     // lifetime never escapes a caller that returns before that frame ends:
     // every caller is inside a poll or a wake made from that loop.
-    (!cx.is_null()).then(|| unsafe { &*cx })
+    Some(unsafe { &*cx })
 }
 
 /// True on a worker thread (or a `block_in_place` stand-in) of any
