@@ -1,7 +1,7 @@
 //! `Evented<T>`: a non-blocking fd registered with the current runtime.
 
 use std::io;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::task::{Context, Poll};
 
 use crate::driver::io::{Direction, Registration};
@@ -29,6 +29,14 @@ impl<T: AsFd> Evented<T> {
 
     pub(crate) fn registration(&self) -> &Registration {
         &self.registration
+    }
+
+    /// Leaves the runtime: returns the I/O object (on a duplicate of its
+    /// descriptor, still non-blocking) and deregisters and closes this one.
+    pub(crate) fn into_std<S: From<OwnedFd>>(self) -> io::Result<S> {
+        let fd = self.io.as_fd().try_clone_to_owned()?;
+        drop(self);
+        Ok(S::from(fd))
     }
 
     /// Runs `op` on `io` until it does not return `WouldBlock`.

@@ -62,6 +62,12 @@ impl RuntimeMetrics {
         self.handle.metrics().blocking_threads
     }
 
+    /// Times the I/O driver has polled epoll (`epoll_wait` calls, blocking
+    /// or not) since the runtime started: one driver turn each.
+    pub fn io_driver_turns(&self) -> u64 {
+        self.handle.driver().io.turns()
+    }
+
     /// Task polls made by worker `worker` since the runtime started.
     pub fn worker_poll_count(&self, worker: usize) -> Option<u64> {
         self.handle.worker_metrics(worker).map(|w| w.polls)

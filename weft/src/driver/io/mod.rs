@@ -17,8 +17,8 @@ mod waiter;
 
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::AtomicBool;
-use std::sync::atomic::Ordering::{Acquire, Release, SeqCst};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,6 +51,8 @@ pub(crate) struct IoShared {
     /// from the timer wheel; a timer inserted from another thread that
     /// becomes the earliest must then unpark it.
     pub(crate) parked: AtomicBool,
+    /// `epoll_wait` calls so far (written only by the driving thread).
+    turns: AtomicU64,
 }
 
 impl IoShared {
@@ -64,6 +66,11 @@ impl IoShared {
 
     pub(crate) fn is_shutdown(&self) -> bool {
         self.shutdown.load(Acquire)
+    }
+
+    /// How many times the driver has polled epoll.
+    pub(crate) fn turns(&self) -> u64 {
+        self.turns.load(Relaxed)
     }
 }
 
@@ -101,6 +108,7 @@ impl IoDriver {
             unpark_pending: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
             parked: AtomicBool::new(false),
+            turns: AtomicU64::new(0),
         });
         Ok(IoDriver {
             shared,
@@ -117,6 +125,7 @@ impl IoDriver {
     /// records readiness and wakes the waiters. Returns the number of events.
     pub(crate) fn turn(&mut self, timeout: Option<Duration>) -> io::Result<usize> {
         self.tick = self.tick.wrapping_add(1);
+        crate::scheduler::bump(&self.shared.turns);
         let timeout = timeout.map(|d| Timespec {
             tv_sec: d.as_secs().min(i32::MAX as u64) as i64,
             tv_nsec: i64::from(d.subsec_nanos()),
@@ -192,6 +201,15 @@ impl IoShared {
             return Err(e.into());
         }
         Ok(Registration::new(Arc::clone(self), slot))
+    }
+
+    /// Re-arms `fd`'s edge-triggered registration: if it is still ready,
+    /// epoll reports it again at the next turn (used by single-accept
+    /// listeners, which leave queued connections for the next turn).
+    pub(crate) fn rearm(&self, fd: impl AsFd, token: u64) -> io::Result<()> {
+        let flags = EventFlags::IN | EventFlags::OUT | EventFlags::RDHUP | EventFlags::ET;
+        epoll::modify(&self.epoll, fd, EventData::new_u64(token), flags)?;
+        Ok(())
     }
 
     fn deregister(&self, fd: impl AsFd) {

@@ -121,11 +121,18 @@ impl Registration {
         self.poll_op(cx, direction, op, |&n| n > 0 && n < len)
     }
 
+    /// Re-arms the edge-triggered registration of `fd` (this registration's
+    /// fd): if it is still ready, the next driver turn reports it again.
+    pub(crate) fn rearm(&self, fd: impl AsFd) -> io::Result<()> {
+        self.shared.rearm(fd, self.slot.token())
+    }
+
     /// The loop behind `poll_io` and `poll_transfer`: wait for readiness, run
     /// `op`, clear readiness on `WouldBlock` or when `drained` says a
-    /// successful result showed the kernel side empty (or full).
+    /// successful result showed the kernel side empty (or full, or, for a
+    /// single-accept listener, that this turn's share is taken).
     #[inline]
-    fn poll_op<R>(
+    pub(crate) fn poll_op<R>(
         &self,
         cx: &mut Context<'_>,
         direction: Direction,

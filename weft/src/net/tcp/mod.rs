@@ -1,5 +1,6 @@
 //! TCP: listener and stream.
 
+mod exhaustion;
 mod listener;
 mod stream;
 

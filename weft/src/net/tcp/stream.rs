@@ -92,6 +92,16 @@ impl TcpStream {
         TcpStream::from_connected(stream)
     }
 
+    /// Turns the stream back into a `std` one (still non-blocking), no
+    /// longer registered with the runtime.
+    ///
+    /// # Errors
+    ///
+    /// If the descriptor cannot be duplicated (out of descriptors).
+    pub fn into_std(self) -> io::Result<std::net::TcpStream> {
+        self.io.into_std()
+    }
+
     /// The local address of the connection.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
