@@ -20,9 +20,12 @@
 //! `close()` is `futures-io`'s name for tokio's `shutdown()`: on a TCP
 //! stream it shuts down the write direction (reads still work).
 
+mod readiness;
+
 pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 pub use futures_util::io::{
     copy, copy_buf, empty, repeat, sink, AsyncBufReadExt, AsyncReadExt, AsyncSeekExt,
     AsyncWriteExt, BufReader, BufWriter, Cursor, ReadHalf, WriteHalf,
 };
+pub use readiness::{Interest, Ready};
 pub use std::io::{Error, ErrorKind, Result};

@@ -5,6 +5,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::task::{Context, Poll};
 
 use crate::driver::io::{Direction, Registration};
+use crate::io::{Interest, Ready};
 use crate::runtime::context;
 
 /// An I/O object plus its readiness registration. Deregisters from epoll
@@ -71,4 +72,117 @@ impl<T: AsFd> Drop for Evented<T> {
     fn drop(&mut self) {
         self.registration.deregister(self.io.as_fd());
     }
+}
+
+/// The byte-stream operations shared by TCP and Unix streams (std
+/// implements `Read`/`Write` on `&TcpStream` and `&UnixStream`).
+impl<T: AsFd> Evented<T>
+where
+    for<'a> &'a T: io::Read + io::Write,
+{
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_transfer(cx, Direction::Read, buf.len(), |mut s| {
+            io::Read::read(&mut s, buf)
+        })
+    }
+
+    pub(crate) fn poll_read_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [io::IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let len = vectored_len(bufs.iter().map(|b| b.len()));
+        self.poll_transfer(cx, Direction::Read, len, |mut s| {
+            io::Read::read_vectored(&mut s, bufs)
+        })
+    }
+
+    pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.poll_transfer(cx, Direction::Write, buf.len(), |mut s| {
+            io::Write::write(&mut s, buf)
+        })
+    }
+
+    pub(crate) fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let len = vectored_len(bufs.iter().map(|b| b.len()));
+        self.poll_transfer(cx, Direction::Write, len, |mut s| {
+            io::Write::write_vectored(&mut s, bufs)
+        })
+    }
+
+    pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.try_io(Direction::Read, |mut s| io::Read::read(&mut s, buf))
+    }
+
+    pub(crate) fn try_read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        self.try_io(Direction::Read, |mut s| {
+            io::Read::read_vectored(&mut s, bufs)
+        })
+    }
+
+    pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.try_io(Direction::Write, |mut s| io::Write::write(&mut s, buf))
+    }
+
+    pub(crate) fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.try_io(Direction::Write, |mut s| {
+            io::Write::write_vectored(&mut s, bufs)
+        })
+    }
+}
+
+impl<T: AsFd> Evented<T> {
+    /// Runs `op` once if `direction` is ready, without waiting; `WouldBlock`
+    /// (and readiness cleared) otherwise.
+    pub(crate) fn try_io<R>(
+        &self,
+        direction: Direction,
+        op: impl FnOnce(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.registration.try_io(direction, || op(&self.io))
+    }
+
+    /// Waits until any direction in `interest` is ready.
+    pub(crate) async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        std::future::poll_fn(|cx| self.poll_ready(cx, interest)).await
+    }
+
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+    ) -> Poll<io::Result<Ready>> {
+        let mut found = crate::driver::io::Ready::EMPTY;
+        for (wanted, direction) in [
+            (interest.is_readable(), Direction::Read),
+            (interest.is_writable(), Direction::Write),
+        ] {
+            if wanted {
+                if let Poll::Ready(event) = self.registration.poll_ready(cx, direction) {
+                    found = found | event?.ready;
+                }
+            }
+        }
+        if found.is_empty() {
+            Poll::Pending
+        } else {
+            Poll::Ready(Ok(Ready(found)))
+        }
+    }
+}
+
+/// The bytes one `readv`/`writev` can move: the kernel takes at most IOV_MAX
+/// (1024) slices per call, so a shorter transfer over more slices than that
+/// says nothing about the socket buffer.
+pub(crate) fn vectored_len(lens: impl Iterator<Item = usize>) -> usize {
+    const IOV_MAX: usize = 1024;
+    lens.take(IOV_MAX).fold(0, usize::saturating_add)
 }

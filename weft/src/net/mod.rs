@@ -1,5 +1,6 @@
-//! Networking: TCP today; UDP and Unix sockets arrive with the networking
-//! issue.
+//! Networking: TCP ([`TcpListener`], [`TcpStream`], [`TcpSocket`]), UDP
+//! ([`UdpSocket`]) and Unix sockets ([`UnixListener`], [`UnixStream`],
+//! [`UnixDatagram`]); halves of split streams in [`tcp`] and [`unix`].
 //!
 //! Owns: socket types and address parsing. Calls: the I/O driver (through a
 //! registration per socket) and the kernel (through `socket2`/`rustix`/std).
@@ -68,9 +69,128 @@ macro_rules! byte_stream_traits {
 }
 pub(crate) use byte_stream_traits;
 
+/// The readiness and non-blocking methods every byte-stream socket has
+/// (`TcpStream`, `UnixStream`), on a type with an `io: Evented<_>` field;
+/// also the `poll_*_priv` methods `byte_stream_traits!` delegates to.
+macro_rules! byte_stream_methods {
+    ($t:ident) => {
+        impl $t {
+            /// Waits until the stream is ready in any direction of
+            /// `interest`, and says which. Readiness is a hint: after a
+            /// `try_` operation returns `WouldBlock`, the next call waits for
+            /// new readiness.
+            pub async fn ready(
+                &self,
+                interest: $crate::io::Interest,
+            ) -> std::io::Result<$crate::io::Ready> {
+                self.io.ready(interest).await
+            }
+
+            /// Waits until the stream may be readable (a hint: a read can
+            /// still return `WouldBlock`). Each direction remembers one
+            /// waiting task, the latest: read from one task at a time.
+            pub async fn readable(&self) -> std::io::Result<()> {
+                self.io
+                    .ready($crate::io::Interest::READABLE)
+                    .await
+                    .map(drop)
+            }
+
+            /// Waits until the stream may be writable.
+            pub async fn writable(&self) -> std::io::Result<()> {
+                self.io
+                    .ready($crate::io::Interest::WRITABLE)
+                    .await
+                    .map(drop)
+            }
+
+            /// Reads without waiting: `WouldBlock` if nothing is queued.
+            /// Meant for a [`readable`](Self::readable) loop, as in tokio: a
+            /// `WouldBlock` here makes the next `readable()` wait for new
+            /// data. `Ok(0)` is end of stream.
+            pub fn try_read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+                self.io.try_read(buf)
+            }
+
+            /// [`try_read`](Self::try_read) into several buffers.
+            pub fn try_read_vectored(
+                &self,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::io::Result<usize> {
+                self.io.try_read_vectored(bufs)
+            }
+
+            /// Writes without waiting: `WouldBlock` if the send buffer is
+            /// full (and the next [`writable`](Self::writable) then waits for
+            /// room).
+            pub fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
+                self.io.try_write(buf)
+            }
+
+            /// [`try_write`](Self::try_write) from several buffers.
+            pub fn try_write_vectored(
+                &self,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::io::Result<usize> {
+                self.io.try_write_vectored(bufs)
+            }
+
+            /// The pending socket error (`SO_ERROR`), if any, clearing it.
+            pub fn take_error(&self) -> std::io::Result<Option<std::io::Error>> {
+                self.io.get_ref().take_error()
+            }
+
+            fn poll_read_priv(
+                &self,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.io.poll_read(cx, buf)
+            }
+
+            fn poll_read_vectored_priv(
+                &self,
+                cx: &mut std::task::Context<'_>,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.io.poll_read_vectored(cx, bufs)
+            }
+
+            fn poll_write_priv(
+                &self,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.io.poll_write(cx, buf)
+            }
+
+            fn poll_write_vectored_priv(
+                &self,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.io.poll_write_vectored(cx, bufs)
+            }
+
+            fn poll_close_priv(&self) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(self.shutdown(std::net::Shutdown::Write))
+            }
+        }
+
+        $crate::net::byte_stream_traits!($t);
+    };
+}
+pub(crate) use byte_stream_methods;
+
 mod addr;
+mod datagram;
 mod evented;
-mod tcp;
+pub mod split;
+pub mod tcp;
+mod udp;
+pub mod unix;
 
 pub use addr::ToSocketAddrs;
-pub use tcp::{TcpListener, TcpStream};
+pub use tcp::{TcpListener, TcpSocket, TcpStream};
+pub use udp::UdpSocket;
+pub use unix::{UnixDatagram, UnixListener, UnixStream};

@@ -1,7 +1,7 @@
 //! `TcpStream`.
 
 use std::fmt;
-use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
@@ -54,6 +54,12 @@ impl TcpStream {
 
     async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM.nonblocking(), None)?;
+        TcpStream::connect_socket(socket, addr).await
+    }
+
+    /// Connects `socket` (non-blocking, possibly bound and configured) to
+    /// `addr`, waiting for the handshake on the loop.
+    pub(crate) async fn connect_socket(socket: Socket, addr: SocketAddr) -> io::Result<TcpStream> {
         match socket.connect(&addr.into()) {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INPROGRESS.raw_os_error()) => {}
@@ -100,6 +106,57 @@ impl TcpStream {
     /// If the descriptor cannot be duplicated (out of descriptors).
     pub fn into_std(self) -> io::Result<std::net::TcpStream> {
         self.io.into_std()
+    }
+
+    /// Splits the stream into a read half and a write half that borrow it,
+    /// for reading and writing from two futures at once (`join!`,
+    /// `select!`). Free: both halves go through `&TcpStream`.
+    ///
+    /// With `weft::io::AsyncReadExt` in scope, `stream.split()` on a
+    /// `TcpStream` value resolves to futures' `AsyncReadExt::split(self)`
+    /// (owned, lock-based halves) instead; call `TcpStream::split(&mut
+    /// stream)` to be explicit, or use [`into_split`](Self::into_split).
+    ///
+    /// ```
+    /// use weft::io::{AsyncReadExt, AsyncWriteExt};
+    /// use weft::net::{TcpListener, TcpStream};
+    ///
+    /// #[weft::main(flavor = "current_thread")]
+    /// async fn main() -> std::io::Result<()> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (mut server, _) = listener.accept().await?;
+    ///     let (mut read, mut write) = TcpStream::split(&mut server);
+    ///     client.write_all(b"abc").await?;
+    ///     let mut buf = [0u8; 3];
+    ///     read.read_exact(&mut buf).await?;
+    ///     write.write_all(&buf).await?;
+    ///     client.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"abc");
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn split(&mut self) -> (super::ReadHalf<'_>, super::WriteHalf<'_>) {
+        crate::net::split::split(self)
+    }
+
+    /// Splits the stream into owned halves that can move to different
+    /// tasks; [`reunite`](super::OwnedReadHalf::reunite) puts them back
+    /// together. Dropping the write half shuts the write direction down.
+    pub fn into_split(self) -> (super::OwnedReadHalf, super::OwnedWriteHalf) {
+        crate::net::split::into_split(self)
+    }
+
+    /// How long `close` lingers to send unsent data (`SO_LINGER`); `None`:
+    /// the default (close at once, the kernel sends in the background).
+    pub fn linger(&self) -> io::Result<Option<std::time::Duration>> {
+        socket2::SockRef::from(self.io.get_ref()).linger()
+    }
+
+    /// Sets `SO_LINGER`. `Some(Duration::ZERO)` makes close reset the
+    /// connection (RST) instead of a graceful FIN.
+    pub fn set_linger(&self, linger: Option<std::time::Duration>) -> io::Result<()> {
+        socket2::SockRef::from(self.io.get_ref()).set_linger(linger)
     }
 
     /// The local address of the connection.
@@ -154,108 +211,9 @@ impl TcpStream {
         // Never clear on a short peek: the data is still queued.
         self.io.poll_io(cx, Direction::Read, |s| s.peek(buf))
     }
-
-    /// Waits until the stream may be readable (readiness is a hint: a read
-    /// can still return `WouldBlock`). Each direction remembers one waiting
-    /// task, the latest: when two tasks wait to read the same stream at once
-    /// (through `&TcpStream`), only the second is woken. Read from one task.
-    pub async fn readable(&self) -> io::Result<()> {
-        std::future::poll_fn(|cx| self.io.registration().poll_ready(cx, Direction::Read))
-            .await
-            .map(drop)
-    }
-
-    /// Waits until the stream may be writable.
-    pub async fn writable(&self) -> io::Result<()> {
-        std::future::poll_fn(|cx| self.io.registration().poll_ready(cx, Direction::Write))
-            .await
-            .map(drop)
-    }
-
-    /// Reads without waiting: `WouldBlock` if nothing is queued. Meant for
-    /// a [`readable`](Self::readable) loop, as in tokio: a `WouldBlock`
-    /// here makes the next `readable()` wait for new data.
-    ///
-    /// ```
-    /// # use weft::net::{TcpListener, TcpStream};
-    /// # use weft::io::AsyncWriteExt;
-    /// # #[weft::main]
-    /// # async fn main() -> std::io::Result<()> {
-    /// # let listener = TcpListener::bind("127.0.0.1:0").await?;
-    /// # let stream = TcpStream::connect(listener.local_addr()?).await?;
-    /// # let (mut peer, _) = listener.accept().await?;
-    /// # peer.write_all(b"hello").await?;
-    /// let mut buf = [0u8; 64];
-    /// let n = loop {
-    ///     stream.readable().await?;
-    ///     match stream.try_read(&mut buf) {
-    ///         Ok(n) => break n,
-    ///         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-    ///         Err(e) => return Err(e),
-    ///     }
-    /// };
-    /// assert_eq!(&buf[..n], b"hello");
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io
-            .registration()
-            .try_io(Direction::Read, || self.io.get_ref().read(buf))
-    }
-
-    /// Writes without waiting: `WouldBlock` if the send buffer is full (and
-    /// the next [`writable`](Self::writable) then waits for room).
-    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io
-            .registration()
-            .try_io(Direction::Write, || self.io.get_ref().write(buf))
-    }
-
-    fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_transfer(cx, Direction::Read, buf.len(), |mut s| s.read(buf))
-    }
-
-    fn poll_read_vectored_priv(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &mut [IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let len = vectored_len(bufs.iter().map(|b| b.len()));
-        self.io
-            .poll_transfer(cx, Direction::Read, len, |mut s| s.read_vectored(bufs))
-    }
-
-    fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_transfer(cx, Direction::Write, buf.len(), |mut s| s.write(buf))
-    }
-
-    fn poll_write_vectored_priv(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let len = vectored_len(bufs.iter().map(|b| b.len()));
-        self.io
-            .poll_transfer(cx, Direction::Write, len, |mut s| s.write_vectored(bufs))
-    }
-
-    fn poll_close_priv(&self) -> Poll<io::Result<()>> {
-        Poll::Ready(self.shutdown(Shutdown::Write))
-    }
 }
 
-/// The bytes one `readv`/`writev` can move: the kernel takes at most IOV_MAX
-/// (1024) slices per call, so a shorter transfer over more slices than that
-/// says nothing about the socket buffer.
-fn vectored_len(lens: impl Iterator<Item = usize>) -> usize {
-    const IOV_MAX: usize = 1024;
-    lens.take(IOV_MAX).fold(0, usize::saturating_add)
-}
-
-crate::net::byte_stream_traits!(TcpStream);
+crate::net::byte_stream_methods!(TcpStream);
 
 impl AsFd for TcpStream {
     fn as_fd(&self) -> BorrowedFd<'_> {

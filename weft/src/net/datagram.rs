@@ -1,0 +1,39 @@
+//! Receiving a datagram without losing its tail: shared by UDP and Unix
+//! datagram sockets.
+
+use std::io;
+use std::os::fd::AsFd;
+
+use rustix::net::RecvFlags;
+
+/// `recv` with `MSG_TRUNC`: a datagram longer than `buf` is an error that
+/// says so (its first `buf.len()` bytes are in `buf`), instead of a silent
+/// short read that loses the rest.
+pub(crate) fn recv(fd: impl AsFd, buf: &mut [u8], flags: RecvFlags) -> io::Result<usize> {
+    let (filled, len) = rustix::net::recv(fd, &mut *buf, flags | RecvFlags::TRUNC)?;
+    check_truncation(filled, len)
+}
+
+/// `recvfrom` with `MSG_TRUNC`; see [`recv`].
+pub(crate) fn recv_from(
+    fd: impl AsFd,
+    buf: &mut [u8],
+    flags: RecvFlags,
+) -> io::Result<(usize, Option<rustix::net::SocketAddrAny>)> {
+    let (filled, len, addr) = rustix::net::recvfrom(fd, &mut *buf, flags | RecvFlags::TRUNC)?;
+    Ok((check_truncation(filled, len)?, addr))
+}
+
+fn check_truncation(filled: usize, len: usize) -> io::Result<usize> {
+    if len > filled {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "datagram of {len} bytes truncated to the {filled}-byte buffer: its last {} \
+                 bytes are lost; receive into a buffer of at least {len} bytes",
+                len - filled
+            ),
+        ));
+    }
+    Ok(filled)
+}

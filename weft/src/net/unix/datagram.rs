@@ -1,0 +1,228 @@
+//! `UnixDatagram`.
+
+use std::fmt;
+use std::io;
+use std::net::Shutdown;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::unix::net::SocketAddr;
+use std::path::Path;
+use std::task::{Context, Poll};
+
+use rustix::net::{RecvFlags, SendFlags};
+
+use crate::driver::io::Direction;
+use crate::io::{Interest, Ready};
+use crate::net::datagram;
+use crate::net::evented::Evented;
+
+/// A Unix datagram socket: message boundaries kept, delivery reliable and
+/// ordered (on one host).
+///
+/// A datagram longer than the receive buffer is an `InvalidData` error that
+/// gives both sizes, never a silent short read.
+///
+/// ```
+/// use weft::net::UnixDatagram;
+///
+/// #[weft::main(flavor = "current_thread")]
+/// async fn main() -> std::io::Result<()> {
+///     let (a, b) = UnixDatagram::pair()?;
+///     a.send(b"one").await?;
+///     a.send(b"two").await?;
+///     let mut buf = [0u8; 16];
+///     let n = b.recv(&mut buf).await?;
+///     assert_eq!(&buf[..n], b"one");
+///     Ok(())
+/// }
+/// ```
+pub struct UnixDatagram {
+    io: Evented<std::os::unix::net::UnixDatagram>,
+}
+
+impl UnixDatagram {
+    /// A socket bound to `path` (a leading NUL byte names an abstract
+    /// socket).
+    ///
+    /// # Errors
+    ///
+    /// As [`UnixListener::bind`](super::UnixListener::bind).
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
+        let path = path.as_ref();
+        let addr = super::address(path)?;
+        let socket = std::os::unix::net::UnixDatagram::bind_addr(&addr)
+            .map_err(|e| super::with_path(e, "binding Unix socket", path))?;
+        UnixDatagram::from_std(socket)
+    }
+
+    /// A socket bound to no address (it can send, and receive replies only
+    /// through `connect`ed peers or a `pair`).
+    ///
+    /// # Errors
+    ///
+    /// The kernel's, or if called outside a weft runtime.
+    pub fn unbound() -> io::Result<UnixDatagram> {
+        UnixDatagram::from_std(std::os::unix::net::UnixDatagram::unbound()?)
+    }
+
+    /// Two connected sockets (`socketpair`).
+    ///
+    /// # Errors
+    ///
+    /// The kernel's, or if called outside a weft runtime.
+    pub fn pair() -> io::Result<(UnixDatagram, UnixDatagram)> {
+        let (a, b) = std::os::unix::net::UnixDatagram::pair()?;
+        Ok((UnixDatagram::from_std(a)?, UnixDatagram::from_std(b)?))
+    }
+
+    /// Wraps a socket from `std`, switching it to non-blocking mode.
+    ///
+    /// # Errors
+    ///
+    /// If called outside a weft runtime, or registration fails.
+    pub fn from_std(socket: std::os::unix::net::UnixDatagram) -> io::Result<UnixDatagram> {
+        socket.set_nonblocking(true)?;
+        Ok(UnixDatagram {
+            io: Evented::new(socket)?,
+        })
+    }
+
+    /// Turns the socket back into a `std` one (still non-blocking).
+    ///
+    /// # Errors
+    ///
+    /// If the descriptor cannot be duplicated.
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixDatagram> {
+        self.io.into_std()
+    }
+
+    /// Sets the default peer (for `send`/`recv`) to the socket at `path`.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound`, `ConnectionRefused`, ... naming the path.
+    pub fn connect(&self, path: impl AsRef<Path>) -> io::Result<()> {
+        let path = path.as_ref();
+        let addr = super::address(path)?;
+        self.io
+            .get_ref()
+            .connect_addr(&addr)
+            .map_err(|e| super::with_path(e, "connecting to Unix socket", path))
+    }
+
+    /// Sends `buf` as one datagram to the connected peer.
+    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        std::future::poll_fn(|cx| self.poll_send(cx, buf)).await
+    }
+
+    /// Polls for [`send`](Self::send).
+    pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.io.poll_io(cx, Direction::Write, |s| {
+            Ok(rustix::net::send(s, buf, SendFlags::empty())?)
+        })
+    }
+
+    /// Sends without waiting (`WouldBlock` if the queue is full).
+    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.try_io(Direction::Write, |s| {
+            Ok(rustix::net::send(s, buf, SendFlags::empty())?)
+        })
+    }
+
+    /// Sends `buf` as one datagram to the socket at `path`.
+    pub async fn send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
+        let path = path.as_ref();
+        let addr = super::rustix_address(path)?;
+        std::future::poll_fn(|cx| {
+            self.io.poll_io(cx, Direction::Write, |s| {
+                rustix::net::sendto(s, buf, SendFlags::empty(), &addr)
+                    .map_err(|e| super::with_path(e.into(), "sending to Unix socket", path))
+            })
+        })
+        .await
+    }
+
+    /// Receives one datagram from the connected peer.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        std::future::poll_fn(|cx| self.poll_recv(cx, buf)).await
+    }
+
+    /// Polls for [`recv`](Self::recv).
+    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.io.poll_io(cx, Direction::Read, |s| {
+            datagram::recv(s, buf, RecvFlags::empty())
+        })
+    }
+
+    /// Receives without waiting (`WouldBlock` if nothing is queued).
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.try_io(Direction::Read, |s| {
+            datagram::recv(s, buf, RecvFlags::empty())
+        })
+    }
+
+    /// Receives one datagram and the sender's address. Unlike
+    /// [`recv`](Self::recv), a datagram longer than `buf` is cut short
+    /// without an error here (std's `recv_from`, which keeps the address
+    /// type, cannot tell); size `buf` for the largest datagram.
+    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        std::future::poll_fn(|cx| self.io.poll_io(cx, Direction::Read, |s| s.recv_from(buf))).await
+    }
+
+    /// Waits until any direction in `interest` is ready.
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        self.io.ready(interest).await
+    }
+
+    /// Waits until a datagram may be received.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.io.ready(Interest::READABLE).await.map(drop)
+    }
+
+    /// Waits until a datagram may be sent.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.io.ready(Interest::WRITABLE).await.map(drop)
+    }
+
+    /// This socket's address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// The connected peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+
+    /// The connected peer's credentials.
+    pub fn peer_cred(&self) -> io::Result<super::UCred> {
+        super::peer_cred(self.io.get_ref())
+    }
+
+    /// Shuts reading, writing or both down.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.io.get_ref().shutdown(how)
+    }
+
+    /// The pending socket error, if any.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
+    }
+}
+
+impl AsFd for UnixDatagram {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
+
+impl AsRawFd for UnixDatagram {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+impl fmt::Debug for UnixDatagram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.io.get_ref().fmt(f)
+    }
+}

@@ -1,0 +1,131 @@
+//! `UnixListener`.
+
+use std::fmt;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::unix::net::SocketAddr;
+use std::path::Path;
+use std::task::{ready, Context, Poll};
+
+use rustix::net::SocketFlags;
+
+use super::UnixStream;
+use crate::driver::io::Direction;
+use crate::net::evented::Evented;
+
+/// A Unix stream socket listening for connections.
+///
+/// Binding to a path where a file already exists fails with `AddrInUse`
+/// and a message naming the path; weft never deletes the file (a stale
+/// socket from a crashed server must be removed on purpose). Dropping the
+/// listener does not remove the file either, as in std.
+///
+/// ```
+/// use weft::io::{AsyncReadExt, AsyncWriteExt};
+/// use weft::net::{UnixListener, UnixStream};
+///
+/// #[weft::main(flavor = "current_thread")]
+/// async fn main() -> std::io::Result<()> {
+///     let path = std::env::temp_dir().join(format!("weft-doc-{}.sock", std::process::id()));
+///     let listener = UnixListener::bind(&path)?;
+///     let mut client = UnixStream::connect(&path).await?;
+///     let (mut server, _) = listener.accept().await?;
+///     client.write_all(b"hi").await?;
+///     let mut buf = [0u8; 2];
+///     server.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"hi");
+///     std::fs::remove_file(&path)?;
+///     Ok(())
+/// }
+/// ```
+pub struct UnixListener {
+    io: Evented<std::os::unix::net::UnixListener>,
+}
+
+impl UnixListener {
+    /// Binds to `path` and listens. A path starting with a NUL byte names an
+    /// abstract socket (Linux).
+    ///
+    /// # Errors
+    ///
+    /// `AddrInUse` if a file exists at `path`, `NotFound` if its directory
+    /// does not, `PermissionDenied`, ... each naming the path; or if called
+    /// outside a weft runtime.
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
+        let path = path.as_ref();
+        let addr = super::address(path)?;
+        let listener = std::os::unix::net::UnixListener::bind_addr(&addr)
+            .map_err(|e| super::with_path(e, "binding Unix socket", path))?;
+        UnixListener::from_std(listener)
+    }
+
+    /// Wraps a listener from `std`, switching it to non-blocking mode.
+    ///
+    /// # Errors
+    ///
+    /// If called outside a weft runtime, or registration fails.
+    pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
+        listener.set_nonblocking(true)?;
+        Ok(UnixListener {
+            io: Evented::new(listener)?,
+        })
+    }
+
+    /// Turns the listener back into a `std` one (still non-blocking).
+    ///
+    /// # Errors
+    ///
+    /// If the descriptor cannot be duplicated.
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixListener> {
+        self.io.into_std()
+    }
+
+    /// Waits for a connection.
+    pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
+        std::future::poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// Polls for a connection; see [`accept`](Self::accept).
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
+        let fd = ready!(self.io.poll_io(cx, Direction::Read, |listener| loop {
+            let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
+            match rustix::net::accept_with(listener, flags) {
+                Ok(fd) => return Ok(fd),
+                // Died in the queue: take the next one.
+                Err(rustix::io::Errno::CONNABORTED | rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }))?;
+        let stream = std::os::unix::net::UnixStream::from(fd);
+        let addr = stream.peer_addr()?;
+        Poll::Ready(Ok((UnixStream::from_connected(stream)?, addr)))
+    }
+
+    /// The address this listener is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// The pending socket error, if any.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
+    }
+}
+
+impl AsFd for UnixListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
+
+impl AsRawFd for UnixListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+impl fmt::Debug for UnixListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.io.get_ref().fmt(f)
+    }
+}

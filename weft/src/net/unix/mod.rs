@@ -1,0 +1,120 @@
+//! Unix domain sockets: stream listener and stream, datagram socket, peer
+//! credentials, and the halves of a split [`UnixStream`].
+//!
+//! A path that starts with a NUL byte (`"\0name"`) names a socket in Linux's
+//! abstract namespace: no file is created, and the name goes away with the
+//! last socket bound to it.
+
+mod datagram;
+mod listener;
+mod stream;
+
+use std::io;
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::net::SocketAddr;
+use std::path::Path;
+
+pub use datagram::UnixDatagram;
+pub use listener::UnixListener;
+pub use stream::UnixStream;
+
+/// The read half of a [`UnixStream`], borrowed ([`UnixStream::split`]).
+pub type ReadHalf<'a> = crate::net::split::ReadHalf<'a, UnixStream>;
+/// The write half of a [`UnixStream`], borrowed ([`UnixStream::split`]).
+pub type WriteHalf<'a> = crate::net::split::WriteHalf<'a, UnixStream>;
+/// The read half of a [`UnixStream`], owned ([`UnixStream::into_split`]).
+pub type OwnedReadHalf = crate::net::split::OwnedReadHalf<UnixStream>;
+/// The write half of a [`UnixStream`], owned ([`UnixStream::into_split`]).
+pub type OwnedWriteHalf = crate::net::split::OwnedWriteHalf<UnixStream>;
+/// Halves of two different streams given to `reunite`.
+pub type ReuniteError = crate::net::split::ReuniteError<UnixStream>;
+
+/// The credentials of the process at the other end of a Unix socket, as of
+/// when it connected (`SO_PEERCRED`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UCred {
+    pid: Option<i32>,
+    uid: u32,
+    gid: u32,
+}
+
+impl UCred {
+    /// The peer's process id (`None` if the kernel could not tell, as for a
+    /// peer in another pid namespace).
+    pub fn pid(&self) -> Option<i32> {
+        self.pid
+    }
+
+    /// The peer's user id.
+    pub fn uid(&self) -> u32 {
+        self.uid
+    }
+
+    /// The peer's group id.
+    pub fn gid(&self) -> u32 {
+        self.gid
+    }
+}
+
+pub(crate) fn peer_cred(fd: impl std::os::fd::AsFd) -> io::Result<UCred> {
+    let cred = rustix::net::sockopt::socket_peercred(fd)?;
+    Ok(UCred {
+        pid: Some(cred.pid.as_raw_nonzero().get()).filter(|&p| p > 0),
+        uid: cred.uid.as_raw(),
+        gid: cred.gid.as_raw(),
+    })
+}
+
+/// The address for `path`: abstract if it starts with a NUL byte.
+pub(crate) fn address(path: &Path) -> io::Result<SocketAddr> {
+    let bytes = path.as_os_str().as_bytes();
+    match bytes.split_first() {
+        Some((0, name)) => SocketAddr::from_abstract_name(name),
+        _ => SocketAddr::from_pathname(path),
+    }
+    .map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("{}: not a Unix socket address: {e}", path.display()),
+        )
+    })
+}
+
+/// The same address in rustix's form, for `connect`/`sendto`.
+pub(crate) fn rustix_address(path: &Path) -> io::Result<rustix::net::SocketAddrUnix> {
+    let bytes = path.as_os_str().as_bytes();
+    match bytes.split_first() {
+        Some((0, name)) => rustix::net::SocketAddrUnix::new_abstract_name(name),
+        _ => rustix::net::SocketAddrUnix::new(path),
+    }
+    .map_err(|e| {
+        io::Error::new(
+            io::Error::from(e).kind(),
+            format!("{}: not a Unix socket address", display(path)),
+        )
+    })
+}
+
+/// Adds the path to an error from binding or connecting to it.
+pub(crate) fn with_path(e: io::Error, what: &str, path: &Path) -> io::Error {
+    let hint = match e.kind() {
+        io::ErrorKind::AddrInUse => {
+            "; a socket file already exists there: remove it if no server owns it (weft never \
+             deletes it for you)"
+        }
+        io::ErrorKind::NotFound => "; no socket file there",
+        io::ErrorKind::ConnectionRefused => "; nothing is listening on it",
+        _ => "",
+    };
+    io::Error::new(e.kind(), format!("{what} {}: {e}{hint}", display(path)))
+}
+
+/// A path for messages: abstract names shown as `@name`.
+pub(crate) fn display(path: &Path) -> String {
+    let bytes = path.as_os_str().as_bytes();
+    match bytes.split_first() {
+        Some((0, name)) => format!("@{}", String::from_utf8_lossy(name)),
+        _ => path.display().to_string(),
+    }
+}

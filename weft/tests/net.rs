@@ -1,0 +1,447 @@
+//! The networking API beyond the basics: TcpSocket, stream halves,
+//! readiness, UDP, Unix sockets, half-close and resets.
+
+mod common;
+
+use std::io::ErrorKind;
+use std::net::Shutdown;
+use std::time::Duration;
+
+use common::within;
+use weft::io::{AsyncReadExt, AsyncWriteExt, Interest};
+use weft::net::{
+    TcpListener, TcpSocket, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream,
+};
+
+fn temp_path(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("weft-test-{}-{name}", std::process::id()))
+}
+
+#[test]
+fn tcp_socket_options_listen_and_connect() {
+    within(30, || {
+        common::rt().block_on(async {
+            let socket = TcpSocket::new_v4().unwrap();
+            socket.set_reuseaddr(true).unwrap();
+            socket.set_reuseport(true).unwrap();
+            assert!(socket.reuseaddr().unwrap() && socket.reuseport().unwrap());
+            socket.set_send_buffer_size(64 * 1024).unwrap();
+            socket.set_recv_buffer_size(64 * 1024).unwrap();
+            assert!(socket.send_buffer_size().unwrap() >= 64 * 1024);
+            assert!(socket.recv_buffer_size().unwrap() >= 64 * 1024);
+            socket.set_keepalive(true).unwrap();
+            assert!(socket.keepalive().unwrap());
+            socket.set_linger(Some(Duration::from_secs(1))).unwrap();
+            assert_eq!(socket.linger().unwrap(), Some(Duration::from_secs(1)));
+            socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+            let addr = socket.local_addr().unwrap();
+            // A second socket with SO_REUSEPORT binds the same port.
+            let sibling = TcpSocket::new_v4().unwrap();
+            sibling.set_reuseport(true).unwrap();
+            sibling.bind(addr).unwrap();
+            let listener = socket.listen(128).unwrap();
+            let _sibling = sibling.listen(128).unwrap();
+            let client = TcpSocket::new_v4().unwrap();
+            client.set_nodelay(true).unwrap();
+            assert!(client.nodelay().unwrap());
+            let client = client.connect(addr).await.unwrap();
+            assert!(client.nodelay().unwrap());
+            assert_eq!(client.peer_addr().unwrap(), addr);
+            drop(listener);
+        });
+    });
+}
+
+#[test]
+fn ipv6_when_the_host_has_it() {
+    within(30, || {
+        common::rt().block_on(async {
+            let listener = match TcpListener::bind("[::1]:0").await {
+                Ok(listener) => listener,
+                Err(e) => {
+                    println!("skipped: no IPv6 loopback here ({e})");
+                    return;
+                }
+            };
+            let addr = listener.local_addr().unwrap();
+            assert!(addr.is_ipv6());
+            let mut client = TcpStream::connect(addr).await.unwrap();
+            let (mut server, peer) = listener.accept().await.unwrap();
+            assert!(peer.is_ipv6());
+            client.write_all(b"v6").await.unwrap();
+            let mut buf = [0u8; 2];
+            server.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"v6");
+            let udp = UdpSocket::bind("[::1]:0").await.unwrap();
+            udp.send_to(b"x", udp.local_addr().unwrap()).await.unwrap();
+            let mut buf = [0u8; 4];
+            assert_eq!(udp.recv_from(&mut buf).await.unwrap().0, 1);
+            assert!(TcpSocket::new_v6().is_ok());
+        });
+    });
+}
+
+#[test]
+fn borrowed_and_owned_halves() {
+    within(30, || {
+        common::rt().block_on(async {
+            let (mut client, mut server) = common::pair().await;
+            {
+                let (mut read, mut write) = TcpStream::split(&mut server);
+                client.write_all(b"split").await.unwrap();
+                let mut buf = [0u8; 5];
+                read.read_exact(&mut buf).await.unwrap();
+                write.write_all(&buf).await.unwrap();
+            }
+            let mut buf = [0u8; 5];
+            client.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"split");
+
+            let (mut read, mut write) = server.into_split();
+            let writer = weft::spawn(async move {
+                write.write_all(b"owned").await.unwrap();
+                write
+            });
+            let write = writer.await.unwrap();
+            client.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"owned");
+            client.write_all(b"back!").await.unwrap();
+            read.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"back!");
+            // Halves of different streams do not reunite...
+            let (_c2, other) = common::pair().await;
+            let (other_read, other_write) = other.into_split();
+            let err = read.reunite(other_write).unwrap_err();
+            assert!(err.to_string().contains("not from the same stream"));
+            let read = err.0;
+            drop((err.1, other_read));
+            // ...the right ones do, and the stream still works.
+            let mut server = read.reunite(write).expect("same stream");
+            server.write_all(b"again").await.unwrap();
+            client.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"again");
+        });
+    });
+}
+
+#[test]
+fn dropping_the_owned_write_half_sends_eof() {
+    within(30, || {
+        common::rt().block_on(async {
+            let (mut client, server) = common::pair().await;
+            let (mut read, write) = server.into_split();
+            drop(write);
+            let mut got = Vec::new();
+            client.read_to_end(&mut got).await.unwrap();
+            assert!(got.is_empty(), "EOF after the write half dropped");
+            // The read direction still works.
+            client.write_all(b"still").await.unwrap();
+            let mut buf = [0u8; 5];
+            read.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"still");
+        });
+    });
+}
+
+#[test]
+fn ready_try_io_vectored_and_options() {
+    within(30, || {
+        common::rt().block_on(async {
+            let (client, server) = common::pair().await;
+            let ready = client.ready(Interest::WRITABLE).await.unwrap();
+            assert!(ready.is_writable());
+            let written = client
+                .try_write_vectored(&[std::io::IoSlice::new(b"ab"), std::io::IoSlice::new(b"cd")])
+                .unwrap();
+            assert_eq!(written, 4);
+            let ready = server
+                .ready(Interest::READABLE | Interest::WRITABLE)
+                .await
+                .unwrap();
+            assert!(ready.is_readable());
+            let (mut a, mut b) = ([0u8; 1], [0u8; 3]);
+            let n = loop {
+                server.readable().await.unwrap();
+                match server.try_read_vectored(&mut [
+                    std::io::IoSliceMut::new(&mut a),
+                    std::io::IoSliceMut::new(&mut b),
+                ]) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+                    Err(e) => panic!("{e}"),
+                }
+            };
+            assert_eq!((n, &a, &b), (4, b"a", b"bcd"));
+            assert_eq!(
+                server.try_read(&mut a).unwrap_err().kind(),
+                ErrorKind::WouldBlock
+            );
+            server.set_ttl(42).unwrap();
+            assert_eq!(server.ttl().unwrap(), 42);
+            server.set_linger(Some(Duration::ZERO)).unwrap();
+            assert_eq!(server.linger().unwrap(), Some(Duration::ZERO));
+            assert!(server.take_error().unwrap().is_none());
+        });
+    });
+}
+
+#[test]
+fn a_peer_that_resets_mid_transfer_gives_an_error_not_a_hang() {
+    within(30, || {
+        common::rt().block_on(async {
+            let (client, mut server) = common::pair().await;
+            // Reset on close.
+            client.set_linger(Some(Duration::ZERO)).unwrap();
+            let writer = weft::spawn(async move {
+                let chunk = vec![7u8; 64 * 1024];
+                loop {
+                    if let Err(e) = server.write_all(&chunk).await {
+                        return e;
+                    }
+                }
+            });
+            weft::time::sleep(Duration::from_millis(20)).await;
+            drop(client);
+            let err = writer.await.unwrap();
+            assert!(
+                matches!(
+                    err.kind(),
+                    ErrorKind::ConnectionReset | ErrorKind::BrokenPipe
+                ),
+                "{err:?}"
+            );
+        });
+        // And a reader sees the reset as an error too.
+        common::rt().block_on(async {
+            let (client, mut server) = common::pair().await;
+            client.set_linger(Some(Duration::ZERO)).unwrap();
+            let mut client = client;
+            client.write_all(b"partial").await.unwrap();
+            drop(client);
+            let mut buf = vec![0u8; 1024];
+            let mut outcome = Ok(0);
+            for _ in 0..3 {
+                outcome = server.read(&mut buf).await;
+                if !matches!(outcome, Ok(n) if n > 0) {
+                    break;
+                }
+            }
+            let err = outcome.expect_err("the reset shows as an error");
+            assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+        });
+    });
+}
+
+#[test]
+fn ten_thousand_udp_datagrams_round_trip_and_reconcile() {
+    within(60, || {
+        common::rt().block_on(async {
+            let echo = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            client.connect(echo.local_addr().unwrap()).await.unwrap();
+            assert_eq!(client.peer_addr().unwrap(), echo.local_addr().unwrap());
+            const N: u32 = 10_000;
+            let server = weft::spawn(async move {
+                let mut buf = [0u8; 64];
+                let mut echoed = 0u32;
+                while echoed < N {
+                    let (n, from) = echo.recv_from(&mut buf).await.unwrap();
+                    echo.send_to(&buf[..n], from).await.unwrap();
+                    echoed += 1;
+                }
+                echoed
+            });
+            // Keep a window of datagrams in flight, never more than the
+            // socket buffers hold, so none is dropped on loopback.
+            let (mut sent, mut received, mut sum_sent, mut sum_received) = (0u32, 0u32, 0u64, 0u64);
+            let mut buf = [0u8; 64];
+            while received < N {
+                while sent < N && sent - received < 32 {
+                    client.send(&sent.to_le_bytes()).await.unwrap();
+                    sum_sent += u64::from(sent);
+                    sent += 1;
+                }
+                let n = client.recv(&mut buf).await.unwrap();
+                assert_eq!(n, 4);
+                sum_received += u64::from(u32::from_le_bytes(buf[..4].try_into().unwrap()));
+                received += 1;
+            }
+            assert_eq!(server.await.unwrap(), N);
+            assert_eq!((sent, received), (N, N));
+            assert_eq!(sum_sent, sum_received);
+        });
+    });
+}
+
+#[test]
+fn udp_truncation_peek_try_and_options() {
+    within(30, || {
+        common::rt().block_on(async {
+            let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let b_addr = b.local_addr().unwrap();
+            a.send_to(&[1u8; 100], b_addr).await.unwrap();
+            let mut peeked = [0u8; 200];
+            let (n, from) = b.peek_from(&mut peeked).await.unwrap();
+            assert_eq!((n, from), (100, a.local_addr().unwrap()));
+            let mut small = [0u8; 10];
+            let err = b.recv_from(&mut small).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidData);
+            assert!(err.to_string().contains("100 bytes"), "{err}");
+            assert!(err.to_string().contains("10-byte"), "{err}");
+            assert_eq!(
+                b.try_recv_from(&mut small).unwrap_err().kind(),
+                ErrorKind::WouldBlock
+            );
+            a.try_send_to(b"hey", b_addr).unwrap();
+            b.readable().await.unwrap();
+            let (n, _) = loop {
+                match b.try_recv_from(&mut peeked) {
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => b.readable().await.unwrap(),
+                    other => break other.unwrap(),
+                }
+            };
+            assert_eq!(&peeked[..n], b"hey");
+            a.set_broadcast(true).unwrap();
+            assert!(a.broadcast().unwrap());
+            a.set_ttl(9).unwrap();
+            assert_eq!(a.ttl().unwrap(), 9);
+            a.set_multicast_ttl_v4(3).unwrap();
+            assert_eq!(a.multicast_ttl_v4().unwrap(), 3);
+            a.set_multicast_loop_v4(false).unwrap();
+            assert!(!a.multicast_loop_v4().unwrap());
+            let group = "239.255.0.1".parse().unwrap();
+            match a.join_multicast_v4(group, "127.0.0.1".parse().unwrap()) {
+                Ok(()) => a
+                    .leave_multicast_v4(group, "127.0.0.1".parse().unwrap())
+                    .unwrap(),
+                Err(e) => println!("skipped multicast join: {e}"),
+            }
+            let group6: std::net::Ipv6Addr = "ff02::1:3".parse().unwrap();
+            if let Ok(v6) = UdpSocket::bind("[::1]:0").await {
+                match v6.join_multicast_v6(&group6, 0) {
+                    Ok(()) => v6.leave_multicast_v6(&group6, 0).unwrap(),
+                    Err(e) => println!("skipped multicast v6 join: {e}"),
+                }
+            }
+            let std_socket = a.into_std().unwrap();
+            let a = UdpSocket::from_std(std_socket).unwrap();
+            assert!(a.take_error().unwrap().is_none());
+        });
+    });
+}
+
+#[test]
+fn unix_stream_listener_half_close_and_credentials() {
+    within(30, || {
+        common::rt().block_on(async {
+            let path = temp_path("stream.sock");
+            let _ = std::fs::remove_file(&path);
+            let listener = UnixListener::bind(&path).unwrap();
+            // Binding again fails clearly and leaves the file alone.
+            let err = UnixListener::bind(&path).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::AddrInUse);
+            assert!(
+                err.to_string().contains(&path.display().to_string()),
+                "{err}"
+            );
+            assert!(path.exists(), "the socket file was deleted");
+            let mut client = UnixStream::connect(&path).await.unwrap();
+            let (mut server, _) = listener.accept().await.unwrap();
+            let cred = server.peer_cred().unwrap();
+            assert_eq!(cred.pid(), Some(std::process::id() as i32));
+            assert_eq!(cred.uid(), rustix::process::getuid().as_raw());
+            client.write_all(b"to server").await.unwrap();
+            client.shutdown(Shutdown::Write).unwrap();
+            let mut got = Vec::new();
+            server.read_to_end(&mut got).await.unwrap();
+            assert_eq!(got, b"to server");
+            // The half-closed client still reads.
+            server.write_all(b"reply").await.unwrap();
+            drop(server);
+            let mut reply = Vec::new();
+            client.read_to_end(&mut reply).await.unwrap();
+            assert_eq!(reply, b"reply");
+            drop(listener);
+            assert!(path.exists(), "dropping the listener removed the file");
+            std::fs::remove_file(&path).unwrap();
+            let err = UnixStream::connect(&path).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::NotFound);
+            assert!(err.to_string().contains("weft-test"), "{err}");
+        });
+    });
+}
+
+#[test]
+fn unix_abstract_namespace_pairs_and_halves() {
+    within(30, || {
+        common::rt().block_on(async {
+            let name = format!("\0weft-test-{}", std::process::id());
+            let listener = UnixListener::bind(&name).unwrap();
+            let mut client = UnixStream::connect(&name).await.unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            let (mut read, mut write) = server.into_split();
+            client.write_all(b"abstract").await.unwrap();
+            let mut buf = [0u8; 8];
+            read.read_exact(&mut buf).await.unwrap();
+            write.write_all(&buf).await.unwrap();
+            client.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"abstract");
+            let (mut a, mut b) = UnixStream::pair().unwrap();
+            let (mut ra, _wa) = UnixStream::split(&mut a);
+            b.write_all(b"pair").await.unwrap();
+            let mut buf = [0u8; 4];
+            ra.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"pair");
+        });
+    });
+}
+
+#[test]
+fn unix_datagrams_round_trip_and_report_truncation() {
+    within(30, || {
+        common::rt().block_on(async {
+            let path_a = temp_path("dgram-a.sock");
+            let path_b = temp_path("dgram-b.sock");
+            let _ = std::fs::remove_file(&path_a);
+            let _ = std::fs::remove_file(&path_b);
+            let a = UnixDatagram::bind(&path_a).unwrap();
+            let b = UnixDatagram::bind(&path_b).unwrap();
+            a.send_to(b"hello", &path_b).await.unwrap();
+            let mut buf = [0u8; 32];
+            let (n, from) = b.recv_from(&mut buf).await.unwrap();
+            assert_eq!(&buf[..n], b"hello");
+            assert_eq!(from.as_pathname(), Some(path_a.as_path()));
+            b.connect(&path_a).unwrap();
+            b.send(&[9u8; 64]).await.unwrap();
+            a.connect(&path_b).unwrap();
+            let mut small = [0u8; 8];
+            let err = a.recv(&mut small).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidData);
+            assert!(err.to_string().contains("64 bytes"), "{err}");
+            let (p, q) = UnixDatagram::pair().unwrap();
+            // `try_` calls act on recorded readiness, as in tokio.
+            p.writable().await.unwrap();
+            p.try_send(b"x").unwrap();
+            let n = loop {
+                q.readable().await.unwrap();
+                match q.try_recv(&mut buf) {
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+                    other => break other.unwrap(),
+                }
+            };
+            assert_eq!(n, 1);
+            // An unbound socket can send to a bound one (not to a
+            // connected one: Linux refuses other senders with EPERM).
+            let path_c = temp_path("dgram-c.sock");
+            let _ = std::fs::remove_file(&path_c);
+            let c = UnixDatagram::bind(&path_c).unwrap();
+            let unbound = UnixDatagram::unbound().unwrap();
+            unbound.send_to(b"u", &path_c).await.unwrap();
+            assert_eq!(c.recv(&mut buf).await.unwrap(), 1);
+            std::fs::remove_file(&path_c).unwrap();
+            std::fs::remove_file(&path_a).unwrap();
+            std::fs::remove_file(&path_b).unwrap();
+        });
+    });
+}
