@@ -182,6 +182,7 @@ macro_rules! byte_stream_methods {
 }
 pub(crate) use byte_stream_methods;
 
+mod accept;
 mod addr;
 mod datagram;
 mod evented;

@@ -3,7 +3,6 @@
 //! The types are re-exported from [`weft::net`](crate::net); this module
 //! also holds the halves of a split [`TcpStream`].
 
-mod exhaustion;
 mod listener;
 mod socket;
 mod stream;

@@ -7,13 +7,15 @@ use std::os::unix::net::SocketAddr;
 use std::path::Path;
 use std::task::{ready, Context, Poll};
 
-use rustix::net::SocketFlags;
-
 use super::UnixStream;
-use crate::driver::io::Direction;
+use crate::net::accept::{self, Acceptor};
 use crate::net::evented::Evented;
 
 /// A Unix stream socket listening for connections.
+///
+/// Accepting behaves as [`TcpListener`](crate::net::TcpListener)'s: it
+/// drains the queue (or takes one per turn), skips connections that died
+/// queued, and survives descriptor exhaustion without spinning.
 ///
 /// Binding to a path where a file already exists fails with `AddrInUse`
 /// and a message naming the path; weft never deletes the file (a stale
@@ -40,6 +42,7 @@ use crate::net::evented::Evented;
 /// ```
 pub struct UnixListener {
     io: Evented<std::os::unix::net::UnixListener>,
+    acceptor: Acceptor,
 }
 
 impl UnixListener {
@@ -66,8 +69,10 @@ impl UnixListener {
     /// If called outside a weft runtime, or registration fails.
     pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
         listener.set_nonblocking(true)?;
+        accept::reserve();
         Ok(UnixListener {
             io: Evented::new(listener)?,
+            acceptor: Acceptor::default(),
         })
     }
 
@@ -87,18 +92,32 @@ impl UnixListener {
 
     /// Polls for a connection; see [`accept`](Self::accept).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
-        let fd = ready!(self.io.poll_io(cx, Direction::Read, |listener| loop {
-            let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
-            match rustix::net::accept_with(listener, flags) {
-                Ok(fd) => return Ok(fd),
-                // Died in the queue: take the next one.
-                Err(rustix::io::Errno::CONNABORTED | rustix::io::Errno::INTR) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }))?;
+        let fd = ready!(self.acceptor.poll_accept(
+            &self.io,
+            cx,
+            |listener| rustix::net::accept_with(listener, accept::ACCEPT_FLAGS),
+            |listener| {
+                let addr = listener.local_addr().ok()?;
+                Some(match addr.as_pathname() {
+                    Some(path) => path.display().to_string(),
+                    None => format!("{addr:?}"),
+                })
+            },
+        ))?;
         let stream = std::os::unix::net::UnixStream::from(fd);
         let addr = stream.peer_addr()?;
         Poll::Ready(Ok((UnixStream::from_connected(stream)?, addr)))
+    }
+
+    /// Takes one connection per driver turn instead of draining the queue;
+    /// see [`TcpListener::set_single_accept`](crate::net::TcpListener::set_single_accept).
+    pub fn set_single_accept(&self, single: bool) {
+        self.acceptor.set_single(single);
+    }
+
+    /// Whether the listener takes one connection per driver turn.
+    pub fn single_accept(&self) -> bool {
+        self.acceptor.single()
     }
 
     /// The address this listener is bound to.
