@@ -1,1 +1,4 @@
-//! Runnable weft examples live beside this crate as `[[example]]` targets.
+//! Runnable weft examples live beside this crate as `[[example]]` targets;
+//! the servers they run are here, so tests can drive them.
+
+pub mod chat;
