@@ -7,7 +7,6 @@
 //! report gives per-implementation medians.
 
 use std::io::{self, BufRead, BufReader};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -16,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::load::LoadReport;
 use crate::procstat::{self, CpuTimes};
-use crate::servers::ServerImpl;
+use crate::servers::{Endpoint, ServerImpl};
 
 /// How long a server may take to print `READY`.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -264,6 +263,7 @@ fn print_results(medians: &[(ServerImpl, Sample)]) {
         (ServerImpl::Weft, ServerImpl::Raw),
         (ServerImpl::WeftMt, ServerImpl::TokioMt),
         (ServerImpl::WeftMt, ServerImpl::Raw),
+        (ServerImpl::WeftUnix, ServerImpl::TokioUnix),
     ];
     let mut printed = false;
     for (ours, theirs) in pairs {
@@ -361,13 +361,15 @@ pub(crate) fn run_one_wrapped(
     opts: &EchoOpts,
     server_wrapper: &[String],
 ) -> io::Result<(LoadReport, Proc)> {
+    let endpoint = which.endpoint("instr");
+    let _cleanup = RemoveSocket(&endpoint);
     let mut args: Vec<String> = server_wrapper.to_vec();
     args.extend([
         exe.display().to_string(),
         "serve-echo".into(),
         which.name().into(),
+        endpoint.to_string(),
     ]);
-    args.push("127.0.0.1:0".into());
     let mut server = Proc::spawn_argv("server", &args)?;
     let ready = server.expect_line(READY_TIMEOUT * 3, "READY", |l| l.starts_with("READY "))?;
     let addr = ready["READY ".len()..].trim().to_string();
@@ -378,6 +380,17 @@ pub(crate) fn run_one_wrapped(
     Ok((load, server))
 }
 
+/// Removes a run's Unix socket file when the run ends, however it ends.
+struct RemoveSocket<'a>(&'a Endpoint);
+
+impl Drop for RemoveSocket<'_> {
+    fn drop(&mut self) {
+        if let Endpoint::Unix(path) = self.0 {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 /// One measured run: fresh server, fresh client, both torn down before returning.
 fn run_one(
     exe: &Path,
@@ -385,14 +398,16 @@ fn run_one(
     opts: &EchoOpts,
     pinning: Option<Pinning>,
 ) -> io::Result<Sample> {
+    let endpoint = which.endpoint("run");
+    let _cleanup = RemoveSocket(&endpoint);
     let mut server = Proc::spawn(
         "server",
         exe,
         pinning.map(|p| p.server_cpu),
-        &["serve-echo", which.name(), "127.0.0.1:0"],
+        &["serve-echo", which.name(), &endpoint.to_string()],
     )?;
     let ready = server.expect_line(READY_TIMEOUT, "READY", |l| l.starts_with("READY "))?;
-    let addr: SocketAddr = ready["READY ".len()..]
+    let addr: Endpoint = ready["READY ".len()..]
         .trim()
         .parse()
         .map_err(|e| io::Error::other(format!("bad READY line {ready:?}: {e}")))?;

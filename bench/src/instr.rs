@@ -71,6 +71,7 @@ pub fn run(opts: &EchoOpts) -> io::Result<()> {
         (ServerImpl::Weft, ServerImpl::Tokio),
         (ServerImpl::Weft, ServerImpl::Raw),
         (ServerImpl::WeftMt, ServerImpl::TokioMt),
+        (ServerImpl::WeftUnix, ServerImpl::TokioUnix),
     ];
     for (ours, theirs) in pairs {
         if let (Some(ours_ipm), Some(theirs_ipm)) = (get(ours), get(theirs)) {

@@ -10,8 +10,9 @@
 //! `LOAD msgs=<n> secs=<elapsed> cpu_secs=<user+sys> errors=<mismatches>` at its end.
 
 use std::io::{self, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
 use rustix::buffer::spare_capacity;
@@ -19,12 +20,13 @@ use rustix::event::epoll;
 use rustix::io::Errno;
 
 use crate::procstat;
+use crate::servers::Endpoint;
 
 /// Options of `bench load-echo`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LoadOpts {
     /// Server address.
-    pub addr: SocketAddr,
+    pub addr: Endpoint,
     /// Number of connections.
     pub conns: usize,
     /// Message size in bytes.
@@ -111,15 +113,25 @@ struct Conn {
 
 impl Conn {
     /// Connects to `addr`; message bytes are a per-connection pattern.
-    fn connect(addr: SocketAddr, id: usize, size: usize) -> io::Result<Conn> {
-        let stream = TcpStream::connect(addr)?;
-        stream.set_nodelay(true)?;
-        stream.set_nonblocking(true)?;
+    fn connect(addr: &Endpoint, id: usize, size: usize) -> io::Result<Conn> {
+        let fd = match addr {
+            Endpoint::Tcp(addr) => {
+                let stream = TcpStream::connect(addr)?;
+                stream.set_nodelay(true)?;
+                stream.set_nonblocking(true)?;
+                OwnedFd::from(stream)
+            }
+            Endpoint::Unix(path) => {
+                let stream = UnixStream::connect(path)?;
+                stream.set_nonblocking(true)?;
+                OwnedFd::from(stream)
+            }
+        };
         let tx = (0..size)
             .map(|i| (i.wrapping_mul(31) ^ id.wrapping_mul(131)) as u8)
             .collect();
         Ok(Conn {
-            fd: OwnedFd::from(stream),
+            fd,
             tx,
             rx: vec![0; size],
             sent: 0,
@@ -208,7 +220,7 @@ pub fn run(opts: &LoadOpts) -> io::Result<()> {
     let ep = epoll::create(epoll::CreateFlags::CLOEXEC)?;
     let mut conns = Vec::with_capacity(opts.conns);
     for id in 0..opts.conns {
-        let conn = Conn::connect(opts.addr, id, opts.size).map_err(|e| {
+        let conn = Conn::connect(&opts.addr, id, opts.size).map_err(|e| {
             io::Error::new(e.kind(), format!("connect #{id} to {}: {e}", opts.addr))
         })?;
         epoll::add(

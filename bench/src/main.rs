@@ -64,7 +64,7 @@ enum Command {
     /// scheduler shapes.
     Sched(SchedOpts),
     /// `bench serve-echo <impl> <addr>` (hidden): run one echo server.
-    ServeEcho(ServerImpl, SocketAddr),
+    ServeEcho(ServerImpl, servers::Endpoint),
     /// `bench load-echo ...` (hidden): run the echo load client.
     LoadEcho(LoadOpts),
     /// `bench --help`.
@@ -139,10 +139,7 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
         },
         "sched" => parse_sched(rest).map(Command::Sched),
         "serve-echo" => match rest {
-            [which, addr] => Ok(Command::ServeEcho(
-                which.parse()?,
-                parse_value("<addr>", addr)?,
-            )),
+            [which, addr] => Ok(Command::ServeEcho(which.parse()?, addr.parse()?)),
             _ => Err("usage: bench serve-echo <weft|tokio|raw> <addr>".into()),
         },
         "load-echo" => parse_load(rest).map(Command::LoadEcho),
@@ -212,7 +209,7 @@ fn parse_load(args: &[String]) -> Result<LoadOpts, String> {
     let defaults = EchoOpts::default();
     let mut addr = None;
     let mut opts = LoadOpts {
-        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        addr: servers::Endpoint::Tcp(SocketAddr::from(([127, 0, 0, 1], 0))),
         conns: defaults.conns,
         size: defaults.size,
         secs: defaults.secs,
@@ -355,7 +352,7 @@ mod tests {
             parse_args(&args("serve-echo raw 127.0.0.1:0")),
             Ok(Command::ServeEcho(
                 ServerImpl::Raw,
-                SocketAddr::from(([127, 0, 0, 1], 0))
+                servers::Endpoint::Tcp(SocketAddr::from(([127, 0, 0, 1], 0)))
             ))
         );
         let Ok(Command::LoadEcho(opts)) = parse_args(&args(
@@ -363,7 +360,15 @@ mod tests {
         )) else {
             panic!("load-echo should parse");
         };
-        assert_eq!(opts.addr, SocketAddr::from(([127, 0, 0, 1], 9000)));
+        assert_eq!(
+            opts.addr,
+            servers::Endpoint::Tcp(SocketAddr::from(([127, 0, 0, 1], 9000)))
+        );
+        assert_eq!(
+            "unix:/tmp/x.sock".parse::<servers::Endpoint>(),
+            Ok(servers::Endpoint::Unix("/tmp/x.sock".into()))
+        );
+        assert!("unix:".parse::<servers::Endpoint>().is_err());
         assert_eq!(
             (opts.conns, opts.size, opts.secs, opts.warmup),
             (2, 16, 1.5, 0.25)

@@ -13,7 +13,42 @@ pub mod weft_echo;
 use std::fmt;
 use std::io::{self, Write};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::str::FromStr;
+
+/// Where a server listens: a TCP address, or a Unix socket path (written
+/// `unix:<path>`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// TCP on this address (port 0: any free port).
+    Tcp(SocketAddr),
+    /// A Unix stream socket at this path.
+    Unix(PathBuf),
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Endpoint::Tcp(addr) => addr.fmt(f),
+            Endpoint::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
+impl FromStr for Endpoint {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.strip_prefix("unix:") {
+            Some("") => Err("unix: needs a path".into()),
+            Some(path) => Ok(Endpoint::Unix(PathBuf::from(path))),
+            None => s
+                .parse()
+                .map(Endpoint::Tcp)
+                .map_err(|e| format!("{s:?} is neither ip:port nor unix:<path>: {e}")),
+        }
+    }
+}
 
 /// Which echo server implementation to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,18 +63,24 @@ pub enum ServerImpl {
     WeftMt,
     /// tokio, multi_thread runtime with one worker.
     TokioMt,
+    /// weft, current-thread runtime, over a Unix socket.
+    WeftUnix,
+    /// tokio, current-thread runtime, over a Unix socket.
+    TokioUnix,
 }
 
 impl ServerImpl {
     /// The default set, in the default order.
     pub const ALL: [ServerImpl; 3] = [ServerImpl::Weft, ServerImpl::Tokio, ServerImpl::Raw];
     /// Every implementation `--peers` may name.
-    pub const KNOWN: [ServerImpl; 5] = [
+    pub const KNOWN: [ServerImpl; 7] = [
         ServerImpl::Weft,
         ServerImpl::Tokio,
         ServerImpl::Raw,
         ServerImpl::WeftMt,
         ServerImpl::TokioMt,
+        ServerImpl::WeftUnix,
+        ServerImpl::TokioUnix,
     ];
 
     /// The name used on the command line (`weft`, `tokio`, `raw`).
@@ -50,6 +91,23 @@ impl ServerImpl {
             ServerImpl::Raw => "raw",
             ServerImpl::WeftMt => "weft-mt",
             ServerImpl::TokioMt => "tokio-mt",
+            ServerImpl::WeftUnix => "weft-unix",
+            ServerImpl::TokioUnix => "tokio-unix",
+        }
+    }
+
+    /// Where this server should listen for one run (`tag` makes Unix paths
+    /// unique); the caller removes a Unix path afterwards.
+    pub fn endpoint(self, tag: &str) -> Endpoint {
+        match self {
+            ServerImpl::WeftUnix | ServerImpl::TokioUnix => {
+                Endpoint::Unix(std::env::temp_dir().join(format!(
+                    "weft-bench-{}-{}-{tag}.sock",
+                    std::process::id(),
+                    self.name()
+                )))
+            }
+            _ => Endpoint::Tcp(SocketAddr::from(([127, 0, 0, 1], 0))),
         }
     }
 
@@ -77,25 +135,35 @@ impl FromStr for ServerImpl {
             .find(|i| i.name() == s)
             .ok_or_else(|| {
                 format!(
-                    "unknown server impl {s:?} (expected weft, tokio, raw, weft-mt or tokio-mt)"
+                    "unknown server impl {s:?} (expected weft, tokio, raw, weft-mt, tokio-mt, weft-unix or tokio-unix)"
                 )
             })
     }
 }
 
 /// Runs the chosen echo server on `addr` until the process is killed.
-pub fn serve(which: ServerImpl, addr: SocketAddr) -> io::Result<()> {
-    match which {
-        ServerImpl::Raw => raw_echo::serve(addr),
-        ServerImpl::Tokio => tokio_echo::serve(addr, false),
-        ServerImpl::Weft => weft_echo::serve(addr, false),
-        ServerImpl::TokioMt => tokio_echo::serve(addr, true),
-        ServerImpl::WeftMt => weft_echo::serve(addr, true),
+pub fn serve(which: ServerImpl, endpoint: Endpoint) -> io::Result<()> {
+    let wrong = |what: &str| {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{which} serves {what}, not {endpoint}"),
+        ))
+    };
+    match (which, endpoint.clone()) {
+        (ServerImpl::Raw, Endpoint::Tcp(addr)) => raw_echo::serve(addr),
+        (ServerImpl::Tokio, Endpoint::Tcp(addr)) => tokio_echo::serve(addr, false),
+        (ServerImpl::Weft, Endpoint::Tcp(addr)) => weft_echo::serve(addr, false),
+        (ServerImpl::TokioMt, Endpoint::Tcp(addr)) => tokio_echo::serve(addr, true),
+        (ServerImpl::WeftMt, Endpoint::Tcp(addr)) => weft_echo::serve(addr, true),
+        (ServerImpl::WeftUnix, Endpoint::Unix(path)) => weft_echo::serve_unix(path),
+        (ServerImpl::TokioUnix, Endpoint::Unix(path)) => tokio_echo::serve_unix(path),
+        (ServerImpl::WeftUnix | ServerImpl::TokioUnix, _) => wrong("a Unix socket path"),
+        _ => wrong("a TCP address"),
     }
 }
 
 /// Prints the `READY <addr>` line the orchestrator waits for, and flushes stdout.
-pub fn announce_ready(addr: SocketAddr) -> io::Result<()> {
+pub fn announce_ready(addr: impl fmt::Display) -> io::Result<()> {
     let mut out = io::stdout().lock();
     writeln!(out, "READY {addr}")?;
     out.flush()
