@@ -11,10 +11,11 @@ use weft::net::{TcpListener, TcpStream};
 
 #[test]
 fn split_with_the_glob_import_gives_owned_halves() {
-    // weft has no inherent `TcpStream::split` yet, so `stream.split()`
-    // resolves to `AsyncReadExt::split(self)`: owned halves sharing the
-    // stream through a lock. It must work the way tokio's does for a
-    // read-half/write-half echo.
+    // With the glob import, `stream.split()` on a `TcpStream` value
+    // resolves to `AsyncReadExt::split(self)` (method lookup tries by-value
+    // receivers first), not to the inherent `split(&mut self)`: owned halves
+    // sharing the stream through a lock. It must still work the way tokio's
+    // does for a read-half/write-half echo.
     within(20, || {
         rt().block_on(async {
             let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -52,6 +53,35 @@ fn borrowed_halves_by_reference() {
             let mut back = [0u8; 4];
             reader.read_exact(&mut back).await.unwrap();
             assert_eq!(&back, b"ping");
+        })
+    });
+}
+
+#[test]
+fn the_inherent_borrowed_split_is_reached_explicitly() {
+    // `TcpStream::split(&mut s)` and `(&mut s).split()` pick the inherent,
+    // borrowed, lock-free halves even with the glob import in scope, and the
+    // stream stays usable afterwards.
+    within(20, || {
+        rt().block_on(async {
+            let (mut client, mut server) = common::pair().await;
+            {
+                let (mut reader, mut writer): (weft::net::tcp::ReadHalf<'_>, _) =
+                    TcpStream::split(&mut server);
+                client.write_all(b"one").await.unwrap();
+                let mut buf = [0u8; 3];
+                reader.read_exact(&mut buf).await.unwrap();
+                writer.write_all(&buf).await.unwrap();
+            }
+            {
+                let (_reader, mut writer): (_, weft::net::tcp::WriteHalf<'_>) =
+                    (&mut server).split();
+                writer.write_all(b"two").await.unwrap();
+            }
+            server.write_all(b"!").await.unwrap();
+            let mut back = [0u8; 7];
+            client.read_exact(&mut back).await.unwrap();
+            assert_eq!(&back, b"onetwo!");
         })
     });
 }

@@ -280,3 +280,57 @@ impl Acceptor {
 
 /// The flags every accepted socket gets.
 pub(crate) const ACCEPT_FLAGS: SocketFlags = SocketFlags::NONBLOCK.union(SocketFlags::CLOEXEC);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_sorted_into_retry_shed_backoff_and_fatal() {
+        let kind = |e: Errno| classify(Some(e.raw_os_error()));
+        for e in [Errno::CONNABORTED, Errno::PROTO, Errno::PERM, Errno::INTR] {
+            assert!(matches!(kind(e), AcceptError::Retry), "{e:?}");
+        }
+        for e in [Errno::MFILE, Errno::NFILE] {
+            assert!(matches!(kind(e), AcceptError::OutOfFds), "{e:?}");
+        }
+        for e in [Errno::NOBUFS, Errno::NOMEM] {
+            assert!(matches!(kind(e), AcceptError::OutOfMemory), "{e:?}");
+        }
+        assert!(matches!(kind(Errno::BADF), AcceptError::Fatal));
+        assert!(matches!(classify(None), AcceptError::Fatal));
+    }
+
+    #[test]
+    fn back_off_doubles_up_to_a_second() {
+        let mut delay = None;
+        let mut seen = Vec::new();
+        for _ in 0..10 {
+            let next = next_backoff(delay);
+            seen.push(next.as_millis());
+            delay = Some(next);
+        }
+        assert_eq!(seen, [10, 20, 40, 80, 160, 320, 640, 1000, 1000, 1000]);
+    }
+
+    #[test]
+    fn shedding_closes_queued_connections_and_keeps_the_spare() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        reserve();
+        let clients: Vec<_> = (0..3)
+            .map(|_| std::net::TcpStream::connect(addr).unwrap())
+            .collect();
+        // Other tests in this process may hold the spare at this moment.
+        if let Some(closed) = shed(&listener) {
+            assert_eq!(closed, 3);
+            for mut client in clients {
+                use std::io::Read;
+                let mut buf = [0u8; 1];
+                assert!(matches!(client.read(&mut buf), Ok(0) | Err(_)));
+            }
+            assert!(lock_spare().is_some(), "the spare is taken back");
+        }
+    }
+}

@@ -37,3 +37,17 @@ fn check_truncation(filled: usize, len: usize) -> io::Result<usize> {
     }
     Ok(filled)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_is_an_error_with_both_sizes() {
+        assert_eq!(check_truncation(10, 10).unwrap(), 10);
+        let err = check_truncation(8, 20).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        let text = err.to_string();
+        assert!(text.contains("20 bytes") && text.contains("8-byte") && text.contains("12"));
+    }
+}
