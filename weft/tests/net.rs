@@ -445,3 +445,107 @@ fn unix_datagrams_round_trip_and_report_truncation() {
         });
     });
 }
+
+#[test]
+fn a_ready_loop_sees_eof_after_data_and_fin_in_one_turn() {
+    within(30, || {
+        common::rt().block_on(async {
+            let (mut client, server) = common::pair().await;
+            client.write_all(b"last words").await.unwrap();
+            client.shutdown(Shutdown::Write).unwrap();
+            weft::time::sleep(Duration::from_millis(10)).await;
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4];
+            for round in 0.. {
+                assert!(round < 1_000, "the ready loop spins");
+                let ready = server.ready(Interest::READABLE).await.unwrap();
+                if !ready.is_readable() {
+                    continue;
+                }
+                match server.try_read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            assert_eq!(got, b"last words");
+        });
+    });
+}
+
+#[test]
+fn datagram_edge_cases_shutdown_peek_and_credentials() {
+    within(30, || {
+        common::rt().block_on(async {
+            // A receive after shutdown(Read) is an error, not a busy loop.
+            let (p, q) = UnixDatagram::pair().unwrap();
+            q.shutdown(Shutdown::Read).unwrap();
+            let mut buf = [0u8; 8];
+            let err = q.recv(&mut buf).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::NotConnected, "{err}");
+            let cred = p.peer_cred().unwrap();
+            assert_eq!(cred.pid(), Some(std::process::id() as i32));
+            // A socket connected with connect() has no peer credentials: an
+            // error, not a crash.
+            let path = temp_path("cred.sock");
+            let _ = std::fs::remove_file(&path);
+            let bound = UnixDatagram::bind(&path).unwrap();
+            let connected = UnixDatagram::unbound().unwrap();
+            connected.connect(&path).unwrap();
+            if let Ok(cred) = connected.peer_cred() {
+                assert_eq!(cred.pid(), None);
+            }
+            drop(bound);
+            std::fs::remove_file(&path).unwrap();
+            // Peeking a prefix of a long datagram is fine and leaves it queued.
+            let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            a.send_to(&[5u8; 100], b.local_addr().unwrap())
+                .await
+                .unwrap();
+            let mut head = [0u8; 4];
+            let (n, _) = b.peek_from(&mut head).await.unwrap();
+            assert_eq!((n, head), (4, [5u8; 4]));
+            let mut whole = [0u8; 128];
+            assert_eq!(b.recv_from(&mut whole).await.unwrap().0, 100);
+        });
+    });
+}
+
+#[test]
+fn connecting_to_a_full_unix_backlog_is_an_error_not_a_dead_stream() {
+    within(30, || {
+        common::rt().block_on(async {
+            let path = temp_path("backlog.sock");
+            let _ = std::fs::remove_file(&path);
+            // A listener with a tiny backlog (std's is large).
+            let fd = rustix::net::socket(
+                rustix::net::AddressFamily::UNIX,
+                rustix::net::SocketType::STREAM,
+                None,
+            )
+            .unwrap();
+            let addr = rustix::net::SocketAddrUnix::new(&path).unwrap();
+            rustix::net::bind(&fd, &addr).unwrap();
+            rustix::net::listen(&fd, 2).unwrap();
+            let _listener =
+                UnixListener::from_std(std::os::unix::net::UnixListener::from(fd)).unwrap();
+            let mut clients = Vec::new();
+            let err = loop {
+                assert!(clients.len() < 600, "the backlog never filled");
+                match UnixStream::connect(&path).await {
+                    Ok(client) => {
+                        // Every connected stream really is connected.
+                        client.peer_addr().unwrap();
+                        clients.push(client);
+                    }
+                    Err(e) => break e,
+                }
+            };
+            assert_eq!(err.kind(), ErrorKind::WouldBlock, "{err}");
+            assert!(err.to_string().contains("backlog is full"), "{err}");
+            std::fs::remove_file(&path).unwrap();
+        });
+    });
+}

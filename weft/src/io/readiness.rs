@@ -64,14 +64,18 @@ impl fmt::Debug for Interest {
 pub struct Ready(pub(crate) Bits);
 
 impl Ready {
-    /// Data (or a connection, for a listener) may be waiting.
+    /// A read may make progress: data (or a connection, for a listener) may
+    /// be waiting, or the peer has finished sending (a read then returns 0).
+    /// As tokio's, this includes [`is_read_closed`](Self::is_read_closed),
+    /// so a `ready` loop that reads when readable always sees the EOF.
     pub fn is_readable(self) -> bool {
-        self.0.intersects(Bits::READABLE)
+        self.0.intersects(Bits::READABLE | Bits::READ_CLOSED)
     }
 
-    /// There may be room to write.
+    /// A write may make progress: there may be room, or writing is over (a
+    /// write then fails). Includes [`is_write_closed`](Self::is_write_closed).
     pub fn is_writable(self) -> bool {
-        self.0.intersects(Bits::WRITABLE)
+        self.0.intersects(Bits::WRITABLE | Bits::WRITE_CLOSED)
     }
 
     /// The peer will send nothing more (reads return what is left, then 0).

@@ -56,7 +56,23 @@ pub(crate) enum AcceptError {
 
 pub(crate) fn classify(errno: Option<i32>) -> AcceptError {
     let is = |e: Errno| errno == Some(e.raw_os_error());
-    if is(Errno::CONNABORTED) || is(Errno::PROTO) || is(Errno::PERM) || is(Errno::INTR) {
+    // accept(2): network errors already pending on the new socket are to be
+    // treated like EAGAIN by retrying.
+    let network = [
+        Errno::NETDOWN,
+        Errno::NOPROTOOPT,
+        Errno::HOSTDOWN,
+        Errno::NONET,
+        Errno::HOSTUNREACH,
+        Errno::OPNOTSUPP,
+        Errno::NETUNREACH,
+    ];
+    if is(Errno::CONNABORTED)
+        || is(Errno::PROTO)
+        || is(Errno::PERM)
+        || is(Errno::INTR)
+        || network.into_iter().any(is)
+    {
         AcceptError::Retry
     } else if is(Errno::MFILE) || is(Errno::NFILE) {
         AcceptError::OutOfFds
@@ -232,12 +248,16 @@ impl Acceptor {
             }
         };
         if single {
-            // Queued connections come back at the next turn.
-            registration.rearm(listener)?;
+            // Queued connections come back at the next turn. A failed re-arm
+            // (out of kernel memory) only delays them until the next
+            // connection arrives; the accepted one is not dropped for it.
+            let _ = registration.rearm(listener);
         }
         if self.backed_off.swap(false, Relaxed) {
-            // Exhaustion is over: the next back-off starts short.
+            // Exhaustion is over: the next back-off starts short, and the
+            // spare descriptor, if it was lost, is taken again.
             self.lock_backoff().delay = None;
+            reserve();
         }
         Poll::Ready(Ok(accepted))
     }
@@ -272,6 +292,9 @@ impl Acceptor {
         if let Some(timer) = backoff.timer.as_mut() {
             ready!(timer.as_mut().poll(cx));
             backoff.timer = None;
+            // Try to hold a spare again before the next attempt, so that it
+            // can shed the queue instead of backing off once more.
+            reserve();
         }
         self.backing_off.store(false, Relaxed);
         Poll::Ready(())

@@ -9,8 +9,13 @@ use rustix::net::RecvFlags;
 /// `recv` with `MSG_TRUNC`: a datagram longer than `buf` is an error that
 /// says so (its first `buf.len()` bytes are in `buf`), instead of a silent
 /// short read that loses the rest.
+/// With `PEEK` a short buffer is fine (peeking a header is the point) and
+/// the datagram stays queued, so only the bytes copied are reported.
 pub(crate) fn recv(fd: impl AsFd, buf: &mut [u8], flags: RecvFlags) -> io::Result<usize> {
     let (filled, len) = rustix::net::recv(fd, &mut *buf, flags | RecvFlags::TRUNC)?;
+    if flags.contains(RecvFlags::PEEK) {
+        return Ok(filled);
+    }
     check_truncation(filled, len)
 }
 
@@ -21,6 +26,9 @@ pub(crate) fn recv_from(
     flags: RecvFlags,
 ) -> io::Result<(usize, Option<rustix::net::SocketAddrAny>)> {
     let (filled, len, addr) = rustix::net::recvfrom(fd, &mut *buf, flags | RecvFlags::TRUNC)?;
+    if flags.contains(RecvFlags::PEEK) {
+        return Ok((filled, addr));
+    }
     Ok((check_truncation(filled, len)?, addr))
 }
 

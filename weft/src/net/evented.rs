@@ -11,7 +11,8 @@ use crate::runtime::context;
 /// An I/O object plus its readiness registration. Deregisters from epoll
 /// before the object (and so its fd) is closed.
 pub(crate) struct Evented<T: AsFd> {
-    io: T,
+    /// `None` only after `into_std` took it (the `Evented` is then gone).
+    io: Option<T>,
     registration: Registration,
 }
 
@@ -21,23 +22,44 @@ impl<T: AsFd> Evented<T> {
         let shared = context::with_current(|handle| handle.driver().io.clone())
             .map_err(|e| io::Error::other(e.to_string()))?;
         let registration = shared.register(io.as_fd())?;
-        Ok(Evented { io, registration })
+        Ok(Evented {
+            io: Some(io),
+            registration,
+        })
     }
 
+    #[inline]
     pub(crate) fn get_ref(&self) -> &T {
-        &self.io
+        match &self.io {
+            Some(io) => io,
+            None => unreachable!("weft: an I/O object used after into_std"),
+        }
     }
 
     pub(crate) fn registration(&self) -> &Registration {
         &self.registration
     }
 
-    /// Leaves the runtime: returns the I/O object (on a duplicate of its
-    /// descriptor, still non-blocking) and deregisters and closes this one.
-    pub(crate) fn into_std<S: From<OwnedFd>>(self) -> io::Result<S> {
-        let fd = self.io.as_fd().try_clone_to_owned()?;
-        drop(self);
-        Ok(S::from(fd))
+    /// Leaves the runtime: deregisters and returns the I/O object (still
+    /// non-blocking) as a `std` type. Cannot fail; the `Result` is kept for
+    /// tokio's signature.
+    pub(crate) fn into_std<S: From<OwnedFd>>(mut self) -> io::Result<S>
+    where
+        T: Into<OwnedFd>,
+    {
+        let io = self.io.take().unwrap_or_else(|| unreachable!("taken once"));
+        self.registration.deregister(io.as_fd());
+        Ok(S::from(io.into()))
+    }
+
+    /// [`Registration::poll_recv`] on this object.
+    pub(crate) fn poll_recv<R>(
+        &self,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let io = self.get_ref();
+        self.registration.poll_recv(cx, || op(io))
     }
 
     /// Runs `op` on `io` until it does not return `WouldBlock`.
@@ -47,7 +69,8 @@ impl<T: AsFd> Evented<T> {
         direction: Direction,
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.registration.poll_io(cx, direction, || op(&self.io))
+        let io = self.get_ref();
+        self.registration.poll_io(cx, direction, || op(io))
     }
 
     /// Like `poll_io` for a transfer of up to `len` bytes; a short transfer
@@ -63,14 +86,17 @@ impl<T: AsFd> Evented<T> {
         if len == 0 {
             return Poll::Ready(Ok(0));
         }
+        let io = self.get_ref();
         self.registration
-            .poll_transfer(cx, direction, len, || op(&self.io))
+            .poll_transfer(cx, direction, len, || op(io))
     }
 }
 
 impl<T: AsFd> Drop for Evented<T> {
     fn drop(&mut self) {
-        self.registration.deregister(self.io.as_fd());
+        if let Some(io) = &self.io {
+            self.registration.deregister(io.as_fd());
+        }
     }
 }
 
@@ -147,7 +173,8 @@ impl<T: AsFd> Evented<T> {
         direction: Direction,
         op: impl FnOnce(&T) -> io::Result<R>,
     ) -> io::Result<R> {
-        self.registration.try_io(direction, || op(&self.io))
+        let io = self.get_ref();
+        self.registration.try_io(direction, || op(io))
     }
 
     /// Waits until any direction in `interest` is ready.
@@ -160,15 +187,30 @@ impl<T: AsFd> Evented<T> {
         cx: &mut Context<'_>,
         interest: Interest,
     ) -> Poll<io::Result<Ready>> {
-        let mut found = crate::driver::io::Ready::EMPTY;
-        for (wanted, direction) in [
+        let directions = [
             (interest.is_readable(), Direction::Read),
             (interest.is_writable(), Direction::Write),
-        ] {
-            if wanted {
-                if let Poll::Ready(event) = self.registration.poll_ready(cx, direction) {
-                    found = found | event?.ready;
-                }
+        ];
+        let wanted = || directions.iter().filter(|(w, _)| *w).map(|(_, d)| *d);
+        // Look first without registering: a direction that is not waited on
+        // must not take another task's place in its waker slot.
+        let found = wanted().fold(crate::driver::io::Ready::EMPTY, |found, d| {
+            found | self.registration.readiness(d)
+        });
+        if !found.is_empty() {
+            return match self
+                .registration
+                .poll_ready(cx, wanted().next().unwrap_or(Direction::Read))
+            {
+                // Spends the budget (and reports shutdown) as one poll does.
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                _ => Poll::Ready(Ok(Ready(found))),
+            };
+        }
+        let mut found = crate::driver::io::Ready::EMPTY;
+        for direction in wanted() {
+            if let Poll::Ready(event) = self.registration.poll_ready(cx, direction) {
+                found = found | event?.ready;
             }
         }
         if found.is_empty() {

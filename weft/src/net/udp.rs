@@ -148,9 +148,8 @@ impl UdpSocket {
 
     /// Polls for [`recv`](Self::recv).
     pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Read, |s| {
-            datagram::recv(s, buf, RecvFlags::empty())
-        })
+        self.io
+            .poll_recv(cx, |s| datagram::recv(s, buf, RecvFlags::empty()))
     }
 
     /// Receives without waiting (`WouldBlock` if nothing is queued).
@@ -171,7 +170,7 @@ impl UdpSocket {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<(usize, SocketAddr)>> {
-        self.io.poll_io(cx, Direction::Read, |s| {
+        self.io.poll_recv(cx, |s| {
             let (n, addr) = datagram::recv_from(s, buf, RecvFlags::empty())?;
             Ok((n, to_std(addr)?))
         })
@@ -188,7 +187,7 @@ impl UdpSocket {
     /// Receives the next datagram without removing it from the queue.
     pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         std::future::poll_fn(|cx| {
-            self.io.poll_io(cx, Direction::Read, |s| {
+            self.io.poll_recv(cx, |s| {
                 let (n, addr) = datagram::recv_from(s, buf, RecvFlags::PEEK)?;
                 Ok((n, to_std(addr)?))
             })
@@ -200,9 +199,8 @@ impl UdpSocket {
     /// it.
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         std::future::poll_fn(|cx| {
-            self.io.poll_io(cx, Direction::Read, |s| {
-                datagram::recv(s, buf, RecvFlags::PEEK)
-            })
+            self.io
+                .poll_recv(cx, |s| datagram::recv(s, buf, RecvFlags::PEEK))
         })
         .await
     }

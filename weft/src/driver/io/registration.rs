@@ -121,6 +121,37 @@ impl Registration {
         self.poll_op(cx, direction, op, |&n| n > 0 && n < len)
     }
 
+    /// The readiness recorded for `direction`, without registering a waker.
+    pub(crate) fn readiness(&self, direction: Direction) -> Ready {
+        self.slot.slot().readiness(direction.mask()).ready
+    }
+
+    /// `poll_io` for a datagram receive: after a `shutdown(Read)` the kernel
+    /// reports the socket readable and hung up for good while `recv` keeps
+    /// returning `EAGAIN`, which would loop here forever; that case is an
+    /// error saying so.
+    pub(crate) fn poll_recv<R>(
+        &self,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            let event = ready!(self.poll_ready(cx, Direction::Read))?;
+            match op() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if event.ready.intersects(Ready::READ_CLOSED) {
+                        return Poll::Ready(Err(io::Error::new(
+                            io::ErrorKind::NotConnected,
+                            "the socket is shut down for reading: no datagram will arrive",
+                        )));
+                    }
+                    self.clear(event);
+                }
+                other => return Poll::Ready(other),
+            }
+        }
+    }
+
     /// Re-arms the edge-triggered registration of `fd` (this registration's
     /// fd): if it is still ready, the next driver turn reports it again.
     pub(crate) fn rearm(&self, fd: impl AsFd) -> io::Result<()> {

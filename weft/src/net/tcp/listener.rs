@@ -30,7 +30,12 @@ const BACKLOG: i32 = 1024;
 /// a reserved spare descriptor, so their clients see a prompt close rather
 /// than hang, and the listener waits for the next one; when no descriptor
 /// or socket memory can be had at all it backs off (10 ms doubling to 1 s).
-/// A warning goes to stderr at most every 10 s. See `net/accept.rs` for the
+/// A warning goes to stderr at most every 10 s.
+///
+/// One task at a time should accept on a listener: like a stream's read
+/// side, it remembers one waiting task, the latest. To accept from several
+/// tasks, accept in one and hand the connections out (or give each its own
+/// `SO_REUSEPORT` listener, see [`TcpSocket`](crate::net::TcpSocket)). See `net/accept.rs` for the
 /// details.
 ///
 /// ```

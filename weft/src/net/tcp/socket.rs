@@ -100,7 +100,8 @@ impl TcpSocket {
     }
 
     /// Sets `SO_LINGER` on the future connection (see
-    /// [`TcpStream::set_linger`]).
+    /// [`TcpStream::set_linger`]: only `Some(Duration::ZERO)` avoids blocking
+    /// the thread that drops the stream).
     pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
         self.inner.set_linger(linger)
     }

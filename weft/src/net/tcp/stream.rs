@@ -154,7 +154,10 @@ impl TcpStream {
     }
 
     /// Sets `SO_LINGER`. `Some(Duration::ZERO)` makes close reset the
-    /// connection (RST) instead of a graceful FIN.
+    /// connection (RST) instead of a graceful FIN, which is its one good use
+    /// here: with a non-zero duration Linux blocks the thread that drops the
+    /// stream (a runtime thread) until the data is sent or the time runs
+    /// out, as tokio warns too.
     pub fn set_linger(&self, linger: Option<std::time::Duration>) -> io::Result<()> {
         socket2::SockRef::from(self.io.get_ref()).set_linger(linger)
     }

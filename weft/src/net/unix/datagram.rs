@@ -134,8 +134,14 @@ impl UnixDatagram {
         let addr = super::rustix_address(path)?;
         std::future::poll_fn(|cx| {
             self.io.poll_io(cx, Direction::Write, |s| {
-                rustix::net::sendto(s, buf, SendFlags::empty(), &addr)
-                    .map_err(|e| super::with_path(e.into(), "sending to Unix socket", path))
+                rustix::net::sendto(s, buf, SendFlags::empty(), &addr).map_err(|e| {
+                    let e = io::Error::from(e);
+                    if e.kind() == io::ErrorKind::WouldBlock {
+                        e
+                    } else {
+                        super::with_path(e, "sending to Unix socket", path)
+                    }
+                })
             })
         })
         .await
@@ -148,9 +154,8 @@ impl UnixDatagram {
 
     /// Polls for [`recv`](Self::recv).
     pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Read, |s| {
-            datagram::recv(s, buf, RecvFlags::empty())
-        })
+        self.io
+            .poll_recv(cx, |s| datagram::recv(s, buf, RecvFlags::empty()))
     }
 
     /// Receives without waiting (`WouldBlock` if nothing is queued).
@@ -165,7 +170,7 @@ impl UnixDatagram {
     /// without an error here (std's `recv_from`, which keeps the address
     /// type, cannot tell); size `buf` for the largest datagram.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        std::future::poll_fn(|cx| self.io.poll_io(cx, Direction::Read, |s| s.recv_from(buf))).await
+        std::future::poll_fn(|cx| self.io.poll_recv(cx, |s| s.recv_from(buf))).await
     }
 
     /// Waits until any direction in `interest` is ready.

@@ -57,12 +57,42 @@ impl UCred {
     }
 }
 
+/// `SO_PEERCRED`, read into `libc::ucred` directly: rustix's version
+/// stores the pid in a `NonZero`, and the kernel reports pid 0 for a peer in
+/// another pid namespace or a datagram socket with no peer credentials.
 pub(crate) fn peer_cred(fd: impl std::os::fd::AsFd) -> io::Result<UCred> {
-    let cred = rustix::net::sockopt::socket_peercred(fd)?;
+    use std::os::fd::AsRawFd;
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: `fd` is a live descriptor for the duration of the call;
+    // `cred` and `len` point at a `ucred` and its size, which is what
+    // SO_PEERCRED writes (at most `len` bytes).
+    let rc = unsafe {
+        libc::getsockopt(
+            fd.as_fd().as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            std::ptr::addr_of_mut!(cred).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if cred.uid == u32::MAX {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            "the peer's credentials are unknown (a datagram socket without a connected peer)",
+        ));
+    }
     Ok(UCred {
-        pid: Some(cred.pid.as_raw_nonzero().get()).filter(|&p| p > 0),
-        uid: cred.uid.as_raw(),
-        gid: cred.gid.as_raw(),
+        pid: (cred.pid > 0).then_some(cred.pid),
+        uid: cred.uid,
+        gid: cred.gid,
     })
 }
 
@@ -98,12 +128,16 @@ pub(crate) fn rustix_address(path: &Path) -> io::Result<rustix::net::SocketAddrU
 
 /// Adds the path to an error from binding or connecting to it.
 pub(crate) fn with_path(e: io::Error, what: &str, path: &Path) -> io::Error {
+    let is_abstract = path.as_os_str().as_bytes().first() == Some(&0);
+    let binding = what.starts_with("binding");
     let hint = match e.kind() {
+        io::ErrorKind::AddrInUse if is_abstract => "; another socket holds that abstract name",
         io::ErrorKind::AddrInUse => {
-            "; a socket file already exists there: remove it if no server owns it (weft never \
-             deletes it for you)"
+            "; a file already exists there: remove it if no server owns it (weft never deletes \
+             it for you)"
         }
-        io::ErrorKind::NotFound => "; no socket file there",
+        io::ErrorKind::NotFound if binding => "; its directory does not exist",
+        io::ErrorKind::NotFound => "; no socket there",
         io::ErrorKind::ConnectionRefused => "; nothing is listening on it",
         _ => "",
     };

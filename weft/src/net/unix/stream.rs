@@ -60,8 +60,19 @@ impl UnixStream {
         )?;
         let pending = match rustix::net::connect(&socket, &addr) {
             Ok(()) => false,
-            // In progress, or the listener's backlog is full: wait.
-            Err(rustix::io::Errno::INPROGRESS | rustix::io::Errno::AGAIN) => true,
+            Err(rustix::io::Errno::INPROGRESS) => true,
+            // A Unix connect never completes later: EAGAIN means the
+            // listener's backlog is full and the socket stays unconnected.
+            Err(rustix::io::Errno::AGAIN) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    format!(
+                        "connecting to Unix socket {}: the listener's backlog is full; try \
+                         again later",
+                        super::display(path)
+                    ),
+                ))
+            }
             Err(e) => {
                 return Err(super::with_path(
                     e.into(),
@@ -78,6 +89,12 @@ impl UnixStream {
                 return Err(super::with_path(e, "connecting to Unix socket", path));
             }
         }
+        // A connection that failed without a pending error shows here.
+        stream
+            .io
+            .get_ref()
+            .peer_addr()
+            .map_err(|e| super::with_path(e, "connecting to Unix socket", path))?;
         Ok(stream)
     }
 
