@@ -68,6 +68,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+mod blocking;
 mod driver;
 mod loom;
 mod scheduler;

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::{Handle, Runtime};
 use crate::driver::Driver;
@@ -35,6 +36,8 @@ pub struct Builder {
     thread_name: Arc<dyn Fn() -> String + Send + Sync>,
     thread_stack_size: Option<usize>,
     hooks: Hooks,
+    max_blocking_threads: usize,
+    thread_keep_alive: Duration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,7 +60,25 @@ impl Builder {
             thread_name: Arc::new(|| "weft-worker".to_owned()),
             thread_stack_size: None,
             hooks: Hooks::default(),
+            max_blocking_threads: 512,
+            thread_keep_alive: Duration::from_secs(10),
         }
+    }
+
+    /// The most threads the blocking pool (for
+    /// [`spawn_blocking`](crate::task::spawn_blocking), files and name
+    /// lookups) may run at once (default 512). They start on demand; slow
+    /// I/O may use at most half of them.
+    pub fn max_blocking_threads(&mut self, threads: usize) -> &mut Builder {
+        self.max_blocking_threads = threads;
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for work before it
+    /// exits (default 10 s).
+    pub fn thread_keep_alive(&mut self, keep_alive: Duration) -> &mut Builder {
+        self.thread_keep_alive = keep_alive;
+        self
     }
 
     /// A builder for a runtime that runs every task on the thread that calls
@@ -230,15 +251,31 @@ impl Builder {
                 )));
             }
         }
+        if self.max_blocking_threads == 0 {
+            return Err(Builder::invalid(
+                "`max_blocking_threads` must be at least 1, got 0".to_owned(),
+            ));
+        }
         let config = Config {
             event_interval: self.event_interval,
             global_queue_interval: self.global_queue_interval,
             hooks: self.hooks.clone(),
         };
+        let pool = crate::blocking::Pool::new(crate::blocking::PoolConfig {
+            max_threads: self.max_blocking_threads,
+            keep_alive: self.thread_keep_alive,
+            name: Arc::clone(&self.thread_name),
+            stack_size: self.thread_stack_size,
+            hooks: Hooks {
+                on_thread_park: None,
+                on_thread_unpark: None,
+                ..self.hooks.clone()
+            },
+        });
         let inner = match self.kind {
             Kind::CurrentThread => {
                 let driver = Driver::new()?;
-                scheduler::Handle::CurrentThread(current_thread::Shared::new(driver, config))
+                scheduler::Handle::CurrentThread(current_thread::Shared::new(driver, config, pool))
             }
             Kind::MultiThread => {
                 let threads = multi_thread::ThreadConfig {
@@ -248,7 +285,7 @@ impl Builder {
                 };
                 let driver = Driver::new()?;
                 scheduler::Handle::MultiThread(multi_thread::Shared::start(
-                    driver, config, threads,
+                    driver, config, threads, pool,
                 )?)
             }
         };
@@ -264,6 +301,8 @@ impl fmt::Debug for Builder {
             .field("global_queue_interval", &self.global_queue_interval)
             .field("worker_threads", &self.worker_threads)
             .field("thread_stack_size", &self.thread_stack_size)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("thread_keep_alive", &self.thread_keep_alive)
             .field("hooks", &self.hooks)
             .finish_non_exhaustive()
     }

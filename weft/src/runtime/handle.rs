@@ -60,6 +60,26 @@ impl Handle {
         self.inner.spawn(future)
     }
 
+    /// Runs `f` on this runtime's blocking pool; see
+    /// [`spawn_blocking`](crate::task::spawn_blocking).
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.spawn_blocking_with(crate::task::BlockingKind::FastIo, f)
+    }
+
+    /// Runs `f` on this runtime's blocking pool as work of `kind`; see
+    /// [`spawn_blocking_with`](crate::task::spawn_blocking_with).
+    pub fn spawn_blocking_with<F, R>(&self, kind: crate::task::BlockingKind, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.inner.blocking().spawn(self.inner.clone(), kind, f)
+    }
+
     /// Runs `future` to completion on this thread, inside this runtime's
     /// context. On a multi-thread runtime `future` is polled here while the
     /// workers run the tasks, I/O and timers. On a current-thread runtime, if

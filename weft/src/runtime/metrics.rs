@@ -55,11 +55,15 @@ impl RuntimeMetrics {
         self.handle.metrics().global_queue
     }
 
-    /// Threads running blocking work for the runtime now (today: the
-    /// stand-ins of workers inside
-    /// [`block_in_place`](crate::task::block_in_place)).
+    /// Threads of the blocking pool (busy or idle) plus the stand-ins of
+    /// workers inside [`block_in_place`](crate::task::block_in_place).
     pub fn num_blocking_threads(&self) -> usize {
-        self.handle.metrics().blocking_threads
+        self.handle.metrics().blocking_threads + self.handle.blocking().threads()
+    }
+
+    /// Blocking-pool jobs waiting for a thread.
+    pub fn blocking_queue_depth(&self) -> usize {
+        self.handle.blocking().queue_depth()
     }
 
     /// Times the I/O driver has polled epoll (`epoll_wait` calls, blocking

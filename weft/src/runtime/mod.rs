@@ -53,6 +53,8 @@ use crate::scheduler::{self, multi_thread};
 ///   Dropping one inside asynchronous context (a task, or any `block_on`)
 ///   panics, since waiting there for the workers could deadlock; use
 ///   `shutdown_background` there.
+/// * Blocking-pool jobs not yet started are cancelled (their `JoinHandle`s
+///   report it); `drop` waits for running ones, like tokio.
 /// * A **current-thread** runtime drops the futures on the dropping thread.
 ///   If another thread is inside [`Handle::block_on`] running the loop at
 ///   that moment, they are dropped by that thread when its call returns.
@@ -106,6 +108,16 @@ impl Runtime {
         self.handle.spawn(future)
     }
 
+    /// Runs `f` on the blocking pool; see
+    /// [`spawn_blocking`](crate::task::spawn_blocking).
+    pub fn spawn_blocking<F, R>(&self, f: F) -> crate::task::JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.handle.spawn_blocking(f)
+    }
+
     /// A handle to this runtime, usable from any thread.
     pub fn handle(&self) -> &Handle {
         &self.handle
@@ -124,7 +136,9 @@ impl Runtime {
     }
 
     /// Shuts the runtime down, dropping every task's future, and returns
-    /// once that is done or `timeout` has passed.
+    /// once that is done or `timeout` has passed. Blocking-pool jobs that
+    /// have not started are cancelled; running ones are waited for within
+    /// the same `timeout`, then left to finish on their own.
     ///
     /// On a multi-thread runtime, a worker stuck in a task that never
     /// returns (or in a long [`block_in_place`](crate::task::block_in_place))
@@ -133,6 +147,7 @@ impl Runtime {
     /// thread, so this returns when they are dropped.
     pub fn shutdown_timeout(mut self, timeout: Duration) {
         self.shut_down = true;
+        let start = std::time::Instant::now();
         match &self.handle.inner {
             scheduler::Handle::CurrentThread(shared) => {
                 scheduler::current_thread::shutdown(shared);
@@ -141,11 +156,14 @@ impl Runtime {
                 multi_thread::shutdown(shared, Some(timeout));
             }
         }
+        let left = timeout.saturating_sub(start.elapsed());
+        self.handle.inner.blocking().shutdown(Some(left));
     }
 
     /// Shuts the runtime down without waiting: a multi-thread runtime's
     /// workers finish their current poll, drop their tasks and exit on
-    /// their own. Allowed inside asynchronous context.
+    /// their own, and running blocking jobs are left to finish. Allowed
+    /// inside asynchronous context.
     pub fn shutdown_background(self) {
         self.shutdown_timeout(Duration::ZERO);
     }
@@ -156,14 +174,16 @@ impl Drop for Runtime {
         if self.shut_down {
             return;
         }
+        let blocking = std::sync::Arc::clone(self.handle.inner.blocking());
         match &self.handle.inner {
             scheduler::Handle::CurrentThread(shared) => {
                 scheduler::current_thread::shutdown(shared);
             }
             scheduler::Handle::MultiThread(shared) => {
                 if scheduler::in_async_context() {
-                    // Stop the workers, but do not wait for them here.
+                    // Stop the workers and the pool, but do not wait here.
                     multi_thread::shutdown(shared, Some(Duration::ZERO));
+                    blocking.shutdown(Some(Duration::ZERO));
                     if !std::thread::panicking() {
                         panic!(
                             "weft: a multi-thread runtime was dropped inside asynchronous context (a \
@@ -172,11 +192,14 @@ impl Drop for Runtime {
                              `Runtime::shutdown_background` there"
                         );
                     }
-                } else {
-                    multi_thread::shutdown(shared, None);
+                    return;
                 }
+                multi_thread::shutdown(shared, None);
             }
         }
+        // Queued blocking jobs are cancelled; running ones are waited for,
+        // as tokio does (`shutdown_timeout` bounds the wait).
+        blocking.shutdown(None);
     }
 }
 

@@ -43,6 +43,7 @@ use crate::task::{coop, Id, JoinHandle};
 /// The part of the scheduler every handle and task shares.
 pub(crate) struct Shared {
     driver: driver::Handle,
+    pub(crate) blocking: Arc<crate::blocking::Pool>,
     inject: Inject,
     /// The loop's state, held by whichever thread is running the loop.
     core: Mutex<Option<Box<Core>>>,
@@ -92,7 +93,11 @@ pub(crate) fn is_running_any() -> bool {
 }
 
 impl Shared {
-    pub(crate) fn new(driver: Driver, config: Config) -> Arc<Shared> {
+    pub(crate) fn new(
+        driver: Driver,
+        config: Config,
+        blocking: Arc<crate::blocking::Pool>,
+    ) -> Arc<Shared> {
         let handle = driver.handle().clone();
         let core = Core {
             queue: VecDeque::new(),
@@ -102,6 +107,7 @@ impl Shared {
         };
         Arc::new(Shared {
             driver: handle,
+            blocking,
             inject: Inject::new(),
             core: Mutex::new(Some(Box::new(core))),
             core_waiters: Mutex::new(Vec::new()),

@@ -96,6 +96,7 @@ pub(crate) struct Counts {
     pub(crate) workers: usize,
     pub(crate) alive: usize,
     pub(crate) global_queue: usize,
+    /// `block_in_place` stand-ins (the pool's threads are counted apart).
     pub(crate) blocking_threads: usize,
 }
 
@@ -149,6 +150,9 @@ impl Handle {
     /// A task's future is gone (completed, panicked or cancelled): it
     /// leaves the scheduler's counts and registries.
     pub(crate) fn task_finished(&self, task: &crate::task::raw::Header) {
+        if task.blocking {
+            return;
+        }
         match self {
             Handle::CurrentThread(shared) => shared.task_finished(),
             Handle::MultiThread(shared) => shared.task_finished(task),
@@ -166,6 +170,14 @@ impl Handle {
         match self {
             Handle::CurrentThread(shared) => shared.worker_metrics(worker),
             Handle::MultiThread(shared) => shared.worker_metrics(worker),
+        }
+    }
+
+    /// The runtime's blocking pool.
+    pub(crate) fn blocking(&self) -> &Arc<crate::blocking::Pool> {
+        match self {
+            Handle::CurrentThread(shared) => &shared.blocking,
+            Handle::MultiThread(shared) => &shared.blocking,
         }
     }
 

@@ -225,3 +225,66 @@ where
 {
     crate::scheduler::multi_thread::block_in_place(f)
 }
+
+pub use crate::blocking::BlockingKind;
+
+/// Runs `f` on the runtime's blocking pool and returns its [`JoinHandle`]:
+/// for code that would block the loop (a synchronous library, a file system
+/// call, heavy computation). The same as
+/// [`spawn_blocking_with`]`(BlockingKind::FastIo, f)`.
+///
+/// A panic in `f` is returned as a [`JoinError`]. `abort()` cancels the job
+/// only if it has not started; a running job runs to the end. At runtime
+/// shutdown, jobs not yet started are cancelled.
+///
+/// # Panics
+///
+/// When called outside a weft runtime.
+///
+/// ```
+/// #[weft::main]
+/// async fn main() {
+///     let sum = weft::task::spawn_blocking(|| (1..=100u64).sum::<u64>()).await.unwrap();
+///     assert_eq!(sum, 5050);
+/// }
+/// ```
+#[track_caller]
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    spawn_blocking_with(BlockingKind::FastIo, f)
+}
+
+/// Runs `f` on the blocking pool as work of `kind`: [`BlockingKind::SlowIo`]
+/// work (name lookups, slow network file systems) may use at most half of
+/// the pool's threads, so it can never starve the rest.
+///
+/// # Panics
+///
+/// When called outside a weft runtime.
+///
+/// ```
+/// use weft::task::{spawn_blocking_with, BlockingKind};
+///
+/// #[weft::main]
+/// async fn main() {
+///     let page = spawn_blocking_with(BlockingKind::SlowIo, || {
+///         std::thread::sleep(std::time::Duration::from_millis(5)); // a slow call
+///         "done"
+///     });
+///     assert_eq!(page.await.unwrap(), "done");
+/// }
+/// ```
+#[track_caller]
+pub fn spawn_blocking_with<F, R>(kind: BlockingKind, f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    match Handle::try_current() {
+        Ok(handle) => handle.spawn_blocking_with(kind, f),
+        Err(e) => panic!("weft::task::spawn_blocking: {e}"),
+    }
+}

@@ -39,6 +39,9 @@ pub(crate) struct Header {
     /// For `spawn_local` tasks: the one thread that may poll or drop the
     /// future.
     pub(crate) local_owner: Option<LocalOwner>,
+    /// A blocking-pool job: run by the pool, never queued on a scheduler
+    /// (its one poll completes it), not in a scheduler's counts.
+    pub(crate) blocking: bool,
 }
 
 /// Where a `spawn_local` task lives.
@@ -122,6 +125,7 @@ where
                 scheduler,
                 owned_index: AtomicUsize::new(NOT_OWNED),
                 local_owner,
+                blocking: false,
             },
             future: UnsafeCell::new(Some(future)),
             join: Mutex::new(JoinSlot {
@@ -130,6 +134,18 @@ where
                 handle_alive: true,
             }),
         })
+    }
+
+    /// A blocking-pool job running `future` (which completes in one poll).
+    pub(crate) fn new_blocking(future: F, id: Id, scheduler: scheduler::Handle) -> Arc<Cell<F>> {
+        let cell = Cell::new(future, id, scheduler, None);
+        // Not shared yet: set the flag through the fresh Arc.
+        let mut cell = cell;
+        Arc::get_mut(&mut cell)
+            .expect("a new task has one reference")
+            .header
+            .blocking = true;
+        cell
     }
 
     fn on_owner_thread(&self) -> bool {

@@ -69,6 +69,7 @@ impl fmt::Debug for ThreadConfig {
 /// What every worker, handle and task of one multi-thread runtime shares.
 pub(crate) struct Shared {
     driver_handle: driver::Handle,
+    pub(crate) blocking: Arc<crate::blocking::Pool>,
     /// Taken (`try_lock`) by the worker that parks in it.
     driver: Mutex<Option<Driver>>,
     inject: Inject,
@@ -135,6 +136,7 @@ impl Shared {
         driver: Driver,
         config: Config,
         threads: ThreadConfig,
+        blocking: Arc<crate::blocking::Pool>,
     ) -> io::Result<Arc<Shared>> {
         let workers = threads.workers;
         let mut cores = Vec::with_capacity(workers);
@@ -158,6 +160,7 @@ impl Shared {
         }
         let shared = Arc::new(Shared {
             driver_handle: driver.handle().clone(),
+            blocking,
             driver: Mutex::new(Some(driver)),
             inject: Inject::new(),
             remotes: remotes.into_boxed_slice(),

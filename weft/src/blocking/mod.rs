@@ -1,0 +1,308 @@
+//! The blocking pool: threads that run work which would block the loop —
+//! file system calls, name lookups, user code given to
+//! [`spawn_blocking`](crate::task::spawn_blocking) — and hand the result
+//! back through a [`JoinHandle`].
+//!
+//! Owns: the pool's threads and queues. Calls: tasks (`run`, `shutdown`) and
+//! the runtime context (entered around each job).
+//!
+//! Threads start on demand, up to `max_blocking_threads`, and exit after
+//! `thread_keep_alive` without work. Work comes in three kinds, as libuv has
+//! them ([`BlockingKind`]): CPU, fast I/O and slow I/O. Slow I/O (name
+//! lookups, and whatever the user marks slow) may occupy at most half of
+//! the threads; the rest of its queue waits, so a flood of slow lookups can
+//! never starve fast file I/O.
+//!
+//! Shutdown drops the work still queued (its `JoinHandle`s report
+//! cancelled) and waits for running work, up to the runtime's
+//! `shutdown_timeout`.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crate::runtime::context;
+use crate::scheduler::{self, Hooks};
+use crate::task::raw::{Cell as TaskCell, TaskRef};
+use crate::task::{Id, JoinHandle};
+
+/// What kind of blocking work a job is, for [`spawn_blocking_with`]:
+/// libuv's three classes.
+///
+/// [`spawn_blocking_with`]: crate::task::spawn_blocking_with
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BlockingKind {
+    /// Computation: runs as soon as a thread is free.
+    Cpu,
+    /// Short I/O (file system calls): runs as soon as a thread is free. The
+    /// default of [`spawn_blocking`](crate::task::spawn_blocking).
+    FastIo,
+    /// I/O that may take long (name lookups, network file systems): at most
+    /// half of the pool's threads run it at once.
+    SlowIo,
+}
+
+/// How the pool's threads are made.
+#[derive(Clone)]
+pub(crate) struct PoolConfig {
+    pub(crate) max_threads: usize,
+    pub(crate) keep_alive: Duration,
+    pub(crate) name: Arc<dyn Fn() -> String + Send + Sync>,
+    pub(crate) stack_size: Option<usize>,
+    pub(crate) hooks: Hooks,
+}
+
+pub(crate) struct Pool {
+    state: Mutex<State>,
+    /// Idle threads wait here for work.
+    work: Condvar,
+    /// Shutdown waits here for the threads to exit.
+    exited: Condvar,
+    config: PoolConfig,
+    /// At most this many slow jobs run at once.
+    max_slow: usize,
+}
+
+#[derive(Default)]
+struct State {
+    /// CPU and fast I/O jobs.
+    queue: VecDeque<TaskRef>,
+    slow: VecDeque<TaskRef>,
+    threads: usize,
+    idle: usize,
+    /// Idle threads already notified of a job and not yet awake.
+    notified: usize,
+    slow_running: usize,
+    shutdown: bool,
+}
+
+impl State {
+    fn has_runnable(&self, max_slow: usize) -> bool {
+        !self.queue.is_empty() || (!self.slow.is_empty() && self.slow_running < max_slow)
+    }
+
+    /// Takes every queued job.
+    fn drain(&mut self) -> Vec<TaskRef> {
+        let mut jobs: Vec<TaskRef> = self.queue.drain(..).collect();
+        jobs.extend(self.slow.drain(..));
+        jobs
+    }
+
+    /// The next job this thread may run, and whether it is slow.
+    fn next_job(&mut self, max_slow: usize) -> Option<(TaskRef, bool)> {
+        if let Some(task) = self.queue.pop_front() {
+            return Some((task, false));
+        }
+        if self.slow_running < max_slow {
+            if let Some(task) = self.slow.pop_front() {
+                self.slow_running += 1;
+                return Some((task, true));
+            }
+        }
+        None
+    }
+}
+
+/// The future a blocking job runs as: `f`, called once.
+struct Blocking<F>(Option<F>);
+
+impl<F> Unpin for Blocking<F> {}
+
+impl<F: FnOnce() -> R, R> Future for Blocking<F> {
+    type Output = R;
+
+    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<R> {
+        let f = self.0.take().expect("weft: a blocking job is polled once");
+        Poll::Ready(f())
+    }
+}
+
+impl Pool {
+    pub(crate) fn new(config: PoolConfig) -> Arc<Pool> {
+        let max_slow = (config.max_threads / 2).max(1);
+        Arc::new(Pool {
+            state: Mutex::default(),
+            work: Condvar::new(),
+            exited: Condvar::new(),
+            config,
+            max_slow,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // No user code runs under this lock.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues `f` as a job of `kind` for the runtime `handle`.
+    pub(crate) fn spawn<F, R>(
+        self: &Arc<Self>,
+        handle: scheduler::Handle,
+        kind: BlockingKind,
+        f: F,
+    ) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let task = TaskCell::new_blocking(Blocking(Some(f)), Id::next(), handle);
+        let join = JoinHandle::new(task.clone());
+        let task: TaskRef = task;
+        let mut state = self.lock();
+        if state.shutdown {
+            drop(state);
+            // The runtime is gone: the job is cancelled, never run.
+            task.shutdown();
+            return join;
+        }
+        match kind {
+            BlockingKind::SlowIo => state.slow.push_back(task),
+            BlockingKind::Cpu | BlockingKind::FastIo => state.queue.push_back(task),
+        }
+        if !state.has_runnable(self.max_slow) {
+            // A slow job waiting for a slow slot: a finishing slow job will
+            // pick it up.
+            return join;
+        }
+        if state.idle > state.notified {
+            state.notified += 1;
+            drop(state);
+            self.work.notify_one();
+        } else if state.threads < self.config.max_threads {
+            state.threads += 1;
+            drop(state);
+            self.start_thread();
+        }
+        // Otherwise every thread is busy: the job waits its turn.
+        join
+    }
+
+    fn start_thread(self: &Arc<Self>) {
+        let mut builder = std::thread::Builder::new().name((self.config.name)());
+        if let Some(size) = self.config.stack_size {
+            builder = builder.stack_size(size);
+        }
+        let pool = Arc::clone(self);
+        if let Err(e) = builder.spawn(move || pool.run()) {
+            let mut state = self.lock();
+            state.threads -= 1;
+            if state.threads == 0 {
+                // Nobody will run the queue: fail its jobs rather than let
+                // them wait forever.
+                let jobs = state.drain();
+                drop(state);
+                eprintln!(
+                    "weft: could not start a blocking-pool thread ({e}); its jobs are cancelled"
+                );
+                jobs.into_iter().for_each(|task| task.shutdown());
+                self.exited.notify_all();
+            }
+        }
+    }
+
+    /// A pool thread: run jobs until idle for `keep_alive` or shut down.
+    fn run(self: Arc<Self>) {
+        self.config.hooks.thread_start();
+        let mut state = self.lock();
+        loop {
+            if let Some((task, slow)) = state.next_job(self.max_slow) {
+                drop(state);
+                let _enter = context::enter(task.header().scheduler.clone());
+                // Panics are caught by the task and become its JoinError.
+                let _ = task.run();
+                drop(_enter);
+                state = self.lock();
+                if slow {
+                    state.slow_running -= 1;
+                    // A slow slot is free: an idle thread may take the next
+                    // slow job while this one goes on.
+                    if !state.slow.is_empty() && state.idle > state.notified {
+                        state.notified += 1;
+                        self.work.notify_one();
+                    }
+                }
+                continue;
+            }
+            if state.shutdown {
+                break;
+            }
+            state.idle += 1;
+            let (next, timeout) = self
+                .work
+                .wait_timeout(state, self.config.keep_alive)
+                .unwrap_or_else(|e| e.into_inner());
+            state = next;
+            state.idle -= 1;
+            if state.notified > 0 {
+                state.notified -= 1;
+            }
+            if timeout.timed_out() && !state.has_runnable(self.max_slow) && !state.shutdown {
+                break;
+            }
+        }
+        state.threads -= 1;
+        let last = state.threads == 0;
+        drop(state);
+        if last {
+            self.exited.notify_all();
+        }
+        self.config.hooks.thread_stop();
+    }
+
+    /// Threads alive now.
+    pub(crate) fn threads(&self) -> usize {
+        self.lock().threads
+    }
+
+    /// Jobs waiting for a thread.
+    pub(crate) fn queue_depth(&self) -> usize {
+        let state = self.lock();
+        state.queue.len() + state.slow.len()
+    }
+
+    /// Stops taking jobs, cancels the queued ones and waits for the running
+    /// ones to finish, up to `timeout` (`None`: as long as they take).
+    /// Returns false if the wait timed out.
+    pub(crate) fn shutdown(&self, timeout: Option<Duration>) -> bool {
+        let mut state = self.lock();
+        state.shutdown = true;
+        let queued = state.drain();
+        drop(state);
+        self.work.notify_all();
+        queued.into_iter().for_each(|task| task.shutdown());
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let mut state = self.lock();
+        while state.threads > 0 {
+            state = match (timeout, deadline) {
+                (None, _) | (Some(_), None) => {
+                    self.exited.wait(state).unwrap_or_else(|e| e.into_inner())
+                }
+                (Some(_), Some(deadline)) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return false;
+                    }
+                    self.exited
+                        .wait_timeout(state, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+        }
+        true
+    }
+}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool")
+            .field("max_threads", &self.config.max_threads)
+            .field("max_slow", &self.max_slow)
+            .finish_non_exhaustive()
+    }
+}

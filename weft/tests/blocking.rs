@@ -1,0 +1,172 @@
+//! The blocking pool: results, panics, the slow-I/O cap, keep-alive,
+//! shutdown.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use common::{within, Signal};
+use weft::runtime::Builder;
+use weft::task::{spawn_blocking, spawn_blocking_with, BlockingKind};
+
+#[test]
+fn results_panics_and_runtime_context() {
+    within(30, || {
+        for rt in [common::rt(), weft::runtime::Runtime::new().unwrap()] {
+            rt.block_on(async {
+                assert_eq!(spawn_blocking(|| 6 * 7).await.unwrap(), 42);
+                let err = spawn_blocking(|| panic!("blocking boom"))
+                    .await
+                    .unwrap_err();
+                assert!(err.is_panic());
+                // The runtime is current inside a job: it can spawn.
+                let nested = spawn_blocking(|| weft::spawn(async { "nested" }))
+                    .await
+                    .unwrap();
+                assert_eq!(nested.await.unwrap(), "nested");
+                let from_handle = weft::runtime::Handle::current()
+                    .spawn_blocking(|| std::thread::current().name().map(str::to_owned))
+                    .await
+                    .unwrap();
+                assert!(from_handle.is_some());
+            });
+        }
+    });
+}
+
+#[test]
+fn slow_jobs_never_take_more_than_half_the_pool() {
+    within(60, || {
+        let rt = Builder::new_current_thread()
+            .max_blocking_threads(4)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let release = Arc::new(AtomicBool::new(false));
+            let running = Arc::new(AtomicUsize::new(0));
+            let peak = Arc::new(AtomicUsize::new(0));
+            // Four slow jobs that block until released: only two may run.
+            let slow: Vec<_> = (0..4)
+                .map(|_| {
+                    let (release, running, peak) = (
+                        Arc::clone(&release),
+                        Arc::clone(&running),
+                        Arc::clone(&peak),
+                    );
+                    spawn_blocking_with(BlockingKind::SlowIo, move || {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        peak.fetch_max(now, Ordering::SeqCst);
+                        // A blocking job may block: that is what it is for.
+                        while !release.load(Ordering::SeqCst) {
+                            std::thread::sleep(Duration::from_millis(1));
+                        }
+                        running.fetch_sub(1, Ordering::SeqCst);
+                    })
+                })
+                .collect();
+            // Releases the slow jobs however this test ends (a failed
+            // assertion must not leave the runtime's drop waiting on them).
+            struct Release(Arc<AtomicBool>);
+            impl Drop for Release {
+                fn drop(&mut self) {
+                    self.0.store(true, Ordering::SeqCst);
+                }
+            }
+            let _release = Release(Arc::clone(&release));
+            // Two of them are running (and blocked) before the fast jobs
+            // arrive.
+            while running.load(Ordering::SeqCst) < 2 {
+                weft::time::sleep(Duration::from_millis(1)).await;
+            }
+            // 100 fast jobs still complete on the other two threads.
+            let fast: Vec<_> = (0..100u64).map(|i| spawn_blocking(move || i * 2)).collect();
+            let mut sum = 0;
+            for job in fast {
+                sum += job.await.unwrap();
+            }
+            assert_eq!(sum, 9900);
+            release.store(true, Ordering::SeqCst);
+            for job in slow {
+                job.await.unwrap();
+            }
+            assert_eq!(
+                peak.load(Ordering::SeqCst),
+                2,
+                "slow jobs exceeded half the pool"
+            );
+        });
+    });
+}
+
+#[test]
+fn idle_threads_exit_after_the_keep_alive() {
+    within(30, || {
+        let rt = Builder::new_current_thread()
+            .thread_keep_alive(Duration::from_millis(20))
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let jobs: Vec<_> = (0..4)
+                .map(|_| spawn_blocking(|| std::thread::sleep(Duration::from_millis(5))))
+                .collect();
+            for job in jobs {
+                job.await.unwrap();
+            }
+            let metrics = rt.metrics();
+            assert!(metrics.num_blocking_threads() >= 1);
+            while metrics.num_blocking_threads() > 0 {
+                weft::time::sleep(Duration::from_millis(5)).await;
+            }
+        });
+    });
+}
+
+#[test]
+fn shutdown_returns_within_the_timeout_and_cancels_queued_jobs() {
+    within(30, || {
+        let rt = Builder::new_multi_thread()
+            .worker_threads(1)
+            .max_blocking_threads(1)
+            .build()
+            .unwrap();
+        let started = Arc::new(Barrier::new(2));
+        let release = Arc::new(Signal::default());
+        let running = {
+            let (started, release) = (Arc::clone(&started), Arc::clone(&release));
+            rt.spawn_blocking(move || {
+                started.wait();
+                // Blocks until the test releases it, after the shutdown.
+                futures_executor_block_on(release.wait());
+                "finished"
+            })
+        };
+        let queued = rt.spawn_blocking(|| "never runs");
+        started.wait();
+        assert_eq!(rt.metrics().blocking_queue_depth(), 1);
+        let begin = Instant::now();
+        rt.shutdown_timeout(Duration::from_millis(100));
+        assert!(begin.elapsed() < Duration::from_secs(10));
+        release.set();
+        // Handles outlive the runtime; await them on another one.
+        let other = common::rt();
+        assert!(other.block_on(queued).unwrap_err().is_cancelled());
+        assert_eq!(other.block_on(running).unwrap(), "finished");
+    });
+}
+
+/// Polls `future` to completion on this thread, outside any runtime.
+fn futures_executor_block_on<F: std::future::Future>(future: F) -> F::Output {
+    let rt = common::rt();
+    rt.block_on(future)
+}
+
+#[test]
+fn zero_blocking_threads_is_rejected() {
+    let err = Builder::new_current_thread()
+        .max_blocking_threads(0)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("max_blocking_threads"), "{err}");
+}
