@@ -92,10 +92,10 @@ fn connect_to_a_closed_port_is_refused() {
 fn host_names_and_bad_addresses_are_clear_errors() {
     within(20, || {
         rt().block_on(async {
+            // A name that does not resolve: the lookup's error, naming it.
             let err = TcpListener::bind("no-such-host.invalid:80")
                 .await
                 .unwrap_err();
-            assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
             assert!(err.to_string().contains("no-such-host.invalid"), "{err}");
             let err = TcpStream::connect("127.0.0.1").await.unwrap_err();
             assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
