@@ -75,6 +75,7 @@ mod scheduler;
 #[cfg(test)]
 mod test_util;
 
+pub mod fs;
 pub mod io;
 pub mod net;
 pub mod runtime;

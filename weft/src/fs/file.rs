@@ -1,0 +1,587 @@
+//! `File` and `OpenOptions`.
+//!
+//! A `File` runs each read, write and seek as a job on the blocking pool,
+//! one at a time and in order: a `File` never uses more than one pool thread
+//! at once. Reads fill a buffer of up to `MAX_BUF` bytes that later reads
+//! take from; writes copy into a buffer and return at once (write-behind),
+//! the job writing it in the background. The next operation waits for that
+//! job, and reports its error if it failed.
+
+use std::fmt;
+use std::fs::{Metadata, Permissions};
+use std::future::Future;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{ready, Context, Poll};
+
+use crate::task::JoinHandle;
+
+/// Largest buffer one job reads or writes.
+const MAX_BUF: usize = 2 * 1024 * 1024;
+
+/// An open file, read and written through the `futures-io` traits
+/// ([`AsyncRead`](futures_io::AsyncRead), [`AsyncWrite`](futures_io::AsyncWrite),
+/// [`AsyncSeek`](futures_io::AsyncSeek); use the extension traits in
+/// [`weft::io`](crate::io)).
+///
+/// **What `flush` and drop guarantee.** A write returns as soon as its bytes
+/// are copied into the `File`'s buffer; a job on the blocking pool then
+/// writes them. `flush` (and `close`) wait for that job and return its
+/// error, if any: after `flush` the bytes are in the kernel (use
+/// [`sync_all`](Self::sync_all) for the disk). A `File` dropped before
+/// `flush` still has its accepted bytes written — the job owns them — but
+/// an error in that write is then lost, and if the runtime shuts down
+/// before the pool starts the job, the bytes are not written at all. So:
+/// `flush` before dropping whenever the data matters.
+///
+/// ```
+/// use weft::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+///
+/// #[weft::main(flavor = "current_thread")]
+/// async fn main() -> std::io::Result<()> {
+///     let path = std::env::temp_dir().join(format!("weft-file-doc-{}", std::process::id()));
+///     let mut file = weft::fs::OpenOptions::new()
+///         .read(true)
+///         .write(true)
+///         .create(true)
+///         .truncate(true)
+///         .open(&path)
+///         .await?;
+///     file.write_all(b"hello, file").await?;
+///     file.flush().await?;
+///     file.seek(std::io::SeekFrom::Start(7)).await?;
+///     let mut tail = String::new();
+///     file.read_to_string(&mut tail).await?;
+///     assert_eq!(tail, "file");
+///     weft::fs::remove_file(&path).await?;
+///     Ok(())
+/// }
+/// ```
+pub struct File {
+    std: Arc<std::fs::File>,
+    path: Arc<PathBuf>,
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    state: State,
+    /// An error from a background write, reported by the next operation.
+    last_write_err: Option<io::Error>,
+}
+
+enum State {
+    Idle(Option<Buf>),
+    Busy(JoinHandle<(Operation, Buf)>),
+}
+
+enum Operation {
+    Read(io::Result<usize>),
+    Write(io::Result<()>),
+    Seek(io::Result<u64>),
+}
+
+/// Bytes read ahead (`data[pos..]`), or bytes to write.
+#[derive(Default)]
+struct Buf {
+    data: Vec<u8>,
+    pos: usize,
+}
+
+impl Buf {
+    fn remaining(&self) -> usize {
+        self.data.len() - self.pos
+    }
+
+    fn clear(&mut self) {
+        self.data.clear();
+        self.pos = 0;
+    }
+
+    fn copy_to(&mut self, dst: &mut [u8]) -> usize {
+        let n = self.remaining().min(dst.len());
+        dst[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        if self.pos == self.data.len() {
+            self.clear();
+        }
+        n
+    }
+
+    fn read_from(&mut self, file: &std::fs::File, len: usize) -> io::Result<usize> {
+        self.data.resize(len, 0);
+        let result = loop {
+            match (&*file).read(&mut self.data) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other,
+            }
+        };
+        let n = *result.as_ref().unwrap_or(&0);
+        self.data.truncate(n);
+        self.pos = 0;
+        result
+    }
+
+    fn write_to(&mut self, file: &std::fs::File) -> io::Result<()> {
+        let result = (&*file).write_all(&self.data);
+        self.clear();
+        result
+    }
+}
+
+impl File {
+    /// Opens `path` for reading.
+    ///
+    /// # Errors
+    ///
+    /// As [`std::fs::File::open`], naming the path.
+    pub async fn open(path: impl AsRef<Path>) -> io::Result<File> {
+        OpenOptions::new().read(true).open(path).await
+    }
+
+    /// Opens `path` for writing, creating it or truncating it.
+    ///
+    /// # Errors
+    ///
+    /// As [`std::fs::File::create`], naming the path.
+    pub async fn create(path: impl AsRef<Path>) -> io::Result<File> {
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .await
+    }
+
+    /// Options to open a file with, as [`std::fs::OpenOptions`].
+    pub fn options() -> OpenOptions {
+        OpenOptions::new()
+    }
+
+    fn new(std: std::fs::File, path: PathBuf) -> File {
+        File {
+            std: Arc::new(std),
+            path: Arc::new(path),
+            inner: Mutex::new(Inner {
+                state: State::Idle(Some(Buf::default())),
+                last_write_err: None,
+            }),
+        }
+    }
+
+    /// Wraps a `std` file (its path unknown: errors say `<file>`).
+    pub fn from_std(std: std::fs::File) -> File {
+        File::new(std, PathBuf::from("<file>"))
+    }
+
+    /// Waits for the file's pending operation and returns the `std` file
+    /// (positioned where this `File`'s reads and writes left it).
+    ///
+    /// # Errors
+    ///
+    /// The error of a pending write.
+    pub async fn into_std(self) -> io::Result<std::fs::File> {
+        self.flush_pending().await?;
+        let std = Arc::clone(&self.std);
+        drop(self);
+        // The pool's jobs hold clones only while running; none is now.
+        Ok(Arc::try_unwrap(std).unwrap_or_else(|shared| {
+            shared
+                .try_clone()
+                .expect("weft: duplicating a file descriptor for into_std")
+        }))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // No user code runs under this lock.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn error(&self, e: io::Error, op: &str) -> io::Error {
+        super::with_path(e, op, &self.path)
+    }
+
+    /// Waits for the operation in flight, repositions the OS file offset to
+    /// the logical one (dropping read-ahead), and reports a failed write.
+    async fn flush_pending(&self) -> io::Result<()> {
+        std::future::poll_fn(|cx| self.lock().poll_idle(cx, &self.std, &self.path)).await
+    }
+
+    /// Runs `f` on the file on the blocking pool, after the operation in
+    /// flight.
+    async fn run<T, F>(&self, op: &'static str, f: F) -> io::Result<T>
+    where
+        F: FnOnce(&std::fs::File) -> io::Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.flush_pending().await?;
+        let std = Arc::clone(&self.std);
+        super::blocking(move || f(&std))
+            .await
+            .map_err(|e| self.error(e, op))
+    }
+
+    /// Flushes to the disk: data and metadata (`fsync`).
+    ///
+    /// # Errors
+    ///
+    /// A pending write's error, or `fsync`'s, naming the path.
+    pub async fn sync_all(&self) -> io::Result<()> {
+        self.run("syncing", |f| f.sync_all()).await
+    }
+
+    /// Flushes the data to the disk (`fdatasync`).
+    ///
+    /// # Errors
+    ///
+    /// As [`sync_all`](Self::sync_all).
+    pub async fn sync_data(&self) -> io::Result<()> {
+        self.run("syncing", |f| f.sync_data()).await
+    }
+
+    /// Truncates or extends the file to `size` bytes.
+    ///
+    /// # Errors
+    ///
+    /// As [`std::fs::File::set_len`], naming the path.
+    pub async fn set_len(&self, size: u64) -> io::Result<()> {
+        self.run("resizing", move |f| f.set_len(size)).await
+    }
+
+    /// The file's metadata.
+    ///
+    /// # Errors
+    ///
+    /// As [`std::fs::File::metadata`], naming the path.
+    pub async fn metadata(&self) -> io::Result<Metadata> {
+        self.run("reading metadata of", |f| f.metadata()).await
+    }
+
+    /// Sets the file's permissions.
+    ///
+    /// # Errors
+    ///
+    /// As [`std::fs::File::set_permissions`], naming the path.
+    pub async fn set_permissions(&self, permissions: Permissions) -> io::Result<()> {
+        self.run("setting permissions of", move |f| {
+            f.set_permissions(permissions)
+        })
+        .await
+    }
+
+    /// A second `File` on the same open file (shared offset).
+    ///
+    /// # Errors
+    ///
+    /// As [`std::fs::File::try_clone`], naming the path.
+    pub async fn try_clone(&self) -> io::Result<File> {
+        let std = self.run("duplicating", |f| f.try_clone()).await?;
+        Ok(File::new(std, PathBuf::clone(&self.path)))
+    }
+}
+
+impl Inner {
+    /// Ready once nothing is in flight and the OS offset matches the
+    /// logical one; reports (and clears) a failed background write.
+    fn poll_idle(
+        &mut self,
+        cx: &mut Context<'_>,
+        std: &Arc<std::fs::File>,
+        path: &Path,
+    ) -> Poll<io::Result<()>> {
+        loop {
+            match &mut self.state {
+                State::Busy(job) => {
+                    let (op, buf) = ready!(Pin::new(job).poll(cx)).map_err(join_error)?;
+                    self.state = State::Idle(Some(buf));
+                    if let Operation::Write(Err(e)) = op {
+                        self.last_write_err = Some(e);
+                    }
+                }
+                State::Idle(buf) => {
+                    let unread = buf.as_ref().map_or(0, Buf::remaining);
+                    if unread > 0 {
+                        // Give back the read-ahead: move the OS offset to
+                        // where the reader is.
+                        let mut buf = buf.take().unwrap_or_default();
+                        buf.clear();
+                        let std = Arc::clone(std);
+                        self.state = State::Busy(crate::task::spawn_blocking(move || {
+                            let result = (&*std).seek(SeekFrom::Current(-(unread as i64)));
+                            (Operation::Seek(result), buf)
+                        }));
+                        continue;
+                    }
+                    if let Some(e) = self.last_write_err.take() {
+                        return Poll::Ready(Err(super::with_path(e, "writing", path)));
+                    }
+                    return Poll::Ready(Ok(()));
+                }
+            }
+        }
+    }
+}
+
+fn join_error(e: crate::task::JoinError) -> io::Error {
+    io::Error::other(format!("a file operation's blocking job failed: {e}"))
+}
+
+impl futures_io::AsyncRead for File {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        dst: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let path = Arc::clone(&this.path);
+        let inner = this.inner.get_mut().unwrap_or_else(|e| e.into_inner());
+        loop {
+            match &mut inner.state {
+                State::Idle(buf) => {
+                    let mut buf = buf.take().unwrap_or_default();
+                    if buf.remaining() > 0 || dst.is_empty() {
+                        let n = buf.copy_to(dst);
+                        inner.state = State::Idle(Some(buf));
+                        return Poll::Ready(Ok(n));
+                    }
+                    let len = dst.len().min(MAX_BUF);
+                    let std = Arc::clone(&this.std);
+                    inner.state = State::Busy(crate::task::spawn_blocking(move || {
+                        let result = buf.read_from(&std, len);
+                        (Operation::Read(result), buf)
+                    }));
+                }
+                State::Busy(job) => {
+                    let (op, mut buf) = ready!(Pin::new(job).poll(cx)).map_err(join_error)?;
+                    match op {
+                        Operation::Read(Ok(_)) => {
+                            let n = buf.copy_to(dst);
+                            inner.state = State::Idle(Some(buf));
+                            return Poll::Ready(Ok(n));
+                        }
+                        Operation::Read(Err(e)) => {
+                            buf.clear();
+                            inner.state = State::Idle(Some(buf));
+                            return Poll::Ready(Err(super::with_path(e, "reading", &path)));
+                        }
+                        Operation::Write(result) => {
+                            inner.state = State::Idle(Some(buf));
+                            if let Err(e) = result {
+                                inner.last_write_err = Some(e);
+                            }
+                        }
+                        Operation::Seek(_) => inner.state = State::Idle(Some(buf)),
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl futures_io::AsyncWrite for File {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        src: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let path = Arc::clone(&this.path);
+        let inner = this.inner.get_mut().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(e) = inner.last_write_err.take() {
+                return Poll::Ready(Err(super::with_path(e, "writing", &path)));
+            }
+            match &mut inner.state {
+                State::Idle(buf) => {
+                    let mut buf = buf.take().unwrap_or_default();
+                    // Read-ahead is given back before writing at the
+                    // reader's position.
+                    let rewind = buf.remaining() as i64;
+                    buf.clear();
+                    let n = src.len().min(MAX_BUF);
+                    buf.data.extend_from_slice(&src[..n]);
+                    let std = Arc::clone(&this.std);
+                    inner.state = State::Busy(crate::task::spawn_blocking(move || {
+                        let result = (|| {
+                            if rewind > 0 {
+                                (&*std).seek(SeekFrom::Current(-rewind))?;
+                            }
+                            buf.write_to(&std)
+                        })();
+                        (Operation::Write(result), buf)
+                    }));
+                    return Poll::Ready(Ok(n));
+                }
+                State::Busy(job) => {
+                    let (op, buf) = ready!(Pin::new(job).poll(cx)).map_err(join_error)?;
+                    inner.state = State::Idle(Some(buf));
+                    if let Operation::Write(Err(e)) = op {
+                        return Poll::Ready(Err(super::with_path(e, "writing", &path)));
+                    }
+                }
+            }
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let (std, path) = (Arc::clone(&this.std), Arc::clone(&this.path));
+        this.inner
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .poll_idle(cx, &std, &path)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_flush(cx)
+    }
+}
+
+impl futures_io::AsyncSeek for File {
+    fn poll_seek(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        pos: SeekFrom,
+    ) -> Poll<io::Result<u64>> {
+        let this = self.get_mut();
+        let path = Arc::clone(&this.path);
+        let inner = this.inner.get_mut().unwrap_or_else(|e| e.into_inner());
+        loop {
+            match &mut inner.state {
+                State::Idle(buf) => {
+                    let mut buf = buf.take().unwrap_or_default();
+                    // The OS offset is ahead of the reader by the read-ahead.
+                    let pos = match pos {
+                        SeekFrom::Current(offset) => {
+                            SeekFrom::Current(offset - buf.remaining() as i64)
+                        }
+                        other => other,
+                    };
+                    buf.clear();
+                    let std = Arc::clone(&this.std);
+                    inner.state = State::Busy(crate::task::spawn_blocking(move || {
+                        (Operation::Seek((&*std).seek(pos)), buf)
+                    }));
+                    // Wait for this seek below.
+                    let State::Busy(job) = &mut inner.state else {
+                        unreachable!("just set")
+                    };
+                    let (op, buf) = ready!(Pin::new(job).poll(cx)).map_err(join_error)?;
+                    inner.state = State::Idle(Some(buf));
+                    return Poll::Ready(match op {
+                        Operation::Seek(result) => {
+                            result.map_err(|e| super::with_path(e, "seeking in", &path))
+                        }
+                        _ => unreachable!("the job just started is a seek"),
+                    });
+                }
+                State::Busy(job) => {
+                    let (op, buf) = ready!(Pin::new(job).poll(cx)).map_err(join_error)?;
+                    inner.state = State::Idle(Some(buf));
+                    match op {
+                        // A seek started by an earlier call of this method
+                        // that returned Pending: this is its result.
+                        Operation::Seek(result) => {
+                            return Poll::Ready(
+                                result.map_err(|e| super::with_path(e, "seeking in", &path)),
+                            )
+                        }
+                        Operation::Write(Err(e)) => inner.last_write_err = Some(e),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Debug for File {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("File")
+            .field("path", &self.path)
+            .field("std", &self.std)
+            .finish()
+    }
+}
+
+/// Options for opening a file, as [`std::fs::OpenOptions`]; `open` runs on
+/// the blocking pool.
+#[derive(Clone, Debug)]
+pub struct OpenOptions(std::fs::OpenOptions);
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions::new()
+    }
+}
+
+impl OpenOptions {
+    /// No access at all yet: set `read`, `write`, `append`, ...
+    pub fn new() -> OpenOptions {
+        OpenOptions(std::fs::OpenOptions::new())
+    }
+
+    /// Open for reading.
+    pub fn read(&mut self, read: bool) -> &mut OpenOptions {
+        self.0.read(read);
+        self
+    }
+
+    /// Open for writing.
+    pub fn write(&mut self, write: bool) -> &mut OpenOptions {
+        self.0.write(write);
+        self
+    }
+
+    /// Every write goes to the end of the file.
+    pub fn append(&mut self, append: bool) -> &mut OpenOptions {
+        self.0.append(append);
+        self
+    }
+
+    /// Truncate the file to 0 bytes when opening it.
+    pub fn truncate(&mut self, truncate: bool) -> &mut OpenOptions {
+        self.0.truncate(truncate);
+        self
+    }
+
+    /// Create the file if it does not exist.
+    pub fn create(&mut self, create: bool) -> &mut OpenOptions {
+        self.0.create(create);
+        self
+    }
+
+    /// Create the file, failing if it exists.
+    pub fn create_new(&mut self, create_new: bool) -> &mut OpenOptions {
+        self.0.create_new(create_new);
+        self
+    }
+
+    /// Permission bits for a file this creates (before the umask).
+    pub fn mode(&mut self, mode: u32) -> &mut OpenOptions {
+        std::os::unix::fs::OpenOptionsExt::mode(&mut self.0, mode);
+        self
+    }
+
+    /// Extra `open(2)` flags (`O_NOFOLLOW`, `O_DIRECT`, ...).
+    pub fn custom_flags(&mut self, flags: i32) -> &mut OpenOptions {
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut self.0, flags);
+        self
+    }
+
+    /// Opens `path` with these options.
+    ///
+    /// # Errors
+    ///
+    /// As [`std::fs::OpenOptions::open`] (`NotFound`, `PermissionDenied`,
+    /// `AlreadyExists`, `InvalidInput` for options that make no sense),
+    /// naming the path.
+    pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
+        let options = self.0.clone();
+        let path = path.as_ref().to_path_buf();
+        let opened = path.clone();
+        let std = super::on_path("opening", &path, move |p| options.open(p)).await?;
+        Ok(File::new(std, opened))
+    }
+}

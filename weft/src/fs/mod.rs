@@ -1,0 +1,278 @@
+//! Files and directories, without blocking the loop: every call runs on the
+//! blocking pool (libuv's rule: file system calls are made asynchronous by a
+//! thread pool) and every error names the path it is about.
+//!
+//! ```
+//! #[weft::main(flavor = "current_thread")]
+//! async fn main() -> std::io::Result<()> {
+//!     let dir = std::env::temp_dir().join(format!("weft-fs-doc-{}", std::process::id()));
+//!     weft::fs::create_dir_all(&dir).await?;
+//!     let file = dir.join("hello.txt");
+//!     weft::fs::write(&file, "hello").await?;
+//!     assert_eq!(weft::fs::read_to_string(&file).await?, "hello");
+//!     let err = weft::fs::read(dir.join("missing")).await.unwrap_err();
+//!     assert!(err.to_string().contains("missing"));
+//!     weft::fs::remove_dir_all(&dir).await?;
+//!     Ok(())
+//! }
+//! ```
+
+mod file;
+mod read_dir;
+
+use std::fs::{Metadata, Permissions};
+use std::io;
+use std::path::{Path, PathBuf};
+
+pub use file::{File, OpenOptions};
+pub use read_dir::{read_dir, DirEntry, ReadDir};
+
+/// Adds what was being done, and to which path, to an error.
+pub(crate) fn with_path(e: io::Error, op: &str, path: &Path) -> io::Error {
+    io::Error::new(e.kind(), format!("{op} {}: {e}", path.display()))
+}
+
+fn with_paths(e: io::Error, op: &str, from: &Path, to: &Path) -> io::Error {
+    io::Error::new(
+        e.kind(),
+        format!("{op} {} to {}: {e}", from.display(), to.display()),
+    )
+}
+
+/// Runs `f` on the blocking pool; a failed job becomes an `io::Error`.
+pub(crate) async fn blocking<T, F>(f: F) -> io::Result<T>
+where
+    F: FnOnce() -> io::Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    match crate::task::spawn_blocking(f).await {
+        Ok(result) => result,
+        Err(e) => Err(io::Error::other(format!("a file system job failed: {e}"))),
+    }
+}
+
+/// `f(path)` on the blocking pool, its error naming `op` and the path.
+async fn on_path<T, F>(op: &'static str, path: &Path, f: F) -> io::Result<T>
+where
+    F: FnOnce(&Path) -> io::Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let path = path.to_path_buf();
+    blocking(move || f(&path).map_err(|e| with_path(e, op, &path))).await
+}
+
+/// `f(from, to)` on the blocking pool, its error naming both paths.
+async fn on_paths<T, F>(op: &'static str, from: &Path, to: &Path, f: F) -> io::Result<T>
+where
+    F: FnOnce(&Path, &Path) -> io::Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let (from, to) = (from.to_path_buf(), to.to_path_buf());
+    blocking(move || f(&from, &to).map_err(|e| with_paths(e, op, &from, &to))).await
+}
+
+/// Reads the whole file.
+///
+/// # Errors
+///
+/// As [`std::fs::read`], naming the path.
+pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
+    on_path("reading", path.as_ref(), |p| std::fs::read(p)).await
+}
+
+/// Reads the whole file as UTF-8.
+///
+/// # Errors
+///
+/// As [`std::fs::read_to_string`] (`InvalidData` for bytes that are not
+/// UTF-8), naming the path.
+pub async fn read_to_string(path: impl AsRef<Path>) -> io::Result<String> {
+    on_path("reading", path.as_ref(), |p| std::fs::read_to_string(p)).await
+}
+
+/// Writes `contents` as the whole file, creating or truncating it.
+///
+/// # Errors
+///
+/// As [`std::fs::write`], naming the path.
+pub async fn write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> io::Result<()> {
+    let contents = contents.as_ref().to_vec();
+    on_path("writing", path.as_ref(), move |p| {
+        std::fs::write(p, contents)
+    })
+    .await
+}
+
+/// Copies the contents and permissions of `from` to `to`; returns the bytes
+/// copied.
+///
+/// # Errors
+///
+/// As [`std::fs::copy`], naming both paths.
+pub async fn copy(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<u64> {
+    on_paths("copying", from.as_ref(), to.as_ref(), |f, t| {
+        std::fs::copy(f, t)
+    })
+    .await
+}
+
+/// Renames `from` to `to`, replacing `to` if it is a file.
+///
+/// # Errors
+///
+/// As [`std::fs::rename`], naming both paths.
+pub async fn rename(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<()> {
+    on_paths("renaming", from.as_ref(), to.as_ref(), |f, t| {
+        std::fs::rename(f, t)
+    })
+    .await
+}
+
+/// Removes a file.
+///
+/// # Errors
+///
+/// As [`std::fs::remove_file`], naming the path.
+pub async fn remove_file(path: impl AsRef<Path>) -> io::Result<()> {
+    on_path("removing", path.as_ref(), |p| std::fs::remove_file(p)).await
+}
+
+/// Removes an empty directory.
+///
+/// # Errors
+///
+/// As [`std::fs::remove_dir`], naming the path.
+pub async fn remove_dir(path: impl AsRef<Path>) -> io::Result<()> {
+    on_path("removing directory", path.as_ref(), |p| {
+        std::fs::remove_dir(p)
+    })
+    .await
+}
+
+/// Removes a directory and everything in it.
+///
+/// # Errors
+///
+/// As [`std::fs::remove_dir_all`], naming the path.
+pub async fn remove_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
+    on_path("removing directory", path.as_ref(), |p| {
+        std::fs::remove_dir_all(p)
+    })
+    .await
+}
+
+/// Creates a directory (its parent must exist).
+///
+/// # Errors
+///
+/// As [`std::fs::create_dir`], naming the path.
+pub async fn create_dir(path: impl AsRef<Path>) -> io::Result<()> {
+    on_path("creating directory", path.as_ref(), |p| {
+        std::fs::create_dir(p)
+    })
+    .await
+}
+
+/// Creates a directory and any missing parents.
+///
+/// # Errors
+///
+/// As [`std::fs::create_dir_all`], naming the path.
+pub async fn create_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
+    on_path("creating directory", path.as_ref(), |p| {
+        std::fs::create_dir_all(p)
+    })
+    .await
+}
+
+/// Metadata of `path`, following symbolic links.
+///
+/// # Errors
+///
+/// As [`std::fs::metadata`], naming the path.
+pub async fn metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
+    on_path("reading metadata of", path.as_ref(), |p| {
+        std::fs::metadata(p)
+    })
+    .await
+}
+
+/// Metadata of `path` itself, not following a symbolic link.
+///
+/// # Errors
+///
+/// As [`std::fs::symlink_metadata`], naming the path.
+pub async fn symlink_metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
+    on_path("reading metadata of", path.as_ref(), |p| {
+        std::fs::symlink_metadata(p)
+    })
+    .await
+}
+
+/// The absolute path with every symbolic link resolved.
+///
+/// # Errors
+///
+/// As [`std::fs::canonicalize`], naming the path.
+pub async fn canonicalize(path: impl AsRef<Path>) -> io::Result<PathBuf> {
+    on_path("canonicalizing", path.as_ref(), |p| {
+        std::fs::canonicalize(p)
+    })
+    .await
+}
+
+/// Makes `link` a new name for the file `original`.
+///
+/// # Errors
+///
+/// As [`std::fs::hard_link`], naming both paths.
+pub async fn hard_link(original: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Result<()> {
+    on_paths("linking", original.as_ref(), link.as_ref(), |o, l| {
+        std::fs::hard_link(o, l)
+    })
+    .await
+}
+
+/// Makes `link` a symbolic link to `original`.
+///
+/// # Errors
+///
+/// As [`std::os::unix::fs::symlink`], naming both paths.
+pub async fn symlink(original: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Result<()> {
+    on_paths("symlinking", original.as_ref(), link.as_ref(), |o, l| {
+        std::os::unix::fs::symlink(o, l)
+    })
+    .await
+}
+
+/// What the symbolic link at `path` points to.
+///
+/// # Errors
+///
+/// As [`std::fs::read_link`] (`InvalidInput` if it is not a link), naming
+/// the path.
+pub async fn read_link(path: impl AsRef<Path>) -> io::Result<PathBuf> {
+    on_path("reading link", path.as_ref(), |p| std::fs::read_link(p)).await
+}
+
+/// Sets the permissions of `path`.
+///
+/// # Errors
+///
+/// As [`std::fs::set_permissions`], naming the path.
+pub async fn set_permissions(path: impl AsRef<Path>, permissions: Permissions) -> io::Result<()> {
+    on_path("setting permissions of", path.as_ref(), move |p| {
+        std::fs::set_permissions(p, permissions)
+    })
+    .await
+}
+
+/// Whether `path` exists: `Ok(false)` if it does not, an error if that
+/// cannot be told (a permission problem on the way).
+///
+/// # Errors
+///
+/// As [`std::fs::exists`], naming the path.
+pub async fn try_exists(path: impl AsRef<Path>) -> io::Result<bool> {
+    on_path("checking", path.as_ref(), |p| std::fs::exists(p)).await
+}

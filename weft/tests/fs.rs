@@ -1,0 +1,227 @@
+//! Files and directories on the blocking pool.
+
+mod common;
+
+use std::io::{ErrorKind, SeekFrom};
+use std::path::PathBuf;
+
+use common::within;
+use weft::fs::{self, File, OpenOptions};
+use weft::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+
+/// A fresh directory for one test, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("weft-fs-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn names_path(err: &std::io::Error, path: &std::path::Path) {
+    let text = err.to_string();
+    assert!(text.contains(&path.display().to_string()), "{text}");
+}
+
+#[test]
+fn every_function_works_and_errors_name_the_path() {
+    within(60, || {
+        common::rt().block_on(async {
+            let dir = TempDir::new("functions");
+            let a = dir.join("a.txt");
+            fs::write(&a, "alpha").await.unwrap();
+            assert_eq!(fs::read(&a).await.unwrap(), b"alpha");
+            assert_eq!(fs::read_to_string(&a).await.unwrap(), "alpha");
+            let b = dir.join("b.txt");
+            assert_eq!(fs::copy(&a, &b).await.unwrap(), 5);
+            let c = dir.join("c.txt");
+            fs::rename(&b, &c).await.unwrap();
+            assert!(!fs::try_exists(&b).await.unwrap());
+            assert!(fs::try_exists(&c).await.unwrap());
+            assert_eq!(fs::metadata(&c).await.unwrap().len(), 5);
+            let sub = dir.join("x/y/z");
+            fs::create_dir_all(&sub).await.unwrap();
+            fs::create_dir(dir.join("single")).await.unwrap();
+            fs::remove_dir(dir.join("single")).await.unwrap();
+            let link = dir.join("link");
+            fs::symlink(&a, &link).await.unwrap();
+            assert_eq!(fs::read_link(&link).await.unwrap(), a);
+            assert!(fs::symlink_metadata(&link)
+                .await
+                .unwrap()
+                .file_type()
+                .is_symlink());
+            assert_eq!(
+                fs::canonicalize(&link).await.unwrap(),
+                fs::canonicalize(&a).await.unwrap()
+            );
+            let hard = dir.join("hard");
+            fs::hard_link(&a, &hard).await.unwrap();
+            assert_eq!(fs::read(&hard).await.unwrap(), b"alpha");
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&a, std::fs::Permissions::from_mode(0o600))
+                .await
+                .unwrap();
+            assert_eq!(
+                fs::metadata(&a).await.unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+            // read_dir, by next_entry and as a stream.
+            let mut names = Vec::new();
+            let mut entries = fs::read_dir(&dir.0).await.unwrap();
+            while let Some(entry) = entries.next_entry().await.unwrap() {
+                assert!(entry.ino() > 0);
+                let _ = entry.file_type().await.unwrap();
+                names.push(entry.file_name().into_string().unwrap());
+            }
+            names.sort();
+            assert_eq!(names, ["a.txt", "c.txt", "hard", "link", "x"]);
+            use futures_util::StreamExt;
+            let streamed = fs::read_dir(&dir.0).await.unwrap().count().await;
+            assert_eq!(streamed, 5);
+            fs::remove_file(&c).await.unwrap();
+            fs::remove_dir_all(dir.join("x")).await.unwrap();
+
+            // Error paths name the path.
+            let missing = dir.join("missing");
+            let err = fs::read(&missing).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::NotFound);
+            names_path(&err, &missing);
+            names_path(&fs::metadata(&missing).await.unwrap_err(), &missing);
+            names_path(&fs::remove_file(&missing).await.unwrap_err(), &missing);
+            names_path(&File::open(&missing).await.unwrap_err(), &missing);
+            let err = fs::copy(&missing, &b).await.unwrap_err();
+            names_path(&err, &missing);
+            names_path(&err, &b);
+            // Not a directory.
+            let err = fs::read_dir(&a).await.err().unwrap();
+            assert_eq!(err.kind(), ErrorKind::NotADirectory);
+            names_path(&err, &a);
+            let under_file = a.join("child");
+            names_path(&fs::create_dir(&under_file).await.unwrap_err(), &under_file);
+            // Permission denied (root bypasses permissions: skip then).
+            let locked = dir.join("locked");
+            fs::create_dir(&locked).await.unwrap();
+            fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o500))
+                .await
+                .unwrap();
+            let inside = locked.join("f");
+            match fs::write(&inside, "x").await {
+                Err(err) => {
+                    assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+                    names_path(&err, &inside);
+                }
+                Ok(()) => println!("skipped the permission check: running as root"),
+            }
+            fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o700))
+                .await
+                .unwrap();
+        });
+    });
+}
+
+#[test]
+fn a_64_mib_file_written_then_copied_round_trips() {
+    within(120, || {
+        weft::runtime::Runtime::new().unwrap().block_on(async {
+            let dir = TempDir::new("big");
+            let original = dir.join("big.bin");
+            let data: Vec<u8> = (0..64 * 1024 * 1024u32)
+                .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+                .collect();
+            let mut file = File::create(&original).await.unwrap();
+            for chunk in data.chunks(1024 * 1024 + 17) {
+                file.write_all(chunk).await.unwrap();
+            }
+            file.flush().await.unwrap();
+            file.sync_all().await.unwrap();
+            assert_eq!(file.metadata().await.unwrap().len(), data.len() as u64);
+            drop(file);
+            let copy = dir.join("copy.bin");
+            assert_eq!(fs::copy(&original, &copy).await.unwrap(), data.len() as u64);
+            let mut back = Vec::new();
+            File::open(&copy)
+                .await
+                .unwrap()
+                .read_to_end(&mut back)
+                .await
+                .unwrap();
+            assert!(back == data, "the copy differs");
+        });
+    });
+}
+
+#[test]
+fn reads_writes_and_seeks_keep_their_order() {
+    within(30, || {
+        common::rt().block_on(async {
+            let dir = TempDir::new("order");
+            let path = dir.join("f");
+            let mut file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&path)
+                .await
+                .unwrap();
+            file.write_all(b"0123456789").await.unwrap();
+            assert_eq!(file.seek(SeekFrom::Start(2)).await.unwrap(), 2);
+            let mut two = [0u8; 2];
+            file.read_exact(&mut two).await.unwrap();
+            assert_eq!(&two, b"23");
+            // A write after a read lands where the reader is, not where the
+            // read-ahead left the OS offset.
+            file.write_all(b"ab").await.unwrap();
+            assert_eq!(file.seek(SeekFrom::Current(0)).await.unwrap(), 6);
+            file.seek(SeekFrom::Start(0)).await.unwrap();
+            let mut all = String::new();
+            file.read_to_string(&mut all).await.unwrap();
+            assert_eq!(all, "0123ab6789");
+            file.set_len(4).await.unwrap();
+            assert_eq!(file.metadata().await.unwrap().len(), 4);
+            let clone = file.try_clone().await.unwrap();
+            assert_eq!(clone.metadata().await.unwrap().len(), 4);
+            let std_file = file.into_std().await.unwrap();
+            assert_eq!(std_file.metadata().unwrap().len(), 4);
+            let mut appender = OpenOptions::new().append(true).open(&path).await.unwrap();
+            appender.write_all(b"END").await.unwrap();
+            appender.close().await.unwrap();
+            assert_eq!(fs::read_to_string(&path).await.unwrap(), "0123END");
+        });
+    });
+}
+
+#[test]
+fn an_accepted_write_survives_dropping_the_file_unflushed() {
+    within(30, || {
+        // One pool thread: jobs run in order, so the job after the drop
+        // runs after the write.
+        let rt = weft::runtime::Builder::new_current_thread()
+            .max_blocking_threads(1)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let dir = TempDir::new("drop");
+            let path = dir.join("f");
+            let mut file = File::create(&path).await.unwrap();
+            file.write_all(b"kept").await.unwrap();
+            drop(file);
+            weft::task::spawn_blocking(|| ()).await.unwrap();
+            assert_eq!(fs::read(&path).await.unwrap(), b"kept");
+        });
+    });
+}
