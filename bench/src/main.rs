@@ -9,6 +9,7 @@
 //! `load-echo --addr A ...` (the load client). See `BENCHMARKS.md` at the repository root.
 
 mod echo;
+mod fsbench;
 mod instr;
 mod load;
 mod micro;
@@ -30,6 +31,7 @@ usage: bench echo [options]
        bench echo-instr [options]
        bench micro [--rounds N]
        bench sched [--rounds N] [--workers W] [--only WORKLOAD]
+       bench fs [--rounds N]
 
 echo: TCP echo, weft vs tokio vs a raw epoll loop, one server core, one client
 core; msgs/s and CPU per message, medians of interleaved rounds.
@@ -41,6 +43,8 @@ sched: tokio's multi-thread scheduler shapes (spawn_many_local,
 spawn_many_remote_idle, spawn_many_remote_busy, yield_many, ping_pong,
 chained_spawn), weft multi-thread vs tokio multi_thread with W workers each
 (default one per CPU); weft time / tokio time, medians of N rounds (7).
+fs: 10,000 small-file write/read/remove cycles and a 256 MiB sequential
+read, weft::fs vs tokio::fs; weft time / tokio time, medians of N rounds (5).
 
 options:
   --rounds N        interleaved rounds; medians are reported (default 5)
@@ -60,6 +64,8 @@ enum Command {
     EchoInstr(EchoOpts),
     /// `bench micro [--rounds N]`: scheduler micro-benchmarks.
     Micro(usize),
+    /// `bench fs [--rounds N]`: file system workloads.
+    Fs(usize),
     /// `bench sched [--rounds N] [--workers W] [--only NAME]`: multi-thread
     /// scheduler shapes.
     Sched(SchedOpts),
@@ -88,6 +94,7 @@ fn main() -> ExitCode {
         Command::Echo(opts) => ("echo", echo::run(&opts)),
         Command::EchoInstr(opts) => ("echo-instr", instr::run(&opts)),
         Command::Micro(rounds) => ("micro", micro::run(rounds)),
+        Command::Fs(rounds) => ("fs", fsbench::run(rounds)),
         Command::Sched(opts) => (
             "sched",
             sched::run(opts.rounds, opts.workers, opts.only.as_deref()),
@@ -138,6 +145,14 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
             _ => Err("usage: bench micro [--rounds N]".into()),
         },
         "sched" => parse_sched(rest).map(Command::Sched),
+        "fs" => match rest {
+            [] => Ok(Command::Fs(5)),
+            [flag, n] if flag == "--rounds" => match n.parse::<usize>() {
+                Ok(n) if n > 0 => Ok(Command::Fs(n)),
+                _ => Err(format!("--rounds must be a positive integer, got {n:?}")),
+            },
+            _ => Err("usage: bench fs [--rounds N]".into()),
+        },
         "serve-echo" => match rest {
             [which, addr] => Ok(Command::ServeEcho(which.parse()?, addr.parse()?)),
             _ => Err("usage: bench serve-echo <weft|tokio|raw> <addr>".into()),

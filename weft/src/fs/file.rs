@@ -82,49 +82,63 @@ enum Operation {
     Seek(io::Result<u64>),
 }
 
-/// Bytes read ahead (`data[pos..]`), or bytes to write.
+/// Bytes read ahead (`data[pos..end]`), or bytes to write (`data[..end]`).
+/// `data` only grows (it is initialised once, not zeroed per read).
 #[derive(Default)]
 struct Buf {
     data: Vec<u8>,
     pos: usize,
+    end: usize,
 }
 
 impl Buf {
     fn remaining(&self) -> usize {
-        self.data.len() - self.pos
+        self.end - self.pos
     }
 
     fn clear(&mut self) {
-        self.data.clear();
         self.pos = 0;
+        self.end = 0;
+    }
+
+    fn reserve(&mut self, len: usize) {
+        if self.data.len() < len {
+            self.data.resize(len, 0);
+        }
     }
 
     fn copy_to(&mut self, dst: &mut [u8]) -> usize {
         let n = self.remaining().min(dst.len());
         dst[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
         self.pos += n;
-        if self.pos == self.data.len() {
+        if self.pos == self.end {
             self.clear();
         }
         n
     }
 
+    fn copy_from(&mut self, src: &[u8]) {
+        self.reserve(src.len());
+        self.data[..src.len()].copy_from_slice(src);
+        self.pos = 0;
+        self.end = src.len();
+    }
+
     fn read_from(&mut self, file: &std::fs::File, len: usize) -> io::Result<usize> {
-        self.data.resize(len, 0);
+        self.reserve(len);
         let result = loop {
-            match (&*file).read(&mut self.data) {
+            match (&*file).read(&mut self.data[..len]) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 other => break other,
             }
         };
-        let n = *result.as_ref().unwrap_or(&0);
-        self.data.truncate(n);
         self.pos = 0;
+        self.end = *result.as_ref().unwrap_or(&0);
         result
     }
 
     fn write_to(&mut self, file: &std::fs::File) -> io::Result<()> {
-        let result = (&*file).write_all(&self.data);
+        let result = (&*file).write_all(&self.data[..self.end]);
         self.clear();
         result
     }
@@ -400,7 +414,7 @@ impl futures_io::AsyncWrite for File {
                     let rewind = buf.remaining() as i64;
                     buf.clear();
                     let n = src.len().min(MAX_BUF);
-                    buf.data.extend_from_slice(&src[..n]);
+                    buf.copy_from(&src[..n]);
                     let std = Arc::clone(&this.std);
                     inner.state = State::Busy(crate::task::spawn_blocking(move || {
                         let result = (|| {
