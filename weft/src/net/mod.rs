@@ -182,6 +182,31 @@ macro_rules! byte_stream_methods {
 }
 pub(crate) use byte_stream_methods;
 
+/// `AsFd`, `AsRawFd` and `Debug` for a socket type with an `io:
+/// Evented<_>` field: all three from the wrapped std object.
+macro_rules! fd_impls {
+    ($t:ty) => {
+        impl std::os::fd::AsFd for $t {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                std::os::fd::AsFd::as_fd(self.io.get_ref())
+            }
+        }
+
+        impl std::os::fd::AsRawFd for $t {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                std::os::fd::AsRawFd::as_raw_fd(self.io.get_ref())
+            }
+        }
+
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Debug::fmt(self.io.get_ref(), f)
+            }
+        }
+    };
+}
+pub(crate) use fd_impls;
+
 mod accept;
 mod addr;
 mod datagram;
