@@ -21,6 +21,8 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::{Acquire, Release};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -66,7 +68,16 @@ pub(crate) struct Pool {
     config: PoolConfig,
     /// At most this many slow jobs run at once.
     max_slow: usize,
+    /// Jobs queued (both queues), updated under the lock, read by a
+    /// spinning thread without it.
+    queued: AtomicUsize,
 }
+
+/// How long a thread that ran out of work spins for the next job before it
+/// sleeps: a loop issuing file calls back to back gets each picked up
+/// without a condvar wake-up (tens of microseconds on a VM). One thread
+/// spins at a time.
+const SPIN: Duration = Duration::from_micros(50);
 
 #[derive(Default)]
 struct State {
@@ -77,6 +88,10 @@ struct State {
     idle: usize,
     /// Idle threads already notified of a job and not yet awake.
     notified: usize,
+    /// Threads spinning for a job, not yet promised one by a `spawn`.
+    spinning_free: usize,
+    /// Threads spinning at all.
+    spinning: usize,
     slow_running: usize,
     shutdown: bool,
 }
@@ -84,6 +99,10 @@ struct State {
 impl State {
     fn has_runnable(&self, max_slow: usize) -> bool {
         !self.queue.is_empty() || (!self.slow.is_empty() && self.slow_running < max_slow)
+    }
+
+    fn len(&self) -> usize {
+        self.queue.len() + self.slow.len()
     }
 
     /// Takes every queued job.
@@ -131,6 +150,7 @@ impl Pool {
             exited: Condvar::new(),
             config,
             max_slow,
+            queued: AtomicUsize::new(0),
         })
     }
 
@@ -164,12 +184,17 @@ impl Pool {
             BlockingKind::SlowIo => state.slow.push_back(task),
             BlockingKind::Cpu | BlockingKind::FastIo => state.queue.push_back(task),
         }
+        self.queued
+            .store(state.queue.len() + state.slow.len(), Release);
         if !state.has_runnable(self.max_slow) {
             // A slow job waiting for a slow slot: a finishing slow job will
             // pick it up.
             return join;
         }
-        if state.idle > state.notified {
+        if state.spinning_free > 0 {
+            // A spinning thread takes it: no wake-up needed.
+            state.spinning_free -= 1;
+        } else if state.idle > state.notified {
             state.notified += 1;
             drop(state);
             self.work.notify_one();
@@ -195,6 +220,7 @@ impl Pool {
                 // Nobody will run the queue: fail its jobs rather than let
                 // them wait forever.
                 let jobs = state.drain();
+                self.queued.store(0, Release);
                 drop(state);
                 eprintln!(
                     "weft: could not start a blocking-pool thread ({e}); its jobs are cancelled"
@@ -211,6 +237,7 @@ impl Pool {
         let mut state = self.lock();
         loop {
             if let Some((task, slow)) = state.next_job(self.max_slow) {
+                self.queued.store(state.len(), Release);
                 drop(state);
                 let _enter = context::enter(task.header().scheduler.clone());
                 // Panics are caught by the task and become its JoinError.
@@ -230,6 +257,14 @@ impl Pool {
             }
             if state.shutdown {
                 break;
+            }
+            if state.spinning == 0 {
+                state = self.spin(state);
+                if state.has_runnable(self.max_slow) || state.shutdown {
+                    // A job, or a shutdown whose wake-up came while this
+                    // thread was spinning rather than waiting.
+                    continue;
+                }
             }
             state.idle += 1;
             let (next, timeout) = self
@@ -254,6 +289,26 @@ impl Pool {
         self.config.hooks.thread_stop();
     }
 
+    /// Spins up to `SPIN` for a job to be queued, outside the lock; counts
+    /// itself as a spinner meanwhile so `spawn` skips the wake-up.
+    fn spin<'a>(&'a self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        state.spinning += 1;
+        state.spinning_free += 1;
+        drop(state);
+        let start = Instant::now();
+        while self.queued.load(Acquire) == 0 && start.elapsed() < SPIN {
+            std::hint::spin_loop();
+        }
+        let mut state = self.lock();
+        state.spinning -= 1;
+        // If no `spawn` promised this thread a job, take back its offer (a
+        // promised job is in the queue, or was taken by another thread).
+        if state.spinning_free > 0 {
+            state.spinning_free -= 1;
+        }
+        state
+    }
+
     /// Threads alive now.
     pub(crate) fn threads(&self) -> usize {
         self.lock().threads
@@ -272,6 +327,7 @@ impl Pool {
         let mut state = self.lock();
         state.shutdown = true;
         let queued = state.drain();
+        self.queued.store(0, Release);
         drop(state);
         self.work.notify_all();
         queued.into_iter().for_each(|task| task.shutdown());
