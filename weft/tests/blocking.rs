@@ -170,3 +170,53 @@ fn zero_blocking_threads_is_rejected() {
         .unwrap_err();
     assert!(err.to_string().contains("max_blocking_threads"), "{err}");
 }
+
+#[test]
+fn a_block_on_inside_a_job_is_not_limited_by_the_task_budget() {
+    within(60, || {
+        let rt = weft::runtime::Runtime::new().unwrap();
+        let handle = rt.handle().clone();
+        let done = rt.block_on(async move {
+            spawn_blocking(move || {
+                handle.block_on(async {
+                    // Far more than the 128-poll budget of a task.
+                    for i in 0..300u32 {
+                        assert_eq!(weft::spawn(async move { i }).await.unwrap(), i);
+                    }
+                    "done"
+                })
+            })
+            .await
+            .unwrap()
+        });
+        assert_eq!(done, "done");
+    });
+}
+
+#[test]
+fn the_last_runtime_handle_dropped_in_its_own_job_does_not_deadlock() {
+    within(30, || {
+        let rt = Arc::new(
+            Builder::new_current_thread()
+                .max_blocking_threads(2)
+                .build()
+                .unwrap(),
+        );
+        let (tx, rx) = std::sync::mpsc::channel();
+        let job = {
+            let inner = Arc::clone(&rt);
+            rt.spawn_blocking(move || {
+                // Wait until the test has let go of its own reference.
+                rx.recv().unwrap();
+                drop(inner);
+                "dropped"
+            })
+        };
+        drop(job);
+        drop(rt);
+        tx.send(()).unwrap();
+        // The job's drop of the last reference shut the runtime down from a
+        // pool thread; if it waited for itself, this thread would wait too.
+        std::thread::sleep(Duration::from_millis(50));
+    });
+}

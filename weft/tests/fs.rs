@@ -225,3 +225,21 @@ fn an_accepted_write_survives_dropping_the_file_unflushed() {
         });
     });
 }
+
+#[test]
+fn two_tasks_sharing_a_file_are_both_woken() {
+    within(30, || {
+        weft::runtime::Runtime::new().unwrap().block_on(async {
+            let dir = TempDir::new("shared");
+            let path = dir.join("f");
+            let mut file = File::create(&path).await.unwrap();
+            file.write_all(&vec![1u8; 1 << 20]).await.unwrap();
+            let file = std::sync::Arc::new(file);
+            let (a, b) = (std::sync::Arc::clone(&file), std::sync::Arc::clone(&file));
+            let metadata = weft::spawn(async move { a.metadata().await.map(|m| m.len()) });
+            let sync = weft::spawn(async move { b.sync_all().await });
+            assert_eq!(metadata.await.unwrap().unwrap(), 1 << 20);
+            sync.await.unwrap().unwrap();
+        });
+    });
+}

@@ -245,3 +245,33 @@ fn a_block_on_future_that_keeps_waking_itself_does_not_stop_timers() {
         });
     });
 }
+
+#[test]
+fn dropping_a_current_thread_runtime_while_a_pool_thread_runs_its_loop_returns() {
+    common::within(30, || {
+        let rt = weft::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let handle = rt.handle().clone();
+        let listener =
+            rt.block_on(async { weft::net::TcpListener::bind("127.0.0.1:0").await.unwrap() });
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        // A blocking job runs the loop in `Handle::block_on`, waiting for a
+        // connection that never comes.
+        let job = rt.spawn_blocking(move || {
+            handle.block_on(async move {
+                started_tx.send(()).unwrap();
+                listener.accept().await.map(drop)
+            })
+        });
+        started_rx.recv().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        // The drop closes the runtime; the job's loop sees it, shuts down,
+        // and its accept fails instead of waiting forever.
+        drop(rt);
+        let other = weft::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        assert!(other.block_on(job).unwrap().is_err());
+    });
+}

@@ -73,6 +73,11 @@ pub(crate) struct Pool {
     queued: AtomicUsize,
 }
 
+thread_local! {
+    /// The pool this thread belongs to, or null.
+    static IN_POOL: std::cell::Cell<*const Pool> = const { std::cell::Cell::new(std::ptr::null()) };
+}
+
 /// How long a thread that ran out of work spins for the next job before it
 /// sleeps: a loop issuing file calls back to back gets each picked up
 /// without a condvar wake-up (tens of microseconds on a VM). One thread
@@ -137,7 +142,9 @@ impl<F: FnOnce() -> R, R> Future for Blocking<F> {
 
     fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<R> {
         let f = self.0.take().expect("weft: a blocking job is polled once");
-        Poll::Ready(f())
+        // No cooperative budget here: the job is not a task on the loop,
+        // and a `block_on` inside it must not run out of budget.
+        Poll::Ready(crate::task::coop::unconstrained(f))
     }
 }
 
@@ -233,6 +240,7 @@ impl Pool {
 
     /// A pool thread: run jobs until idle for `keep_alive` or shut down.
     fn run(self: Arc<Self>) {
+        IN_POOL.set(Arc::as_ptr(&self));
         self.config.hooks.thread_start();
         let mut state = self.lock();
         loop {
@@ -332,8 +340,11 @@ impl Pool {
         self.work.notify_all();
         queued.into_iter().for_each(|task| task.shutdown());
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        // Shut down from one of this pool's own jobs (the last handle to the
+        // runtime dropped there): that thread cannot wait for itself.
+        let me = usize::from(std::ptr::eq(IN_POOL.get(), self));
         let mut state = self.lock();
-        while state.threads > 0 {
+        while state.threads > me {
             state = match (timeout, deadline) {
                 (None, _) | (Some(_), None) => {
                     self.exited.wait(state).unwrap_or_else(|e| e.into_inner())

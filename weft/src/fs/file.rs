@@ -69,6 +69,9 @@ struct Inner {
     state: State,
     /// An error from a background write, reported by the next operation.
     last_write_err: Option<io::Error>,
+    /// Tasks waiting for the job in flight (a `JoinHandle` keeps one waker;
+    /// two tasks sharing a `File` through `&self` methods both need waking).
+    waiters: Vec<std::task::Waker>,
 }
 
 enum State {
@@ -79,7 +82,9 @@ enum State {
 enum Operation {
     Read(io::Result<usize>),
     Write(io::Result<()>),
-    Seek(io::Result<u64>),
+    /// A seek: asked for by `poll_seek` (with the position asked for), or
+    /// giving the read-ahead back (`None`).
+    Seek(io::Result<u64>, Option<SeekFrom>),
 }
 
 /// Bytes read ahead (`data[pos..end]`), or bytes to write (`data[..end]`).
@@ -180,6 +185,7 @@ impl File {
             inner: Mutex::new(Inner {
                 state: State::Idle(Some(Buf::default())),
                 last_write_err: None,
+                waiters: Vec::new(),
             }),
         }
     }
@@ -200,11 +206,11 @@ impl File {
         let std = Arc::clone(&self.std);
         drop(self);
         // The pool's jobs hold clones only while running; none is now.
-        Ok(Arc::try_unwrap(std).unwrap_or_else(|shared| {
-            shared
-                .try_clone()
-                .expect("weft: duplicating a file descriptor for into_std")
-        }))
+        match Arc::try_unwrap(std) {
+            Ok(std) => Ok(std),
+            // A dropped operation's job may still hold the file.
+            Err(shared) => shared.try_clone().map_err(|e| self_error(e, "duplicating")),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -296,8 +302,35 @@ impl File {
 }
 
 impl Inner {
+    /// Polls the job in flight (the state must be `Busy`). On completion
+    /// the state is left for the caller to set, and every waiting task is
+    /// woken; a failed job leaves the file idle with an empty buffer.
+    fn poll_job(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<(Operation, Buf)>> {
+        let State::Busy(job) = &mut self.state else {
+            unreachable!("poll_job on an idle file")
+        };
+        let done = match Pin::new(job).poll(cx) {
+            Poll::Pending => {
+                if !self.waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                    self.waiters.push(cx.waker().clone());
+                }
+                return Poll::Pending;
+            }
+            Poll::Ready(done) => done,
+        };
+        self.waiters.drain(..).for_each(std::task::Waker::wake);
+        match done {
+            Ok(done) => Poll::Ready(Ok(done)),
+            Err(e) => {
+                self.state = State::Idle(Some(Buf::default()));
+                Poll::Ready(Err(join_error(e)))
+            }
+        }
+    }
+
     /// Ready once nothing is in flight and the OS offset matches the
-    /// logical one; reports (and clears) a failed background write.
+    /// logical one; reports (and clears) a failed background write or a
+    /// failed give-back of the read-ahead.
     fn poll_idle(
         &mut self,
         cx: &mut Context<'_>,
@@ -306,11 +339,15 @@ impl Inner {
     ) -> Poll<io::Result<()>> {
         loop {
             match &mut self.state {
-                State::Busy(job) => {
-                    let (op, buf) = ready!(Pin::new(job).poll(cx)).map_err(join_error)?;
+                State::Busy(_) => {
+                    let (op, buf) = ready!(self.poll_job(cx))?;
                     self.state = State::Idle(Some(buf));
-                    if let Operation::Write(Err(e)) = op {
-                        self.last_write_err = Some(e);
+                    match op {
+                        Operation::Write(Err(e)) => self.last_write_err = Some(e),
+                        Operation::Seek(Err(e), _) => {
+                            return Poll::Ready(Err(super::with_path(e, "seeking in", path)))
+                        }
+                        _ => {}
                     }
                 }
                 State::Idle(buf) => {
@@ -323,7 +360,7 @@ impl Inner {
                         let std = Arc::clone(std);
                         self.state = State::Busy(crate::task::spawn_blocking(move || {
                             let result = (&*std).seek(SeekFrom::Current(-(unread as i64)));
-                            (Operation::Seek(result), buf)
+                            (Operation::Seek(result, None), buf)
                         }));
                         continue;
                     }
@@ -335,6 +372,10 @@ impl Inner {
             }
         }
     }
+}
+
+fn self_error(e: io::Error, op: &str) -> io::Error {
+    io::Error::new(e.kind(), format!("{op} a file for into_std: {e}"))
 }
 
 fn join_error(e: crate::task::JoinError) -> io::Error {
@@ -366,8 +407,8 @@ impl futures_io::AsyncRead for File {
                         (Operation::Read(result), buf)
                     }));
                 }
-                State::Busy(job) => {
-                    let (op, mut buf) = ready!(Pin::new(job).poll(cx)).map_err(join_error)?;
+                State::Busy(_) => {
+                    let (op, mut buf) = ready!(inner.poll_job(cx))?;
                     match op {
                         Operation::Read(Ok(_)) => {
                             let n = buf.copy_to(dst);
@@ -385,7 +426,12 @@ impl futures_io::AsyncRead for File {
                                 inner.last_write_err = Some(e);
                             }
                         }
-                        Operation::Seek(_) => inner.state = State::Idle(Some(buf)),
+                        Operation::Seek(result, _) => {
+                            inner.state = State::Idle(Some(buf));
+                            if let Err(e) = result {
+                                return Poll::Ready(Err(super::with_path(e, "seeking in", &path)));
+                            }
+                        }
                     }
                 }
             }
@@ -427,11 +473,17 @@ impl futures_io::AsyncWrite for File {
                     }));
                     return Poll::Ready(Ok(n));
                 }
-                State::Busy(job) => {
-                    let (op, buf) = ready!(Pin::new(job).poll(cx)).map_err(join_error)?;
+                State::Busy(_) => {
+                    let (op, buf) = ready!(inner.poll_job(cx))?;
                     inner.state = State::Idle(Some(buf));
-                    if let Operation::Write(Err(e)) = op {
-                        return Poll::Ready(Err(super::with_path(e, "writing", &path)));
+                    match op {
+                        Operation::Write(Err(e)) => {
+                            return Poll::Ready(Err(super::with_path(e, "writing", &path)))
+                        }
+                        Operation::Seek(Err(e), _) => {
+                            return Poll::Ready(Err(super::with_path(e, "seeking in", &path)))
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -466,7 +518,7 @@ impl futures_io::AsyncSeek for File {
                 State::Idle(buf) => {
                     let mut buf = buf.take().unwrap_or_default();
                     // The OS offset is ahead of the reader by the read-ahead.
-                    let pos = match pos {
+                    let os_pos = match pos {
                         SeekFrom::Current(offset) => {
                             SeekFrom::Current(offset - buf.remaining() as i64)
                         }
@@ -475,33 +527,25 @@ impl futures_io::AsyncSeek for File {
                     buf.clear();
                     let std = Arc::clone(&this.std);
                     inner.state = State::Busy(crate::task::spawn_blocking(move || {
-                        (Operation::Seek((&*std).seek(pos)), buf)
+                        (Operation::Seek((&*std).seek(os_pos), Some(pos)), buf)
                     }));
-                    // Wait for this seek below.
-                    let State::Busy(job) = &mut inner.state else {
-                        unreachable!("just set")
-                    };
-                    let (op, buf) = ready!(Pin::new(job).poll(cx)).map_err(join_error)?;
-                    inner.state = State::Idle(Some(buf));
-                    return Poll::Ready(match op {
-                        Operation::Seek(result) => {
-                            result.map_err(|e| super::with_path(e, "seeking in", &path))
-                        }
-                        _ => unreachable!("the job just started is a seek"),
-                    });
                 }
-                State::Busy(job) => {
-                    let (op, buf) = ready!(Pin::new(job).poll(cx)).map_err(join_error)?;
+                State::Busy(_) => {
+                    let (op, buf) = ready!(inner.poll_job(cx))?;
                     inner.state = State::Idle(Some(buf));
                     match op {
-                        // A seek started by an earlier call of this method
-                        // that returned Pending: this is its result.
-                        Operation::Seek(result) => {
+                        // The seek this call started (or an identical one
+                        // whose future was dropped: the same target).
+                        Operation::Seek(result, Some(asked)) if asked == pos => {
                             return Poll::Ready(
                                 result.map_err(|e| super::with_path(e, "seeking in", &path)),
-                            )
+                            );
+                        }
+                        Operation::Seek(Err(e), None) => {
+                            return Poll::Ready(Err(super::with_path(e, "seeking in", &path)))
                         }
                         Operation::Write(Err(e)) => inner.last_write_err = Some(e),
+                        // Another operation finished: now start this seek.
                         _ => {}
                     }
                 }

@@ -57,6 +57,8 @@ pub struct ReadDir {
 enum State {
     Idle(Option<Batch>),
     Pending(JoinHandle<Batch>),
+    /// The listing's job failed (its error was returned): the end.
+    Failed,
 }
 
 struct Batch {
@@ -107,15 +109,17 @@ impl ReadDir {
                         batch
                     }));
                 }
-                State::Pending(job) => {
-                    let batch = ready!(Pin::new(job).poll(cx)).map_err(|e| {
-                        io::Error::other(format!(
+                State::Pending(job) => match ready!(Pin::new(job).poll(cx)) {
+                    Ok(batch) => self.state = State::Idle(Some(batch)),
+                    Err(e) => {
+                        self.state = State::Failed;
+                        return Poll::Ready(Err(io::Error::other(format!(
                             "reading directory {}: the blocking job failed: {e}",
                             self.path.display()
-                        ))
-                    })?;
-                    self.state = State::Idle(Some(batch));
-                }
+                        ))));
+                    }
+                },
+                State::Failed => return Poll::Ready(Ok(None)),
             }
         }
     }

@@ -112,8 +112,8 @@ impl UdpSocket {
     ///
     /// # Errors
     ///
-    /// `InvalidInput` for a target that is not a literal IP address, or the
-    /// kernel's (`EMSGSIZE` as `InvalidInput` for a datagram over 65,507
+    /// A lookup's error (naming the host) for a name that does not resolve,
+    /// or the kernel's (`EMSGSIZE` as `InvalidInput` for a datagram over 65,507
     /// bytes, `PermissionDenied` for a broadcast without
     /// [`set_broadcast`](Self::set_broadcast), ...).
     pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], target: A) -> io::Result<usize> {

@@ -57,7 +57,9 @@ use crate::scheduler::{self, multi_thread};
 ///   report it); `drop` waits for running ones, like tokio.
 /// * A **current-thread** runtime drops the futures on the dropping thread.
 ///   If another thread is inside [`Handle::block_on`] running the loop at
-///   that moment, they are dropped by that thread when its call returns.
+///   that moment, that thread drops them (and the driver) at its next turn
+///   of the loop, then keeps polling its own future without the loop (its
+///   I/O fails, its timers fire), so the drop does not wait on it forever.
 ///   Futures spawned with [`spawn_local`](crate::task::spawn_local) are
 ///   `!Send`, so they are dropped only on the thread that spawned them: when
 ///   the runtime is dropped on another thread they are leaked instead.

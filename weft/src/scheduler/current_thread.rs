@@ -53,9 +53,9 @@ pub(crate) struct Shared {
     /// may run the loop from then on.
     local_owner: OnceLock<ThreadId>,
     /// Set when the runtime is dropped: new spawns are cancelled at once,
-    /// and whichever thread holds the core drops every task's future (the
-    /// loop of a thread inside `Handle::block_on` keeps running its tasks
-    /// until that call returns).
+    /// and whichever thread holds the core drops every task's future (a
+    /// thread inside `Handle::block_on` does so at its next turn, woken by
+    /// the shutdown's unpark).
     closed: AtomicBool,
     config: Config,
     /// Tasks spawned and not yet completed.
@@ -307,7 +307,10 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
     let waker = Waker::from(Arc::clone(&main));
     loop {
         if let Some(core) = shared.take_core() {
-            return drive(shared, core, future.as_mut(), &main, &waker);
+            match drive(shared, core, future.as_mut(), &main, &waker) {
+                Some(output) => return output,
+                None => continue,
+            }
         }
         // Another thread runs the loop (or the runtime has shut down and
         // no loop will run again): poll our future here between parks.
@@ -322,7 +325,10 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
             }
         }
         if let Some(core) = shared.take_core() {
-            return drive(shared, core, future.as_mut(), &main, &waker);
+            match drive(shared, core, future.as_mut(), &main, &waker) {
+                Some(output) => return output,
+                None => continue,
+            }
         }
         if main.woken.swap(false, AcqRel) {
             if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
@@ -406,13 +412,17 @@ fn pop_local() -> Option<TaskRef> {
     QUEUE.with(|queue| queue.borrow_mut().pop_front())
 }
 
+/// Runs the loop and the `block_on` future. `None`: the runtime was closed
+/// (dropped on another thread) while this thread ran its loop; the tasks and
+/// the driver are shut down on the way out, and the caller goes on polling
+/// `future` without a loop (its I/O now fails, its timers fire).
 fn drive<F: Future>(
     shared: &Arc<Shared>,
     core: Box<Core>,
     mut future: Pin<&mut F>,
     main: &MainWake,
     waker: &Waker,
-) -> F::Output {
+) -> Option<F::Output> {
     let mut running = Running::enter(shared, core);
     // SeqCst pairs with `MainWake::wake_by_ref`: either the waker sees
     // `driving` and unparks the driver, or this thread sees `woken`.
@@ -430,10 +440,16 @@ fn drive<F: Future>(
     // polled: the driver is polled at least every `event_interval` of them.
     let mut since_driver = 0u32;
     'turn: loop {
+        if shared.closed.load(Acquire) {
+            // Leaving drops `running`, whose `put_core` sees `closed` and
+            // shuts the tasks and the driver down here and now.
+            main.woken.store(true, SeqCst);
+            return None;
+        }
         if main.woken.swap(false, SeqCst) {
             since_driver += 1;
             if let Poll::Ready(output) = coop::budget(|| future.as_mut().poll(&mut cx)) {
-                return output;
+                return Some(output);
             }
             if since_driver >= config.event_interval {
                 running.core().driver.park(Some(Duration::ZERO));
@@ -503,10 +519,11 @@ pub(crate) fn shutdown(shared: &Arc<Shared>) {
         shared.closed.store(true, Release);
         slot.take()
     };
-    // If another thread is running the loop, its `put_core` sees `closed`
-    // and shuts down there when its `block_on` returns.
-    if let Some(core) = core {
-        shutdown_core(shared, core);
+    match core {
+        Some(core) => shutdown_core(shared, core),
+        // Another thread is running the loop: its next turn sees `closed`
+        // and shuts the tasks and the driver down there; wake it for that.
+        None => shared.driver.unpark(),
     }
 }
 
