@@ -98,6 +98,9 @@ struct State {
     /// Threads spinning at all.
     spinning: usize,
     slow_running: usize,
+    /// Alternates which queue goes first when both have runnable work, so
+    /// a steady stream of fast jobs cannot starve slow ones either.
+    slow_first: bool,
     shutdown: bool,
 }
 
@@ -119,6 +122,13 @@ impl State {
 
     /// The next job this thread may run, and whether it is slow.
     fn next_job(&mut self, max_slow: usize) -> Option<(TaskRef, bool)> {
+        self.slow_first = !self.slow_first;
+        if self.slow_first && self.slow_running < max_slow {
+            if let Some(task) = self.slow.pop_front() {
+                self.slow_running += 1;
+                return Some((task, true));
+            }
+        }
         if let Some(task) = self.queue.pop_front() {
             return Some((task, false));
         }
@@ -248,8 +258,10 @@ impl Pool {
                 self.queued.store(state.len(), Release);
                 drop(state);
                 let _enter = context::enter(task.header().scheduler.clone());
-                // Panics are caught by the task and become its JoinError.
-                let _ = task.run();
+                // The job's own panic becomes its JoinError inside `run`; a
+                // panic from a foreign waker woken on completion is caught
+                // here so the thread's bookkeeping below still happens.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task.run()));
                 drop(_enter);
                 state = self.lock();
                 if slow {

@@ -68,7 +68,8 @@ impl Builder {
     /// The most threads the blocking pool (for
     /// [`spawn_blocking`](crate::task::spawn_blocking), files and name
     /// lookups) may run at once (default 512). They start on demand; slow
-    /// I/O may use at most half of them.
+    /// I/O may use at most half of them (with a single thread, it runs all
+    /// work in turn).
     pub fn max_blocking_threads(&mut self, threads: usize) -> &mut Builder {
         self.max_blocking_threads = threads;
         self
