@@ -210,7 +210,7 @@ pub(crate) use fd_impls;
 mod accept;
 mod addr;
 mod datagram;
-mod evented;
+pub(crate) mod evented;
 pub mod split;
 pub mod tcp;
 mod udp;

@@ -1,0 +1,165 @@
+//! The process-wide part of signal handling: one self-pipe, one slot per
+//! signal, and the signal handler.
+//!
+//! Why a self-pipe and not `signalfd`: a signalfd only receives signals that
+//! are blocked in *every* thread, and weft cannot block them in threads it
+//! did not create (or stop children from inheriting the blocked mask). The
+//! handler here is async-signal-safe: it sets the signal's `pending` flag,
+//! writes one byte to a non-blocking pipe (a full pipe is fine: the flag
+//! already records the signal), and calls the handler that was installed
+//! before weft's, if there was one. Listeners drain the pipe through their
+//! runtime's driver and turn `pending` flags into generation bumps that
+//! every listener of that signal sees.
+
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::sync::{Mutex, OnceLock};
+use std::task::Waker;
+
+/// Signal numbers 1..=64 (Linux has 64, real-time ones included).
+pub(crate) const MAX_SIGNAL: usize = 64;
+
+pub(crate) struct Slot {
+    /// Set by the handler; turned into a generation bump by `publish`.
+    pending: AtomicBool,
+    /// Deliveries so far; a listener compares it with the last it saw.
+    pub(crate) generation: AtomicU64,
+    /// Listeners waiting for the next delivery.
+    waiters: Mutex<Vec<Waker>>,
+    /// Whether weft's handler is installed for this signal.
+    installed: Mutex<bool>,
+    /// The handler found when weft installed its own (a 3-argument
+    /// `sa_sigaction`, or a 1-argument `sa_handler` when `siginfo` is
+    /// false), or 0 for none / default / ignore.
+    previous: AtomicUsize,
+    previous_siginfo: AtomicBool,
+}
+
+pub(crate) struct Globals {
+    pub(crate) read: OwnedFd,
+    write: OwnedFd,
+    slots: Box<[Slot]>,
+}
+
+static GLOBALS: OnceLock<Globals> = OnceLock::new();
+
+pub(crate) fn globals() -> io::Result<&'static Globals> {
+    if let Some(globals) = GLOBALS.get() {
+        return Ok(globals);
+    }
+    let (read, write) = rustix::pipe::pipe_with(
+        rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK,
+    )?;
+    let slots = (0..=MAX_SIGNAL)
+        .map(|_| Slot {
+            pending: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
+            waiters: Mutex::new(Vec::new()),
+            installed: Mutex::new(false),
+            previous: AtomicUsize::new(0),
+            previous_siginfo: AtomicBool::new(false),
+        })
+        .collect();
+    // A racing caller may have won: its pipe is the one used; ours closes.
+    Ok(GLOBALS.get_or_init(|| Globals { read, write, slots }))
+}
+
+impl Globals {
+    pub(crate) fn slot(&self, signal: i32) -> &Slot {
+        &self.slots[signal as usize]
+    }
+
+    /// Turns every pending flag into a generation bump and wakes that
+    /// signal's listeners.
+    pub(crate) fn publish(&self) {
+        for slot in self.slots.iter() {
+            if slot.pending.swap(false, SeqCst) {
+                slot.generation.fetch_add(1, SeqCst);
+                let waiters = std::mem::take(&mut *lock(&slot.waiters));
+                waiters.into_iter().for_each(Waker::wake);
+            }
+        }
+    }
+
+    /// Installs weft's handler for `signal` (once per process).
+    pub(crate) fn install(&self, signal: i32) -> io::Result<()> {
+        let slot = self.slot(signal);
+        let mut installed = lock(&slot.installed);
+        if *installed {
+            return Ok(());
+        }
+        // SAFETY: `action` is a zeroed `sigaction` filled with a valid
+        // handler of the `SA_SIGINFO` shape and an empty mask; `old`
+        // receives the previous action. `handler` only touches atomics,
+        // `write(2)` and the previous handler, all async-signal-safe.
+        let old = unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = handler as *const () as usize;
+            action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+            libc::sigemptyset(&mut action.sa_mask);
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(signal, &action, &mut old) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            old
+        };
+        if old.sa_sigaction != libc::SIG_DFL && old.sa_sigaction != libc::SIG_IGN {
+            slot.previous_siginfo
+                .store(old.sa_flags & libc::SA_SIGINFO != 0, SeqCst);
+            slot.previous.store(old.sa_sigaction, SeqCst);
+        }
+        *installed = true;
+        Ok(())
+    }
+
+    pub(crate) fn register_waker(&self, signal: i32, waker: &Waker) {
+        let mut waiters = lock(&self.slot(signal).waiters);
+        if !waiters.iter().any(|w| w.will_wake(waker)) {
+            waiters.push(waker.clone());
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // No user code runs under these locks.
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The signal handler.
+extern "C" fn handler(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
+    // SAFETY: reading and restoring errno through libc's thread-local
+    // pointer is what a handler must do so the interrupted code sees its
+    // own errno.
+    let saved_errno = unsafe { *libc::__errno_location() };
+    if let Some(globals) = GLOBALS.get() {
+        if let Some(slot) = globals.slots.get(signal as usize) {
+            slot.pending.store(true, SeqCst);
+            let byte = signal as u8;
+            // SAFETY: `write(2)` is async-signal-safe; the fd is the pipe's
+            // write end, open for the life of the process; the buffer is
+            // one valid byte. A full pipe (EAGAIN) loses nothing: the
+            // pending flag holds the signal.
+            unsafe { libc::write(globals.write.as_raw_fd(), (&byte as *const u8).cast(), 1) };
+            let previous = slot.previous.load(SeqCst);
+            if previous != 0 {
+                if slot.previous_siginfo.load(SeqCst) {
+                    // SAFETY: `previous` was read from the `sa_sigaction`
+                    // of an action with SA_SIGINFO: a 3-argument handler,
+                    // called with the arguments we were given.
+                    let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+                        unsafe { std::mem::transmute(previous) };
+                    f(signal, info, context);
+                } else {
+                    // SAFETY: `previous` was read from an action without
+                    // SA_SIGINFO: a 1-argument `sa_handler`.
+                    let f: extern "C" fn(libc::c_int) = unsafe { std::mem::transmute(previous) };
+                    f(signal);
+                }
+            }
+        }
+    }
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = saved_errno };
+}

@@ -1,0 +1,221 @@
+//! Unix signals: [`signal`], [`Signal`], [`SignalKind`].
+
+use std::fmt;
+use std::fs::File;
+use std::io;
+use std::os::fd::AsFd;
+use std::task::{Context, Poll};
+
+use super::registry::{self, Globals, MAX_SIGNAL};
+use crate::net::evented::Evented;
+
+/// Which signal to listen for.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SignalKind(i32);
+
+impl SignalKind {
+    /// A signal by number (for real-time signals and the rest).
+    pub const fn from_raw(signal: i32) -> SignalKind {
+        SignalKind(signal)
+    }
+
+    /// The signal's number.
+    pub const fn as_raw_value(self) -> i32 {
+        self.0
+    }
+
+    /// SIGINT: Ctrl-C.
+    pub const fn interrupt() -> SignalKind {
+        SignalKind(libc::SIGINT)
+    }
+
+    /// SIGTERM: a polite request to exit.
+    pub const fn terminate() -> SignalKind {
+        SignalKind(libc::SIGTERM)
+    }
+
+    /// SIGHUP: the terminal went away, or "reload configuration".
+    pub const fn hangup() -> SignalKind {
+        SignalKind(libc::SIGHUP)
+    }
+
+    /// SIGQUIT: Ctrl-\.
+    pub const fn quit() -> SignalKind {
+        SignalKind(libc::SIGQUIT)
+    }
+
+    /// SIGUSR1.
+    pub const fn user_defined1() -> SignalKind {
+        SignalKind(libc::SIGUSR1)
+    }
+
+    /// SIGUSR2.
+    pub const fn user_defined2() -> SignalKind {
+        SignalKind(libc::SIGUSR2)
+    }
+
+    /// SIGCHLD: a child process changed state.
+    pub const fn child() -> SignalKind {
+        SignalKind(libc::SIGCHLD)
+    }
+
+    /// SIGALRM.
+    pub const fn alarm() -> SignalKind {
+        SignalKind(libc::SIGALRM)
+    }
+
+    /// SIGPIPE.
+    pub const fn pipe() -> SignalKind {
+        SignalKind(libc::SIGPIPE)
+    }
+
+    /// SIGWINCH: the terminal was resized.
+    pub const fn window_change() -> SignalKind {
+        SignalKind(libc::SIGWINCH)
+    }
+
+    /// SIGIO.
+    pub const fn io() -> SignalKind {
+        SignalKind(libc::SIGIO)
+    }
+
+    fn name(self) -> String {
+        let known = [
+            (libc::SIGHUP, "SIGHUP"),
+            (libc::SIGINT, "SIGINT"),
+            (libc::SIGQUIT, "SIGQUIT"),
+            (libc::SIGILL, "SIGILL"),
+            (libc::SIGTRAP, "SIGTRAP"),
+            (libc::SIGABRT, "SIGABRT"),
+            (libc::SIGBUS, "SIGBUS"),
+            (libc::SIGFPE, "SIGFPE"),
+            (libc::SIGKILL, "SIGKILL"),
+            (libc::SIGUSR1, "SIGUSR1"),
+            (libc::SIGSEGV, "SIGSEGV"),
+            (libc::SIGUSR2, "SIGUSR2"),
+            (libc::SIGPIPE, "SIGPIPE"),
+            (libc::SIGALRM, "SIGALRM"),
+            (libc::SIGTERM, "SIGTERM"),
+            (libc::SIGCHLD, "SIGCHLD"),
+            (libc::SIGCONT, "SIGCONT"),
+            (libc::SIGSTOP, "SIGSTOP"),
+            (libc::SIGTSTP, "SIGTSTP"),
+            (libc::SIGWINCH, "SIGWINCH"),
+            (libc::SIGIO, "SIGIO"),
+        ];
+        known.iter().find(|(n, _)| *n == self.0).map_or_else(
+            || format!("signal {}", self.0),
+            |(_, name)| (*name).to_owned(),
+        )
+    }
+}
+
+impl fmt::Debug for SignalKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// A listener for one signal; see [`signal`].
+pub struct Signal {
+    kind: SignalKind,
+    globals: &'static Globals,
+    /// The generation of the last delivery this listener returned.
+    seen: u64,
+    /// This listener's duplicate of the self-pipe's read end, registered
+    /// with its runtime's driver.
+    pipe: Evented<File>,
+}
+
+/// Listens for `kind`. Deliveries from now on are seen by this listener;
+/// several listeners for one signal each see every delivery.
+///
+/// # Errors
+///
+/// `InvalidInput` naming the signal for SIGKILL and SIGSTOP (which cannot
+/// be caught), SIGSEGV, SIGBUS, SIGILL and SIGFPE (which a handler must not
+/// return from), or a number outside 1..=64; the kernel's error if the
+/// handler cannot be installed; and outside a weft runtime.
+///
+/// ```
+/// use weft::signal::unix::{signal, SignalKind};
+///
+/// #[weft::main(flavor = "current_thread")]
+/// async fn main() -> std::io::Result<()> {
+///     let mut usr1 = signal(SignalKind::user_defined1())?;
+///     rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::USR1)?;
+///     usr1.recv().await;
+///     Ok(())
+/// }
+/// ```
+pub fn signal(kind: SignalKind) -> io::Result<Signal> {
+    let forbidden = [
+        libc::SIGKILL,
+        libc::SIGSTOP,
+        libc::SIGSEGV,
+        libc::SIGBUS,
+        libc::SIGILL,
+        libc::SIGFPE,
+    ];
+    if forbidden.contains(&kind.0) || kind.0 < 1 || kind.0 as usize > MAX_SIGNAL {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{} cannot be listened for: it cannot be caught, or must not be",
+                kind.name()
+            ),
+        ));
+    }
+    let globals = registry::globals()?;
+    globals.install(kind.0)?;
+    let pipe = File::from(globals.read.as_fd().try_clone_to_owned()?);
+    Ok(Signal {
+        kind,
+        globals,
+        seen: globals
+            .slot(kind.0)
+            .generation
+            .load(std::sync::atomic::Ordering::SeqCst),
+        pipe: Evented::new(pipe)?,
+    })
+}
+
+impl Signal {
+    /// Waits for the next delivery. Always `Some(())` (the `Option` is
+    /// tokio's signature: a weft signal stream never ends).
+    pub async fn recv(&mut self) -> Option<()> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Polls for [`recv`](Self::recv).
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<()>> {
+        let mut buf = [0u8; 64];
+        loop {
+            // Register first, then look: a delivery published by another
+            // listener after the look wakes this one.
+            self.globals.register_waker(self.kind.0, cx.waker());
+            self.globals.publish();
+            let generation = self
+                .globals
+                .slot(self.kind.0)
+                .generation
+                .load(std::sync::atomic::Ordering::SeqCst);
+            if generation != self.seen {
+                self.seen = generation;
+                return Poll::Ready(Some(()));
+            }
+            // Drain this listener's view of the pipe; Pending once empty
+            // (readiness cleared, the driver wakes us on the next byte).
+            match self.pipe.poll_read(cx, &mut buf) {
+                Poll::Ready(Ok(_)) => continue,
+                Poll::Ready(Err(_)) | Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signal").field("kind", &self.kind).finish()
+    }
+}
