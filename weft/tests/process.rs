@@ -1,0 +1,137 @@
+//! Child processes on the loop.
+
+mod common;
+
+use std::time::Duration;
+
+use common::within;
+use weft::io::{AsyncReadExt, AsyncWriteExt};
+use weft::process::{Command, Stdio};
+
+/// Zombie children of this process, from /proc.
+fn zombies() -> Vec<u32> {
+    let me = std::process::id();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.first() == Some(&"Z") && fields.get(1) == Some(&me.to_string().as_str()) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+#[test]
+fn a_hundred_concurrent_children_report_their_exit_codes() {
+    within(120, || {
+        weft::runtime::Runtime::new().unwrap().block_on(async {
+            let children: Vec<_> = (0..100)
+                .map(|n| {
+                    weft::spawn(async move {
+                        let status = Command::new("sh")
+                            .arg("-c")
+                            .arg(format!("exit {n}"))
+                            .status()
+                            .await
+                            .unwrap();
+                        (n, status.code())
+                    })
+                })
+                .collect();
+            for child in children {
+                let (n, code) = child.await.unwrap();
+                assert_eq!(code, Some(n));
+            }
+        });
+    });
+}
+
+#[test]
+fn cat_echoes_a_mebibyte_with_both_pipes_driven_at_once() {
+    within(60, || {
+        common::rt().block_on(async {
+            let mut child = Command::new("cat")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let data: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
+            let mut stdin = child.stdin.take().unwrap();
+            let mut stdout = child.stdout.take().unwrap();
+            let to_write = data.clone();
+            // Writing all before reading would deadlock on the pipe buffers.
+            let writer = weft::spawn(async move {
+                stdin.write_all(&to_write).await.unwrap();
+                // Dropping stdin closes it: cat sees EOF.
+            });
+            let mut back = Vec::new();
+            stdout.read_to_end(&mut back).await.unwrap();
+            writer.await.unwrap();
+            assert!(back == data, "cat's output differs");
+            assert!(child.wait().await.unwrap().success());
+            assert_eq!(child.id(), None, "no id once reaped");
+        });
+    });
+}
+
+#[test]
+fn output_try_wait_kill_and_missing_programs() {
+    within(60, || {
+        common::rt().block_on(async {
+            let out = Command::new("sh")
+                .args(["-c", "echo out; echo err >&2; exit 7"])
+                .output()
+                .await
+                .unwrap();
+            assert_eq!(out.stdout, b"out\n");
+            assert_eq!(out.stderr, b"err\n");
+            assert_eq!(out.status.code(), Some(7));
+            let mut sleeper = Command::new("sleep").arg("60").spawn().unwrap();
+            assert!(sleeper.id().is_some());
+            assert!(sleeper.try_wait().unwrap().is_none());
+            sleeper.kill().await.unwrap();
+            assert!(sleeper.try_wait().unwrap().is_some());
+            let err = Command::new("weft-no-such-program").spawn().unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+            assert!(err.to_string().contains("weft-no-such-program"), "{err}");
+        });
+    });
+}
+
+#[test]
+fn kill_on_drop_kills_and_dropped_children_leave_no_zombies() {
+    within(60, || {
+        common::rt().block_on(async {
+            let sleeper = Command::new("sleep")
+                .arg("60")
+                .kill_on_drop(true)
+                .spawn()
+                .unwrap();
+            let pid = sleeper.id().unwrap();
+            drop(sleeper);
+            // Killed and reaped: /proc/<pid> goes away.
+            while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                weft::time::sleep(Duration::from_millis(5)).await;
+            }
+            for _ in 0..50 {
+                drop(Command::new("true").spawn().unwrap());
+            }
+            // Each is reaped as it exits: no zombie stays.
+            let mut rounds = 0;
+            while !zombies().is_empty() {
+                rounds += 1;
+                assert!(rounds < 2_000, "zombies remain: {:?}", zombies());
+                weft::time::sleep(Duration::from_millis(5)).await;
+            }
+        });
+    });
+}
