@@ -2,3 +2,4 @@
 //! the servers they run are here, so tests can drive them.
 
 pub mod chat;
+pub mod graceful;
