@@ -13,6 +13,7 @@ mod fsbench;
 mod instr;
 mod load;
 mod micro;
+mod procbench;
 mod procstat;
 mod sched;
 mod servers;
@@ -32,6 +33,7 @@ usage: bench echo [options]
        bench micro [--rounds N]
        bench sched [--rounds N] [--workers W] [--only WORKLOAD]
        bench fs [--rounds N]
+       bench process [--rounds N]
 
 echo: TCP echo, weft vs tokio vs a raw epoll loop, one server core, one client
 core; msgs/s and CPU per message, medians of interleaved rounds.
@@ -45,6 +47,8 @@ chained_spawn), weft multi-thread vs tokio multi_thread with W workers each
 (default one per CPU); weft time / tokio time, medians of N rounds (7).
 fs: 10,000 small-file write/read/remove cycles and a 256 MiB sequential
 read, weft::fs vs tokio::fs; weft time / tokio time, medians of N rounds (5).
+process: 1,000 sequential spawn-and-wait of `true`, weft vs tokio; weft time /
+tokio time, median of N rounds (5).
 
 options:
   --rounds N        interleaved rounds; medians are reported (default 5)
@@ -66,6 +70,8 @@ enum Command {
     Micro(usize),
     /// `bench fs [--rounds N]`: file system workloads.
     Fs(usize),
+    /// `bench process [--rounds N]`: spawn-and-wait.
+    Process(usize),
     /// `bench sched [--rounds N] [--workers W] [--only NAME]`: multi-thread
     /// scheduler shapes.
     Sched(SchedOpts),
@@ -95,6 +101,7 @@ fn main() -> ExitCode {
         Command::EchoInstr(opts) => ("echo-instr", instr::run(&opts)),
         Command::Micro(rounds) => ("micro", micro::run(rounds)),
         Command::Fs(rounds) => ("fs", fsbench::run(rounds)),
+        Command::Process(rounds) => ("process", procbench::run(rounds)),
         Command::Sched(opts) => (
             "sched",
             sched::run(opts.rounds, opts.workers, opts.only.as_deref()),
@@ -145,20 +152,26 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
             _ => Err("usage: bench micro [--rounds N]".into()),
         },
         "sched" => parse_sched(rest).map(Command::Sched),
-        "fs" => match rest {
-            [] => Ok(Command::Fs(5)),
-            [flag, n] if flag == "--rounds" => match n.parse::<usize>() {
-                Ok(n) if n > 0 => Ok(Command::Fs(n)),
-                _ => Err(format!("--rounds must be a positive integer, got {n:?}")),
-            },
-            _ => Err("usage: bench fs [--rounds N]".into()),
-        },
+        "fs" => parse_rounds(rest, "fs").map(Command::Fs),
+        "process" => parse_rounds(rest, "process").map(Command::Process),
         "serve-echo" => match rest {
             [which, addr] => Ok(Command::ServeEcho(which.parse()?, addr.parse()?)),
             _ => Err("usage: bench serve-echo <weft|tokio|raw> <addr>".into()),
         },
         "load-echo" => parse_load(rest).map(Command::LoadEcho),
         other => Err(format!("unknown subcommand {other:?}")),
+    }
+}
+
+/// Parses `[--rounds N]` (default 5) for `bench <what>`.
+fn parse_rounds(args: &[String], what: &str) -> Result<usize, String> {
+    match args {
+        [] => Ok(5),
+        [flag, n] if flag == "--rounds" => match n.parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!("--rounds must be a positive integer, got {n:?}")),
+        },
+        _ => Err(format!("usage: bench {what} [--rounds N]")),
     }
 }
 
