@@ -154,32 +154,35 @@ impl Command {
     /// program, `PermissionDenied`, ...), naming the program; or outside a
     /// weft runtime.
     pub fn spawn(&mut self) -> io::Result<Child> {
+        // Before anything runs: without a runtime the child could not be
+        // watched, and must not be started.
+        crate::runtime::Handle::try_current()
+            .map_err(|e| io::Error::other(format!("spawning `{}`: {e}", self.program())))?;
         reap_orphans();
         let mut std = self
             .std
             .spawn()
             .map_err(|e| io::Error::new(e.kind(), format!("spawning `{}`: {e}", self.program())))?;
-        let stdin = std.stdin.take().map(|s| pipe(s.into())).transpose()?;
-        let stdout = std.stdout.take().map(|s| pipe(s.into())).transpose()?;
-        let stderr = std.stderr.take().map(|s| pipe(s.into())).transpose()?;
-        let pid = rustix::process::Pid::from_raw(std.id() as i32);
-        // Kernels before 5.3 have no pidfd: exits are then seen through
-        // SIGCHLD.
-        let pidfd = pid
-            .and_then(|pid| {
-                rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok()
-            })
-            .map(|fd| Evented::new(File::from(fd)))
-            .transpose()?;
-        Ok(Child {
-            std: Some(std),
-            pidfd,
-            status: None,
-            kill_on_drop: self.kill_on_drop,
-            stdin: stdin.map(|io| ChildStdin { io }),
-            stdout: stdout.map(|io| ChildStdout { io }),
-            stderr: stderr.map(|io| ChildStderr { io }),
-        })
+        match Child::watch(&mut std) {
+            Ok((stdin, stdout, stderr, pidfd)) => Ok(Child {
+                std: Some(std),
+                pidfd,
+                status: None,
+                kill_on_drop: self.kill_on_drop,
+                stdin: stdin.map(|io| ChildStdin { io }),
+                stdout: stdout.map(|io| ChildStdout { io }),
+                stderr: stderr.map(|io| ChildStderr { io }),
+            }),
+            Err(e) => {
+                // Started but not watchable: stop it, and reap it later.
+                let _ = std.kill();
+                lock_orphans().push(std);
+                Err(io::Error::new(
+                    e.kind(),
+                    format!("spawning `{}`: {e}", self.program()),
+                ))
+            }
+        }
     }
 
     /// Runs the child to completion and returns its exit status (stdio
@@ -236,7 +239,31 @@ pub struct Child {
     pub stderr: Option<ChildStderr>,
 }
 
+/// The registered pipes and pidfd of a freshly spawned child.
+type Watched = (
+    Option<Evented<File>>,
+    Option<Evented<File>>,
+    Option<Evented<File>>,
+    Option<Evented<File>>,
+);
+
 impl Child {
+    /// Registers a new child's pipes and (where the kernel has it) its
+    /// pidfd with the driver. Kernels before 5.3 have no pidfd: exits are
+    /// then seen through SIGCHLD.
+    fn watch(std: &mut std::process::Child) -> io::Result<Watched> {
+        let stdin = std.stdin.take().map(|s| pipe(s.into())).transpose()?;
+        let stdout = std.stdout.take().map(|s| pipe(s.into())).transpose()?;
+        let stderr = std.stderr.take().map(|s| pipe(s.into())).transpose()?;
+        let pidfd = rustix::process::Pid::from_raw(std.id() as i32)
+            .and_then(|pid| {
+                rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok()
+            })
+            .map(|fd| Evented::new(File::from(fd)))
+            .transpose()?;
+        Ok((stdin, stdout, stderr, pidfd))
+    }
+
     fn std(&mut self) -> &mut std::process::Child {
         self.std
             .as_mut()
@@ -276,6 +303,7 @@ impl Child {
     ///
     /// `waitpid`'s, or the driver's if the runtime shut down.
     pub async fn wait(&mut self) -> io::Result<ExitStatus> {
+        let mut backoff = std::time::Duration::from_millis(1);
         loop {
             if let Some(status) = self.try_wait()? {
                 return Ok(status);
@@ -283,7 +311,15 @@ impl Child {
             match &self.pidfd {
                 // Readable once the child has exited.
                 Some(pidfd) => {
-                    pidfd.ready(Interest::READABLE).await?;
+                    if pidfd.ready(Interest::READABLE).await?.is_readable() {
+                        // Exited but not yet reapable (a tracer holds the
+                        // zombie): the pidfd stays readable, so wait a
+                        // little instead of spinning.
+                        if self.try_wait()?.is_none() {
+                            crate::time::sleep(backoff).await;
+                            backoff = (backoff * 2).min(std::time::Duration::from_millis(100));
+                        }
+                    }
                 }
                 None => {
                     // No pidfd: wake on every SIGCHLD and look again.
@@ -367,9 +403,18 @@ impl Drop for Child {
         // inside a runtime, else the orphan queue.
         if let Some(pidfd) = self.pidfd.take() {
             if crate::runtime::Handle::try_current().is_ok() {
+                // Whatever happens to this task (the runtime may drop it
+                // unrun), the guard hands an unreaped child to the queue.
+                let orphan = Orphan(Some(std));
                 crate::spawn(async move {
+                    let mut orphan = orphan;
                     let _ = pidfd.ready(Interest::READABLE).await;
-                    let _ = std.try_wait();
+                    if let Some(std) = orphan.0.as_mut() {
+                        if let Ok(Some(_)) = std.try_wait() {
+                            orphan.0 = None;
+                        }
+                    }
+                    drop(orphan);
                     reap_orphans();
                 });
                 return;
@@ -385,6 +430,18 @@ impl fmt::Debug for Child {
             .field("id", &self.id())
             .field("status", &self.status)
             .finish_non_exhaustive()
+    }
+}
+
+/// A dropped child on its way to being reaped; goes to the orphan queue if
+/// dropped unreaped.
+struct Orphan(Option<std::process::Child>);
+
+impl Drop for Orphan {
+    fn drop(&mut self) {
+        if let Some(std) = self.0.take() {
+            lock_orphans().push(std);
+        }
     }
 }
 

@@ -135,3 +135,45 @@ fn kill_on_drop_kills_and_dropped_children_leave_no_zombies() {
         });
     });
 }
+
+#[test]
+fn spawning_outside_a_runtime_starts_nothing() {
+    let marker = std::env::temp_dir().join(format!("weft-spawn-marker-{}", std::process::id()));
+    let _ = std::fs::remove_file(&marker);
+    let err = Command::new("touch").arg(&marker).spawn().unwrap_err();
+    assert!(err.to_string().contains("touch"), "{err}");
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(
+        !marker.exists(),
+        "the program ran without a runtime to watch it"
+    );
+}
+
+#[test]
+fn a_child_dropped_as_its_runtime_shuts_down_is_still_reaped() {
+    within(60, || {
+        let pid = {
+            let rt = common::rt();
+            rt.block_on(async {
+                let child = Command::new("true").spawn().unwrap();
+                let pid = child.id().unwrap();
+                drop(child); // its reaper task never runs: the runtime ends
+                pid
+            })
+        };
+        // The orphan queue holds it; a later spawn sweeps it.
+        common::rt().block_on(async {
+            let mut rounds = 0;
+            loop {
+                Command::new("true").status().await.unwrap();
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"));
+                if stat.map_or(true, |s| !s.contains(") Z ")) {
+                    break;
+                }
+                rounds += 1;
+                assert!(rounds < 500, "child {pid} stays a zombie");
+                weft::time::sleep(Duration::from_millis(5)).await;
+            }
+        });
+    });
+}

@@ -53,17 +53,18 @@ fn two_listeners_both_receive_one_signal_and_deliveries_coalesce() {
 #[test]
 fn listeners_on_two_runtimes_both_work() {
     within(30, || {
-        let other = std::thread::spawn(|| {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let other = std::thread::spawn(move || {
             common::rt().block_on(async {
                 let mut hup = signal(SignalKind::hangup()).unwrap();
+                ready_tx.send(()).unwrap();
                 hup.recv().await.unwrap();
             })
         });
         weft::runtime::Runtime::new().unwrap().block_on(async {
             let mut hup = signal(SignalKind::hangup()).unwrap();
-            // Give the other runtime's listener time to exist before the
-            // signal (the handler is process-wide from the first listener).
-            weft::time::sleep(Duration::from_millis(50)).await;
+            // Both listeners exist before the signal is sent.
+            ready_rx.recv().unwrap();
             raise(Sig::HUP);
             hup.recv().await.unwrap();
         });
@@ -91,4 +92,29 @@ fn forbidden_signals_are_errors_naming_them() {
             }
         });
     });
+}
+
+#[test]
+fn a_new_listener_does_not_see_signals_from_before_it_existed() {
+    within(30, || {
+        common::rt().block_on(async {
+            let first = signal(SignalKind::quit()).unwrap();
+            drop(first);
+            // Delivered while nobody listens (the handler stays installed).
+            raise(Sig::QUIT);
+            weft::time::sleep(Duration::from_millis(10)).await;
+            let mut late = signal(SignalKind::quit()).unwrap();
+            assert!(weft::time::timeout(Duration::from_millis(30), late.recv())
+                .await
+                .is_err());
+            raise(Sig::QUIT);
+            late.recv().await.unwrap();
+        });
+    });
+}
+
+#[test]
+fn listening_outside_a_runtime_fails_without_touching_the_disposition() {
+    let err = signal(SignalKind::alarm()).unwrap_err();
+    assert!(err.to_string().contains("runtime"), "{err}");
 }

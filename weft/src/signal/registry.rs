@@ -26,8 +26,9 @@ pub(crate) struct Slot {
     pending: AtomicBool,
     /// Deliveries so far; a listener compares it with the last it saw.
     pub(crate) generation: AtomicU64,
-    /// Listeners waiting for the next delivery.
-    waiters: Mutex<Vec<Waker>>,
+    /// Listeners waiting for the next delivery, by listener id (one entry
+    /// each, replaced on every poll, removed when the listener drops).
+    waiters: Mutex<Vec<(u64, Waker)>>,
     /// Whether weft's handler is installed for this signal.
     installed: Mutex<bool>,
     /// The handler found when weft installed its own (a 3-argument
@@ -78,7 +79,7 @@ impl Globals {
             if slot.pending.swap(false, SeqCst) {
                 slot.generation.fetch_add(1, SeqCst);
                 let waiters = std::mem::take(&mut *lock(&slot.waiters));
-                waiters.into_iter().for_each(Waker::wake);
+                waiters.into_iter().for_each(|(_, waker)| waker.wake());
             }
         }
     }
@@ -90,35 +91,54 @@ impl Globals {
         if *installed {
             return Ok(());
         }
-        // SAFETY: `action` is a zeroed `sigaction` filled with a valid
-        // handler of the `SA_SIGINFO` shape and an empty mask; `old`
-        // receives the previous action. `handler` only touches atomics,
-        // `write(2)` and the previous handler, all async-signal-safe.
+        // SAFETY: a null new action only reads the current one into `old`,
+        // a zeroed `sigaction` of the right type.
         let old = unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = handler as *const () as usize;
-            action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
-            libc::sigemptyset(&mut action.sa_mask);
             let mut old: libc::sigaction = std::mem::zeroed();
-            if libc::sigaction(signal, &action, &mut old) != 0 {
+            if libc::sigaction(signal, std::ptr::null(), &mut old) != 0 {
                 return Err(io::Error::last_os_error());
             }
             old
         };
+        // Recorded before weft's handler goes in, so a signal arriving
+        // right after the switch still reaches the previous handler.
         if old.sa_sigaction != libc::SIG_DFL && old.sa_sigaction != libc::SIG_IGN {
             slot.previous_siginfo
                 .store(old.sa_flags & libc::SA_SIGINFO != 0, SeqCst);
             slot.previous.store(old.sa_sigaction, SeqCst);
         }
+        // SAFETY: `action` is a zeroed `sigaction` filled with a valid
+        // handler of the `SA_SIGINFO` shape and an empty mask. `handler`
+        // only touches atomics, `write(2)` and the previous handler, all
+        // async-signal-safe.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = handler as *const () as usize;
+            action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+            libc::sigemptyset(&mut action.sa_mask);
+            if libc::sigaction(signal, &action, std::ptr::null_mut()) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
         *installed = true;
         Ok(())
     }
 
-    pub(crate) fn register_waker(&self, signal: i32, waker: &Waker) {
+    pub(crate) fn register_waker(&self, signal: i32, id: u64, waker: &Waker) {
         let mut waiters = lock(&self.slot(signal).waiters);
-        if !waiters.iter().any(|w| w.will_wake(waker)) {
-            waiters.push(waker.clone());
+        match waiters.iter_mut().find(|(owner, _)| *owner == id) {
+            Some((_, stored)) => {
+                if !stored.will_wake(waker) {
+                    stored.clone_from(waker);
+                }
+            }
+            None => waiters.push((id, waker.clone())),
         }
+    }
+
+    /// A listener is gone: forget its waker.
+    pub(crate) fn unregister(&self, signal: i32, id: u64) {
+        lock(&self.slot(signal).waiters).retain(|(owner, _)| *owner != id);
     }
 }
 

@@ -119,6 +119,8 @@ impl fmt::Debug for SignalKind {
 /// A listener for one signal; see [`signal`].
 pub struct Signal {
     kind: SignalKind,
+    /// This listener's key in the slot's waiter list.
+    id: u64,
     globals: &'static Globals,
     /// The generation of the last delivery this listener returned.
     seen: u64,
@@ -167,22 +169,28 @@ pub fn signal(kind: SignalKind) -> io::Result<Signal> {
         ));
     }
     let globals = registry::globals()?;
+    // The listener's registration first: if there is no runtime, nothing
+    // about the process's signal handling has changed.
+    let pipe = Evented::new(File::from(globals.read.as_fd().try_clone_to_owned()?))?;
     globals.install(kind.0)?;
-    let pipe = File::from(globals.read.as_fd().try_clone_to_owned()?);
+    // Deliveries still pending from before belong to earlier listeners.
+    globals.publish();
+    static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     Ok(Signal {
         kind,
+        id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         globals,
         seen: globals
             .slot(kind.0)
             .generation
             .load(std::sync::atomic::Ordering::SeqCst),
-        pipe: Evented::new(pipe)?,
+        pipe,
     })
 }
 
 impl Signal {
-    /// Waits for the next delivery. Always `Some(())` (the `Option` is
-    /// tokio's signature: a weft signal stream never ends).
+    /// Waits for the next delivery: `Some(())`, or `None` once the
+    /// listener's runtime has shut down (no delivery can come then).
     pub async fn recv(&mut self) -> Option<()> {
         std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
@@ -193,7 +201,8 @@ impl Signal {
         loop {
             // Register first, then look: a delivery published by another
             // listener after the look wakes this one.
-            self.globals.register_waker(self.kind.0, cx.waker());
+            self.globals
+                .register_waker(self.kind.0, self.id, cx.waker());
             self.globals.publish();
             let generation = self
                 .globals
@@ -208,9 +217,18 @@ impl Signal {
             // (readiness cleared, the driver wakes us on the next byte).
             match self.pipe.poll_read(cx, &mut buf) {
                 Poll::Ready(Ok(_)) => continue,
-                Poll::Ready(Err(_)) | Poll::Pending => return Poll::Pending,
+                // The runtime shut down: no delivery will come (tokio's
+                // stream ends the same way).
+                Poll::Ready(Err(_)) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
             }
         }
+    }
+}
+
+impl Drop for Signal {
+    fn drop(&mut self) {
+        self.globals.unregister(self.kind.0, self.id);
     }
 }
 
