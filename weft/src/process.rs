@@ -6,7 +6,8 @@
 //! **No zombies.** A `Child` dropped before it was awaited is reaped for
 //! you: when dropped inside a runtime, a small task waits on its pidfd and
 //! reaps it; otherwise (or on kernels without pidfds) it joins an orphan
-//! queue that every later `spawn` and `wait` sweeps. With
+//! queue that every later `spawn` and `wait` sweeps, and that a task swept
+//! on SIGCHLD when it was dropped inside a runtime without a pidfd. With
 //! [`kill_on_drop(true)`](Command::kill_on_drop) it is also sent SIGKILL.
 //!
 //! ```
@@ -421,6 +422,22 @@ impl Drop for Child {
             }
         }
         lock_orphans().push(std);
+        // No pidfd (Linux < 5.3): sweep the queue on SIGCHLD until it is
+        // empty, if a runtime is here to run the sweep.
+        if crate::runtime::Handle::try_current().is_ok() {
+            if let Ok(mut sigchld) =
+                crate::signal::unix::signal(crate::signal::unix::SignalKind::child())
+            {
+                crate::spawn(async move {
+                    loop {
+                        reap_orphans();
+                        if lock_orphans().is_empty() || sigchld.recv().await.is_none() {
+                            return;
+                        }
+                    }
+                });
+            }
+        }
     }
 }
 
