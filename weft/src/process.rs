@@ -6,8 +6,9 @@
 //! **No zombies.** A `Child` dropped before it was awaited is reaped for
 //! you: when dropped inside a runtime, a small task waits on its pidfd and
 //! reaps it; otherwise (or on kernels without pidfds) it joins an orphan
-//! queue that every later `spawn` and `wait` sweeps, and that a task swept
-//! on SIGCHLD when it was dropped inside a runtime without a pidfd. With
+//! queue that every later `spawn` and `wait` sweeps. Without pidfds, a
+//! child dropped inside a runtime also starts a task that sweeps the queue
+//! on every SIGCHLD until it is empty. With
 //! [`kill_on_drop(true)`](Command::kill_on_drop) it is also sent SIGKILL.
 //!
 //! ```
