@@ -2,7 +2,10 @@
 //!
 //! weft runs futures on an event loop built on edge-triggered epoll, a
 //! hierarchical timer wheel and either a work-stealing multi-thread
-//! scheduler or a current-thread one. Its API follows
+//! scheduler or a current-thread one, with a blocking pool for what would
+//! block it. Modules: [`runtime`], [`task`], [`time`], [`net`] (TCP, UDP,
+//! Unix sockets, name lookups), [`fs`], [`signal`], [`process`], [`io`].
+//! Its API follows
 //! tokio's names and signatures, so a port is mostly a rename; its sockets
 //! implement the runtime-neutral [`futures_io`] traits, re-exported with their
 //! extension traits from [`weft::io`](crate::io).

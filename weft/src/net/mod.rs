@@ -69,40 +69,48 @@ macro_rules! byte_stream_traits {
 }
 pub(crate) use byte_stream_traits;
 
+/// `ready`, `readable` and `writable`, inside an `impl` of a socket type
+/// with an `io: Evented<_>` field.
+macro_rules! readiness_methods {
+    () => {
+        /// Waits until the socket is ready in any direction of `interest`,
+        /// and says which. Readiness is a hint: after a `try_` operation
+        /// returns `WouldBlock`, the next call waits for new readiness.
+        /// Each direction remembers one waiting task, the latest.
+        pub async fn ready(
+            &self,
+            interest: $crate::io::Interest,
+        ) -> std::io::Result<$crate::io::Ready> {
+            self.io.ready(interest).await
+        }
+
+        /// Waits until the socket may be readable (a hint: a read can still
+        /// return `WouldBlock`).
+        pub async fn readable(&self) -> std::io::Result<()> {
+            self.io
+                .ready($crate::io::Interest::READABLE)
+                .await
+                .map(drop)
+        }
+
+        /// Waits until the socket may be writable.
+        pub async fn writable(&self) -> std::io::Result<()> {
+            self.io
+                .ready($crate::io::Interest::WRITABLE)
+                .await
+                .map(drop)
+        }
+    };
+}
+pub(crate) use readiness_methods;
+
 /// The readiness and non-blocking methods every byte-stream socket has
 /// (`TcpStream`, `UnixStream`), on a type with an `io: Evented<_>` field;
 /// also the `poll_*_priv` methods `byte_stream_traits!` delegates to.
 macro_rules! byte_stream_methods {
     ($t:ident) => {
         impl $t {
-            /// Waits until the stream is ready in any direction of
-            /// `interest`, and says which. Readiness is a hint: after a
-            /// `try_` operation returns `WouldBlock`, the next call waits for
-            /// new readiness.
-            pub async fn ready(
-                &self,
-                interest: $crate::io::Interest,
-            ) -> std::io::Result<$crate::io::Ready> {
-                self.io.ready(interest).await
-            }
-
-            /// Waits until the stream may be readable (a hint: a read can
-            /// still return `WouldBlock`). Each direction remembers one
-            /// waiting task, the latest: read from one task at a time.
-            pub async fn readable(&self) -> std::io::Result<()> {
-                self.io
-                    .ready($crate::io::Interest::READABLE)
-                    .await
-                    .map(drop)
-            }
-
-            /// Waits until the stream may be writable.
-            pub async fn writable(&self) -> std::io::Result<()> {
-                self.io
-                    .ready($crate::io::Interest::WRITABLE)
-                    .await
-                    .map(drop)
-            }
+            $crate::net::readiness_methods!();
 
             /// Reads without waiting: `WouldBlock` if nothing is queued.
             /// Meant for a [`readable`](Self::readable) loop, as in tokio: a

@@ -7,7 +7,6 @@ use std::task::{Context, Poll};
 use rustix::net::RecvFlags;
 
 use crate::driver::io::Direction;
-use crate::io::{Interest, Ready};
 use crate::net::addr::{each_addr, ToSocketAddrs};
 use crate::net::datagram;
 use crate::net::evented::Evented;
@@ -203,20 +202,7 @@ impl UdpSocket {
         .await
     }
 
-    /// Waits until any direction in `interest` is ready.
-    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-        self.io.ready(interest).await
-    }
-
-    /// Waits until a datagram may be received.
-    pub async fn readable(&self) -> io::Result<()> {
-        self.io.ready(Interest::READABLE).await.map(drop)
-    }
-
-    /// Waits until a datagram may be sent.
-    pub async fn writable(&self) -> io::Result<()> {
-        self.io.ready(Interest::WRITABLE).await.map(drop)
-    }
+    crate::net::readiness_methods!();
 
     /// The address this socket is bound to.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {

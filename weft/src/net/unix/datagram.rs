@@ -9,7 +9,6 @@ use std::task::{Context, Poll};
 use rustix::net::{RecvFlags, SendFlags};
 
 use crate::driver::io::Direction;
-use crate::io::{Interest, Ready};
 use crate::net::datagram;
 use crate::net::evented::Evented;
 
@@ -171,20 +170,7 @@ impl UnixDatagram {
         std::future::poll_fn(|cx| self.io.poll_recv(cx, |s| s.recv_from(buf))).await
     }
 
-    /// Waits until any direction in `interest` is ready.
-    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-        self.io.ready(interest).await
-    }
-
-    /// Waits until a datagram may be received.
-    pub async fn readable(&self) -> io::Result<()> {
-        self.io.ready(Interest::READABLE).await.map(drop)
-    }
-
-    /// Waits until a datagram may be sent.
-    pub async fn writable(&self) -> io::Result<()> {
-        self.io.ready(Interest::WRITABLE).await.map(drop)
-    }
+    crate::net::readiness_methods!();
 
     /// This socket's address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
