@@ -63,6 +63,9 @@ pub struct File {
     std: Arc<std::fs::File>,
     path: Arc<PathBuf>,
     inner: Mutex<Inner>,
+    /// A seek started through tokio's `AsyncSeek::start_seek`.
+    #[cfg(feature = "tokio-io")]
+    pub(crate) tokio_seek: Option<SeekFrom>,
 }
 
 struct Inner {
@@ -187,6 +190,8 @@ impl File {
                 last_write_err: None,
                 waiters: Vec::new(),
             }),
+            #[cfg(feature = "tokio-io")]
+            tokio_seek: None,
         }
     }
 

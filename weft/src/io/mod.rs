@@ -19,8 +19,15 @@
 //!
 //! `close()` is `futures-io`'s name for tokio's `shutdown()`: on a TCP
 //! stream it shuts down the write direction (reads still work).
+//!
+//! With the `tokio-io` feature, weft's streams (and their halves), child
+//! pipes and files also implement tokio's `AsyncRead`/`AsyncWrite` (and
+//! `AsyncSeek` for files), with no tokio runtime, for `tokio-util` codecs
+//! and hyper-util's `TokioIo`.
 
 mod readiness;
+#[cfg(feature = "tokio-io")]
+mod tokio_io;
 
 pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 pub use futures_util::io::{
