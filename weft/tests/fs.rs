@@ -243,3 +243,25 @@ fn two_tasks_sharing_a_file_are_both_woken() {
         });
     });
 }
+
+#[test]
+fn a_cancelled_poller_does_not_swallow_another_task_s_wake() {
+    within(30, || {
+        weft::runtime::Runtime::new().unwrap().block_on(async {
+            let dir = TempDir::new("fanout");
+            let mut file = File::create(dir.join("f")).await.unwrap();
+            file.write_all(&vec![3u8; 4 << 20]).await.unwrap();
+            let file = std::sync::Arc::new(file);
+            let waiter = {
+                let file = std::sync::Arc::clone(&file);
+                weft::spawn(async move { file.sync_all().await })
+            };
+            // Another task polls the same job, then gives up.
+            let quitter = std::sync::Arc::clone(&file);
+            let _ =
+                weft::time::timeout(std::time::Duration::from_micros(1), quitter.metadata()).await;
+            drop(quitter);
+            waiter.await.unwrap().unwrap();
+        });
+    });
+}

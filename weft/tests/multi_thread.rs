@@ -789,3 +789,48 @@ fn a_local_future_whose_drop_blocks_in_place_is_dropped_at_shutdown() {
         assert_eq!(drops.load(Ordering::SeqCst), 8, "every future dropped once");
     });
 }
+
+#[test]
+fn block_on_inside_block_in_place_is_allowed() {
+    within(30, || {
+        let rt = rt(2);
+        let answer = rt.block_on(async {
+            weft::spawn(async {
+                let task = weft::spawn(async { 21 * 2 });
+                weft::task::block_in_place(|| weft::runtime::Handle::current().block_on(task))
+                    .unwrap()
+            })
+            .await
+            .unwrap()
+        });
+        assert_eq!(answer, 42);
+    });
+}
+
+#[test]
+fn a_current_thread_runtime_dropped_inside_a_task_does_not_wait_on_the_pool() {
+    within(30, || {
+        rt(1).block_on(async {
+            weft::spawn(async {
+                let inner = common::rt();
+                let handle = inner.handle().clone();
+                let release = Arc::new(AtomicBool::new(false));
+                let job = {
+                    let release = Arc::clone(&release);
+                    inner.spawn_blocking(move || {
+                        while !release.load(Ordering::SeqCst) {
+                            thread::sleep(Duration::from_millis(1));
+                        }
+                    })
+                };
+                drop(handle);
+                // Returns at once: the running job is left to finish.
+                drop(inner);
+                release.store(true, Ordering::SeqCst);
+                drop(job);
+            })
+            .await
+            .unwrap();
+        });
+    });
+}

@@ -109,8 +109,15 @@ impl State {
         !self.queue.is_empty() || (!self.slow.is_empty() && self.slow_running < max_slow)
     }
 
-    fn len(&self) -> usize {
-        self.queue.len() + self.slow.len()
+    /// Jobs a thread could start now (slow ones only while a slow slot is
+    /// free): what a spinning thread watches for.
+    fn runnable(&self, max_slow: usize) -> usize {
+        let slow = if self.slow_running < max_slow {
+            self.slow.len()
+        } else {
+            0
+        };
+        self.queue.len() + slow
     }
 
     /// Takes every queued job.
@@ -201,8 +208,7 @@ impl Pool {
             BlockingKind::SlowIo => state.slow.push_back(task),
             BlockingKind::Cpu | BlockingKind::FastIo => state.queue.push_back(task),
         }
-        self.queued
-            .store(state.queue.len() + state.slow.len(), Release);
+        self.queued.store(state.runnable(self.max_slow), Release);
         if !state.has_runnable(self.max_slow) {
             // A slow job waiting for a slow slot: a finishing slow job will
             // pick it up.
@@ -255,7 +261,7 @@ impl Pool {
         let mut state = self.lock();
         loop {
             if let Some((task, slow)) = state.next_job(self.max_slow) {
-                self.queued.store(state.len(), Release);
+                self.queued.store(state.runnable(self.max_slow), Release);
                 drop(state);
                 let _enter = context::enter(task.header().scheduler.clone());
                 // The job's own panic becomes its JoinError inside `run`; a
@@ -266,6 +272,7 @@ impl Pool {
                 state = self.lock();
                 if slow {
                     state.slow_running -= 1;
+                    self.queued.store(state.runnable(self.max_slow), Release);
                     // A slow slot is free: an idle thread may take the next
                     // slow job while this one goes on.
                     if !state.slow.is_empty() && state.idle > state.notified {

@@ -72,9 +72,27 @@ struct Inner {
     state: State,
     /// An error from a background write, reported by the next operation.
     last_write_err: Option<io::Error>,
-    /// Tasks waiting for the job in flight (a `JoinHandle` keeps one waker;
-    /// two tasks sharing a `File` through `&self` methods both need waking).
-    waiters: Vec<std::task::Waker>,
+    /// Tasks waiting for the job in flight. The job's `JoinHandle` keeps
+    /// one waker, so it is polled with `fan_waker`, which wakes them all:
+    /// two tasks sharing a `File` through `&self` methods both get woken,
+    /// even if the last one to poll has gone.
+    fan: Arc<FanOut>,
+    fan_waker: std::task::Waker,
+}
+
+/// A waker that wakes every task registered with it.
+#[derive(Default)]
+struct FanOut(Mutex<Vec<std::task::Waker>>);
+
+impl std::task::Wake for FanOut {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let waiters = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        waiters.into_iter().for_each(std::task::Waker::wake);
+    }
 }
 
 enum State {
@@ -185,10 +203,14 @@ impl File {
         File {
             std: Arc::new(std),
             path: Arc::new(path),
-            inner: Mutex::new(Inner {
-                state: State::Idle(Some(Buf::default())),
-                last_write_err: None,
-                waiters: Vec::new(),
+            inner: Mutex::new({
+                let fan = Arc::new(FanOut::default());
+                Inner {
+                    state: State::Idle(Some(Buf::default())),
+                    last_write_err: None,
+                    fan_waker: std::task::Waker::from(Arc::clone(&fan)),
+                    fan,
+                }
             }),
             #[cfg(feature = "tokio-io")]
             tokio_seek: None,
@@ -314,16 +336,18 @@ impl Inner {
         let State::Busy(job) = &mut self.state else {
             unreachable!("poll_job on an idle file")
         };
-        let done = match Pin::new(job).poll(cx) {
-            Poll::Pending => {
-                if !self.waiters.iter().any(|w| w.will_wake(cx.waker())) {
-                    self.waiters.push(cx.waker().clone());
-                }
-                return Poll::Pending;
+        {
+            let mut waiters = self.fan.0.lock().unwrap_or_else(|e| e.into_inner());
+            if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                waiters.push(cx.waker().clone());
             }
+        }
+        let done = match Pin::new(job).poll(&mut Context::from_waker(&self.fan_waker)) {
+            Poll::Pending => return Poll::Pending,
             Poll::Ready(done) => done,
         };
-        self.waiters.drain(..).for_each(std::task::Waker::wake);
+        // Others waiting on this job can go on now.
+        std::task::Wake::wake_by_ref(&self.fan);
         match done {
             Ok(done) => Poll::Ready(Ok(done)),
             Err(e) => {

@@ -101,7 +101,7 @@ impl fmt::Debug for RuntimeMetrics {
             .field("num_workers", &counts.workers)
             .field("num_alive_tasks", &counts.alive)
             .field("global_queue_depth", &counts.global_queue)
-            .field("num_blocking_threads", &counts.blocking_threads)
+            .field("num_blocking_threads", &self.num_blocking_threads())
             .finish_non_exhaustive()
     }
 }

@@ -146,7 +146,8 @@ impl Runtime {
     /// returns (or in a long [`block_in_place`](crate::task::block_in_place))
     /// is left behind when `timeout` passes; its tasks are dropped when it
     /// gets free. A current-thread runtime drops its tasks on the calling
-    /// thread, so this returns when they are dropped.
+    /// thread — or, if another thread is running its loop, that thread does
+    /// at its next turn, and this may return before.
     pub fn shutdown_timeout(mut self, timeout: Duration) {
         self.shut_down = true;
         let start = std::time::Instant::now();
@@ -180,6 +181,13 @@ impl Drop for Runtime {
         match &self.handle.inner {
             scheduler::Handle::CurrentThread(shared) => {
                 scheduler::current_thread::shutdown(shared);
+                if scheduler::in_async_context() {
+                    // Waiting here for a pool job could deadlock (the job
+                    // may need this very loop): cancel what is queued and
+                    // let running jobs finish on their own.
+                    blocking.shutdown(Some(Duration::ZERO));
+                    return;
+                }
             }
             scheduler::Handle::MultiThread(shared) => {
                 if scheduler::in_async_context() {

@@ -297,6 +297,8 @@ impl Wake for MainWake {
 pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output {
     crate::scheduler::refuse_nested_block_on();
     let _enter = context::enter(crate::scheduler::Handle::CurrentThread(Arc::clone(shared)));
+    // Also while polling without the loop (another thread drives it).
+    let _blocking = crate::scheduler::multi_thread::BlockOnGuard::enter();
     let mut future = pin!(future);
     let main = Arc::new(MainWake {
         woken: AtomicBool::new(true),

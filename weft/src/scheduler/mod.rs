@@ -225,7 +225,9 @@ where
 /// True when this thread runs a weft loop or waits in a `block_on`: blocking
 /// it (or waiting for a runtime's threads) would stall tasks, or deadlock.
 pub(crate) fn in_async_context() -> bool {
-    multi_thread::is_worker() || current_thread::is_running_any() || multi_thread::in_block_on()
+    multi_thread::in_worker_loop()
+        || current_thread::is_running_any()
+        || multi_thread::in_block_on()
 }
 
 /// Panics if this thread may not block in a `block_on`: it runs a weft loop

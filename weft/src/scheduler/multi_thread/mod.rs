@@ -47,7 +47,9 @@ use crate::runtime::context;
 use crate::task::raw::{Cell as TaskCell, Header, TaskRef, NOT_OWNED};
 use crate::task::{Id, JoinHandle};
 
-pub(crate) use worker::{block_in_place, in_block_on, is_worker, schedule, spawn_local};
+pub(crate) use worker::{
+    block_in_place, in_block_on, in_worker_loop, is_worker, schedule, spawn_local, BlockOnGuard,
+};
 
 /// How worker threads are made.
 #[derive(Clone)]

@@ -122,6 +122,9 @@ struct WorkerCx {
     in_poll: Cell<bool>,
     /// A stand-in still counted in `blocking_threads`.
     blocking: Cell<bool>,
+    /// Inside `block_in_place`'s `f`: this thread runs no loop now, so it
+    /// may block (a `Handle::block_on` there is allowed).
+    lent: Cell<bool>,
 }
 
 thread_local! {
@@ -150,6 +153,12 @@ fn current() -> Option<&'static WorkerCx> {
 /// multi-thread runtime.
 pub(crate) fn is_worker() -> bool {
     !WORKER.get().is_null()
+}
+
+/// True while this thread runs a worker loop that must not block: a worker
+/// not inside `block_in_place`'s `f`.
+pub(crate) fn in_worker_loop() -> bool {
+    current().is_some_and(|cx| !cx.lent.get())
 }
 
 /// True while this thread waits in a multi-thread `block_on`.
@@ -285,6 +294,7 @@ fn run_thread(shared: Arc<Shared>, index: usize, home: bool) {
         pinned_registry: RefCell::new(Registry::default()),
         in_poll: Cell::new(false),
         blocking: Cell::new(!home),
+        lent: Cell::new(false),
     };
     {
         let _enter = context::enter(Handle::MultiThread(Arc::clone(&shared)));
@@ -807,6 +817,20 @@ impl WorkerCx {
 /// the stand-in's next task boundary. A stand-in's own `block_in_place`
 /// hands the core to a further stand-in and then ends.
 pub(crate) fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
+    let f = || {
+        // While `f` runs this thread runs no loop: it may block.
+        let lent = current().map(|cx| (cx, cx.lent.replace(true)));
+        struct Restore(Option<(&'static WorkerCx, bool)>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                if let Some((cx, was)) = self.0 {
+                    cx.lent.set(was);
+                }
+            }
+        }
+        let _restore = Restore(lent);
+        f()
+    };
     let Some(cx) = current() else {
         if crate::scheduler::current_thread::is_running_any() {
             panic!(
