@@ -79,6 +79,8 @@ mod scheduler;
 mod test_util;
 
 pub mod fs;
+#[cfg(feature = "hyper")]
+pub mod hyper_rt;
 pub mod io;
 pub mod net;
 pub mod process;
