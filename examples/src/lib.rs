@@ -1,5 +1,6 @@
 //! Runnable weft examples live beside this crate as `[[example]]` targets;
 //! the servers they run are here, so tests can drive them.
 
+pub mod axum_app;
 pub mod chat;
 pub mod graceful;
