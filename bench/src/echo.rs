@@ -163,9 +163,9 @@ pub fn round_order(peers: &[ServerImpl], round: usize) -> Vec<ServerImpl> {
 
 /// CPUs the server and the client are pinned to.
 #[derive(Clone, Copy, Debug)]
-struct Pinning {
-    server_cpu: usize,
-    client_cpu: usize,
+pub(crate) struct Pinning {
+    pub(crate) server_cpu: usize,
+    pub(crate) client_cpu: usize,
 }
 
 /// Runs the echo benchmark and prints the report.
@@ -283,7 +283,7 @@ fn print_results(medians: &[(ServerImpl, Sample)]) {
 }
 
 /// Decides whether and where to pin, printing a note when pinning is not possible.
-fn plan_pinning() -> Option<Pinning> {
+pub(crate) fn plan_pinning() -> Option<Pinning> {
     if find_in_path("taskset").is_none() {
         println!("note: `taskset` not found; server and client run unpinned (noisier numbers)");
         return None;
@@ -445,14 +445,14 @@ fn run_one(
 pub(crate) struct Proc {
     /// `server` or `client`, for messages.
     role: &'static str,
-    child: Child,
+    pub(crate) child: Child,
     lines: Receiver<io::Result<String>>,
 }
 
 impl Proc {
     /// Starts `exe args...`, pinned to `cpu` through `taskset -c` if given. `taskset`
     /// execs the program, so the child's pid is the benchmark process's pid.
-    fn spawn(
+    pub(crate) fn spawn(
         role: &'static str,
         exe: &Path,
         cpu: Option<usize>,
@@ -493,7 +493,7 @@ impl Proc {
 
     /// Waits up to `timeout` for a stdout line matching `want`; other lines are echoed to
     /// stderr. Fails if the process closes stdout (exits) or the time runs out.
-    fn expect_line(
+    pub(crate) fn expect_line(
         &mut self,
         timeout: Duration,
         what: &str,

@@ -10,6 +10,7 @@
 
 mod echo;
 mod fsbench;
+mod http;
 mod instr;
 mod load;
 mod micro;
@@ -34,6 +35,7 @@ usage: bench echo [options]
        bench sched [--rounds N] [--workers W] [--only WORKLOAD]
        bench fs [--rounds N]
        bench process [--rounds N]
+       bench http [--rounds N]
 
 echo: TCP echo, weft vs tokio vs a raw epoll loop, one server core, one client
 core; msgs/s and CPU per message, medians of interleaved rounds.
@@ -49,6 +51,9 @@ fs: 10,000 small-file write/read/remove cycles and a 256 MiB sequential
 read, weft::fs vs tokio::fs; weft time / tokio time, medians of N rounds (5).
 process: 1,000 sequential spawn-and-wait of `true`, weft vs tokio; weft time /
 tokio time, median of N rounds (5).
+http: hyper hello world on weft and tokio (current-thread and 1-worker
+multi-thread), server and wrk pinned apart; req/s, p99 and server CPU per
+request, medians of N rounds (3); skipped with a note without wrk.
 
 options:
   --rounds N        interleaved rounds; medians are reported (default 5)
@@ -72,6 +77,10 @@ enum Command {
     Fs(usize),
     /// `bench process [--rounds N]`: spawn-and-wait.
     Process(usize),
+    /// `bench http [--rounds N]`: hyper under wrk.
+    Http(usize),
+    /// `bench serve-http <impl> <addr>` (hidden): one HTTP server.
+    ServeHttp(http::HttpImpl, SocketAddr),
     /// `bench sched [--rounds N] [--workers W] [--only NAME]`: multi-thread
     /// scheduler shapes.
     Sched(SchedOpts),
@@ -102,6 +111,11 @@ fn main() -> ExitCode {
         Command::Micro(rounds) => ("micro", micro::run(rounds)),
         Command::Fs(rounds) => ("fs", fsbench::run(rounds)),
         Command::Process(rounds) => ("process", procbench::run(rounds)),
+        Command::Http(rounds) => ("http", http::run(rounds, 8, 64)),
+        Command::ServeHttp(which, addr) => {
+            exit_with_parent();
+            ("serve-http", http::serve(which, addr))
+        }
         Command::Sched(opts) => (
             "sched",
             sched::run(opts.rounds, opts.workers, opts.only.as_deref()),
@@ -154,6 +168,17 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
         "sched" => parse_sched(rest).map(Command::Sched),
         "fs" => parse_rounds(rest, "fs").map(Command::Fs),
         "process" => parse_rounds(rest, "process").map(Command::Process),
+        "http" => match rest {
+            [] => Ok(Command::Http(3)),
+            _ => parse_rounds(rest, "http").map(Command::Http),
+        },
+        "serve-http" => match rest {
+            [which, addr] => Ok(Command::ServeHttp(
+                http::HttpImpl::parse(which)?,
+                parse_value("<addr>", addr)?,
+            )),
+            _ => Err("usage: bench serve-http <weft|weft-mt|tokio|tokio-mt> <addr>".into()),
+        },
         "serve-echo" => match rest {
             [which, addr] => Ok(Command::ServeEcho(which.parse()?, addr.parse()?)),
             _ => Err("usage: bench serve-echo <weft|tokio|raw> <addr>".into()),

@@ -101,6 +101,29 @@ pub fn process_cpu_times(pid: u32) -> io::Result<CpuTimes> {
     Ok(CpuTimes { user, system, run })
 }
 
+/// CPU time (user + system, all threads, seconds) of child `pid` once it has exited but
+/// before it is reaped: polls `/proc/<pid>/stat` until the state is `Z` (zombie), whose
+/// times are the whole thread group's final totals. `None` if that does not happen
+/// within `limit` or the file cannot be read.
+pub fn exited_child_cpu_secs(pid: u32, limit: std::time::Duration) -> Option<f64> {
+    let path = format!("/proc/{pid}/stat");
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let stat = std::fs::read_to_string(&path).ok()?;
+        let state = stat
+            .rfind(')')
+            .and_then(|i| stat[i + 1..].split_ascii_whitespace().next());
+        if state == Some("Z") {
+            let (utime, stime) = parse_stat_cpu_ticks(&stat).ok()?;
+            return Some((utime + stime) as f64 / rustix::param::clock_ticks_per_second() as f64);
+        }
+        if std::time::Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
 /// CPU time (user + system, all threads) consumed so far by the calling process, in seconds.
 pub fn self_cpu_secs() -> f64 {
     let ts = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);

@@ -20,6 +20,39 @@ fn read_into<R: futures_io::AsyncRead + ?Sized>(
     Poll::Ready(Ok(()))
 }
 
+/// Reads a socket straight into tokio's `ReadBuf`: the kernel fills its
+/// unfilled (possibly uninitialised) part, nothing is zeroed first.
+fn read_uninit_into<R: crate::net::ReadUninit + ?Sized>(
+    reader: &R,
+    cx: &mut Context<'_>,
+    buf: &mut ReadBuf<'_>,
+) -> Poll<io::Result<()>> {
+    // SAFETY: `poll_read_uninit` only writes bytes into the slice (read(2)
+    // fills a prefix); it never de-initialises any, as `unfilled_mut` requires.
+    let unfilled = unsafe { buf.unfilled_mut() };
+    let n = std::task::ready!(reader.poll_read_uninit(cx, unfilled))?;
+    // SAFETY: `Ok(n)` means the first `n` unfilled bytes were written by the
+    // kernel, so they are initialised.
+    unsafe { buf.assume_init(n) };
+    buf.advance(n);
+    Poll::Ready(Ok(()))
+}
+
+/// tokio's `AsyncRead` for sockets, reading into uninitialised memory.
+macro_rules! tokio_read_socket {
+    ($($t:ty),* $(,)?) => {$(
+        impl tokio::io::AsyncRead for $t {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                read_uninit_into(&*self, cx, buf)
+            }
+        }
+    )*};
+}
+
 macro_rules! tokio_read {
     ($($t:ty),* $(,)?) => {$(
         impl tokio::io::AsyncRead for $t {
@@ -76,7 +109,7 @@ macro_rules! tokio_write {
 use crate::net::{tcp, unix, TcpStream, UnixStream};
 use crate::process::{ChildStderr, ChildStdin, ChildStdout};
 
-tokio_read!(
+tokio_read_socket!(
     TcpStream,
     &TcpStream,
     UnixStream,
@@ -85,10 +118,8 @@ tokio_read!(
     tcp::OwnedReadHalf,
     unix::ReadHalf<'_>,
     unix::OwnedReadHalf,
-    ChildStdout,
-    ChildStderr,
-    crate::fs::File,
 );
+tokio_read!(ChildStdout, ChildStderr, crate::fs::File,);
 tokio_write!(
     TcpStream,
     &TcpStream,

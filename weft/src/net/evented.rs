@@ -116,6 +116,22 @@ where
         })
     }
 
+    /// Reads into memory that need not be initialised (hyper's and tokio's
+    /// read buffers): the kernel writes the bytes, nothing is zeroed or
+    /// copied first. Returns how many bytes at the front of `buf` are now
+    /// initialised.
+    pub(crate) fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_transfer(cx, Direction::Read, buf.len(), |s| {
+            rustix::io::read(s, &mut *buf)
+                .map(|(filled, _)| filled.len())
+                .map_err(io::Error::from)
+        })
+    }
+
     pub(crate) fn poll_read_vectored(
         &self,
         cx: &mut Context<'_>,

@@ -155,7 +155,19 @@ macro_rules! byte_stream_methods {
             ) -> std::task::Poll<std::io::Result<usize>> {
                 self.io.poll_read(cx, buf)
             }
+        }
 
+        impl $crate::net::ReadUninit for $t {
+            fn poll_read_uninit(
+                &self,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [std::mem::MaybeUninit<u8>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.io.poll_read_uninit(cx, buf)
+            }
+        }
+
+        impl $t {
             fn poll_read_vectored_priv(
                 &self,
                 cx: &mut std::task::Context<'_>,
@@ -189,6 +201,31 @@ macro_rules! byte_stream_methods {
     };
 }
 pub(crate) use byte_stream_methods;
+
+/// A byte stream that can read into uninitialised memory, so hyper's and
+/// tokio's read buffers are filled by the kernel directly (no zeroing, no
+/// bounce copy). Implemented by `TcpStream`, `UnixStream` and their read
+/// halves.
+#[cfg_attr(not(any(feature = "hyper", feature = "tokio-io")), allow(dead_code))]
+pub(crate) trait ReadUninit {
+    /// Reads into `buf`; `Ok(n)`: the first `n` bytes of `buf` are now
+    /// initialised (0 is end of stream).
+    fn poll_read_uninit(
+        &self,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> std::task::Poll<std::io::Result<usize>>;
+}
+
+impl<S: ReadUninit + ?Sized> ReadUninit for &S {
+    fn poll_read_uninit(
+        &self,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        (**self).poll_read_uninit(cx, buf)
+    }
+}
 
 /// `AsFd`, `AsRawFd` and `Debug` for a socket type with an `io:
 /// Evented<_>` field: all three from the wrapped std object.

@@ -209,6 +209,26 @@ where
     }
 }
 
+impl<S: crate::net::ReadUninit> crate::net::ReadUninit for ReadHalf<'_, S> {
+    fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        self.0.poll_read_uninit(cx, buf)
+    }
+}
+
+impl<S: crate::net::ReadUninit> crate::net::ReadUninit for OwnedReadHalf<S> {
+    fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        self.0.poll_read_uninit(cx, buf)
+    }
+}
+
 impl<S: Halves> AsyncWrite for WriteHalf<'_, S>
 where
     for<'x> &'x S: AsyncWrite,
