@@ -35,7 +35,127 @@
 //! }
 //! ```
 //!
-//! The map of the code is `ARCHITECTURE.md` in the repository.
+//! The map of the code is `ARCHITECTURE.md` in the repository; moving a
+//! tokio program over is covered API by API in `MIGRATING_FROM_TOKIO.md`.
+//!
+//! # A tour
+//!
+//! ## Runtimes
+//!
+//! [`#[weft::main]`](macro@main) builds a multi-thread runtime with one
+//! worker per core; `#[weft::main(flavor = "current_thread")]` runs
+//! everything on the calling thread. [`runtime::Builder`] does the same by
+//! hand, with the knobs (worker count, thread names and hooks, blocking-pool
+//! size, event and global-queue intervals), and [`runtime::Handle::metrics`]
+//! reports workers, alive tasks, queue depths and per-worker counters.
+//!
+//! ```
+//! let rt = weft::runtime::Builder::new_multi_thread()
+//!     .worker_threads(2)
+//!     .thread_name("app-worker")
+//!     .build()?;
+//! let answer = rt.block_on(async {
+//!     let task = weft::spawn(async { 6 * 7 });
+//!     task.await.expect("the task did not panic")
+//! });
+//! assert_eq!(answer, 42);
+//! assert_eq!(rt.handle().metrics().num_workers(), 2);
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! ## Tasks
+//!
+//! [`spawn`] starts a `Send` task that any worker may run (work-stealing);
+//! [`task::spawn_local`] starts a `!Send` task pinned to the current worker,
+//! with no `LocalSet` needed. Both return a [`task::JoinHandle`]: await it
+//! for the output, [`abort`](task::JoinHandle::abort) it, and a panic in the
+//! task comes back as a [`task::JoinError`] instead of tearing down the
+//! worker. Code that would block the loop goes to the blocking pool with
+//! [`task::spawn_blocking`] (or [`task::spawn_blocking_with`] to mark work
+//! as CPU, fast I/O or slow I/O: slow work may hold at most half the pool), or
+//! runs in place with [`task::block_in_place`] on a multi-thread runtime.
+//!
+//! ```
+//! # #[weft::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let digest = weft::task::spawn_blocking(|| (1..=10u64).product::<u64>());
+//! assert_eq!(digest.await.unwrap(), 3_628_800);
+//!
+//! let failed = weft::spawn(async { panic!("boom") });
+//! assert!(failed.await.unwrap_err().is_panic());
+//! # }
+//! ```
+//!
+//! ## Time
+//!
+//! [`time::sleep`], [`time::timeout`] and [`time::interval`] run on a
+//! hierarchical timer wheel with 1 ms ticks; deadlines are rounded up, so a
+//! timer never fires early.
+//!
+//! ```
+//! use std::time::Duration;
+//! # #[weft::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let slow = weft::time::sleep(Duration::from_secs(60));
+//! let result = weft::time::timeout(Duration::from_millis(5), slow).await;
+//! assert!(result.is_err(), "the sleep took longer than the timeout");
+//! # }
+//! ```
+//!
+//! ## Networking, files, signals, processes
+//!
+//! - [`net`]: [`TcpListener`](net::TcpListener) (with an accept loop that
+//!   survives fd exhaustion), [`TcpStream`](net::TcpStream) (with `split` and
+//!   `into_split`), [`TcpSocket`](net::TcpSocket) for socket options before
+//!   `bind`/`connect`, [`UdpSocket`](net::UdpSocket), Unix streams, listeners
+//!   and datagrams, and [`net::lookup_host`] (getaddrinfo on the blocking
+//!   pool).
+//! - [`fs`]: [`File`](fs::File) and the `std::fs` functions, run on the
+//!   blocking pool; every error names its path.
+//! - [`signal`]: [`ctrl_c`](signal::ctrl_c) and Unix signal streams, delivered
+//!   through the I/O driver.
+//! - [`process`]: [`Command`](process::Command) with piped stdio as async
+//!   streams; child exits are watched through a pidfd on the driver.
+//!
+//! ```
+//! # #[weft::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! let dir = std::env::temp_dir().join(format!("weft-tour-{}", std::process::id()));
+//! weft::fs::create_dir_all(&dir).await?;
+//! weft::fs::write(dir.join("note.txt"), "written on the blocking pool").await?;
+//! let text = weft::fs::read_to_string(dir.join("note.txt")).await?;
+//! assert_eq!(text, "written on the blocking pool");
+//! weft::fs::remove_dir_all(&dir).await?;
+//!
+//! let output = weft::process::Command::new("echo").arg("hi").output().await?;
+//! assert_eq!(output.stdout, b"hi\n");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## I/O traits and the ecosystem
+//!
+//! weft's streams implement [`futures_io::AsyncRead`] and
+//! [`futures_io::AsyncWrite`]; `use weft::io::{AsyncReadExt, AsyncWriteExt}`
+//! brings `read`, `read_exact`, `write_all`, `close` and friends.
+//! Runtime-neutral crates (`async-channel`, `async-lock`, `futures`) work as
+//! they are. Two Cargo features connect the rest:
+//!
+//! - `tokio-io`: tokio's `AsyncRead`/`AsyncWrite` on weft's streams, halves,
+//!   child pipes and files (tokio's traits only, no tokio runtime), so
+//!   `tokio-util` codecs and hyper-util's `TokioIo` take weft types.
+//! - `hyper`: `hyper_rt` — hyper 1.x's executor, timer and `rt::Read`/`Write`
+//!   for weft's TCP and Unix streams, so hyper's HTTP/1 and HTTP/2 servers and
+//!   clients (and axum on top of them) run on weft. The `hello_http`,
+//!   `http_client` and `axum_hello` examples in the repository show the whole
+//!   program.
+//!
+//! One clash to know when porting: with `weft::io::*` in scope,
+//! `stream.split()` resolves to futures' by-value `AsyncReadExt::split`
+//! (owned halves behind a lock), because method lookup tries by-value
+//! receivers first. For tokio's borrowed halves write
+//! `TcpStream::split(&mut stream)`; `MIGRATING_FROM_TOKIO.md` lists every
+//! such pair.
 //!
 //! # Misuse of `#[weft::main]` and `#[weft::test]`
 //!
