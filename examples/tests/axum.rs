@@ -23,6 +23,15 @@ async fn get_body(
 
 #[weft::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_axum_router_serves_over_weft() {
+    weft::time::timeout(
+        std::time::Duration::from_secs(60),
+        an_axum_router_serves_over_weft_body(),
+    )
+    .await
+    .expect("an_axum_router_serves_over_weft did not finish within 60 s");
+}
+
+async fn an_axum_router_serves_over_weft_body() {
     let router = examples::axum_app::router().route(
         "/no-tokio",
         get(|| async { tokio::runtime::Handle::try_current().is_err().to_string() }),

@@ -2,8 +2,11 @@
 //! tokio runtime in the process.
 
 use std::convert::Infallible;
+use std::pin::pin;
+use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::future::{select, Either};
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
 use weft::hyper_rt::{WeftExecutor, WeftTimer};
@@ -77,12 +80,141 @@ async fn thousand_requests(http2: bool) {
     }
 }
 
+/// Bounds a test: a hang fails it instead of stalling the suite.
+async fn bounded<F: std::future::Future>(what: &str, future: F) -> F::Output {
+    weft::time::timeout(Duration::from_secs(60), future)
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not finish within 60 s"))
+}
+
 #[weft::test]
 async fn a_thousand_requests_over_http1_keep_alive() {
-    thousand_requests(false).await;
+    bounded("1,000 HTTP/1.1 requests", thousand_requests(false)).await;
 }
 
 #[weft::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_requests_over_http2() {
-    thousand_requests(true).await;
+    bounded("1,000 HTTP/2 requests", thousand_requests(true)).await;
+}
+
+/// Serves `$conn` until `$stop` yields, then shuts it down gracefully, says
+/// so on `$ack` and drives it to the end; evaluates to its result.
+macro_rules! serve_until_stop {
+    ($conn:expr, $stop:expr, $ack:expr) => {{
+        let mut conn = pin!($conn);
+        match select(conn.as_mut(), pin!($stop.recv())).await {
+            Either::Left((result, _)) => {
+                panic!("the connection ended before the shutdown: {result:?}")
+            }
+            Either::Right(_) => {}
+        }
+        conn.as_mut().graceful_shutdown();
+        $ack.try_send(()).unwrap();
+        conn.await
+    }};
+}
+
+/// A request is in flight when the server starts a graceful shutdown: the
+/// response still arrives whole, the server's connection future then ends
+/// with `Ok`, and the client can send nothing more on that connection.
+async fn graceful_shutdown(http2: bool) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (started_tx, started_rx) = async_channel::bounded::<()>(1);
+    let (release_tx, release_rx) = async_channel::bounded::<()>(1);
+    let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
+    let (ack_tx, ack_rx) = async_channel::bounded::<()>(1);
+    let server = weft::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let service = hyper::service::service_fn(move |_: Request<hyper::body::Incoming>| {
+            let (started, release) = (started_tx.clone(), release_rx.clone());
+            async move {
+                started.send(()).await.unwrap();
+                release.recv().await.unwrap();
+                Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"finished"))))
+            }
+        });
+        if http2 {
+            let conn = hyper::server::conn::http2::Builder::new(WeftExecutor)
+                .timer(WeftTimer)
+                .serve_connection(stream, service);
+            serve_until_stop!(conn, stop_rx, ack_tx)
+        } else {
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(WeftTimer)
+                .serve_connection(stream, service);
+            serve_until_stop!(conn, stop_rx, ack_tx)
+        }
+    });
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let get = || {
+        Request::builder()
+            .uri(format!("http://{addr}/slow"))
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    };
+    let (in_flight, next) = if http2 {
+        let (mut sender, connection) = hyper::client::conn::http2::Builder::new(WeftExecutor)
+            .timer(WeftTimer)
+            .handshake(stream)
+            .await
+            .unwrap();
+        weft::spawn(connection);
+        let in_flight = weft::spawn({
+            let mut sender = sender.clone();
+            let request = get();
+            async move { sender.send_request(request).await }
+        });
+        started_rx.recv().await.unwrap();
+        stop_tx.send(()).await.unwrap();
+        ack_rx.recv().await.unwrap();
+        release_tx.send(()).await.unwrap();
+        let response = in_flight.await.unwrap().unwrap();
+        // After GOAWAY the connection takes no new streams.
+        let next = sender.send_request(get()).await.map(|_| ());
+        (response, next)
+    } else {
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(stream).await.unwrap();
+        let connection = weft::spawn(connection);
+        let request = get();
+        let in_flight = weft::spawn(async move {
+            let response = sender.send_request(request).await;
+            (response, sender)
+        });
+        started_rx.recv().await.unwrap();
+        stop_tx.send(()).await.unwrap();
+        ack_rx.recv().await.unwrap();
+        release_tx.send(()).await.unwrap();
+        let (response, mut sender) = in_flight.await.unwrap();
+        let response = response.unwrap();
+        // The server closes the connection after the response: the client's
+        // connection task ends, and the sender is no longer usable.
+        connection.await.unwrap().unwrap();
+        let next = sender.ready().await;
+        (response, next)
+    };
+    let body = in_flight.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(
+        body,
+        &b"finished"[..],
+        "the in-flight response arrives whole"
+    );
+    assert!(
+        next.is_err(),
+        "the connection takes nothing new after a graceful shutdown"
+    );
+    server
+        .await
+        .unwrap()
+        .expect("the server's connection ends with Ok after a graceful shutdown");
+}
+
+#[weft::test]
+async fn graceful_shutdown_of_an_http1_connection() {
+    bounded("HTTP/1.1 graceful shutdown", graceful_shutdown(false)).await;
+}
+
+#[weft::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_of_an_http2_connection() {
+    bounded("HTTP/2 graceful shutdown", graceful_shutdown(true)).await;
 }

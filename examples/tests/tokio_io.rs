@@ -7,6 +7,15 @@ use weft::net::{TcpListener, TcpStream};
 
 #[weft::test]
 async fn framed_lines_round_trip_over_a_weft_tcp_stream() {
+    weft::time::timeout(
+        std::time::Duration::from_secs(60),
+        framed_lines_round_trip_over_a_weft_tcp_stream_body(),
+    )
+    .await
+    .expect("framed_lines_round_trip_over_a_weft_tcp_stream did not finish within 60 s");
+}
+
+async fn framed_lines_round_trip_over_a_weft_tcp_stream_body() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = weft::spawn(async move {
@@ -28,6 +37,15 @@ async fn framed_lines_round_trip_over_a_weft_tcp_stream() {
 
 #[weft::test]
 async fn tokio_io_util_copies_through_weft_files_and_pipes() {
+    weft::time::timeout(
+        std::time::Duration::from_secs(60),
+        tokio_io_util_copies_through_weft_files_and_pipes_body(),
+    )
+    .await
+    .expect("tokio_io_util_copies_through_weft_files_and_pipes did not finish within 60 s");
+}
+
+async fn tokio_io_util_copies_through_weft_files_and_pipes_body() {
     use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
     let path = std::env::temp_dir().join(format!("weft-tokio-io-{}", std::process::id()));
     let mut file = weft::fs::OpenOptions::new()

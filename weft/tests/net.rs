@@ -144,6 +144,35 @@ fn dropping_the_owned_write_half_sends_eof() {
 }
 
 #[test]
+fn close_after_the_peer_reset_is_ok_but_shutdown_reports_it() {
+    within(30, || {
+        common::rt().block_on(async {
+            let (mut client, server) = common::pair().await;
+            // SO_LINGER 0: closing sends RST instead of FIN.
+            server.set_linger(Some(Duration::ZERO)).unwrap();
+            drop(server);
+            let mut buf = [0u8; 16];
+            let read = client.read(&mut buf).await;
+            assert!(
+                matches!(&read, Err(e) if e.kind() == ErrorKind::ConnectionReset)
+                    || matches!(read, Ok(0)),
+                "the reset is seen by the reader: {read:?}"
+            );
+            let err = client.shutdown(Shutdown::Write).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                ErrorKind::NotConnected,
+                "std's shutdown reports it"
+            );
+            // `close` has nothing left to close: success, not an error.
+            client.close().await.unwrap();
+            let (_read, mut write) = client.into_split();
+            write.close().await.unwrap();
+        });
+    });
+}
+
+#[test]
 fn ready_try_io_vectored_and_options() {
     within(30, || {
         common::rt().block_on(async {

@@ -193,7 +193,9 @@ macro_rules! byte_stream_methods {
             }
 
             fn poll_close_priv(&self) -> std::task::Poll<std::io::Result<()>> {
-                std::task::Poll::Ready(self.shutdown(std::net::Shutdown::Write))
+                std::task::Poll::Ready($crate::net::close_write(
+                    self.shutdown(std::net::Shutdown::Write),
+                ))
             }
         }
 
@@ -201,6 +203,20 @@ macro_rules! byte_stream_methods {
     };
 }
 pub(crate) use byte_stream_methods;
+
+/// The result of `close` (futures' `poll_close`, tokio's `poll_shutdown`,
+/// hyper's `poll_shutdown`) from the result of `shutdown(Shutdown::Write)`.
+/// `ENOTCONN` means the connection is already gone (the peer reset it, or
+/// both sides have shut it down): there is no write direction left to close,
+/// so closing it succeeds. Without this, a hyper connection ended gracefully
+/// could report an error when the peer closed first (a race every test run
+/// could lose). The inherent `shutdown` keeps std's behaviour.
+pub(crate) fn close_write(result: std::io::Result<()>) -> std::io::Result<()> {
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::NotConnected => Ok(()),
+        other => other,
+    }
+}
 
 /// A byte stream that can read into uninitialised memory, so hyper's and
 /// tokio's read buffers are filled by the kernel directly (no zeroing, no

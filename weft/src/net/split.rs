@@ -28,14 +28,14 @@ mod sealed {
 impl sealed::Sealed for super::TcpStream {}
 impl Halves for super::TcpStream {
     fn shutdown_write(&self) -> io::Result<()> {
-        self.shutdown(Shutdown::Write)
+        super::close_write(self.shutdown(Shutdown::Write))
     }
 }
 
 impl sealed::Sealed for super::UnixStream {}
 impl Halves for super::UnixStream {
     fn shutdown_write(&self) -> io::Result<()> {
-        self.shutdown(Shutdown::Write)
+        super::close_write(self.shutdown(Shutdown::Write))
     }
 }
 

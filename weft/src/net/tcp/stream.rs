@@ -193,7 +193,10 @@ impl TcpStream {
 
     /// Shuts down the read side, the write side, or both. After
     /// `Shutdown::Write` the peer reads EOF, and this side can still read.
-    /// (`AsyncWriteExt::close` does the same as `Shutdown::Write`.)
+    /// (`AsyncWriteExt::close` does the same as `Shutdown::Write`, except that
+    /// it treats `ENOTCONN` — the peer already tore the connection down — as
+    /// success: there is nothing left to close. `shutdown` returns it, as
+    /// std's does.)
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.io.get_ref().shutdown(how)
     }

@@ -149,6 +149,8 @@ impl UnixStream {
 
     /// Shuts down the read side, the write side, or both. After
     /// `Shutdown::Write` the peer reads EOF, and this side can still read.
+    /// (`AsyncWriteExt::close` does the same as `Shutdown::Write`, except that
+    /// it treats `ENOTCONN` as success, as on [`TcpStream`](crate::net::TcpStream::shutdown).)
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.io.get_ref().shutdown(how)
     }
