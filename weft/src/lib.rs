@@ -198,6 +198,7 @@ mod scheduler;
 #[cfg(test)]
 mod test_util;
 
+pub mod coro;
 pub mod fs;
 #[cfg(feature = "hyper")]
 pub mod hyper_rt;

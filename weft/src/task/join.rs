@@ -30,6 +30,11 @@ pub struct JoinHandle<T> {
     _output: PhantomData<T>,
 }
 
+/// A handle never pins the output: it only holds a reference to the task,
+/// and the output is moved out by value. So `&mut handle` can be awaited
+/// (in a `select!`, a `timeout`) whatever `T` is, as with tokio's.
+impl<T> Unpin for JoinHandle<T> {}
+
 impl<T> JoinHandle<T> {
     pub(crate) fn new(raw: Arc<dyn Join<T>>) -> JoinHandle<T> {
         JoinHandle {
