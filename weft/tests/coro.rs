@@ -135,7 +135,11 @@ fn aborting_a_coroutine_blocked_in_read_unwinds_its_stack_once() {
             assert_eq!(drops.get(), 0, "still suspended in read");
             reader.abort();
             assert!(reader.await.unwrap_err().is_cancelled());
-            assert_eq!(drops.get(), 2, "both values on the stack dropped, once each");
+            assert_eq!(
+                drops.get(),
+                2,
+                "both values on the stack dropped, once each"
+            );
             assert!(!reached.get(), "the code after read never ran");
         });
     });
@@ -194,7 +198,10 @@ fn read_timeout_fires_and_the_stream_stays_usable() {
             let (a, b) = coro::net::UnixStream::pair().unwrap();
             let reader = coro::spawn(move || {
                 let mut a = a;
-                assert!(a.set_read_timeout(Some(Duration::ZERO)).is_err(), "0 is refused, as std");
+                assert!(
+                    a.set_read_timeout(Some(Duration::ZERO)).is_err(),
+                    "0 is refused, as std"
+                );
                 a.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
                 let mut buf = [0u8; 8];
                 let err = a.read(&mut buf).unwrap_err();
@@ -259,6 +266,16 @@ fn spawning_outside_a_runtime_panics_with_the_reason() {
         .block_on(async { coro::Builder::new().stack_size(1024).spawn(|| ()).map(drop) })
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    // A multi-thread runtime's `block_on` runs no tasks: the error says
+    // where to spawn instead.
+    let rt = weft::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let err = rt
+        .block_on(async { coro::Builder::new().spawn(|| ()).map(drop) })
+        .unwrap_err();
+    assert!(err.to_string().contains("weft::spawn"), "{err}");
 }
 
 #[test]
@@ -366,7 +383,11 @@ fn serve_keeps_serving_after_a_handler_panics() {
             let listener = weft::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
             weft::task::spawn_local(coro::serve(listener, ServeOptions::new(), line_echo));
-            assert_eq!(exchange(addr, "panic\n").await.unwrap(), "", "closed, no reply");
+            assert_eq!(
+                exchange(addr, "panic\n").await.unwrap(),
+                "",
+                "closed, no reply"
+            );
             assert_eq!(exchange(addr, "after\n").await.unwrap(), "after\n");
         });
     });
@@ -394,7 +415,11 @@ fn serve_with_four_slots_serves_all_twenty_clients() {
             for client in clients {
                 assert_eq!(client.await.unwrap(), "hello\n", "none dropped");
             }
-            assert!(peak.get() <= 4, "at most 4 handlers at once, saw {}", peak.get());
+            assert!(
+                peak.get() <= 4,
+                "at most 4 handlers at once, saw {}",
+                peak.get()
+            );
             assert_eq!(peak.get(), 4, "the slots were all used");
         });
     });
@@ -412,7 +437,11 @@ fn serve_closes_a_connection_past_its_deadline() {
                 let _stream = stream;
                 coro::sleep(Duration::from_secs(3600))
             }));
-            assert_eq!(exchange(addr, "x\n").await.unwrap(), "", "closed by the deadline");
+            assert_eq!(
+                exchange(addr, "x\n").await.unwrap(),
+                "",
+                "closed by the deadline"
+            );
             assert!(
                 coro::serve(
                     weft::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
@@ -457,19 +486,35 @@ fn overflow_child() {
 #[test]
 fn a_stack_overflow_is_diagnosed() {
     let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "overflow_child", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "overflow_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("WEFT_CORO_OVERFLOW_CHILD", "1")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "the child must not survive an overflow");
+    assert!(
+        !output.status.success(),
+        "the child must not survive an overflow"
+    );
     assert!(
         stderr.contains("coroutine 'deep-recursion' has overflowed its stack of 32 KiB"),
         "stderr: {stderr}"
     );
-    assert!(stderr.contains("stack_size"), "says how to raise it: {stderr}");
+    assert!(
+        stderr.contains("stack_size"),
+        "says how to raise it: {stderr}"
+    );
     use std::os::unix::process::ExitStatusExt;
-    assert_eq!(output.status.signal(), Some(libc_sigabrt()), "aborted: {:?}", output.status);
+    assert_eq!(
+        output.status.signal(),
+        Some(libc_sigabrt()),
+        "aborted: {:?}",
+        output.status
+    );
 }
 
 fn libc_sigabrt() -> i32 {

@@ -267,11 +267,16 @@ pub fn yield_now() -> io::Result<()> {
 /// ```
 /// #[weft::main]
 /// async fn main() {
-///     let handle = weft::coro::spawn(|| {
-///         weft::coro::sleep(std::time::Duration::from_millis(1)).unwrap();
-///         6 * 7
+///     // On a multi-thread runtime, coroutines are spawned from a worker's
+///     // task (`main`'s body runs in `block_on`, which runs no tasks).
+///     let answer = weft::spawn(async {
+///         let handle = weft::coro::spawn(|| {
+///             weft::coro::sleep(std::time::Duration::from_millis(1)).unwrap();
+///             6 * 7
+///         });
+///         handle.await.unwrap()
 ///     });
-///     assert_eq!(handle.await.unwrap(), 42);
+///     assert_eq!(answer.await.unwrap(), 42);
 /// }
 /// ```
 #[track_caller]

@@ -238,7 +238,11 @@ pub struct TcpStream {
     write_timeout: Cell<Option<Duration>>,
 }
 
-coro_stream!(TcpStream, crate::net::TcpStream, "weft::coro::net::TcpStream");
+coro_stream!(
+    TcpStream,
+    crate::net::TcpStream,
+    "weft::coro::net::TcpStream"
+);
 
 impl TcpStream {
     /// Connects to `addr` (names are resolved on the blocking pool).
@@ -310,7 +314,11 @@ pub struct UnixStream {
     write_timeout: Cell<Option<Duration>>,
 }
 
-coro_stream!(UnixStream, crate::net::UnixStream, "weft::coro::net::UnixStream");
+coro_stream!(
+    UnixStream,
+    crate::net::UnixStream,
+    "weft::coro::net::UnixStream"
+);
 
 impl UnixStream {
     /// Connects to the socket at `path` (a leading NUL byte names a Linux

@@ -161,7 +161,8 @@ fn pass_on(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::
             } else {
                 // SAFETY: without `SA_SIGINFO` the address is a 1-argument
                 // `sa_handler`.
-                let f: extern "C" fn(libc::c_int) = unsafe { std::mem::transmute(action.sa_sigaction) };
+                let f: extern "C" fn(libc::c_int) =
+                    unsafe { std::mem::transmute(action.sa_sigaction) };
                 f(signal);
             }
         }
@@ -186,7 +187,9 @@ fn report_and_abort(stack: &StackInfo) -> ! {
     }
     message.push(b"' has overflowed its stack of ");
     message.push_number(stack.size / 1024);
-    message.push(b" KiB\nweft: raise it with weft::coro::Builder::new().stack_size(bytes) (the default is ");
+    message.push(
+        b" KiB\nweft: raise it with weft::coro::Builder::new().stack_size(bytes) (the default is ",
+    );
     message.push_number(super::DEFAULT_STACK_SIZE / 1024);
     message.push(b" KiB), or keep large buffers on the heap; aborting\n");
     let bytes = message.as_bytes();

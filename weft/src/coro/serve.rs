@@ -187,7 +187,10 @@ where
         if let Some(deadline) = options.deadline {
             crate::task::spawn_local(async move {
                 let mut coroutine = coroutine;
-                if crate::time::timeout(deadline, &mut coroutine).await.is_err() {
+                if crate::time::timeout(deadline, &mut coroutine)
+                    .await
+                    .is_err()
+                {
                     coroutine.abort();
                 }
             });

@@ -219,7 +219,14 @@ where
     if multi_thread::is_worker() {
         return multi_thread::spawn_local(future);
     }
-    current_thread::spawn_local(future)
+    if current_thread::is_running_any() || !multi_thread::in_block_on() {
+        return current_thread::spawn_local(future);
+    }
+    Err(io::Error::other(
+        "this thread waits in a multi-thread runtime's `block_on`, which runs no tasks; \
+             call it from a task on a worker (inside `weft::spawn(async { .. })`), or use a \
+             current-thread runtime (`#[weft::main(flavor = \"current_thread\")]`)",
+    ))
 }
 
 /// True when this thread runs a weft loop or waits in a `block_on`: blocking
