@@ -3,4 +3,5 @@
 
 pub mod axum_app;
 pub mod chat;
+pub mod coro_http;
 pub mod graceful;
