@@ -170,6 +170,14 @@ pub(crate) struct Pinning {
 
 /// Runs the echo benchmark and prints the report.
 pub fn run(opts: &EchoOpts) -> io::Result<()> {
+    let medians = measure(opts)?;
+    print_results(&medians);
+    Ok(())
+}
+
+/// Runs the interleaved rounds, printing every run and the medians; returns
+/// the medians per implementation.
+pub fn measure(opts: &EchoOpts) -> io::Result<Vec<(ServerImpl, Sample)>> {
     let exe = std::env::current_exe()
         .map_err(|e| io::Error::new(e.kind(), format!("locating own executable: {e}")))?;
     let peers = opts.peers.clone();
@@ -246,8 +254,7 @@ pub fn run(opts: &EchoOpts) -> io::Result<()> {
         );
     }
     println!();
-    print_results(&medians);
-    Ok(())
+    Ok(medians)
 }
 
 /// Prints the `RESULT echo weft/<peer> <ratio>` lines, or a note on why there are none.

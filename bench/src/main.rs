@@ -8,6 +8,7 @@
 //! through the hidden subcommands `serve-echo <impl> <addr>` (a server) and
 //! `load-echo --addr A ...` (the load client). See `BENCHMARKS.md` at the repository root.
 
+mod corobench;
 mod echo;
 mod fsbench;
 mod http;
@@ -36,6 +37,7 @@ usage: bench echo [options]
        bench fs [--rounds N]
        bench process [--rounds N]
        bench http [--rounds N]
+       bench coro [--rounds N]
 
 echo: TCP echo, weft vs tokio vs a raw epoll loop, one server core, one client
 core; msgs/s and CPU per message, medians of interleaved rounds.
@@ -54,6 +56,9 @@ tokio time, median of N rounds (5).
 http: hyper hello world on weft and tokio (current-thread and 1-worker
 multi-thread), server and wrk pinned apart; req/s, p99 and server CPU per
 request, medians of N rounds (3); skipped with a note without wrk.
+coro: weft coroutines vs may (context switch), the echo scenario on
+weft-coro, weft, tokio and may, and server RSS per idle connection (10,000
+connections); medians of N rounds (3).
 
 options:
   --rounds N        interleaved rounds; medians are reported (default 5)
@@ -79,6 +84,13 @@ enum Command {
     Process(usize),
     /// `bench http [--rounds N]`: hyper under wrk.
     Http(usize),
+    /// `bench coro [--rounds N]`: coroutines.
+    Coro(usize),
+    /// `bench coro-switch-may <iters>` (hidden): may's switch cost.
+    CoroSwitchMay(u64, bool),
+    /// `bench coro-switch-weft <iters>` (hidden): weft's switch cost, alone
+    /// in a process (for profiling).
+    CoroSwitchWeft(u64, bool),
     /// `bench serve-http <impl> <addr>` (hidden): one HTTP server.
     ServeHttp(http::HttpImpl, SocketAddr),
     /// `bench sched [--rounds N] [--workers W] [--only NAME]`: multi-thread
@@ -112,6 +124,14 @@ fn main() -> ExitCode {
         Command::Fs(rounds) => ("fs", fsbench::run(rounds)),
         Command::Process(rounds) => ("process", procbench::run(rounds)),
         Command::Http(rounds) => ("http", http::run(rounds, 8, 64)),
+        Command::Coro(rounds) => ("coro", corobench::run(rounds)),
+        Command::CoroSwitchMay(iters, pair) => {
+            exit_with_parent();
+            ("coro-switch-may", corobench::may_switch(iters, pair))
+        }
+        Command::CoroSwitchWeft(iters, pair) => {
+            ("coro-switch-weft", corobench::weft_switch(iters, pair))
+        }
         Command::ServeHttp(which, addr) => {
             exit_with_parent();
             ("serve-http", http::serve(which, addr))
@@ -172,6 +192,12 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
             [] => Ok(Command::Http(3)),
             _ => parse_rounds(rest, "http").map(Command::Http),
         },
+        "coro" => match rest {
+            [] => Ok(Command::Coro(3)),
+            _ => parse_rounds(rest, "coro").map(Command::Coro),
+        },
+        "coro-switch-may" => parse_switch(rest).map(|(n, pair)| Command::CoroSwitchMay(n, pair)),
+        "coro-switch-weft" => parse_switch(rest).map(|(n, pair)| Command::CoroSwitchWeft(n, pair)),
         "serve-http" => match rest {
             [which, addr] => Ok(Command::ServeHttp(
                 http::HttpImpl::parse(which)?,
@@ -185,6 +211,21 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
         },
         "load-echo" => parse_load(rest).map(Command::LoadEcho),
         other => Err(format!("unknown subcommand {other:?}")),
+    }
+}
+
+/// Parses `<iters> <alone|pair>` for the hidden switch subcommands.
+fn parse_switch(args: &[String]) -> Result<(u64, bool), String> {
+    let usage = || "usage: bench coro-switch-{weft,may} <iters> <alone|pair>".to_string();
+    let [n, mode] = args else { return Err(usage()) };
+    let iters = match n.parse::<u64>() {
+        Ok(n) if n > 0 => n,
+        _ => return Err(format!("<iters> must be a positive integer, got {n:?}")),
+    };
+    match mode.as_str() {
+        "alone" => Ok((iters, false)),
+        "pair" => Ok((iters, true)),
+        _ => Err(usage()),
     }
 }
 

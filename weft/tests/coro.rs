@@ -520,3 +520,28 @@ fn a_stack_overflow_is_diagnosed() {
 fn libc_sigabrt() -> i32 {
     6
 }
+
+#[test]
+fn yield_now_lets_the_other_ready_tasks_run_in_turn() {
+    within(30, || {
+        common::rt().block_on(async {
+            let log = Rc::new(std::cell::RefCell::new(String::new()));
+            let (a, b) = (Rc::clone(&log), Rc::clone(&log));
+            let coroutine = coro::spawn(move || {
+                for _ in 0..3 {
+                    a.borrow_mut().push('c');
+                    coro::yield_now().unwrap();
+                }
+            });
+            let task = weft::task::spawn_local(async move {
+                for _ in 0..3 {
+                    b.borrow_mut().push('t');
+                    weft::task::yield_now().await;
+                }
+            });
+            coroutine.await.unwrap();
+            task.await.unwrap();
+            assert_eq!(*log.borrow(), "ctctct", "a yield goes to the back of the queue");
+        });
+    });
+}

@@ -1,4 +1,4 @@
-//! Echo servers under test. All three implement the same protocol: accept connections,
+//! Echo servers under test. All implement the same protocol: accept connections,
 //! set `TCP_NODELAY`, and write back every byte read, until the peer closes.
 //!
 //! Each server runs its tasks on one thread: the current-thread runtimes on the main
@@ -6,6 +6,8 @@
 //! programs use) on their worker, with the accept loop in `block_on` on the main thread. Once it is listening it prints exactly one line,
 //! `READY <addr>`, on stdout; the orchestrator waits for that line.
 
+pub mod coro_echo;
+pub mod may_echo;
 pub mod raw_echo;
 pub mod tokio_echo;
 pub mod weft_echo;
@@ -67,13 +69,17 @@ pub enum ServerImpl {
     WeftUnix,
     /// tokio, current-thread runtime, over a Unix socket.
     TokioUnix,
+    /// weft coroutines (blocking-style handlers) on a current-thread runtime.
+    WeftCoro,
+    /// The `may` crate's coroutines, one worker thread.
+    May,
 }
 
 impl ServerImpl {
     /// The default set, in the default order.
     pub const ALL: [ServerImpl; 3] = [ServerImpl::Weft, ServerImpl::Tokio, ServerImpl::Raw];
     /// Every implementation `--peers` may name.
-    pub const KNOWN: [ServerImpl; 7] = [
+    pub const KNOWN: [ServerImpl; 9] = [
         ServerImpl::Weft,
         ServerImpl::Tokio,
         ServerImpl::Raw,
@@ -81,6 +87,8 @@ impl ServerImpl {
         ServerImpl::TokioMt,
         ServerImpl::WeftUnix,
         ServerImpl::TokioUnix,
+        ServerImpl::WeftCoro,
+        ServerImpl::May,
     ];
 
     /// The name used on the command line (`weft`, `tokio`, `raw`).
@@ -93,6 +101,8 @@ impl ServerImpl {
             ServerImpl::TokioMt => "tokio-mt",
             ServerImpl::WeftUnix => "weft-unix",
             ServerImpl::TokioUnix => "tokio-unix",
+            ServerImpl::WeftCoro => "weft-coro",
+            ServerImpl::May => "may",
         }
     }
 
@@ -135,7 +145,7 @@ impl FromStr for ServerImpl {
             .find(|i| i.name() == s)
             .ok_or_else(|| {
                 format!(
-                    "unknown server impl {s:?} (expected weft, tokio, raw, weft-mt, tokio-mt, weft-unix or tokio-unix)"
+                    "unknown server impl {s:?} (expected weft, tokio, raw, weft-mt, tokio-mt, weft-unix, tokio-unix, weft-coro or may)"
                 )
             })
     }
@@ -155,6 +165,8 @@ pub fn serve(which: ServerImpl, endpoint: Endpoint) -> io::Result<()> {
         (ServerImpl::Weft, Endpoint::Tcp(addr)) => weft_echo::serve(addr, false),
         (ServerImpl::TokioMt, Endpoint::Tcp(addr)) => tokio_echo::serve(addr, true),
         (ServerImpl::WeftMt, Endpoint::Tcp(addr)) => weft_echo::serve(addr, true),
+        (ServerImpl::WeftCoro, Endpoint::Tcp(addr)) => coro_echo::serve(addr),
+        (ServerImpl::May, Endpoint::Tcp(addr)) => may_echo::serve(addr),
         (ServerImpl::WeftUnix, Endpoint::Unix(path)) => weft_echo::serve_unix(path),
         (ServerImpl::TokioUnix, Endpoint::Unix(path)) => tokio_echo::serve_unix(path),
         (ServerImpl::WeftUnix | ServerImpl::TokioUnix, _) => wrong("a Unix socket path"),

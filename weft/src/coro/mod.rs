@@ -118,17 +118,26 @@ pub const DEFAULT_STACK_SIZE: usize = 64 * 1024;
 #[derive(Clone, Copy)]
 struct CxPtr(*mut Context<'static>);
 
+/// What a coroutine hands its poller when it suspends: `true` to be polled
+/// again after the other ready tasks (a yield), `false` to wait for a wake.
+type Requeue = bool;
+
 /// What the code inside a running coroutine needs to suspend it: its
 /// yielder, and the `Context` of the poll that resumed it last. Lives in
 /// the coroutine's first frame, so for the coroutine's whole life.
-struct Running {
-    yielder: *const Yielder<CxPtr, ()>,
+pub(crate) struct Running {
+    yielder: *const Yielder<CxPtr, Requeue>,
     cx: Cell<CxPtr>,
+    /// The coroutine's stack, for the overflow handler (boxed in its task,
+    /// which outlives the coroutine).
+    pub(crate) stack: *const overflow::StackInfo,
 }
 
 thread_local! {
-    /// The coroutine running on this thread right now, or null.
-    static RUNNING: Cell<*const Running> = const { Cell::new(ptr::null()) };
+    /// The coroutine running on this thread right now, or null. The
+    /// coroutine sets it each time it starts or resumes; its poller clears it
+    /// when `resume` returns. Also read by the stack-overflow handler.
+    pub(crate) static RUNNING: Cell<*const Running> = const { Cell::new(ptr::null()) };
 }
 
 /// The running coroutine, if this code runs inside one.
@@ -167,13 +176,14 @@ pub(crate) fn not_in_coroutine(what: &str) -> io::Error {
     )
 }
 
-/// Suspends the running coroutine until its task is polled again.
-fn suspend(running: &Running) {
+/// Suspends the running coroutine until its task is polled again: after
+/// the other ready tasks if `requeue`, else when something wakes it.
+fn suspend(running: &Running, requeue: Requeue) {
     // SAFETY: the yielder lives as long as the coroutine (corosensei passes
     // it by reference to the coroutine's function, whose first frame holds
     // `running`), and this code runs on that coroutine's stack.
     let yielder = unsafe { &*running.yielder };
-    let cx = yielder.suspend(());
+    let cx = yielder.suspend(requeue);
     running.cx.set(cx);
     RUNNING.with(|r| r.set(running));
 }
@@ -190,7 +200,7 @@ fn block_on_in<F: Future>(running: &Running, future: F) -> F::Output {
         if let Poll::Ready(output) = future.as_mut().poll(cx) {
             return output;
         }
-        suspend(running);
+        suspend(running, false);
     }
 }
 
@@ -247,7 +257,8 @@ pub fn sleep(duration: Duration) -> io::Result<()> {
 pub fn yield_now() -> io::Result<()> {
     match running() {
         Some(running) => {
-            block_on_in(running, crate::task::yield_now());
+            // The poller queues the task behind the others (no self-wake).
+            suspend(running, true);
             Ok(())
         }
         None => Err(not_in_coroutine("weft::coro::yield_now")),
@@ -361,18 +372,21 @@ impl Builder {
             size,
             name: self.name.unwrap_or_default(),
         });
-        let coroutine = Coroutine::with_stack(stack, move |yielder: &Yielder<CxPtr, ()>, cx| {
-            let running = Running {
-                yielder,
-                cx: Cell::new(cx),
-            };
-            RUNNING.with(|r| r.set(&running));
-            f()
-        });
+        let info_ptr: *const overflow::StackInfo = &*info;
+        let coroutine =
+            Coroutine::with_stack(stack, move |yielder: &Yielder<CxPtr, Requeue>, cx| {
+                let running = Running {
+                    yielder,
+                    cx: Cell::new(cx),
+                    stack: info_ptr,
+                };
+                RUNNING.with(|r| r.set(&running));
+                f()
+            });
         crate::scheduler::spawn_local(CoroTask {
             coroutine: Some(coroutine),
             size,
-            info,
+            _info: info,
         })
     }
 }
@@ -380,33 +394,22 @@ impl Builder {
 /// The task future of a coroutine: each poll resumes it with the poll's
 /// `Context`, until it returns.
 struct CoroTask<T> {
-    coroutine: Option<Coroutine<CxPtr, (), T, DefaultStack>>,
+    coroutine: Option<Coroutine<CxPtr, Requeue, T, DefaultStack>>,
     /// The stack's page-rounded size (its pool key).
     size: usize,
     /// For the stack-overflow diagnosis; boxed so its address is stable.
-    info: Box<overflow::StackInfo>,
+    _info: Box<overflow::StackInfo>,
 }
 
-/// While a coroutine runs: `RUNNING` and the overflow handler's current
-/// stack, put back as they were when it suspends, returns or unwinds.
-struct Resuming {
-    running: *const Running,
-    stack: *const overflow::StackInfo,
-}
-
-impl Resuming {
-    fn enter(info: &overflow::StackInfo) -> Resuming {
-        Resuming {
-            running: RUNNING.with(|r| r.replace(ptr::null())),
-            stack: overflow::set_current(info),
-        }
-    }
-}
+/// Clears `RUNNING` when a `resume` returns — the coroutine suspended,
+/// finished or unwound — so code outside it sees no coroutine. (Coroutines
+/// never nest: a task poll, where they are resumed, never runs inside one,
+/// so there is nothing to restore.)
+struct Resuming;
 
 impl Drop for Resuming {
     fn drop(&mut self) {
-        RUNNING.with(|r| r.set(self.running));
-        overflow::restore_current(self.stack);
+        RUNNING.with(|r| r.set(ptr::null()));
     }
 }
 
@@ -420,11 +423,17 @@ impl<T> Future for CoroTask<T> {
         };
         let cx = CxPtr(ptr::from_mut(cx).cast::<Context<'static>>());
         let resumed = {
-            let _resuming = Resuming::enter(&this.info);
+            let _resuming = Resuming;
             coroutine.resume(cx)
         };
         match resumed {
-            CoroutineResult::Yield(()) => Poll::Pending,
+            CoroutineResult::Yield(requeue) => {
+                if requeue {
+                    // `CoroTask` is always a task's root future.
+                    crate::task::coop::requeue_after_poll();
+                }
+                Poll::Pending
+            }
             CoroutineResult::Return(output) => {
                 if let Some(coroutine) = this.coroutine.take() {
                     stack::recycle(this.size, coroutine.into_stack());
@@ -444,7 +453,7 @@ impl<T> Drop for CoroTask<T> {
             // Suspended (or never started): unwind its stack, running every
             // destructor on it once, then keep the stack.
             let unwound = {
-                let _resuming = Resuming::enter(&self.info);
+                let _resuming = Resuming;
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| coroutine.force_unwind()))
             };
             if let Err(panic) = unwound {

@@ -11,7 +11,7 @@
 //! before (std's own stack-overflow handler, or the default action).
 //!
 //! Everything the handler touches is async-signal-safe: a const-initialised
-//! thread-local pointer, the `StackInfo` it points to (immutable while the
+//! thread-local pointer (the running coroutine), the `StackInfo` it points to (immutable while the
 //! coroutine runs), the saved previous actions (written once before the
 //! handler is installed), `write(2)`, `sigaction(2)` and `abort(3)`.
 
@@ -35,8 +35,6 @@ const BELOW_GUARD: usize = 256 * 1024;
 const ALT_STACK_SIZE: usize = 64 * 1024;
 
 thread_local! {
-    /// The stack of the coroutine running on this thread, or null.
-    static CURRENT: Cell<*const StackInfo> = const { Cell::new(ptr::null()) };
     /// Whether this thread has an alternate signal stack (ours or std's).
     static ALT_STACK_READY: Cell<bool> = const { Cell::new(false) };
 }
@@ -44,16 +42,6 @@ thread_local! {
 /// The previous SIGSEGV and SIGBUS actions, saved before ours went in.
 static PREVIOUS: OnceLock<[libc::sigaction; 2]> = OnceLock::new();
 static INSTALL: Once = Once::new();
-
-/// Marks `info` as the running coroutine's stack; returns what was there.
-pub(crate) fn set_current(info: &StackInfo) -> *const StackInfo {
-    CURRENT.with(|c| c.replace(info))
-}
-
-/// Puts back what [`set_current`] returned.
-pub(crate) fn restore_current(previous: *const StackInfo) {
-    CURRENT.with(|c| c.set(previous));
-}
 
 /// Installs the process-wide handler (once) and makes sure this thread has
 /// an alternate signal stack for it to run on.
@@ -131,11 +119,14 @@ extern "C" fn handler(signal: libc::c_int, info: *mut libc::siginfo_t, context: 
     // SAFETY: the kernel passes a valid `siginfo_t` for an `SA_SIGINFO`
     // handler; `si_addr` is the faulting address for SIGSEGV and SIGBUS.
     let address = unsafe { (*info).si_addr() } as usize;
-    let current = CURRENT.try_with(Cell::get).unwrap_or(ptr::null());
-    // SAFETY: `CURRENT` is non-null only while the coroutine whose boxed
-    // `StackInfo` it points to runs on this thread; the info is not mutated
-    // while it runs, and this handler runs on this thread, inside that run.
-    if let Some(stack) = unsafe { current.as_ref() } {
+    let running = super::RUNNING.try_with(Cell::get).unwrap_or(ptr::null());
+    // SAFETY: `RUNNING` is non-null only while a coroutine runs on this
+    // thread, pointing into its first frame; that `Running`'s `stack` points
+    // to the boxed `StackInfo` its task holds for longer than the coroutine
+    // lives, never mutated meanwhile. This handler runs on this thread,
+    // inside that run.
+    let stack = unsafe { running.as_ref().and_then(|r| r.stack.as_ref()) };
+    if let Some(stack) = stack {
         if address < stack.guard_high && address >= stack.guard_low.saturating_sub(BELOW_GUARD) {
             report_and_abort(stack);
         }

@@ -19,9 +19,19 @@ thread_local! {
     static POOL: RefCell<Vec<(usize, DefaultStack)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The system's page size.
+/// The system's page size (`sysconf(_SC_PAGESIZE)`, read once). Not
+/// rustix's `page_size`, which probes the auxiliary vector in a way that
+/// crashes under valgrind.
 pub(crate) fn page_size() -> usize {
-    rustix::param::page_size()
+    static PAGE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *PAGE.get_or_init(|| {
+        // SAFETY: `sysconf` has no preconditions; it reads a constant.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        usize::try_from(page)
+            .ok()
+            .filter(|p| p.is_power_of_two())
+            .unwrap_or(4096)
+    })
 }
 
 /// `size` rounded up to whole pages, after checking it is in range.

@@ -15,6 +15,23 @@ pub(crate) const BUDGET: u8 = 128;
 thread_local! {
     /// `None`: unconstrained (not inside a task poll).
     static REMAINING: Cell<Option<u8>> = const { Cell::new(None) };
+    /// Set by a task's root future during its poll: "poll me again after
+    /// the others" (a yield), taken by the task harness when the poll returns.
+    static REQUEUE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Asks the task harness to put the task being polled at the back of its run
+/// queue when this poll returns `Pending` — a yield without a self-wake
+/// (saves a state update and the waker call). Only a task's *root* future may
+/// call this (the coroutine task does): a future nested in a combinator must
+/// wake its own `Context`, which the combinator may be watching.
+pub(crate) fn requeue_after_poll() {
+    REQUEUE.set(true);
+}
+
+/// Takes the [`requeue_after_poll`] request of the poll that just returned.
+pub(crate) fn take_requeue() -> bool {
+    REQUEUE.replace(false)
 }
 
 /// Runs `f` (one task poll) with a fresh budget. Task polls never nest, so

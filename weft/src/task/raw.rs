@@ -243,7 +243,14 @@ where
                 coop::budget(|| future.poll(&mut cx))
             }))
         };
+        let yielded = coop::take_requeue();
         match polled {
+            Ok(Poll::Pending) if yielded => {
+                // The root future asked to go to the back of the queue.
+                self.header.state.idle_notified();
+                scheduler::schedule(self.header.scheduler.target(), self, true);
+                Ran::Pending
+            }
             Ok(Poll::Pending) => {
                 if self.header.state.idle() == Idle::Requeue {
                     // Woken during its own poll: a yield, to the back of

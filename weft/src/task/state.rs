@@ -150,6 +150,14 @@ impl State {
         })
     }
 
+    /// Ends a poll that yields: not running, and notified, in one update —
+    /// the caller queues the task once (as `idle` returning `Requeue`
+    /// would, without a self-wake first). A wake that came during the poll
+    /// found RUNNING and submitted nothing, so this is still one queue entry.
+    pub(crate) fn idle_notified(&self) {
+        self.update(|s| (Some((s & !RUNNING) | NOTIFIED), ()));
+    }
+
     pub(crate) fn complete(&self) {
         self.update(|s| (Some((s & !RUNNING) | COMPLETE), ()));
     }
