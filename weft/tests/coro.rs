@@ -541,7 +541,11 @@ fn yield_now_lets_the_other_ready_tasks_run_in_turn() {
             });
             coroutine.await.unwrap();
             task.await.unwrap();
-            assert_eq!(*log.borrow(), "ctctct", "a yield goes to the back of the queue");
+            assert_eq!(
+                *log.borrow(),
+                "ctctct",
+                "a yield goes to the back of the queue"
+            );
         });
     });
 }
