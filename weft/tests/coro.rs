@@ -549,3 +549,82 @@ fn yield_now_lets_the_other_ready_tasks_run_in_turn() {
         });
     });
 }
+
+/// Run only as the child of `running_out_of_stack_mappings_is_an_error`:
+/// caps the address space so stacks stop mapping, and reports the error.
+#[test]
+fn mapping_child() {
+    if std::env::var_os("WEFT_CORO_MAPPING_CHILD").is_none() {
+        return;
+    }
+    let rt = common::rt();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let vm_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmSize:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    let cap = (vm_kib + 128 * 1024) * 1024;
+    rustix::process::setrlimit(
+        rustix::process::Resource::As,
+        rustix::process::Rlimit {
+            current: Some(cap),
+            maximum: None,
+        },
+    )
+    .unwrap();
+    rt.block_on(async {
+        let mut alive = Vec::new();
+        for _ in 0..100_000 {
+            match coro::Builder::new().spawn(|| coro::sleep(Duration::from_secs(3600))) {
+                Ok(handle) => alive.push(handle),
+                Err(e) => {
+                    println!("SPAWNED {} MAPPING-ERROR {e}", alive.len());
+                    // Everything spawned before still runs and can be stopped.
+                    for handle in &alive {
+                        handle.abort();
+                    }
+                    for handle in alive {
+                        assert!(handle.await.unwrap_err().is_cancelled());
+                    }
+                    println!("CLEAN");
+                    return;
+                }
+            }
+        }
+        println!("NO-ERROR");
+    });
+}
+
+#[test]
+fn running_out_of_stack_mappings_is_an_error() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "mapping_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("WEFT_CORO_MAPPING_CHILD", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the child survives: {stdout} {:?}",
+        output.status
+    );
+    assert!(
+        stdout.contains("MAPPING-ERROR"),
+        "spawning failed with an error: {stdout}"
+    );
+    assert!(
+        stdout.contains("vm.max_map_count"),
+        "the error names the limit: {stdout}"
+    );
+    assert!(stdout.contains("sysctl"), "and how to raise it: {stdout}");
+    assert!(
+        stdout.contains("CLEAN"),
+        "the coroutines before it unwind: {stdout}"
+    );
+}

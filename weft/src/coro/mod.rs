@@ -71,9 +71,9 @@
 //! A coroutine dropped while suspended — aborted through its
 //! [`JoinHandle`], or still pending when its runtime shuts down — is unwound:
 //! every value on its stack is dropped exactly once, on its own thread.
-//! Do not block (call [`block_on`] and friends) inside a `Drop` that can run
-//! during that unwinding: the coroutine cannot suspend any more, and the
-//! call panics inside a panic, which aborts.
+//! While it unwinds the coroutine can no longer suspend: a blocking-style
+//! call made by a `Drop` during that unwinding returns the
+//! not-in-a-coroutine error instead of waiting.
 
 mod net_impl;
 mod overflow;

@@ -95,7 +95,8 @@ fn map_error(size: usize, e: io::Error) -> io::Error {
              takes two memory mappings (stack and guard page), and Linux allows \
              vm.max_map_count (here {max_map_count}) mappings per process, so about half that \
              many coroutines can exist at once; raise it with `sysctl -w \
-             vm.max_map_count=<n>`, or run fewer coroutines (e.g. `weft::coro::serve`'s slots)"
+             vm.max_map_count=<n>`, or run fewer coroutines (e.g. `weft::coro::serve`'s slots). \
+             (An address-space limit, `ulimit -v`, or memory exhaustion fail the same way.)"
         ),
     )
 }
