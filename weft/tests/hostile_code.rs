@@ -107,7 +107,9 @@ fn a_waker_woken_after_its_runtime_is_gone() {
                 .expect("the task stored its waker");
             std::thread::spawn(move || {
                 waker.wake_by_ref();
-                waker.clone().wake();
+                let clone = waker.clone();
+                drop(waker.clone());
+                clone.wake();
                 waker.wake();
             })
             .join()
