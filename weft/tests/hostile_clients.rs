@@ -1,0 +1,189 @@
+//! Hostile clients and a hostile environment: thousands of idle connections
+//! and slow drip-feeding clients beside a normal one, and a storm of signals
+//! interrupting the loop's system calls. (A peer that resets while the
+//! server writes is in `net.rs`: `reset_mid_transfer_*`.)
+
+mod common;
+
+use std::os::unix::thread::JoinHandleExt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use common::within;
+use weft::io::{AsyncReadExt, AsyncWriteExt};
+use weft::net::{TcpListener, TcpStream};
+
+/// The echo example's server logic: one task per connection, writes back
+/// every byte read.
+async fn echo_server(listener: TcpListener) {
+    loop {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            continue;
+        };
+        weft::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            loop {
+                let n = match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                };
+                if stream.write_all(&buf[..n]).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}
+
+/// Raises the open-file soft limit to the hard limit; returns the limit.
+fn raise_fd_limit() -> u64 {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let _ = setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        },
+    );
+    getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)
+}
+
+/// `rounds` round trips of a 64-byte message, every byte checked.
+async fn normal_client(addr: std::net::SocketAddr, rounds: usize) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let mut back = [0u8; 64];
+    for round in 0..rounds {
+        let message: Vec<u8> = (0..64).map(|i| (round * 7 + i) as u8).collect();
+        stream.write_all(&message).await.unwrap();
+        stream.read_exact(&mut back).await.unwrap();
+        assert_eq!(&back[..], &message[..], "round {round} came back exact");
+    }
+}
+
+#[test]
+fn idle_and_slow_clients_do_not_stop_a_normal_client() {
+    within(180, || {
+        let limit = raise_fd_limit();
+        // Each connection is two descriptors in this process (both ends).
+        let wanted = (2000, 200);
+        let fits = |idle: usize, slow: usize| ((idle + slow) * 2 + 200) as u64 <= limit;
+        let (idle, slow) = if fits(wanted.0, wanted.1) {
+            wanted
+        } else {
+            let scale = (limit.saturating_sub(200) / 2) as usize;
+            let idle = scale * 10 / 11;
+            println!(
+                "note: the open-file limit is {limit}; running with {idle} idle and {} slow \
+                 clients instead of 2,000 and 200",
+                scale - idle
+            );
+            (idle, scale - idle)
+        };
+        common::rt().block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            weft::spawn(echo_server(listener));
+            let mut idle_conns = Vec::with_capacity(idle);
+            for _ in 0..idle {
+                idle_conns.push(TcpStream::connect(addr).await.unwrap());
+            }
+            let stop = Arc::new(AtomicBool::new(false));
+            let dripped = Arc::new(AtomicU64::new(0));
+            let mut slow_clients = Vec::new();
+            for i in 0..slow {
+                let (stop, dripped) = (Arc::clone(&stop), Arc::clone(&dripped));
+                slow_clients.push(weft::spawn(async move {
+                    let mut stream = TcpStream::connect(addr).await.unwrap();
+                    let mut byte = [0u8; 1];
+                    let mut n = 0u8;
+                    while !stop.load(SeqCst) {
+                        let sent = n.wrapping_add(i as u8);
+                        stream.write_all(&[sent]).await.unwrap();
+                        stream.read_exact(&mut byte).await.unwrap();
+                        assert_eq!(byte[0], sent);
+                        dripped.fetch_add(1, SeqCst);
+                        n = n.wrapping_add(1);
+                        weft::time::sleep(Duration::from_millis(10)).await;
+                    }
+                }));
+            }
+            normal_client(addr, 1000).await;
+            stop.store(true, SeqCst);
+            for client in slow_clients {
+                client.await.unwrap();
+            }
+            assert!(
+                dripped.load(SeqCst) >= slow as u64,
+                "every slow client was served"
+            );
+            // The idle connections are all still open and served.
+            let mut last = idle_conns.pop().unwrap();
+            last.write_all(b"still here").await.unwrap();
+            let mut back = [0u8; 10];
+            last.read_exact(&mut back).await.unwrap();
+            assert_eq!(&back, b"still here");
+        });
+    });
+}
+
+#[test]
+fn a_signal_storm_interrupts_nothing() {
+    within(120, || {
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let runtime_stop = Arc::clone(&stop);
+        let loop_thread = std::thread::spawn(move || {
+            common::rt().block_on(async move {
+                // A handler is installed (weft's), so SIGUSR1 does not kill
+                // the process; every delivery interrupts whatever this thread
+                // is blocked in (epoll_wait returns EINTR).
+                let mut usr1 =
+                    weft::signal::unix::signal(weft::signal::unix::SignalKind::user_defined1())
+                        .unwrap();
+                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addr = listener.local_addr().unwrap();
+                weft::spawn(echo_server(listener));
+                ready_tx.send(()).unwrap();
+                let mut rounds = 0usize;
+                let mut connections = 0usize;
+                // Echo traffic, with fresh connections (accept) now and then,
+                // for as long as the storm lasts.
+                while !runtime_stop.load(SeqCst) {
+                    normal_client(addr, 200).await;
+                    rounds += 200;
+                    connections += 1;
+                    weft::time::sleep(Duration::from_millis(1)).await;
+                }
+                // The handler saw the storm (coalesced: at least once).
+                weft::time::timeout(Duration::from_secs(10), usr1.recv())
+                    .await
+                    .expect("at least one SIGUSR1 was delivered")
+                    .expect("the signal stream is open");
+                (rounds, connections)
+            })
+        });
+        ready_rx.recv().unwrap();
+        let target = loop_thread.as_pthread_t();
+        let start = Instant::now();
+        let mut sent = 0u64;
+        while start.elapsed() < Duration::from_secs(2) {
+            // SAFETY: `target` is the loop thread, which is still running: it
+            // only returns after `stop` is set below, and is joined after.
+            let rc = unsafe { libc::pthread_kill(target, libc::SIGUSR1) };
+            assert_eq!(rc, 0, "pthread_kill");
+            sent += 1;
+            std::thread::sleep(Duration::from_micros(100));
+        }
+        stop.store(true, SeqCst);
+        let (rounds, connections) = loop_thread.join().expect("the loop thread survived");
+        assert!(sent > 1000, "a storm: {sent} signals");
+        assert!(
+            rounds >= 200 && connections >= 1,
+            "{rounds} round trips on {connections} connections"
+        );
+        println!("signal storm: {sent} SIGUSR1 in 2 s; {rounds} exact round trips on {connections} connections");
+    });
+}
