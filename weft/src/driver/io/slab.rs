@@ -400,4 +400,80 @@ mod tests {
         );
         assert!(new.slot().readiness(Ready::ALL).ready.is_empty());
     }
+
+    mod model {
+        //! The slab over random register / deregister / event / reuse
+        //! sequences: an event carrying an old token never reaches the slot's
+        //! next owner, and a new owner starts with no readiness.
+        use super::super::*;
+        use proptest::prelude::*;
+
+        #[derive(Debug, Clone)]
+        enum Op {
+            Register,
+            /// Deregister the n-th live registration.
+            Deregister(usize),
+            /// Deliver an event for the n-th token ever issued.
+            Event(usize, u8),
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                3 => Just(Op::Register),
+                2 => any::<usize>().prop_map(Op::Deregister),
+                4 => (any::<usize>(), 1u8..16).prop_map(|(n, bits)| Op::Event(n, bits)),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn stale_events_never_reach_a_later_generation(ops in proptest::collection::vec(op(), 1..200)) {
+                let slab = Slab::new();
+                let mut live: Vec<SlotRef> = Vec::new();
+                // Every token ever issued, and whether it is still live.
+                let mut issued: Vec<(u64, bool)> = Vec::new();
+                let mut tick = 0u16;
+                for op in ops {
+                    match op {
+                        Op::Register => {
+                            let slot = slab.allocate().unwrap();
+                            prop_assert!(
+                                slot.slot().readiness(Ready::ALL).ready.is_empty(),
+                                "a reused slot starts with no readiness"
+                            );
+                            issued.push((slot.token(), true));
+                            live.push(slot);
+                        }
+                        Op::Deregister(_) if live.is_empty() => {}
+                        Op::Deregister(n) => {
+                            let slot = live.swap_remove(n % live.len());
+                            let token = slot.token();
+                            slab.release(&slot);
+                            issued.iter_mut().filter(|(t, _)| *t == token).for_each(|e| e.1 = false);
+                        }
+                        Op::Event(_, _) if issued.is_empty() => {}
+                        Op::Event(n, bits) => {
+                            let (token, is_live) = issued[n % issued.len()];
+                            let (index, generation) = decode_token(token);
+                            tick = tick.wrapping_add(1);
+                            let ready = Ready::from_bits(bits) & Ready::ALL;
+                            let slot = slab.get(index).expect("issued slots exist");
+                            match slot.set_readiness(generation, ready, tick) {
+                                Dispatch::Stale => prop_assert!(!is_live, "a live token's event was dropped"),
+                                Dispatch::Applied(_) => {
+                                    prop_assert!(is_live, "a stale token's event reached the slot");
+                                    prop_assert_eq!(slot.readiness(ready).ready.bits(), ready.bits());
+                                }
+                            }
+                        }
+                    }
+                }
+                for slot in &live {
+                    slab.release(slot);
+                }
+            }
+        }
+    }
 }

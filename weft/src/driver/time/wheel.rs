@@ -30,8 +30,8 @@ const SLOT_BITS: u32 = 6;
 /// The furthest a deadline can be placed directly: 64^6 ms.
 const MAX_SPAN: u64 = 1 << (SLOT_BITS * LEVELS as u32);
 const NIL: u32 = u32::MAX;
-/// The latest tick a timer can be due at: about 35 years after the wheel
-/// started. Later deadlines are clamped to it, which keeps every sum in the
+/// The furthest ahead a timer can be due: about 35 years after the wheel's
+/// current tick. Later deadlines are clamped to it, which keeps every sum in the
 /// wheel far from overflow and bounds the work of moving a far timer down.
 const MAX_WHEN: u64 = 1 << 40;
 
@@ -136,7 +136,10 @@ impl Wheel {
 
     /// Adds a timer due at tick `when`, to wake `waker`.
     pub(crate) fn insert(&mut self, when: u64, waker: Waker) -> Inserted {
-        let when = when.min(MAX_WHEN);
+        // Clamped relative to now: an absolute cap would turn every timer
+        // set after ~35 years of uptime into an already-elapsed one (found
+        // by the model test below).
+        let when = when.min(self.elapsed.saturating_add(MAX_WHEN));
         if when <= self.elapsed {
             return Inserted::Elapsed;
         }
@@ -538,5 +541,159 @@ mod tests {
         assert_eq!(wheel.insert(50, waker(0, &log)), Inserted::Elapsed);
         assert_eq!(wheel.insert(10, waker(0, &log)), Inserted::Elapsed);
         assert_eq!(wheel.len(), 0);
+    }
+
+    #[test]
+    fn a_timer_set_after_decades_of_uptime_still_waits() {
+        // Regression (found by the model test): the cap on far deadlines was
+        // absolute, so once the wheel had run ~35 years every new timer
+        // counted as already elapsed.
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut wheel = Wheel::new();
+        let mut fired = Vec::new();
+        wheel.advance(MAX_WHEN + 5, &mut fired);
+        assert!(matches!(
+            wheel.insert(MAX_WHEN + 6, waker(0, &log)),
+            Inserted::Pending(_)
+        ));
+        assert!(matches!(
+            wheel.insert(u64::MAX, waker(1, &log)),
+            Inserted::Pending(_)
+        ));
+        wheel.advance(MAX_WHEN + 6, &mut fired);
+        assert_eq!(fired.len(), 1);
+    }
+
+    mod model {
+        //! The wheel against a reference model: a map of live timers
+        //! (id → deadline), over random insert / cancel / reset / advance
+        //! sequences with deadlines at every level and past the wheel's span.
+        use super::super::*;
+        use super::{waker, Arc};
+        use proptest::prelude::*;
+        use std::collections::BTreeMap;
+
+        #[derive(Debug, Clone)]
+        enum Op {
+            /// Insert a timer `delta` ticks after `elapsed`.
+            Insert(u64),
+            /// Cancel the n-th live timer (mod the count).
+            Cancel(usize),
+            /// Move the n-th live timer to `delta` after `elapsed`.
+            Reset(usize, u64),
+            /// Advance time by `delta`.
+            Advance(u64),
+            /// Advance to the wheel's next deadline, as the driver does.
+            ToNext,
+        }
+
+        /// Deltas at every level: within a slot, a level, the whole span,
+        /// and past it (clamped at `MAX_WHEN`).
+        fn delta() -> impl Strategy<Value = u64> {
+            prop_oneof![
+                0u64..70,
+                60u64..5_000,
+                4_000u64..300_000,
+                (0u32..43).prop_flat_map(|bits| 0u64..=(1u64 << bits)),
+                Just(MAX_SPAN),
+                Just(u64::MAX / 4),
+            ]
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                4 => delta().prop_map(Op::Insert),
+                1 => any::<usize>().prop_map(Op::Cancel),
+                1 => (any::<usize>(), delta()).prop_map(|(n, d)| Op::Reset(n, d)),
+                2 => delta().prop_map(Op::Advance),
+                2 => Just(Op::ToNext),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn wheel_matches_the_model(ops in proptest::collection::vec(op(), 1..120)) {
+                let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+                let mut wheel = Wheel::new();
+                // id -> (key, clamped deadline)
+                let mut live: BTreeMap<usize, (Key, u64)> = BTreeMap::new();
+                let mut next_id = 0usize;
+                let mut fired = Vec::new();
+                let mut insert = |wheel: &mut Wheel, live: &mut BTreeMap<usize, (Key, u64)>, d: u64| {
+                    let when = wheel.elapsed().saturating_add(d);
+                    let clamped = when.min(wheel.elapsed() + MAX_WHEN);
+                    let id = next_id;
+                    next_id += 1;
+                    match wheel.insert(when, waker(id, &log)) {
+                        Inserted::Pending(key) => {
+                            prop_assert!(clamped > wheel.elapsed());
+                            live.insert(id, (key, clamped));
+                        }
+                        Inserted::Elapsed => prop_assert!(when <= wheel.elapsed()),
+                    }
+                    Ok(())
+                };
+                for op in ops {
+                    match op {
+                        Op::Insert(d) => insert(&mut wheel, &mut live, d)?,
+                        Op::Cancel(n) | Op::Reset(n, _) if live.is_empty() => { let _ = n; }
+                        Op::Cancel(n) => {
+                            let id = *live.keys().nth(n % live.len()).unwrap();
+                            let (key, _) = live.remove(&id).unwrap();
+                            prop_assert!(wheel.remove(key).is_some(), "a live timer can be removed");
+                            prop_assert!(wheel.remove(key).is_none(), "but only once");
+                        }
+                        Op::Reset(n, d) => {
+                            let id = *live.keys().nth(n % live.len()).unwrap();
+                            let (key, _) = live.remove(&id).unwrap();
+                            prop_assert!(wheel.remove(key).is_some());
+                            insert(&mut wheel, &mut live, d)?;
+                        }
+                        Op::Advance(_) | Op::ToNext => {
+                            let now = match op {
+                                Op::Advance(d) => wheel.elapsed().saturating_add(d.min(MAX_WHEN)),
+                                _ => match wheel.next_deadline() {
+                                    Some(next) => next,
+                                    None => continue,
+                                },
+                            };
+                            // The model's next deadline is the wheel's.
+                            let model_next = live.values().map(|(_, when)| *when).min();
+                            prop_assert_eq!(wheel.next_deadline().map(|n| n.max(wheel.elapsed())).is_some(), model_next.is_some());
+                            if let (Some(ours), Some(model)) = (wheel.next_deadline(), model_next) {
+                                prop_assert!(ours <= model, "next deadline {} is after the model's {}", ours, model);
+                            }
+                            log.lock().unwrap().clear();
+                            wheel.advance(now, &mut fired);
+                            fired.drain(..).for_each(Waker::wake);
+                            let order = std::mem::take(&mut *log.lock().unwrap());
+                            let mut due: Vec<usize> = live
+                                .iter()
+                                .filter(|(_, (_, when))| *when <= now)
+                                .map(|(id, _)| *id)
+                                .collect();
+                            // Same timers fire...
+                            let mut got = order.clone();
+                            got.sort_unstable();
+                            due.sort_unstable();
+                            prop_assert_eq!(&got, &due, "at {}", now);
+                            // ...in deadline order.
+                            let deadlines: Vec<u64> = order.iter().map(|id| live[id].1).collect();
+                            prop_assert!(deadlines.windows(2).all(|w| w[0] <= w[1]), "order {:?}", deadlines);
+                            for id in &order {
+                                let (key, _) = live.remove(id).unwrap();
+                                prop_assert!(wheel.is_fired(key));
+                            }
+                            for (key, _) in live.values() {
+                                prop_assert!(!wheel.is_fired(*key));
+                            }
+                        }
+                    }
+                    prop_assert_eq!(wheel.len(), live.len());
+                }
+            }
+        }
     }
 }

@@ -459,6 +459,84 @@ mod tests {
         assert_eq!(count, ITEMS);
         assert_eq!(sum.load(Relaxed), ITEMS * (ITEMS + 1) / 2);
     }
+
+    mod model {
+        //! The ring over random push / pop / steal sequences on one thread
+        //! (the concurrent interleavings are loom's job): nothing is lost or
+        //! duplicated, and the owner sees its own items in FIFO order.
+        use super::super::*;
+        use proptest::prelude::*;
+
+        #[derive(Debug, Clone)]
+        enum Op {
+            Push(usize),
+            PopA,
+            PopB,
+            /// B steals from A.
+            StealAtoB,
+            /// A steals from B.
+            StealBtoA,
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                4 => (1usize..300).prop_map(Op::Push),
+                2 => Just(Op::PopA),
+                1 => Just(Op::PopB),
+                1 => Just(Op::StealAtoB),
+                1 => Just(Op::StealBtoA),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn nothing_lost_or_duplicated(ops in proptest::collection::vec(op(), 1..80)) {
+                let (mut a, steal_a) = new::<u64>();
+                let (mut b, steal_b) = new::<u64>();
+                let mut next = 0u64;
+                let mut out: Vec<u64> = Vec::new();
+                let mut overflowed: Vec<u64> = Vec::new();
+                let mut last_popped_a: Option<u64> = None;
+                for op in ops {
+                    match op {
+                        Op::Push(n) => {
+                            for _ in 0..n {
+                                a.push_back(next, |batch| overflowed.extend(batch));
+                                next += 1;
+                            }
+                        }
+                        Op::PopA => {
+                            if let Some(v) = a.pop() {
+                                // Items are pushed in increasing order and
+                                // only ever taken from the front.
+                                prop_assert!(last_popped_a.is_none_or(|l| v > l), "FIFO");
+                                last_popped_a = Some(v);
+                                out.push(v);
+                            }
+                        }
+                        Op::PopB => out.extend(b.pop()),
+                        Op::StealAtoB => out.extend(steal_a.steal_into(&mut b)),
+                        Op::StealBtoA => {
+                            // A only steals when its own queue is empty, as a
+                            // worker does, so its items stay in order.
+                            if a.is_empty() {
+                                out.extend(steal_b.steal_into(&mut a));
+                                last_popped_a = None;
+                            }
+                        }
+                    }
+                    prop_assert!(a.len() <= 256 && b.len() <= 256);
+                }
+                out.extend(std::iter::from_fn(|| a.pop()));
+                out.extend(std::iter::from_fn(|| b.pop()));
+                out.extend(overflowed);
+                out.sort_unstable();
+                prop_assert_eq!(out, (0..next).collect::<Vec<_>>(), "every item exactly once");
+            }
+        }
+    }
 }
 
 #[cfg(all(test, weft_loom))]
