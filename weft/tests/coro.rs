@@ -628,3 +628,114 @@ fn running_out_of_stack_mappings_is_an_error() {
         "the coroutines before it unwind: {stdout}"
     );
 }
+
+// Regressions from the review of the first version.
+
+#[test]
+fn blocking_calls_inside_a_block_on_future_get_the_error() {
+    within(30, || {
+        common::rt().block_on(async {
+            let result = coro::spawn(|| {
+                coro::block_on(async {
+                    // Suspending here would leave this future's `Context`
+                    // dangling: refused.
+                    let inner = coro::sleep(Duration::from_millis(1));
+                    weft::time::sleep(Duration::from_millis(1)).await;
+                    inner
+                })
+                .unwrap()
+            })
+            .await
+            .unwrap();
+            assert_eq!(result.unwrap_err().kind(), ErrorKind::Unsupported);
+        });
+    });
+}
+
+#[test]
+fn a_coroutine_dropping_a_runtime_that_holds_another_coroutine() {
+    within(30, || {
+        let tried = Rc::new(Cell::new(None));
+        struct YieldOnDrop(Rc<Cell<Option<bool>>>);
+        impl Drop for YieldOnDrop {
+            fn drop(&mut self) {
+                // Runs while another coroutine is running: must not suspend it.
+                self.0.set(Some(coro::yield_now().is_ok()));
+            }
+        }
+        let inner = common::rt();
+        let guard = YieldOnDrop(Rc::clone(&tried));
+        inner.block_on(async move {
+            coro::spawn(move || {
+                let _guard = guard;
+                coro::sleep(Duration::from_secs(3600))
+            });
+            weft::task::yield_now().await;
+        });
+        let outer = common::rt();
+        let after = outer.block_on(async move {
+            coro::spawn(move || {
+                drop(inner); // unwinds the other coroutine right here
+                             // This coroutine can still suspend afterwards.
+                coro::sleep(Duration::from_millis(1)).is_ok()
+            })
+            .await
+            .unwrap()
+        });
+        assert_eq!(
+            tried.get(),
+            Some(false),
+            "the unwinding coroutine's yield was refused"
+        );
+        assert!(after, "the running coroutine kept its state");
+    });
+}
+
+#[test]
+fn no_suspending_while_a_panic_unwinds() {
+    within(30, || {
+        let tried = Rc::new(Cell::new(None));
+        struct WriteOnDrop(Rc<Cell<Option<ErrorKind>>>);
+        impl Drop for WriteOnDrop {
+            fn drop(&mut self) {
+                self.0.set(coro::yield_now().err().map(|e| e.kind()));
+            }
+        }
+        let t = Rc::clone(&tried);
+        common::rt().block_on(async move {
+            let failed = coro::spawn(move || {
+                let _guard = WriteOnDrop(t);
+                panic!("unwinding with a guard that wants to yield");
+            });
+            assert!(failed.await.unwrap_err().is_panic());
+        });
+        assert_eq!(tried.get(), Some(ErrorKind::Unsupported));
+    });
+}
+
+#[test]
+fn block_in_place_inside_a_coroutine_does_not_suspend_it() {
+    within(30, || {
+        let rt = weft::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let kind = rt.block_on(async {
+            weft::spawn(async {
+                coro::spawn(|| {
+                    let inside = weft::task::block_in_place(|| {
+                        coro::sleep(Duration::from_millis(1)).map_err(|e| e.kind())
+                    });
+                    // And the coroutine works normally afterwards.
+                    coro::sleep(Duration::from_millis(1)).unwrap();
+                    inside
+                })
+                .await
+                .unwrap()
+            })
+            .await
+            .unwrap()
+        });
+        assert_eq!(kind, Err(ErrorKind::Unsupported));
+    });
+}

@@ -56,7 +56,8 @@
 //! [`Builder::stack_size`] says otherwise, with a guard page below it. Only
 //! the pages a coroutine touches become resident (a suspended coroutine
 //! that did a little I/O holds about one or two pages). Stacks are pooled
-//! per thread and reused, so a short-lived coroutine costs no `mmap`. Each
+//! per thread (up to 1,024) and reused, so a short-lived coroutine costs no
+//! `mmap`; a pooled stack keeps the pages its earlier coroutines touched. Each
 //! live stack takes two kernel memory mappings and Linux's default
 //! `vm.max_map_count` (65530) caps a process near 32,700 of them: past that,
 //! [`Builder::spawn`] returns an error that names the limit (and [`spawn`]
@@ -73,7 +74,15 @@
 //! every value on its stack is dropped exactly once, on its own thread.
 //! While it unwinds the coroutine can no longer suspend: a blocking-style
 //! call made by a `Drop` during that unwinding returns the
-//! not-in-a-coroutine error instead of waiting.
+//! not-in-a-coroutine error instead of waiting (the same holds during any
+//! panic's unwinding, inside a future given to [`block_on`], and inside
+//! [`block_in_place`](crate::task::block_in_place)). The unwinding is a
+//! panic payload: code that wraps work in `catch_unwind` inside a coroutine
+//! must re-raise payloads it does not recognise, or the abort is swallowed.
+//!
+//! A current-thread runtime dropped on another thread than the one its
+//! coroutines run on cannot unwind them there (their stacks belong to that
+//! thread): they are leaked, as its `!Send` local tasks are.
 
 mod net_impl;
 mod overflow;
@@ -88,9 +97,10 @@ pub mod net {
     //! suspends the coroutine until the socket is ready. Outside a coroutine
     //! every call returns an error of kind `Unsupported` saying it needs one.
     //!
-    //! Read and write timeouts behave as std's: after
+    //! Read and write timeouts work as std's do: after
     //! [`set_read_timeout`](TcpStream::set_read_timeout), a read that waits
-    //! longer fails with `ErrorKind::TimedOut`; the socket stays usable.
+    //! longer fails (with `ErrorKind::TimedOut`, where std on Unix gives
+    //! `WouldBlock`); the socket stays usable.
     pub use super::net_impl::{TcpListener, TcpStream, UdpSocket, UnixStream};
 }
 
@@ -133,22 +143,66 @@ pub(crate) struct Running {
     pub(crate) stack: *const overflow::StackInfo,
 }
 
-thread_local! {
-    /// The coroutine running on this thread right now, or null. The
-    /// coroutine sets it each time it starts or resumes; its poller clears it
-    /// when `resume` returns. Also read by the stack-overflow handler.
-    pub(crate) static RUNNING: Cell<*const Running> = const { Cell::new(ptr::null()) };
+/// This thread's coroutine state: which coroutine may suspend right now,
+/// and which coroutine's stack the code runs on (for the overflow handler).
+/// They differ while a coroutine must not suspend — inside a future polled
+/// by [`block_on`], inside `block_in_place`, while its stack is unwound.
+#[derive(Clone, Copy)]
+pub(crate) struct Current {
+    /// The coroutine that may suspend, or null.
+    running: *const Running,
+    /// The stack the code runs on, or null.
+    pub(crate) stack: *const overflow::StackInfo,
 }
 
-/// The running coroutine, if this code runs inside one.
+const NONE: Current = Current {
+    running: ptr::null(),
+    stack: ptr::null(),
+};
+
+thread_local! {
+    /// This thread's [`Current`]. A coroutine sets it each time it starts or
+    /// resumes; its poller puts the previous value back when `resume` returns.
+    pub(crate) static CURRENT: Cell<Current> = const { Cell::new(NONE) };
+}
+
+/// The running coroutine, if this code runs inside one that may suspend now
+/// (not while the thread is panicking: a coroutine suspended mid-unwind
+/// could later be force-unwound from inside a running destructor, which
+/// aborts).
 fn running() -> Option<&'static Running> {
-    let current = RUNNING.with(Cell::get);
-    // SAFETY: `RUNNING` is non-null only while a coroutine runs on this
-    // thread (a poller resets it when `resume` returns), and it points into
-    // that coroutine's first frame, which outlives everything the coroutine
-    // runs; the reference is used only by code on the coroutine's stack
-    // (the `'static` is never stored anywhere that outlives the call).
+    let current = CURRENT.with(Cell::get).running;
+    if current.is_null() || std::thread::panicking() {
+        return None;
+    }
+    // SAFETY: `running` is non-null only while that coroutine runs on this
+    // thread (every poller puts the previous state back when `resume`
+    // returns, and every place that must not suspend nulls it), and it
+    // points into the coroutine's first frame, which outlives everything the
+    // coroutine runs; the reference is used only by code on that stack (the
+    // `'static` is never stored).
     unsafe { current.as_ref() }
+}
+
+/// Runs `f` with no coroutine able to suspend (blocking-style calls return
+/// the not-in-a-coroutine error), then puts the state back, also on unwind.
+pub(crate) fn without_suspending<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(Current);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CURRENT.with(|c| c.set(self.0));
+        }
+    }
+    let previous = CURRENT.with(|c| {
+        let previous = c.get();
+        c.set(Current {
+            running: ptr::null(),
+            ..previous
+        });
+        previous
+    });
+    let _restore = Restore(previous);
+    f()
 }
 
 /// True if the calling code runs inside a weft coroutine.
@@ -185,7 +239,12 @@ fn suspend(running: &Running, requeue: Requeue) {
     let yielder = unsafe { &*running.yielder };
     let cx = yielder.suspend(requeue);
     running.cx.set(cx);
-    RUNNING.with(|r| r.set(running));
+    CURRENT.with(|c| {
+        c.set(Current {
+            running,
+            stack: running.stack,
+        })
+    });
 }
 
 /// Polls `future` to completion from the running coroutine, suspending the
@@ -197,7 +256,10 @@ fn block_on_in<F: Future>(running: &Running, future: F) -> F::Output {
         // that `resume` call is still running (this code runs inside it), so
         // the `Context` it points to is live and not otherwise borrowed.
         let cx = unsafe { &mut *running.cx.get().0 };
-        if let Poll::Ready(output) = future.as_mut().poll(cx) {
+        // A blocking-style call inside `future` must not suspend the
+        // coroutine: this poll would return and the `Context` the future is
+        // holding would dangle. Inside, such calls get the error instead.
+        if let Poll::Ready(output) = without_suspending(|| future.as_mut().poll(cx)) {
             return output;
         }
         suspend(running, false);
@@ -205,7 +267,9 @@ fn block_on_in<F: Future>(running: &Running, future: F) -> F::Output {
 }
 
 /// Waits for `future` inside a coroutine: the coroutine is suspended while
-/// the future is pending, and the thread runs other tasks meanwhile.
+/// the future is pending, and the thread runs other tasks meanwhile. Inside
+/// `future` itself blocking-style calls return the not-in-a-coroutine error
+/// (use the async APIs there).
 ///
 /// # Errors
 ///
@@ -380,13 +444,18 @@ impl Builder {
                     cx: Cell::new(cx),
                     stack: info_ptr,
                 };
-                RUNNING.with(|r| r.set(&running));
+                CURRENT.with(|c| {
+                    c.set(Current {
+                        running: &running,
+                        stack: info_ptr,
+                    })
+                });
                 f()
             });
         crate::scheduler::spawn_local(CoroTask {
             coroutine: Some(coroutine),
             size,
-            _info: info,
+            info,
         })
     }
 }
@@ -398,18 +467,30 @@ struct CoroTask<T> {
     /// The stack's page-rounded size (its pool key).
     size: usize,
     /// For the stack-overflow diagnosis; boxed so its address is stable.
-    _info: Box<overflow::StackInfo>,
+    info: Box<overflow::StackInfo>,
 }
 
-/// Clears `RUNNING` when a `resume` returns — the coroutine suspended,
-/// finished or unwound — so code outside it sees no coroutine. (Coroutines
-/// never nest: a task poll, where they are resumed, never runs inside one,
-/// so there is nothing to restore.)
-struct Resuming;
+/// Around a `resume` or a forced unwind: the state starts with no coroutine
+/// able to suspend (the coroutine sets itself when it runs; its destructors
+/// during a forced unwind run without it) and this stack marked for the
+/// overflow handler; when it returns, the previous state comes back — also
+/// when a coroutine's task is dropped while another coroutine runs.
+struct Resuming(Current);
+
+impl Resuming {
+    fn enter(info: &overflow::StackInfo) -> Resuming {
+        Resuming(CURRENT.with(|c| {
+            c.replace(Current {
+                running: ptr::null(),
+                stack: info,
+            })
+        }))
+    }
+}
 
 impl Drop for Resuming {
     fn drop(&mut self) {
-        RUNNING.with(|r| r.set(ptr::null()));
+        CURRENT.with(|c| c.set(self.0));
     }
 }
 
@@ -423,7 +504,7 @@ impl<T> Future for CoroTask<T> {
         };
         let cx = CxPtr(ptr::from_mut(cx).cast::<Context<'static>>());
         let resumed = {
-            let _resuming = Resuming;
+            let _resuming = Resuming::enter(&this.info);
             coroutine.resume(cx)
         };
         match resumed {
@@ -453,7 +534,7 @@ impl<T> Drop for CoroTask<T> {
             // Suspended (or never started): unwind its stack, running every
             // destructor on it once, then keep the stack.
             let unwound = {
-                let _resuming = Resuming;
+                let _resuming = Resuming::enter(&self.info);
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| coroutine.force_unwind()))
             };
             if let Err(panic) = unwound {

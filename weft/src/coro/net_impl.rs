@@ -75,6 +75,9 @@ macro_rules! coro_stream {
             /// Bounds every later read: one that waits longer fails with
             /// `TimedOut` (the stream stays usable). `None` waits forever;
             /// `Some(Duration::ZERO)` is an `InvalidInput` error, as std's.
+            /// Unlike std's, the error kind is always `TimedOut` (std on
+            /// Unix reports `WouldBlock`), and the timeout belongs to this
+            /// handle (`try_clone` copies it; later changes are not shared).
             pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
                 self.read_timeout.set(check_timeout(timeout)?);
                 Ok(())

@@ -47,8 +47,7 @@ static INSTALL: Once = Once::new();
 /// an alternate signal stack for it to run on.
 pub(crate) fn install_for_this_thread() {
     INSTALL.call_once(install_handler);
-    if !ALT_STACK_READY.with(Cell::get) {
-        ensure_alt_stack();
+    if !ALT_STACK_READY.with(Cell::get) && ensure_alt_stack() {
         ALT_STACK_READY.with(|r| r.set(true));
     }
 }
@@ -85,19 +84,20 @@ fn zeroed_action() -> libc::sigaction {
 
 /// Gives this thread an alternate signal stack if it has none (std makes
 /// one for the threads it starts; a thread made some other way may not
-/// have one). The stack is kept for the thread's life.
-fn ensure_alt_stack() {
+/// have one). The stack is kept for the thread's life. True if the thread
+/// has one now (false: try again at the next spawn).
+fn ensure_alt_stack() -> bool {
     // SAFETY: all-zero is a valid `stack_t`; a null new stack only queries.
     let mut current: libc::stack_t = unsafe { std::mem::zeroed() };
     // SAFETY: `current` is a valid out-parameter.
     if unsafe { libc::sigaltstack(ptr::null(), &mut current) } != 0 {
-        return;
+        return false;
     }
     if current.ss_flags & libc::SS_DISABLE == 0 {
-        return;
+        return true;
     }
     let Ok(memory) = corosensei::stack::DefaultStack::new(ALT_STACK_SIZE) else {
-        return;
+        return false;
     };
     use corosensei::stack::Stack;
     let (base, limit) = (memory.base().get(), memory.limit().get());
@@ -112,20 +112,24 @@ fn ensure_alt_stack() {
     // life and beyond.
     if unsafe { libc::sigaltstack(&stack, ptr::null_mut()) } == 0 {
         std::mem::forget(memory);
+        return true;
     }
+    false
 }
 
 extern "C" fn handler(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid `siginfo_t` for an `SA_SIGINFO`
     // handler; `si_addr` is the faulting address for SIGSEGV and SIGBUS.
     let address = unsafe { (*info).si_addr() } as usize;
-    let running = super::RUNNING.try_with(Cell::get).unwrap_or(ptr::null());
-    // SAFETY: `RUNNING` is non-null only while a coroutine runs on this
-    // thread, pointing into its first frame; that `Running`'s `stack` points
-    // to the boxed `StackInfo` its task holds for longer than the coroutine
-    // lives, never mutated meanwhile. This handler runs on this thread,
-    // inside that run.
-    let stack = unsafe { running.as_ref().and_then(|r| r.stack.as_ref()) };
+    let current = super::CURRENT
+        .try_with(Cell::get)
+        .map_or(ptr::null(), |c| c.stack);
+    // SAFETY: the stack pointer is non-null only while code runs on that
+    // coroutine's stack on this thread (set on resume and around a forced
+    // unwind, restored after); it points to the boxed `StackInfo` the task
+    // holds for longer than the coroutine lives, never mutated meanwhile.
+    // This handler runs on this thread, inside that run.
+    let stack = unsafe { current.as_ref() };
     if let Some(stack) = stack {
         if address < stack.guard_high && address >= stack.guard_low.saturating_sub(BELOW_GUARD) {
             report_and_abort(stack);

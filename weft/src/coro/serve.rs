@@ -16,8 +16,10 @@ use super::Builder;
 /// otherwise.
 pub const DEFAULT_SLOTS: usize = 1024;
 
-/// How often, at most, the "every slot is busy" warning is printed.
+/// How often, at most, each warning is printed.
 const WARN_EVERY: Duration = Duration::from_secs(10);
+/// The pause after a handler coroutine could not be started.
+const SPAWN_BACKOFF: Duration = Duration::from_millis(50);
 
 /// Options for [`serve`]: slot count, per-connection deadline, stack size.
 #[derive(Debug, Clone)]
@@ -88,7 +90,9 @@ impl Drop for SlotGuard {
 /// Serves `listener`: each connection is handled by `handler(stream)` in a
 /// coroutine, at most [`ServeOptions::slots`] at a time. Returns only on an
 /// accept error (weft's accept rides out descriptor exhaustion itself) or
-/// an invalid option.
+/// an invalid option. When a handler's coroutine cannot be started (no
+/// stack can be mapped), that connection is closed, a warning is printed
+/// (at most every 10 s) and the server pauses 50 ms before accepting again.
 ///
 /// A handler's result is dropped; when it returns, panics (the panic is
 /// reported by the panic hook, as any task's) or overruns the
@@ -150,6 +154,7 @@ where
         waiting: RefCell::new(None),
     });
     let mut warned_at: Option<Instant> = None;
+    let mut spawn_warned_at: Option<Instant> = None;
     let mut filled_since_warning = 0u64;
     loop {
         if slots.busy.get() >= options.slots {
@@ -177,13 +182,30 @@ where
         slots.busy.set(slots.busy.get() + 1);
         let slot = SlotGuard(Rc::clone(&slots));
         let handler = Rc::clone(&handler);
-        let coroutine = Builder::new()
+        let spawned = Builder::new()
             .name("weft::coro::serve handler")
             .stack_size(options.stack_size)
             .spawn(move || {
                 let _slot = slot;
                 handler(TcpStream::from_async(stream))
-            })?;
+            });
+        let coroutine = match spawned {
+            Ok(coroutine) => coroutine,
+            Err(e) => {
+                // No stack (vm.max_map_count, ulimit -v, memory): this
+                // connection is closed (the closure, with the stream and its
+                // slot, was dropped); back off and keep serving.
+                if spawn_warned_at.is_none_or(|at| at.elapsed() >= WARN_EVERY) {
+                    eprintln!(
+                        "weft::coro::serve: cannot start a handler ({e}); closing the \
+                         connection and backing off (lower ServeOptions::slots?)"
+                    );
+                    spawn_warned_at = Some(Instant::now());
+                }
+                crate::time::sleep(SPAWN_BACKOFF).await;
+                continue;
+            }
+        };
         if let Some(deadline) = options.deadline {
             crate::task::spawn_local(async move {
                 let mut coroutine = coroutine;

@@ -223,7 +223,9 @@ pub fn block_in_place<F, R>(f: F) -> R
 where
     F: FnOnce() -> R,
 {
-    crate::scheduler::multi_thread::block_in_place(f)
+    // Inside a coroutine, `f` must not suspend it: the worker waits for `f`
+    // to return before it takes its queue back.
+    crate::coro::without_suspending(|| crate::scheduler::multi_thread::block_in_place(f))
 }
 
 pub use crate::blocking::BlockingKind;
