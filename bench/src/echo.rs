@@ -535,6 +535,18 @@ impl Proc {
         }
     }
 
+    /// Hands every later stdout line to `f`, on a thread of its own (after
+    /// this, `expect_line` sees none).
+    pub(crate) fn follow(&mut self, mut f: impl FnMut(String) + Send + 'static) {
+        let (_, idle) = std::sync::mpsc::channel();
+        let lines = std::mem::replace(&mut self.lines, idle);
+        thread::spawn(move || {
+            while let Ok(Ok(line)) = lines.recv() {
+                f(line);
+            }
+        });
+    }
+
     /// Asks the process to exit with SIGTERM (so a tool like valgrind can
     /// write its report) and waits up to `timeout` for it.
     pub(crate) fn terminate(&mut self, timeout: Duration) -> io::Result<ExitStatus> {

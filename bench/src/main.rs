@@ -19,6 +19,7 @@ mod procbench;
 mod procstat;
 mod sched;
 mod servers;
+mod soak;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -38,6 +39,7 @@ usage: bench echo [options]
        bench process [--rounds N]
        bench http [--rounds N]
        bench coro [--rounds N]
+       bench soak [--secs N]
 
 echo: TCP echo, weft vs tokio vs a raw epoll loop, one server core, one client
 core; msgs/s and CPU per message, medians of interleaved rounds.
@@ -59,6 +61,9 @@ request, medians of N rounds (3); skipped with a note without wrk.
 coro: weft coroutines vs may (context switch), the echo scenario on
 weft-coro, weft, tokio and may, and server RSS per idle connection (10,000
 connections); medians of N rounds (3).
+soak: a weft server (async echo, hyper, coroutine echo) under N seconds (600)
+of mixed hostile load; reports every 10 s; fails unless every normal byte
+came back and descriptors, tasks, RSS and idle CPU return to normal.
 
 options:
   --rounds N        interleaved rounds; medians are reported (default 5)
@@ -84,6 +89,10 @@ enum Command {
     Process(usize),
     /// `bench http [--rounds N]`: hyper under wrk.
     Http(usize),
+    /// `bench soak [--secs N]`: reliability under hostile load.
+    Soak(u64),
+    /// `bench serve-soak` (hidden): the soak server.
+    ServeSoak,
     /// `bench coro [--rounds N]`: coroutines.
     Coro(usize),
     /// `bench coro-switch-may <iters>` (hidden): may's switch cost.
@@ -125,6 +134,11 @@ fn main() -> ExitCode {
         Command::Process(rounds) => ("process", procbench::run(rounds)),
         Command::Http(rounds) => ("http", http::run(rounds, 8, 64)),
         Command::Coro(rounds) => ("coro", corobench::run(rounds)),
+        Command::Soak(secs) => ("soak", soak::run(secs)),
+        Command::ServeSoak => {
+            exit_with_parent();
+            ("serve-soak", soak::serve())
+        }
         Command::CoroSwitchMay(iters, pair) => {
             exit_with_parent();
             ("coro-switch-may", corobench::may_switch(iters, pair))
@@ -191,6 +205,20 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
         "http" => match rest {
             [] => Ok(Command::Http(3)),
             _ => parse_rounds(rest, "http").map(Command::Http),
+        },
+        "soak" => match rest {
+            [] => Ok(Command::Soak(600)),
+            [flag, n] if flag == "--secs" => match n.parse::<u64>() {
+                Ok(n) if n >= 10 => Ok(Command::Soak(n)),
+                _ => Err(format!(
+                    "--secs must be an integer of at least 10, got {n:?}"
+                )),
+            },
+            _ => Err("usage: bench soak [--secs N]".into()),
+        },
+        "serve-soak" => match rest {
+            [] => Ok(Command::ServeSoak),
+            _ => Err("usage: bench serve-soak".into()),
         },
         "coro" => match rest {
             [] => Ok(Command::Coro(3)),

@@ -18,6 +18,8 @@ pub const DEFAULT_SLOTS: usize = 1024;
 
 /// How often, at most, each warning is printed.
 const WARN_EVERY: Duration = Duration::from_secs(10);
+/// Connections accepted before the accept loop yields to its handlers.
+const ACCEPTS_PER_TURN: usize = 16;
 /// The pause after a handler coroutine could not be started.
 const SPAWN_BACKOFF: Duration = Duration::from_millis(50);
 
@@ -155,6 +157,7 @@ where
     });
     let mut warned_at: Option<Instant> = None;
     let mut spawn_warned_at: Option<Instant> = None;
+    let mut accepted_in_a_row = 0usize;
     let mut filled_since_warning = 0u64;
     loop {
         if slots.busy.get() >= options.slots {
@@ -178,8 +181,17 @@ where
             })
             .await;
         }
+        // Fairness: after a run of accepts, let the new handlers start
+        // before taking more (a flood of connects would otherwise keep this
+        // loop ahead of its handlers, filling slots with unstarted work).
+        accepted_in_a_row += 1;
+        if accepted_in_a_row > ACCEPTS_PER_TURN {
+            accepted_in_a_row = 0;
+            crate::task::yield_now().await;
+        }
         let (stream, _) = listener.accept().await?;
         slots.busy.set(slots.busy.get() + 1);
+
         let slot = SlotGuard(Rc::clone(&slots));
         let handler = Rc::clone(&handler);
         let spawned = Builder::new()
