@@ -243,6 +243,9 @@ fn client_loop(
     })
 }
 
+/// One client's work, run again and again until the load stops.
+type ClientBody = Box<dyn FnMut(&Counters, &AtomicBool) -> io::Result<()> + Send>;
+
 /// Starts every client class; returns their threads.
 fn start_load(
     addrs: Addrs,
@@ -255,10 +258,9 @@ fn start_load(
         seed += 1;
         seed
     };
-    let go =
-        |class, normal, body: Box<dyn FnMut(&Counters, &AtomicBool) -> io::Result<()> + Send>| {
-            client_loop(class, normal, Arc::clone(stop), Arc::clone(counters), body)
-        };
+    let go = |class, normal, body: ClientBody| {
+        client_loop(class, normal, Arc::clone(stop), Arc::clone(counters), body)
+    };
     // Normal echo clients (async and coroutine servers): long connections,
     // random sizes, every byte checked.
     for (class, addr) in [("normal-echo", addrs.echo), ("normal-coro", addrs.coro)] {
