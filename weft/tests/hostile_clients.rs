@@ -187,3 +187,58 @@ fn a_signal_storm_interrupts_nothing() {
         println!("signal storm: {sent} SIGUSR1 in 2 s; {rounds} exact round trips on {connections} connections");
     });
 }
+
+/// Run only as the child of `a_reset_while_writing_is_an_error_even_with_sigpipe_on`.
+#[test]
+fn sigpipe_child() {
+    if std::env::var_os("WEFT_SIGPIPE_CHILD").is_none() {
+        return;
+    }
+    // Rust ignores SIGPIPE at startup; a program (or a C library) may turn
+    // it back on. weft's TCP writes must not kill the process even then.
+    // SAFETY: setting a signal's disposition to the default has no memory
+    // preconditions.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    common::rt().block_on(async {
+        for _ in 0..20 {
+            let (client, mut server) = common::pair().await;
+            client.set_linger(Some(Duration::ZERO)).unwrap();
+            drop(client);
+            let chunk = vec![1u8; 64 * 1024];
+            let err = loop {
+                if let Err(e) = server.write_all(&chunk).await {
+                    break e;
+                }
+            };
+            assert!(
+                matches!(
+                    err.kind(),
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+                ),
+                "{err:?}"
+            );
+        }
+    });
+    println!("SURVIVED");
+}
+
+#[test]
+fn a_reset_while_writing_is_an_error_even_with_sigpipe_on() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "sigpipe_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("WEFT_SIGPIPE_CHILD", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("SURVIVED"),
+        "the child died ({:?}): {stdout} {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
