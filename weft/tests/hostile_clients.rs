@@ -188,7 +188,8 @@ fn a_signal_storm_interrupts_nothing() {
     });
 }
 
-/// Run only as the child of `a_reset_while_writing_is_an_error_even_with_sigpipe_on`.
+/// Run only as the child of `a_reset_while_writing_is_an_error_even_with_sigpipe_on`:
+/// TCP (plain and vectored) and Unix stream writes to a peer that is gone.
 #[test]
 fn sigpipe_child() {
     if std::env::var_os("WEFT_SIGPIPE_CHILD").is_none() {
@@ -218,6 +219,37 @@ fn sigpipe_child() {
                 "{err:?}"
             );
         }
+        // Vectored TCP writes (std would use writev) and Unix stream writes
+        // (std would use write) to a peer that is gone.
+        let (client, mut server) = common::pair().await;
+        client.set_linger(Some(Duration::ZERO)).unwrap();
+        drop(client);
+        let chunk = vec![2u8; 64 * 1024];
+        let err = loop {
+            let bufs = [std::io::IoSlice::new(&chunk), std::io::IoSlice::new(&chunk)];
+            if let Err(e) = server.write_vectored(&bufs).await {
+                break e;
+            }
+        };
+        assert!(
+            matches!(
+                err.kind(),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+            ),
+            "{err:?}"
+        );
+        let (mut a, b) = weft::net::UnixStream::pair().unwrap();
+        drop(b);
+        let err = a.write_all(b"to nobody").await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe);
+        let err = a
+            .write_vectored(&[
+                std::io::IoSlice::new(b"to"),
+                std::io::IoSlice::new(b"nobody"),
+            ])
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe);
     });
     println!("SURVIVED");
 }

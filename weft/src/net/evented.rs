@@ -144,9 +144,7 @@ where
     }
 
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.poll_transfer(cx, Direction::Write, buf.len(), |mut s| {
-            io::Write::write(&mut s, buf)
-        })
+        self.poll_transfer(cx, Direction::Write, buf.len(), |s| send(s, buf))
     }
 
     pub(crate) fn poll_write_vectored(
@@ -155,9 +153,7 @@ where
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let len = vectored_len(bufs.iter().map(|b| b.len()));
-        self.poll_transfer(cx, Direction::Write, len, |mut s| {
-            io::Write::write_vectored(&mut s, bufs)
-        })
+        self.poll_transfer(cx, Direction::Write, len, |s| send_vectored(s, bufs))
     }
 
     pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
@@ -171,14 +167,28 @@ where
     }
 
     pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.try_io(Direction::Write, |mut s| io::Write::write(&mut s, buf))
+        self.try_io(Direction::Write, |s| send(s, buf))
     }
 
     pub(crate) fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        self.try_io(Direction::Write, |mut s| {
-            io::Write::write_vectored(&mut s, bufs)
-        })
+        self.try_io(Direction::Write, |s| send_vectored(s, bufs))
     }
+}
+
+/// Writes to a stream socket with `MSG_NOSIGNAL`: a write to a peer that is
+/// gone is an `EPIPE` error, never a SIGPIPE that kills the process — also
+/// where a program has set SIGPIPE back to its default action, and also
+/// for Unix sockets and vectored writes (std uses `write(2)`/`writev(2)`
+/// there, which raise it).
+fn send(socket: &impl AsFd, buf: &[u8]) -> io::Result<usize> {
+    rustix::net::send(socket, buf, rustix::net::SendFlags::NOSIGNAL).map_err(io::Error::from)
+}
+
+/// [`send`] from several buffers (`sendmsg(2)`).
+fn send_vectored(socket: &impl AsFd, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    let mut control = rustix::net::SendAncillaryBuffer::default();
+    rustix::net::sendmsg(socket, bufs, &mut control, rustix::net::SendFlags::NOSIGNAL)
+        .map_err(io::Error::from)
 }
 
 impl<T: AsFd> Evented<T> {

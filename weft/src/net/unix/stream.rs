@@ -16,9 +16,9 @@ use crate::net::evented::Evented;
 /// `shutdown(Shutdown::Write)` (or `AsyncWriteExt::close`) delivers EOF to
 /// the peer while this side can still read.
 ///
-/// Writes use `write(2)`: a write to a stream whose peer has gone raises
-/// `SIGPIPE`, which Rust programs ignore by default (the write then fails
-/// with `BrokenPipe`).
+/// Writes use `send`/`sendmsg` with `MSG_NOSIGNAL`: a write to a stream
+/// whose peer has gone fails with `BrokenPipe` and never raises `SIGPIPE`,
+/// even in a program that restored SIGPIPE's default action.
 ///
 /// ```
 /// use weft::io::{AsyncReadExt, AsyncWriteExt};
