@@ -83,6 +83,7 @@ fn a_waker_woken_after_its_runtime_is_gone() {
             let dropped = Arc::new(AtomicUsize::new(0));
             let stolen: Arc<Mutex<Option<Waker>>> = Arc::new(Mutex::new(None));
             let (holder, slot) = (Holder(Arc::clone(&dropped)), Arc::clone(&stolen));
+            let stored = Arc::clone(&stolen);
             rt.block_on(async move {
                 weft::spawn(async move {
                     let _holder = holder;
@@ -92,7 +93,10 @@ fn a_waker_woken_after_its_runtime_is_gone() {
                     })
                     .await
                 });
-                weft::time::sleep(Duration::from_millis(5)).await;
+                // Until the task has run (no fixed delay: machines are busy).
+                while stored.lock().unwrap().is_none() {
+                    weft::time::sleep(Duration::from_millis(1)).await;
+                }
             });
             drop(rt);
             assert_eq!(

@@ -80,13 +80,16 @@ fn a_waker_woken_after_its_runtime_is_gone_leaks_nothing() {
     assert_no_leak("late waker", || {
         for rt in runtimes() {
             let stolen: Arc<Mutex<Option<Waker>>> = Arc::new(Mutex::new(None));
-            let slot = Arc::clone(&stolen);
+            let (slot, stored) = (Arc::clone(&stolen), Arc::clone(&stolen));
             rt.block_on(async move {
                 weft::spawn(std::future::poll_fn(move |cx| {
                     *slot.lock().unwrap() = Some(cx.waker().clone());
                     Poll::<()>::Pending
                 }));
-                weft::time::sleep(Duration::from_millis(2)).await;
+                // Until the task has run (no fixed delay: machines are busy).
+                while stored.lock().unwrap().is_none() {
+                    weft::time::sleep(Duration::from_millis(1)).await;
+                }
             });
             drop(rt);
             let waker = stolen.lock().unwrap().take().expect("stored");

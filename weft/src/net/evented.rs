@@ -102,7 +102,7 @@ impl<T: AsFd> Drop for Evented<T> {
 
 /// The byte-stream operations shared by TCP and Unix streams (std
 /// implements `Read`/`Write` on `&TcpStream` and `&UnixStream`).
-impl<T: AsFd> Evented<T>
+impl<T: AsFd + StreamWrite> Evented<T>
 where
     for<'a> &'a T: io::Read + io::Write,
 {
@@ -144,7 +144,7 @@ where
     }
 
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.poll_transfer(cx, Direction::Write, buf.len(), |s| send(s, buf))
+        self.poll_transfer(cx, Direction::Write, buf.len(), |s| s.write_stream(buf))
     }
 
     pub(crate) fn poll_write_vectored(
@@ -153,7 +153,7 @@ where
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let len = vectored_len(bufs.iter().map(|b| b.len()));
-        self.poll_transfer(cx, Direction::Write, len, |s| send_vectored(s, bufs))
+        self.poll_transfer(cx, Direction::Write, len, |s| s.write_stream_vectored(bufs))
     }
 
     pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
@@ -167,28 +167,58 @@ where
     }
 
     pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.try_io(Direction::Write, |s| send(s, buf))
+        self.try_io(Direction::Write, |s| s.write_stream(buf))
     }
 
     pub(crate) fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        self.try_io(Direction::Write, |s| send_vectored(s, bufs))
+        self.try_io(Direction::Write, |s| s.write_stream_vectored(bufs))
     }
 }
 
-/// Writes to a stream socket with `MSG_NOSIGNAL`: a write to a peer that is
-/// gone is an `EPIPE` error, never a SIGPIPE that kills the process — also
-/// where a program has set SIGPIPE back to its default action, and also
-/// for Unix sockets and vectored writes (std uses `write(2)`/`writev(2)`
-/// there, which raise it).
-fn send(socket: &impl AsFd, buf: &[u8]) -> io::Result<usize> {
-    rustix::net::send(socket, buf, rustix::net::SendFlags::NOSIGNAL).map_err(io::Error::from)
+/// How a byte stream writes. Sockets use `send`/`sendmsg` with
+/// `MSG_NOSIGNAL`: a write to a peer that is gone is an `EPIPE` error, never
+/// a SIGPIPE that kills the process — also where a program has set SIGPIPE
+/// back to its default action, and also for Unix sockets and vectored
+/// writes (std uses `write(2)`/`writev(2)` there, which raise it). Pipes
+/// (child stdio) cannot take `send` and write through std.
+pub(crate) trait StreamWrite {
+    fn write_stream(&self, buf: &[u8]) -> io::Result<usize>;
+    fn write_stream_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize>;
 }
 
-/// [`send`] from several buffers (`sendmsg(2)`).
-fn send_vectored(socket: &impl AsFd, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-    let mut control = rustix::net::SendAncillaryBuffer::default();
-    rustix::net::sendmsg(socket, bufs, &mut control, rustix::net::SendFlags::NOSIGNAL)
-        .map_err(io::Error::from)
+/// Linux's limit on the slices of one `sendmsg`.
+const IOV_MAX: usize = 1024;
+
+macro_rules! socket_stream_write {
+    ($($t:ty),*) => {$(
+        impl StreamWrite for $t {
+            fn write_stream(&self, buf: &[u8]) -> io::Result<usize> {
+                rustix::net::send(self, buf, rustix::net::SendFlags::NOSIGNAL)
+                    .map_err(io::Error::from)
+            }
+
+            fn write_stream_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+                // More than IOV_MAX slices is EMSGSIZE: send the first
+                // IOV_MAX (a short write, as std's writev does).
+                let bufs = &bufs[..bufs.len().min(IOV_MAX)];
+                let mut control = rustix::net::SendAncillaryBuffer::default();
+                rustix::net::sendmsg(self, bufs, &mut control, rustix::net::SendFlags::NOSIGNAL)
+                    .map_err(io::Error::from)
+            }
+        }
+    )*};
+}
+
+socket_stream_write!(std::net::TcpStream, std::os::unix::net::UnixStream);
+
+impl StreamWrite for std::fs::File {
+    fn write_stream(&self, buf: &[u8]) -> io::Result<usize> {
+        io::Write::write(&mut &*self, buf)
+    }
+
+    fn write_stream_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        io::Write::write_vectored(&mut &*self, bufs)
+    }
 }
 
 impl<T: AsFd> Evented<T> {
