@@ -117,6 +117,11 @@ fn ensure_alt_stack() -> bool {
     false
 }
 
+/// A signal handler of the `SA_SIGINFO` shape.
+type SigInfoHandler = extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void);
+/// A plain `sa_handler`.
+type PlainHandler = extern "C" fn(libc::c_int);
+
 extern "C" fn handler(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid `siginfo_t` for an `SA_SIGINFO`
     // handler; `si_addr` is the faulting address for SIGSEGV and SIGBUS.
@@ -124,11 +129,11 @@ extern "C" fn handler(signal: libc::c_int, info: *mut libc::siginfo_t, context: 
     let current = super::CURRENT
         .try_with(Cell::get)
         .map_or(ptr::null(), |c| c.stack);
-    // SAFETY: the stack pointer is non-null only while code runs on that
-    // coroutine's stack on this thread (set on resume and around a forced
-    // unwind, restored after); it points to the boxed `StackInfo` the task
-    // holds for longer than the coroutine lives, never mutated meanwhile.
-    // This handler runs on this thread, inside that run.
+    // The stack pointer is non-null only while code runs on that coroutine's
+    // stack on this thread (set on resume and around a forced unwind,
+    // restored after); this handler runs on this thread, inside that run.
+    // SAFETY: so it points to the boxed `StackInfo` the task holds for
+    // longer than the coroutine lives, never mutated meanwhile.
     let stack = unsafe { current.as_ref() };
     if let Some(stack) = stack {
         if address < stack.guard_high && address >= stack.guard_low.saturating_sub(BELOW_GUARD) {
@@ -150,14 +155,12 @@ fn pass_on(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::
                 // SAFETY: the previous action had `SA_SIGINFO`, so its address
                 // is a 3-argument handler; the arguments are the ones the
                 // kernel gave this handler.
-                let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
-                    unsafe { std::mem::transmute(action.sa_sigaction) };
+                let f: SigInfoHandler = unsafe { std::mem::transmute(action.sa_sigaction) };
                 f(signal, info, context);
             } else {
                 // SAFETY: without `SA_SIGINFO` the address is a 1-argument
                 // `sa_handler`.
-                let f: extern "C" fn(libc::c_int) =
-                    unsafe { std::mem::transmute(action.sa_sigaction) };
+                let f: PlainHandler = unsafe { std::mem::transmute(action.sa_sigaction) };
                 f(signal);
             }
         }

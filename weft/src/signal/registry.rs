@@ -107,10 +107,10 @@ impl Globals {
                 .store(old.sa_flags & libc::SA_SIGINFO != 0, SeqCst);
             slot.previous.store(old.sa_sigaction, SeqCst);
         }
+        // `handler` only touches atomics, `write(2)` and the previous
+        // handler, all async-signal-safe.
         // SAFETY: `action` is a zeroed `sigaction` filled with a valid
-        // handler of the `SA_SIGINFO` shape and an empty mask. `handler`
-        // only touches atomics, `write(2)` and the previous handler, all
-        // async-signal-safe.
+        // handler of the `SA_SIGINFO` shape and an empty mask.
         unsafe {
             let mut action: libc::sigaction = std::mem::zeroed();
             action.sa_sigaction = handler as *const () as usize;
@@ -148,6 +148,11 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// The signal handler.
+/// A signal handler of the `SA_SIGINFO` shape.
+type SigInfoHandler = extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void);
+/// A plain `sa_handler`.
+type PlainHandler = extern "C" fn(libc::c_int);
+
 extern "C" fn handler(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
     // SAFETY: reading and restoring errno through libc's thread-local
     // pointer is what a handler must do so the interrupted code sees its
@@ -157,10 +162,10 @@ extern "C" fn handler(signal: libc::c_int, info: *mut libc::siginfo_t, context: 
         if let Some(slot) = globals.slots.get(signal as usize) {
             slot.pending.store(true, SeqCst);
             let byte = signal as u8;
+            // A full pipe (EAGAIN) loses nothing: the pending flag holds the
+            // signal.
             // SAFETY: `write(2)` is async-signal-safe; the fd is the pipe's
-            // write end, open for the life of the process; the buffer is
-            // one valid byte. A full pipe (EAGAIN) loses nothing: the
-            // pending flag holds the signal.
+            // write end, open for the life of the process; one valid byte.
             unsafe { libc::write(globals.write.as_raw_fd(), (&byte as *const u8).cast(), 1) };
             let previous = slot.previous.load(SeqCst);
             if previous != 0 {
@@ -168,13 +173,12 @@ extern "C" fn handler(signal: libc::c_int, info: *mut libc::siginfo_t, context: 
                     // SAFETY: `previous` was read from the `sa_sigaction`
                     // of an action with SA_SIGINFO: a 3-argument handler,
                     // called with the arguments we were given.
-                    let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
-                        unsafe { std::mem::transmute(previous) };
+                    let f: SigInfoHandler = unsafe { std::mem::transmute(previous) };
                     f(signal, info, context);
                 } else {
                     // SAFETY: `previous` was read from an action without
                     // SA_SIGINFO: a 1-argument `sa_handler`.
-                    let f: extern "C" fn(libc::c_int) = unsafe { std::mem::transmute(previous) };
+                    let f: PlainHandler = unsafe { std::mem::transmute(previous) };
                     f(signal);
                 }
             }
