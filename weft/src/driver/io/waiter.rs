@@ -201,7 +201,10 @@ mod tests {
     fn a_wake_racing_a_registration_is_never_lost() {
         // Lockstep with another thread that sets a flag and then wakes. If
         // the flag was still unset after `register` returned, the wake came
-        // after the registration and must reach our waker.
+        // after the registration and must reach our waker. The waits yield
+        // rather than spin: under valgrind (CI's memcheck step) threads run
+        // one at a time, and a spinner would hold the CPU for its whole
+        // time slice while the thread it waits for cannot run.
         use std::sync::atomic::AtomicU64;
         use std::time::{Duration, Instant};
 
@@ -223,10 +226,10 @@ mod tests {
             );
             std::thread::spawn(move || {
                 for i in 1..=ROUNDS {
-                    let deadline = Instant::now() + Duration::from_secs(10);
+                    let deadline = Instant::now() + Duration::from_secs(60);
                     while go.load(Ordering::SeqCst) != i {
                         assert!(Instant::now() < deadline, "lockstep stalled");
-                        std::hint::spin_loop();
+                        std::thread::yield_now();
                     }
                     flag.store(i, Ordering::SeqCst);
                     waiter.wake();
@@ -235,10 +238,10 @@ mod tests {
             })
         };
         let wait_for = |what: &dyn Fn() -> bool, message: &str| {
-            let deadline = Instant::now() + Duration::from_secs(10);
+            let deadline = Instant::now() + Duration::from_secs(60);
             while !what() {
                 assert!(Instant::now() < deadline, "{message}");
-                std::hint::spin_loop();
+                std::thread::yield_now();
             }
         };
         for i in 1..=ROUNDS {
