@@ -247,19 +247,29 @@ fn suspend(running: &Running, requeue: Requeue) {
     });
 }
 
-/// Polls `future` to completion from the running coroutine, suspending the
-/// coroutine (not the thread) whenever it is pending.
+/// Polls a user's `future` to completion from the running coroutine,
+/// suspending the coroutine (not the thread) whenever it is pending.
 fn block_on_in<F: Future>(running: &Running, future: F) -> F::Output {
+    // A blocking-style call inside `future` must not suspend the coroutine:
+    // the poll would return and the `Context` the future is holding would
+    // dangle. Inside, such calls get the not-in-a-coroutine error instead.
+    let mut future = pin!(future);
+    block_on_weft(
+        running,
+        std::future::poll_fn(|cx| without_suspending(|| future.as_mut().poll(cx))),
+    )
+}
+
+/// [`block_on_in`] for weft's own futures (sockets, timers), which never
+/// call blocking-style code: no guard around each poll.
+fn block_on_weft<F: Future>(running: &Running, future: F) -> F::Output {
     let mut future = pin!(future);
     loop {
         // SAFETY: `cx` was set by the poll that resumed this coroutine, and
         // that `resume` call is still running (this code runs inside it), so
         // the `Context` it points to is live and not otherwise borrowed.
         let cx = unsafe { &mut *running.cx.get().0 };
-        // A blocking-style call inside `future` must not suspend the
-        // coroutine: this poll would return and the `Context` the future is
-        // holding would dangle. Inside, such calls get the error instead.
-        if let Poll::Ready(output) = without_suspending(|| future.as_mut().poll(cx)) {
+        if let Poll::Ready(output) = future.as_mut().poll(cx) {
             return output;
         }
         suspend(running, false);
@@ -305,7 +315,7 @@ pub fn block_on<F: Future>(future: F) -> io::Result<F::Output> {
 pub fn sleep(duration: Duration) -> io::Result<()> {
     match running() {
         Some(running) => {
-            block_on_in(running, crate::time::sleep(duration));
+            block_on_weft(running, crate::time::sleep(duration));
             Ok(())
         }
         None => Err(not_in_coroutine("weft::coro::sleep")),

@@ -24,8 +24,8 @@ fn wait<R>(
         return Err(super::not_in_coroutine(what));
     };
     match timeout {
-        None => super::block_on_in(running, op),
-        Some(limit) => match super::block_on_in(running, crate::time::timeout(limit, op)) {
+        None => super::block_on_weft(running, op),
+        Some(limit) => match super::block_on_weft(running, crate::time::timeout(limit, op)) {
             Ok(result) => result,
             Err(_) => Err(io::Error::new(
                 io::ErrorKind::TimedOut,
