@@ -834,3 +834,29 @@ fn a_current_thread_runtime_dropped_inside_a_task_does_not_wait_on_the_pool() {
         });
     });
 }
+
+#[test]
+fn a_spawn_from_outside_while_the_only_worker_goes_to_sleep_is_not_lost() {
+    // One worker, and each task spawned from this (non-worker) thread just
+    // as the worker finished the previous one: the spawn lands in the
+    // global queue while the worker is between "queues empty" and
+    // "parked". A lost wake leaves the task queued with nobody to run it
+    // (nothing else would ever wake this runtime), and `recv_timeout`
+    // fails. Each round waits up to 10 s; a round normally takes
+    // microseconds.
+    within(120, || {
+        let rt = rt(1);
+        let (tx, rx) = std::sync::mpsc::channel();
+        for round in 0..20_000u32 {
+            let tx = tx.clone();
+            rt.spawn(async move {
+                tx.send(round).unwrap();
+            });
+            assert_eq!(
+                rx.recv_timeout(Duration::from_secs(10)),
+                Ok(round),
+                "the task spawned in round {round} never ran: its wake-up was lost"
+            );
+        }
+    });
+}

@@ -594,13 +594,14 @@ impl WorkerCx {
 
     /// Looks for work elsewhere: half of a random victim's ring, then the
     /// global queue. Only when fewer than half the workers search already.
+    ///
+    /// A lone worker has no victims but still counts itself searching: the
+    /// searcher that parks last re-checks the global queue, and that
+    /// re-check is what catches a spawn that saw every worker unparked
+    /// (and so woke nobody) just before this one went to sleep.
     fn steal_work(&self) -> Option<TaskRef> {
         let shared = &self.shared;
         let workers = shared.remotes.len();
-        if workers == 1 {
-            // Nobody to steal from, nobody to search alongside.
-            return self.pop_inject_batch();
-        }
         {
             let mut guard = self.core.borrow_mut();
             let core = guard.as_mut()?;
