@@ -16,9 +16,16 @@ async fn main() -> std::io::Result<()> {
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:7002".to_string());
     let listener = weft::net::TcpListener::bind(addr.as_str()).await?;
+    // Listen for Ctrl-C before announcing the address: from here on a
+    // SIGINT is ours (`ctrl_c()` would register only when first polled,
+    // leaving a window where Ctrl-C still kills the process outright).
+    let mut interrupt = weft::signal::unix::signal(weft::signal::unix::SignalKind::interrupt())?;
     println!("graceful: listening on {}", listener.local_addr()?);
-    let left = examples::graceful::serve(listener, weft::signal::ctrl_c(), Duration::from_secs(10))
-        .await?;
+    let shutdown = async move {
+        interrupt.recv().await;
+        Ok(())
+    };
+    let left = examples::graceful::serve(listener, shutdown, Duration::from_secs(10)).await?;
     if left > 0 {
         eprintln!("graceful: deadline passed with {left} connection(s) open");
         std::process::exit(1);
