@@ -182,6 +182,10 @@ impl Registration {
                     return Poll::Ready(Ok(value));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear(event),
+                // Non-blocking calls do not sleep, so a signal should never
+                // interrupt one; if a kernel path does, it is retried, never
+                // surfaced to the caller as an error.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Poll::Ready(Err(e)),
             }
         }
