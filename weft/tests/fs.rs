@@ -265,3 +265,71 @@ fn a_cancelled_poller_does_not_swallow_another_task_s_wake() {
         });
     });
 }
+
+#[test]
+fn a_file_queues_one_pool_job_at_a_time_also_from_self_methods() {
+    // One pool thread, held by a blocker: every job queues, and the pool's
+    // queue depth shows how many jobs the file put there. Three tasks call
+    // `&self` methods of one shared `File`; only the first may queue a job,
+    // the others wait for it (they would otherwise run side by side on a
+    // bigger pool, and a cancelled `set_len` could land after a later
+    // write).
+    within(30, || {
+        let rt = weft::runtime::Builder::new_current_thread()
+            .max_blocking_threads(1)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let dir = TempDir::new("one-job");
+            let file = std::sync::Arc::new(File::create(dir.join("f")).await.unwrap());
+            let metrics = weft::runtime::Handle::current().metrics();
+            let (release, released) = std::sync::mpsc::channel::<()>();
+            let blocker = weft::task::spawn_blocking(move || released.recv());
+            while metrics.num_blocking_threads() == 0 || metrics.blocking_queue_depth() > 0 {
+                weft::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+            let calls = [0, 1, 2].map(|which| {
+                let file = std::sync::Arc::clone(&file);
+                weft::spawn(async move {
+                    match which {
+                        0 => file.metadata().await.map(|_| ()),
+                        1 => file.sync_all().await,
+                        _ => file.set_len(3).await,
+                    }
+                })
+            });
+            for _ in 0..5 {
+                weft::task::yield_now().await;
+            }
+            assert_eq!(metrics.blocking_queue_depth(), 1, "the file queued one job");
+            release.send(()).unwrap();
+            blocker.await.unwrap().unwrap();
+            for call in calls {
+                call.await.unwrap().unwrap();
+            }
+            assert_eq!(file.metadata().await.unwrap().len(), 3);
+        });
+    });
+}
+
+#[test]
+fn every_self_method_of_a_file_reports_errors_with_the_path() {
+    within(30, || {
+        common::rt().block_on(async {
+            let dir = TempDir::new("self-methods");
+            let path = dir.join("f");
+            let mut file = File::create(&path).await.unwrap();
+            file.write_all(b"data").await.unwrap();
+            file.sync_data().await.unwrap();
+            file.sync_all().await.unwrap();
+            let mut permissions = file.metadata().await.unwrap().permissions();
+            permissions.set_readonly(true);
+            file.set_permissions(permissions).await.unwrap();
+            assert!(fs::metadata(&path).await.unwrap().permissions().readonly());
+            // A file opened for reading only cannot be resized.
+            let reader = File::open(&path).await.unwrap();
+            let err = reader.set_len(1).await.unwrap_err();
+            assert!(err.to_string().contains(&*path.to_string_lossy()), "{err}");
+        });
+    });
+}

@@ -106,6 +106,9 @@ enum Operation {
     /// A seek: asked for by `poll_seek` (with the position asked for), or
     /// giving the read-ahead back (`None`).
     Seek(io::Result<u64>, Option<SeekFrom>),
+    /// A job of a `&self` method (`sync_all`, `metadata`, ...), whose
+    /// result went to its caller.
+    Other,
 }
 
 /// Bytes read ahead (`data[pos..end]`), or bytes to write (`data[..end]`).
@@ -255,18 +258,57 @@ impl File {
         std::future::poll_fn(|cx| self.lock().poll_idle(cx, &self.std, &self.path)).await
     }
 
-    /// Runs `f` on the file on the blocking pool, after the operation in
-    /// flight.
+    /// Runs `f` on the file on the blocking pool as the file's one job in
+    /// flight: after the operation before it, and before any started later
+    /// (also if this future is dropped while the job runs).
     async fn run<T, F>(&self, op: &'static str, f: F) -> io::Result<T>
     where
         F: FnOnce(&std::fs::File) -> io::Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        self.flush_pending().await?;
-        let std = Arc::clone(&self.std);
-        super::blocking(move || f(&std))
-            .await
-            .map_err(|e| self.error(e, op))
+        // The job leaves its result here: whichever task polls the file
+        // next may be the one that sees the job finish.
+        let slot: Arc<Mutex<Option<io::Result<T>>>> = Arc::default();
+        let mut f = Some(f);
+        std::future::poll_fn(|cx| {
+            let mut inner = self.lock();
+            ready!(inner.poll_idle(cx, &self.std, &self.path))?;
+            let State::Idle(buf) = &mut inner.state else {
+                unreachable!("poll_idle returned with a job in flight")
+            };
+            let buf = buf.take().unwrap_or_default();
+            let (std, slot) = (Arc::clone(&self.std), Arc::clone(&slot));
+            let f = f.take().expect("the job is started once");
+            inner.state = State::Busy(crate::task::spawn_blocking(move || {
+                let result = f(&std);
+                *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+                (Operation::Other, buf)
+            }));
+            Poll::Ready(Ok::<(), io::Error>(()))
+        })
+        .await?;
+        let take = || slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        std::future::poll_fn(|cx| {
+            if let Some(result) = take() {
+                return Poll::Ready(result);
+            }
+            // Still running (the job fills the slot before it ends, and no
+            // other job can start before it ends): wait for it.
+            let mut inner = self.lock();
+            if let State::Busy(_) = inner.state {
+                let (done, buf) = ready!(inner.poll_job(cx, &self.path))?;
+                inner.state = State::Idle(Some(buf));
+                if let Operation::Write(Err(e)) = done {
+                    inner.last_write_err = Some(e);
+                }
+            }
+            Poll::Ready(take().unwrap_or_else(|| {
+                // Its job panicked; the task that saw it end got the error.
+                Err(io::Error::other("the blocking job failed"))
+            }))
+        })
+        .await
+        .map_err(|e| self.error(e, op))
     }
 
     /// Flushes to the disk: data and metadata (`fsync`).
@@ -332,7 +374,11 @@ impl Inner {
     /// Polls the job in flight (the state must be `Busy`). On completion
     /// the state is left for the caller to set, and every waiting task is
     /// woken; a failed job leaves the file idle with an empty buffer.
-    fn poll_job(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<(Operation, Buf)>> {
+    fn poll_job(
+        &mut self,
+        cx: &mut Context<'_>,
+        path: &Path,
+    ) -> Poll<io::Result<(Operation, Buf)>> {
         let State::Busy(job) = &mut self.state else {
             unreachable!("poll_job on an idle file")
         };
@@ -352,7 +398,7 @@ impl Inner {
             Ok(done) => Poll::Ready(Ok(done)),
             Err(e) => {
                 self.state = State::Idle(Some(Buf::default()));
-                Poll::Ready(Err(join_error(e)))
+                Poll::Ready(Err(join_error(e, path)))
             }
         }
     }
@@ -369,7 +415,7 @@ impl Inner {
         loop {
             match &mut self.state {
                 State::Busy(_) => {
-                    let (op, buf) = ready!(self.poll_job(cx))?;
+                    let (op, buf) = ready!(self.poll_job(cx, path))?;
                     self.state = State::Idle(Some(buf));
                     match op {
                         Operation::Write(Err(e)) => self.last_write_err = Some(e),
@@ -407,8 +453,11 @@ fn self_error(e: io::Error, op: &str) -> io::Error {
     io::Error::new(e.kind(), format!("{op} a file for into_std: {e}"))
 }
 
-fn join_error(e: crate::task::JoinError) -> io::Error {
-    io::Error::other(format!("a file operation's blocking job failed: {e}"))
+fn join_error(e: crate::task::JoinError, path: &Path) -> io::Error {
+    io::Error::other(format!(
+        "the blocking job for {} failed: {e}",
+        path.display()
+    ))
 }
 
 impl futures_io::AsyncRead for File {
@@ -437,7 +486,7 @@ impl futures_io::AsyncRead for File {
                     }));
                 }
                 State::Busy(_) => {
-                    let (op, mut buf) = ready!(inner.poll_job(cx))?;
+                    let (op, mut buf) = ready!(inner.poll_job(cx, &path))?;
                     match op {
                         Operation::Read(Ok(_)) => {
                             let n = buf.copy_to(dst);
@@ -461,6 +510,7 @@ impl futures_io::AsyncRead for File {
                                 return Poll::Ready(Err(super::with_path(e, "seeking in", &path)));
                             }
                         }
+                        Operation::Other => inner.state = State::Idle(Some(buf)),
                     }
                 }
             }
@@ -503,7 +553,7 @@ impl futures_io::AsyncWrite for File {
                     return Poll::Ready(Ok(n));
                 }
                 State::Busy(_) => {
-                    let (op, buf) = ready!(inner.poll_job(cx))?;
+                    let (op, buf) = ready!(inner.poll_job(cx, &path))?;
                     inner.state = State::Idle(Some(buf));
                     match op {
                         Operation::Write(Err(e)) => {
@@ -560,7 +610,7 @@ impl futures_io::AsyncSeek for File {
                     }));
                 }
                 State::Busy(_) => {
-                    let (op, buf) = ready!(inner.poll_job(cx))?;
+                    let (op, buf) = ready!(inner.poll_job(cx, &path))?;
                     inner.state = State::Idle(Some(buf));
                     match op {
                         // The seek this call started (or an identical one

@@ -39,15 +39,19 @@ fn with_paths(e: io::Error, op: &str, from: &Path, to: &Path) -> io::Error {
     )
 }
 
-/// Runs `f` on the blocking pool; a failed job becomes an `io::Error`.
-pub(crate) async fn blocking<T, F>(f: F) -> io::Result<T>
+/// Runs `f` on the blocking pool; a job that fails (panics, or is dropped
+/// at runtime shutdown) becomes an `io::Error` starting with `what()`.
+async fn blocking<T, F>(what: impl FnOnce() -> String, f: F) -> io::Result<T>
 where
     F: FnOnce() -> io::Result<T> + Send + 'static,
     T: Send + 'static,
 {
     match crate::task::spawn_blocking(f).await {
         Ok(result) => result,
-        Err(e) => Err(io::Error::other(format!("a file system job failed: {e}"))),
+        Err(e) => Err(io::Error::other(format!(
+            "{}: the blocking job failed: {e}",
+            what()
+        ))),
     }
 }
 
@@ -57,8 +61,12 @@ where
     F: FnOnce(&Path) -> io::Result<T> + Send + 'static,
     T: Send + 'static,
 {
-    let path = path.to_path_buf();
-    blocking(move || f(&path).map_err(|e| with_path(e, op, &path))).await
+    let owned = path.to_path_buf();
+    blocking(
+        || format!("{op} {}", path.display()),
+        move || f(&owned).map_err(|e| with_path(e, op, &owned)),
+    )
+    .await
 }
 
 /// `f(from, to)` on the blocking pool, its error naming both paths.
@@ -67,8 +75,12 @@ where
     F: FnOnce(&Path, &Path) -> io::Result<T> + Send + 'static,
     T: Send + 'static,
 {
-    let (from, to) = (from.to_path_buf(), to.to_path_buf());
-    blocking(move || f(&from, &to).map_err(|e| with_paths(e, op, &from, &to))).await
+    let owned = (from.to_path_buf(), to.to_path_buf());
+    blocking(
+        || format!("{op} {} to {}", from.display(), to.display()),
+        move || f(&owned.0, &owned.1).map_err(|e| with_paths(e, op, &owned.0, &owned.1)),
+    )
+    .await
 }
 
 /// Reads the whole file.
