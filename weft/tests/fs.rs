@@ -4,6 +4,7 @@ mod common;
 
 use std::io::{ErrorKind, SeekFrom};
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 
 use common::within;
 use weft::fs::{self, File, OpenOptions};
@@ -331,5 +332,53 @@ fn every_self_method_of_a_file_reports_errors_with_the_path() {
             let err = reader.set_len(1).await.unwrap_err();
             assert!(err.to_string().contains(&*path.to_string_lossy()), "{err}");
         });
+    });
+}
+
+#[test]
+fn an_accepted_write_is_written_even_if_the_runtime_shuts_down_before_its_job_starts() {
+    // One pool thread, held by a blocker, so the write's job and an
+    // ordinary job both wait in the queue. Shutdown cancels the ordinary
+    // job (queue depth 2 -> 1) but keeps the write: the caller was told its
+    // bytes were written. Only then is the blocker released.
+    within(60, || {
+        let rt = weft::runtime::Builder::new_current_thread()
+            .max_blocking_threads(1)
+            .build()
+            .unwrap();
+        let dir = TempDir::new("shutdown-write");
+        let path = dir.join("f");
+        let metrics = rt.handle().metrics();
+        let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        rt.block_on(async {
+            let mut file = File::create(&path).await.unwrap();
+            let _blocker = weft::task::spawn_blocking(move || released.recv());
+            while metrics.num_blocking_threads() == 0 || metrics.blocking_queue_depth() > 0 {
+                weft::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+            file.write_all(b"kept").await.unwrap();
+            drop(file);
+            let ran = std::sync::Arc::clone(&ran);
+            let _ordinary = weft::task::spawn_blocking(move || ran.store(true, Ordering::SeqCst));
+            assert_eq!(metrics.blocking_queue_depth(), 2);
+        });
+        let releaser = {
+            let metrics = rt.handle().metrics();
+            std::thread::spawn(move || {
+                // Shutdown has drained the cancellable jobs.
+                while metrics.blocking_queue_depth() >= 2 {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                release.send(()).unwrap();
+            })
+        };
+        rt.shutdown_timeout(std::time::Duration::from_secs(30));
+        releaser.join().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"kept");
+        assert!(
+            !ran.load(Ordering::SeqCst),
+            "the ordinary queued job was cancelled"
+        );
     });
 }

@@ -15,7 +15,10 @@
 //!
 //! Shutdown drops the work still queued (its `JoinHandle`s report
 //! cancelled) and waits for running work, up to the runtime's
-//! `shutdown_timeout`.
+//! `shutdown_timeout`. The exception is work queued as *must run* (a
+//! `File`'s write-behind: bytes the caller was told were written): it runs
+//! even when the runtime shuts down before it starts, and shutdown waits
+//! for it like running work.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -89,6 +92,8 @@ struct State {
     /// CPU and fast I/O jobs.
     queue: VecDeque<TaskRef>,
     slow: VecDeque<TaskRef>,
+    /// Fast I/O jobs that shutdown does not cancel.
+    must_run: VecDeque<TaskRef>,
     threads: usize,
     idle: usize,
     /// Idle threads already notified of a job and not yet awake.
@@ -106,7 +111,7 @@ struct State {
 
 impl State {
     fn has_runnable(&self, max_slow: usize) -> bool {
-        !self.queue.is_empty() || (!self.slow.is_empty() && self.slow_running < max_slow)
+        self.runnable(max_slow) > 0
     }
 
     /// Jobs a thread could start now (slow ones only while a slow slot is
@@ -117,18 +122,24 @@ impl State {
         } else {
             0
         };
-        self.queue.len() + slow
+        self.must_run.len() + self.queue.len() + slow
     }
 
-    /// Takes every queued job.
-    fn drain(&mut self) -> Vec<TaskRef> {
+    /// Takes the queued jobs that shutdown cancels, or (`all`) every one.
+    fn drain(&mut self, all: bool) -> Vec<TaskRef> {
         let mut jobs: Vec<TaskRef> = self.queue.drain(..).collect();
         jobs.extend(self.slow.drain(..));
+        if all {
+            jobs.extend(self.must_run.drain(..));
+        }
         jobs
     }
 
     /// The next job this thread may run, and whether it is slow.
     fn next_job(&mut self, max_slow: usize) -> Option<(TaskRef, bool)> {
+        if let Some(task) = self.must_run.pop_front() {
+            return Some((task, false));
+        }
         self.slow_first = !self.slow_first;
         if self.slow_first && self.slow_running < max_slow {
             if let Some(task) = self.slow.pop_front() {
@@ -194,6 +205,35 @@ impl Pool {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
+        self.spawn_in(handle, Some(kind), f)
+    }
+
+    /// Queues `f` as a fast I/O job that runs even if the runtime shuts
+    /// down before it starts (unless it already has: then it is
+    /// cancelled like any job).
+    pub(crate) fn spawn_must_run<F, R>(
+        self: &Arc<Self>,
+        handle: scheduler::Handle,
+        f: F,
+    ) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.spawn_in(handle, None, f)
+    }
+
+    /// Queues `f` in the queue of `kind`, or the must-run queue (`None`).
+    fn spawn_in<F, R>(
+        self: &Arc<Self>,
+        handle: scheduler::Handle,
+        kind: Option<BlockingKind>,
+        f: F,
+    ) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
         let task = TaskCell::new_blocking(Blocking(Some(f)), Id::next(), handle);
         let join = JoinHandle::new(task.clone());
         let task: TaskRef = task;
@@ -205,8 +245,9 @@ impl Pool {
             return join;
         }
         match kind {
-            BlockingKind::SlowIo => state.slow.push_back(task),
-            BlockingKind::Cpu | BlockingKind::FastIo => state.queue.push_back(task),
+            Some(BlockingKind::SlowIo) => state.slow.push_back(task),
+            Some(BlockingKind::Cpu | BlockingKind::FastIo) => state.queue.push_back(task),
+            None => state.must_run.push_back(task),
         }
         self.queued.store(state.runnable(self.max_slow), Release);
         if !state.has_runnable(self.max_slow) {
@@ -242,7 +283,7 @@ impl Pool {
             if state.threads == 0 {
                 // Nobody will run the queue: fail its jobs rather than let
                 // them wait forever.
-                let jobs = state.drain();
+                let jobs = state.drain(true);
                 self.queued.store(0, Release);
                 drop(state);
                 eprintln!(
@@ -344,17 +385,17 @@ impl Pool {
     /// Jobs waiting for a thread.
     pub(crate) fn queue_depth(&self) -> usize {
         let state = self.lock();
-        state.queue.len() + state.slow.len()
+        state.must_run.len() + state.queue.len() + state.slow.len()
     }
 
-    /// Stops taking jobs, cancels the queued ones and waits for the running
-    /// ones to finish, up to `timeout` (`None`: as long as they take).
-    /// Returns false if the wait timed out.
+    /// Stops taking jobs, cancels the queued ones (but the must-run ones)
+    /// and waits for the running ones to finish, up to `timeout` (`None`:
+    /// as long as they take). Returns false if the wait timed out.
     pub(crate) fn shutdown(&self, timeout: Option<Duration>) -> bool {
         let mut state = self.lock();
         state.shutdown = true;
-        let queued = state.drain();
-        self.queued.store(0, Release);
+        let queued = state.drain(false);
+        self.queued.store(state.runnable(self.max_slow), Release);
         drop(state);
         self.work.notify_all();
         queued.into_iter().for_each(|task| task.shutdown());

@@ -31,10 +31,10 @@ const MAX_BUF: usize = 2 * 1024 * 1024;
 /// writes them. `flush` (and `close`) wait for that job and return its
 /// error, if any: after `flush` the bytes are in the kernel (use
 /// [`sync_all`](Self::sync_all) for the disk). A `File` dropped before
-/// `flush` still has its accepted bytes written — the job owns them — but
-/// an error in that write is then lost, and if the runtime shuts down
-/// before the pool starts the job, the bytes are not written at all. So:
-/// `flush` before dropping whenever the data matters.
+/// `flush` still has its accepted bytes written — the job owns them, and
+/// runs even if the runtime shuts down before the pool starts it (runtime
+/// shutdown waits for it) — but an error in that write is then lost. So:
+/// `flush` before dropping whenever the outcome matters.
 ///
 /// ```
 /// use weft::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
@@ -541,7 +541,11 @@ impl futures_io::AsyncWrite for File {
                     let n = src.len().min(MAX_BUF);
                     buf.copy_from(&src[..n]);
                     let std = Arc::clone(&this.std);
-                    inner.state = State::Busy(crate::task::spawn_blocking(move || {
+                    // Outside a runtime `File` cannot be polled at all (its
+                    // jobs need a pool): the same panic as `spawn_blocking`.
+                    let handle = crate::runtime::Handle::current();
+                    // Must run: the caller is told the bytes are written.
+                    inner.state = State::Busy(handle.spawn_blocking_must_run(move || {
                         let result = (|| {
                             if rewind > 0 {
                                 (&*std).seek(SeekFrom::Current(-rewind))?;

@@ -80,6 +80,17 @@ impl Handle {
         self.inner.blocking().spawn(self.inner.clone(), kind, f)
     }
 
+    /// Runs `f` on this runtime's blocking pool as fast I/O that runs even
+    /// if the runtime shuts down before it starts (a `File`'s write-behind:
+    /// bytes its caller was told were written).
+    pub(crate) fn spawn_blocking_must_run<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.inner.blocking().spawn_must_run(self.inner.clone(), f)
+    }
+
     /// Runs `future` to completion on this thread, inside this runtime's
     /// context. On a multi-thread runtime `future` is polled here while the
     /// workers run the tasks, I/O and timers. On a current-thread runtime, if
