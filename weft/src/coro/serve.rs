@@ -14,7 +14,7 @@ use super::Builder;
 
 /// Concurrent handlers [`serve`] runs unless [`ServeOptions::slots`] says
 /// otherwise.
-pub const DEFAULT_SLOTS: usize = 1024;
+const DEFAULT_SLOTS: usize = 1024;
 
 /// How often, at most, each warning is printed.
 const WARN_EVERY: Duration = Duration::from_secs(10);
@@ -38,7 +38,7 @@ impl Default for ServeOptions {
 }
 
 impl ServeOptions {
-    /// [`DEFAULT_SLOTS`] slots, no deadline, the default stack size.
+    /// 1,024 slots, no deadline, the default stack size.
     pub fn new() -> ServeOptions {
         ServeOptions {
             slots: DEFAULT_SLOTS,
