@@ -13,7 +13,10 @@ async fn tokio_sync_primitives_work_on_weft_tasks() {
 }
 
 async fn body() {
-    assert!(tokio::runtime::Handle::try_current().is_err(), "no tokio runtime here");
+    assert!(
+        tokio::runtime::Handle::try_current().is_err(),
+        "no tokio runtime here"
+    );
 
     // mpsc: a bounded channel between two weft tasks (the producer waits
     // for room 996 times).

@@ -100,9 +100,13 @@ fn a_new_listener_does_not_see_signals_from_before_it_existed() {
         common::rt().block_on(async {
             let first = signal(SignalKind::quit()).unwrap();
             drop(first);
-            // Delivered while nobody listens (the handler stays installed).
-            raise(Sig::QUIT);
-            weft::time::sleep(Duration::from_millis(10)).await;
+            // Delivered while nobody listens (the handler stays installed:
+            // SIGQUIT's default action would kill the test). `raise`, not
+            // `kill`: to this thread, so the handler has run when it returns
+            // (`kill` may leave it to another thread, later; under valgrind
+            // much later, and `late` would then rightly see it).
+            // SAFETY: `raise` has no preconditions.
+            assert_eq!(unsafe { libc::raise(libc::SIGQUIT) }, 0);
             let mut late = signal(SignalKind::quit()).unwrap();
             assert!(weft::time::timeout(Duration::from_millis(30), late.recv())
                 .await
@@ -113,8 +117,69 @@ fn a_new_listener_does_not_see_signals_from_before_it_existed() {
     });
 }
 
+/// The handler now installed for `signal` (`SIG_DFL`, `SIG_IGN` or a
+/// function's address).
+fn disposition(signal: i32) -> libc::sighandler_t {
+    // SAFETY: a null new action only reads the current one into a zeroed
+    // `sigaction`.
+    unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        assert_eq!(libc::sigaction(signal, std::ptr::null(), &mut current), 0);
+        current.sa_sigaction
+    }
+}
+
 #[test]
 fn listening_outside_a_runtime_fails_without_touching_the_disposition() {
+    assert_eq!(disposition(libc::SIGALRM), libc::SIG_DFL);
     let err = signal(SignalKind::alarm()).unwrap_err();
     assert!(err.to_string().contains("runtime"), "{err}");
+    assert_eq!(
+        disposition(libc::SIGALRM),
+        libc::SIG_DFL,
+        "still the default action"
+    );
+}
+
+static PREVIOUS_HANDLER_CALLS: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(0);
+
+extern "C" fn previous_handler(_: libc::c_int) {
+    PREVIOUS_HANDLER_CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+#[test]
+fn a_handler_installed_before_weft_s_is_still_called() {
+    within(30, || {
+        // A plain (not `SA_SIGINFO`) handler, as a C library might install.
+        // SAFETY: a zeroed `sigaction` with a valid handler of the plain
+        // shape and an empty mask.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = previous_handler as extern "C" fn(libc::c_int) as usize;
+            libc::sigemptyset(&mut action.sa_mask);
+            assert_eq!(
+                libc::sigaction(libc::SIGPWR, &action, std::ptr::null_mut()),
+                0
+            );
+        }
+        common::rt().block_on(async {
+            let mut power = signal(SignalKind::from_raw(libc::SIGPWR)).unwrap();
+            assert_ne!(
+                disposition(libc::SIGPWR),
+                previous_handler as extern "C" fn(libc::c_int) as usize,
+                "weft's is in"
+            );
+            raise(Sig::POWER);
+            power.recv().await.unwrap();
+            // weft's handler calls the earlier one after waking the pipe, on
+            // whichever thread took the signal: wait for it (bounded by
+            // `within`), then check it ran exactly once.
+            let calls = || PREVIOUS_HANDLER_CALLS.load(std::sync::atomic::Ordering::SeqCst);
+            while calls() == 0 {
+                weft::time::sleep(Duration::from_millis(1)).await;
+            }
+            assert_eq!(calls(), 1, "the earlier handler ran once, too");
+        });
+    });
 }
