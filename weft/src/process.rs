@@ -6,9 +6,11 @@
 //! **No zombies.** A `Child` dropped before it was awaited is reaped for
 //! you: when dropped inside a runtime, a small task waits on its pidfd and
 //! reaps it; otherwise (or on kernels without pidfds) it joins an orphan
-//! queue that every later `spawn` and `wait` sweeps. Without pidfds, a
-//! child dropped inside a runtime also starts a task that sweeps the queue
-//! on every SIGCHLD until it is empty. With
+//! queue that every later `spawn` and `wait` sweeps. Whenever a runtime
+//! sees that queue not empty (a child dropped without a pidfd, or outside
+//! a runtime, or whose reaping task a runtime shutdown dropped), it also
+//! starts a task that sweeps the queue on every SIGCHLD until it is empty,
+//! as tokio does. With
 //! [`kill_on_drop(true)`](Command::kill_on_drop) it is also sent SIGKILL.
 //!
 //! ```
@@ -37,6 +39,8 @@ use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::pin::Pin;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Mutex;
 use std::task::{Context, Poll};
 
@@ -161,6 +165,7 @@ impl Command {
         crate::runtime::Handle::try_current()
             .map_err(|e| io::Error::other(format!("spawning `{}`: {e}", self.program())))?;
         reap_orphans();
+        sweep_orphans_on_sigchld();
         let mut std = self
             .std
             .spawn()
@@ -423,22 +428,7 @@ impl Drop for Child {
             }
         }
         lock_orphans().push(std);
-        // No pidfd (Linux < 5.3): sweep the queue on SIGCHLD until it is
-        // empty, if a runtime is here to run the sweep.
-        if crate::runtime::Handle::try_current().is_ok() {
-            if let Ok(mut sigchld) =
-                crate::signal::unix::signal(crate::signal::unix::SignalKind::child())
-            {
-                crate::spawn(async move {
-                    loop {
-                        reap_orphans();
-                        if lock_orphans().is_empty() || sigchld.recv().await.is_none() {
-                            return;
-                        }
-                    }
-                });
-            }
-        }
+        sweep_orphans_on_sigchld();
     }
 }
 
@@ -468,6 +458,52 @@ static ORPHANS: Mutex<Vec<std::process::Child>> = Mutex::new(Vec::new());
 
 fn lock_orphans() -> std::sync::MutexGuard<'static, Vec<std::process::Child>> {
     ORPHANS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// True while a task sweeps the orphan queue on SIGCHLD.
+static SWEEPING: AtomicBool = AtomicBool::new(false);
+
+/// If the orphan queue is not empty and this thread is in a runtime, makes
+/// sure a task sweeps it on every SIGCHLD until it is empty (one such task
+/// in the process at a time).
+fn sweep_orphans_on_sigchld() {
+    if lock_orphans().is_empty() || crate::runtime::Handle::try_current().is_err() {
+        return;
+    }
+    if SWEEPING.swap(true, SeqCst) {
+        return;
+    }
+    /// Lets the next runtime start a sweep once this one ends, however it
+    /// ends (the queue emptied, or its runtime dropped it unfinished).
+    struct Sweeping;
+    impl Drop for Sweeping {
+        fn drop(&mut self) {
+            SWEEPING.store(false, SeqCst);
+        }
+    }
+    let sweeping = Sweeping;
+    let sigchld = match crate::signal::unix::signal(crate::signal::unix::SignalKind::child()) {
+        Ok(sigchld) => sigchld,
+        // No signal stream: later `spawn`s and `wait`s still sweep.
+        Err(_) => return,
+    };
+    crate::spawn(async move {
+        let sweeping = sweeping;
+        let mut sigchld = sigchld;
+        loop {
+            reap_orphans();
+            if lock_orphans().is_empty() {
+                // An orphan queued just before the flag clears would find a
+                // sweep still running and start none: look once more.
+                drop(sweeping);
+                sweep_orphans_on_sigchld();
+                return;
+            }
+            if sigchld.recv().await.is_none() {
+                return;
+            }
+        }
+    });
 }
 
 /// Reaps every orphan that has exited.

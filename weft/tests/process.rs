@@ -177,3 +177,42 @@ fn a_child_dropped_as_its_runtime_shuts_down_is_still_reaped() {
         });
     });
 }
+
+#[test]
+fn an_orphan_that_exits_later_is_reaped_on_sigchld_without_another_spawn() {
+    within(60, || {
+        let rt = common::rt();
+        let (child, stdin) = rt.block_on(async {
+            let mut child = Command::new("sh")
+                .arg("-c")
+                .arg("read line")
+                .stdin(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let stdin = child.stdin.take().unwrap();
+            (child, stdin)
+        });
+        let pid = child.id().unwrap();
+        // Dropped outside any runtime, still running (it waits for a
+        // line): it joins the orphan queue.
+        drop(child);
+        rt.block_on(async {
+            // A spawn sweeps the queue (the orphan is still running) and,
+            // seeing it not empty, starts the SIGCHLD sweep.
+            Command::new("true").status().await.unwrap();
+            // Now let the orphan exit; nothing spawns or waits from here.
+            drop(stdin);
+            let gone_or_zombie = || std::fs::read_to_string(format!("/proc/{pid}/stat"));
+            let mut rounds = 0;
+            while gone_or_zombie().is_ok() {
+                rounds += 1;
+                assert!(
+                    rounds < 4_000,
+                    "orphan {pid} not reaped: {:?}",
+                    gone_or_zombie()
+                );
+                weft::time::sleep(Duration::from_millis(5)).await;
+            }
+        });
+    });
+}
