@@ -221,26 +221,35 @@ fn a_panic_in_a_timer_driven_task() {
 #[test]
 fn spawning_from_a_drop_during_shutdown() {
     within(30, || {
-        struct SpawnOnDrop(Arc<AtomicBool>);
+        /// Spawns a task from its `Drop`; records that it was dropped and
+        /// whether that spawn returned (rather than panicked).
+        struct SpawnOnDrop {
+            dropped: Arc<AtomicBool>,
+            spawned: Arc<AtomicBool>,
+            ran: Arc<AtomicBool>,
+        }
         impl Drop for SpawnOnDrop {
             fn drop(&mut self) {
                 // The runtime is shutting down: the spawn must neither
-                // crash nor hang; the new task is simply never run.
-                let result = std::panic::catch_unwind(|| {
-                    weft::spawn(async {
-                        panic!("a task spawned during shutdown must not run");
-                    })
+                // crash nor hang, and the new task must never run.
+                let ran = Arc::clone(&self.ran);
+                let result = std::panic::catch_unwind(move || {
+                    weft::spawn(async move { ran.store(true, SeqCst) })
                 });
                 if let Ok(handle) = result {
+                    self.spawned.store(true, SeqCst);
                     drop(handle);
                 }
-                self.0.store(true, SeqCst);
+                self.dropped.store(true, SeqCst);
             }
         }
         for (name, rt) in [("current-thread", common::rt()), ("multi-thread", mt(2))] {
-            let dropped = Arc::new(AtomicBool::new(false));
-            let flag = Arc::clone(&dropped);
-            let guard = SpawnOnDrop(flag);
+            let [dropped, spawned, ran] = [(); 3].map(|()| Arc::new(AtomicBool::new(false)));
+            let guard = SpawnOnDrop {
+                dropped: Arc::clone(&dropped),
+                spawned: Arc::clone(&spawned),
+                ran: Arc::clone(&ran),
+            };
             rt.block_on(async move {
                 weft::spawn(async move {
                     let _guard = guard;
@@ -253,6 +262,8 @@ fn spawning_from_a_drop_during_shutdown() {
                 dropped.load(SeqCst),
                 "{name}: the pending task was dropped at shutdown"
             );
+            assert!(spawned.load(SeqCst), "{name}: the spawn in Drop returned");
+            assert!(!ran.load(SeqCst), "{name}: the task spawned during shutdown never ran");
         }
     });
 }
