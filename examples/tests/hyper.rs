@@ -218,3 +218,58 @@ async fn graceful_shutdown_of_an_http1_connection() {
 async fn graceful_shutdown_of_an_http2_connection() {
     bounded("HTTP/2 graceful shutdown", graceful_shutdown(true)).await;
 }
+
+/// HTTP/1.1 over `stream`: 100 keep-alive requests to a server on `peer`.
+async fn hundred_requests_between<S>(stream: S, peer: S)
+where
+    S: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    weft::spawn(async move {
+        // Ends when the client goes; every answer is checked client-side.
+        let _ = hyper::server::conn::http1::Builder::new()
+            .timer(WeftTimer)
+            .serve_connection(peer, hyper::service::service_fn(hello))
+            .await;
+    });
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(stream).await.unwrap();
+    weft::spawn(connection);
+    for i in 0..100 {
+        sender.ready().await.unwrap();
+        let request = Request::builder()
+            .uri(format!("/{i}"))
+            .header("host", "weft")
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, format!("hello /{i}").as_bytes());
+    }
+}
+
+#[weft::test]
+async fn hyper_over_a_weft_unix_stream() {
+    bounded("hyper over a Unix stream", async {
+        let (client, server) = weft::net::UnixStream::pair().unwrap();
+        hundred_requests_between(client, server).await;
+    })
+    .await;
+}
+
+#[weft::test]
+async fn hyper_util_tokio_io_wraps_weft_streams() {
+    // Code written for tokio's I/O traits hands hyper a `TokioIo<S>`: with
+    // the `tokio-io` feature that works on weft's streams as well.
+    bounded("hyper through TokioIo", async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        hundred_requests_between(
+            hyper_util::rt::TokioIo::new(client),
+            hyper_util::rt::TokioIo::new(server),
+        )
+        .await;
+    })
+    .await;
+}

@@ -263,7 +263,10 @@ fn spawning_from_a_drop_during_shutdown() {
                 "{name}: the pending task was dropped at shutdown"
             );
             assert!(spawned.load(SeqCst), "{name}: the spawn in Drop returned");
-            assert!(!ran.load(SeqCst), "{name}: the task spawned during shutdown never ran");
+            assert!(
+                !ran.load(SeqCst),
+                "{name}: the task spawned during shutdown never ran"
+            );
         }
     });
 }
