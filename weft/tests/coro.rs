@@ -196,6 +196,7 @@ fn read_timeout_fires_and_the_stream_stays_usable() {
     within(30, || {
         common::rt().block_on(async {
             let (a, b) = coro::net::UnixStream::pair().unwrap();
+            let (timed_out, writer_may_start) = async_channel::bounded::<()>(1);
             let reader = coro::spawn(move || {
                 let mut a = a;
                 assert!(
@@ -207,18 +208,71 @@ fn read_timeout_fires_and_the_stream_stays_usable() {
                 let err = a.read(&mut buf).unwrap_err();
                 assert_eq!(err.kind(), ErrorKind::TimedOut);
                 assert!(err.to_string().contains("timed out"), "{err}");
+                timed_out.try_send(()).unwrap();
                 // The coroutine carries on, and later data is read normally.
                 a.set_read_timeout(None).unwrap();
                 let n = a.read(&mut buf).unwrap();
                 buf[..n].to_vec()
             });
+            // Writes only once the read has timed out, however long that
+            // took on this machine.
             let writer = coro::spawn(move || {
-                coro::sleep(Duration::from_millis(100)).unwrap();
+                coro::block_on(writer_may_start.recv()).unwrap().unwrap();
                 (&b).write_all(b"late").unwrap();
                 b
             });
             assert_eq!(reader.await.unwrap(), b"late");
             drop(writer.await.unwrap());
+        });
+    });
+}
+
+#[test]
+fn write_timeout_fires_when_the_peer_stops_reading_and_bytes_are_not_lost() {
+    within(30, || {
+        common::rt().block_on(async {
+            let (a, b) = coro::net::UnixStream::pair().unwrap();
+            let (timed_out, reader_may_start) = async_channel::bounded::<()>(1);
+            let writer = coro::spawn(move || {
+                let mut a = a;
+                assert!(a.set_write_timeout(Some(Duration::ZERO)).is_err());
+                a.set_write_timeout(Some(Duration::from_millis(20))).unwrap();
+                assert_eq!(a.write_timeout().unwrap(), Some(Duration::from_millis(20)));
+                // Nobody reads `b`: the socket buffer fills, then a write
+                // waits past its limit.
+                let chunk = vec![7u8; 16 * 1024];
+                let mut written = 0usize;
+                let err = loop {
+                    match a.write(&chunk) {
+                        Ok(n) => written += n,
+                        Err(e) => break e,
+                    }
+                };
+                assert_eq!(err.kind(), ErrorKind::TimedOut);
+                assert!(err.to_string().contains("timed out"), "{err}");
+                timed_out.try_send(()).unwrap();
+                // The stream stays usable: once the peer reads, writing
+                // goes on (no timeout now).
+                a.set_write_timeout(None).unwrap();
+                a.write_all(b"end").unwrap();
+                written + 3
+            });
+            // Read everything only after the timeout: every byte a write
+            // reported written arrives, then "end".
+            let reader = coro::spawn(move || {
+                coro::block_on(reader_may_start.recv()).unwrap().unwrap();
+                let mut all = Vec::new();
+                // On the heap: a coroutine's stack is 64 KiB.
+                let mut buf = vec![0u8; 64 * 1024];
+                while !all.ends_with(b"end") {
+                    let n = (&b).read(&mut buf).unwrap();
+                    assert!(n > 0, "end of stream before \"end\"");
+                    all.extend_from_slice(&buf[..n]);
+                }
+                all.len()
+            });
+            let written = writer.await.unwrap();
+            assert_eq!(reader.await.unwrap(), written);
         });
     });
 }
