@@ -196,7 +196,7 @@ fn local_tasks_woken_by_other_workers_go_home() {
         rt.block_on(async {
             weft::spawn(async {
                 let owner = thread::current().id();
-                let (tx, rx) = async_channel::bounded::<ThreadId>(1);
+                let (tx, rx) = async_channel::unbounded::<ThreadId>();
                 let local = weft::task::spawn_local(async move {
                     let mut foreign = 0;
                     while let Ok(sender) = rx.recv().await {
@@ -205,20 +205,26 @@ fn local_tasks_woken_by_other_workers_go_home() {
                     }
                     foreign
                 });
-                // Senders are ordinary tasks, free to run on any worker.
-                let senders: Vec<_> = (0..50)
-                    .map(|_| {
-                        let tx = tx.clone();
-                        weft::spawn(async move {
-                            tx.send(thread::current().id()).await.unwrap();
-                        })
-                    })
-                    .collect();
-                drop(tx);
-                for sender in senders {
-                    sender.await.unwrap();
+                // Senders are ordinary tasks; this worker now stays busy
+                // until all 50 have sent, so other workers steal and run
+                // them, and every wake of `local` comes from elsewhere.
+                let sent = Arc::new(AtomicUsize::new(0));
+                for _ in 0..50 {
+                    let (tx, sent) = (tx.clone(), Arc::clone(&sent));
+                    weft::spawn(async move {
+                        tx.send(thread::current().id()).await.unwrap();
+                        sent.fetch_add(1, Ordering::SeqCst);
+                    });
                 }
-                local.await.unwrap()
+                drop(tx);
+                // The last task spawned sits in this worker's LIFO slot,
+                // which others cannot steal (as in tokio): push one more so
+                // that it is the last sender that goes to the ring.
+                weft::spawn(async {});
+                while sent.load(Ordering::SeqCst) < 50 {
+                    thread::yield_now();
+                }
+                assert_eq!(local.await.unwrap(), 50, "every sender ran on another worker");
             })
             .await
             .unwrap();
@@ -228,22 +234,19 @@ fn local_tasks_woken_by_other_workers_go_home() {
 
 #[test]
 fn ping_pong_between_workers_loses_no_wake_up() {
+    // 10,000 exchanges in order (asserted each round); a lost wake-up
+    // would stall it, and `within` turns a stall into a failure.
     within(60, || {
         let rt = rt(2);
-        let threads = Arc::new(Mutex::new(HashSet::new()));
         rt.block_on(async {
             let (to_b, from_a) = async_channel::bounded::<u32>(1);
             let (to_a, from_b) = async_channel::bounded::<u32>(1);
-            let a = {
-                let threads = Arc::clone(&threads);
-                weft::spawn(async move {
-                    for round in 0..10_000 {
-                        to_b.send(round).await.unwrap();
-                        assert_eq!(from_b.recv().await.unwrap(), round);
-                        threads.lock().unwrap().insert(thread::current().id());
-                    }
-                })
-            };
+            let a = weft::spawn(async move {
+                for round in 0..10_000 {
+                    to_b.send(round).await.unwrap();
+                    assert_eq!(from_b.recv().await.unwrap(), round);
+                }
+            });
             let b = weft::spawn(async move {
                 while let Ok(round) = from_a.recv().await {
                     to_a.send(round).await.unwrap();
@@ -252,7 +255,6 @@ fn ping_pong_between_workers_loses_no_wake_up() {
             a.await.unwrap();
             b.await.unwrap();
         });
-        assert!(!threads.lock().unwrap().is_empty());
     });
 }
 
