@@ -203,20 +203,22 @@ fn the_last_runtime_handle_dropped_in_its_own_job_does_not_deadlock() {
                 .unwrap(),
         );
         let (tx, rx) = std::sync::mpsc::channel();
+        let (dropped_tx, dropped) = std::sync::mpsc::channel();
         let job = {
             let inner = Arc::clone(&rt);
             rt.spawn_blocking(move || {
                 // Wait until the test has let go of its own reference.
                 rx.recv().unwrap();
+                // The last reference: this shuts the runtime down from one
+                // of its own pool threads, which must not wait for itself.
                 drop(inner);
-                "dropped"
+                dropped_tx.send(()).unwrap();
             })
         };
         drop(job);
         drop(rt);
         tx.send(()).unwrap();
-        // The job's drop of the last reference shut the runtime down from a
-        // pool thread; if it waited for itself, this thread would wait too.
-        std::thread::sleep(Duration::from_millis(50));
+        // A deadlock leaves this waiting, and `within` fails the test.
+        dropped.recv().unwrap();
     });
 }
