@@ -236,7 +236,8 @@ fn write_timeout_fires_when_the_peer_stops_reading_and_bytes_are_not_lost() {
             let writer = coro::spawn(move || {
                 let mut a = a;
                 assert!(a.set_write_timeout(Some(Duration::ZERO)).is_err());
-                a.set_write_timeout(Some(Duration::from_millis(20))).unwrap();
+                a.set_write_timeout(Some(Duration::from_millis(20)))
+                    .unwrap();
                 assert_eq!(a.write_timeout().unwrap(), Some(Duration::from_millis(20)));
                 // Nobody reads `b`: the socket buffer fills, then a write
                 // waits past its limit.

@@ -224,7 +224,11 @@ fn local_tasks_woken_by_other_workers_go_home() {
                 while sent.load(Ordering::SeqCst) < 50 {
                     thread::yield_now();
                 }
-                assert_eq!(local.await.unwrap(), 50, "every sender ran on another worker");
+                assert_eq!(
+                    local.await.unwrap(),
+                    50,
+                    "every sender ran on another worker"
+                );
             })
             .await
             .unwrap();

@@ -578,3 +578,88 @@ fn connecting_to_a_full_unix_backlog_is_an_error_not_a_dead_stream() {
         });
     });
 }
+
+#[test]
+fn std_conversions_and_the_less_used_socket_calls() {
+    within(30, || {
+        common::rt().block_on(async {
+            use std::io::{Read as _, Write as _};
+            use weft::net::UnixDatagram;
+
+            // Unix stream: from a (blocking) std pair, and back.
+            let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+            let mut a = UnixStream::from_std(a).unwrap();
+            a.write_all(b"to std").await.unwrap();
+            let mut buf = [0u8; 6];
+            b.read_exact(&mut buf).unwrap();
+            assert_eq!(&buf, b"to std");
+            b.write_all(b"back").unwrap();
+            let mut buf = [0u8; 4];
+            a.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"back");
+            let mut a = a.into_std().unwrap();
+            let err = a.read(&mut buf).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                ErrorKind::WouldBlock,
+                "into_std stays non-blocking"
+            );
+
+            // Unix datagrams: from std, try_send, back to std.
+            let (x, y) = std::os::unix::net::UnixDatagram::pair().unwrap();
+            let x = UnixDatagram::from_std(x).unwrap();
+            let y = UnixDatagram::from_std(y).unwrap();
+            // `try_` calls act on known readiness (none before the driver
+            // has seen the new socket), as tokio's do.
+            x.writable().await.unwrap();
+            assert_eq!(x.try_send(b"dgram").unwrap(), 5);
+            let mut buf = [0u8; 8];
+            assert_eq!(y.recv(&mut buf).await.unwrap(), 5);
+            let y = y.into_std().unwrap();
+            assert_eq!(y.recv(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+
+            // UDP: try_send, ready, peek then recv the same datagram.
+            let u1 = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let u2 = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            u1.connect(u2.local_addr().unwrap()).await.unwrap();
+            u2.connect(u1.local_addr().unwrap()).await.unwrap();
+            u1.writable().await.unwrap();
+            assert_eq!(u1.try_send(b"peeked").unwrap(), 6);
+            let ready = u2.ready(Interest::READABLE).await.unwrap();
+            assert!(ready.is_readable());
+            let mut buf = [0u8; 16];
+            assert_eq!(u2.peek(&mut buf).await.unwrap(), 6);
+            assert_eq!(u2.recv(&mut buf).await.unwrap(), 6);
+            assert_eq!(&buf[..6], b"peeked");
+            if let Ok(v6) = UdpSocket::bind("[::1]:0").await {
+                v6.set_multicast_loop_v6(false).unwrap();
+                assert!(!v6.multicast_loop_v6().unwrap());
+            }
+
+            // A std stream's socket, wrapped to be configured.
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let std_stream = std::net::TcpStream::connect(addr).unwrap();
+            let local = std_stream.local_addr().unwrap();
+            let socket = weft::net::TcpSocket::from_std_stream(std_stream);
+            socket.set_nodelay(true).unwrap();
+            assert!(socket.nodelay().unwrap());
+            assert_eq!(socket.local_addr().unwrap(), local);
+
+            // A Unix listener taking one connection per turn still takes
+            // every connection.
+            let path = temp_path("single.sock");
+            let _ = std::fs::remove_file(&path);
+            let unix_listener = UnixListener::bind(&path).unwrap();
+            unix_listener.set_single_accept(true);
+            let clients: Vec<_> = (0..3)
+                .map(|_| std::os::unix::net::UnixStream::connect(&path).unwrap())
+                .collect();
+            for _ in 0..3 {
+                unix_listener.accept().await.unwrap();
+            }
+            drop(clients);
+            let _ = std::fs::remove_file(&path);
+        });
+    });
+}
