@@ -8,11 +8,11 @@ use weft::net::{TcpListener, TcpStream};
 #[weft::test]
 async fn framed_lines_round_trip_over_a_weft_tcp_stream() {
     weft::time::timeout(
-        std::time::Duration::from_secs(60),
+        std::time::Duration::from_secs(300),
         framed_lines_round_trip_over_a_weft_tcp_stream_body(),
     )
     .await
-    .expect("framed_lines_round_trip_over_a_weft_tcp_stream did not finish within 60 s");
+    .expect("framed_lines_round_trip_over_a_weft_tcp_stream did not finish within 300 s");
 }
 
 async fn framed_lines_round_trip_over_a_weft_tcp_stream_body() {
@@ -38,11 +38,11 @@ async fn framed_lines_round_trip_over_a_weft_tcp_stream_body() {
 #[weft::test]
 async fn tokio_io_util_copies_through_weft_files_and_pipes() {
     weft::time::timeout(
-        std::time::Duration::from_secs(60),
+        std::time::Duration::from_secs(300),
         tokio_io_util_copies_through_weft_files_and_pipes_body(),
     )
     .await
-    .expect("tokio_io_util_copies_through_weft_files_and_pipes did not finish within 60 s");
+    .expect("tokio_io_util_copies_through_weft_files_and_pipes did not finish within 300 s");
 }
 
 async fn tokio_io_util_copies_through_weft_files_and_pipes_body() {

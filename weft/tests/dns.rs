@@ -39,7 +39,10 @@ fn a_thousand_concurrent_getaddrinfo_lookups_complete_on_the_pool() {
                 match lookup.await.unwrap() {
                     Ok(addrs) => {
                         let addrs: Vec<_> = addrs.collect();
-                        assert!(addrs.contains(&"127.0.0.1:80".parse().unwrap()), "{addrs:?}");
+                        assert!(
+                            addrs.contains(&"127.0.0.1:80".parse().unwrap()),
+                            "{addrs:?}"
+                        );
                         resolved += 1;
                     }
                     Err(e) => {
@@ -49,7 +52,10 @@ fn a_thousand_concurrent_getaddrinfo_lookups_complete_on_the_pool() {
                 }
             }
             assert_eq!(resolved, 1_000);
-            assert!(metrics.num_blocking_threads() > 0, "the lookups ran on the pool");
+            assert!(
+                metrics.num_blocking_threads() > 0,
+                "the lookups ran on the pool"
+            );
         });
     });
 }

@@ -150,11 +150,14 @@ fn a_signal_storm_interrupts_nothing() {
                 let mut rounds = 0usize;
                 let mut connections = 0usize;
                 // Echo traffic, with fresh connections (accept) now and then,
-                // for as long as the storm lasts.
-                while !runtime_stop.load(SeqCst) {
+                // for as long as the storm lasts (and at least once).
+                loop {
                     normal_client(addr, 200).await;
                     rounds += 200;
                     connections += 1;
+                    if runtime_stop.load(SeqCst) {
+                        break;
+                    }
                     weft::time::sleep(Duration::from_millis(1)).await;
                 }
                 // The handler saw the storm (coalesced: at least once).
@@ -169,7 +172,8 @@ fn a_signal_storm_interrupts_nothing() {
         let target = loop_thread.as_pthread_t();
         let start = Instant::now();
         let mut sent = 0u64;
-        while start.elapsed() < Duration::from_secs(2) {
+        // At least 2,000 signals and 2 s, however slow this machine is.
+        while sent < 2_000 || start.elapsed() < Duration::from_secs(2) {
             // SAFETY: `target` is the loop thread, which is still running: it
             // only returns after `stop` is set below, and is joined after.
             let rc = unsafe { libc::pthread_kill(target, libc::SIGUSR1) };
@@ -179,12 +183,14 @@ fn a_signal_storm_interrupts_nothing() {
         }
         stop.store(true, SeqCst);
         let (rounds, connections) = loop_thread.join().expect("the loop thread survived");
-        assert!(sent > 1000, "a storm: {sent} signals");
         assert!(
             rounds >= 200 && connections >= 1,
             "{rounds} round trips on {connections} connections"
         );
-        println!("signal storm: {sent} SIGUSR1 in 2 s; {rounds} exact round trips on {connections} connections");
+        println!(
+            "signal storm: {sent} SIGUSR1 in {:.1} s; {rounds} exact round trips on {connections} connections",
+            start.elapsed().as_secs_f64()
+        );
     });
 }
 

@@ -126,11 +126,16 @@ fn idle_workers_steal_from_a_busy_one() {
                             })
                         })
                         .collect();
-                    thread::sleep(Duration::from_millis(100));
+                    // Blocked until another worker has run one of them:
+                    // only a steal can make that happen.
+                    let me = thread::current().id();
+                    while !threads.lock().unwrap().iter().any(|t| *t != me) {
+                        thread::sleep(Duration::from_millis(1));
+                    }
                     for task in tasks {
                         task.await.unwrap();
                     }
-                    thread::current().id()
+                    me
                 })
                 .await
                 .unwrap()
