@@ -222,3 +222,26 @@ fn the_last_runtime_handle_dropped_in_its_own_job_does_not_deadlock() {
         dropped.recv().unwrap();
     });
 }
+
+#[test]
+fn dropping_the_runtime_stops_waiting_for_a_stuck_job_after_its_shutdown_timeout() {
+    within(30, || {
+        let rt = Builder::new_current_thread()
+            .shutdown_timeout(Duration::from_millis(50))
+            .build()
+            .unwrap();
+        let (release, stuck) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started) = std::sync::mpsc::channel();
+        let _job = rt.spawn_blocking(move || {
+            started_tx.send(()).unwrap();
+            // Would wait forever but for the release at the end.
+            let _ = stuck.recv();
+        });
+        started.recv().unwrap();
+        // Returns (a hang would fail `within`) while the job still runs.
+        drop(rt);
+        release
+            .send(())
+            .expect("the job was left running, still holding its receiver");
+    });
+}

@@ -57,6 +57,8 @@ pub enum BlockingKind {
 pub(crate) struct PoolConfig {
     pub(crate) max_threads: usize,
     pub(crate) keep_alive: Duration,
+    /// How long dropping the runtime waits for running jobs.
+    pub(crate) drop_timeout: Duration,
     pub(crate) name: Arc<dyn Fn() -> String + Send + Sync>,
     pub(crate) stack_size: Option<usize>,
     pub(crate) hooks: Hooks,
@@ -383,6 +385,20 @@ impl Pool {
     }
 
     /// Jobs waiting for a thread.
+    /// Shutdown for a dropped runtime: waits for the running jobs up to
+    /// the builder's `shutdown_timeout`, then warns and leaves them.
+    pub(crate) fn shutdown_on_drop(&self) {
+        let timeout = self.config.drop_timeout;
+        if !self.shutdown(Some(timeout)) {
+            let state = self.lock();
+            eprintln!(
+                "weft: the runtime was dropped with {} blocking job(s) still running after {timeout:?} \
+                 (Builder::shutdown_timeout); leaving them to finish on their own",
+                state.threads.saturating_sub(state.idle + state.spinning)
+            );
+        }
+    }
+
     pub(crate) fn queue_depth(&self) -> usize {
         let state = self.lock();
         state.must_run.len() + state.queue.len() + state.slow.len()

@@ -38,6 +38,7 @@ pub struct Builder {
     hooks: Hooks,
     max_blocking_threads: usize,
     thread_keep_alive: Duration,
+    drop_timeout: Duration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +63,7 @@ impl Builder {
             hooks: Hooks::default(),
             max_blocking_threads: 512,
             thread_keep_alive: Duration::from_secs(10),
+            drop_timeout: Duration::from_secs(30),
         }
     }
 
@@ -79,6 +81,28 @@ impl Builder {
     /// exits (default 10 s).
     pub fn thread_keep_alive(&mut self, keep_alive: Duration) -> &mut Builder {
         self.thread_keep_alive = keep_alive;
+        self
+    }
+
+    /// How long dropping the runtime waits for blocking-pool jobs that are
+    /// still running (and for `File` writes it must still make) before it
+    /// gives up on them, prints a warning and returns; the jobs go on in
+    /// their threads (default 30 s). A job that never returns (a read that
+    /// never completes, say) so delays exit by this much, not forever.
+    /// `Duration::MAX` waits as long as they take, as tokio's drop does.
+    /// [`Runtime::shutdown_timeout`] sets its own bound.
+    ///
+    /// ```
+    /// let rt = weft::runtime::Builder::new_current_thread()
+    ///     .shutdown_timeout(std::time::Duration::from_millis(100))
+    ///     .build()
+    ///     .unwrap();
+    /// let (_release, stuck) = std::sync::mpsc::channel::<()>();
+    /// let _job = rt.spawn_blocking(move || stuck.recv()); // never returns
+    /// drop(rt); // returns after 100 ms, with a warning on stderr
+    /// ```
+    pub fn shutdown_timeout(&mut self, timeout: Duration) -> &mut Builder {
+        self.drop_timeout = timeout;
         self
     }
 
@@ -265,6 +289,7 @@ impl Builder {
         let pool = crate::blocking::Pool::new(crate::blocking::PoolConfig {
             max_threads: self.max_blocking_threads,
             keep_alive: self.thread_keep_alive,
+            drop_timeout: self.drop_timeout,
             name: Arc::clone(&self.thread_name),
             stack_size: self.thread_stack_size,
             hooks: Hooks {

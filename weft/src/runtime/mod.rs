@@ -54,7 +54,10 @@ use crate::scheduler::{self, multi_thread};
 ///   panics, since waiting there for the workers could deadlock; use
 ///   `shutdown_background` there.
 /// * Blocking-pool jobs not yet started are cancelled (their `JoinHandle`s
-///   report it); `drop` waits for running ones, like tokio.
+///   report it), except a `File`'s writes; `drop` waits for running ones
+///   (and those writes) up to [`Builder::shutdown_timeout`] (30 s by
+///   default), then warns and leaves them running: a stuck job delays exit,
+///   it cannot hang it. tokio's drop waits without a bound.
 /// * A **current-thread** runtime drops the futures on the dropping thread.
 ///   If another thread is inside [`Handle::block_on`] running the loop at
 ///   that moment, that thread drops them (and the driver) at its next turn
@@ -207,9 +210,9 @@ impl Drop for Runtime {
                 multi_thread::shutdown(shared, None);
             }
         }
-        // Queued blocking jobs are cancelled; running ones are waited for,
-        // as tokio does (`shutdown_timeout` bounds the wait).
-        blocking.shutdown(None);
+        // Queued blocking jobs are cancelled (not a `File`'s writes); running
+        // ones are waited for, up to the builder's `shutdown_timeout`.
+        blocking.shutdown_on_drop();
     }
 }
 
