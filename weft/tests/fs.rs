@@ -32,6 +32,27 @@ impl Drop for TempDir {
     }
 }
 
+/// A current-thread runtime whose blocking pool has one thread.
+fn one_pool_thread() -> weft::runtime::Runtime {
+    weft::runtime::Builder::new_current_thread()
+        .max_blocking_threads(1)
+        .build()
+        .unwrap()
+}
+
+/// Occupies the pool's one thread with a job that waits for the returned
+/// sender (or for it to be dropped); returns once that job is running, so
+/// every job after it waits in the queue.
+async fn hold_the_only_pool_thread() -> std::sync::mpsc::Sender<()> {
+    let metrics = weft::runtime::Handle::current().metrics();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    drop(weft::task::spawn_blocking(move || released.recv()));
+    while metrics.num_blocking_threads() == 0 || metrics.blocking_queue_depth() > 0 {
+        weft::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    release
+}
+
 fn names_path(err: &std::io::Error, path: &std::path::Path) {
     let text = err.to_string();
     assert!(text.contains(&path.display().to_string()), "{text}");
@@ -211,11 +232,7 @@ fn an_accepted_write_survives_dropping_the_file_unflushed() {
     within(30, || {
         // One pool thread: jobs run in order, so the job after the drop
         // runs after the write.
-        let rt = weft::runtime::Builder::new_current_thread()
-            .max_blocking_threads(1)
-            .build()
-            .unwrap();
-        rt.block_on(async {
+        one_pool_thread().block_on(async {
             let dir = TempDir::new("drop");
             let path = dir.join("f");
             let mut file = File::create(&path).await.unwrap();
@@ -276,19 +293,11 @@ fn a_file_queues_one_pool_job_at_a_time_also_from_self_methods() {
     // bigger pool, and a cancelled `set_len` could land after a later
     // write).
     within(30, || {
-        let rt = weft::runtime::Builder::new_current_thread()
-            .max_blocking_threads(1)
-            .build()
-            .unwrap();
-        rt.block_on(async {
+        one_pool_thread().block_on(async {
             let dir = TempDir::new("one-job");
             let file = std::sync::Arc::new(File::create(dir.join("f")).await.unwrap());
             let metrics = weft::runtime::Handle::current().metrics();
-            let (release, released) = std::sync::mpsc::channel::<()>();
-            let blocker = weft::task::spawn_blocking(move || released.recv());
-            while metrics.num_blocking_threads() == 0 || metrics.blocking_queue_depth() > 0 {
-                weft::time::sleep(std::time::Duration::from_millis(1)).await;
-            }
+            let release = hold_the_only_pool_thread().await;
             let calls = [0, 1, 2].map(|which| {
                 let file = std::sync::Arc::clone(&file);
                 weft::spawn(async move {
@@ -304,7 +313,6 @@ fn a_file_queues_one_pool_job_at_a_time_also_from_self_methods() {
             }
             assert_eq!(metrics.blocking_queue_depth(), 1, "the file queued one job");
             release.send(()).unwrap();
-            blocker.await.unwrap().unwrap();
             for call in calls {
                 call.await.unwrap().unwrap();
             }
@@ -342,26 +350,20 @@ fn an_accepted_write_is_written_even_if_the_runtime_shuts_down_before_its_job_st
     // job (queue depth 2 -> 1) but keeps the write: the caller was told its
     // bytes were written. Only then is the blocker released.
     within(60, || {
-        let rt = weft::runtime::Builder::new_current_thread()
-            .max_blocking_threads(1)
-            .build()
-            .unwrap();
+        let rt = one_pool_thread();
         let dir = TempDir::new("shutdown-write");
         let path = dir.join("f");
         let metrics = rt.handle().metrics();
         let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (release, released) = std::sync::mpsc::channel::<()>();
-        rt.block_on(async {
+        let release = rt.block_on(async {
             let mut file = File::create(&path).await.unwrap();
-            let _blocker = weft::task::spawn_blocking(move || released.recv());
-            while metrics.num_blocking_threads() == 0 || metrics.blocking_queue_depth() > 0 {
-                weft::time::sleep(std::time::Duration::from_millis(1)).await;
-            }
+            let release = hold_the_only_pool_thread().await;
             file.write_all(b"kept").await.unwrap();
             drop(file);
             let ran = std::sync::Arc::clone(&ran);
             let _ordinary = weft::task::spawn_blocking(move || ran.store(true, Ordering::SeqCst));
             assert_eq!(metrics.blocking_queue_depth(), 2);
+            release
         });
         let releaser = {
             let metrics = rt.handle().metrics();
