@@ -134,6 +134,90 @@ fn every_function_works_and_errors_name_the_path() {
             names_path(&err, &a);
             let under_file = a.join("child");
             names_path(&fs::create_dir(&under_file).await.unwrap_err(), &under_file);
+            // Every other function's failure names its path(s) too.
+            let in_missing_dir = missing.join("f");
+            let other = dir.join("other");
+            let err = fs::create_dir_all(under_file.join("deeper"))
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::NotADirectory);
+            names_path(&err, &under_file.join("deeper"));
+            let err = fs::try_exists(&under_file).await.unwrap_err();
+            names_path(&err, &under_file);
+            let err = fs::read_link(&a).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "not a link");
+            names_path(&err, &a);
+            let err = fs::symlink(&a, &link).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+            names_path(&err, &link);
+            let single: [(&str, std::io::Error, &std::path::Path); 9] = [
+                (
+                    "read_to_string",
+                    fs::read_to_string(&missing).await.unwrap_err(),
+                    &missing,
+                ),
+                (
+                    "write",
+                    fs::write(&in_missing_dir, "x").await.unwrap_err(),
+                    &in_missing_dir,
+                ),
+                (
+                    "remove_dir",
+                    fs::remove_dir(&missing).await.unwrap_err(),
+                    &missing,
+                ),
+                (
+                    "remove_dir_all",
+                    fs::remove_dir_all(&missing).await.unwrap_err(),
+                    &missing,
+                ),
+                (
+                    "symlink_metadata",
+                    fs::symlink_metadata(&missing).await.unwrap_err(),
+                    &missing,
+                ),
+                (
+                    "canonicalize",
+                    fs::canonicalize(&missing).await.unwrap_err(),
+                    &missing,
+                ),
+                (
+                    "set_permissions",
+                    fs::set_permissions(&missing, std::fs::Permissions::from_mode(0o600))
+                        .await
+                        .unwrap_err(),
+                    &missing,
+                ),
+                (
+                    "File::create",
+                    File::create(&in_missing_dir).await.unwrap_err(),
+                    &in_missing_dir,
+                ),
+                (
+                    "OpenOptions::open",
+                    OpenOptions::new()
+                        .write(true)
+                        .open(&missing)
+                        .await
+                        .unwrap_err(),
+                    &missing,
+                ),
+            ];
+            for (function, err, path) in single {
+                assert_eq!(err.kind(), ErrorKind::NotFound, "{function}: {err}");
+                names_path(&err, path);
+            }
+            for (function, err) in [
+                ("rename", fs::rename(&missing, &other).await.unwrap_err()),
+                (
+                    "hard_link",
+                    fs::hard_link(&missing, &other).await.unwrap_err(),
+                ),
+            ] {
+                assert_eq!(err.kind(), ErrorKind::NotFound, "{function}: {err}");
+                names_path(&err, &missing);
+                names_path(&err, &other);
+            }
             // Permission denied (root bypasses permissions: skip then).
             let locked = dir.join("locked");
             fs::create_dir(&locked).await.unwrap();
