@@ -94,19 +94,16 @@ fn exhausted_child() {
                 });
             }
         });
-        // CPU time from /proc (user + system, in clock ticks of 10 ms); read
-        // while descriptors are available.
+        // CPU time (user + system) of this process, from getrusage.
         let cpu_ms = || {
-            let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-            let fields: Vec<&str> = stat
-                .rsplit_once(')')
-                .unwrap()
-                .1
-                .split_whitespace()
-                .collect();
-            let ticks: u64 =
-                fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-            ticks as f64 * 10.0
+            // SAFETY: `usage` is a zeroed `rusage` that getrusage fills.
+            let usage = unsafe {
+                let mut usage: libc::rusage = std::mem::zeroed();
+                assert_eq!(libc::getrusage(libc::RUSAGE_SELF, &mut usage), 0);
+                usage
+            };
+            let ms = |t: libc::timeval| t.tv_sec as f64 * 1000.0 + t.tv_usec as f64 / 1000.0;
+            ms(usage.ru_utime) + ms(usage.ru_stime)
         };
         let start = cpu_ms();
         let wall = std::time::Instant::now();
