@@ -384,7 +384,6 @@ impl Pool {
         self.lock().threads
     }
 
-    /// Jobs waiting for a thread.
     /// Shutdown for a dropped runtime: waits for the running jobs up to
     /// the builder's `shutdown_timeout`, then warns and leaves them.
     pub(crate) fn shutdown_on_drop(&self) {
@@ -399,6 +398,7 @@ impl Pool {
         }
     }
 
+    /// Jobs waiting for a thread.
     pub(crate) fn queue_depth(&self) -> usize {
         let state = self.lock();
         state.must_run.len() + state.queue.len() + state.slow.len()
