@@ -871,3 +871,42 @@ fn a_spawn_from_outside_while_the_only_worker_goes_to_sleep_is_not_lost() {
         }
     });
 }
+
+#[test]
+fn dropping_the_runtime_while_a_task_blocks_in_place_on_it_does_not_hang() {
+    // A task inside `block_in_place` waits, through `Handle::block_on`, for
+    // a task that never finishes (or an hour-long sleep). Dropping the
+    // runtime must cancel that task (its JoinHandle then resolves; the
+    // timer completes), so the blocked thread returns and the drop
+    // completes. It hung: the stand-in running the worker's core gave it
+    // back to the home thread, which was inside `block_in_place`, so
+    // shutdown never got every core and never cancelled anything.
+    within(120, || {
+        for round in 0..10 {
+            let rt = rt(2);
+            let (inside_tx, inside) = std::sync::mpsc::channel();
+            rt.spawn(async move {
+                let pending = weft::spawn(std::future::pending::<()>());
+                weft::task::block_in_place(|| {
+                    inside_tx.send(()).unwrap();
+                    let handle = weft::runtime::Handle::current();
+                    if round % 2 == 0 {
+                        let result = handle.block_on(pending);
+                        assert!(result.unwrap_err().is_cancelled());
+                    } else {
+                        // A timer completes at once when its runtime ends.
+                        handle.block_on(weft::time::sleep(Duration::from_secs(3600)));
+                    }
+                });
+            });
+            inside.recv_timeout(Duration::from_secs(10)).unwrap();
+            let (done_tx, done) = std::sync::mpsc::channel();
+            thread::spawn(move || {
+                drop(rt);
+                done_tx.send(()).unwrap();
+            });
+            done.recv_timeout(Duration::from_secs(20))
+                .unwrap_or_else(|_| panic!("round {round}: dropping the runtime hung"));
+        }
+    });
+}

@@ -110,6 +110,10 @@ struct Remote {
     /// Set by a thread leaving `block_in_place`: the stand-in running this
     /// worker's core must hand it back.
     want_back: AtomicBool,
+    /// Set (under `handoff`'s lock) when, at shutdown, a stand-in handed
+    /// this worker's core in while the home thread was still inside
+    /// `block_in_place`: the home thread must not wait for it.
+    handed_in: AtomicBool,
     polls: AtomicU64,
     steals: AtomicU64,
     parks: AtomicU64,
@@ -155,6 +159,7 @@ impl Shared {
                 handoff: Mutex::new(None),
                 handoff_ready: Condvar::new(),
                 want_back: AtomicBool::new(false),
+                handed_in: AtomicBool::new(false),
                 polls: AtomicU64::new(0),
                 steals: AtomicU64::new(0),
                 parks: AtomicU64::new(0),

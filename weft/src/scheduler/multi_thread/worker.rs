@@ -389,7 +389,10 @@ impl WorkerCx {
                     // A stand-in is done: the core has a new holder.
                     return;
                 }
-                self.reclaim_core();
+                if !self.reclaim_core() {
+                    // Handed in for shutdown meanwhile: nothing to run.
+                    return;
+                }
                 continue;
             }
             if self.should_stop() {
@@ -410,13 +413,17 @@ impl WorkerCx {
     }
 
     /// The home thread, back from `block_in_place`, waits for its stand-in
-    /// to hand the core back (at its next task boundary).
-    fn reclaim_core(&self) {
+    /// to hand the core back (at its next task boundary). False if the
+    /// stand-in handed it in for shutdown instead.
+    fn reclaim_core(&self) -> bool {
         let remote = self.remote();
         let mut slot = lock(&remote.handoff);
         let core = loop {
             if let Some(core) = slot.take() {
                 break core;
+            }
+            if remote.handed_in.load(SeqCst) {
+                return false;
             }
             slot = remote
                 .handoff_ready
@@ -425,6 +432,7 @@ impl WorkerCx {
         };
         drop(slot);
         *self.core.borrow_mut() = Some(core);
+        true
     }
 
     /// A stand-in asked to stop: under the handoff lock, unless the home
@@ -439,6 +447,18 @@ impl WorkerCx {
         }
         self.not_blocking();
         if let Some(core) = self.take_core() {
+            if self.shared.is_closed() && !remote.want_back.load(SeqCst) {
+                // Shutting down while the home thread is still inside
+                // `block_in_place`'s closure, which may wait for tasks that
+                // only the end of shutdown (all cores in) cancels: hand the
+                // core in now rather than wait for the home thread.
+                remote.handed_in.store(true, SeqCst);
+                drop(slot);
+                remote.handoff_ready.notify_all();
+                // Futures may be dropped in there: no lock held.
+                self.shared.hand_in_core(core);
+                return true;
+            }
             *slot = Some(core);
             remote.handoff_ready.notify_all();
         }
