@@ -910,3 +910,24 @@ fn dropping_the_runtime_while_a_task_blocks_in_place_on_it_does_not_hang() {
         }
     });
 }
+
+#[test]
+fn dropping_the_runtime_inside_block_in_place_does_not_wait_for_its_own_thread() {
+    // Inside `block_in_place` blocking is allowed, so dropping the runtime
+    // there waits for its threads; the calling thread is one of them and
+    // must not be waited for (it exits once its poll ends).
+    within(60, || {
+        let runtime = Arc::new(Mutex::new(Some(rt(2))));
+        let (done_tx, done) = std::sync::mpsc::channel();
+        let inner = Arc::clone(&runtime);
+        runtime.lock().unwrap().as_ref().unwrap().spawn(async move {
+            weft::task::block_in_place(|| {
+                let taken = inner.lock().unwrap().take().unwrap();
+                drop(taken);
+                done_tx.send(()).unwrap();
+            });
+        });
+        done.recv_timeout(Duration::from_secs(20))
+            .expect("dropping the runtime inside block_in_place returned");
+    });
+}

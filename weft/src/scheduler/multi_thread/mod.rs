@@ -303,9 +303,10 @@ impl Shared {
     fn thread_stopped(&self) {
         let mut live = lock(&self.live_threads);
         *live -= 1;
-        if *live == 0 {
-            self.threads_done.notify_all();
-        }
+        // Every stop, not only the last: a shutdown called from one of
+        // these threads waits for the count to reach 1.
+        drop(live);
+        self.threads_done.notify_all();
     }
 
     /// A worker's core, handed in at shutdown. The last one in drops every
@@ -423,8 +424,13 @@ pub(crate) fn shutdown(shared: &Arc<Shared>, timeout: Option<Duration>) -> bool 
         remote.parker.unpark(&shared.driver_handle);
     }
     let deadline = timeout.map(|t| Instant::now().checked_add(t));
+    // Called from one of the runtime's own threads (inside
+    // `block_in_place`, where blocking is allowed): that thread cannot exit
+    // while it waits here, so it is not waited for; it stops after its
+    // poll, like the others.
+    let me = usize::from(worker::is_thread_of(shared));
     let mut live = lock(&shared.live_threads);
-    while *live > 0 {
+    while *live > me {
         live = match deadline {
             None | Some(None) => shared
                 .threads_done

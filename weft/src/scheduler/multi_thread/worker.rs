@@ -135,6 +135,12 @@ thread_local! {
     static BLOCK_ON: Cell<bool> = const { Cell::new(false) };
 }
 
+/// True if this thread is one of `shared`'s worker threads (a home thread
+/// or a stand-in), e.g. inside `block_in_place` on it.
+pub(super) fn is_thread_of(shared: &Arc<Shared>) -> bool {
+    current().is_some_and(|cx| Arc::ptr_eq(&cx.shared, shared))
+}
+
 fn current() -> Option<&'static WorkerCx> {
     let cx = WORKER.get();
     if cx.is_null() {
