@@ -523,3 +523,26 @@ fn a_runtime_kept_in_a_thread_local_shuts_down_at_thread_exit() {
         assert_eq!(queued_drops.load(Ordering::SeqCst), 1);
     });
 }
+
+#[test]
+fn a_task_spawned_by_the_park_hook_of_a_current_thread_runtime_runs() {
+    // The hook runs just before the loop blocks in epoll_wait with no
+    // timeout; a task it spawns (or a wake it makes) must keep the loop
+    // from blocking, with no other event to come.
+    within(30, || {
+        let spawned = Arc::new(AtomicBool::new(false));
+        let ran = Arc::new(Signal::default());
+        let (spawned_in_hook, ran_in_hook) = (Arc::clone(&spawned), Arc::clone(&ran));
+        let rt = weft::runtime::Builder::new_current_thread()
+            .on_thread_park(move || {
+                if !spawned_in_hook.swap(true, Ordering::SeqCst) {
+                    let ran = Arc::clone(&ran_in_hook);
+                    weft::spawn(async move { ran.set() });
+                }
+            })
+            .build()
+            .unwrap();
+        rt.block_on(ran.wait());
+        assert!(spawned.load(Ordering::SeqCst));
+    });
+}

@@ -391,6 +391,15 @@ impl<'a> Running<'a> {
         }
     }
 
+    /// True if this loop's run queue holds a task.
+    fn has_local(&mut self) -> bool {
+        if self.installed {
+            QUEUE.with(|queue| !queue.borrow().is_empty())
+        } else {
+            !self.core().queue.is_empty()
+        }
+    }
+
     fn leave(&mut self) -> Option<Box<Core>> {
         let mut core = self.core.take()?;
         if self.installed {
@@ -478,7 +487,15 @@ fn drive<F: Future>(
                     // unpark.
                     super::bump(&shared.parks);
                     config.hooks.before_park();
-                    running.core().driver.park(None);
+                    // The hook may have spawned or woken something: then
+                    // only poll the driver, do not block.
+                    let idle = !running.has_local()
+                        && shared.inject.is_empty()
+                        && !main.woken.load(SeqCst);
+                    running
+                        .core()
+                        .driver
+                        .park(if idle { None } else { Some(Duration::ZERO) });
                     config.hooks.after_unpark();
                     since_driver = 0;
                 } else if since_driver >= config.event_interval {
