@@ -663,3 +663,56 @@ fn std_conversions_and_the_less_used_socket_calls() {
         });
     });
 }
+
+#[test]
+fn several_tasks_waiting_on_one_socket_are_all_woken() {
+    // Two tasks accept on one listener, two tasks receive on one UDP
+    // socket (a tokio idiom: `Arc<TcpListener>` with several acceptors).
+    // Each must get its turn; a direction that remembered only the latest
+    // waiting task left the other asleep forever.
+    within(30, || {
+        common::rt().block_on(async {
+            let listener = std::sync::Arc::new(TcpListener::bind("127.0.0.1:0").await.unwrap());
+            let addr = listener.local_addr().unwrap();
+            let acceptors: Vec<_> = (0..2)
+                .map(|_| {
+                    let listener = std::sync::Arc::clone(&listener);
+                    weft::spawn(async move { listener.accept().await.unwrap().1 })
+                })
+                .collect();
+            let udp = std::sync::Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+            let udp_addr = udp.local_addr().unwrap();
+            let receivers: Vec<_> = (0..2)
+                .map(|_| {
+                    let udp = std::sync::Arc::clone(&udp);
+                    weft::spawn(async move {
+                        let mut buf = [0u8; 8];
+                        udp.recv_from(&mut buf).await.unwrap().0
+                    })
+                })
+                .collect();
+            // Both of each pair are waiting now.
+            for _ in 0..5 {
+                weft::task::yield_now().await;
+            }
+            let _first = TcpStream::connect(addr).await.unwrap();
+            let _second = TcpStream::connect(addr).await.unwrap();
+            let sender = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            sender.send_to(b"one", udp_addr).await.unwrap();
+            sender.send_to(b"two", udp_addr).await.unwrap();
+            for acceptor in acceptors {
+                weft::time::timeout(Duration::from_secs(10), acceptor)
+                    .await
+                    .expect("every acceptor got a connection")
+                    .unwrap();
+            }
+            for receiver in receivers {
+                let n = weft::time::timeout(Duration::from_secs(10), receiver)
+                    .await
+                    .expect("every receiver got a datagram")
+                    .unwrap();
+                assert_eq!(n, 3);
+            }
+        });
+    });
+}

@@ -76,7 +76,7 @@ macro_rules! readiness_methods {
         /// Waits until the socket is ready in any direction of `interest`,
         /// and says which. Readiness is a hint: after a `try_` operation
         /// returns `WouldBlock`, the next call waits for new readiness.
-        /// Each direction remembers one waiting task, the latest.
+        /// Several tasks may wait on one direction; each is woken.
         pub async fn ready(
             &self,
             interest: $crate::io::Interest,

@@ -16,7 +16,8 @@ use crate::net::evented::Evented;
 /// Every receive detects truncation: a datagram longer than the buffer is an
 /// `InvalidData` error giving both sizes (its first bytes are in the buffer),
 /// never a silent short read. Several tasks may send and receive through
-/// `&UdpSocket`; each direction wakes one waiting task, the latest.
+/// `&UdpSocket`; every task waiting in a direction is woken when it becomes
+/// ready.
 ///
 /// ```
 /// use weft::net::UdpSocket;

@@ -6,6 +6,13 @@
 //! finds its own waker already stored (`will_wake`) and registers without
 //! cloning it, and the wake costs no reference-count traffic either.
 //!
+//! Several tasks may wait on one direction (acceptors sharing a listener,
+//! receivers sharing a UDP socket): a task that registers while another's
+//! waker is stored moves that one to a list of earlier waiters, which the
+//! next wake wakes and empties. So every waiting task is woken; a task that
+//! stopped waiting meanwhile gets one spurious wake. Registering never
+//! wakes anybody, so two waiting tasks cannot keep waking each other.
+//!
 //! The state word serialises access to the waker cell:
 //!
 //! | state       | who holds the cell                                    |
@@ -33,7 +40,33 @@ const DISCARD: u8 = 4;
 
 pub(crate) struct Waiter {
     state: AtomicU8,
-    waker: UnsafeCell<Option<Waker>>,
+    waker: UnsafeCell<Slot>,
+}
+
+/// The wakers of one direction.
+#[derive(Default)]
+struct Slot {
+    /// The latest task to wait; kept across wakes.
+    latest: Option<Waker>,
+    /// Earlier tasks still waiting (or not any more: they get one spurious
+    /// wake); the next wake wakes and drops them. Empty, unallocated, while
+    /// one task uses the direction.
+    earlier: Vec<Waker>,
+}
+
+impl Slot {
+    /// Stores a waker that is not the latest one: a first waiter, or a
+    /// task waiting beside another (which is kept for the next wake).
+    #[inline(never)]
+    fn store(&mut self, waker: &Waker) {
+        match self.latest.replace(waker.clone()) {
+            None => {}
+            Some(displaced) => {
+                self.earlier.retain(|earlier| !earlier.will_wake(waker));
+                self.earlier.push(displaced);
+            }
+        }
+    }
 }
 
 // SAFETY: the cell is only touched by the thread that moved `state` out of
@@ -47,7 +80,7 @@ impl Waiter {
     pub(crate) fn new() -> Waiter {
         Waiter {
             state: AtomicU8::new(IDLE),
-            waker: UnsafeCell::new(None),
+            waker: UnsafeCell::new(Slot::default()),
         }
     }
 
@@ -95,8 +128,12 @@ impl Waiter {
             // SAFETY: we moved the state from IDLE to REGISTERING, so we hold
             // the cell until `_finish` moves it back.
             let slot = unsafe { &mut *slot };
-            if !slot.as_ref().is_some_and(|stored| stored.will_wake(waker)) {
-                *slot = Some(waker.clone());
+            if !slot
+                .latest
+                .as_ref()
+                .is_some_and(|stored| stored.will_wake(waker))
+            {
+                slot.store(waker);
             }
         });
     }
@@ -121,20 +158,44 @@ impl Waiter {
                     .is_err()
                 {
                     // SAFETY: we still hold WAKING.
-                    let discarded = self.0.waker.with_mut(|slot| unsafe { (*slot).take() });
+                    let discarded = self
+                        .0
+                        .waker
+                        .with_mut(|slot| unsafe { std::mem::take(&mut *slot) });
                     state.store(IDLE, std::sync::atomic::Ordering::Release);
                     drop(discarded);
                 }
             }
         }
         let _finish = Finish(self);
-        self.waker.with(|slot| {
+        let earlier = self.waker.with(|slot| {
             // SAFETY: we moved the state from IDLE to WAKING, so nobody else
             // touches the cell until `_finish` clears WAKING.
-            if let Some(waker) = unsafe { &*slot } {
+            let slot = unsafe { &*slot };
+            if let Some(waker) = &slot.latest {
                 waker.wake_by_ref();
             }
+            !slot.earlier.is_empty()
         });
+        if earlier {
+            self.wake_earlier();
+        }
+    }
+
+    /// The rest of a wake when several tasks wait: wakes and drops the
+    /// earlier waiters. Called holding WAKING.
+    #[cold]
+    #[inline(never)]
+    fn wake_earlier(&self) {
+        let earlier = self.waker.with_mut(|slot| {
+            // SAFETY: the caller holds WAKING, so nobody else touches the
+            // cell.
+            let slot = unsafe { &mut *slot };
+            std::mem::take(&mut slot.earlier)
+        });
+        // Outside the cell's use, still inside WAKING (a panicking waker
+        // drops the rest on unwind).
+        earlier.into_iter().for_each(Waker::wake);
     }
 
     /// Removes the stored waker (the resource is going away). Never waits:
@@ -160,9 +221,12 @@ impl Waiter {
             }
         }
         // SAFETY: we hold the cell (IDLE -> WAKING) until the store below.
-        let waker = self.waker.with_mut(|slot| unsafe { (*slot).take() });
+        let slot = self
+            .waker
+            .with_mut(|slot| unsafe { std::mem::take(&mut *slot) });
         self.state.store(IDLE, std::sync::atomic::Ordering::Release);
-        waker
+        drop(slot.earlier);
+        slot.latest
     }
 }
 
@@ -195,6 +259,35 @@ mod tests {
         assert_eq!(Arc::strong_count(&count), 2);
         waiter.wake();
         assert_eq!(count.0.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn every_waiting_task_is_woken_once_then_only_the_latest_stays() {
+        let (a, b) = (
+            Arc::new(Count(AtomicUsize::new(0))),
+            Arc::new(Count(AtomicUsize::new(0))),
+        );
+        let (waker_a, waker_b) = (Waker::from(Arc::clone(&a)), Waker::from(Arc::clone(&b)));
+        let waiter = Waiter::new();
+        waiter.register(&waker_a);
+        waiter.register(&waker_b);
+        waiter.register(&waker_a); // back to latest: not kept twice
+        waiter.register(&waker_b);
+        waiter.wake();
+        assert_eq!(a.0.load(Ordering::SeqCst), 1, "the earlier waiter is woken");
+        assert_eq!(b.0.load(Ordering::SeqCst), 1, "the latest is woken");
+        waiter.wake();
+        assert_eq!(
+            a.0.load(Ordering::SeqCst),
+            1,
+            "the earlier one went with the wake"
+        );
+        assert_eq!(b.0.load(Ordering::SeqCst), 2, "the latest stays");
+        waiter.register(&waker_a);
+        assert!(waiter.take().unwrap().will_wake(&waker_a));
+        drop((waker_a, waker_b));
+        assert_eq!(Arc::strong_count(&a), 1, "take dropped every stored waker");
+        assert_eq!(Arc::strong_count(&b), 1);
     }
 
     #[test]

@@ -30,10 +30,11 @@ const BACKLOG: i32 = 1024;
 /// or socket memory can be had at all it backs off (10 ms doubling to 1 s).
 /// A warning goes to stderr at most every 10 s.
 ///
-/// One task at a time should accept on a listener: like a stream's read
-/// side, it remembers one waiting task, the latest. To accept from several
-/// tasks, accept in one and hand the connections out (or give each its own
-/// `SO_REUSEPORT` listener, see [`TcpSocket`](crate::net::TcpSocket)). See `net/accept.rs` for the
+/// Several tasks may accept on one listener (through an `Arc`, as with
+/// tokio): every waiting task is woken when connections arrive, and each
+/// gets its own. For acceptors on several threads without a shared queue,
+/// give each its own `SO_REUSEPORT` listener (see
+/// [`TcpSocket`](crate::net::TcpSocket)). See `net/accept.rs` for the
 /// details.
 ///
 /// ```
