@@ -96,7 +96,12 @@ impl Handle {
     /// workers run the tasks, I/O and timers. On a current-thread runtime, if
     /// no thread is running the loop, this one does for as long as the call
     /// lasts; otherwise `future` is polled here and the loop's thread drives
-    /// its I/O and timers.
+    /// its I/O and timers. Exception: once a thread has spawned local tasks
+    /// on a current-thread runtime ([`spawn_local`](crate::task::spawn_local),
+    /// coroutines), only that thread runs its loop; a `block_on` on any
+    /// other thread then makes I/O and timer progress only while that thread
+    /// is itself inside `block_on` (a future here that waits on a timer
+    /// while it is not, waits until it is).
     ///
     /// # Panics
     ///
