@@ -88,7 +88,7 @@ pub(crate) struct IoDriver {
     shared: Arc<IoShared>,
     events: Events,
     /// Driver turn counter, stamped into every readiness it sets.
-    tick: u16,
+    tick: u32,
 }
 
 impl IoDriver {
@@ -171,7 +171,7 @@ impl Drop for IoDriver {
 impl IoShared {
     /// Records readiness for the slot `token` names and wakes its waiters;
     /// drops the event if the slot has been released since (stale token).
-    fn dispatch(&self, token: u64, ready: Ready, tick: u16) {
+    fn dispatch(&self, token: u64, ready: Ready, tick: u32) {
         let (index, generation) = decode_token(token);
         let Some(slot) = self.slab.get(index) else {
             return;

@@ -4,13 +4,15 @@
 //! resource agree on readiness without a lock:
 //!
 //! ```text
-//! | readiness 8 | tick 16 | generation 32 | unused 8 |   (low bits first)
+//! | readiness 8 | tick 24 | generation 32 |   (low bits first)
 //! ```
 //!
 //! * **readiness** — what the kernel last reported (see [`Ready`]).
 //! * **tick** — the driver turn that last set readiness. An operation that hit
 //!   `WouldBlock` clears only the readiness it observed *at that tick*, so an
-//!   event that arrived in between is never erased.
+//!   event that arrived in between is never erased. 24 bits: a clear would
+//!   wrongly match only if its thread stalled for exactly a multiple of
+//!   16,777,216 driver turns between the observation and the clear.
 //! * **generation** — bumped each time the slot is released. It is part of the
 //!   epoll token, so an event that was already in flight for a closed fd is
 //!   dropped instead of waking whoever owns the slot (and maybe the same fd
@@ -57,7 +59,7 @@ impl Field {
 }
 
 const READY: Field = Field::low(8);
-const TICK: Field = READY.next(16);
+const TICK: Field = READY.next(24);
 const GENERATION: Field = TICK.next(32);
 
 /// Slots per page. Pages are allocated on first use.
@@ -71,7 +73,7 @@ const MAX_PAGES: usize = 4096;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ReadyEvent {
     pub(crate) ready: Ready,
-    tick: u16,
+    tick: u32,
 }
 
 impl ReadyEvent {
@@ -119,13 +121,13 @@ impl Slot {
         let state = self.state.load(Acquire);
         ReadyEvent {
             ready: Ready::from_bits(READY.get(state) as u8) & mask,
-            tick: TICK.get(state) as u16,
+            tick: TICK.get(state) as u32,
         }
     }
 
     /// Records readiness reported by the kernel at driver turn `tick`, if the
     /// event belongs to the slot's current `generation`.
-    pub(crate) fn set_readiness(&self, generation: u32, ready: Ready, tick: u16) -> Dispatch {
+    pub(crate) fn set_readiness(&self, generation: u32, ready: Ready, tick: u32) -> Dispatch {
         let mut current = self.state.load(Acquire);
         loop {
             if GENERATION.get(current) as u32 != generation {
@@ -152,7 +154,7 @@ impl Slot {
         let clearable = event.ready & Ready::CLEARABLE;
         let mut current = self.state.load(Acquire);
         loop {
-            if TICK.get(current) as u16 != event.tick {
+            if TICK.get(current) as u32 != event.tick {
                 return;
             }
             let bits = READY.get(current) as u8 & !clearable.bits();
@@ -313,10 +315,12 @@ mod tests {
     fn fields_do_not_overlap() {
         assert_eq!(READY.mask() & TICK.mask(), 0);
         assert_eq!(TICK.mask() & GENERATION.mask(), 0);
-        assert_eq!(GENERATION.shift + GENERATION.width, 56);
-        let word = GENERATION.set(TICK.set(READY.set(0, 0xff), 0xffff), 0xdead_beef);
+        assert_eq!(GENERATION.shift + GENERATION.width, 64);
+        let word = GENERATION.set(TICK.set(READY.set(0, 0xff), 0xff_ffff), 0xdead_beef);
         assert_eq!(READY.get(word), 0xff);
-        assert_eq!(TICK.get(word), 0xffff);
+        assert_eq!(TICK.get(word), 0xff_ffff);
+        // A driver tick past 24 bits wraps within the field.
+        assert_eq!(TICK.get(TICK.set(0, 0x100_0001)), 1);
         assert_eq!(GENERATION.get(word), 0xdead_beef);
     }
 
@@ -434,7 +438,7 @@ mod tests {
                 let mut live: Vec<SlotRef> = Vec::new();
                 // Every token ever issued, and whether it is still live.
                 let mut issued: Vec<(u64, bool)> = Vec::new();
-                let mut tick = 0u16;
+                let mut tick = 0u32;
                 for op in ops {
                     match op {
                         Op::Register => {
