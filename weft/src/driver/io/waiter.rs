@@ -101,27 +101,35 @@ impl Waiter {
         /// Leaves REGISTERING, delivering a wake that arrived meanwhile;
         /// also on unwind.
         struct Finish<'a> {
-            state: &'a AtomicU8,
+            waiter: &'a Waiter,
             waker: &'a Waker,
         }
         impl Drop for Finish<'_> {
             fn drop(&mut self) {
-                if self
-                    .state
+                let state = &self.waiter.state;
+                if state
                     .compare_exchange(REGISTERING, IDLE, AcqRel, Acquire)
                     .is_err()
                 {
                     // A wake came while we held the cell and left its
-                    // delivery to us. The swap (not a store) pairs with that
-                    // wake's `fetch_or`, so its readiness is visible to the
-                    // task we wake.
+                    // delivery to us: to this task, and to the earlier
+                    // waiters it would have woken (taken while we still
+                    // hold the cell, woken once we let go). The swap (not a
+                    // store) pairs with that wake's `fetch_or`, so its
+                    // readiness is visible to the tasks we wake.
                     self.waker.wake_by_ref();
-                    self.state.swap(IDLE, AcqRel);
+                    let earlier = self.waiter.waker.with_mut(|slot| {
+                        // SAFETY: REGISTERING is still held.
+                        let slot = unsafe { &mut *slot };
+                        std::mem::take(&mut slot.earlier)
+                    });
+                    state.swap(IDLE, AcqRel);
+                    earlier.into_iter().for_each(Waker::wake);
                 }
             }
         }
         let _finish = Finish {
-            state: &self.state,
+            waiter: self,
             waker,
         };
         self.waker.with_mut(|slot| {
@@ -387,6 +395,32 @@ mod loom_models {
             if !saw_flag {
                 assert!(count.0.load(Ordering::SeqCst) >= 1, "the wake was lost");
             }
+            drop(waiter.take());
+        });
+    }
+
+    /// A task already waiting while a second one registers, racing a wake:
+    /// whichever way they interleave, the first task is woken (directly,
+    /// through the second's registration, or from the earlier list).
+    #[test]
+    fn loom_second_waiter_races_wake_and_the_first_is_still_woken() {
+        loom::model(|| {
+            let (first, second) = (
+                Arc::new(Count(AtomicUsize::new(0))),
+                Arc::new(Count(AtomicUsize::new(0))),
+            );
+            let waiter = loom::sync::Arc::new(Waiter::new());
+            waiter.register(&Waker::from(Arc::clone(&first)));
+            let other = {
+                let waiter = waiter.clone();
+                loom::thread::spawn(move || waiter.wake())
+            };
+            waiter.register(&Waker::from(Arc::clone(&second)));
+            other.join().unwrap();
+            assert!(
+                first.0.load(Ordering::SeqCst) >= 1,
+                "the first waiter was lost"
+            );
             drop(waiter.take());
         });
     }
