@@ -39,9 +39,7 @@ use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::atomic::AtomicBool;
-use std::sync::atomic::Ordering::SeqCst;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 pub use std::process::{ExitStatus, Output, Stdio};
@@ -460,28 +458,42 @@ fn lock_orphans() -> std::sync::MutexGuard<'static, Vec<std::process::Child>> {
     ORPHANS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// True while a task sweeps the orphan queue on SIGCHLD.
-static SWEEPING: AtomicBool = AtomicBool::new(false);
+/// The runtimes (by their blocking pool's address) with a task sweeping
+/// the orphan queue on SIGCHLD.
+static SWEEPERS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+fn lock_sweepers() -> std::sync::MutexGuard<'static, Vec<usize>> {
+    SWEEPERS.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// If the orphan queue is not empty and this thread is in a runtime, makes
-/// sure a task sweeps it on every SIGCHLD until it is empty (one such task
-/// in the process at a time).
+/// sure a task of that runtime sweeps it on every SIGCHLD until it is empty
+/// (one such task per runtime: a runtime nobody drives for a while must not
+/// keep the others from sweeping).
 fn sweep_orphans_on_sigchld() {
-    if lock_orphans().is_empty() || crate::runtime::Handle::try_current().is_err() {
+    if lock_orphans().is_empty() {
         return;
     }
-    if SWEEPING.swap(true, SeqCst) {
+    let Ok(handle) = crate::runtime::Handle::try_current() else {
         return;
+    };
+    let runtime = Arc::as_ptr(handle.inner.blocking()) as usize;
+    {
+        let mut sweepers = lock_sweepers();
+        if sweepers.contains(&runtime) {
+            return;
+        }
+        sweepers.push(runtime);
     }
-    /// Lets the next runtime start a sweep once this one ends, however it
-    /// ends (the queue emptied, or its runtime dropped it unfinished).
-    struct Sweeping;
+    /// Lets this runtime start a sweep again once this one ends, however
+    /// it ends (the queue emptied, or its runtime dropped it unfinished).
+    struct Sweeping(usize);
     impl Drop for Sweeping {
         fn drop(&mut self) {
-            SWEEPING.store(false, SeqCst);
+            lock_sweepers().retain(|&runtime| runtime != self.0);
         }
     }
-    let sweeping = Sweeping;
+    let sweeping = Sweeping(runtime);
     let sigchld = match crate::signal::unix::signal(crate::signal::unix::SignalKind::child()) {
         Ok(sigchld) => sigchld,
         // No signal stream: later `spawn`s and `wait`s still sweep.
@@ -493,8 +505,9 @@ fn sweep_orphans_on_sigchld() {
         loop {
             reap_orphans();
             if lock_orphans().is_empty() {
-                // An orphan queued just before the flag clears would find a
-                // sweep still running and start none: look once more.
+                // An orphan queued here just before this sweep unregisters
+                // would find it still running and start none: look once
+                // more.
                 drop(sweeping);
                 sweep_orphans_on_sigchld();
                 return;

@@ -468,3 +468,21 @@ fn an_accepted_write_is_written_even_if_the_runtime_shuts_down_before_its_job_st
         );
     });
 }
+
+#[test]
+fn a_write_after_the_runtime_shut_down_is_an_error_not_lost_bytes() {
+    within(30, || {
+        let rt = common::rt();
+        let handle = rt.handle().clone();
+        let dir = TempDir::new("after-shutdown");
+        let path = dir.join("f");
+        let mut file = rt.block_on(File::create(&path)).unwrap();
+        drop(rt);
+        // Nothing will run a job on this runtime's pool any more: the write
+        // must not be accepted.
+        let err = handle.block_on(file.write_all(b"lost?")).unwrap_err();
+        assert!(err.to_string().contains("shut down"), "{err}");
+        assert!(err.to_string().contains(&*path.to_string_lossy()), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"");
+    });
+}

@@ -105,9 +105,9 @@ struct State {
     /// Threads spinning at all.
     spinning: usize,
     slow_running: usize,
-    /// Alternates which queue goes first when both have runnable work, so
-    /// a steady stream of fast jobs cannot starve slow ones either.
-    slow_first: bool,
+    /// Which queue goes first next (0 must-run, 1 slow, 2 the others), in
+    /// turn, so a steady stream of one kind cannot starve the others.
+    turn: u8,
     shutdown: bool,
 }
 
@@ -137,25 +137,33 @@ impl State {
         jobs
     }
 
-    /// The next job this thread may run, and whether it is slow.
+    /// The next job this thread may run, and whether it is slow. The three
+    /// queues take turns at going first (must-run `File` writes, slow jobs,
+    /// other fast jobs), so a burst in one cannot hold up the others; when
+    /// the first has nothing (or slow jobs have no free slot), the rest go
+    /// in that order.
     fn next_job(&mut self, max_slow: usize) -> Option<(TaskRef, bool)> {
-        if let Some(task) = self.must_run.pop_front() {
-            return Some((task, false));
-        }
-        self.slow_first = !self.slow_first;
-        if self.slow_first && self.slow_running < max_slow {
-            if let Some(task) = self.slow.pop_front() {
-                self.slow_running += 1;
-                return Some((task, true));
-            }
-        }
-        if let Some(task) = self.queue.pop_front() {
-            return Some((task, false));
-        }
-        if self.slow_running < max_slow {
-            if let Some(task) = self.slow.pop_front() {
-                self.slow_running += 1;
-                return Some((task, true));
+        self.turn = (self.turn + 1) % 3;
+        for queue in [self.turn, 0, 1, 2] {
+            match queue {
+                0 => {
+                    if let Some(task) = self.must_run.pop_front() {
+                        return Some((task, false));
+                    }
+                }
+                1 => {
+                    if self.slow_running < max_slow {
+                        if let Some(task) = self.slow.pop_front() {
+                            self.slow_running += 1;
+                            return Some((task, true));
+                        }
+                    }
+                }
+                _ => {
+                    if let Some(task) = self.queue.pop_front() {
+                        return Some((task, false));
+                    }
+                }
             }
         }
         None
@@ -207,31 +215,36 @@ impl Pool {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        self.spawn_in(handle, Some(kind), f)
+        self.spawn_in(handle, Some(kind), f).0
     }
 
     /// Queues `f` as a fast I/O job that runs even if the runtime shuts
-    /// down before it starts (unless it already has: then it is
-    /// cancelled like any job).
+    /// down before it starts; `None` (and `f` dropped, never run) if it has
+    /// shut down already.
     pub(crate) fn spawn_must_run<F, R>(
         self: &Arc<Self>,
         handle: scheduler::Handle,
         f: F,
-    ) -> JoinHandle<R>
+    ) -> Option<JoinHandle<R>>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        self.spawn_in(handle, None, f)
+        match self.spawn_in(handle, None, f) {
+            (join, true) => Some(join),
+            (_, false) => None,
+        }
     }
 
     /// Queues `f` in the queue of `kind`, or the must-run queue (`None`).
+    /// False with the handle if the pool is shut down: the job is then
+    /// cancelled, never run.
     fn spawn_in<F, R>(
         self: &Arc<Self>,
         handle: scheduler::Handle,
         kind: Option<BlockingKind>,
         f: F,
-    ) -> JoinHandle<R>
+    ) -> (JoinHandle<R>, bool)
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
@@ -244,7 +257,7 @@ impl Pool {
             drop(state);
             // The runtime is gone: the job is cancelled, never run.
             task.shutdown();
-            return join;
+            return (join, false);
         }
         match kind {
             Some(BlockingKind::SlowIo) => state.slow.push_back(task),
@@ -255,7 +268,7 @@ impl Pool {
         if !state.has_runnable(self.max_slow) {
             // A slow job waiting for a slow slot: a finishing slow job will
             // pick it up.
-            return join;
+            return (join, true);
         }
         if state.spinning_free > 0 {
             // A spinning thread takes it: no wake-up needed.
@@ -270,7 +283,7 @@ impl Pool {
             self.start_thread();
         }
         // Otherwise every thread is busy: the job waits its turn.
-        join
+        (join, true)
     }
 
     fn start_thread(self: &Arc<Self>) {

@@ -292,9 +292,14 @@ impl File {
             if let Some(result) = take() {
                 return Poll::Ready(result);
             }
-            // Still running (the job fills the slot before it ends, and no
-            // other job can start before it ends): wait for it.
             let mut inner = self.lock();
+            // Looked at again under the lock: it may have ended, and another
+            // job started, since. With the slot still empty under the lock,
+            // the job in flight is this one (the job fills the slot before
+            // it ends, and no other job can start before it ends): wait.
+            if let Some(result) = take() {
+                return Poll::Ready(result);
+            }
             if let State::Busy(_) = inner.state {
                 let (done, buf) = ready!(inner.poll_job(cx, &self.path))?;
                 inner.state = State::Idle(Some(buf));
@@ -545,7 +550,7 @@ impl futures_io::AsyncWrite for File {
                     // jobs need a pool): the same panic as `spawn_blocking`.
                     let handle = crate::runtime::Handle::current();
                     // Must run: the caller is told the bytes are written.
-                    inner.state = State::Busy(handle.spawn_blocking_must_run(move || {
+                    let job = handle.spawn_blocking_must_run(move || {
                         let result = (|| {
                             if rewind > 0 {
                                 (&*std).seek(SeekFrom::Current(-rewind))?;
@@ -553,7 +558,17 @@ impl futures_io::AsyncWrite for File {
                             buf.write_to(&std)
                         })();
                         (Operation::Write(result), buf)
-                    }));
+                    });
+                    let Some(job) = job else {
+                        // The runtime has shut down: nothing would write
+                        // these bytes, so they are not accepted.
+                        inner.state = State::Idle(Some(Buf::default()));
+                        return Poll::Ready(Err(io::Error::other(format!(
+                            "writing {}: the runtime is shut down",
+                            path.display()
+                        ))));
+                    };
+                    inner.state = State::Busy(job);
                     return Poll::Ready(Ok(n));
                 }
                 State::Busy(_) => {

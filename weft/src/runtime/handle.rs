@@ -82,8 +82,9 @@ impl Handle {
 
     /// Runs `f` on this runtime's blocking pool as fast I/O that runs even
     /// if the runtime shuts down before it starts (a `File`'s write-behind:
-    /// bytes its caller was told were written).
-    pub(crate) fn spawn_blocking_must_run<F, R>(&self, f: F) -> JoinHandle<R>
+    /// bytes its caller was told were written); `None` (and `f` dropped)
+    /// if the runtime has shut down already.
+    pub(crate) fn spawn_blocking_must_run<F, R>(&self, f: F) -> Option<JoinHandle<R>>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
