@@ -289,14 +289,10 @@ impl File {
         .await?;
         let take = || slot.lock().unwrap_or_else(|e| e.into_inner()).take();
         std::future::poll_fn(|cx| {
-            if let Some(result) = take() {
-                return Poll::Ready(result);
-            }
             let mut inner = self.lock();
-            // Looked at again under the lock: it may have ended, and another
-            // job started, since. With the slot still empty under the lock,
-            // the job in flight is this one (the job fills the slot before
-            // it ends, and no other job can start before it ends): wait.
+            // Looked at under the lock: with the slot still empty, the job in
+            // flight is this one (the job fills the slot before it ends, and
+            // no other job can start before it ends): wait for it.
             if let Some(result) = take() {
                 return Poll::Ready(result);
             }

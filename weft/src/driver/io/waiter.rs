@@ -165,11 +165,10 @@ impl Waiter {
                     .compare_exchange(WAKING, IDLE, AcqRel, Acquire)
                     .is_err()
                 {
-                    // SAFETY: we still hold WAKING.
-                    let discarded = self
-                        .0
-                        .waker
-                        .with_mut(|slot| unsafe { std::mem::take(&mut *slot) });
+                    let discarded = self.0.waker.with_mut(|slot| {
+                        // SAFETY: we still hold WAKING.
+                        unsafe { std::mem::take(&mut *slot) }
+                    });
                     state.store(IDLE, std::sync::atomic::Ordering::Release);
                     drop(discarded);
                 }
@@ -228,10 +227,10 @@ impl Waiter {
                 Err(actual) => current = actual,
             }
         }
-        // SAFETY: we hold the cell (IDLE -> WAKING) until the store below.
-        let slot = self
-            .waker
-            .with_mut(|slot| unsafe { std::mem::take(&mut *slot) });
+        let slot = self.waker.with_mut(|slot| {
+            // SAFETY: we hold the cell (IDLE -> WAKING) until the store below.
+            unsafe { std::mem::take(&mut *slot) }
+        });
         self.state.store(IDLE, std::sync::atomic::Ordering::Release);
         drop(slot.earlier);
         slot.latest
