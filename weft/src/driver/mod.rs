@@ -51,7 +51,15 @@ pub(crate) struct Driver {
     handle: Handle,
     /// Reused buffer of timer wakers fired in one turn.
     fired: Vec<Waker>,
+    /// When the last turn read the clock.
+    last_turn: Instant,
 }
+
+/// A turn asked for by a yield ([`Driver::yield_turn`]) is skipped when the
+/// last turn was more recent than this: a task that does nothing but yield
+/// then costs a clock read per yield, not a syscall, while a task that did
+/// real work between two yields (tens of microseconds) lets I/O in on each.
+pub(crate) const YIELD_TURN_GAP: Duration = Duration::from_micros(20);
 
 impl Driver {
     pub(crate) fn new() -> std::io::Result<Driver> {
@@ -64,6 +72,7 @@ impl Driver {
             io,
             handle,
             fired: Vec::new(),
+            last_turn: Instant::now(),
         })
     }
 
@@ -99,16 +108,63 @@ impl Driver {
             // neither can be fixed by retrying, and spinning would hide it.
             panic!("weft: epoll_wait failed: {e}");
         }
-        time.process(Instant::now(), &mut self.fired);
-        self.fired.drain(..).for_each(Waker::wake);
+        let now = Instant::now();
+        self.last_turn = now;
+        time.process(now, &mut self.fired);
+        wake_all(&mut self.fired);
+    }
+
+    /// The turn a yield asks for: polls I/O without blocking and fires due
+    /// timers, unless the last turn was less than [`YIELD_TURN_GAP`] ago.
+    pub(crate) fn yield_turn(&mut self) {
+        if self.last_turn.elapsed() >= YIELD_TURN_GAP {
+            self.park(Some(Duration::ZERO));
+        }
     }
 }
 
 impl Drop for Driver {
     fn drop(&mut self) {
         self.handle.time.shutdown(&mut self.fired);
-        self.fired.drain(..).for_each(Waker::wake);
+        wake_all(&mut self.fired);
     }
+}
+
+/// Wakes every waker in `fired`, emptying it. A waker that panics (a
+/// user's `Wake` impl) is reported on stderr and the rest are still woken:
+/// one bad waker must not strand the other timers' tasks.
+fn wake_all(fired: &mut Vec<Waker>) {
+    for waker in fired.drain(..) {
+        wake_contained(waker);
+    }
+}
+
+/// Wakes `waker`, containing a panic from its `wake` (reported on stderr):
+/// the driver's loops go on to the next wake-up.
+pub(crate) fn wake_contained(waker: Waker) {
+    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake())) {
+        report_waker_panic(&*payload);
+    }
+}
+
+/// Like [`wake_contained`], by reference.
+pub(crate) fn wake_by_ref_contained(waker: &Waker) {
+    if let Err(payload) =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake_by_ref()))
+    {
+        report_waker_panic(&*payload);
+    }
+}
+
+fn report_waker_panic(payload: &(dyn std::any::Any + Send)) {
+    let message = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(a non-string payload)");
+    eprintln!(
+        "weft: a waker panicked while the driver woke it (the other wake-ups go on): {message}"
+    );
 }
 
 /// Rounds up to whole milliseconds: epoll_wait counts in milliseconds, and a

@@ -65,11 +65,46 @@ pub(crate) struct Shared {
     parks: AtomicU64,
 }
 
+/// The loop's run queue.
+#[derive(Default)]
+struct RunQueue {
+    /// Tasks to run, in order.
+    ready: VecDeque<TaskRef>,
+    /// Tasks that woke themselves during their own poll (a yield, a spent
+    /// budget): they join `ready` after the driver's next turn, so that
+    /// whatever I/O and timers made ready by then runs before them.
+    deferred: Vec<TaskRef>,
+}
+
+impl RunQueue {
+    const fn new() -> RunQueue {
+        RunQueue {
+            ready: VecDeque::new(),
+            deferred: Vec::new(),
+        }
+    }
+
+    /// Moves the deferred tasks behind the ready ones.
+    fn release_deferred(&mut self) {
+        if !self.deferred.is_empty() {
+            self.ready.extend(self.deferred.drain(..));
+        }
+    }
+
+    fn pop(&mut self) -> Option<TaskRef> {
+        self.ready.pop_front()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ready.is_empty() && self.deferred.is_empty()
+    }
+}
+
 /// What the thread running the loop owns.
 struct Core {
     /// The run queue while no thread runs the loop (while one does, it is
     /// in the thread-local `QUEUE`).
-    queue: VecDeque<TaskRef>,
+    queue: RunQueue,
     registry: Registry,
     driver: Driver,
     tick: u32,
@@ -80,7 +115,7 @@ thread_local! {
     /// It has no destructor, so reading it is a plain load.
     static LOOP: Cell<*const Shared> = const { Cell::new(ptr::null()) };
     /// That loop's run queue.
-    static QUEUE: RefCell<VecDeque<TaskRef>> = const { RefCell::new(VecDeque::new()) };
+    static QUEUE: RefCell<RunQueue> = const { RefCell::new(RunQueue::new()) };
 }
 
 fn is_running_here(shared: *const Shared) -> bool {
@@ -100,7 +135,7 @@ impl Shared {
     ) -> Arc<Shared> {
         let handle = driver.handle().clone();
         let core = Core {
-            queue: VecDeque::new(),
+            queue: RunQueue::default(),
             registry: Registry::default(),
             driver,
             tick: 0,
@@ -189,14 +224,22 @@ impl Shared {
 
 /// Queues a woken task of the scheduler at `target`: locally when this
 /// thread runs that scheduler's loop (a load, a compare and a push), otherwise
-/// through the inject queue and an unpark.
-pub(crate) fn schedule(target: *const Shared, task: TaskRef) {
-    // Yields and wakes both go to the back: one FIFO queue keeps the loop
-    // fair.
+/// through the inject queue and an unpark. `yielded`: the task woke itself
+/// during its own poll; it waits for the driver's next turn.
+pub(crate) fn schedule(target: *const Shared, task: TaskRef, yielded: bool) {
+    // Wakes go to the back: one FIFO queue keeps the loop fair. Yields go
+    // behind whatever the driver's next turn wakes.
     if LOOP.get() == target {
         // `LOOP` is set only inside `Running`, never while thread-locals are
         // torn down, so `QUEUE` is alive.
-        QUEUE.with(|queue| queue.borrow_mut().push_back(task));
+        QUEUE.with(|queue| {
+            let mut queue = queue.borrow_mut();
+            if yielded {
+                queue.deferred.push(task);
+            } else {
+                queue.ready.push_back(task);
+            }
+        });
         return;
     }
     let crate::scheduler::Handle::CurrentThread(shared) = &task.header().scheduler else {
@@ -222,7 +265,7 @@ where
     if shared.closed.load(Acquire) {
         crate::task::raw::Task::shutdown(task);
     } else {
-        schedule(Arc::as_ptr(shared), task);
+        schedule(Arc::as_ptr(shared), task, false);
     }
     join
 }
@@ -382,22 +425,42 @@ impl<'a> Running<'a> {
         self.core.as_mut().expect("the core is held while running")
     }
 
-    /// Pops the next task of this loop's run queue.
-    fn pop_local(&mut self) -> Option<TaskRef> {
+    /// Runs `f` on this loop's run queue.
+    fn with_queue<R>(&mut self, f: impl FnOnce(&mut RunQueue) -> R) -> R {
         if self.installed {
-            pop_local()
+            QUEUE.with(|queue| f(&mut queue.borrow_mut()))
         } else {
-            self.core().queue.pop_front()
+            f(&mut self.core().queue)
         }
     }
 
-    /// True if this loop's run queue holds a task.
+    /// Pops the next task of this loop's run queue.
+    fn pop_local(&mut self) -> Option<TaskRef> {
+        self.with_queue(RunQueue::pop)
+    }
+
+    /// True if this loop's run queue holds a task (deferred ones included).
     fn has_local(&mut self) -> bool {
-        if self.installed {
-            QUEUE.with(|queue| !queue.borrow().is_empty())
-        } else {
-            !self.core().queue.is_empty()
-        }
+        self.with_queue(|queue| !queue.is_empty())
+    }
+
+    /// True if tasks wait for the driver's next turn.
+    fn has_deferred(&mut self) -> bool {
+        self.with_queue(|queue| !queue.deferred.is_empty())
+    }
+
+    /// One turn of the driver (`timeout` as for [`Driver::park`]), then the
+    /// deferred tasks join the run queue behind whatever it woke.
+    fn turn_driver(&mut self, timeout: Option<Duration>) {
+        self.core().driver.park(timeout);
+        self.with_queue(RunQueue::release_deferred);
+    }
+
+    /// The turn a yield asks for ([`Driver::yield_turn`]), then the
+    /// deferred tasks join the run queue.
+    fn yield_turn(&mut self) {
+        self.core().driver.yield_turn();
+        self.with_queue(RunQueue::release_deferred);
     }
 
     fn leave(&mut self) -> Option<Box<Core>> {
@@ -417,10 +480,6 @@ impl Drop for Running<'_> {
             self.shared.put_core(core);
         }
     }
-}
-
-fn pop_local() -> Option<TaskRef> {
-    QUEUE.with(|queue| queue.borrow_mut().pop_front())
 }
 
 /// Runs the loop and the `block_on` future. `None`: the runtime was closed
@@ -450,6 +509,9 @@ fn drive<F: Future>(
     // Polls (of tasks or of the `block_on` future) since the driver was last
     // polled: the driver is polled at least every `event_interval` of them.
     let mut since_driver = 0u32;
+    // The `block_on` future woke itself during its last poll (a yield): it
+    // waits for the driver's next turn, as a yielded task does.
+    let mut main_yielded = false;
     'turn: loop {
         if shared.closed.load(Acquire) {
             // Leaving drops `running`, whose `put_core` sees `closed` and
@@ -462,9 +524,11 @@ fn drive<F: Future>(
             if let Poll::Ready(output) = coop::budget(|| future.as_mut().poll(&mut cx)) {
                 return Some(output);
             }
+            main_yielded = main.woken.load(SeqCst);
             if since_driver >= config.event_interval {
-                running.core().driver.park(Some(Duration::ZERO));
+                running.turn_driver(Some(Duration::ZERO));
                 since_driver = 0;
+                main_yielded = false;
             }
         }
         // The `block_on` future is polled once per batch, not between
@@ -482,7 +546,13 @@ fn drive<F: Future>(
                 running.pop_local().or_else(|| shared.inject.pop())
             };
             let Some(task) = task else {
-                if !main.woken.load(SeqCst) {
+                if running.has_deferred() || main_yielded {
+                    // Only yielders are left: the driver's turn first (unless
+                    // it just had one), then they run again.
+                    running.yield_turn();
+                    main_yielded = false;
+                    since_driver = 0;
+                } else if !main.woken.load(SeqCst) {
                     // Nothing to run: sleep until an event, a timer or an
                     // unpark.
                     super::bump(&shared.parks);
@@ -492,17 +562,14 @@ fn drive<F: Future>(
                     let idle = !running.has_local()
                         && shared.inject.is_empty()
                         && !main.woken.load(SeqCst);
-                    running
-                        .core()
-                        .driver
-                        .park(if idle { None } else { Some(Duration::ZERO) });
+                    running.turn_driver(if idle { None } else { Some(Duration::ZERO) });
                     config.hooks.after_unpark();
                     since_driver = 0;
                 } else if since_driver >= config.event_interval {
                     // Only the `block_on` future is ready, and it has been
                     // for a while: a future that keeps waking itself must
                     // not starve I/O and timers.
-                    running.core().driver.park(Some(Duration::ZERO));
+                    running.turn_driver(Some(Duration::ZERO));
                     since_driver = 0;
                 }
                 continue 'turn;
@@ -515,8 +582,9 @@ fn drive<F: Future>(
             }
         }
         // A full batch ran: let the driver in without blocking.
-        running.core().driver.park(Some(Duration::ZERO));
+        running.turn_driver(Some(Duration::ZERO));
         since_driver = 0;
+        main_yielded = false;
     }
 }
 
@@ -552,6 +620,7 @@ fn shutdown_core(shared: &Arc<Shared>, core: Box<Core>) {
     // Dropping a future can wake or spawn others; go round until quiet.
     loop {
         let mut dropped = false;
+        running.with_queue(RunQueue::release_deferred);
         while let Some(task) = running.pop_local().or_else(|| shared.inject.pop()) {
             task.shutdown();
             dropped = true;

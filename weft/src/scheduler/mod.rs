@@ -205,7 +205,7 @@ pub(crate) enum Target {
 /// the task woke itself during its own poll (it goes behind the others).
 pub(crate) fn schedule(target: Target, task: TaskRef, yielded: bool) {
     match target {
-        Target::CurrentThread(shared) => current_thread::schedule(shared, task),
+        Target::CurrentThread(shared) => current_thread::schedule(shared, task, yielded),
         Target::MultiThread(shared) => multi_thread::schedule(shared, task, yielded),
     }
 }

@@ -2,9 +2,10 @@
 //!
 //! Each task poll starts with [`BUDGET`] units. Every resource operation that
 //! completes (an I/O readiness, a timer, a join) spends one; when none are
-//! left, the operation returns `Pending` after waking the task, so the task
-//! goes to the back of the run queue and the loop gets to poll I/O and fire
-//! timers. Outside a task poll the budget is unconstrained.
+//! left, the operation returns `Pending` after waking the task; a task woken
+//! during its own poll waits for the driver's next turn (as a yield does), so
+//! the loop gets to poll I/O and fire timers before it runs again. Outside a
+//! task poll the budget is unconstrained.
 
 use std::cell::Cell;
 use std::task::{Context, Poll};

@@ -124,7 +124,7 @@ impl Waiter {
                         std::mem::take(&mut slot.earlier)
                     });
                     state.swap(IDLE, AcqRel);
-                    earlier.into_iter().for_each(Waker::wake);
+                    earlier.into_iter().for_each(crate::driver::wake_contained);
                 }
             }
         }
@@ -180,7 +180,8 @@ impl Waiter {
             // touches the cell until `_finish` clears WAKING.
             let slot = unsafe { &*slot };
             if let Some(waker) = &slot.latest {
-                waker.wake_by_ref();
+                // A panicking waker is reported and the other wakes go on.
+                crate::driver::wake_by_ref_contained(waker);
             }
             !slot.earlier.is_empty()
         });
@@ -200,9 +201,9 @@ impl Waiter {
             let slot = unsafe { &mut *slot };
             std::mem::take(&mut slot.earlier)
         });
-        // Outside the cell's use, still inside WAKING (a panicking waker
-        // drops the rest on unwind).
-        earlier.into_iter().for_each(Waker::wake);
+        // Outside the cell's use, still inside WAKING. A panicking waker is
+        // reported and the rest are still woken.
+        earlier.into_iter().for_each(crate::driver::wake_contained);
     }
 
     /// Removes the stored waker (the resource is going away). Never waits:

@@ -51,6 +51,10 @@ pub(crate) struct Core {
     /// then go to the ring until the next task from it.
     lifo_enabled: bool,
     queue: queue::Local<TaskRef>,
+    /// Tasks that woke themselves during their own poll (a yield, a spent
+    /// budget): they join the ring after the driver's next turn, behind
+    /// whatever I/O and timers it woke. Never stolen while here.
+    deferred: Vec<TaskRef>,
     /// This worker counts as searching in `Idle`.
     searching: bool,
     /// Wakes are being dispatched from the driver: the worker will look at
@@ -68,6 +72,7 @@ impl Core {
             lifo: None,
             lifo_enabled: true,
             queue,
+            deferred: Vec::new(),
             searching: false,
             in_driver: false,
             // Any non-zero seed differing per worker.
@@ -76,7 +81,20 @@ impl Core {
     }
 
     fn has_tasks(&self) -> bool {
-        self.lifo.is_some() || !self.queue.is_empty()
+        self.lifo.is_some() || !self.queue.is_empty() || !self.deferred.is_empty()
+    }
+
+    /// Moves the deferred tasks to the back of the ring.
+    fn release_deferred(&mut self, overflow: &mut Option<Vec<TaskRef>>) {
+        for task in std::mem::take(&mut self.deferred) {
+            // The ring's overflow hands half of it to the global queue in
+            // one batch; a second overflow in this loop appends to it.
+            let mut spilled = None;
+            self.push_back(task, &mut spilled);
+            if let Some(batch) = spilled {
+                overflow.get_or_insert_with(Vec::new).extend(batch);
+            }
+        }
     }
 
     /// A random number below `n` (xorshift32).
@@ -92,6 +110,10 @@ impl Core {
     /// Drops the queue's references at shutdown; true if there were any.
     pub(super) fn drain(&mut self) -> bool {
         let mut any = false;
+        for task in std::mem::take(&mut self.deferred) {
+            task.shutdown();
+            any = true;
+        }
         while let Some(task) = self.lifo.take().or_else(|| self.queue.pop()) {
             task.shutdown();
             any = true;
@@ -506,8 +528,15 @@ impl WorkerCx {
         let Some(core) = guard.as_mut() else {
             return Err(task);
         };
+        if yielded {
+            // A yield needs nobody else: this worker runs it after its
+            // driver's next turn (or after another worker's, if one holds
+            // the driver).
+            core.deferred.push(task);
+            return Ok(());
+        }
         let mut overflow = None;
-        let pushed_to_ring = if yielded || !core.lifo_enabled {
+        let pushed_to_ring = if !core.lifo_enabled {
             core.push_back(task, &mut overflow);
             true
         } else {
@@ -519,9 +548,9 @@ impl WorkerCx {
                 None => false,
             }
         };
-        // A yield needs nobody else: this worker runs it, and maintenance
-        // spreads a long queue to idle workers every `event_interval` polls.
-        let notify = pushed_to_ring && !yielded && !core.in_driver && self.shared.remotes.len() > 1;
+        // Maintenance spreads a long queue to idle workers every
+        // `event_interval` polls.
+        let notify = pushed_to_ring && !core.in_driver && self.shared.remotes.len() > 1;
         drop(guard);
         if let Some(batch) = overflow {
             self.shared.inject.push_batch(batch);
@@ -577,6 +606,38 @@ impl WorkerCx {
         local
             .or_else(|| if self.home { self.pop_pinned() } else { None })
             .or_else(|| self.pop_inject_batch())
+            .or_else(|| self.after_yield_turn())
+    }
+
+    /// Only yielded tasks are left: the driver's turn first (unless another
+    /// worker holds the driver, which then does it, or the last turn was
+    /// just now), then the deferred tasks go to the ring and the first runs.
+    fn after_yield_turn(&self) -> Option<TaskRef> {
+        if self.core.borrow().as_ref()?.deferred.is_empty() {
+            return None;
+        }
+        if let Some(mut guard) = self.shared.try_lock_driver() {
+            if let Some(driver) = guard.as_mut() {
+                self.set_in_driver(true);
+                driver.yield_turn();
+                self.set_in_driver(false);
+            }
+        }
+        self.release_deferred();
+        let mut guard = self.core.borrow_mut();
+        let core = guard.as_mut()?;
+        core.lifo.take().or_else(|| core.queue.pop())
+    }
+
+    /// The deferred tasks join the ring (its overflow the global queue).
+    fn release_deferred(&self) {
+        let mut overflow = None;
+        if let Some(core) = self.core.borrow_mut().as_mut() {
+            core.release_deferred(&mut overflow);
+        }
+        if let Some(batch) = overflow {
+            self.shared.inject.push_batch(batch);
+        }
     }
 
     fn pop_pinned(&self) -> Option<TaskRef> {
@@ -708,16 +769,17 @@ impl WorkerCx {
 
     /// Every `event_interval` polls: let the driver in without blocking,
     /// unless another worker holds it (it is polling or parked in it).
+    /// Deferred (yielded) tasks join the ring afterwards either way: if
+    /// another worker holds the driver, that worker lets I/O in.
     fn maintenance(&self) {
-        let Some(mut driver) = self.shared.try_lock_driver() else {
-            return;
-        };
-        let Some(driver) = driver.as_mut() else {
-            return;
-        };
-        self.set_in_driver(true);
-        driver.park(Some(Duration::ZERO));
-        self.set_in_driver(false);
+        if let Some(mut guard) = self.shared.try_lock_driver() {
+            if let Some(driver) = guard.as_mut() {
+                self.set_in_driver(true);
+                driver.park(Some(Duration::ZERO));
+                self.set_in_driver(false);
+            }
+        }
+        self.release_deferred();
         self.spread_work();
     }
 
