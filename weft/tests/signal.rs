@@ -95,24 +95,66 @@ fn forbidden_signals_are_errors_naming_them() {
 }
 
 #[test]
-fn a_new_listener_does_not_see_signals_from_before_it_existed() {
+fn a_signal_delivered_while_nobody_listens_reaches_the_next_listener() {
     within(30, || {
         common::rt().block_on(async {
             let first = signal(SignalKind::quit()).unwrap();
             drop(first);
             // Delivered while nobody listens (the handler stays installed:
             // SIGQUIT's default action would kill the test). `raise`, not
-            // `kill`: to this thread, so the handler has run when it returns
-            // (`kill` may leave it to another thread, later; under valgrind
-            // much later, and `late` would then rightly see it).
+            // `kill`: to this thread, so the handler has run when it returns.
             // SAFETY: `raise` has no preconditions.
             assert_eq!(unsafe { libc::raise(libc::SIGQUIT) }, 0);
+            // The driver may turn meanwhile (the signal is not lost then
+            // either: nobody listens, so it stays pending).
+            weft::task::yield_now().await;
             let mut late = signal(SignalKind::quit()).unwrap();
+            late.recv().await.unwrap();
+            // It was delivered once: a listener created now does not see it
+            // again, and `late` has nothing more.
+            let mut later = signal(SignalKind::quit()).unwrap();
+            assert!(weft::time::timeout(Duration::from_millis(30), later.recv())
+                .await
+                .is_err());
             assert!(weft::time::timeout(Duration::from_millis(30), late.recv())
                 .await
                 .is_err());
             raise(Sig::QUIT);
             late.recv().await.unwrap();
+            later.recv().await.unwrap();
+        });
+    });
+}
+
+#[test]
+fn ctrl_c_in_a_loop_does_not_lose_a_signal_between_iterations() {
+    // The `loop { select! { _ = ctrl_c() => break, .. } }` shape: a fresh
+    // listener per iteration; the signal lands while the loop body runs.
+    within(30, || {
+        common::rt().block_on(async {
+            let mut iterations = 0;
+            loop {
+                iterations += 1;
+                let stop = Box::pin(async {
+                    signal(SignalKind::from_raw(libc::SIGURG))
+                        .unwrap()
+                        .recv()
+                        .await
+                });
+                let tick = Box::pin(weft::task::yield_now());
+                match futures_util::future::select(stop, tick).await {
+                    futures_util::future::Either::Left(_) => break,
+                    futures_util::future::Either::Right(_) => {
+                        // The loop body: the signal arrives now, while no
+                        // listener exists.
+                        if iterations == 3 {
+                            // SAFETY: `raise` has no preconditions.
+                            assert_eq!(unsafe { libc::raise(libc::SIGURG) }, 0);
+                        }
+                    }
+                }
+            }
+            assert!(iterations > 3, "stopped before the signal was sent");
         });
     });
 }

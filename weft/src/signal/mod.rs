@@ -3,8 +3,10 @@
 //! [`ctrl_c`] waits for SIGINT; [`unix::signal`] listens for any catchable
 //! signal. Each listener gets every delivery after it was created; signals
 //! that arrive while nobody awaits are coalesced, never lost (at least one
-//! delivery after the last `recv`); listeners on different runtimes in one
-//! process all work.
+//! delivery after the last `recv`); a signal that arrives while no listener
+//! for it exists goes to the next one created (so a Ctrl-C that lands
+//! between two `ctrl_c()` futures of a `select!` loop still stops it);
+//! listeners on different runtimes in one process all work.
 //!
 //! **What installing weft's handler changes.** The first listener for a
 //! signal installs a process-wide handler that stays for the life of the

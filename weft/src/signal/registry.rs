@@ -22,8 +22,11 @@ use std::task::Waker;
 pub(crate) const MAX_SIGNAL: usize = 64;
 
 pub(crate) struct Slot {
-    /// Set by the handler; turned into a generation bump by `publish`.
+    /// Set by the handler; turned into a generation bump by `publish` —
+    /// while nobody listens it stays set, so the next listener gets it.
     pending: AtomicBool,
+    /// Live listeners (`Signal`s) for this signal.
+    listeners: AtomicUsize,
     /// Deliveries so far; a listener compares it with the last it saw.
     pub(crate) generation: AtomicU64,
     /// Listeners waiting for the next delivery, by listener id (one entry
@@ -56,6 +59,7 @@ pub(crate) fn globals() -> io::Result<&'static Globals> {
     let slots = (0..=MAX_SIGNAL)
         .map(|_| Slot {
             pending: AtomicBool::new(false),
+            listeners: AtomicUsize::new(0),
             generation: AtomicU64::new(0),
             waiters: Mutex::new(Vec::new()),
             installed: Mutex::new(false),
@@ -73,15 +77,32 @@ impl Globals {
     }
 
     /// Turns every pending flag into a generation bump and wakes that
-    /// signal's listeners.
+    /// signal's listeners. A signal nobody listens for stays pending: the
+    /// next listener created receives it (as tokio's does), so a Ctrl-C that
+    /// lands between two `ctrl_c()` futures of a `select!` loop is not lost.
     pub(crate) fn publish(&self) {
         for slot in self.slots.iter() {
+            if slot.listeners.load(SeqCst) == 0 {
+                continue;
+            }
             if slot.pending.swap(false, SeqCst) {
                 slot.generation.fetch_add(1, SeqCst);
                 let waiters = std::mem::take(&mut *lock(&slot.waiters));
-                waiters.into_iter().for_each(|(_, waker)| waker.wake());
+                waiters
+                    .into_iter()
+                    .for_each(|(_, waker)| crate::driver::wake_contained(waker));
             }
         }
+    }
+
+    /// A listener for `signal` is created: returns the generation it has
+    /// seen. Deliveries not yet published (also those that arrived while
+    /// nobody listened) count as after it.
+    pub(crate) fn add_listener(&self, signal: i32) -> u64 {
+        let slot = self.slot(signal);
+        let seen = slot.generation.load(SeqCst);
+        slot.listeners.fetch_add(1, SeqCst);
+        seen
     }
 
     /// Installs weft's handler for `signal` (once per process).
@@ -138,7 +159,9 @@ impl Globals {
 
     /// A listener is gone: forget its waker.
     pub(crate) fn unregister(&self, signal: i32, id: u64) {
-        lock(&self.slot(signal).waiters).retain(|(owner, _)| *owner != id);
+        let slot = self.slot(signal);
+        lock(&slot.waiters).retain(|(owner, _)| *owner != id);
+        slot.listeners.fetch_sub(1, SeqCst);
     }
 }
 

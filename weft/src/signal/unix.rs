@@ -130,7 +130,9 @@ pub struct Signal {
 }
 
 /// Listens for `kind`. Deliveries from now on are seen by this listener;
-/// several listeners for one signal each see every delivery.
+/// several listeners for one signal each see every delivery. A delivery that
+/// arrived while no listener for `kind` existed is kept for the next one
+/// (this one, if it is the next), as tokio does.
 ///
 /// # Errors
 ///
@@ -173,17 +175,15 @@ pub fn signal(kind: SignalKind) -> io::Result<Signal> {
     // about the process's signal handling has changed.
     let pipe = Evented::new(File::from(globals.read.as_fd().try_clone_to_owned()?))?;
     globals.install(kind.0)?;
-    // Deliveries still pending from before belong to earlier listeners.
-    globals.publish();
+    // A delivery that arrived while nobody listened is still pending: this
+    // listener's first `recv` publishes it and returns.
+    let seen = globals.add_listener(kind.0);
     static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     Ok(Signal {
         kind,
         id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         globals,
-        seen: globals
-            .slot(kind.0)
-            .generation
-            .load(std::sync::atomic::Ordering::SeqCst),
+        seen,
         pipe,
     })
 }
