@@ -269,6 +269,25 @@ impl Child {
         Ok((stdin, stdout, stderr, pidfd))
     }
 
+    /// Registers the pidfd with the runtime this task runs on if it is
+    /// registered elsewhere: a child spawned on another runtime (since shut
+    /// down, or driven by no thread while this one waits) can be waited on
+    /// from any runtime, as in tokio. Outside a runtime it stays as it is.
+    fn move_pidfd_here(&mut self) -> io::Result<()> {
+        let elsewhere = self
+            .pidfd
+            .as_ref()
+            .is_some_and(|pidfd| !pidfd.on_current_runtime());
+        if !elsewhere || crate::runtime::Handle::try_current().is_err() {
+            return Ok(());
+        }
+        if let Some(pidfd) = self.pidfd.take() {
+            let file: File = pidfd.into_std()?;
+            self.pidfd = Some(Evented::new(file)?);
+        }
+        Ok(())
+    }
+
     fn std(&mut self) -> &mut std::process::Child {
         self.std
             .as_mut()
@@ -313,6 +332,7 @@ impl Child {
             if let Some(status) = self.try_wait()? {
                 return Ok(status);
             }
+            self.move_pidfd_here()?;
             match &self.pidfd {
                 // Readable once the child has exited.
                 Some(pidfd) => {
@@ -406,24 +426,26 @@ impl Drop for Child {
         }
         // Reap it when it exits: a task waiting on its pidfd if this runs
         // inside a runtime, else the orphan queue.
-        if let Some(pidfd) = self.pidfd.take() {
-            if crate::runtime::Handle::try_current().is_ok() {
-                // Whatever happens to this task (the runtime may drop it
-                // unrun), the guard hands an unreaped child to the queue.
-                let orphan = Orphan(Some(std));
-                crate::spawn(async move {
-                    let mut orphan = orphan;
-                    let _ = pidfd.ready(Interest::READABLE).await;
-                    if let Some(std) = orphan.0.as_mut() {
-                        if let Ok(Some(_)) = std.try_wait() {
-                            orphan.0 = None;
-                        }
+        // The pidfd may be registered with another runtime (the child was
+        // spawned there): re-register it with this one.
+        let _ = self.move_pidfd_here();
+        let pidfd = self.pidfd.take().filter(Evented::on_current_runtime);
+        if let Some(pidfd) = pidfd {
+            // Whatever happens to this task (the runtime may drop it
+            // unrun), the guard hands an unreaped child to the queue.
+            let orphan = Orphan(Some(std));
+            crate::spawn(async move {
+                let mut orphan = orphan;
+                let _ = pidfd.ready(Interest::READABLE).await;
+                if let Some(std) = orphan.0.as_mut() {
+                    if let Ok(Some(_)) = std.try_wait() {
+                        orphan.0 = None;
                     }
-                    drop(orphan);
-                    reap_orphans();
-                });
-                return;
-            }
+                }
+                drop(orphan);
+                reap_orphans();
+            });
+            return;
         }
         lock_orphans().push(std);
         sweep_orphans_on_sigchld();

@@ -231,3 +231,68 @@ fn an_orphan_that_exits_later_is_reaped_on_sigchld_without_another_spawn() {
         });
     });
 }
+
+#[test]
+fn a_child_spawned_in_one_runtime_is_waited_on_in_another_200_times() {
+    // tokio's `process_spawned_and_wait_in_different_runtime`, 200 times:
+    // runtime A spawns and is dropped, runtime B waits.
+    within(120, || {
+        for round in 0..200 {
+            let mut child = common::rt().block_on(async { Command::new("true").spawn().unwrap() });
+            let status = common::rt()
+                .block_on(child.wait())
+                .unwrap_or_else(|e| panic!("round {round}: {e}"));
+            assert!(status.success(), "round {round}: {status}");
+        }
+    });
+}
+
+#[test]
+fn a_child_still_running_when_its_runtime_ends_is_waited_on_in_another() {
+    // The child cannot have exited before B waits: it reads stdin until
+    // EOF, and B closes stdin.
+    within(60, || {
+        let mut child = common::rt().block_on(async {
+            Command::new("cat")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap()
+        });
+        let stdin = child.stdin.take().unwrap();
+        let status = common::rt()
+            .block_on(async {
+                drop(stdin);
+                child.wait().await
+            })
+            .unwrap();
+        assert!(status.success(), "{status}");
+    });
+}
+
+#[test]
+fn a_child_of_a_runtime_nobody_drives_is_waited_on_in_another() {
+    // Runtime A stays alive but no thread runs its loop while B waits.
+    within(60, || {
+        let a = common::rt();
+        let mut child = a.block_on(async {
+            Command::new("cat")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap()
+        });
+        let stdin = child.stdin.take().unwrap();
+        let status = std::thread::spawn(move || {
+            common::rt().block_on(async {
+                drop(stdin);
+                child.wait().await
+            })
+        })
+        .join()
+        .unwrap()
+        .unwrap();
+        assert!(status.success(), "{status}");
+        drop(a);
+    });
+}

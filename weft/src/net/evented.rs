@@ -40,6 +40,13 @@ impl<T: AsFd> Evented<T> {
         &self.registration
     }
 
+    /// True if `io` is registered with the runtime this thread is in, and
+    /// that runtime's driver still runs.
+    pub(crate) fn on_current_runtime(&self) -> bool {
+        context::with_current(|handle| self.registration.is_live_on(&handle.driver().io))
+            .unwrap_or(false)
+    }
+
     /// Leaves the runtime: deregisters and returns the I/O object (still
     /// non-blocking) as a `std` type. Cannot fail; the `Result` is kept for
     /// tokio's signature.

@@ -38,6 +38,12 @@ impl Registration {
         Registration { shared, slot }
     }
 
+    /// True if this registration is with `driver` and that driver still
+    /// runs.
+    pub(crate) fn is_live_on(&self, driver: &Arc<IoShared>) -> bool {
+        Arc::ptr_eq(&self.shared, driver) && !self.shared.is_shutdown()
+    }
+
     /// Ready when the resource may make progress in `direction`; otherwise
     /// stores the waker and returns `Pending`. Spends one unit of the task's
     /// cooperative budget on `Ready`.
