@@ -83,12 +83,14 @@ fn read_into<R: crate::net::ReadUninit + ?Sized>(
     cx: &mut Context<'_>,
     mut cursor: ReadBufCursor<'_>,
 ) -> Poll<io::Result<()>> {
-    // SAFETY: `poll_read_uninit` only writes bytes into the slice (read(2)
-    // fills a prefix); it never de-initialises any, as `as_mut` requires.
+    // SAFETY: `as_mut` requires that no initialised byte of the slice be
+    // de-initialised; `ReadUninit`'s contract (an unsafe trait) promises that
+    // `poll_read_uninit` only ever writes into it.
     let unfilled = unsafe { cursor.as_mut() };
     let n = std::task::ready!(reader.poll_read_uninit(cx, unfilled))?;
-    // SAFETY: `Ok(n)` means the first `n` bytes of `unfilled` were written
-    // by the kernel, so `n` more bytes are initialised, as `advance` requires.
+    // SAFETY: `advance(n)` requires the next `n` bytes to be initialised;
+    // `ReadUninit`'s contract says `Ok(n)` means `n <= unfilled.len()` and
+    // the first `n` bytes of `unfilled` were initialised by the call.
     unsafe { cursor.advance(n) };
     Poll::Ready(Ok(()))
 }

@@ -27,12 +27,14 @@ fn read_uninit_into<R: crate::net::ReadUninit + ?Sized>(
     cx: &mut Context<'_>,
     buf: &mut ReadBuf<'_>,
 ) -> Poll<io::Result<()>> {
-    // SAFETY: `poll_read_uninit` only writes bytes into the slice (read(2)
-    // fills a prefix); it never de-initialises any, as `unfilled_mut` requires.
+    // SAFETY: `unfilled_mut` requires that no initialised byte of the slice
+    // be de-initialised; `ReadUninit`'s contract (an unsafe trait) promises
+    // that `poll_read_uninit` only ever writes into it.
     let unfilled = unsafe { buf.unfilled_mut() };
     let n = std::task::ready!(reader.poll_read_uninit(cx, unfilled))?;
-    // SAFETY: `Ok(n)` means the first `n` unfilled bytes were written by the
-    // kernel, so they are initialised.
+    // SAFETY: `assume_init(n)` requires the first `n` unfilled bytes to be
+    // initialised; `ReadUninit`'s contract says `Ok(n)` means `n` is within
+    // the slice and those bytes were initialised by the call.
     unsafe { buf.assume_init(n) };
     buf.advance(n);
     Poll::Ready(Ok(()))

@@ -157,7 +157,10 @@ macro_rules! byte_stream_methods {
             }
         }
 
-        impl $crate::net::ReadUninit for $t {
+        // SAFETY: `Evented::poll_read_uninit` reads with `read(2)` into
+        // `buf` and returns the kernel's count, which is at most
+        // `buf.len()` and covers exactly the bytes the kernel wrote.
+        unsafe impl $crate::net::ReadUninit for $t {
             fn poll_read_uninit(
                 &self,
                 cx: &mut std::task::Context<'_>,
@@ -222,8 +225,18 @@ pub(crate) fn close_write(result: std::io::Result<()>) -> std::io::Result<()> {
 /// tokio's read buffers are filled by the kernel directly (no zeroing, no
 /// bounce copy). Implemented by `TcpStream`, `UnixStream` and their read
 /// halves.
+///
+/// # Safety
+///
+/// Callers mark bytes initialised on the implementation's word (hyper's
+/// `ReadBufCursor::advance`, tokio's `ReadBuf::assume_init`), so an
+/// implementation must keep this contract: when `poll_read_uninit` returns
+/// `Poll::Ready(Ok(n))`, then `n <= buf.len()` and the first `n` elements
+/// of `buf` have been initialised by this call (written by the kernel or by
+/// the implementation). It never reads from `buf`, and never un-initialises
+/// any element of it. `Pending` and `Err` promise nothing about `buf`.
 #[cfg_attr(not(any(feature = "hyper", feature = "tokio-io")), allow(dead_code))]
-pub(crate) trait ReadUninit {
+pub(crate) unsafe trait ReadUninit {
     /// Reads into `buf`; `Ok(n)`: the first `n` bytes of `buf` are now
     /// initialised (0 is end of stream).
     fn poll_read_uninit(
@@ -233,7 +246,8 @@ pub(crate) trait ReadUninit {
     ) -> std::task::Poll<std::io::Result<usize>>;
 }
 
-impl<S: ReadUninit + ?Sized> ReadUninit for &S {
+// SAFETY: delegates to `S`'s implementation, which keeps the contract.
+unsafe impl<S: ReadUninit + ?Sized> ReadUninit for &S {
     fn poll_read_uninit(
         &self,
         cx: &mut std::task::Context<'_>,

@@ -209,7 +209,9 @@ where
     }
 }
 
-impl<S: crate::net::ReadUninit> crate::net::ReadUninit for ReadHalf<'_, S> {
+// SAFETY: delegates to the stream's implementation, which keeps the
+// contract.
+unsafe impl<S: crate::net::ReadUninit> crate::net::ReadUninit for ReadHalf<'_, S> {
     fn poll_read_uninit(
         &self,
         cx: &mut Context<'_>,
@@ -219,7 +221,9 @@ impl<S: crate::net::ReadUninit> crate::net::ReadUninit for ReadHalf<'_, S> {
     }
 }
 
-impl<S: crate::net::ReadUninit> crate::net::ReadUninit for OwnedReadHalf<S> {
+// SAFETY: delegates to the stream's implementation, which keeps the
+// contract.
+unsafe impl<S: crate::net::ReadUninit> crate::net::ReadUninit for OwnedReadHalf<S> {
     fn poll_read_uninit(
         &self,
         cx: &mut Context<'_>,

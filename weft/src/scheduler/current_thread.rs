@@ -550,8 +550,11 @@ fn drive<F: Future>(
                     // Only yielders are left: the driver's turn first (unless
                     // it just had one), then they run again.
                     running.yield_turn();
-                    main_yielded = false;
                     since_driver = 0;
+                    if !std::mem::take(&mut main_yielded) && !main.woken.load(SeqCst) {
+                        // Only tasks yielded: straight back to them.
+                        continue;
+                    }
                 } else if !main.woken.load(SeqCst) {
                     // Nothing to run: sleep until an event, a timer or an
                     // unpark.

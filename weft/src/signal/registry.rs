@@ -207,6 +207,8 @@ extern "C" fn handler(signal: libc::c_int, info: *mut libc::siginfo_t, context: 
             }
         }
     }
-    // SAFETY: as above.
+    // SAFETY: `__errno_location` returns this thread's errno slot, valid
+    // for the thread's life; writing back the value read on entry is what a
+    // handler must do so the interrupted code sees its own errno.
     unsafe { *libc::__errno_location() = saved_errno };
 }

@@ -98,13 +98,25 @@ pub(crate) struct Cell<F: Future> {
     join: Mutex<JoinSlot<F::Output>>,
 }
 
-// SAFETY: the future is reached only through `&mut` taken by the one thread
-// that holds RUNNING (state.rs), which makes access exclusive. A `!Send`
-// future (`spawn_local`) is polled and dropped only on `local_owner`: `run`
-// checks it and `shutdown` leaks rather than drop elsewhere. The output
-// crosses threads only as `JoinHandle<T>`, which is `Send` only for `T: Send`.
+// SAFETY: a `Cell` may move between and be shared by threads although `F`
+// (a `spawn_local` future) and `F::Output` may be `!Send`, because:
+// - the future is reached only through `&mut` taken by the one thread that
+//   holds RUNNING (state.rs), which makes access exclusive;
+// - a future with a `local_owner` is polled, and dropped, only on that
+//   owner thread, in release builds too: `run` checks the thread before it
+//   touches the future and panics off it (`assert_on_owner_thread`);
+//   `shutdown` leaks the future rather than drop it off it; and `Drop for
+//   Cell` (the last reference going away while the future is still there)
+//   leaks it off it. Every other path to the future goes through `run` or
+//   `shutdown`. Futures without an owner are `Send` (`spawn` requires it);
+// - the output is written on the thread that polls; it leaves the cell
+//   only through `JoinHandle<T>`, which is `Send` only for `T: Send`, or is
+//   dropped by `finish` on the polling thread when no handle wants it;
+// - every other field (header, join mutex) is itself `Send + Sync`.
 unsafe impl<F: Future> Send for Cell<F> {}
-// SAFETY: as above; every other field is itself `Sync`.
+// SAFETY: shared access (`&Cell`) reaches the future and the output only
+// under the exclusive-access rules listed for `Send` just above (RUNNING,
+// the owner-thread check, the join mutex); the other fields are `Sync`.
 unsafe impl<F: Future> Sync for Cell<F> {}
 
 impl<F> Cell<F>
@@ -151,7 +163,19 @@ where
     fn on_owner_thread(&self) -> bool {
         self.header
             .local_owner
-            .is_none_or(|owner| owner.thread == thread::current().id())
+            .is_none_or(|owner| owner.thread == current_thread_id())
+    }
+
+    /// Panics, before the future is touched, if this is a local task and
+    /// this thread is not its owner: polling a `!Send` future elsewhere would
+    /// be undefined behaviour. A scheduler bug, never a user's; checked in
+    /// release builds too (a thread-local read for local tasks, nothing for
+    /// the others).
+    #[inline]
+    fn assert_on_owner_thread(&self) {
+        if !self.on_owner_thread() {
+            owner_thread_violation(self.header.id);
+        }
     }
 
     /// Drops the future in place. Caller holds RUNNING. Returns the panic
@@ -218,7 +242,7 @@ where
     }
 
     fn run(self: Arc<Self>) -> Ran {
-        debug_assert!(self.on_owner_thread(), "local task polled off its thread");
+        self.assert_on_owner_thread();
         match self.header.state.start() {
             Start::Done => return Ran::Stale,
             Start::Busy => return Ran::Pending,
@@ -238,7 +262,9 @@ where
                 let future = future
                     .as_mut()
                     .expect("weft: a running task has its future");
-                // SAFETY: as above: pinned in the `Arc` until dropped in place.
+                // SAFETY: the future lives inside the `Arc`'s allocation, is
+                // never moved out of it, and is dropped in place
+                // (`drop_future`), so it stays pinned for its whole life.
                 let future = unsafe { Pin::new_unchecked(future) };
                 coop::budget(|| future.poll(&mut cx))
             }))
@@ -299,6 +325,44 @@ where
     }
 }
 
+impl<F: Future> Drop for Cell<F> {
+    fn drop(&mut self) {
+        // The future is normally gone by now (completed, cancelled, or
+        // dropped at shutdown on its owner thread). If the last reference
+        // to a local task goes away on another thread with its future still
+        // here, leak the future: it may not be dropped on this thread.
+        let off_owner = self
+            .header
+            .local_owner
+            .is_some_and(|owner| owner.thread != current_thread_id());
+        if off_owner {
+            if let Some(future) = self.future.get_mut().take() {
+                std::mem::forget(future);
+            }
+        }
+    }
+}
+
+/// This thread's id, cached: `thread::current()` costs more than a
+/// thread-local read.
+fn current_thread_id() -> ThreadId {
+    thread_local! {
+        static ID: ThreadId = thread::current().id();
+    }
+    ID.try_with(|id| *id)
+        .unwrap_or_else(|_| thread::current().id())
+}
+
+#[cold]
+#[inline(never)]
+fn owner_thread_violation(id: Id) -> ! {
+    panic!(
+        "weft: the local task {id} was about to be polled on a thread other than the one that \
+         spawned it with `spawn_local`; its future is not `Send`, so it was not polled (a bug \
+         in weft's scheduler: please report it)"
+    )
+}
+
 impl<F> Join<F::Output> for Cell<F>
 where
     F: Future + 'static,
@@ -326,5 +390,62 @@ where
         if arc_self.header.state.wake() == Wake::Submit {
             scheduler::schedule(arc_self.header.scheduler.target(), arc_self.clone(), false);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::atomic::Ordering::SeqCst;
+
+    /// A future that records being polled or dropped.
+    struct Probe {
+        polled: Arc<AtomicBool>,
+        dropped: Arc<AtomicBool>,
+    }
+
+    impl Future for Probe {
+        type Output = ();
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+            self.polled.store(true, SeqCst);
+            Poll::Pending
+        }
+    }
+
+    impl Drop for Probe {
+        fn drop(&mut self) {
+            self.dropped.store(true, SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_local_task_run_off_its_owner_thread_panics_without_touching_the_future() {
+        let rt = crate::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let scheduler = rt.handle().inner.clone();
+        let elsewhere = thread::spawn(|| thread::current().id()).join().unwrap();
+        let (polled, dropped) = (Arc::new(AtomicBool::new(false)), Arc::default());
+        let probe = Probe {
+            polled: Arc::clone(&polled),
+            dropped: Arc::clone(&dropped),
+        };
+        let owner = LocalOwner {
+            thread: elsewhere,
+            worker: 0,
+        };
+        let task: TaskRef = Cell::new(probe, Id::next(), scheduler, Some(owner));
+        let panic = catch_unwind(AssertUnwindSafe(|| task.run()))
+            .expect_err("a local task ran on a thread that does not own it");
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(message.contains("spawn_local"), "{message}");
+        assert!(!polled.load(SeqCst), "the future was polled off its thread");
+        // The last reference went with the panic: the future was leaked,
+        // not dropped on this thread.
+        assert!(
+            !dropped.load(SeqCst),
+            "the future was dropped off its thread"
+        );
     }
 }

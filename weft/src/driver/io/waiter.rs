@@ -73,7 +73,8 @@ impl Slot {
 // IDLE (see the table above), so accesses never overlap; `Waker` is `Send +
 // Sync`.
 unsafe impl Sync for Waiter {}
-// SAFETY: as above.
+// SAFETY: moving a `Waiter` moves its stored `Waker`s, which are `Send`;
+// the `UnsafeCell` holds no thread-bound state.
 unsafe impl Send for Waiter {}
 
 impl Waiter {

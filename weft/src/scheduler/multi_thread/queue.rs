@@ -37,7 +37,9 @@ struct Inner<T> {
 // each slot is read by exactly one thread, after the head CAS that gave that
 // thread the slot, and written only by the owner while no claim covers it.
 unsafe impl<T: Send> Send for Inner<T> {}
-// SAFETY: as above.
+// SAFETY: shared access (`&Inner`) reaches a slot only after a head CAS gave
+// this thread that slot (stealers) or while no claim covers it (the owner),
+// so no two threads ever touch one slot at once; the items are `Send`.
 unsafe impl<T: Send> Sync for Inner<T> {}
 
 /// The owner's end: push and pop. Not `Clone`: one owner.

@@ -168,12 +168,11 @@ fn current() -> Option<&'static WorkerCx> {
     if cx.is_null() {
         return None;
     }
-    // Why this holds: `WORKER` is non-null only while `run_thread`'s frame,
-    // which owns the `WorkerCx` it points at, is live on this thread
-    // (`Installed` resets it before the frame ends, unwinding included), and
-    // every caller is inside a poll or a wake made from that loop, so the
-    // 'static lifetime never outlives the frame.
-    // SAFETY: as just said, `cx` points at a live `WorkerCx`.
+    // SAFETY: `WORKER` is non-null only while `run_thread`'s frame, which
+    // owns the `WorkerCx` it points at, is live on this thread (`Installed`
+    // resets it before the frame ends, unwinding included), and every caller
+    // is inside a poll or a wake made from that loop, so `cx` points at a
+    // live `WorkerCx` and the 'static lifetime never outlives the frame.
     Some(unsafe { &*cx })
 }
 
