@@ -819,7 +819,7 @@ fn block_on_inside_block_in_place_is_allowed() {
 }
 
 #[test]
-fn a_current_thread_runtime_dropped_inside_a_task_does_not_wait_on_the_pool() {
+fn a_current_thread_runtime_dropped_inside_a_task_panics_without_waiting_on_the_pool() {
     within(30, || {
         rt(1).block_on(async {
             weft::spawn(async {
@@ -835,8 +835,15 @@ fn a_current_thread_runtime_dropped_inside_a_task_does_not_wait_on_the_pool() {
                     })
                 };
                 drop(handle);
-                // Returns at once: the running job is left to finish.
-                drop(inner);
+                // Panics (tokio's message) at once, without waiting for the
+                // running job, which is left to finish: it is released only
+                // after the drop returned.
+                let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    drop(inner);
+                }));
+                let err = dropped.expect_err("dropping a runtime inside a task panics");
+                let message = err.downcast_ref::<&str>().copied().unwrap_or_default();
+                assert!(message.contains("Cannot drop a runtime"), "{message}");
                 release.store(true, Ordering::SeqCst);
                 drop(job);
             })
@@ -929,5 +936,98 @@ fn dropping_the_runtime_inside_block_in_place_does_not_wait_for_its_own_thread()
         });
         done.recv_timeout(Duration::from_secs(20))
             .expect("dropping the runtime inside block_in_place returned");
+    });
+}
+
+#[test]
+fn dropping_a_current_thread_runtime_inside_block_on_panics_with_tokio_s_message() {
+    // tokio's `useful_panic_message_when_dropping_rt_in_rt`.
+    within(30, || {
+        let outer = rt(1);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            outer.block_on(async {
+                let _ = weft::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap();
+            });
+        }));
+        let err = result.unwrap_err();
+        let err: &'static str = err.downcast_ref::<&'static str>().unwrap();
+        assert!(err.contains("Cannot drop a runtime"), "{err:?}");
+        // shutdown_timeout(0) and shutdown_background are allowed there.
+        outer.block_on(async {
+            let rt = weft::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            rt.shutdown_timeout(Duration::from_nanos(0));
+            weft::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap()
+                .shutdown_background();
+        });
+    });
+}
+
+#[test]
+fn block_in_place_on_the_block_on_thread_can_run_a_current_thread_runtime() {
+    // tokio's `can_enter_current_thread_rt_from_within_block_in_place`.
+    within(30, || {
+        let outer = rt(2);
+        let answer = outer.block_on(async {
+            weft::task::block_in_place(|| {
+                let inner = weft::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap();
+                let answer = inner.block_on(async { weft::spawn(async { 6 * 7 }).await.unwrap() });
+                // Dropping it here is allowed too: this thread may block.
+                drop(inner);
+                answer
+            })
+        });
+        assert_eq!(answer, 42);
+        // Outside `f`, the `block_on` thread still refuses a nested block_on.
+        let nested = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            outer.block_on(async {
+                weft::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap()
+                    .block_on(async {})
+            })
+        }));
+        assert!(nested.is_err());
+    });
+}
+
+#[test]
+fn block_in_place_runs_its_closure_outside_the_task_s_budget() {
+    // tokio's `coop_disabled_in_block_in_place`: a closure that drives
+    // budgeted futures itself must not run out of its task's budget.
+    within(30, || {
+        let outer = rt(2);
+        let got = outer.block_on(async {
+            weft::spawn(async {
+                let (a, b) = weft::net::UnixDatagram::pair().unwrap();
+                for _ in 0..201 {
+                    a.send(b"x").await.unwrap();
+                }
+                // One receive through the driver: `b` is now known readable.
+                let mut first = [0u8; 4];
+                b.recv(&mut first).await.unwrap();
+                weft::task::block_in_place(move || {
+                    futures_util::future::FutureExt::now_or_never(async {
+                        let mut buf = [0u8; 4];
+                        let mut got = 0;
+                        for _ in 0..200 {
+                            b.recv(&mut buf).await.unwrap();
+                            got += 1;
+                        }
+                        got
+                    })
+                })
+            })
+            .await
+            .unwrap()
+        });
+        assert_eq!(got, Some(200), "the closure ran out of its task's budget");
     });
 }

@@ -50,9 +50,6 @@ use crate::scheduler::{self, multi_thread};
 ///   `drop` waits for every worker thread to exit
 ///   ([`shutdown_timeout`](Runtime::shutdown_timeout) bounds the wait,
 ///   [`shutdown_background`](Runtime::shutdown_background) does not wait).
-///   Dropping one inside asynchronous context (a task, or any `block_on`)
-///   panics, since waiting there for the workers could deadlock; use
-///   `shutdown_background` there.
 /// * Blocking-pool jobs not yet started are cancelled (their `JoinHandle`s
 ///   report it), except a `File`'s writes; `drop` waits for running ones
 ///   (and those writes) up to [`Builder::shutdown_timeout`] (30 s by
@@ -66,6 +63,16 @@ use crate::scheduler::{self, multi_thread};
 ///   Futures spawned with [`spawn_local`](crate::task::spawn_local) are
 ///   `!Send`, so they are dropped only on the thread that spawned them: when
 ///   the runtime is dropped on another thread they are leaked instead.
+///
+/// # Panics
+///
+/// Dropping a runtime of either flavour inside asynchronous context (a
+/// task, or any `block_on`) panics with tokio's message ("Cannot drop a
+/// runtime in a context where blocking is not allowed"), after shutting it
+/// down without waiting: waiting there for its threads or blocking jobs
+/// could deadlock. Use [`shutdown_background`](Runtime::shutdown_background)
+/// or [`shutdown_timeout`](Runtime::shutdown_timeout) there. Inside
+/// [`block_in_place`](crate::task::block_in_place) dropping is allowed.
 pub struct Runtime {
     handle: Handle,
     /// Set once shut down, so `Drop` has nothing left to do.
@@ -181,32 +188,35 @@ impl Drop for Runtime {
             return;
         }
         let blocking = std::sync::Arc::clone(self.handle.inner.blocking());
+        if scheduler::in_async_context() {
+            // Waiting here for worker threads or pool jobs could deadlock
+            // (they may need this very loop): stop everything without
+            // waiting, then refuse, as tokio does, so the mistake is seen.
+            match &self.handle.inner {
+                scheduler::Handle::CurrentThread(shared) => {
+                    scheduler::current_thread::shutdown(shared);
+                }
+                scheduler::Handle::MultiThread(shared) => {
+                    multi_thread::shutdown(shared, Some(Duration::ZERO));
+                }
+            }
+            blocking.shutdown(Some(Duration::ZERO));
+            if !std::thread::panicking() {
+                panic!(
+                    "Cannot drop a runtime in a context where blocking is not allowed. This \
+                     happens when a runtime is dropped from within an asynchronous context (a \
+                     task or a `block_on`), where waiting for its threads and blocking jobs \
+                     could deadlock; drop it outside any runtime, or call \
+                     `Runtime::shutdown_background` there (weft)"
+                );
+            }
+            return;
+        }
         match &self.handle.inner {
             scheduler::Handle::CurrentThread(shared) => {
                 scheduler::current_thread::shutdown(shared);
-                if scheduler::in_async_context() {
-                    // Waiting here for a pool job could deadlock (the job
-                    // may need this very loop): cancel what is queued and
-                    // let running jobs finish on their own.
-                    blocking.shutdown(Some(Duration::ZERO));
-                    return;
-                }
             }
             scheduler::Handle::MultiThread(shared) => {
-                if scheduler::in_async_context() {
-                    // Stop the workers and the pool, but do not wait here.
-                    multi_thread::shutdown(shared, Some(Duration::ZERO));
-                    blocking.shutdown(Some(Duration::ZERO));
-                    if !std::thread::panicking() {
-                        panic!(
-                            "weft: a multi-thread runtime was dropped inside asynchronous context (a \
-                             task or a `block_on`), where waiting for its worker threads could \
-                             deadlock; drop it outside any runtime, or call \
-                             `Runtime::shutdown_background` there"
-                        );
-                    }
-                    return;
-                }
                 multi_thread::shutdown(shared, None);
             }
         }

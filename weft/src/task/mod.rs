@@ -231,8 +231,13 @@ where
     F: FnOnce() -> R,
 {
     // Inside a coroutine, `f` must not suspend it: the worker waits for `f`
-    // to return before it takes its queue back.
-    crate::coro::without_suspending(|| crate::scheduler::multi_thread::block_in_place(f))
+    // to return before it takes its queue back. `f` runs outside the task's
+    // budget (as tokio's): futures it drives itself, with
+    // `futures::executor::block_on` say, must not run out of the budget of
+    // a poll that is not theirs.
+    crate::coro::without_suspending(|| {
+        crate::scheduler::multi_thread::block_in_place(|| coop::unconstrained(f))
+    })
 }
 
 pub use crate::blocking::BlockingKind;

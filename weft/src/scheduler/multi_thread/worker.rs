@@ -200,6 +200,12 @@ impl BlockOnGuard {
     pub(crate) fn enter() -> BlockOnGuard {
         BlockOnGuard(BLOCK_ON.replace(true))
     }
+
+    /// Marks this thread as not inside a `block_on` until the guard drops
+    /// (`block_in_place` on a `block_on` thread).
+    fn leave() -> BlockOnGuard {
+        BlockOnGuard(BLOCK_ON.replace(false))
+    }
 }
 
 impl Drop for BlockOnGuard {
@@ -927,6 +933,11 @@ pub(crate) fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
                  blocking call to a thread of its own"
             );
         }
+        // Not a worker: a multi-thread runtime's `block_on` thread (the
+        // body of `#[weft::main]`), or no runtime. Blocking stalls only this
+        // thread's own future, so inside `f` it may block, and even run
+        // another runtime's `block_on` (as in tokio).
+        let _outside = BlockOnGuard::leave();
         return f();
     };
     if !cx.in_poll.get() {
