@@ -730,8 +730,10 @@ fn a_coroutine_dropping_a_runtime_that_holds_another_coroutine() {
         let outer = common::rt();
         let after = outer.block_on(async move {
             coro::spawn(move || {
-                drop(inner); // unwinds the other coroutine right here
-                             // This coroutine can still suspend afterwards.
+                // Unwinds the other coroutine right here (a plain `drop`
+                // would panic, as tokio's: this is asynchronous context).
+                inner.shutdown_background();
+                // This coroutine can still suspend afterwards.
                 coro::sleep(Duration::from_millis(1)).is_ok()
             })
             .await
