@@ -546,3 +546,139 @@ fn a_task_spawned_by_the_park_hook_of_a_current_thread_runtime_runs() {
         assert!(spawned.load(Ordering::SeqCst));
     });
 }
+
+/// Spawns `busy` (which returns whether `other` had run when it finished)
+/// and, after it, a task that only sets `other`; returns `busy`'s answer.
+/// On a current-thread runtime `other` can run before `busy` finishes only
+/// if `busy` yields.
+fn other_ran_before_busy_finished<F, Fut>(busy: F) -> bool
+where
+    F: FnOnce(Arc<AtomicBool>) -> Fut,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
+{
+    rt().block_on(async {
+        let other = Arc::new(AtomicBool::new(false));
+        let busy = weft::spawn(busy(Arc::clone(&other)));
+        let flag = Arc::clone(&other);
+        let other_task = weft::spawn(async move { flag.store(true, Ordering::SeqCst) });
+        let answer = busy.await.unwrap();
+        other_task.await.unwrap();
+        answer
+    })
+}
+
+#[test]
+fn consume_budget_yields_once_the_budget_is_spent_and_unconstrained_never_does() {
+    within(20, || {
+        let yielded = other_ran_before_busy_finished(|other| async move {
+            for _ in 0..1_000 {
+                weft::task::consume_budget().await;
+            }
+            other.load(Ordering::SeqCst)
+        });
+        assert!(yielded, "1,000 units of budget were spent without a yield");
+
+        // The re-exports and the module's items are the same functions.
+        let yielded = other_ran_before_busy_finished(|other| {
+            weft::task::unconstrained(async move {
+                for _ in 0..1_000 {
+                    weft::task::coop::consume_budget().await;
+                }
+                assert!(weft::task::coop::has_budget_remaining());
+                other.load(Ordering::SeqCst)
+            })
+        });
+        assert!(!yielded, "an unconstrained future was made to yield");
+    });
+}
+
+#[test]
+fn a_task_poll_has_a_budget_of_128_units() {
+    within(20, || {
+        rt().block_on(async {
+            let spent = weft::spawn(async {
+                let mut spent = 0;
+                while weft::task::coop::has_budget_remaining() {
+                    weft::task::consume_budget().await;
+                    spent += 1;
+                }
+                // The next unit is not there: this one yields.
+                let mut next = std::pin::pin!(weft::task::consume_budget());
+                assert!(futures_util::poll!(next.as_mut()).is_pending());
+                next.await;
+                assert!(weft::task::coop::has_budget_remaining());
+                spent
+            });
+            assert_eq!(spent.await.unwrap(), 128);
+        })
+    });
+}
+
+/// An always-ready stream that spends the budget through `poll_proceed`.
+struct Numbers {
+    next: u32,
+    end: u32,
+}
+
+impl futures_core::Stream for Numbers {
+    type Item = u32;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<u32>> {
+        let coop = std::task::ready!(weft::task::coop::poll_proceed(cx));
+        if self.next == self.end {
+            // Nothing produced: the unit goes back when `coop` drops.
+            return std::task::Poll::Ready(None);
+        }
+        self.next += 1;
+        coop.made_progress();
+        std::task::Poll::Ready(Some(self.next))
+    }
+}
+
+#[test]
+fn poll_proceed_and_cooperative_make_always_ready_futures_yield() {
+    use futures_util::StreamExt;
+    within(20, || {
+        let yielded = other_ran_before_busy_finished(|other| async move {
+            let mut numbers = Numbers { next: 0, end: 1_000 };
+            let mut sum = 0u64;
+            while let Some(n) = numbers.next().await {
+                sum += u64::from(n);
+            }
+            assert_eq!(sum, 500_500);
+            other.load(Ordering::SeqCst)
+        });
+        assert!(yielded, "poll_proceed never ran out");
+
+        let yielded = other_ran_before_busy_finished(|other| async move {
+            for _ in 0..1_000 {
+                weft::task::coop::cooperative(std::future::ready(())).await;
+            }
+            other.load(Ordering::SeqCst)
+        });
+        assert!(yielded, "cooperative never ran out");
+    });
+}
+
+#[test]
+fn a_restore_on_pending_dropped_without_progress_gives_the_unit_back() {
+    within(20, || {
+        rt().block_on(async {
+            let left = weft::spawn(async {
+                std::future::poll_fn(|cx| {
+                    // 1,000 attempts that make no progress spend nothing.
+                    for _ in 0..1_000 {
+                        let coop = std::task::ready!(weft::task::coop::poll_proceed(cx));
+                        drop(coop);
+                    }
+                    std::task::Poll::Ready(weft::task::coop::has_budget_remaining())
+                })
+                .await
+            });
+            assert!(left.await.unwrap());
+        })
+    });
+}

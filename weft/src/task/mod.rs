@@ -1,7 +1,7 @@
 //! Tasks: spawning, joining, aborting, yielding.
 //!
 //! Owns: the task cell (`raw.rs`), its state word (`state.rs`), join and abort
-//! handles, the cooperative budget (`coop.rs`). Calls: the scheduler (to queue
+//! handles, the cooperative budget (`coop.rs`, public as [`coop`]). Calls: the scheduler (to queue
 //! a woken task) and the runtime context (to find the current scheduler).
 //!
 //! A task is one allocation holding its future, its state word and its join
@@ -10,7 +10,7 @@
 //! the scheduler to reach idle tasks, which `async-task` would only allow
 //! with a second allocation per task.
 
-pub(crate) mod coop;
+pub mod coop;
 mod join;
 pub(crate) mod raw;
 mod state;
@@ -22,6 +22,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
+pub use coop::{consume_budget, unconstrained, Unconstrained};
 pub use join::{AbortHandle, JoinError, JoinHandle};
 
 use crate::runtime::Handle;

@@ -115,7 +115,7 @@ impl<F: Future> Future for Timeout<F> {
         // If the inner future spent the last of the budget, the deadline
         // must still be checked, or a busy future could never time out.
         if had_budget && !coop::has_budget_remaining() {
-            coop::unconstrained(poll_delay)
+            coop::with_unconstrained(poll_delay)
         } else {
             poll_delay()
         }
