@@ -682,3 +682,184 @@ fn a_restore_on_pending_dropped_without_progress_gives_the_unit_back() {
         })
     });
 }
+
+/// Records `weft::task::try_id()` when dropped.
+struct IdOnDrop(Arc<Mutex<Option<Option<weft::task::Id>>>>);
+
+impl Drop for IdOnDrop {
+    fn drop(&mut self) {
+        *self.0.lock().unwrap() = Some(weft::task::try_id());
+    }
+}
+
+fn id_slot() -> Arc<Mutex<Option<Option<weft::task::Id>>>> {
+    Arc::new(Mutex::new(None))
+}
+
+#[test]
+fn task_id_inside_a_task_is_its_join_handle_s_id() {
+    within(20, || {
+        for rt in [
+            rt(),
+            weft::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .build()
+                .unwrap(),
+        ] {
+            rt.block_on(async {
+                let (tx, rx) = std::sync::mpsc::channel();
+                let a = weft::spawn(async move {
+                    yield_now().await;
+                    let id = weft::task::id();
+                    assert_eq!(weft::task::try_id(), Some(id));
+                    tx.send(id).unwrap();
+                    weft::task::id()
+                });
+                let b = weft::spawn(async { weft::task::id() });
+                let (a_id, b_id) = (a.id(), b.id());
+                assert_eq!(a.await.unwrap(), a_id);
+                assert_eq!(rx.recv().unwrap(), a_id);
+                assert_eq!(b.await.unwrap(), b_id);
+                assert_ne!(a_id, b_id);
+                // The block_on future itself is not a task.
+                assert_eq!(weft::task::try_id(), None);
+            });
+        }
+        assert_eq!(weft::task::try_id(), None);
+    });
+}
+
+#[test]
+fn task_id_outside_a_task_panics_and_try_id_is_none() {
+    within(20, || {
+        assert_eq!(weft::task::try_id(), None);
+        let message = |payload: Box<dyn std::any::Any + Send>| {
+            payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap()
+        };
+        let outside = message(std::panic::catch_unwind(weft::task::id).unwrap_err());
+        assert!(outside.contains("outside a task"), "{outside}");
+        let in_block_on = message(
+            std::panic::catch_unwind(|| rt().block_on(async { weft::task::id() })).unwrap_err(),
+        );
+        assert!(in_block_on.contains("outside a task"), "{in_block_on}");
+    });
+}
+
+#[test]
+fn task_id_inside_spawn_blocking_and_spawn_local() {
+    within(20, || {
+        rt().block_on(async {
+            let job = weft::task::spawn_blocking(weft::task::id);
+            let job_id = job.id();
+            assert_eq!(job.await.unwrap(), job_id);
+            let local = spawn_local(async { weft::task::id() });
+            let local_id = local.id();
+            assert_eq!(local.await.unwrap(), local_id);
+        })
+    });
+}
+
+#[test]
+fn a_task_s_future_sees_its_id_when_dropped_on_completion_abort_or_shutdown() {
+    within(20, || {
+        let rt = rt();
+        rt.block_on(async {
+            // Completed: the future is dropped right after its last poll.
+            let seen = id_slot();
+            let probe = IdOnDrop(Arc::clone(&seen));
+            let handle = weft::spawn(async move {
+                let _probe = probe;
+            });
+            let id = handle.id();
+            handle.await.unwrap();
+            assert_eq!(*seen.lock().unwrap(), Some(Some(id)));
+
+            // Aborted while pending.
+            let seen = id_slot();
+            let probe = IdOnDrop(Arc::clone(&seen));
+            let handle = weft::spawn(async move {
+                let _probe = probe;
+                std::future::pending::<()>().await;
+            });
+            yield_now().await;
+            let id = handle.id();
+            handle.abort();
+            assert!(handle.await.unwrap_err().is_cancelled());
+            assert_eq!(*seen.lock().unwrap(), Some(Some(id)));
+        });
+        // Dropped by the runtime's shutdown.
+        let seen = id_slot();
+        let probe = IdOnDrop(Arc::clone(&seen));
+        let id = rt.block_on(async move {
+            let handle = weft::spawn(async move {
+                let _probe = probe;
+                std::future::pending::<()>().await;
+            });
+            yield_now().await;
+            handle.id()
+        });
+        drop(rt);
+        assert_eq!(*seen.lock().unwrap(), Some(Some(id)));
+    });
+}
+
+#[test]
+fn a_task_s_output_sees_its_id_when_dropped_by_its_join_handle_or_the_task() {
+    within(20, || {
+        rt().block_on(async {
+            // The handle is dropped after the task completed: the handle's
+            // drop drops the output, on the block_on thread, as the task.
+            let seen = id_slot();
+            let output = IdOnDrop(Arc::clone(&seen));
+            let handle = weft::spawn(async move { output });
+            while !handle.is_finished() {
+                yield_now().await;
+            }
+            let id = handle.id();
+            assert_eq!(*seen.lock().unwrap(), None);
+            drop(handle);
+            assert_eq!(*seen.lock().unwrap(), Some(Some(id)));
+
+            // The handle is dropped first: the task drops its output.
+            let seen = id_slot();
+            let output = IdOnDrop(Arc::clone(&seen));
+            let handle = weft::spawn(async move { output });
+            let id = handle.id();
+            drop(handle);
+            while seen.lock().unwrap().is_none() {
+                yield_now().await;
+            }
+            assert_eq!(*seen.lock().unwrap(), Some(Some(id)));
+        })
+    });
+}
+
+#[test]
+fn a_task_polled_inside_another_s_block_in_place_leaves_the_outer_id() {
+    within(20, || {
+        let mt = weft::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        mt.block_on(async {
+            weft::spawn(async {
+                let outer = weft::task::id();
+                weft::task::block_in_place(move || {
+                    let inner_rt = rt();
+                    let inner = inner_rt
+                        .block_on(inner_rt.spawn(async { weft::task::id() }))
+                        .unwrap();
+                    assert_ne!(inner, outer);
+                    assert_eq!(weft::task::try_id(), Some(outer));
+                });
+                assert_eq!(weft::task::id(), outer);
+            })
+            .await
+            .unwrap();
+        });
+    });
+}

@@ -113,7 +113,11 @@ impl<T> Drop for JoinHandle<T> {
         slot.waker = None;
         let output = slot.output.take();
         drop(slot);
-        drop(output);
+        if output.is_some() {
+            // The output is the task's: its drop sees the task's id.
+            let _current = super::CurrentTask::enter(self.raw.header().id);
+            drop(output);
+        }
     }
 }
 

@@ -219,6 +219,7 @@ where
 
     fn run(self: Arc<Self>) -> Ran {
         debug_assert!(self.on_owner_thread(), "local task polled off its thread");
+        let _current = super::CurrentTask::enter(self.header.id);
         match self.header.state.start() {
             Start::Done => return Ran::Stale,
             Start::Busy => return Ran::Pending,
@@ -290,6 +291,7 @@ where
             return;
         }
         if self.header.state.start_shutdown() {
+            let _current = super::CurrentTask::enter(self.header.id);
             self.cancel_now();
         }
     }
