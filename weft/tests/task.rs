@@ -863,3 +863,21 @@ fn a_task_polled_inside_another_s_block_in_place_leaves_the_outer_id() {
         });
     });
 }
+
+#[test]
+fn join_and_abort_handles_are_unwind_safe_as_tokio_s() {
+    fn unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+    // `Rc` is neither: the handle does not take it from its output.
+    unwind_safe::<weft::task::JoinHandle<std::rc::Rc<std::cell::Cell<u8>>>>();
+    unwind_safe::<weft::task::AbortHandle>();
+    within(20, || {
+        rt().block_on(async {
+            let handle = weft::spawn(async { 5 });
+            let abort = handle.abort_handle();
+            // Usable inside `catch_unwind` without `AssertUnwindSafe`.
+            let id = std::panic::catch_unwind(|| (handle.id(), abort.id())).unwrap();
+            assert_eq!(id.0, id.1);
+            assert_eq!(handle.await.unwrap(), 5);
+        })
+    });
+}
