@@ -1071,9 +1071,8 @@ fn io_after_its_runtime_shut_down_fails_with_an_error_is_rt_shutdown_err_recogni
             assert!(is_rt_shutdown_err(&err), "{err:?}");
         });
         // Errors that are not weft's runtime shutdown are not mistaken for it.
-        let text = std::io::Error::other(
-            "the weft runtime that drives this I/O resource has shut down",
-        );
+        let text =
+            std::io::Error::other("the weft runtime that drives this I/O resource has shut down");
         assert!(!is_rt_shutdown_err(&text));
         assert!(!is_rt_shutdown_err(&std::io::ErrorKind::Other.into()));
         assert!(!is_rt_shutdown_err(&std::io::ErrorKind::BrokenPipe.into()));

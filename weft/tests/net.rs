@@ -724,9 +724,15 @@ fn interest_and_ready_have_tokio_s_operations_and_constants() {
     let mut interest = Interest::READABLE;
     interest |= Interest::WRITABLE;
     assert_eq!(interest, Interest::READABLE | Interest::WRITABLE);
-    assert_eq!(interest.remove(Interest::READABLE), Some(Interest::WRITABLE));
+    assert_eq!(
+        interest.remove(Interest::READABLE),
+        Some(Interest::WRITABLE)
+    );
     assert_eq!(interest.remove(interest), None);
-    assert_eq!(Interest::WRITABLE.remove(Interest::READABLE), Some(Interest::WRITABLE));
+    assert_eq!(
+        Interest::WRITABLE.remove(Interest::READABLE),
+        Some(Interest::WRITABLE)
+    );
 
     let flags = [
         Ready::READABLE,

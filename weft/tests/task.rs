@@ -643,7 +643,10 @@ fn poll_proceed_and_cooperative_make_always_ready_futures_yield() {
     use futures_util::StreamExt;
     within(20, || {
         let yielded = other_ran_before_busy_finished(|other| async move {
-            let mut numbers = Numbers { next: 0, end: 1_000 };
+            let mut numbers = Numbers {
+                next: 0,
+                end: 1_000,
+            };
             let mut sum = 0u64;
             while let Some(n) = numbers.next().await {
                 sum += u64::from(n);
