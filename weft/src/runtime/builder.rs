@@ -78,7 +78,7 @@ impl Builder {
     ///
     /// ```
     /// let rt = weft::runtime::Builder::new_multi_thread().enable_all().build()?;
-    /// rt.block_on(weft::time::sleep(std::time::Duration::from_millis(1)));
+    /// rt.block_on(async { weft::time::sleep(std::time::Duration::from_millis(1)).await });
     /// # std::io::Result::Ok(())
     /// ```
     pub fn enable_all(&mut self) -> &mut Builder {
