@@ -1031,3 +1031,158 @@ fn block_in_place_runs_its_closure_outside_the_task_s_budget() {
         assert_eq!(got, Some(200), "the closure ran out of its task's budget");
     });
 }
+
+// Runtime builder and handle items tokio code uses: the `enable_*` no-ops,
+// `max_io_events_per_tick`, `name`, `Handle::id`/`name`, `is_rt_shutdown_err`.
+
+#[test]
+fn enable_all_io_and_time_are_accepted_and_change_nothing() {
+    within(20, || {
+        for mut builder in [Builder::new_current_thread(), Builder::new_multi_thread()] {
+            let rt = builder
+                .worker_threads(2)
+                .enable_all()
+                .enable_io()
+                .enable_time()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                weft::time::sleep(Duration::from_millis(1)).await;
+                let (mut a, mut b) = common::pair().await;
+                use weft::io::{AsyncReadExt, AsyncWriteExt};
+                a.write_all(b"x").await.unwrap();
+                let mut byte = [0u8];
+                b.read_exact(&mut byte).await.unwrap();
+                assert_eq!(&byte, b"x");
+            });
+        }
+    });
+}
+
+#[test]
+fn one_io_event_per_tick_still_serves_every_socket() {
+    use weft::io::{AsyncReadExt, AsyncWriteExt};
+    within(30, || {
+        for mut builder in [Builder::new_current_thread(), Builder::new_multi_thread()] {
+            let rt = builder
+                .worker_threads(2)
+                .max_io_events_per_tick(1)
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let mut pairs = Vec::new();
+                for _ in 0..16 {
+                    pairs.push(common::pair().await);
+                }
+                // Every socket becomes readable in the same driver turn; one
+                // event per `epoll_wait` must still reach them all.
+                for (i, (client, _)) in pairs.iter_mut().enumerate() {
+                    client.write_all(&[i as u8]).await.unwrap();
+                }
+                let readers: Vec<_> = pairs
+                    .into_iter()
+                    .map(|(client, mut server)| {
+                        weft::spawn(async move {
+                            let mut byte = [0u8];
+                            server.read_exact(&mut byte).await.unwrap();
+                            drop(client);
+                            byte[0]
+                        })
+                    })
+                    .collect();
+                for (i, reader) in readers.into_iter().enumerate() {
+                    assert_eq!(reader.await.unwrap(), i as u8);
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn zero_io_events_per_tick_and_empty_names_are_errors_naming_them() {
+    let err = Builder::new_current_thread()
+        .max_io_events_per_tick(0)
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("max_io_events_per_tick"), "{err}");
+    for name in ["", "  "] {
+        let err = Builder::new_multi_thread()
+            .worker_threads(1)
+            .name(name)
+            .build()
+            .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("name"), "{err}");
+    }
+}
+
+#[test]
+fn handles_report_their_runtime_s_id_and_name() {
+    within(20, || {
+        let named = Builder::new_multi_thread()
+            .worker_threads(2)
+            .name("ingest")
+            .build()
+            .unwrap();
+        let plain = Builder::new_current_thread().build().unwrap();
+        assert_eq!(named.handle().name(), Some("ingest"));
+        assert_eq!(plain.handle().name(), None);
+        let (named_id, plain_id) = (named.handle().id(), plain.handle().id());
+        assert_ne!(named_id, plain_id);
+        let ids: HashSet<weft::runtime::Id> = [named_id, plain_id, named_id].into();
+        assert_eq!(ids.len(), 2);
+        assert!(named_id.to_string().parse::<u64>().is_ok());
+        assert!(format!("{named_id:?}").starts_with("Id("));
+        // Every handle to a runtime, from anywhere, gives the same answers.
+        let (id, name) = named.block_on(async {
+            weft::spawn(async {
+                let handle = weft::runtime::Handle::current();
+                (handle.id(), handle.name().map(str::to_owned))
+            })
+            .await
+            .unwrap()
+        });
+        assert_eq!((id, name.as_deref()), (named_id, Some("ingest")));
+        let copy = named.handle().clone();
+        assert_eq!(thread::spawn(move || copy.id()).join().unwrap(), named_id);
+        let id: weft::runtime::Id = plain_id; // Copy
+        assert_eq!(id, plain.handle().id());
+    });
+}
+
+#[test]
+fn io_after_its_runtime_shut_down_fails_with_an_error_is_rt_shutdown_err_recognises() {
+    use weft::io::AsyncReadExt;
+    use weft::runtime::is_rt_shutdown_err;
+    within(20, || {
+        let first = Builder::new_current_thread().build().unwrap();
+        let (listener, mut stream) = first.block_on(async {
+            let listener = weft::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let (client, _server) = common::pair().await;
+            (listener, client)
+        });
+        drop(first);
+        let second = Builder::new_current_thread().build().unwrap();
+        second.block_on(async {
+            let err = listener.accept().await.unwrap_err();
+            assert!(is_rt_shutdown_err(&err), "{err:?}");
+            let err = stream.read(&mut [0u8; 8]).await.unwrap_err();
+            assert!(is_rt_shutdown_err(&err), "{err:?}");
+        });
+        // Errors that are not weft's runtime shutdown are not mistaken for it.
+        let text =
+            std::io::Error::other("the weft runtime that drives this I/O resource has shut down");
+        assert!(!is_rt_shutdown_err(&text));
+        assert!(!is_rt_shutdown_err(&std::io::ErrorKind::Other.into()));
+        assert!(!is_rt_shutdown_err(&std::io::ErrorKind::BrokenPipe.into()));
+    });
+}
+
+#[test]
+fn handles_and_runtimes_are_unwind_safe_as_tokio_s() {
+    fn unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+    unwind_safe::<weft::runtime::Runtime>();
+    unwind_safe::<weft::runtime::Handle>();
+    unwind_safe::<weft::runtime::Id>();
+}

@@ -716,3 +716,61 @@ fn several_tasks_waiting_on_one_socket_are_all_woken() {
         });
     });
 }
+
+#[test]
+fn interest_and_ready_have_tokio_s_operations_and_constants() {
+    use weft::io::Ready;
+
+    let mut interest = Interest::READABLE;
+    interest |= Interest::WRITABLE;
+    assert_eq!(interest, Interest::READABLE | Interest::WRITABLE);
+    assert_eq!(
+        interest.remove(Interest::READABLE),
+        Some(Interest::WRITABLE)
+    );
+    assert_eq!(interest.remove(interest), None);
+    assert_eq!(
+        Interest::WRITABLE.remove(Interest::READABLE),
+        Some(Interest::WRITABLE)
+    );
+
+    let flags = [
+        Ready::READABLE,
+        Ready::WRITABLE,
+        Ready::READ_CLOSED,
+        Ready::WRITE_CLOSED,
+        Ready::PRIORITY,
+        Ready::ERROR,
+    ];
+    let mut all = Ready::EMPTY;
+    for flag in flags {
+        assert!(!flag.is_empty());
+        assert_eq!(flag & Ready::ALL, flag);
+        assert_eq!(flag - flag, Ready::EMPTY);
+        all |= flag;
+    }
+    assert_eq!(all, Ready::ALL);
+    assert!(Ready::PRIORITY.is_priority() && !Ready::READABLE.is_priority());
+    assert!(Ready::ERROR.is_error() && !Ready::ERROR.is_readable());
+    // Closed sides count as readable / writable, as tokio's.
+    assert!(Ready::READ_CLOSED.is_readable() && Ready::WRITE_CLOSED.is_writable());
+    assert!(!(Ready::ALL - Ready::PRIORITY - Ready::ERROR).is_priority());
+    assert!(Ready::EMPTY < Ready::READABLE);
+}
+
+#[test]
+fn a_reset_connection_reports_error_readiness_through_ready() {
+    within(30, || {
+        common::rt().block_on(async {
+            let (client, server) = common::pair().await;
+            // SO_LINGER 0: closing sends RST, which sets a socket error.
+            server.set_linger(Some(Duration::ZERO)).unwrap();
+            drop(server);
+            let ready = client.ready(Interest::READABLE).await.unwrap();
+            assert!(ready.is_read_closed(), "{ready:?}");
+            assert!(ready.is_error(), "{ready:?}");
+            let err = client.try_read(&mut [0u8; 8]).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+        });
+    });
+}

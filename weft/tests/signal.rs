@@ -225,3 +225,29 @@ fn a_handler_installed_before_weft_s_is_still_called() {
         });
     });
 }
+
+#[test]
+fn signal_kind_converts_to_and_from_c_int_as_tokio_s() {
+    use std::os::raw::c_int;
+    let kinds = [
+        SignalKind::interrupt(),
+        SignalKind::terminate(),
+        SignalKind::hangup(),
+        SignalKind::user_defined2(),
+    ];
+    // `as_raw_value` takes `&self`, as tokio's: usable as `fn(&SignalKind)`.
+    let numbers: Vec<c_int> = kinds.iter().map(SignalKind::as_raw_value).collect();
+    assert_eq!(
+        numbers,
+        [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGUSR2]
+    );
+    for (kind, number) in kinds.into_iter().zip(numbers) {
+        assert_eq!(SignalKind::from(number), kind);
+        assert_eq!(c_int::from(kind), number);
+        let back: SignalKind = number.into();
+        assert_eq!(back, SignalKind::from_raw(number));
+    }
+    // A real-time signal has no constructor of its own.
+    let rt_min: SignalKind = libc::SIGRTMIN().into();
+    assert_eq!(rt_min.as_raw_value(), libc::SIGRTMIN());
+}

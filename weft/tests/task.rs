@@ -546,3 +546,341 @@ fn a_task_spawned_by_the_park_hook_of_a_current_thread_runtime_runs() {
         assert!(spawned.load(Ordering::SeqCst));
     });
 }
+
+/// Spawns `busy` (which returns whether `other` had run when it finished)
+/// and, after it, a task that only sets `other`; returns `busy`'s answer.
+/// On a current-thread runtime `other` can run before `busy` finishes only
+/// if `busy` yields.
+fn other_ran_before_busy_finished<F, Fut>(busy: F) -> bool
+where
+    F: FnOnce(Arc<AtomicBool>) -> Fut,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
+{
+    rt().block_on(async {
+        let other = Arc::new(AtomicBool::new(false));
+        let busy = weft::spawn(busy(Arc::clone(&other)));
+        let flag = Arc::clone(&other);
+        let other_task = weft::spawn(async move { flag.store(true, Ordering::SeqCst) });
+        let answer = busy.await.unwrap();
+        other_task.await.unwrap();
+        answer
+    })
+}
+
+#[test]
+fn consume_budget_yields_once_the_budget_is_spent_and_unconstrained_never_does() {
+    within(20, || {
+        let yielded = other_ran_before_busy_finished(|other| async move {
+            for _ in 0..1_000 {
+                weft::task::consume_budget().await;
+            }
+            other.load(Ordering::SeqCst)
+        });
+        assert!(yielded, "1,000 units of budget were spent without a yield");
+
+        // The re-exports and the module's items are the same functions.
+        let yielded = other_ran_before_busy_finished(|other| {
+            weft::task::unconstrained(async move {
+                for _ in 0..1_000 {
+                    weft::task::coop::consume_budget().await;
+                }
+                assert!(weft::task::coop::has_budget_remaining());
+                other.load(Ordering::SeqCst)
+            })
+        });
+        assert!(!yielded, "an unconstrained future was made to yield");
+    });
+}
+
+#[test]
+fn a_task_poll_has_a_budget_of_128_units() {
+    within(20, || {
+        rt().block_on(async {
+            let spent = weft::spawn(async {
+                let mut spent = 0;
+                while weft::task::coop::has_budget_remaining() {
+                    weft::task::consume_budget().await;
+                    spent += 1;
+                }
+                // The next unit is not there: this one yields.
+                let mut next = std::pin::pin!(weft::task::consume_budget());
+                assert!(futures_util::poll!(next.as_mut()).is_pending());
+                next.await;
+                assert!(weft::task::coop::has_budget_remaining());
+                spent
+            });
+            assert_eq!(spent.await.unwrap(), 128);
+        })
+    });
+}
+
+/// An always-ready stream that spends the budget through `poll_proceed`.
+struct Numbers {
+    next: u32,
+    end: u32,
+}
+
+impl futures_core::Stream for Numbers {
+    type Item = u32;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<u32>> {
+        let coop = std::task::ready!(weft::task::coop::poll_proceed(cx));
+        if self.next == self.end {
+            // Nothing produced: the unit goes back when `coop` drops.
+            return std::task::Poll::Ready(None);
+        }
+        self.next += 1;
+        coop.made_progress();
+        std::task::Poll::Ready(Some(self.next))
+    }
+}
+
+#[test]
+fn poll_proceed_and_cooperative_make_always_ready_futures_yield() {
+    use futures_util::StreamExt;
+    within(20, || {
+        let yielded = other_ran_before_busy_finished(|other| async move {
+            let mut numbers = Numbers {
+                next: 0,
+                end: 1_000,
+            };
+            let mut sum = 0u64;
+            while let Some(n) = numbers.next().await {
+                sum += u64::from(n);
+            }
+            assert_eq!(sum, 500_500);
+            other.load(Ordering::SeqCst)
+        });
+        assert!(yielded, "poll_proceed never ran out");
+
+        let yielded = other_ran_before_busy_finished(|other| async move {
+            for _ in 0..1_000 {
+                weft::task::coop::cooperative(std::future::ready(())).await;
+            }
+            other.load(Ordering::SeqCst)
+        });
+        assert!(yielded, "cooperative never ran out");
+    });
+}
+
+#[test]
+fn a_restore_on_pending_dropped_without_progress_gives_the_unit_back() {
+    within(20, || {
+        rt().block_on(async {
+            let left = weft::spawn(async {
+                std::future::poll_fn(|cx| {
+                    // 1,000 attempts that make no progress spend nothing.
+                    for _ in 0..1_000 {
+                        let coop = std::task::ready!(weft::task::coop::poll_proceed(cx));
+                        drop(coop);
+                    }
+                    std::task::Poll::Ready(weft::task::coop::has_budget_remaining())
+                })
+                .await
+            });
+            assert!(left.await.unwrap());
+        })
+    });
+}
+
+/// Records `weft::task::try_id()` when dropped.
+struct IdOnDrop(Arc<Mutex<Option<Option<weft::task::Id>>>>);
+
+impl Drop for IdOnDrop {
+    fn drop(&mut self) {
+        *self.0.lock().unwrap() = Some(weft::task::try_id());
+    }
+}
+
+fn id_slot() -> Arc<Mutex<Option<Option<weft::task::Id>>>> {
+    Arc::new(Mutex::new(None))
+}
+
+#[test]
+fn task_id_inside_a_task_is_its_join_handle_s_id() {
+    within(20, || {
+        for rt in [
+            rt(),
+            weft::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .build()
+                .unwrap(),
+        ] {
+            rt.block_on(async {
+                let (tx, rx) = std::sync::mpsc::channel();
+                let a = weft::spawn(async move {
+                    yield_now().await;
+                    let id = weft::task::id();
+                    assert_eq!(weft::task::try_id(), Some(id));
+                    tx.send(id).unwrap();
+                    weft::task::id()
+                });
+                let b = weft::spawn(async { weft::task::id() });
+                let (a_id, b_id) = (a.id(), b.id());
+                assert_eq!(a.await.unwrap(), a_id);
+                assert_eq!(rx.recv().unwrap(), a_id);
+                assert_eq!(b.await.unwrap(), b_id);
+                assert_ne!(a_id, b_id);
+                // The block_on future itself is not a task.
+                assert_eq!(weft::task::try_id(), None);
+            });
+        }
+        assert_eq!(weft::task::try_id(), None);
+    });
+}
+
+#[test]
+fn task_id_outside_a_task_panics_and_try_id_is_none() {
+    within(20, || {
+        assert_eq!(weft::task::try_id(), None);
+        let message = |payload: Box<dyn std::any::Any + Send>| {
+            payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap()
+        };
+        let outside = message(std::panic::catch_unwind(weft::task::id).unwrap_err());
+        assert!(outside.contains("outside a task"), "{outside}");
+        let in_block_on = message(
+            std::panic::catch_unwind(|| rt().block_on(async { weft::task::id() })).unwrap_err(),
+        );
+        assert!(in_block_on.contains("outside a task"), "{in_block_on}");
+    });
+}
+
+#[test]
+fn task_id_inside_spawn_blocking_and_spawn_local() {
+    within(20, || {
+        rt().block_on(async {
+            let job = weft::task::spawn_blocking(weft::task::id);
+            let job_id = job.id();
+            assert_eq!(job.await.unwrap(), job_id);
+            let local = spawn_local(async { weft::task::id() });
+            let local_id = local.id();
+            assert_eq!(local.await.unwrap(), local_id);
+        })
+    });
+}
+
+#[test]
+fn a_task_s_future_sees_its_id_when_dropped_on_completion_abort_or_shutdown() {
+    within(20, || {
+        let rt = rt();
+        rt.block_on(async {
+            // Completed: the future is dropped right after its last poll.
+            let seen = id_slot();
+            let probe = IdOnDrop(Arc::clone(&seen));
+            let handle = weft::spawn(async move {
+                let _probe = probe;
+            });
+            let id = handle.id();
+            handle.await.unwrap();
+            assert_eq!(*seen.lock().unwrap(), Some(Some(id)));
+
+            // Aborted while pending.
+            let seen = id_slot();
+            let probe = IdOnDrop(Arc::clone(&seen));
+            let handle = weft::spawn(async move {
+                let _probe = probe;
+                std::future::pending::<()>().await;
+            });
+            yield_now().await;
+            let id = handle.id();
+            handle.abort();
+            assert!(handle.await.unwrap_err().is_cancelled());
+            assert_eq!(*seen.lock().unwrap(), Some(Some(id)));
+        });
+        // Dropped by the runtime's shutdown.
+        let seen = id_slot();
+        let probe = IdOnDrop(Arc::clone(&seen));
+        let id = rt.block_on(async move {
+            let handle = weft::spawn(async move {
+                let _probe = probe;
+                std::future::pending::<()>().await;
+            });
+            yield_now().await;
+            handle.id()
+        });
+        drop(rt);
+        assert_eq!(*seen.lock().unwrap(), Some(Some(id)));
+    });
+}
+
+#[test]
+fn a_task_s_output_sees_its_id_when_dropped_by_its_join_handle_or_the_task() {
+    within(20, || {
+        rt().block_on(async {
+            // The handle is dropped after the task completed: the handle's
+            // drop drops the output, on the block_on thread, as the task.
+            let seen = id_slot();
+            let output = IdOnDrop(Arc::clone(&seen));
+            let handle = weft::spawn(async move { output });
+            while !handle.is_finished() {
+                yield_now().await;
+            }
+            let id = handle.id();
+            assert_eq!(*seen.lock().unwrap(), None);
+            drop(handle);
+            assert_eq!(*seen.lock().unwrap(), Some(Some(id)));
+
+            // The handle is dropped first: the task drops its output.
+            let seen = id_slot();
+            let output = IdOnDrop(Arc::clone(&seen));
+            let handle = weft::spawn(async move { output });
+            let id = handle.id();
+            drop(handle);
+            while seen.lock().unwrap().is_none() {
+                yield_now().await;
+            }
+            assert_eq!(*seen.lock().unwrap(), Some(Some(id)));
+        })
+    });
+}
+
+#[test]
+fn a_task_polled_inside_another_s_block_in_place_leaves_the_outer_id() {
+    within(20, || {
+        let mt = weft::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        mt.block_on(async {
+            weft::spawn(async {
+                let outer = weft::task::id();
+                weft::task::block_in_place(move || {
+                    let inner_rt = rt();
+                    let inner = inner_rt
+                        .block_on(inner_rt.spawn(async { weft::task::id() }))
+                        .unwrap();
+                    assert_ne!(inner, outer);
+                    assert_eq!(weft::task::try_id(), Some(outer));
+                });
+                assert_eq!(weft::task::id(), outer);
+            })
+            .await
+            .unwrap();
+        });
+    });
+}
+
+#[test]
+fn join_and_abort_handles_are_unwind_safe_as_tokio_s() {
+    fn unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+    // `Rc` is neither: the handle does not take it from its output.
+    unwind_safe::<weft::task::JoinHandle<std::rc::Rc<std::cell::Cell<u8>>>>();
+    unwind_safe::<weft::task::AbortHandle>();
+    within(20, || {
+        rt().block_on(async {
+            let handle = weft::spawn(async { 5 });
+            let abort = handle.abort_handle();
+            // Usable inside `catch_unwind` without `AssertUnwindSafe`.
+            let id = std::panic::catch_unwind(|| (handle.id(), abort.id())).unwrap();
+            assert_eq!(id.0, id.1);
+            assert_eq!(handle.await.unwrap(), 5);
+        })
+    });
+}

@@ -87,6 +87,55 @@ fn timeout_fires_and_does_not_fire() {
     });
 }
 
+/// Something that is not a future but converts into one, as tokio's
+/// `timeout` accepts since 1.39.
+struct Later(u32);
+
+impl std::future::IntoFuture for Later {
+    type Output = u32;
+    type IntoFuture = std::future::Ready<u32>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        std::future::ready(self.0)
+    }
+}
+
+#[test]
+fn timeout_takes_into_future_and_duration_is_reexported() {
+    within(20, || {
+        rt().block_on(async {
+            // `weft::time::Duration` is std's, as `tokio::time::Duration` is.
+            let d: weft::time::Duration = std::time::Duration::from_secs(5);
+            let t: weft::time::Timeout<std::future::Ready<u32>> = timeout(d, Later(3));
+            assert_eq!(t.get_ref().clone().into_inner(), 3);
+            assert_eq!(t.await, Ok(3));
+            let at = timeout_at(Instant::now() + d, Later(4));
+            assert_eq!(at.await, Ok(4));
+        })
+    });
+}
+
+#[test]
+fn time_error_has_tokio_s_constructors_and_predicates() {
+    use weft::time::error::Error;
+    fn is_std_error<E: std::error::Error + Send + Sync + Copy + 'static>(_: &E) {}
+
+    let cases = [
+        (Error::shutdown(), [true, false, false]),
+        (Error::at_capacity(), [false, true, false]),
+        (Error::invalid(), [false, false, true]),
+    ];
+    for (err, [shutdown, capacity, invalid]) in cases {
+        is_std_error(&err);
+        let copy = err;
+        assert_eq!(copy.is_shutdown(), shutdown, "{err:?}");
+        assert_eq!(copy.is_at_capacity(), capacity, "{err:?}");
+        assert_eq!(copy.is_invalid(), invalid, "{err:?}");
+        assert!(!err.to_string().is_empty());
+    }
+    assert_ne!(Error::shutdown().to_string(), Error::invalid().to_string());
+}
+
 #[test]
 fn enormous_durations_neither_overflow_nor_panic() {
     within(20, || {

@@ -182,7 +182,7 @@ impl<F: FnOnce() -> R, R> Future for Blocking<F> {
         let f = self.0.take().expect("weft: a blocking job is polled once");
         // No cooperative budget here: the job is not a task on the loop,
         // and a `block_on` inside it must not run out of budget.
-        Poll::Ready(crate::task::coop::unconstrained(f))
+        Poll::Ready(crate::task::coop::with_unconstrained(f))
     }
 }
 

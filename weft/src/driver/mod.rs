@@ -8,6 +8,7 @@
 pub(crate) mod io;
 pub(crate) mod time;
 
+use std::num::NonZeroU64;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 use std::task::Waker;
@@ -16,11 +17,26 @@ use std::time::{Duration, Instant};
 use self::io::{IoDriver, IoShared};
 use self::time::{Inserted, TimeShared};
 
-/// What every handle to a runtime can reach: registration and timers.
+/// What every handle to a runtime can reach: registration, timers, and
+/// the runtime's id and name (kept here because every scheduler handle
+/// reaches its driver's handle; copying them costs a `Sleep` nothing when
+/// the runtime has no name, one reference count when it has).
 #[derive(Clone)]
 pub(crate) struct Handle {
     pub(crate) io: Arc<IoShared>,
     pub(crate) time: Arc<TimeShared>,
+    /// The runtime's id (`runtime::Id`).
+    pub(crate) runtime_id: NonZeroU64,
+    /// The runtime's name, from `Builder::name`.
+    pub(crate) runtime_name: Option<Arc<str>>,
+}
+
+/// What the runtime's `Builder` decides about the driver.
+pub(crate) struct Config {
+    /// Events fetched by one `epoll_wait` (at least 1).
+    pub(crate) events_per_tick: usize,
+    pub(crate) runtime_id: NonZeroU64,
+    pub(crate) runtime_name: Option<Arc<str>>,
 }
 
 impl Handle {
@@ -62,11 +78,13 @@ pub(crate) struct Driver {
 pub(crate) const YIELD_TURN_GAP: Duration = Duration::from_micros(20);
 
 impl Driver {
-    pub(crate) fn new() -> std::io::Result<Driver> {
-        let io = IoDriver::new()?;
+    pub(crate) fn new(config: Config) -> std::io::Result<Driver> {
+        let io = IoDriver::new(config.events_per_tick)?;
         let handle = Handle {
             io: Arc::clone(io.shared()),
             time: Arc::new(TimeShared::new()),
+            runtime_id: config.runtime_id,
+            runtime_name: config.runtime_name,
         };
         Ok(Driver {
             io,

@@ -2,7 +2,7 @@
 //! found.
 
 use std::fmt;
-use std::ops::BitOr;
+use std::ops::{BitAnd, BitOr, BitOrAssign, Sub};
 
 use crate::driver::io::Ready as Bits;
 
@@ -11,9 +11,17 @@ use crate::driver::io::Ready as Bits;
 /// ```
 /// use weft::io::Interest;
 ///
-/// let both = Interest::READABLE | Interest::WRITABLE;
+/// let mut both = Interest::READABLE;
+/// both |= Interest::WRITABLE;
 /// assert!(both.is_readable() && both.is_writable());
+/// assert_eq!(both.remove(Interest::WRITABLE), Some(Interest::READABLE));
+/// assert_eq!(Interest::READABLE.remove(Interest::READABLE), None);
 /// ```
+///
+/// tokio's `Interest::ERROR` and `Interest::PRIORITY` are not here yet: a
+/// wait on them needs the sockets' `ready()` to learn them first. An error
+/// is reported through either direction meanwhile
+/// ([`Ready::is_error`]); see MIGRATING_FROM_TOKIO.md.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Interest(u8);
 
@@ -24,9 +32,19 @@ impl Interest {
     pub const WRITABLE: Interest = Interest(2);
 
     /// Both sets.
-    #[must_use]
+    #[must_use = "this returns the result of the operation, without modifying the original"]
     pub const fn add(self, other: Interest) -> Interest {
         Interest(self.0 | other.0)
+    }
+
+    /// `self` without `other`'s directions, or `None` if nothing is left
+    /// (an interest is never empty).
+    #[must_use = "this returns the result of the operation, without modifying the original"]
+    pub fn remove(self, other: Interest) -> Option<Interest> {
+        match self.0 & !other.0 {
+            0 => None,
+            left => Some(Interest(left)),
+        }
     }
 
     /// Includes reading.
@@ -47,6 +65,12 @@ impl BitOr for Interest {
     }
 }
 
+impl BitOrAssign for Interest {
+    fn bitor_assign(&mut self, other: Interest) {
+        *self = self.add(other);
+    }
+}
+
 impl fmt::Debug for Interest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.is_readable(), self.is_writable()) {
@@ -60,10 +84,41 @@ impl fmt::Debug for Interest {
 
 /// Readiness found by `ready()`: a hint — an operation may still return
 /// `WouldBlock`, and then the next `ready()` waits for new readiness.
-#[derive(Clone, Copy, PartialEq, Eq)]
+///
+/// A set of flags with tokio's constants, combined with `|`, `&` and `-`:
+///
+/// ```
+/// use weft::io::Ready;
+///
+/// let ready = Ready::READABLE | Ready::READ_CLOSED;
+/// assert!(ready.is_readable() && ready.is_read_closed() && !ready.is_writable());
+/// assert_eq!(ready - Ready::READ_CLOSED, Ready::READABLE);
+/// assert_eq!(ready & Ready::WRITABLE, Ready::EMPTY);
+/// assert!(Ready::EMPTY.is_empty() && Ready::ALL.is_priority());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Ready(pub(crate) Bits);
 
 impl Ready {
+    /// No readiness.
+    pub const EMPTY: Ready = Ready(Bits::EMPTY);
+    /// Readable: data (or a connection) may be waiting.
+    pub const READABLE: Ready = Ready(Bits::READABLE);
+    /// Writable: there may be room to write.
+    pub const WRITABLE: Ready = Ready(Bits::WRITABLE);
+    /// The peer will send nothing more (EPOLLRDHUP, or a hang-up).
+    pub const READ_CLOSED: Ready = Ready(Bits::READ_CLOSED);
+    /// Writes can no longer succeed (EPOLLHUP).
+    pub const WRITE_CLOSED: Ready = Ready(Bits::WRITE_CLOSED);
+    /// Urgent (out-of-band) data is waiting (EPOLLPRI). weft's sockets do
+    /// not register for it yet, so their `ready()` never reports it.
+    pub const PRIORITY: Ready = Ready(Bits::PRIORITY);
+    /// An error is pending on the socket (EPOLLERR); the next operation
+    /// returns it.
+    pub const ERROR: Ready = Ready(Bits::ERROR);
+    /// Every flag above.
+    pub const ALL: Ready = Ready(Bits::ALL);
+
     /// A read may make progress: data (or a connection, for a listener) may
     /// be waiting, or the peer has finished sending (a read then returns 0).
     /// As tokio's, this includes [`is_read_closed`](Self::is_read_closed),
@@ -93,9 +148,43 @@ impl Ready {
         self.0.intersects(Bits::ERROR)
     }
 
+    /// Urgent data is waiting ([`PRIORITY`](Self::PRIORITY); never set by
+    /// weft's sockets yet).
+    pub fn is_priority(self) -> bool {
+        self.0.intersects(Bits::PRIORITY)
+    }
+
     /// Nothing at all.
     pub fn is_empty(self) -> bool {
         self.0.is_empty()
+    }
+}
+
+impl BitOr for Ready {
+    type Output = Ready;
+    fn bitor(self, other: Ready) -> Ready {
+        Ready(self.0 | other.0)
+    }
+}
+
+impl BitOrAssign for Ready {
+    fn bitor_assign(&mut self, other: Ready) {
+        *self = *self | other;
+    }
+}
+
+impl BitAnd for Ready {
+    type Output = Ready;
+    fn bitand(self, other: Ready) -> Ready {
+        Ready(self.0 & other.0)
+    }
+}
+
+/// The flags of `self` that are not in `other`.
+impl Sub for Ready {
+    type Output = Ready;
+    fn sub(self, other: Ready) -> Ready {
+        Ready(Bits::from_bits(self.0.bits() & !other.0.bits()))
     }
 }
 

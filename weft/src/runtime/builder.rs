@@ -11,7 +11,9 @@ use crate::scheduler::{self, current_thread, multi_thread, Callback, Config, Hoo
 
 /// Builds a [`Runtime`].
 ///
-/// Drivers (I/O, time) are always on: there is no `enable_all`.
+/// Drivers (I/O, time) are always on: [`enable_all`](Builder::enable_all),
+/// [`enable_io`](Builder::enable_io) and [`enable_time`](Builder::enable_time)
+/// exist so that tokio code compiles, and do nothing.
 ///
 /// ```
 /// use weft::runtime::Builder;
@@ -39,6 +41,8 @@ pub struct Builder {
     max_blocking_threads: usize,
     thread_keep_alive: Duration,
     drop_timeout: Duration,
+    max_io_events_per_tick: usize,
+    name: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,7 +68,74 @@ impl Builder {
             max_blocking_threads: 512,
             thread_keep_alive: Duration::from_secs(10),
             drop_timeout: Duration::from_secs(30),
+            max_io_events_per_tick: crate::driver::io::DEFAULT_EVENTS_PER_TURN,
+            name: None,
         }
+    }
+
+    /// Does nothing: weft's I/O and time drivers are always on. Kept so
+    /// that tokio's `Builder::new_multi_thread().enable_all()` compiles.
+    ///
+    /// ```
+    /// let rt = weft::runtime::Builder::new_multi_thread().enable_all().build()?;
+    /// rt.block_on(async { weft::time::sleep(std::time::Duration::from_millis(1)).await });
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn enable_all(&mut self) -> &mut Builder {
+        self
+    }
+
+    /// Does nothing: weft's I/O driver is always on (sockets, signals and
+    /// child processes work on every runtime). Kept for tokio code.
+    pub fn enable_io(&mut self) -> &mut Builder {
+        self
+    }
+
+    /// Does nothing: weft's time driver is always on (`weft::time` works
+    /// on every runtime). Kept for tokio code.
+    pub fn enable_time(&mut self) -> &mut Builder {
+        self
+    }
+
+    /// The most I/O events the driver takes from the kernel in one turn
+    /// (one `epoll_wait`; default 256, tokio's is 1024). Further ready
+    /// descriptors are picked up at the next turn, so a smaller figure
+    /// bounds the work between two looks at the run queue, a larger one
+    /// saves `epoll_wait` calls when many sockets are busy at once. Unlike
+    /// tokio's, this does not switch anything on: the driver always is.
+    ///
+    /// ```
+    /// let rt = weft::runtime::Builder::new_current_thread()
+    ///     .max_io_events_per_tick(1024)
+    ///     .build()?;
+    /// # drop(rt);
+    /// let err = weft::runtime::Builder::new_current_thread()
+    ///     .max_io_events_per_tick(0)
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn max_io_events_per_tick(&mut self, capacity: usize) -> &mut Builder {
+        self.max_io_events_per_tick = capacity;
+        self
+    }
+
+    /// Names the runtime; [`Handle::name`](super::Handle::name) returns it.
+    /// It does not name the runtime's threads (see
+    /// [`thread_name`](Self::thread_name)).
+    ///
+    /// A name that is empty or only whitespace makes [`build`](Self::build)
+    /// fail with `InvalidInput` (tokio's panics here).
+    ///
+    /// ```
+    /// let rt = weft::runtime::Builder::new_current_thread().name("ingest").build()?;
+    /// assert_eq!(rt.handle().name(), Some("ingest"));
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn name(&mut self, name: impl Into<String>) -> &mut Builder {
+        self.name = Some(name.into());
+        self
     }
 
     /// The most threads the blocking pool (for
@@ -261,8 +332,9 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// `InvalidInput` if an interval or the worker count is 0 (or
-    /// `WEFT_WORKER_THREADS` is not a number); the kernel's error if epoll,
+    /// `InvalidInput` if an interval, the worker count, `max_blocking_threads`
+    /// or `max_io_events_per_tick` is 0 (or `WEFT_WORKER_THREADS` is not a
+    /// number), or the `name` is empty; the kernel's error if epoll,
     /// the eventfd or a thread cannot be created (for example when out of
     /// file descriptors).
     pub fn build(&mut self) -> io::Result<Runtime> {
@@ -276,11 +348,28 @@ impl Builder {
                 )));
             }
         }
-        if self.max_blocking_threads == 0 {
-            return Err(Builder::invalid(
-                "`max_blocking_threads` must be at least 1, got 0".to_owned(),
-            ));
+        for (name, value) in [
+            ("max_blocking_threads", self.max_blocking_threads),
+            ("max_io_events_per_tick", self.max_io_events_per_tick),
+        ] {
+            if value == 0 {
+                return Err(Builder::invalid(format!(
+                    "`{name}` must be at least 1, got 0"
+                )));
+            }
         }
+        if let Some(name) = &self.name {
+            if name.trim().is_empty() {
+                return Err(Builder::invalid(format!(
+                    "the runtime's `name` must not be empty, got {name:?}"
+                )));
+            }
+        }
+        let driver_config = || crate::driver::Config {
+            events_per_tick: self.max_io_events_per_tick,
+            runtime_id: super::Id::next().as_raw(),
+            runtime_name: self.name.as_deref().map(Arc::from),
+        };
         let config = Config {
             event_interval: self.event_interval,
             global_queue_interval: self.global_queue_interval,
@@ -300,7 +389,7 @@ impl Builder {
         });
         let inner = match self.kind {
             Kind::CurrentThread => {
-                let driver = Driver::new()?;
+                let driver = Driver::new(driver_config())?;
                 scheduler::Handle::CurrentThread(current_thread::Shared::new(driver, config, pool))
             }
             Kind::MultiThread => {
@@ -309,7 +398,7 @@ impl Builder {
                     name: Arc::clone(&self.thread_name),
                     stack_size: self.thread_stack_size,
                 };
-                let driver = Driver::new()?;
+                let driver = Driver::new(driver_config())?;
                 scheduler::Handle::MultiThread(multi_thread::Shared::start(
                     driver, config, threads, pool,
                 )?)
@@ -323,12 +412,14 @@ impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")
             .field("kind", &self.kind)
+            .field("name", &self.name)
             .field("event_interval", &self.event_interval)
             .field("global_queue_interval", &self.global_queue_interval)
             .field("worker_threads", &self.worker_threads)
             .field("thread_stack_size", &self.thread_stack_size)
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("thread_keep_alive", &self.thread_keep_alive)
+            .field("max_io_events_per_tick", &self.max_io_events_per_tick)
             .field("hooks", &self.hooks)
             .finish_non_exhaustive()
     }

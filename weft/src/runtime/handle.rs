@@ -134,6 +134,34 @@ impl Handle {
         }
     }
 
+    /// This runtime's id: the same from every handle to it, different for
+    /// every other runtime.
+    ///
+    /// ```
+    /// #[weft::main]
+    /// async fn main() {
+    ///     let handle = weft::runtime::Handle::current();
+    ///     println!("running on runtime {}", handle.id());
+    /// }
+    /// ```
+    pub fn id(&self) -> super::Id {
+        super::Id::from_raw(self.inner.driver().runtime_id)
+    }
+
+    /// The name given to [`Builder::name`](super::Builder::name), if any.
+    ///
+    /// ```
+    /// let rt = weft::runtime::Builder::new_multi_thread().name("api").build()?;
+    /// let name = rt.block_on(async {
+    ///     weft::runtime::Handle::current().name().map(str::to_owned)
+    /// });
+    /// assert_eq!(name.as_deref(), Some("api"));
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn name(&self) -> Option<&str> {
+        self.inner.driver().runtime_name.as_deref()
+    }
+
     /// Makes this runtime current on this thread until the guard drops.
     pub fn enter(&self) -> EnterGuard<'_> {
         EnterGuard {
@@ -143,9 +171,18 @@ impl Handle {
     }
 }
 
+/// As tokio's: a panic that unwinds out of a call on a handle (a
+/// `block_on` future's, say) leaves the runtime usable. The scheduler
+/// catches task and hook panics where they happen and runs no user code
+/// while it holds a lock, so nobody can observe it half-updated.
+impl std::panic::UnwindSafe for Handle {}
+impl std::panic::RefUnwindSafe for Handle {}
+
 impl fmt::Debug for Handle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Handle")
+            .field("id", &self.id())
+            .field("name", &self.name())
             .field("flavor", &self.runtime_flavor())
             .finish()
     }
@@ -153,6 +190,16 @@ impl fmt::Debug for Handle {
 
 /// Returned by [`Handle::enter`] and [`Runtime::enter`](super::Runtime::enter):
 /// the runtime stays current on this thread until it drops.
+///
+/// Dropping the guard at once makes the runtime current for nothing, so
+/// the guard is `#[must_use]`:
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// let rt = weft::runtime::Builder::new_current_thread().build().unwrap();
+/// rt.enter(); // error: unused `EnterGuard` that must be used
+/// ```
+#[must_use = "Creating and dropping a guard does nothing"]
 pub struct EnterGuard<'a> {
     _set: SetCurrent,
     _handle: PhantomData<&'a Handle>,

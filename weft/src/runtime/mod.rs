@@ -24,6 +24,7 @@
 mod builder;
 pub(crate) mod context;
 mod handle;
+mod id;
 mod metrics;
 
 use std::fmt;
@@ -33,6 +34,7 @@ use std::time::Duration;
 pub use builder::{Builder, WORKER_THREADS_ENV};
 pub use context::TryCurrentError;
 pub use handle::{EnterGuard, Handle, RuntimeFlavor};
+pub use id::Id;
 pub use metrics::RuntimeMetrics;
 
 use crate::scheduler::{self, multi_thread};
@@ -225,6 +227,35 @@ impl Drop for Runtime {
         blocking.shutdown_on_drop();
     }
 }
+
+/// True if `err` is the error weft's I/O returns once the runtime driving
+/// it has shut down: a socket, listener, pipe or signal listener created on
+/// a runtime that has since been dropped (or whose `register` raced the
+/// drop). Such an error is final: the resource will never work again. Other
+/// errors, including ones that merely mention a shutdown (a `File` write
+/// refused after the blocking pool stopped, a socket's own
+/// `shutdown(Write)`), give `false`.
+///
+/// ```
+/// use weft::runtime::{is_rt_shutdown_err, Builder};
+///
+/// let first = Builder::new_current_thread().build()?;
+/// let listener = first.block_on(weft::net::TcpListener::bind("127.0.0.1:0"))?;
+/// drop(first);
+///
+/// let second = Builder::new_current_thread().build()?;
+/// let err = second.block_on(listener.accept()).unwrap_err();
+/// assert!(is_rt_shutdown_err(&err));
+/// assert!(!is_rt_shutdown_err(&std::io::Error::other("something else")));
+/// # std::io::Result::Ok(())
+/// ```
+pub fn is_rt_shutdown_err(err: &std::io::Error) -> bool {
+    crate::driver::io::is_shutdown_error(err)
+}
+
+/// As tokio's; see [`Handle`]'s.
+impl std::panic::UnwindSafe for Runtime {}
+impl std::panic::RefUnwindSafe for Runtime {}
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

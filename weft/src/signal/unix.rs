@@ -4,23 +4,40 @@ use std::fmt;
 use std::fs::File;
 use std::io;
 use std::os::fd::AsFd;
+use std::os::raw::c_int;
 use std::task::{Context, Poll};
 
 use super::registry::{self, Globals, MAX_SIGNAL};
 use crate::net::evented::Evented;
 
 /// Which signal to listen for.
+///
+/// Converts to and from the signal's number (`std::os::raw::c_int`, as
+/// tokio's public API spells it rather than `libc::c_int`):
+///
+/// ```
+/// use std::os::raw::c_int;
+/// use weft::signal::unix::SignalKind;
+///
+/// let kind = SignalKind::from(libc::SIGUSR1);
+/// assert_eq!(kind, SignalKind::user_defined1());
+/// assert_eq!(kind.as_raw_value(), libc::SIGUSR1);
+/// let number: c_int = kind.into();
+/// assert_eq!(number, libc::SIGUSR1);
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SignalKind(i32);
+pub struct SignalKind(c_int);
 
 impl SignalKind {
-    /// A signal by number (for real-time signals and the rest).
-    pub const fn from_raw(signal: i32) -> SignalKind {
+    /// A signal by number (for real-time signals and the rest). Any number
+    /// is accepted here; [`signal`] rejects those that cannot be listened
+    /// for, naming them.
+    pub const fn from_raw(signal: c_int) -> SignalKind {
         SignalKind(signal)
     }
 
     /// The signal's number.
-    pub const fn as_raw_value(self) -> i32 {
+    pub const fn as_raw_value(&self) -> c_int {
         self.0
     }
 
@@ -107,6 +124,18 @@ impl SignalKind {
             || format!("signal {}", self.0),
             |(_, name)| (*name).to_owned(),
         )
+    }
+}
+
+impl From<c_int> for SignalKind {
+    fn from(signal: c_int) -> SignalKind {
+        SignalKind::from_raw(signal)
+    }
+}
+
+impl From<SignalKind> for c_int {
+    fn from(kind: SignalKind) -> c_int {
+        kind.as_raw_value()
     }
 }
 

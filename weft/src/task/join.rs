@@ -5,6 +5,7 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::marker::PhantomData;
+use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll};
@@ -106,6 +107,12 @@ impl<T> Future for JoinHandle<T> {
     }
 }
 
+/// As tokio's: a handle touches its task only through the task's state word
+/// and the join slot's mutex, so a panic while one is in use cannot leave
+/// the task half-updated; the output `T` is only ever moved out whole.
+impl<T> UnwindSafe for JoinHandle<T> {}
+impl<T> RefUnwindSafe for JoinHandle<T> {}
+
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
         let mut slot = self.raw.join_slot();
@@ -113,7 +120,11 @@ impl<T> Drop for JoinHandle<T> {
         slot.waker = None;
         let output = slot.output.take();
         drop(slot);
-        drop(output);
+        if output.is_some() {
+            // The output is the task's: its drop sees the task's id.
+            let _current = super::CurrentTask::enter(self.raw.header().id);
+            drop(output);
+        }
     }
 }
 
@@ -158,6 +169,10 @@ impl AbortHandle {
         self.raw.header().id
     }
 }
+
+/// As tokio's, for the same reason as [`JoinHandle`]'s.
+impl UnwindSafe for AbortHandle {}
+impl RefUnwindSafe for AbortHandle {}
 
 impl fmt::Debug for AbortHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,7 +1,7 @@
 //! Tasks: spawning, joining, aborting, yielding.
 //!
 //! Owns: the task cell (`raw.rs`), its state word (`state.rs`), join and abort
-//! handles, the cooperative budget (`coop.rs`). Calls: the scheduler (to queue
+//! handles, the cooperative budget (`coop.rs`, public as [`coop`]). Calls: the scheduler (to queue
 //! a woken task) and the runtime context (to find the current scheduler).
 //!
 //! A task is one allocation holding its future, its state word and its join
@@ -10,11 +10,12 @@
 //! the scheduler to reach idle tasks, which `async-task` would only allow
 //! with a second allocation per task.
 
-pub(crate) mod coop;
+pub mod coop;
 mod join;
 pub(crate) mod raw;
 mod state;
 
+use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::num::NonZeroU64;
@@ -22,13 +23,89 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
+pub use coop::{consume_budget, unconstrained, Unconstrained};
 pub use join::{AbortHandle, JoinError, JoinHandle};
 
 use crate::runtime::Handle;
 
 /// A task's id: unique among the tasks of the process, never reused.
+///
+/// From outside the task it is [`JoinHandle::id`] (or [`AbortHandle::id`]);
+/// from inside, [`id()`] or [`try_id()`].
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Id(NonZeroU64);
+
+thread_local! {
+    /// The task this thread is polling, or whose future or output it is
+    /// dropping; `None` elsewhere (a `block_on` future is not a task).
+    static CURRENT: Cell<Option<Id>> = const { Cell::new(None) };
+}
+
+/// Makes a task current on this thread (for [`id()`]) until it drops, then
+/// puts back the one before: a task poll can nest inside another's (a
+/// second runtime's `block_on` inside `block_in_place`).
+pub(crate) struct CurrentTask(Option<Id>);
+
+impl CurrentTask {
+    #[inline]
+    pub(crate) fn enter(id: Id) -> CurrentTask {
+        CurrentTask(CURRENT.replace(Some(id)))
+    }
+}
+
+impl Drop for CurrentTask {
+    #[inline]
+    fn drop(&mut self) {
+        CURRENT.set(self.0);
+    }
+}
+
+/// The [`Id`] of the task being run on this thread: inside a spawned task
+/// (also while its future or output is dropped) and inside a
+/// [`spawn_blocking`] closure, which is a task of its own, as in tokio.
+///
+/// # Panics
+///
+/// Outside a task — including directly in a `block_on` future, such as the
+/// body of `#[weft::main]`, which is not a task. [`try_id`] returns `None`
+/// there instead.
+///
+/// ```
+/// #[weft::main]
+/// async fn main() {
+///     let handle = weft::spawn(async { weft::task::id() });
+///     let id = handle.id();
+///     assert_eq!(handle.await.unwrap(), id);
+/// }
+/// ```
+#[track_caller]
+pub fn id() -> Id {
+    match try_id() {
+        Some(id) => id,
+        None => panic!(
+            "weft::task::id: called outside a task (a `block_on` future is not a task); \
+             use `weft::task::try_id` to get `None` instead"
+        ),
+    }
+}
+
+/// The [`Id`] of the task being run on this thread, or `None` outside a
+/// task (see [`id()`]).
+///
+/// ```
+/// assert_eq!(weft::task::try_id(), None);
+/// let rt = weft::runtime::Builder::new_current_thread().build()?;
+/// rt.block_on(async {
+///     assert_eq!(weft::task::try_id(), None); // not a task
+///     let inside = weft::spawn(async { weft::task::try_id() }).await.unwrap();
+///     assert!(inside.is_some());
+/// });
+/// # std::io::Result::Ok(())
+/// ```
+#[inline]
+pub fn try_id() -> Option<Id> {
+    CURRENT.get()
+}
 
 impl Id {
     pub(crate) fn next() -> Id {
@@ -236,7 +313,7 @@ where
     // `futures::executor::block_on` say, must not run out of the budget of
     // a poll that is not theirs.
     crate::coro::without_suspending(|| {
-        crate::scheduler::multi_thread::block_in_place(|| coop::unconstrained(f))
+        crate::scheduler::multi_thread::block_in_place(|| coop::with_unconstrained(f))
     })
 }
 

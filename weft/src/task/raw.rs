@@ -243,6 +243,7 @@ where
 
     fn run(self: Arc<Self>) -> Ran {
         self.assert_on_owner_thread();
+        let _current = super::CurrentTask::enter(self.header.id);
         match self.header.state.start() {
             Start::Done => return Ran::Stale,
             Start::Busy => return Ran::Pending,
@@ -316,6 +317,7 @@ where
             return;
         }
         if self.header.state.start_shutdown() {
+            let _current = super::CurrentTask::enter(self.header.id);
             self.cancel_now();
         }
     }

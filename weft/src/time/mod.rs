@@ -18,3 +18,7 @@ pub use instant::Instant;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use timeout::{timeout, timeout_at, Timeout};
+
+/// std's `Duration`, re-exported as tokio does, so `weft::time::Duration`
+/// works where a port wrote `tokio::time::Duration`.
+pub use std::time::Duration;

@@ -1,6 +1,6 @@
 //! `timeout`: bound a future by a deadline.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -11,6 +11,12 @@ use crate::task::coop;
 
 /// Runs `future` until `duration` passes; `Err(Elapsed)` if time ran out
 /// first (the future is then dropped with the `Timeout`).
+///
+/// `future` may be anything that converts into a future
+/// ([`IntoFuture`]), as with `.await`. It is polled before the timer is
+/// checked, so one that completes at once is `Ok` whatever the duration;
+/// a duration too long for the clock (`Duration::MAX`) means no deadline in
+/// practice (about 30 years).
 ///
 /// # Panics
 ///
@@ -28,18 +34,39 @@ use crate::task::coop;
 /// }
 /// ```
 #[track_caller]
-pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
+pub fn timeout<F>(duration: Duration, future: F) -> Timeout<F::IntoFuture>
+where
+    F: IntoFuture,
+{
     Timeout {
-        value: future,
+        value: future.into_future(),
         delay: sleep(duration),
     }
 }
 
 /// Runs `future` until `deadline`; see [`timeout`].
+///
+/// # Panics
+///
+/// Outside a weft runtime.
+///
+/// ```
+/// use std::time::Duration;
+/// use weft::time::{timeout_at, Instant};
+///
+/// #[weft::main]
+/// async fn main() {
+///     let deadline = Instant::now() + Duration::from_millis(5);
+///     assert!(timeout_at(deadline, std::future::pending::<()>()).await.is_err());
+/// }
+/// ```
 #[track_caller]
-pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
+pub fn timeout_at<F>(deadline: Instant, future: F) -> Timeout<F::IntoFuture>
+where
+    F: IntoFuture,
+{
     Timeout {
-        value: future,
+        value: future.into_future(),
         delay: sleep_until(deadline),
     }
 }
@@ -88,7 +115,7 @@ impl<F: Future> Future for Timeout<F> {
         // If the inner future spent the last of the budget, the deadline
         // must still be checked, or a busy future could never time out.
         if had_budget && !coop::has_budget_remaining() {
-            coop::unconstrained(poll_delay)
+            coop::with_unconstrained(poll_delay)
         } else {
             poll_delay()
         }

@@ -33,8 +33,10 @@ use slab::{decode_token, Dispatch, Slab};
 /// below the slab's capacity.
 const UNPARK_TOKEN: u64 = u64::MAX;
 
-/// Events fetched by one `epoll_wait`.
-const EVENTS_PER_TURN: usize = 256;
+/// Events fetched by one `epoll_wait` unless the runtime's builder says
+/// otherwise (`max_io_events_per_tick`); more ready descriptors than this
+/// are reported at the next turn.
+pub(crate) const DEFAULT_EVENTS_PER_TURN: usize = 256;
 
 /// State shared by the driver, its handles and every registration.
 pub(crate) struct IoShared {
@@ -92,7 +94,10 @@ pub(crate) struct IoDriver {
 }
 
 impl IoDriver {
-    pub(crate) fn new() -> io::Result<IoDriver> {
+    /// A driver fetching up to `events_per_turn` (at least 1) events per
+    /// `epoll_wait`.
+    pub(crate) fn new(events_per_turn: usize) -> io::Result<IoDriver> {
+        debug_assert!(events_per_turn > 0, "the builder rejects 0");
         let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
         let unpark_fd = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
         epoll::add(
@@ -112,7 +117,7 @@ impl IoDriver {
         });
         Ok(IoDriver {
             shared,
-            events: Events(Vec::with_capacity(EVENTS_PER_TURN)),
+            events: Events(Vec::with_capacity(events_per_turn.max(1))),
             tick: 0,
         })
     }
@@ -219,8 +224,30 @@ impl IoShared {
     }
 }
 
+/// The error of an I/O operation (or registration) after its runtime's
+/// driver was dropped. Its own type, so that
+/// `runtime::is_rt_shutdown_err` recognises it without comparing text.
+#[derive(Debug)]
+struct RuntimeShutDown;
+
+impl std::fmt::Display for RuntimeShutDown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the weft runtime that drives this I/O resource has shut down")
+    }
+}
+
+impl std::error::Error for RuntimeShutDown {}
+
 pub(crate) fn shutdown_error() -> io::Error {
-    io::Error::other("the weft runtime that drives this I/O resource has shut down")
+    io::Error::other(RuntimeShutDown)
+}
+
+/// True if `err` is (exactly) a [`shutdown_error`].
+pub(crate) fn is_shutdown_error(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::Other
+        && err
+            .get_ref()
+            .is_some_and(|inner| inner.is::<RuntimeShutDown>())
 }
 
 #[cfg(test)]
@@ -233,7 +260,7 @@ mod tests {
 
     #[test]
     fn stale_event_for_a_reused_slot_wakes_nobody() {
-        let driver = IoDriver::new().unwrap();
+        let driver = IoDriver::new(DEFAULT_EVENTS_PER_TURN).unwrap();
         let shared = Arc::clone(driver.shared());
         let (a, _a_peer) = std::os::unix::net::UnixStream::pair().unwrap();
         let old = shared.register(&a).unwrap();

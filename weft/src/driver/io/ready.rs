@@ -6,7 +6,9 @@ use std::ops::{BitAnd, BitOr};
 use rustix::event::epoll::EventFlags;
 
 /// A set of readiness bits. Prints by name: `Ready(READABLE | READ_CLOSED)`.
-#[derive(Clone, Copy, PartialEq, Eq, Default)]
+/// Ordered by their integer value, only because tokio's public `Ready`
+/// (which wraps this) is `Ord`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub(crate) struct Ready(u8);
 
 impl Ready {
