@@ -486,3 +486,54 @@ fn a_write_after_the_runtime_shut_down_is_an_error_not_lost_bytes() {
         assert_eq!(std::fs::read(&path).unwrap(), b"");
     });
 }
+
+#[test]
+fn dir_builder_creates_recursively_with_a_mode_and_errors_name_the_path() {
+    use std::os::unix::fs::PermissionsExt;
+    within(30, || {
+        common::rt().block_on(async {
+            let dir = TempDir::new("dir-builder");
+            let deep = dir.join("a/b/c");
+            // Not recursive: the missing parent is an error naming the path.
+            let err = fs::DirBuilder::new().create(&deep).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::NotFound);
+            names_path(&err, &deep);
+            // tokio's test: recursive, then non-recursive on the same path.
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&deep)
+                .await
+                .unwrap();
+            assert!(deep.is_dir());
+            let mode = std::fs::metadata(&deep).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700, "mode {mode:o}");
+            let parent_mode = std::fs::metadata(dir.join("a")).unwrap().permissions().mode();
+            assert_eq!(parent_mode & 0o777, 0o700, "parents get the mode too");
+            // Recursive: an existing directory is fine.
+            let mut builder = fs::DirBuilder::default();
+            builder.recursive(true);
+            builder.create(&deep).await.unwrap();
+            let err = fs::DirBuilder::new()
+                .recursive(false)
+                .create(&deep)
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+            names_path(&err, &deep);
+            // tokio's `build_dir_mode_read_only`.
+            let read_only = dir.join("ro");
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o444)
+                .create(&read_only)
+                .await
+                .unwrap();
+            assert!(fs::metadata(&read_only)
+                .await
+                .unwrap()
+                .permissions()
+                .readonly());
+        });
+    });
+}

@@ -17,6 +17,7 @@
 //! }
 //! ```
 
+mod dir_builder;
 mod file;
 mod read_dir;
 
@@ -24,6 +25,7 @@ use std::fs::{Metadata, Permissions};
 use std::io;
 use std::path::{Path, PathBuf};
 
+pub use dir_builder::DirBuilder;
 pub use file::{File, OpenOptions};
 pub use read_dir::{read_dir, DirEntry, ReadDir};
 
