@@ -19,6 +19,7 @@
 
 mod dir_builder;
 mod file;
+mod open_options;
 mod read_dir;
 
 use std::fs::{Metadata, Permissions};
@@ -26,7 +27,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use dir_builder::DirBuilder;
-pub use file::{File, OpenOptions};
+pub use file::File;
+pub use open_options::OpenOptions;
 pub use read_dir::{read_dir, DirEntry, ReadDir};
 
 /// Adds what was being done, and to which path, to an error.
