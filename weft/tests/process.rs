@@ -352,7 +352,7 @@ fn command_getters_and_std_conversions() {
                 .unwrap();
             assert!(status.success());
 
-            let std_cmd = std::process::Command::from(cmd.into_std());
+            let std_cmd: std::process::Command = cmd.into_std();
             let mut cmd = Command::from(std_cmd);
             assert!(!cmd.get_kill_on_drop(), "std has no kill_on_drop");
             let out = cmd.output().await.unwrap();
