@@ -204,6 +204,7 @@ impl File {
     }
 
     /// Options to open a file with, as [`std::fs::OpenOptions`].
+    #[must_use]
     pub fn options() -> OpenOptions {
         OpenOptions::new()
     }

@@ -54,3 +54,55 @@ pub(crate) fn recv<B: BufMut + ?Sized>(
     unsafe { buf.advance_mut(filled) };
     Ok((filled, from))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::unix::net::{UnixDatagram, UnixStream};
+
+    #[test]
+    fn a_datagram_lands_after_what_the_buffer_held_and_nothing_more_is_claimed() {
+        let (a, b) = UnixDatagram::pair().unwrap();
+        a.send(b"hello").unwrap();
+        let mut vec = Vec::with_capacity(64);
+        vec.extend_from_slice(b">>");
+        // A `pair` peer is unnamed: the kernel may report no address.
+        let (n, _) = recv(&b, &mut vec, Recv::DatagramFrom).unwrap();
+        assert_eq!((n, &vec[..]), (5, &b">>hello"[..]));
+        // Into a fixed slice: its room shrinks by the datagram only.
+        a.send(b"abc").unwrap();
+        let mut storage = [b'.'; 8];
+        let mut slice: &mut [u8] = &mut storage;
+        assert_eq!(recv(&b, &mut slice, Recv::Datagram).unwrap().0, 3);
+        assert_eq!(slice.len(), 5);
+        assert_eq!(&storage, b"abc.....");
+    }
+
+    #[test]
+    fn a_truncated_datagram_is_an_error_and_leaves_the_buffer_alone() {
+        let (a, b) = UnixDatagram::pair().unwrap();
+        a.send(&[7u8; 32]).unwrap();
+        let mut storage = [0u8; 8];
+        let mut slice: &mut [u8] = &mut storage;
+        let err = recv(&b, &mut slice, Recv::Datagram).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(slice.len(), 8, "not advanced");
+    }
+
+    #[test]
+    fn a_stream_read_fills_bytes_mut_and_eof_is_zero() {
+        let (mut a, b) = UnixStream::pair().unwrap();
+        a.write_all(b"stream").unwrap();
+        let mut bytes = bytes::BytesMut::with_capacity(4);
+        // A full `BytesMut` would grow; this one has room for 4.
+        assert_eq!(recv(&b, &mut bytes, Recv::Read).unwrap().0, 4);
+        assert_eq!(&bytes[..], b"stre");
+        let mut vec = Vec::new(); // no capacity: `chunk_mut` grows it
+        assert_eq!(recv(&b, &mut vec, Recv::Read).unwrap().0, 2);
+        assert_eq!(vec, b"am");
+        drop(a);
+        assert_eq!(recv(&b, &mut vec, Recv::Read).unwrap().0, 0);
+        assert_eq!(vec, b"am");
+    }
+}
