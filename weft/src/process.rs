@@ -56,15 +56,28 @@ pub struct Command {
 
 impl Command {
     /// A command running `program`, found through `PATH` if it has no `/`.
-    pub fn new(program: impl AsRef<OsStr>) -> Command {
-        Command {
-            std: std::process::Command::new(program),
-            kill_on_drop: false,
-        }
+    pub fn new<S: AsRef<OsStr>>(program: S) -> Command {
+        Command::from(std::process::Command::new(program))
+    }
+
+    /// The `std` command this one configures.
+    pub fn as_std(&self) -> &std::process::Command {
+        &self.std
+    }
+
+    /// The `std` command, for options this type does not mirror.
+    pub fn as_std_mut(&mut self) -> &mut std::process::Command {
+        &mut self.std
+    }
+
+    /// The `std` command; the [`kill_on_drop`](Self::kill_on_drop) setting,
+    /// which `std` does not have, is dropped.
+    pub fn into_std(self) -> std::process::Command {
+        self.std
     }
 
     /// Adds an argument.
-    pub fn arg(&mut self, arg: impl AsRef<OsStr>) -> &mut Command {
+    pub fn arg<S: AsRef<OsStr>>(&mut self, arg: S) -> &mut Command {
         self.std.arg(arg);
         self
     }
@@ -80,8 +93,12 @@ impl Command {
     }
 
     /// Sets an environment variable.
-    pub fn env(&mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> &mut Command {
-        self.std.env(key, value);
+    pub fn env<K, V>(&mut self, key: K, val: V) -> &mut Command
+    where
+        K: AsRef<OsStr>,
+        V: AsRef<OsStr>,
+    {
+        self.std.env(key, val);
         self
     }
 
@@ -97,7 +114,7 @@ impl Command {
     }
 
     /// Removes an environment variable.
-    pub fn env_remove(&mut self, key: impl AsRef<OsStr>) -> &mut Command {
+    pub fn env_remove<K: AsRef<OsStr>>(&mut self, key: K) -> &mut Command {
         self.std.env_remove(key);
         self
     }
@@ -109,25 +126,25 @@ impl Command {
     }
 
     /// The child's working directory.
-    pub fn current_dir(&mut self, dir: impl AsRef<Path>) -> &mut Command {
+    pub fn current_dir<P: AsRef<Path>>(&mut self, dir: P) -> &mut Command {
         self.std.current_dir(dir);
         self
     }
 
     /// The child's stdin (default: inherited).
-    pub fn stdin(&mut self, cfg: impl Into<Stdio>) -> &mut Command {
+    pub fn stdin<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Command {
         self.std.stdin(cfg);
         self
     }
 
     /// The child's stdout (default: inherited, piped for `output`).
-    pub fn stdout(&mut self, cfg: impl Into<Stdio>) -> &mut Command {
+    pub fn stdout<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Command {
         self.std.stdout(cfg);
         self
     }
 
     /// The child's stderr (default: inherited, piped for `output`).
-    pub fn stderr(&mut self, cfg: impl Into<Stdio>) -> &mut Command {
+    pub fn stderr<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Command {
         self.std.stderr(cfg);
         self
     }
@@ -135,15 +152,109 @@ impl Command {
     /// Sends SIGKILL to the child when its [`Child`] is dropped before it
     /// exited (default `false`: the child runs on, and is reaped when it
     /// exits).
-    pub fn kill_on_drop(&mut self, kill: bool) -> &mut Command {
-        self.kill_on_drop = kill;
+    pub fn kill_on_drop(&mut self, kill_on_drop: bool) -> &mut Command {
+        self.kill_on_drop = kill_on_drop;
         self
     }
 
-    /// The `std` command, for options this type does not mirror
-    /// (`CommandExt::uid`, `pre_exec`, ...).
-    pub fn as_std_mut(&mut self) -> &mut std::process::Command {
-        &mut self.std
+    /// Whether the child is killed when its [`Child`] is dropped (see
+    /// [`kill_on_drop`](Self::kill_on_drop)).
+    pub fn get_kill_on_drop(&self) -> bool {
+        self.kill_on_drop
+    }
+
+    /// Runs the child as user `id` (`setuid` in the child before `exec`;
+    /// changing to another user needs privileges, and a failure is
+    /// `spawn`'s error).
+    pub fn uid(&mut self, id: u32) -> &mut Command {
+        std::os::unix::process::CommandExt::uid(&mut self.std, id);
+        self
+    }
+
+    /// Runs the child with group `id` (`setgid` before `exec`), as
+    /// [`uid`](Self::uid).
+    pub fn gid(&mut self, id: u32) -> &mut Command {
+        std::os::unix::process::CommandExt::gid(&mut self.std, id);
+        self
+    }
+
+    /// Sets the child's `argv[0]`, which otherwise is the program as given
+    /// to [`new`](Self::new).
+    ///
+    /// ```
+    /// #[weft::main(flavor = "current_thread")]
+    /// async fn main() -> std::io::Result<()> {
+    ///     let out = weft::process::Command::new("sh")
+    ///         .arg0("renamed")
+    ///         .args(["-c", "echo $0"])
+    ///         .output()
+    ///         .await?;
+    ///     assert_eq!(out.stdout, b"renamed\n");
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn arg0<S>(&mut self, arg: S) -> &mut Command
+    where
+        S: AsRef<OsStr>,
+    {
+        std::os::unix::process::CommandExt::arg0(&mut self.std, arg);
+        self
+    }
+
+    /// Schedules `f` to run in the child after `fork` and the stdio and
+    /// directory changes, just before `exec`. Closures run in the order
+    /// they were added; an `Err` stops the spawn, and `spawn` returns that
+    /// error (its OS error code, naming the program).
+    ///
+    /// # Safety
+    ///
+    /// As [`std::os::unix::process::CommandExt::pre_exec`]: `f` runs in a
+    /// copy of the parent made by `fork` while other threads (weft's
+    /// workers and pool among them) may have held locks, so it must only
+    /// make async-signal-safe calls: no allocation, no locks, no `println!`.
+    /// Its memory writes are not seen by the parent, and the descriptors and
+    /// mappings it sees are duplicates it must not use in ways that break
+    /// the owners' invariants (closing a descriptor weft's driver registered
+    /// in the parent is fine in the child; it does not affect the parent).
+    pub unsafe fn pre_exec<F>(&mut self, f: F) -> &mut Command
+    where
+        F: FnMut() -> io::Result<()> + Send + Sync + 'static,
+    {
+        // SAFETY: this function's caller promises that `f` does only what
+        // may be done between `fork` and `exec` (std's `pre_exec` contract,
+        // restated in `# Safety` above).
+        unsafe { std::os::unix::process::CommandExt::pre_exec(&mut self.std, f) };
+        self
+    }
+
+    /// Puts the child in process group `pgroup` (`setpgid` before `exec`);
+    /// `0` makes it the leader of a new group whose id is its pid, so a
+    /// signal to the parent's group (Ctrl-C in a terminal) does not reach it.
+    pub fn process_group(&mut self, pgroup: i32) -> &mut Command {
+        std::os::unix::process::CommandExt::process_group(&mut self.std, pgroup);
+        self
+    }
+
+    /// The program, as given to [`new`](Self::new).
+    pub fn get_program(&self) -> &OsStr {
+        self.std.get_program()
+    }
+
+    /// The arguments after the program (not `argv[0]`).
+    pub fn get_args(&self) -> std::process::CommandArgs<'_> {
+        self.std.get_args()
+    }
+
+    /// The environment changes made with `env`, `envs` and `env_remove`
+    /// (`None` for a removed variable); [`env_clear`](Self::env_clear)
+    /// empties this list as well.
+    pub fn get_envs(&self) -> std::process::CommandEnvs<'_> {
+        self.std.get_envs()
+    }
+
+    /// The working directory set with [`current_dir`](Self::current_dir).
+    pub fn get_current_dir(&self) -> Option<&Path> {
+        self.std.get_current_dir()
     }
 
     fn program(&self) -> String {
@@ -190,30 +301,51 @@ impl Command {
         }
     }
 
-    /// Runs the child to completion and returns its exit status (stdio
-    /// inherited unless set).
+    /// Starts the child now and returns a future of its exit status
+    /// (stdio inherited unless set). As tokio's, the future does not borrow
+    /// the command, and pipes set up for the child are closed at once on
+    /// this side, so a child cannot block on a pipe nobody reads.
     ///
     /// # Errors
     ///
-    /// As [`spawn`](Self::spawn) and [`Child::wait`].
-    pub async fn status(&mut self) -> io::Result<ExitStatus> {
-        let mut child = self.spawn()?;
-        // Closed stdin, as std does: the child must not wait for input.
-        drop(child.stdin.take());
-        child.wait().await
+    /// As [`spawn`](Self::spawn) (reported by the future) and
+    /// [`Child::wait`].
+    pub fn status(&mut self) -> impl std::future::Future<Output = io::Result<ExitStatus>> {
+        let child = self.spawn();
+        async {
+            let mut child = child?;
+            // As tokio: the child must not wait for input, nor block
+            // writing to a pipe no one reads.
+            drop(child.stdin.take());
+            drop(child.stdout.take());
+            drop(child.stderr.take());
+            child.wait().await
+        }
     }
 
-    /// Runs the child with stdout and stderr piped, collecting both while
-    /// it runs (stdin as configured: inherited by default, and closed at
-    /// once if piped).
+    /// Starts the child now with stdout and stderr piped and returns a
+    /// future that collects both while it runs (stdin as configured:
+    /// inherited by default, and closed at once if piped). As tokio's, the
+    /// future does not borrow the command.
     ///
     /// # Errors
     ///
-    /// As [`spawn`](Self::spawn) and [`Child::wait`].
-    pub async fn output(&mut self) -> io::Result<Output> {
+    /// As [`spawn`](Self::spawn) (reported by the future) and
+    /// [`Child::wait`].
+    pub fn output(&mut self) -> impl std::future::Future<Output = io::Result<Output>> {
         self.std.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let child = self.spawn()?;
-        child.wait_with_output().await
+        let child = self.spawn();
+        async { child?.wait_with_output().await }
+    }
+}
+
+impl From<std::process::Command> for Command {
+    /// Wraps a `std` command (`kill_on_drop` off).
+    fn from(std: std::process::Command) -> Command {
+        Command {
+            std,
+            kill_on_drop: false,
+        }
     }
 }
 

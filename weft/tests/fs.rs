@@ -301,7 +301,7 @@ fn reads_writes_and_seeks_keep_their_order() {
             assert_eq!(file.metadata().await.unwrap().len(), 4);
             let clone = file.try_clone().await.unwrap();
             assert_eq!(clone.metadata().await.unwrap().len(), 4);
-            let std_file = file.into_std().await.unwrap();
+            let std_file = file.into_std().await;
             assert_eq!(std_file.metadata().unwrap().len(), 4);
             let mut appender = OpenOptions::new().append(true).open(&path).await.unwrap();
             appender.write_all(b"END").await.unwrap();
@@ -485,4 +485,276 @@ fn a_write_after_the_runtime_shut_down_is_an_error_not_lost_bytes() {
         assert!(err.to_string().contains(&*path.to_string_lossy()), "{err}");
         assert_eq!(std::fs::read(&path).unwrap(), b"");
     });
+}
+
+#[test]
+fn dir_builder_creates_recursively_with_a_mode_and_errors_name_the_path() {
+    use std::os::unix::fs::PermissionsExt;
+    within(30, || {
+        common::rt().block_on(async {
+            let dir = TempDir::new("dir-builder");
+            let deep = dir.join("a/b/c");
+            // Not recursive: the missing parent is an error naming the path.
+            let err = fs::DirBuilder::new().create(&deep).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::NotFound);
+            names_path(&err, &deep);
+            // tokio's test: recursive, then non-recursive on the same path.
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&deep)
+                .await
+                .unwrap();
+            assert!(deep.is_dir());
+            let mode = std::fs::metadata(&deep).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700, "mode {mode:o}");
+            let parent_mode = std::fs::metadata(dir.join("a"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(parent_mode & 0o777, 0o700, "parents get the mode too");
+            // Recursive: an existing directory is fine.
+            let mut builder = fs::DirBuilder::default();
+            builder.recursive(true);
+            builder.create(&deep).await.unwrap();
+            let err = fs::DirBuilder::new()
+                .recursive(false)
+                .create(&deep)
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+            names_path(&err, &deep);
+            // tokio's `build_dir_mode_read_only`.
+            let read_only = dir.join("ro");
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o444)
+                .create(&read_only)
+                .await
+                .unwrap();
+            assert!(fs::metadata(&read_only)
+                .await
+                .unwrap()
+                .permissions()
+                .readonly());
+        });
+    });
+}
+
+const HELLO: &[u8] = b"hello, world!";
+
+/// Opens `path` (holding `HELLO`) and takes `n` bytes from it in a way that
+/// leaves the rest read ahead in the `File`: a read with a big buffer is
+/// started (its job queued behind the held pool thread) and abandoned, and
+/// a read of `n` bytes takes the first of what that job fetched.
+async fn with_read_ahead(path: &std::path::Path, n: usize) -> File {
+    use futures_util::FutureExt;
+    let mut file = File::open(path).await.unwrap();
+    let release = hold_the_only_pool_thread().await;
+    let mut big = [0u8; 1024];
+    assert!(
+        file.read(&mut big).now_or_never().is_none(),
+        "the job waits"
+    );
+    release.send(()).unwrap();
+    let mut small = vec![0u8; n];
+    file.read_exact(&mut small).await.unwrap();
+    assert_eq!(small, HELLO[..n]);
+    file
+}
+
+#[test]
+fn tokio_s_file_conversions_compile_and_work() {
+    // tokio's fs_file.rs tests, renamed: into_std, try_into_std, From,
+    // set_max_buf_size, as_raw_fd, from_raw_fd, create_new.
+    use std::io::{Read, Write};
+    use std::os::unix::io::{AsRawFd, FromRawFd, IntoRawFd};
+    within(30, || {
+        common::rt().block_on(async {
+            let dir = TempDir::new("conversions");
+            let path = dir.join("f");
+
+            let file = File::create(&path).await.unwrap();
+            let mut std_file = file.into_std().await;
+            std_file.write_all(HELLO).unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), HELLO);
+
+            let file = File::create(&path).await.unwrap();
+            let mut std_file = file.try_into_std().unwrap();
+            std_file.write_all(HELLO).unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), HELLO);
+
+            let mut file = File::from(std::fs::File::open(&path).unwrap());
+            let mut buf = [0; 1024];
+            let n = file.read(&mut buf).await.unwrap();
+            assert_eq!(&buf[..n], HELLO);
+
+            let mut file = File::open(&path).await.unwrap();
+            file.set_max_buf_size(1);
+            assert_eq!(file.max_buf_size(), 1);
+            assert_eq!(file.read(&mut buf).await.unwrap(), 1, "one byte per read");
+            let mut file = File::create(dir.join("g")).await.unwrap();
+            file.set_max_buf_size(0);
+            assert_eq!(file.max_buf_size(), 1, "0 is taken as 1");
+            assert_eq!(file.write(HELLO).await.unwrap(), 1, "one byte per write");
+            file.flush().await.unwrap();
+            assert_eq!(file.try_clone().await.unwrap().max_buf_size(), 1);
+            assert!(file.as_raw_fd() > 0);
+
+            let file1 = File::open(&path).await.unwrap();
+            let raw_fd = file1.into_std().await.into_raw_fd();
+            // SAFETY: `raw_fd` was just released by `into_raw_fd` and is
+            // owned by nothing else.
+            let mut file2 = unsafe { File::from_raw_fd(raw_fd) };
+            let n = file2.read(&mut buf).await.unwrap();
+            assert_eq!(&buf[..n], HELLO);
+
+            let mut file = File::from(std::os::fd::OwnedFd::from(
+                std::fs::File::open(&path).unwrap(),
+            ));
+            let n = file.read(&mut buf).await.unwrap();
+            assert_eq!(&buf[..n], HELLO);
+            let mut std_options = std::fs::OpenOptions::new();
+            std_options.read(true);
+            let mut file = OpenOptions::from(std_options).open(&path).await.unwrap();
+            let mut text = String::new();
+            file.read_to_string(&mut text).await.unwrap();
+            assert_eq!(text.as_bytes(), HELLO);
+
+            let fresh = dir.join("fresh");
+            let mut file = File::create_new(&fresh).await.unwrap();
+            file.write_all(b"new").await.unwrap();
+            file.seek(SeekFrom::Start(0)).await.unwrap();
+            let mut back = String::new();
+            file.read_to_string(&mut back).await.unwrap();
+            assert_eq!(back, "new", "create_new opens for reading too");
+            let err = File::create_new(&fresh).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+            names_path(&err, &fresh);
+
+            let mut std_read = std::fs::File::open(&path).unwrap();
+            let mut all = Vec::new();
+            std_read.read_to_end(&mut all).unwrap();
+            assert_eq!(all, HELLO);
+        });
+    });
+}
+
+#[test]
+fn try_into_std_refuses_while_a_write_is_in_flight_or_read_ahead_is_buffered() {
+    use std::io::Seek;
+    within(30, || {
+        one_pool_thread().block_on(async {
+            let dir = TempDir::new("try-into-std");
+            let path = dir.join("f");
+            let mut file = File::create(&path).await.unwrap();
+            let release = hold_the_only_pool_thread().await;
+            file.write_all(HELLO).await.unwrap();
+            // The write's job is queued behind the held thread.
+            let mut file = file.try_into_std().expect_err("a write is in flight");
+            release.send(()).unwrap();
+            file.flush().await.unwrap();
+            let std_file = file.try_into_std().expect("flushed");
+            assert_eq!(std_file.metadata().unwrap().len(), HELLO.len() as u64);
+
+            // Read-ahead: the OS offset is past what the reader took.
+            let file = with_read_ahead(&path, 2).await;
+            let mut file = file.try_into_std().expect_err("read-ahead is buffered");
+            file.flush().await.unwrap();
+            let mut std_file = file.try_into_std().expect("read-ahead given back");
+            assert_eq!(std_file.stream_position().unwrap(), 2);
+
+            // An unreported write error: a read collects the failed
+            // write's job (and keeps its error for the next write or flush).
+            let mut file = File::open(&path).await.unwrap();
+            file.write_all(b"x").await.unwrap(); // accepted; its job fails
+            let mut buf = [0u8; 64];
+            let n = file.read(&mut buf).await.unwrap();
+            assert_eq!(&buf[..n], HELLO);
+            let mut file = file.try_into_std().expect_err("a write error is pending");
+            let err = file.flush().await.unwrap_err();
+            names_path(&err, &path);
+            assert!(file.try_into_std().is_ok(), "reported by flush");
+        });
+    });
+}
+
+#[test]
+fn into_std_waits_for_the_write_in_flight_and_gives_back_the_read_ahead() {
+    use std::io::Seek;
+    within(30, || {
+        one_pool_thread().block_on(async {
+            let dir = TempDir::new("into-std");
+            let path = dir.join("f");
+            let mut file = File::create(&path).await.unwrap();
+            let release = hold_the_only_pool_thread().await;
+            file.write_all(HELLO).await.unwrap();
+            let converting = weft::spawn(file.into_std());
+            for _ in 0..5 {
+                weft::task::yield_now().await;
+            }
+            assert!(!converting.is_finished(), "waits for the write's job");
+            release.send(()).unwrap();
+            let std_file = converting.await.unwrap();
+            // Written before into_std returned.
+            assert_eq!(std::fs::read(&path).unwrap(), HELLO);
+            drop(std_file);
+
+            let file = with_read_ahead(&path, 3).await;
+            let mut std_file = file.into_std().await;
+            assert_eq!(std_file.stream_position().unwrap(), 3);
+
+            // A failed write's error is dropped, as tokio's into_std drops it.
+            let mut file = File::open(&path).await.unwrap();
+            file.write_all(b"x").await.unwrap(); // accepted; its job fails
+            let std_file = file.into_std().await;
+            assert_eq!(std_file.metadata().unwrap().len(), HELLO.len() as u64);
+            assert_eq!(std::fs::read(&path).unwrap(), HELLO);
+        });
+    });
+}
+
+#[test]
+fn the_descriptor_is_usable_while_a_job_is_in_flight_and_into_raw_fd_keeps_the_bytes() {
+    use std::io::Seek;
+    use std::os::fd::{AsFd, AsRawFd, FromRawFd, IntoRawFd};
+    within(30, || {
+        one_pool_thread().block_on(async {
+            let dir = TempDir::new("as-fd");
+            let path = dir.join("f");
+            let mut file = File::create(&path).await.unwrap();
+            let release = hold_the_only_pool_thread().await;
+            file.write_all(HELLO).await.unwrap();
+            // The job is queued: the descriptor is still the file's, open.
+            let borrowed = file.as_fd();
+            assert_eq!(borrowed.as_raw_fd(), file.as_raw_fd());
+            let stat = rustix::fs::fstat(borrowed).unwrap();
+            assert_eq!(stat.st_ino, std::fs::metadata(&path).unwrap().ino_of());
+            // into_raw_fd with the write in flight: a duplicate; the job
+            // still writes the accepted bytes.
+            let raw = file.into_raw_fd();
+            release.send(()).unwrap();
+            weft::task::spawn_blocking(|| ()).await.unwrap(); // the write ran
+                                                              // SAFETY: `raw` came from `into_raw_fd` and nothing else owns it.
+            let mut std_file = unsafe { std::fs::File::from_raw_fd(raw) };
+            assert_eq!(std::fs::read(&path).unwrap(), HELLO);
+            assert_eq!(std_file.stream_position().unwrap(), HELLO.len() as u64);
+
+            // Idle with read-ahead: given back before the descriptor goes.
+            let file = with_read_ahead(&path, 4).await;
+            // SAFETY: as above.
+            let mut std_file = unsafe { std::fs::File::from_raw_fd(file.into_raw_fd()) };
+            assert_eq!(std_file.stream_position().unwrap(), 4);
+        });
+    });
+}
+
+trait Ino {
+    fn ino_of(&self) -> u64;
+}
+
+impl Ino for std::fs::Metadata {
+    fn ino_of(&self) -> u64 {
+        std::os::unix::fs::MetadataExt::ino(self)
+    }
 }

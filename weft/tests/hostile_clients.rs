@@ -209,7 +209,7 @@ fn sigpipe_child() {
     common::rt().block_on(async {
         for _ in 0..20 {
             let (client, mut server) = common::pair().await;
-            client.set_linger(Some(Duration::ZERO)).unwrap();
+            client.set_zero_linger().unwrap();
             drop(client);
             let chunk = vec![1u8; 64 * 1024];
             let err = loop {
@@ -228,7 +228,7 @@ fn sigpipe_child() {
         // Vectored TCP writes (std would use writev) and Unix stream writes
         // (std would use write) to a peer that is gone.
         let (client, mut server) = common::pair().await;
-        client.set_linger(Some(Duration::ZERO)).unwrap();
+        client.set_zero_linger().unwrap();
         drop(client);
         let chunk = vec![2u8; 64 * 1024];
         let err = loop {

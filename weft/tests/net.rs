@@ -31,6 +31,7 @@ fn tcp_socket_options_listen_and_connect() {
             assert!(socket.recv_buffer_size().unwrap() >= 64 * 1024);
             socket.set_keepalive(true).unwrap();
             assert!(socket.keepalive().unwrap());
+            #[allow(deprecated)] // still works, as in tokio; tested here
             socket.set_linger(Some(Duration::from_secs(1))).unwrap();
             assert_eq!(socket.linger().unwrap(), Some(Duration::from_secs(1)));
             socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
@@ -149,7 +150,7 @@ fn close_after_the_peer_reset_is_ok_but_shutdown_reports_it() {
         common::rt().block_on(async {
             let (mut client, server) = common::pair().await;
             // SO_LINGER 0: closing sends RST instead of FIN.
-            server.set_linger(Some(Duration::ZERO)).unwrap();
+            server.set_zero_linger().unwrap();
             drop(server);
             let mut buf = [0u8; 16];
             let read = client.read(&mut buf).await;
@@ -207,7 +208,7 @@ fn ready_try_io_vectored_and_options() {
             );
             server.set_ttl(42).unwrap();
             assert_eq!(server.ttl().unwrap(), 42);
-            server.set_linger(Some(Duration::ZERO)).unwrap();
+            server.set_zero_linger().unwrap();
             assert_eq!(server.linger().unwrap(), Some(Duration::ZERO));
             assert!(server.take_error().unwrap().is_none());
         });
@@ -220,7 +221,7 @@ fn a_peer_that_resets_mid_transfer_gives_an_error_not_a_hang() {
         common::rt().block_on(async {
             let (client, mut server) = common::pair().await;
             // Reset on close.
-            client.set_linger(Some(Duration::ZERO)).unwrap();
+            client.set_zero_linger().unwrap();
             let writer = weft::spawn(async move {
                 let chunk = vec![7u8; 64 * 1024];
                 loop {
@@ -243,7 +244,7 @@ fn a_peer_that_resets_mid_transfer_gives_an_error_not_a_hang() {
         // And a reader sees the reset as an error too.
         common::rt().block_on(async {
             let (client, mut server) = common::pair().await;
-            client.set_linger(Some(Duration::ZERO)).unwrap();
+            client.set_zero_linger().unwrap();
             let mut client = client;
             client.write_all(b"partial").await.unwrap();
             drop(client);
@@ -764,13 +765,339 @@ fn a_reset_connection_reports_error_readiness_through_ready() {
         common::rt().block_on(async {
             let (client, server) = common::pair().await;
             // SO_LINGER 0: closing sends RST, which sets a socket error.
-            server.set_linger(Some(Duration::ZERO)).unwrap();
+            server.set_zero_linger().unwrap();
             drop(server);
             let ready = client.ready(Interest::READABLE).await.unwrap();
             assert!(ready.is_read_closed(), "{ready:?}");
             assert!(ready.is_error(), "{ready:?}");
             let err = client.try_read(&mut [0u8; 8]).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+        });
+    });
+}
+
+/// Polls `f` once with a no-op waker: `true` if it is still pending.
+fn pending<F: std::future::Future>(f: F) -> bool {
+    futures_util::FutureExt::now_or_never(f).is_none()
+}
+
+/// Retries `$op` after `$socket.readable()` while it says `WouldBlock`.
+macro_rules! when_readable {
+    ($socket:expr, $op:expr) => {
+        loop {
+            $socket.readable().await.unwrap();
+            match $op {
+                Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+                other => break other,
+            }
+        }
+    };
+}
+
+#[test]
+fn udp_peeks_senders_and_poll_variants() {
+    use std::future::poll_fn;
+    within(30, || {
+        common::rt().block_on(async {
+            let sender = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let receiver = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let (saddr, raddr) = (sender.local_addr().unwrap(), receiver.local_addr().unwrap());
+            let mut buf = [0u8; 32];
+            // Empty: every try_ says WouldBlock.
+            assert_eq!(
+                receiver.try_peek_sender().unwrap_err().kind(),
+                ErrorKind::WouldBlock
+            );
+            assert!(pending(poll_fn(|cx| receiver.poll_peek_sender(cx))));
+
+            poll_fn(|cx| sender.poll_send_ready(cx)).await.unwrap();
+            poll_fn(|cx| sender.poll_send_to(cx, b"hello", raddr))
+                .await
+                .unwrap();
+            // The sender, then the datagram, all without consuming it.
+            assert_eq!(receiver.peek_sender().await.unwrap(), saddr);
+            assert_eq!(
+                poll_fn(|cx| receiver.poll_peek_sender(cx)).await.unwrap(),
+                saddr
+            );
+            assert_eq!(receiver.try_peek_sender().unwrap(), saddr);
+            let (n, from) = receiver.try_peek_from(&mut buf).unwrap();
+            assert_eq!((&buf[..n], from), (&b"hello"[..], saddr));
+            let (n, from) = poll_fn(|cx| receiver.poll_peek_from(cx, &mut buf))
+                .await
+                .unwrap();
+            assert_eq!((&buf[..n], from), (&b"hello"[..], saddr));
+            // A short peek is fine (peeks are not checked for truncation).
+            let mut two = [0u8; 2];
+            assert_eq!(receiver.try_peek_from(&mut two).unwrap(), (2, saddr));
+            poll_fn(|cx| receiver.poll_recv_ready(cx)).await.unwrap();
+            let (n, from) = poll_fn(|cx| receiver.poll_recv_from(cx, &mut buf))
+                .await
+                .unwrap();
+            assert_eq!((&buf[..n], from), (&b"hello"[..], saddr));
+            // Consumed: WouldBlock clears readiness, poll_recv_ready waits.
+            assert_eq!(
+                receiver.try_peek_from(&mut buf).unwrap_err().kind(),
+                ErrorKind::WouldBlock
+            );
+            assert!(pending(poll_fn(|cx| receiver.poll_recv_ready(cx))));
+
+            // Connected: peek, try_peek, poll_peek.
+            receiver.connect(saddr).await.unwrap();
+            sender.connect(raddr).await.unwrap();
+            poll_fn(|cx| sender.poll_send(cx, b"again")).await.unwrap();
+            assert_eq!(receiver.peek(&mut buf).await.unwrap(), 5);
+            assert_eq!(receiver.try_peek(&mut buf).unwrap(), 5);
+            let n = poll_fn(|cx| receiver.poll_peek(cx, &mut buf))
+                .await
+                .unwrap();
+            assert_eq!(&buf[..n], b"again");
+            let n = poll_fn(|cx| receiver.poll_recv(cx, &mut buf))
+                .await
+                .unwrap();
+            assert_eq!(&buf[..n], b"again");
+            assert_eq!(
+                receiver.try_peek(&mut buf).unwrap_err().kind(),
+                ErrorKind::WouldBlock
+            );
+        });
+    });
+}
+
+#[test]
+fn udp_recv_buf_family_fills_spare_capacity_and_reports_truncation() {
+    within(30, || {
+        common::rt().block_on(async {
+            let sender = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let receiver = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let (saddr, raddr) = (sender.local_addr().unwrap(), receiver.local_addr().unwrap());
+
+            // tokio's recv_buf_from / try_recv_buf_from uses.
+            sender.send_to(b"hello world", raddr).await.unwrap();
+            let mut buf = Vec::with_capacity(32);
+            let (n, from) = receiver.recv_buf_from(&mut buf).await.unwrap();
+            assert_eq!((n, from, &buf[..]), (11, saddr, &b"hello world"[..]));
+            sender.send_to(b"second", raddr).await.unwrap();
+            let mut buf = Vec::with_capacity(512);
+            buf.extend_from_slice(b"kept:");
+            let (n, from) = when_readable!(receiver, receiver.try_recv_buf_from(&mut buf)).unwrap();
+            assert_eq!((n, from), (6, saddr));
+            assert_eq!(buf, b"kept:second", "advanced by the datagram only");
+            let err = receiver.try_recv_buf_from(&mut buf).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::WouldBlock);
+            assert_eq!(buf, b"kept:second");
+
+            // Connected: recv_buf / try_recv_buf, into BytesMut.
+            sender.connect(raddr).await.unwrap();
+            receiver.connect(saddr).await.unwrap();
+            sender.send(b"bytes").await.unwrap();
+            let mut bytes = bytes::BytesMut::with_capacity(64);
+            assert_eq!(receiver.recv_buf(&mut bytes).await.unwrap(), 5);
+            assert_eq!(&bytes[..], b"bytes");
+            sender.send(b"more").await.unwrap();
+            let n = when_readable!(receiver, receiver.try_recv_buf(&mut bytes)).unwrap();
+            assert_eq!((n, &bytes[..]), (4, &b"bytesmore"[..]));
+
+            // A datagram longer than the room: InvalidData naming both
+            // sizes, the buffer unchanged, the datagram gone.
+            sender.send(&[7u8; 100]).await.unwrap();
+            let mut storage = [0u8; 10];
+            let mut slice: &mut [u8] = &mut storage;
+            let err = receiver.recv_buf(&mut slice).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidData);
+            assert!(err.to_string().contains("100 bytes"), "{err}");
+            assert_eq!(slice.len(), 10, "not advanced");
+            sender.send(b"after").await.unwrap();
+            assert_eq!(receiver.recv_buf(&mut slice).await.unwrap(), 5);
+            assert_eq!(&storage[..5], b"after");
+        });
+    });
+}
+
+#[test]
+fn udp_try_io_clears_readiness_and_tos_options() {
+    within(30, || {
+        common::rt().block_on(async {
+            let sender = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let receiver = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            sender
+                .send_to(b"x", receiver.local_addr().unwrap())
+                .await
+                .unwrap();
+            receiver.readable().await.unwrap();
+            let recv = || {
+                let mut buf = [0u8; 8];
+                rustix::net::recv(&receiver, &mut buf, rustix::net::RecvFlags::empty())
+                    .map(|(n, _)| n)
+                    .map_err(std::io::Error::from)
+            };
+            assert_eq!(receiver.try_io(Interest::READABLE, recv).unwrap(), 1);
+            let err = receiver.try_io(Interest::READABLE, recv).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::WouldBlock);
+            assert!(pending(receiver.readable()), "cleared by f's WouldBlock");
+            sender
+                .send_to(b"yz", receiver.local_addr().unwrap())
+                .await
+                .unwrap();
+            assert_eq!(
+                receiver.async_io(Interest::READABLE, recv).await.unwrap(),
+                2
+            );
+
+            sender.set_tos_v4(0x10).unwrap();
+            assert_eq!(sender.tos_v4().unwrap(), 0x10);
+            assert_eq!(sender.device().unwrap(), None);
+        });
+    });
+}
+
+#[test]
+fn unix_datagram_try_and_poll_variants_and_addresses() {
+    use std::future::poll_fn;
+    within(30, || {
+        common::rt().block_on(async {
+            let server_path = temp_path("dgram-try-server.sock");
+            let client_path = temp_path("dgram-try-client.sock");
+            let _ = std::fs::remove_file(&server_path);
+            let _ = std::fs::remove_file(&client_path);
+            let server = UnixDatagram::bind(&server_path).unwrap();
+            let client = UnixDatagram::bind(&client_path).unwrap();
+            let mut buf = [0u8; 32];
+
+            // tokio's try_send_to_recv_from.
+            let n = loop {
+                client.writable().await.unwrap();
+                match client.try_send_to(b"hello world", &server_path) {
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+                    other => break other.unwrap(),
+                }
+            };
+            assert_eq!(n, 11);
+            let (n, from) = when_readable!(server, server.try_recv_from(&mut buf)).unwrap();
+            assert_eq!(&buf[..n], b"hello world");
+            assert_eq!(from.as_pathname(), Some(client_path.as_path()));
+            assert_eq!(
+                server.try_recv_from(&mut buf).unwrap_err().kind(),
+                ErrorKind::WouldBlock
+            );
+            assert!(pending(poll_fn(|cx| server.poll_recv_ready(cx))));
+
+            // poll_send_to / poll_recv_from.
+            poll_fn(|cx| client.poll_send_ready(cx)).await.unwrap();
+            poll_fn(|cx| client.poll_send_to(cx, b"polled", &server_path))
+                .await
+                .unwrap();
+            poll_fn(|cx| server.poll_recv_ready(cx)).await.unwrap();
+            let (n, from) = poll_fn(|cx| server.poll_recv_from(cx, &mut buf))
+                .await
+                .unwrap();
+            assert_eq!(&buf[..n], b"polled");
+            assert_eq!(from.as_pathname(), Some(client_path.as_path()));
+
+            // A send to a missing path names it.
+            let missing = temp_path("dgram-try-missing.sock");
+            let err = client.try_send_to(b"x", &missing).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::NotFound);
+            assert!(
+                err.to_string().contains(&*missing.to_string_lossy()),
+                "{err}"
+            );
+
+            // recv_from now reports truncation too.
+            client.send_to(&[1u8; 64], &server_path).await.unwrap();
+            let mut small = [0u8; 8];
+            let err = server.recv_from(&mut small).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidData);
+            assert!(err.to_string().contains("64 bytes"), "{err}");
+
+            // The *_buf family, with unnamed and abstract senders.
+            let (a, b) = UnixDatagram::pair().unwrap();
+            a.send(b"pair").await.unwrap();
+            let mut vec = Vec::with_capacity(16);
+            let (n, from) = b.recv_buf_from(&mut vec).await.unwrap();
+            assert_eq!((n, &vec[..]), (4, &b"pair"[..]));
+            assert!(from.is_unnamed(), "{from:?}");
+            a.send(b"buf").await.unwrap();
+            assert_eq!(b.recv_buf(&mut vec).await.unwrap(), 3);
+            assert_eq!(vec, b"pairbuf");
+            a.send(b"try").await.unwrap();
+            let n = when_readable!(b, b.try_recv_buf(&mut vec)).unwrap();
+            assert_eq!((n, &vec[..]), (3, &b"pairbuftry"[..]));
+            let name = format!("\0weft-dgram-buf-{}", std::process::id());
+            let named = UnixDatagram::bind(&name).unwrap();
+            named.send_to(b"abstract", &server_path).await.unwrap();
+            let mut vec = Vec::with_capacity(16);
+            let (n, from) = when_readable!(server, server.try_recv_buf_from(&mut vec)).unwrap();
+            assert_eq!((n, &vec[..]), (8, &b"abstract"[..]));
+            use std::os::linux::net::SocketAddrExt;
+            assert_eq!(from.as_abstract_name(), Some(&name.as_bytes()[1..]));
+            // Truncation through the buffer: an error, buffer unchanged.
+            a.send(&[2u8; 40]).await.unwrap();
+            let mut storage = [0u8; 8];
+            let mut slice: &mut [u8] = &mut storage;
+            let err = b.recv_buf(&mut slice).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidData);
+            assert_eq!(slice.len(), 8);
+
+            std::fs::remove_file(&server_path).unwrap();
+            std::fs::remove_file(&client_path).unwrap();
+        });
+    });
+}
+
+#[test]
+fn unix_streams_poll_readiness_try_read_buf_connect_addr_and_halves() {
+    use std::future::poll_fn;
+    within(30, || {
+        common::rt().block_on(async {
+            let path = temp_path("stream-connect-addr.sock");
+            let _ = std::fs::remove_file(&path);
+            let listener = UnixListener::bind(&path).unwrap();
+            let addr = listener.local_addr().unwrap();
+            let mut client = UnixStream::connect_addr(&addr).await.unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            let err = UnixStream::connect_addr(&client.local_addr().unwrap())
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "unnamed: {err}");
+
+            let mut buf = [0u8; 16];
+            while server.try_read(&mut buf).is_ok() {}
+            assert!(pending(poll_fn(|cx| server.poll_read_ready(cx))));
+            poll_fn(|cx| client.poll_write_ready(cx)).await.unwrap();
+            client.write_all(b"unix").await.unwrap();
+            poll_fn(|cx| server.poll_read_ready(cx)).await.unwrap();
+            let mut vec = Vec::with_capacity(16);
+            assert_eq!(server.try_read_buf(&mut vec).unwrap(), 4);
+            assert_eq!(vec, b"unix");
+
+            // Halves: tokio's methods.
+            let (read, write) = server.into_split();
+            assert!(read.local_addr().unwrap().as_pathname().is_some());
+            assert!(write.peer_addr().unwrap().is_unnamed());
+            write.writable().await.unwrap();
+            assert_eq!(write.try_write(b"back").unwrap(), 4);
+            let mut back = [0u8; 4];
+            client.read_exact(&mut back).await.unwrap();
+            assert_eq!(&back, b"back");
+            client.write_all(b"half").await.unwrap();
+            read.readable().await.unwrap();
+            let mut vec = Vec::with_capacity(8);
+            assert_eq!(read.try_read_buf(&mut vec).unwrap(), 4);
+            assert_eq!(vec, b"half");
+            std::fs::remove_file(&path).unwrap();
+
+            // An abstract address.
+            let name = format!("\0weft-connect-addr-{}", std::process::id());
+            let listener = UnixListener::bind(&name).unwrap();
+            let client = UnixStream::connect_addr(&listener.local_addr().unwrap())
+                .await
+                .unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            assert_eq!(
+                server.peer_cred().unwrap().pid(),
+                client.peer_cred().unwrap().pid()
+            );
         });
     });
 }

@@ -296,3 +296,132 @@ fn a_child_of_a_runtime_nobody_drives_is_waited_on_in_another() {
         drop(a);
     });
 }
+
+#[test]
+fn tokio_s_unix_command_options_reach_the_child() {
+    within(60, || {
+        common::rt().block_on(async {
+            // tokio's process_arg0.rs.
+            let mut cmd = Command::new("sh");
+            cmd.arg0("test_string").arg("-c").arg("echo $0");
+            let output = cmd.output().await.unwrap();
+            assert_eq!(output.stdout, b"test_string\n");
+
+            // uid/gid: our own ids always work; another user only as root.
+            let (uid, gid) = (
+                rustix::process::getuid().as_raw(),
+                rustix::process::getgid().as_raw(),
+            );
+            let target = if uid == 0 { 65534 } else { uid };
+            let out = Command::new("sh")
+                .args(["-c", "id -u; id -g"])
+                .gid(if uid == 0 { 65534 } else { gid })
+                .uid(target)
+                .output()
+                .await
+                .unwrap();
+            let expected_gid = if uid == 0 { 65534 } else { gid };
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                format!("{target}\n{expected_gid}\n")
+            );
+
+            // process_group(0): the child leads a new group. It waits on
+            // its stdin, so it is still running when we look.
+            let mut child = Command::new("sh")
+                .args(["-c", "read line; exit 0"])
+                .stdin(Stdio::piped())
+                .process_group(0)
+                .spawn()
+                .unwrap();
+            let pid = rustix::process::Pid::from_raw(child.id().unwrap() as i32).unwrap();
+            let group = rustix::process::getpgid(Some(pid)).unwrap();
+            assert_eq!(group, pid, "a group of its own");
+            assert_ne!(group, rustix::process::getpgrp());
+            drop(child.stdin.take());
+            assert!(child.wait().await.unwrap().success());
+
+            // pre_exec: runs in the child before exec, in order; an error
+            // stops the spawn and comes back from it.
+            let mut cmd = Command::new("sh");
+            cmd.args(["-c", "umask"]);
+            // SAFETY: `umask` is async-signal-safe; nothing is allocated
+            // or locked in the child.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc_umask(0o027);
+                    Ok(())
+                })
+            };
+            let out = cmd.output().await.unwrap();
+            assert_eq!(out.stdout, b"0027\n");
+            let mut cmd = Command::new("true");
+            // SAFETY: builds an error from a number: no allocation (a raw
+            // OS error is stored inline), no lock.
+            unsafe { cmd.pre_exec(|| Err(std::io::Error::from_raw_os_error(13))) };
+            let err = cmd.status().await.unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied);
+            assert_eq!(err.raw_os_error(), None, "wrapped, naming the program");
+            assert!(err.to_string().contains("`true`"), "{err}");
+        });
+    });
+}
+
+/// `umask(2)` without a libc dependency in the tests.
+fn libc_umask(mask: u32) {
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(mask));
+}
+
+#[test]
+fn command_getters_and_std_conversions() {
+    within(30, || {
+        common::rt().block_on(async {
+            let mut cmd = Command::new("sh");
+            cmd.args(["-c", "echo $A$B"])
+                .env("A", "x")
+                .env_remove("B")
+                .current_dir("/");
+            assert_eq!(cmd.get_program(), "sh");
+            let args: Vec<_> = cmd.get_args().collect();
+            assert_eq!(args, ["-c", "echo $A$B"]);
+            let envs: Vec<_> = cmd.get_envs().collect();
+            assert_eq!(
+                envs,
+                [
+                    (std::ffi::OsStr::new("A"), Some(std::ffi::OsStr::new("x"))),
+                    (std::ffi::OsStr::new("B"), None)
+                ]
+            );
+            assert_eq!(cmd.get_current_dir(), Some(std::path::Path::new("/")));
+            assert!(!cmd.get_kill_on_drop());
+            assert!(cmd.kill_on_drop(true).get_kill_on_drop());
+            assert_eq!(cmd.as_std().get_program(), "sh");
+
+            // tokio's status/output futures do not borrow the command.
+            let status = {
+                let mut temporary = Command::new("sh");
+                temporary.args(["-c", "exit 4"]);
+                temporary.status()
+            };
+            assert_eq!(status.await.unwrap().code(), Some(4));
+            let output = Command::new("echo").arg("owned").output();
+            assert_eq!(output.await.unwrap().stdout, b"owned\n");
+
+            // `status` closes piped stdout on our side: a child writing
+            // more than a pipe holds gets EPIPE instead of blocking forever.
+            let status = Command::new("sh")
+                .args(["-c", "yes | head -c 1000000; exit 0"])
+                .stdout(Stdio::piped())
+                .status()
+                .await
+                .unwrap();
+            assert!(status.success());
+
+            let std_cmd: std::process::Command = cmd.into_std();
+            let mut cmd = Command::from(std_cmd);
+            assert!(!cmd.get_kill_on_drop(), "std has no kill_on_drop");
+            let out = cmd.output().await.unwrap();
+            assert_eq!(out.stdout, b"x\n");
+        });
+    });
+}

@@ -272,3 +272,238 @@ fn vectored_writes_past_iov_max_do_not_stall() {
         })
     });
 }
+
+/// Polls `f` once with a no-op waker: `true` if it is still pending.
+fn pending<F: std::future::Future>(f: F) -> bool {
+    futures_util::FutureExt::now_or_never(f).is_none()
+}
+
+#[test]
+fn poll_read_ready_reports_readiness_and_a_would_block_clears_it() {
+    within(20, || {
+        rt().block_on(async {
+            let (client, mut server) = common::pair().await;
+            let mut buf = [0u8; 64];
+            // Drain: after WouldBlock, readiness is cleared.
+            while client.try_read(&mut buf).is_ok() {}
+            assert!(
+                pending(std::future::poll_fn(|cx| client.poll_read_ready(cx))),
+                "poll_read_ready stayed ready after WouldBlock"
+            );
+            // A task waiting in poll_read_ready is woken by new data.
+            let client = std::sync::Arc::new(client);
+            let waiter = {
+                let client = std::sync::Arc::clone(&client);
+                weft::spawn(async move {
+                    std::future::poll_fn(|cx| client.poll_read_ready(cx)).await?;
+                    let mut buf = [0u8; 64];
+                    let n = client.try_read(&mut buf)?;
+                    Ok::<_, std::io::Error>(buf[..n].to_vec())
+                })
+            };
+            weft::task::yield_now().await;
+            server.write_all(b"woken").await.unwrap();
+            assert_eq!(waiter.await.unwrap().unwrap(), b"woken");
+            // Readiness only: it does not consume anything.
+            server.write_all(b"kept").await.unwrap();
+            std::future::poll_fn(|cx| client.poll_read_ready(cx))
+                .await
+                .unwrap();
+            std::future::poll_fn(|cx| client.poll_read_ready(cx))
+                .await
+                .unwrap();
+            let n = client.try_read(&mut buf).unwrap();
+            assert_eq!(&buf[..n], b"kept");
+            // A fresh stream is writable.
+            std::future::poll_fn(|cx| client.poll_write_ready(cx))
+                .await
+                .unwrap();
+            assert_eq!(client.try_write(b"x").unwrap(), 1);
+        })
+    });
+}
+
+#[test]
+fn try_read_buf_advances_by_the_bytes_read_only() {
+    within(20, || {
+        rt().block_on(async {
+            let (client, mut server) = common::pair().await;
+            server.write_all(b"hello").await.unwrap();
+            // A Vec with data already in it and spare room.
+            let mut buf = Vec::with_capacity(64);
+            buf.extend_from_slice(b">>");
+            let n = loop {
+                client.readable().await.unwrap();
+                match client.try_read_buf(&mut buf) {
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                    other => break other.unwrap(),
+                }
+            };
+            assert_eq!(n, 5);
+            assert_eq!(buf, b">>hello");
+            // Nothing queued: WouldBlock, the buffer untouched.
+            let err = client.try_read_buf(&mut buf).unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+            assert_eq!(buf, b">>hello");
+            // A fixed slice: only its remaining room is used.
+            server.write_all(b"0123456789").await.unwrap();
+            let mut storage = [b'.'; 4];
+            let mut slice: &mut [u8] = &mut storage;
+            let n = loop {
+                client.readable().await.unwrap();
+                match client.try_read_buf(&mut slice) {
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                    other => break other.unwrap(),
+                }
+            };
+            assert_eq!((n, slice.len()), (4, 0));
+            assert_eq!(&storage, b"0123");
+            // BytesMut, and the rest of the data.
+            let mut bytes = bytes::BytesMut::with_capacity(16);
+            assert_eq!(client.try_read_buf(&mut bytes).unwrap(), 6);
+            assert_eq!(&bytes[..], b"456789");
+        })
+    });
+}
+
+#[test]
+fn set_zero_linger_resets_the_connection_on_drop() {
+    within(20, || {
+        rt().block_on(async {
+            let (client, mut server) = common::pair().await;
+            assert_eq!(client.linger().unwrap(), None);
+            client.set_zero_linger().unwrap();
+            assert_eq!(client.linger().unwrap(), Some(std::time::Duration::ZERO));
+            drop(client);
+            let mut buf = [0u8; 8];
+            let err = server.read(&mut buf).await.unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
+
+            // On a TcpSocket, before connecting.
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let socket = weft::net::TcpSocket::new_v4().unwrap();
+            socket.set_zero_linger().unwrap();
+            assert_eq!(socket.linger().unwrap(), Some(std::time::Duration::ZERO));
+            let client = socket
+                .connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
+            assert_eq!(client.linger().unwrap(), Some(std::time::Duration::ZERO));
+            let (mut server, _) = listener.accept().await.unwrap();
+            drop(client);
+            let err = server.read(&mut buf).await.unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
+        })
+    });
+}
+
+#[test]
+fn read_halves_peek_and_have_tokio_s_methods() {
+    within(20, || {
+        rt().block_on(async {
+            let (mut client, mut server) = common::pair().await;
+            let (server_addr, client_addr) =
+                (server.local_addr().unwrap(), client.local_addr().unwrap());
+            {
+                let (mut read, write) = TcpStream::split(&mut server);
+                assert_eq!(read.peer_addr().unwrap(), client_addr);
+                assert_eq!(write.local_addr().unwrap(), server_addr);
+                client.write_all(b"abc").await.unwrap();
+                let mut buf = [0u8; 8];
+                assert_eq!(read.peek(&mut buf).await.unwrap(), 3);
+                assert_eq!(&buf[..3], b"abc");
+                let n = std::future::poll_fn(|cx| read.poll_peek(cx, &mut buf))
+                    .await
+                    .unwrap();
+                assert_eq!(n, 3, "peeking does not consume");
+                read.readable().await.unwrap();
+                assert_eq!(read.try_read(&mut buf).unwrap(), 3);
+                assert_eq!(&buf[..3], b"abc");
+                write.writable().await.unwrap();
+                assert_eq!(write.try_write(b"back").unwrap(), 4);
+                let ready = write.ready(weft::io::Interest::WRITABLE).await.unwrap();
+                assert!(ready.is_writable());
+            }
+            let mut back = [0u8; 4];
+            client.read_exact(&mut back).await.unwrap();
+            assert_eq!(&back, b"back");
+
+            let (mut read, write) = server.into_split();
+            assert_eq!(read.local_addr().unwrap(), server_addr);
+            assert_eq!(write.peer_addr().unwrap(), client_addr);
+            client.write_all(b"owned").await.unwrap();
+            let mut buf = [0u8; 8];
+            assert_eq!(read.peek(&mut buf).await.unwrap(), 5);
+            let mut vec = Vec::with_capacity(8);
+            read.readable().await.unwrap();
+            assert_eq!(read.try_read_buf(&mut vec).unwrap(), 5);
+            assert_eq!(vec, b"owned");
+            let slices = [IoSlice::new(b"o"), IoSlice::new(b"k")];
+            assert_eq!(write.try_write_vectored(&slices).unwrap(), 2);
+            let mut ok = [0u8; 2];
+            client.read_exact(&mut ok).await.unwrap();
+            assert_eq!(&ok, b"ok");
+            // Peek at end of stream is 0.
+            client.shutdown(Shutdown::Write).unwrap();
+            assert_eq!(read.peek(&mut buf).await.unwrap(), 0);
+        })
+    });
+}
+
+#[test]
+fn try_io_and_async_io_run_user_operations_under_readiness() {
+    within(20, || {
+        rt().block_on(async {
+            let (client, mut server) = common::pair().await;
+            let read = |buf: &mut [u8]| -> std::io::Result<usize> {
+                rustix::io::read(&client, buf).map_err(std::io::Error::from)
+            };
+            let mut buf = [0u8; 64];
+            server.write_all(b"x").await.unwrap();
+            client.readable().await.unwrap();
+            // `f` runs while readable; once it says WouldBlock, readiness
+            // is cleared and `readable` waits.
+            let mut got = 0;
+            let err = loop {
+                match client.try_io(weft::io::Interest::READABLE, || read(&mut buf)) {
+                    Ok(n) => got += n,
+                    Err(e) => break e,
+                }
+            };
+            assert_eq!(got, 1);
+            assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+            assert!(pending(client.readable()), "still ready after WouldBlock");
+            server.write_all(b"via async_io").await.unwrap();
+            let n = client
+                .async_io(weft::io::Interest::READABLE, || read(&mut buf))
+                .await
+                .unwrap();
+            assert_eq!(&buf[..n], b"via async_io");
+            // Write interest: `f` runs under the write side's readiness.
+            client.writable().await.unwrap();
+            let sent = client
+                .try_io(weft::io::Interest::WRITABLE, || {
+                    rustix::net::send(&client, b"raw", rustix::net::SendFlags::NOSIGNAL)
+                        .map_err(std::io::Error::from)
+                })
+                .unwrap();
+            assert_eq!(sent, 3);
+            let mut raw = [0u8; 3];
+            server.read_exact(&mut raw).await.unwrap();
+            assert_eq!(&raw, b"raw");
+        })
+    });
+}
+
+#[test]
+fn quickack_round_trips() {
+    within(20, || {
+        rt().block_on(async {
+            let (client, _server) = common::pair().await;
+            client.set_quickack(true).unwrap();
+            assert!(client.quickack().unwrap());
+            client.set_quickack(false).unwrap();
+            assert!(!client.quickack().unwrap());
+        })
+    });
+}

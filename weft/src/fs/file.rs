@@ -1,8 +1,9 @@
-//! `File` and `OpenOptions`.
+//! `File`.
 //!
 //! A `File` runs each read, write and seek as a job on the blocking pool,
 //! one at a time and in order: a `File` never uses more than one pool thread
-//! at once. Reads fill a buffer of up to `MAX_BUF` bytes that later reads
+//! at once. Reads fill a buffer of up to `max_buf_size` bytes (`MAX_BUF`
+//! unless set) that later reads
 //! take from; writes copy into a buffer and return at once (write-behind),
 //! the job writing it in the background. The next operation waits for that
 //! job, and reports its error if it failed.
@@ -11,14 +12,17 @@ use std::fmt;
 use std::fs::{Metadata, Permissions};
 use std::future::Future;
 use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{ready, Context, Poll};
 
+use super::OpenOptions;
 use crate::task::JoinHandle;
 
-/// Largest buffer one job reads or writes.
+/// Largest buffer one job reads or writes, unless
+/// [`File::set_max_buf_size`] says otherwise (tokio's default too).
 const MAX_BUF: usize = 2 * 1024 * 1024;
 
 /// An open file, read and written through the `futures-io` traits
@@ -63,6 +67,8 @@ pub struct File {
     std: Arc<std::fs::File>,
     path: Arc<PathBuf>,
     inner: Mutex<Inner>,
+    /// Largest buffer one read or write job handles (at least 1).
+    max_buf: usize,
     /// A seek started through tokio's `AsyncSeek::start_seek`.
     #[cfg(feature = "tokio-io")]
     pub(crate) tokio_seek: Option<SeekFrom>,
@@ -198,11 +204,13 @@ impl File {
     }
 
     /// Options to open a file with, as [`std::fs::OpenOptions`].
+    #[must_use]
     pub fn options() -> OpenOptions {
         OpenOptions::new()
     }
 
-    fn new(std: std::fs::File, path: PathBuf) -> File {
+    /// A `File` on `std`, opened at `path` (named in errors).
+    pub(super) fn new(std: std::fs::File, path: PathBuf) -> File {
         File {
             std: Arc::new(std),
             path: Arc::new(path),
@@ -215,6 +223,7 @@ impl File {
                     fan,
                 }
             }),
+            max_buf: MAX_BUF,
             #[cfg(feature = "tokio-io")]
             tokio_seek: None,
         }
@@ -225,21 +234,129 @@ impl File {
         File::new(std, PathBuf::from("<file>"))
     }
 
-    /// Waits for the file's pending operation and returns the `std` file
-    /// (positioned where this `File`'s reads and writes left it).
+    /// Opens `path` for reading and writing, creating it; fails if it
+    /// exists (`O_CREAT | O_EXCL`: no race with another creator).
     ///
     /// # Errors
     ///
-    /// The error of a pending write.
-    pub async fn into_std(self) -> io::Result<std::fs::File> {
-        self.flush_pending().await?;
-        let std = Arc::clone(&self.std);
-        drop(self);
-        // The pool's jobs hold clones only while running; none is now.
-        match Arc::try_unwrap(std) {
+    /// As [`std::fs::File::create_new`] (`AlreadyExists` if the path
+    /// exists), naming the path.
+    pub async fn create_new(path: impl AsRef<Path>) -> io::Result<File> {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .await
+    }
+
+    /// Sets the largest buffer one read or write job handles: a read
+    /// fetches at most this many bytes ahead, a write accepts at most this
+    /// many at once (2 MiB by default, as tokio). `0` is taken as `1`: a
+    /// 0-byte buffer would make every read look like the end of the file.
+    ///
+    /// ```
+    /// use weft::io::AsyncWriteExt;
+    ///
+    /// #[weft::main(flavor = "current_thread")]
+    /// async fn main() -> std::io::Result<()> {
+    ///     let path = std::env::temp_dir().join(format!("weft-maxbuf-doc-{}", std::process::id()));
+    ///     let mut file = weft::fs::File::create(&path).await?;
+    ///     file.set_max_buf_size(1);
+    ///     assert_eq!(file.max_buf_size(), 1);
+    ///     assert_eq!(file.write(b"hello").await?, 1);
+    ///     file.flush().await?;
+    ///     weft::fs::remove_file(&path).await
+    /// }
+    /// ```
+    pub fn set_max_buf_size(&mut self, max_buf_size: usize) {
+        self.max_buf = max_buf_size.max(1);
+    }
+
+    /// The largest buffer one read or write job handles (see
+    /// [`set_max_buf_size`](Self::set_max_buf_size)).
+    pub fn max_buf_size(&self) -> usize {
+        self.max_buf
+    }
+
+    /// Waits for the operation in flight, then returns the `std` file,
+    /// positioned where this `File`'s reads and writes left it (the
+    /// read-ahead is given back first).
+    ///
+    /// As tokio's, this cannot fail: an error of that last write (or of
+    /// giving the read-ahead back) is dropped. Call
+    /// [`flush`](futures_util::AsyncWriteExt::flush) first when the outcome
+    /// of the writes matters.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use weft::io::AsyncWriteExt;
+    ///
+    /// #[weft::main(flavor = "current_thread")]
+    /// async fn main() -> std::io::Result<()> {
+    ///     let path = std::env::temp_dir().join(format!("weft-into-std-doc-{}", std::process::id()));
+    ///     let mut file = weft::fs::File::create(&path).await?;
+    ///     file.write_all(b"written behind").await?;
+    ///     file.flush().await?; // reports the write's error, if any
+    ///     let mut std_file = file.into_std().await;
+    ///     std_file.write_all(b", then in front")?; // where the weft File left off
+    ///     assert_eq!(std::fs::read_to_string(&path)?, "written behind, then in front");
+    ///     weft::fs::remove_file(&path).await
+    /// }
+    /// ```
+    pub async fn into_std(self) -> std::fs::File {
+        std::future::poll_fn(|cx| loop {
+            match self.lock().poll_idle(cx, &self.std, &self.path) {
+                Poll::Ready(Ok(())) => return Poll::Ready(()),
+                // Dropped, as tokio's `into_std` drops it; the next round
+                // finds the file idle.
+                Poll::Ready(Err(_)) => continue,
+                Poll::Pending => return Poll::Pending,
+            }
+        })
+        .await;
+        unwrap_shared(self.std)
+    }
+
+    /// Returns the `std` file at once if nothing is pending: `Err(self)`
+    /// while an operation is in flight (a write's bytes not yet written, a
+    /// read, a seek), while read-ahead is buffered (the OS offset is ahead
+    /// of this `File`'s), or while a failed write has not been reported.
+    /// `flush().await` settles all three; [`into_std`](Self::into_std)
+    /// waits instead.
+    ///
+    /// ```
+    /// #[weft::main(flavor = "current_thread")]
+    /// async fn main() -> std::io::Result<()> {
+    ///     let path = std::env::temp_dir().join(format!("weft-try-std-doc-{}", std::process::id()));
+    ///     let file = weft::fs::File::create(&path).await?;
+    ///     let std_file = file.try_into_std().expect("nothing pending");
+    ///     assert!(std_file.metadata()?.is_file());
+    ///     weft::fs::remove_file(&path).await
+    /// }
+    /// ```
+    #[allow(clippy::result_large_err)] // tokio's signature
+    pub fn try_into_std(mut self) -> Result<std::fs::File, File> {
+        #[cfg(feature = "tokio-io")]
+        if self.tokio_seek.is_some() {
+            return Err(self);
+        }
+        let inner = self.inner.get_mut().unwrap_or_else(|e| e.into_inner());
+        let settled = match &inner.state {
+            State::Idle(buf) => {
+                buf.as_ref().map_or(0, Buf::remaining) == 0 && inner.last_write_err.is_none()
+            }
+            State::Busy(_) => false,
+        };
+        if !settled {
+            return Err(self);
+        }
+        match Arc::try_unwrap(self.std) {
             Ok(std) => Ok(std),
-            // A dropped operation's job may still hold the file.
-            Err(shared) => shared.try_clone().map_err(|e| self_error(e, "duplicating")),
+            Err(shared) => {
+                self.std = shared;
+                Err(self)
+            }
         }
     }
 
@@ -250,12 +367,6 @@ impl File {
 
     fn error(&self, e: io::Error, op: &str) -> io::Error {
         super::with_path(e, op, &self.path)
-    }
-
-    /// Waits for the operation in flight, repositions the OS file offset to
-    /// the logical one (dropping read-ahead), and reports a failed write.
-    async fn flush_pending(&self) -> io::Result<()> {
-        std::future::poll_fn(|cx| self.lock().poll_idle(cx, &self.std, &self.path)).await
     }
 
     /// Runs `f` on the file on the blocking pool as the file's one job in
@@ -367,7 +478,9 @@ impl File {
     /// As [`std::fs::File::try_clone`], naming the path.
     pub async fn try_clone(&self) -> io::Result<File> {
         let std = self.run("duplicating", |f| f.try_clone()).await?;
-        Ok(File::new(std, PathBuf::clone(&self.path)))
+        let mut file = File::new(std, PathBuf::clone(&self.path));
+        file.max_buf = self.max_buf;
+        Ok(file)
     }
 }
 
@@ -450,8 +563,16 @@ impl Inner {
     }
 }
 
-fn self_error(e: io::Error, op: &str) -> io::Error {
-    io::Error::new(e.kind(), format!("{op} a file for into_std: {e}"))
+/// The `std` file out of a `File` with no job in flight. A job drops its
+/// clone of the `Arc` before its result is handed back, so once the file is
+/// idle this one is the only one; if that ever failed to hold, the file is
+/// duplicated (same open file, same offset) rather than lost.
+fn unwrap_shared(std: Arc<std::fs::File>) -> std::fs::File {
+    Arc::try_unwrap(std).unwrap_or_else(|shared| {
+        shared
+            .try_clone()
+            .unwrap_or_else(|e| panic!("weft: duplicating a shared file descriptor failed: {e}"))
+    })
 }
 
 fn join_error(e: crate::task::JoinError, path: &Path) -> io::Error {
@@ -479,7 +600,7 @@ impl futures_io::AsyncRead for File {
                         inner.state = State::Idle(Some(buf));
                         return Poll::Ready(Ok(n));
                     }
-                    let len = dst.len().min(MAX_BUF);
+                    let len = dst.len().min(this.max_buf);
                     let std = Arc::clone(&this.std);
                     inner.state = State::Busy(crate::task::spawn_blocking(move || {
                         let result = buf.read_from(&std, len);
@@ -539,7 +660,7 @@ impl futures_io::AsyncWrite for File {
                     // reader's position.
                     let rewind = buf.remaining() as i64;
                     buf.clear();
-                    let n = src.len().min(MAX_BUF);
+                    let n = src.len().min(this.max_buf);
                     buf.copy_from(&src[..n]);
                     let std = Arc::clone(&this.std);
                     // Outside a runtime `File` cannot be polled at all (its
@@ -657,83 +778,101 @@ impl fmt::Debug for File {
     }
 }
 
-/// Options for opening a file, as [`std::fs::OpenOptions`]; `open` runs on
-/// the blocking pool.
-#[derive(Clone, Debug)]
-pub struct OpenOptions(std::fs::OpenOptions);
-
-impl Default for OpenOptions {
-    fn default() -> Self {
-        OpenOptions::new()
+impl From<std::fs::File> for File {
+    /// As [`File::from_std`].
+    fn from(std: std::fs::File) -> File {
+        File::from_std(std)
     }
 }
 
-impl OpenOptions {
-    /// No access at all yet: set `read`, `write`, `append`, ...
-    pub fn new() -> OpenOptions {
-        OpenOptions(std::fs::OpenOptions::new())
+impl From<OwnedFd> for File {
+    /// Takes ownership of an open file descriptor (errors say `<file>`).
+    fn from(fd: OwnedFd) -> File {
+        File::from_std(std::fs::File::from(fd))
     }
+}
 
-    /// Open for reading.
-    pub fn read(&mut self, read: bool) -> &mut OpenOptions {
-        self.0.read(read);
-        self
+impl AsRawFd for File {
+    /// The file's descriptor; see [`as_fd`](File::as_fd) for what a job in
+    /// flight means for using it.
+    fn as_raw_fd(&self) -> RawFd {
+        self.std.as_raw_fd()
     }
+}
 
-    /// Open for writing.
-    pub fn write(&mut self, write: bool) -> &mut OpenOptions {
-        self.0.write(write);
-        self
-    }
-
-    /// Every write goes to the end of the file.
-    pub fn append(&mut self, append: bool) -> &mut OpenOptions {
-        self.0.append(append);
-        self
-    }
-
-    /// Truncate the file to 0 bytes when opening it.
-    pub fn truncate(&mut self, truncate: bool) -> &mut OpenOptions {
-        self.0.truncate(truncate);
-        self
-    }
-
-    /// Create the file if it does not exist.
-    pub fn create(&mut self, create: bool) -> &mut OpenOptions {
-        self.0.create(create);
-        self
-    }
-
-    /// Create the file, failing if it exists.
-    pub fn create_new(&mut self, create_new: bool) -> &mut OpenOptions {
-        self.0.create_new(create_new);
-        self
-    }
-
-    /// Permission bits for a file this creates (before the umask).
-    pub fn mode(&mut self, mode: u32) -> &mut OpenOptions {
-        std::os::unix::fs::OpenOptionsExt::mode(&mut self.0, mode);
-        self
-    }
-
-    /// Extra `open(2)` flags (`O_NOFOLLOW`, `O_DIRECT`, ...).
-    pub fn custom_flags(&mut self, flags: i32) -> &mut OpenOptions {
-        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut self.0, flags);
-        self
-    }
-
-    /// Opens `path` with these options.
+impl AsFd for File {
+    /// Borrows the file's descriptor, which stays open as long as the
+    /// `File` (also while a job is in flight: the job shares it, it never
+    /// closes it).
     ///
-    /// # Errors
+    /// It may be borrowed at any time, but while a job is in flight (a
+    /// write's bytes not yet written, a read, a seek) that job may be using
+    /// it: calls that use or move the file offset (`read`, `write`, `lseek`)
+    /// race with the job, and after reads the OS offset is ahead of this
+    /// `File`'s by the read-ahead. Calls that do not use the offset
+    /// (`fstat`, `pread`, `flock`, `fsync`) are unaffected. `flush().await`
+    /// first settles both: it waits for the job and gives the read-ahead
+    /// back. (tokio's `as_fd` behaves the same way.)
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.std.as_fd()
+    }
+}
+
+impl FromRawFd for File {
+    /// Wraps a raw descriptor (errors say `<file>`).
     ///
-    /// As [`std::fs::OpenOptions::open`] (`NotFound`, `PermissionDenied`,
-    /// `AlreadyExists`, `InvalidInput` for options that make no sense),
-    /// naming the path.
-    pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
-        let options = self.0.clone();
-        let path = path.as_ref().to_path_buf();
-        let opened = path.clone();
-        let std = super::on_path("opening", &path, move |p| options.open(p)).await?;
-        Ok(File::new(std, opened))
+    /// # Safety
+    ///
+    /// As [`std::fs::File::from_raw_fd`]: `fd` must be an open file
+    /// descriptor that the caller owns, and ownership moves into the
+    /// `File`: nothing else may close it or use it as its own afterwards,
+    /// and the `File` closes it when dropped.
+    unsafe fn from_raw_fd(fd: RawFd) -> File {
+        // SAFETY: this function's caller guarantees that `fd` is open and
+        // owned by them, and hands that ownership over: exactly
+        // `std::fs::File::from_raw_fd`'s contract.
+        File::from_std(unsafe { std::fs::File::from_raw_fd(fd) })
+    }
+}
+
+impl IntoRawFd for File {
+    /// Gives up the descriptor without waiting (tokio's `File` has no
+    /// `IntoRawFd`; prefer [`into_std`](File::into_std)`.await`, which
+    /// waits for the job in flight).
+    ///
+    /// Read-ahead is given back at once with a non-blocking `lseek`, and
+    /// a pending write error is dropped, as in `into_std`. If a job is in
+    /// flight, the descriptor returned is a duplicate (same open file, same
+    /// offset; the job closes the original when it ends): bytes a write
+    /// accepted are still written, possibly after this returns, and record
+    /// locks (`fcntl(F_SETLK)`) the process holds on the file are released
+    /// when the job's descriptor closes, as POSIX does for any close.
+    ///
+    /// # Panics
+    ///
+    /// If a job is in flight and the descriptor cannot be duplicated (the
+    /// process is out of descriptors): the trait has no way to report it.
+    fn into_raw_fd(mut self) -> RawFd {
+        let inner = self.inner.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let State::Idle(Some(buf)) = &mut inner.state {
+            let unread = buf.remaining();
+            if unread > 0 {
+                buf.clear();
+                // `lseek` does no I/O; it fails only on unseekable files,
+                // whose read-ahead cannot be given back anyway.
+                let _ = (&*self.std).seek(SeekFrom::Current(-(unread as i64)));
+            }
+        }
+        match Arc::try_unwrap(self.std) {
+            Ok(std) => std.into_raw_fd(),
+            Err(shared) => match shared.try_clone() {
+                Ok(dup) => dup.into_raw_fd(),
+                Err(e) => panic!(
+                    "weft: into_raw_fd of {} with a job in flight needs a duplicate \
+                     descriptor: {e}; use into_std().await",
+                    self.path.display()
+                ),
+            },
+        }
     }
 }

@@ -17,14 +17,18 @@
 //! }
 //! ```
 
+mod dir_builder;
 mod file;
+mod open_options;
 mod read_dir;
 
 use std::fs::{Metadata, Permissions};
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub use file::{File, OpenOptions};
+pub use dir_builder::DirBuilder;
+pub use file::File;
+pub use open_options::OpenOptions;
 pub use read_dir::{read_dir, DirEntry, ReadDir};
 
 /// Adds what was being done, and to which path, to an error.

@@ -32,7 +32,7 @@ pub(crate) fn recv_from(
     Ok((check_truncation(filled, len)?, addr))
 }
 
-fn check_truncation(filled: usize, len: usize) -> io::Result<usize> {
+pub(super) fn check_truncation(filled: usize, len: usize) -> io::Result<usize> {
     if len > filled {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,

@@ -240,6 +240,61 @@ impl<T: AsFd> Evented<T> {
         self.registration.try_io(direction, || op(io))
     }
 
+    /// Receives into a `BufMut`'s spare capacity (see [`crate::net::buf`])
+    /// without waiting: `WouldBlock`, and readiness cleared, if nothing is
+    /// queued.
+    pub(crate) fn try_recv_buf<B: bytes::BufMut + ?Sized>(
+        &self,
+        buf: &mut B,
+        how: crate::net::buf::Recv,
+    ) -> io::Result<(usize, Option<rustix::net::SocketAddrAny>)> {
+        self.try_io(Direction::Read, |s| crate::net::buf::recv(s, buf, how))
+    }
+
+    /// A byte stream's `try_read_buf`.
+    pub(crate) fn try_read_buf<B: bytes::BufMut + ?Sized>(&self, buf: &mut B) -> io::Result<usize> {
+        self.try_recv_buf(buf, crate::net::buf::Recv::Read)
+            .map(|(n, _)| n)
+    }
+
+    /// tokio's `try_io(interest, f)`: `f` runs under the read side's
+    /// readiness if `interest` has it and it is set (or `interest` is
+    /// read-only), else under the write side's; that side is cleared if `f`
+    /// returns `WouldBlock`.
+    pub(crate) fn try_io_interest<R>(
+        &self,
+        interest: Interest,
+        f: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
+        let read = interest.is_readable()
+            && (!interest.is_writable()
+                || !self.registration.readiness(Direction::Read).is_empty());
+        let direction = if read {
+            Direction::Read
+        } else {
+            Direction::Write
+        };
+        self.registration.try_io(direction, f)
+    }
+
+    /// tokio's `async_io`: waits for `interest`, runs `f` through
+    /// [`try_io_interest`](Self::try_io_interest), and waits again after
+    /// each `WouldBlock` (whose readiness that cleared, so this never
+    /// spins).
+    pub(crate) async fn async_io<R>(
+        &self,
+        interest: Interest,
+        mut f: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        loop {
+            self.ready(interest).await?;
+            match self.try_io_interest(interest, &mut f) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                other => return other,
+            }
+        }
+    }
+
     /// Waits until any direction in `interest` is ready.
     pub(crate) async fn ready(&self, interest: Interest) -> io::Result<Ready> {
         std::future::poll_fn(|cx| self.poll_ready(cx, interest)).await

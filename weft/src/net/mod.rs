@@ -100,6 +100,38 @@ macro_rules! readiness_methods {
                 .await
                 .map(drop)
         }
+
+        /// Runs `f`, a non-blocking operation of your own on the socket
+        /// (through [`AsFd`](std::os::fd::AsFd)), if a direction of
+        /// `interest` is recorded ready; otherwise `WouldBlock` without
+        /// calling it. If `f` returns `WouldBlock`, that direction's
+        /// readiness is cleared, so the next [`ready`](Self::ready) waits for
+        /// a new event, as with the built-in `try_*` methods. With both
+        /// directions in `interest`, `f` runs under the read side's
+        /// readiness when that is set, else the write side's, and only that
+        /// one is cleared.
+        ///
+        /// `f` must not do blocking I/O, and must return `WouldBlock` only
+        /// when the kernel did: a made-up `WouldBlock` clears readiness that
+        /// nothing will set again.
+        pub fn try_io<R>(
+            &self,
+            interest: $crate::io::Interest,
+            f: impl FnOnce() -> std::io::Result<R>,
+        ) -> std::io::Result<R> {
+            self.io.try_io_interest(interest, f)
+        }
+
+        /// Waits until a direction of `interest` is ready and runs `f`,
+        /// again after each `WouldBlock` (see [`try_io`](Self::try_io),
+        /// whose rules `f` must follow), until it returns something else.
+        pub async fn async_io<R>(
+            &self,
+            interest: $crate::io::Interest,
+            f: impl FnMut() -> std::io::Result<R>,
+        ) -> std::io::Result<R> {
+            self.io.async_io(interest, f).await
+        }
     };
 }
 pub(crate) use readiness_methods;
@@ -118,6 +150,45 @@ macro_rules! byte_stream_methods {
             /// data. `Ok(0)` is end of stream.
             pub fn try_read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
                 self.io.try_read(buf)
+            }
+
+            /// [`try_read`](Self::try_read) into the spare capacity of a
+            /// [`bytes::BufMut`] (a `Vec<u8>`, a `BytesMut`, ...), which
+            /// advances by the bytes read; nothing is zeroed first. A `Vec`
+            /// with no spare capacity grows (as `BufMut::chunk_mut` does);
+            /// a buffer that cannot grow and is full reads 0 bytes, which
+            /// looks like the end of the stream (as in tokio).
+            pub fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> std::io::Result<usize> {
+                self.io.try_read_buf(buf)
+            }
+
+            /// Ready when the stream may be readable, registering the
+            /// task's waker otherwise (tokio's `poll_read_ready`): for
+            /// hand-written futures that then call [`try_read`](Self::try_read).
+            /// Only readiness is reported; a `WouldBlock` from the read
+            /// clears it, so the next call waits for new data. Several tasks
+            /// may wait; each is woken.
+            pub fn poll_read_ready(
+                &self,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                self.io
+                    .registration()
+                    .poll_ready(cx, $crate::driver::io::Direction::Read)
+                    .map_ok(drop)
+            }
+
+            /// Ready when the stream may be writable (tokio's
+            /// `poll_write_ready`), for use with [`try_write`](Self::try_write);
+            /// as [`poll_read_ready`](Self::poll_read_ready).
+            pub fn poll_write_ready(
+                &self,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                self.io
+                    .registration()
+                    .poll_ready(cx, $crate::driver::io::Direction::Write)
+                    .map_ok(drop)
             }
 
             /// [`try_read`](Self::try_read) into several buffers.
@@ -284,6 +355,7 @@ pub(crate) use fd_impls;
 
 mod accept;
 mod addr;
+mod buf;
 mod datagram;
 pub(crate) mod evented;
 pub mod split;

@@ -290,3 +290,149 @@ where
         Poll::Ready(self.stream.shutdown_write())
     }
 }
+
+/// tokio's inherent methods on a read half of stream type `$s` (a type in
+/// `crate::net` whose addresses are `$addr`): readiness, `try_read*`,
+/// addresses. Each forwards to the stream's method of the same name.
+macro_rules! read_half_methods {
+    ($s:ident, $addr:ty) => {
+        #[doc = concat!("As [`", stringify!($s), "::ready`](crate::net::", stringify!($s), "::ready).")]
+        pub async fn ready(&self, interest: crate::io::Interest) -> io::Result<crate::io::Ready> {
+            self.stream().ready(interest).await
+        }
+
+        #[doc = concat!("As [`", stringify!($s), "::readable`](crate::net::", stringify!($s), "::readable).")]
+        pub async fn readable(&self) -> io::Result<()> {
+            self.stream().readable().await
+        }
+
+        #[doc = concat!("As [`", stringify!($s), "::try_read`](crate::net::", stringify!($s), "::try_read).")]
+        pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+            self.stream().try_read(buf)
+        }
+
+        #[doc = concat!("As [`", stringify!($s), "::try_read_vectored`](crate::net::", stringify!($s), "::try_read_vectored).")]
+        pub fn try_read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+            self.stream().try_read_vectored(bufs)
+        }
+
+        #[doc = concat!("As [`", stringify!($s), "::try_read_buf`](crate::net::", stringify!($s), "::try_read_buf).")]
+        pub fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+            self.stream().try_read_buf(buf)
+        }
+
+        /// The peer's address.
+        pub fn peer_addr(&self) -> io::Result<$addr> {
+            self.stream().peer_addr()
+        }
+
+        /// This end's address.
+        pub fn local_addr(&self) -> io::Result<$addr> {
+            self.stream().local_addr()
+        }
+    };
+}
+
+/// The write-half counterpart of `read_half_methods!`.
+macro_rules! write_half_methods {
+    ($s:ident, $addr:ty) => {
+        #[doc = concat!("As [`", stringify!($s), "::ready`](crate::net::", stringify!($s), "::ready).")]
+        pub async fn ready(&self, interest: crate::io::Interest) -> io::Result<crate::io::Ready> {
+            self.stream().ready(interest).await
+        }
+
+        #[doc = concat!("As [`", stringify!($s), "::writable`](crate::net::", stringify!($s), "::writable).")]
+        pub async fn writable(&self) -> io::Result<()> {
+            self.stream().writable().await
+        }
+
+        #[doc = concat!("As [`", stringify!($s), "::try_write`](crate::net::", stringify!($s), "::try_write).")]
+        pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+            self.stream().try_write(buf)
+        }
+
+        #[doc = concat!("As [`", stringify!($s), "::try_write_vectored`](crate::net::", stringify!($s), "::try_write_vectored).")]
+        pub fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+            self.stream().try_write_vectored(bufs)
+        }
+
+        /// The peer's address.
+        pub fn peer_addr(&self) -> io::Result<$addr> {
+            self.stream().peer_addr()
+        }
+
+        /// This end's address.
+        pub fn local_addr(&self) -> io::Result<$addr> {
+            self.stream().local_addr()
+        }
+    };
+}
+
+/// The four halves of stream type `$s` get tokio's inherent methods.
+macro_rules! half_methods {
+    ($s:ident, $addr:ty) => {
+        impl ReadHalf<'_, super::$s> {
+            fn stream(&self) -> &super::$s {
+                self.0
+            }
+
+            read_half_methods!($s, $addr);
+        }
+
+        impl OwnedReadHalf<super::$s> {
+            fn stream(&self) -> &super::$s {
+                &self.0
+            }
+
+            read_half_methods!($s, $addr);
+        }
+
+        impl WriteHalf<'_, super::$s> {
+            fn stream(&self) -> &super::$s {
+                self.0
+            }
+
+            write_half_methods!($s, $addr);
+        }
+
+        impl OwnedWriteHalf<super::$s> {
+            fn stream(&self) -> &super::$s {
+                &self.stream
+            }
+
+            write_half_methods!($s, $addr);
+        }
+    };
+}
+
+half_methods!(TcpStream, std::net::SocketAddr);
+half_methods!(UnixStream, std::os::unix::net::SocketAddr);
+
+/// `peek` on the read halves of a TCP stream (tokio has it for TCP only).
+macro_rules! tcp_peek {
+    ($($half:ty),*) => {$(
+        impl $half {
+            /// Receives data without removing it from the socket's queue,
+            /// as [`TcpStream::peek`](crate::net::TcpStream::peek); waits
+            /// until there is some. Returns 0 at end of stream.
+            pub async fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                self.stream().peek(buf).await
+            }
+
+            /// Polls for [`peek`](Self::peek): a slice instead of tokio's
+            /// `ReadBuf`, and the length returned.
+            pub fn poll_peek(
+                &mut self,
+                cx: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                self.stream().poll_peek(cx, buf)
+            }
+        }
+    )*};
+}
+
+tcp_peek!(
+    ReadHalf<'_, super::TcpStream>,
+    OwnedReadHalf<super::TcpStream>
+);

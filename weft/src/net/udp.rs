@@ -8,6 +8,7 @@ use rustix::net::RecvFlags;
 
 use crate::driver::io::Direction;
 use crate::net::addr::{each_addr, ToSocketAddrs};
+use crate::net::buf::Recv;
 use crate::net::datagram;
 use crate::net::evented::Evented;
 
@@ -98,7 +99,8 @@ impl UdpSocket {
         std::future::poll_fn(|cx| self.poll_send(cx, buf)).await
     }
 
-    /// Polls for [`send`](Self::send).
+    /// Polls for [`send`](Self::send): sends if the socket is ready,
+    /// otherwise registers the task's waker and returns `Pending`.
     pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.io.poll_io(cx, Direction::Write, |s| s.send(buf))
     }
@@ -144,7 +146,9 @@ impl UdpSocket {
         std::future::poll_fn(|cx| self.poll_recv(cx, buf)).await
     }
 
-    /// Polls for [`recv`](Self::recv).
+    /// Polls for [`recv`](Self::recv). tokio's takes a `ReadBuf` and
+    /// reports the length through it; this one takes a slice and returns
+    /// the length.
     pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.io
             .poll_recv(cx, |s| datagram::recv(s, buf, RecvFlags::empty()))
@@ -162,7 +166,8 @@ impl UdpSocket {
         std::future::poll_fn(|cx| self.poll_recv_from(cx, buf)).await
     }
 
-    /// Polls for [`recv_from`](Self::recv_from).
+    /// Polls for [`recv_from`](Self::recv_from) (a slice instead of tokio's
+    /// `ReadBuf`, and the length returned with the address).
     pub fn poll_recv_from(
         &self,
         cx: &mut Context<'_>,
@@ -182,25 +187,160 @@ impl UdpSocket {
         })
     }
 
-    /// Receives the next datagram without removing it from the queue.
-    pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+    /// Receives one datagram from the connected peer into the spare
+    /// capacity of a [`bytes::BufMut`] (a `Vec<u8>`, a `BytesMut`, ...),
+    /// which advances by its length; nothing is zeroed first. Reserve room
+    /// for the largest datagram first: a `Vec` with no spare capacity grows
+    /// by only 64 bytes, and a datagram longer than the room is an
+    /// `InvalidData` error (tokio truncates silently), with `buf` unchanged.
+    ///
+    /// ```
+    /// use weft::net::UdpSocket;
+    ///
+    /// #[weft::main(flavor = "current_thread")]
+    /// async fn main() -> std::io::Result<()> {
+    ///     let a = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let b = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     b.connect(a.local_addr()?).await?;
+    ///     a.send_to(b"datagram", b.local_addr()?).await?;
+    ///     let mut buf = Vec::with_capacity(1500);
+    ///     let n = b.recv_buf(&mut buf).await?;
+    ///     assert_eq!((n, &buf[..]), (8, &b"datagram"[..]));
+    ///     Ok(())
+    /// }
+    /// ```
+    pub async fn recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
         std::future::poll_fn(|cx| {
-            self.io.poll_recv(cx, |s| {
-                let (n, addr) = datagram::recv_from(s, buf, RecvFlags::PEEK)?;
-                Ok((n, to_std(addr)?))
-            })
+            self.io
+                .poll_recv(cx, |s| crate::net::buf::recv(s, buf, Recv::Datagram))
         })
         .await
+        .map(|(n, _)| n)
+    }
+
+    /// [`recv_buf`](Self::recv_buf) without waiting (`WouldBlock` if
+    /// nothing is queued).
+    pub fn try_recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        self.io.try_recv_buf(buf, Recv::Datagram).map(|(n, _)| n)
+    }
+
+    /// Receives one datagram and its source address into a
+    /// [`bytes::BufMut`], as [`recv_buf`](Self::recv_buf).
+    pub async fn recv_buf_from<B: bytes::BufMut>(
+        &self,
+        buf: &mut B,
+    ) -> io::Result<(usize, SocketAddr)> {
+        let (n, from) = std::future::poll_fn(|cx| {
+            self.io
+                .poll_recv(cx, |s| crate::net::buf::recv(s, buf, Recv::DatagramFrom))
+        })
+        .await?;
+        Ok((n, to_std(from)?))
+    }
+
+    /// [`recv_buf_from`](Self::recv_buf_from) without waiting.
+    pub fn try_recv_buf_from<B: bytes::BufMut>(
+        &self,
+        buf: &mut B,
+    ) -> io::Result<(usize, SocketAddr)> {
+        let (n, from) = self.io.try_recv_buf(buf, Recv::DatagramFrom)?;
+        Ok((n, to_std(from)?))
+    }
+
+    /// Receives the next datagram without removing it from the queue. A
+    /// buffer shorter than the datagram is fine here (peeking at a header
+    /// is the point): only the bytes copied are reported.
+    pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        std::future::poll_fn(|cx| self.poll_peek_from(cx, buf)).await
+    }
+
+    /// Polls for [`peek_from`](Self::peek_from) (a slice instead of tokio's
+    /// `ReadBuf`, and the length returned with the address).
+    pub fn poll_peek_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
+        self.io.poll_recv(cx, |s| peek_from(s, buf))
+    }
+
+    /// [`peek_from`](Self::peek_from) without waiting (`WouldBlock` if
+    /// nothing is queued).
+    pub fn try_peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.io.try_io(Direction::Read, |s| peek_from(s, buf))
     }
 
     /// Receives the next datagram from the connected peer without removing
-    /// it.
+    /// it (see [`peek_from`](Self::peek_from)).
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| {
-            self.io
-                .poll_recv(cx, |s| datagram::recv(s, buf, RecvFlags::PEEK))
+        std::future::poll_fn(|cx| self.poll_peek(cx, buf)).await
+    }
+
+    /// Polls for [`peek`](Self::peek) (a slice instead of tokio's `ReadBuf`;
+    /// the length is returned).
+    pub fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.io
+            .poll_recv(cx, |s| datagram::recv(s, buf, RecvFlags::PEEK))
+    }
+
+    /// [`peek`](Self::peek) without waiting.
+    pub fn try_peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io
+            .try_io(Direction::Read, |s| datagram::recv(s, buf, RecvFlags::PEEK))
+    }
+
+    /// The source address of the next datagram, which stays queued: look
+    /// at who sent it before deciding how to receive it.
+    ///
+    /// ```
+    /// use weft::net::UdpSocket;
+    ///
+    /// #[weft::main(flavor = "current_thread")]
+    /// async fn main() -> std::io::Result<()> {
+    ///     let a = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let b = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     a.send_to(b"hello", b.local_addr()?).await?;
+    ///     assert_eq!(b.peek_sender().await?, a.local_addr()?);
+    ///     let mut buf = [0u8; 16];
+    ///     assert_eq!(b.recv_from(&mut buf).await?, (5, a.local_addr()?));
+    ///     Ok(())
+    /// }
+    /// ```
+    pub async fn peek_sender(&self) -> io::Result<SocketAddr> {
+        std::future::poll_fn(|cx| self.poll_peek_sender(cx)).await
+    }
+
+    /// Polls for [`peek_sender`](Self::peek_sender).
+    pub fn poll_peek_sender(&self, cx: &mut Context<'_>) -> Poll<io::Result<SocketAddr>> {
+        self.io
+            .poll_recv(cx, |s| peek_from(s, &mut []).map(|(_, from)| from))
+    }
+
+    /// [`peek_sender`](Self::peek_sender) without waiting.
+    pub fn try_peek_sender(&self) -> io::Result<SocketAddr> {
+        self.io.try_io(Direction::Read, |s| {
+            peek_from(s, &mut []).map(|(_, from)| from)
         })
-        .await
+    }
+
+    /// Ready when a datagram may be queued, registering the task's waker
+    /// otherwise: readiness only, for use with [`try_recv`](Self::try_recv)
+    /// and friends, whose `WouldBlock` clears it.
+    pub fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io
+            .registration()
+            .poll_ready(cx, Direction::Read)
+            .map_ok(drop)
+    }
+
+    /// Ready when the socket may take a datagram, for use with
+    /// [`try_send`](Self::try_send) / [`try_send_to`](Self::try_send_to);
+    /// as [`poll_recv_ready`](Self::poll_recv_ready).
+    pub fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io
+            .registration()
+            .poll_ready(cx, Direction::Write)
+            .map_ok(drop)
     }
 
     crate::net::readiness_methods!();
@@ -287,11 +427,70 @@ impl UdpSocket {
         self.io.get_ref().set_multicast_loop_v6(on)
     }
 
+    /// The IPv4 type-of-service byte (`IP_TOS`) of datagrams sent.
+    pub fn tos_v4(&self) -> io::Result<u32> {
+        self.sock().tos_v4()
+    }
+
+    /// Sets `IP_TOS` (DSCP and ECN bits) for an IPv4 socket.
+    pub fn set_tos_v4(&self, tos: u32) -> io::Result<()> {
+        self.sock().set_tos_v4(tos)
+    }
+
+    /// Old name of [`tos_v4`](Self::tos_v4), deprecated as in tokio.
+    #[deprecated(
+        note = "`tos` related methods have been renamed `tos_v4` since they are IPv4-specific."
+    )]
+    #[doc(hidden)]
+    pub fn tos(&self) -> io::Result<u32> {
+        self.tos_v4()
+    }
+
+    /// Old name of [`set_tos_v4`](Self::set_tos_v4), deprecated as in tokio.
+    #[deprecated(
+        note = "`set_tos` related methods have been renamed `set_tos_v4` since they are IPv4-specific."
+    )]
+    #[doc(hidden)]
+    pub fn set_tos(&self, tos: u32) -> io::Result<()> {
+        self.set_tos_v4(tos)
+    }
+
+    /// The IPv6 traffic class (`IPV6_TCLASS`) of datagrams sent.
+    pub fn tclass_v6(&self) -> io::Result<u32> {
+        self.sock().tclass_v6()
+    }
+
+    /// Sets `IPV6_TCLASS` for an IPv6 socket.
+    pub fn set_tclass_v6(&self, tclass: u32) -> io::Result<()> {
+        self.sock().set_tclass_v6(tclass)
+    }
+
+    /// The interface the socket is bound to (`SO_BINDTODEVICE`), if any.
+    pub fn device(&self) -> io::Result<Option<Vec<u8>>> {
+        self.sock().device()
+    }
+
+    /// Binds the socket to an interface by name (`Some(b"eth0")`), or
+    /// unbinds it (`None`).
+    pub fn bind_device(&self, interface: Option<&[u8]>) -> io::Result<()> {
+        self.sock().bind_device(interface)
+    }
+
+    fn sock(&self) -> socket2::SockRef<'_> {
+        socket2::SockRef::from(self.io.get_ref())
+    }
+
     /// The pending socket error (`SO_ERROR`, e.g. an ICMP port unreachable
     /// for a connected socket), if any.
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.get_ref().take_error()
     }
+}
+
+/// One datagram peeked at, with its source; it stays queued.
+fn peek_from(s: &std::net::UdpSocket, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+    let (n, addr) = datagram::recv_from(s, buf, RecvFlags::PEEK)?;
+    Ok((n, to_std(addr)?))
 }
 
 crate::net::fd_impls!(UdpSocket);

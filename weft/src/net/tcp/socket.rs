@@ -99,16 +99,79 @@ impl TcpSocket {
             .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
     }
 
-    /// Sets `SO_LINGER` on the future connection (see
-    /// [`TcpStream::set_linger`]: only `Some(Duration::ZERO)` avoids blocking
-    /// the thread that drops the stream).
+    /// Sets `SO_LINGER` on the future connection. Deprecated, as in tokio:
+    /// a non-zero duration makes dropping the stream block the thread that
+    /// drops it (a runtime thread) until the data is sent or the time runs
+    /// out. Use [`set_zero_linger`](Self::set_zero_linger) for the one
+    /// non-blocking use.
+    #[deprecated = "`SO_LINGER` causes the socket to block the thread on drop"]
     pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
         self.inner.set_linger(linger)
     }
 
-    /// `SO_LINGER`.
+    /// Sets `SO_LINGER` to zero on the future connection: closing it then
+    /// resets it (RST) at once instead of the FIN handshake, unsent data is
+    /// discarded, the peer sees "connection reset", and the socket skips
+    /// `TIME_WAIT`. Closing never blocks. As
+    /// [`TcpStream::set_zero_linger`].
+    pub fn set_zero_linger(&self) -> io::Result<()> {
+        self.inner.set_linger(Some(Duration::ZERO))
+    }
+
+    /// `SO_LINGER`: `None` is the default (close at once, the kernel sends
+    /// in the background); `Some(Duration::ZERO)` after
+    /// [`set_zero_linger`](Self::set_zero_linger).
     pub fn linger(&self) -> io::Result<Option<Duration>> {
         self.inner.linger()
+    }
+
+    /// The IPv4 type-of-service byte (`IP_TOS`) of packets sent.
+    pub fn tos_v4(&self) -> io::Result<u32> {
+        self.inner.tos_v4()
+    }
+
+    /// Sets `IP_TOS` (DSCP and ECN bits) for an IPv4 socket.
+    pub fn set_tos_v4(&self, tos: u32) -> io::Result<()> {
+        self.inner.set_tos_v4(tos)
+    }
+
+    /// Old name of [`tos_v4`](Self::tos_v4), deprecated as in tokio.
+    #[deprecated(
+        note = "`tos` related methods have been renamed `tos_v4` since they are IPv4-specific."
+    )]
+    #[doc(hidden)]
+    pub fn tos(&self) -> io::Result<u32> {
+        self.tos_v4()
+    }
+
+    /// Old name of [`set_tos_v4`](Self::set_tos_v4), deprecated as in tokio.
+    #[deprecated(
+        note = "`set_tos` related methods have been renamed `set_tos_v4` since they are IPv4-specific."
+    )]
+    #[doc(hidden)]
+    pub fn set_tos(&self, tos: u32) -> io::Result<()> {
+        self.set_tos_v4(tos)
+    }
+
+    /// The IPv6 traffic class (`IPV6_TCLASS`) of packets sent.
+    pub fn tclass_v6(&self) -> io::Result<u32> {
+        self.inner.tclass_v6()
+    }
+
+    /// Sets `IPV6_TCLASS` for an IPv6 socket.
+    pub fn set_tclass_v6(&self, tclass: u32) -> io::Result<()> {
+        self.inner.set_tclass_v6(tclass)
+    }
+
+    /// The interface the socket is bound to (`SO_BINDTODEVICE`), if any.
+    pub fn device(&self) -> io::Result<Option<Vec<u8>>> {
+        self.inner.device()
+    }
+
+    /// Binds the socket to an interface by name (`Some(b"eth0")`), or
+    /// unbinds it (`None`); binding needs `CAP_NET_RAW` on older kernels.
+    pub fn bind_device(&self, interface: Option<&[u8]>) -> io::Result<()> {
+        self.inner.bind_device(interface)
     }
 
     /// Turns TCP keepalive probes on or off (`SO_KEEPALIVE`).

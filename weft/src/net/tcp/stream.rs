@@ -151,13 +151,47 @@ impl TcpStream {
         socket2::SockRef::from(self.io.get_ref()).linger()
     }
 
-    /// Sets `SO_LINGER`. `Some(Duration::ZERO)` makes close reset the
-    /// connection (RST) instead of a graceful FIN, which is its one good use
-    /// here: with a non-zero duration Linux blocks the thread that drops the
-    /// stream (a runtime thread) until the data is sent or the time runs
-    /// out, as tokio warns too.
+    /// Sets `SO_LINGER`. Deprecated, as in tokio: with a non-zero duration
+    /// Linux blocks the thread that drops the stream (a runtime thread)
+    /// until the data is sent or the time runs out. Its one good use,
+    /// `Some(Duration::ZERO)`, is [`set_zero_linger`](Self::set_zero_linger).
+    #[deprecated = "`SO_LINGER` causes the socket to block the thread on drop"]
     pub fn set_linger(&self, linger: Option<std::time::Duration>) -> io::Result<()> {
         socket2::SockRef::from(self.io.get_ref()).set_linger(linger)
+    }
+
+    /// Sets `SO_LINGER` to zero: dropping (closing) the stream then resets
+    /// the connection (RST) at once instead of the FIN handshake. Unsent
+    /// data in the kernel's send buffer is discarded, the peer's next read
+    /// or write fails with "connection reset" instead of seeing a clean end
+    /// of stream, and this side skips `TIME_WAIT`. Closing never blocks.
+    ///
+    /// ```
+    /// use weft::net::{TcpListener, TcpStream};
+    ///
+    /// #[weft::main(flavor = "current_thread")]
+    /// async fn main() -> std::io::Result<()> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let stream = TcpStream::connect(listener.local_addr()?).await?;
+    ///     stream.set_zero_linger()?;
+    ///     assert_eq!(stream.linger()?, Some(std::time::Duration::ZERO));
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn set_zero_linger(&self) -> io::Result<()> {
+        socket2::SockRef::from(self.io.get_ref()).set_linger(Some(std::time::Duration::ZERO))
+    }
+
+    /// Whether `TCP_QUICKACK` is on: ACKs sent at once rather than delayed.
+    /// The kernel turns it off again by itself after some exchanges.
+    pub fn quickack(&self) -> io::Result<bool> {
+        socket2::SockRef::from(self.io.get_ref()).tcp_quickack()
+    }
+
+    /// Sets `TCP_QUICKACK` (not permanent: the kernel may leave quick-ACK
+    /// mode later; set it again after reads if it matters).
+    pub fn set_quickack(&self, quickack: bool) -> io::Result<()> {
+        socket2::SockRef::from(self.io.get_ref()).set_tcp_quickack(quickack)
     }
 
     /// The local address of the connection.

@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 use rustix::net::{RecvFlags, SendFlags};
 
 use crate::driver::io::Direction;
+use crate::net::buf::Recv;
 use crate::net::datagram;
 use crate::net::evented::Evented;
 
@@ -126,22 +127,49 @@ impl UnixDatagram {
     }
 
     /// Sends `buf` as one datagram to the socket at `path`.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound`, `ConnectionRefused`, ... naming the path.
     pub async fn send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
         let path = path.as_ref();
         let addr = super::rustix_address(path)?;
         std::future::poll_fn(|cx| {
-            self.io.poll_io(cx, Direction::Write, |s| {
-                rustix::net::sendto(s, buf, SendFlags::empty(), &addr).map_err(|e| {
-                    let e = io::Error::from(e);
-                    if e.kind() == io::ErrorKind::WouldBlock {
-                        e
-                    } else {
-                        super::with_path(e, "sending to Unix socket", path)
-                    }
-                })
-            })
+            self.io
+                .poll_io(cx, Direction::Write, |s| send_to(s, buf, &addr, path))
         })
         .await
+    }
+
+    /// Polls for [`send_to`](Self::send_to): sends if the socket is ready,
+    /// otherwise registers the task's waker and returns `Pending`.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_to`](Self::send_to).
+    pub fn poll_send_to<P: AsRef<Path>>(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        target: P,
+    ) -> Poll<io::Result<usize>> {
+        let path = target.as_ref();
+        let addr = super::rustix_address(path)?;
+        self.io
+            .poll_io(cx, Direction::Write, |s| send_to(s, buf, &addr, path))
+    }
+
+    /// [`send_to`](Self::send_to) without waiting (`WouldBlock` if the
+    /// queue is full).
+    ///
+    /// # Errors
+    ///
+    /// As [`send_to`](Self::send_to).
+    pub fn try_send_to<P: AsRef<Path>>(&self, buf: &[u8], target: P) -> io::Result<usize> {
+        let path = target.as_ref();
+        let addr = super::rustix_address(path)?;
+        self.io
+            .try_io(Direction::Write, |s| send_to(s, buf, &addr, path))
     }
 
     /// Receives one datagram from the connected peer.
@@ -149,7 +177,8 @@ impl UnixDatagram {
         std::future::poll_fn(|cx| self.poll_recv(cx, buf)).await
     }
 
-    /// Polls for [`recv`](Self::recv).
+    /// Polls for [`recv`](Self::recv) (a slice instead of tokio's `ReadBuf`;
+    /// the length is returned).
     pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.io
             .poll_recv(cx, |s| datagram::recv(s, buf, RecvFlags::empty()))
@@ -162,12 +191,104 @@ impl UnixDatagram {
         })
     }
 
-    /// Receives one datagram and the sender's address. Unlike
-    /// [`recv`](Self::recv), a datagram longer than `buf` is cut short
-    /// without an error here (std's `recv_from`, which keeps the address
-    /// type, cannot tell); size `buf` for the largest datagram.
+    /// Receives one datagram and the sender's address (unnamed for an
+    /// unbound sender or a `pair`). As with [`recv`](Self::recv), a
+    /// datagram longer than `buf` is an `InvalidData` error giving both
+    /// sizes.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        std::future::poll_fn(|cx| self.io.poll_recv(cx, |s| s.recv_from(buf))).await
+        std::future::poll_fn(|cx| self.poll_recv_from(cx, buf)).await
+    }
+
+    /// Polls for [`recv_from`](Self::recv_from) (a slice instead of tokio's
+    /// `ReadBuf`, and the length returned with the address).
+    pub fn poll_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
+        self.io.poll_recv(cx, |s| recv_from(s, buf))
+    }
+
+    /// [`recv_from`](Self::recv_from) without waiting (`WouldBlock` if
+    /// nothing is queued).
+    pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.io.try_io(Direction::Read, |s| recv_from(s, buf))
+    }
+
+    /// Receives one datagram from the connected peer into the spare
+    /// capacity of a [`bytes::BufMut`], which advances by its length;
+    /// nothing is zeroed first. A datagram longer than the room is an
+    /// `InvalidData` error (tokio truncates silently), `buf` unchanged:
+    /// reserve room for the largest datagram first.
+    ///
+    /// ```
+    /// use weft::net::UnixDatagram;
+    ///
+    /// #[weft::main(flavor = "current_thread")]
+    /// async fn main() -> std::io::Result<()> {
+    ///     let (a, b) = UnixDatagram::pair()?;
+    ///     a.send(b"one").await?;
+    ///     let mut buf = Vec::with_capacity(64);
+    ///     assert_eq!(b.recv_buf(&mut buf).await?, 3);
+    ///     assert_eq!(buf, b"one");
+    ///     Ok(())
+    /// }
+    /// ```
+    pub async fn recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        std::future::poll_fn(|cx| {
+            self.io
+                .poll_recv(cx, |s| crate::net::buf::recv(s, buf, Recv::Datagram))
+        })
+        .await
+        .map(|(n, _)| n)
+    }
+
+    /// [`recv_buf`](Self::recv_buf) without waiting.
+    pub fn try_recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        self.io.try_recv_buf(buf, Recv::Datagram).map(|(n, _)| n)
+    }
+
+    /// Receives one datagram and the sender's address into a
+    /// [`bytes::BufMut`], as [`recv_buf`](Self::recv_buf).
+    pub async fn recv_buf_from<B: bytes::BufMut>(
+        &self,
+        buf: &mut B,
+    ) -> io::Result<(usize, SocketAddr)> {
+        let (n, from) = std::future::poll_fn(|cx| {
+            self.io
+                .poll_recv(cx, |s| crate::net::buf::recv(s, buf, Recv::DatagramFrom))
+        })
+        .await?;
+        Ok((n, super::std_address(from)?))
+    }
+
+    /// [`recv_buf_from`](Self::recv_buf_from) without waiting.
+    pub fn try_recv_buf_from<B: bytes::BufMut>(
+        &self,
+        buf: &mut B,
+    ) -> io::Result<(usize, SocketAddr)> {
+        let (n, from) = self.io.try_recv_buf(buf, Recv::DatagramFrom)?;
+        Ok((n, super::std_address(from)?))
+    }
+
+    /// Ready when a datagram may be queued, registering the task's waker
+    /// otherwise: readiness only, for use with [`try_recv`](Self::try_recv)
+    /// and friends, whose `WouldBlock` clears it.
+    pub fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io
+            .registration()
+            .poll_ready(cx, Direction::Read)
+            .map_ok(drop)
+    }
+
+    /// Ready when the socket may take a datagram, for use with
+    /// [`try_send`](Self::try_send) / [`try_send_to`](Self::try_send_to);
+    /// as [`poll_recv_ready`](Self::poll_recv_ready).
+    pub fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io
+            .registration()
+            .poll_ready(cx, Direction::Write)
+            .map_ok(drop)
     }
 
     crate::net::readiness_methods!();
@@ -196,6 +317,32 @@ impl UnixDatagram {
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.get_ref().take_error()
     }
+}
+
+/// One `sendto(2)`; an error other than `WouldBlock` names the path.
+fn send_to(
+    s: &std::os::unix::net::UnixDatagram,
+    buf: &[u8],
+    addr: &rustix::net::SocketAddrUnix,
+    path: &Path,
+) -> io::Result<usize> {
+    rustix::net::sendto(s, buf, SendFlags::empty(), addr).map_err(|e| {
+        let e = io::Error::from(e);
+        if e.kind() == io::ErrorKind::WouldBlock {
+            e
+        } else {
+            super::with_path(e, "sending to Unix socket", path)
+        }
+    })
+}
+
+/// One datagram with its sender, truncation reported.
+fn recv_from(
+    s: &std::os::unix::net::UnixDatagram,
+    buf: &mut [u8],
+) -> io::Result<(usize, SocketAddr)> {
+    let (n, from) = datagram::recv_from(s, buf, RecvFlags::empty())?;
+    Ok((n, super::std_address(from)?))
 }
 
 crate::net::fd_impls!(UnixDatagram);

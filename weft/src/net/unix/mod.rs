@@ -111,6 +111,40 @@ pub(crate) fn address(path: &Path) -> io::Result<SocketAddr> {
     })
 }
 
+/// A sender's address, from rustix's form (what `recvfrom` reports) to
+/// std's: a path, an abstract name, or unnamed (an unbound sender, a
+/// `pair`; the kernel may also report no address at all for those).
+pub(crate) fn std_address(addr: Option<rustix::net::SocketAddrAny>) -> io::Result<SocketAddr> {
+    let Some(addr) = addr else {
+        return unnamed();
+    };
+    let unix = rustix::net::SocketAddrUnix::try_from(addr).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "a datagram from a non-Unix address on a Unix socket",
+        )
+    })?;
+    if let Some(path) = unix.path_bytes() {
+        SocketAddr::from_pathname(std::ffi::OsStr::from_bytes(path))
+    } else if let Some(name) = unix.abstract_name() {
+        SocketAddr::from_abstract_name(name)
+    } else {
+        unnamed()
+    }
+}
+
+/// An unnamed address. std has no constructor for one; an unbound
+/// socket's own address is one (documented), so one is taken from such a
+/// socket, once per process.
+fn unnamed() -> io::Result<SocketAddr> {
+    static UNNAMED: std::sync::OnceLock<SocketAddr> = std::sync::OnceLock::new();
+    if let Some(addr) = UNNAMED.get() {
+        return Ok(addr.clone());
+    }
+    let addr = std::os::unix::net::UnixDatagram::unbound()?.local_addr()?;
+    Ok(UNNAMED.get_or_init(|| addr).clone())
+}
+
 /// The same address in rustix's form, for `connect`/`sendto`.
 pub(crate) fn rustix_address(path: &Path) -> io::Result<rustix::net::SocketAddrUnix> {
     let bytes = path.as_os_str().as_bytes();

@@ -96,6 +96,31 @@ impl UnixStream {
         Ok(stream)
     }
 
+    /// Connects to the socket `addr` names (a path, or an abstract name),
+    /// as [`connect`](Self::connect). tokio's takes its own `SocketAddr`
+    /// type; weft's addresses are std's.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for an unnamed address (it names no socket);
+    /// otherwise as [`connect`](Self::connect).
+    pub async fn connect_addr(addr: &SocketAddr) -> io::Result<UnixStream> {
+        use std::os::linux::net::SocketAddrExt;
+        use std::os::unix::ffi::OsStrExt;
+        if let Some(path) = addr.as_pathname() {
+            return UnixStream::connect(path).await;
+        }
+        if let Some(name) = addr.as_abstract_name() {
+            let mut bytes = vec![0];
+            bytes.extend_from_slice(name);
+            return UnixStream::connect(std::ffi::OsStr::from_bytes(&bytes)).await;
+        }
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "connecting to an unnamed Unix socket address: it names no socket",
+        ))
+    }
+
     /// Two connected streams (`socketpair`), both registered.
     ///
     /// # Errors

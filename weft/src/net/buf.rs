@@ -1,0 +1,108 @@
+//! Receiving into a [`bytes::BufMut`] (tokio's `try_read_buf`, `recv_buf`,
+//! `recv_buf_from`, ...): the kernel writes into the buffer's spare capacity
+//! directly (nothing is zeroed or copied first), and the buffer advances by
+//! exactly the bytes the kernel wrote.
+
+use std::io;
+use std::os::fd::AsFd;
+
+use bytes::BufMut;
+use rustix::net::{RecvFlags, SocketAddrAny};
+
+/// Which call receives.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Recv {
+    /// `read(2)` on a byte stream: any number of bytes, 0 at end of stream.
+    Read,
+    /// `recv(2)` of one datagram; one longer than the buffer is an error
+    /// (see [`super::datagram`]).
+    Datagram,
+    /// `recvfrom(2)` of one datagram, with its source address.
+    DatagramFrom,
+}
+
+/// Receives into `buf.chunk_mut()` (growing a `Vec` or `BytesMut` that has
+/// no spare capacity, as `chunk_mut` does) and advances `buf` over the bytes
+/// received. On an error (`WouldBlock`, a truncated datagram, ...) `buf` is
+/// left as it was.
+pub(crate) fn recv<B: BufMut + ?Sized>(
+    fd: impl AsFd,
+    buf: &mut B,
+    how: Recv,
+) -> io::Result<(usize, Option<SocketAddrAny>)> {
+    let chunk = buf.chunk_mut();
+    // SAFETY: `as_uninit_slice_mut` requires that nothing reads this memory
+    // or writes uninitialised bytes into it. The slice goes only to the one
+    // rustix receive call below, which has the kernel write the received
+    // bytes (initialised) and read nothing.
+    let dst = unsafe { chunk.as_uninit_slice_mut() };
+    let (filled, from) = match how {
+        Recv::Read => (rustix::io::read(fd, dst)?.0.len(), None),
+        Recv::Datagram => {
+            let ((filled, _), len) = rustix::net::recv(fd, dst, RecvFlags::TRUNC)?;
+            (super::datagram::check_truncation(filled.len(), len)?, None)
+        }
+        Recv::DatagramFrom => {
+            let ((filled, _), len, from) = rustix::net::recvfrom(fd, dst, RecvFlags::TRUNC)?;
+            (super::datagram::check_truncation(filled.len(), len)?, from)
+        }
+    };
+    // SAFETY: rustix handed back the first `filled` bytes of `dst`, which is
+    // `buf.chunk_mut()`, as an initialised `&mut [u8]`: the kernel wrote
+    // them. So the next `filled` bytes of the chunk are initialised, which
+    // is what `advance_mut` requires.
+    unsafe { buf.advance_mut(filled) };
+    Ok((filled, from))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::unix::net::{UnixDatagram, UnixStream};
+
+    #[test]
+    fn a_datagram_lands_after_what_the_buffer_held_and_nothing_more_is_claimed() {
+        let (a, b) = UnixDatagram::pair().unwrap();
+        a.send(b"hello").unwrap();
+        let mut vec = Vec::with_capacity(64);
+        vec.extend_from_slice(b">>");
+        // A `pair` peer is unnamed: the kernel may report no address.
+        let (n, _) = recv(&b, &mut vec, Recv::DatagramFrom).unwrap();
+        assert_eq!((n, &vec[..]), (5, &b">>hello"[..]));
+        // Into a fixed slice: its room shrinks by the datagram only.
+        a.send(b"abc").unwrap();
+        let mut storage = [b'.'; 8];
+        let mut slice: &mut [u8] = &mut storage;
+        assert_eq!(recv(&b, &mut slice, Recv::Datagram).unwrap().0, 3);
+        assert_eq!(slice.len(), 5);
+        assert_eq!(&storage, b"abc.....");
+    }
+
+    #[test]
+    fn a_truncated_datagram_is_an_error_and_leaves_the_buffer_alone() {
+        let (a, b) = UnixDatagram::pair().unwrap();
+        a.send(&[7u8; 32]).unwrap();
+        let mut storage = [0u8; 8];
+        let mut slice: &mut [u8] = &mut storage;
+        let err = recv(&b, &mut slice, Recv::Datagram).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(slice.len(), 8, "not advanced");
+    }
+
+    #[test]
+    fn a_stream_read_fills_bytes_mut_and_eof_is_zero() {
+        let (mut a, b) = UnixStream::pair().unwrap();
+        a.write_all(b"stream").unwrap();
+        let mut bytes = bytes::BytesMut::with_capacity(4);
+        // A full `BytesMut` would grow; this one has room for 4.
+        assert_eq!(recv(&b, &mut bytes, Recv::Read).unwrap().0, 4);
+        assert_eq!(&bytes[..], b"stre");
+        let mut vec = Vec::new(); // no capacity: `chunk_mut` grows it
+        assert_eq!(recv(&b, &mut vec, Recv::Read).unwrap().0, 2);
+        assert_eq!(vec, b"am");
+        drop(a);
+        assert_eq!(recv(&b, &mut vec, Recv::Read).unwrap().0, 0);
+        assert_eq!(vec, b"am");
+    }
+}
