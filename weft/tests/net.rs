@@ -1101,3 +1101,29 @@ fn unix_streams_poll_readiness_try_read_buf_connect_addr_and_halves() {
         });
     });
 }
+
+#[test]
+fn ready_waits_for_error_and_priority_interest() {
+    use std::os::fd::AsRawFd;
+    within(30, || {
+        common::rt().block_on(async {
+            let (client, server) = common::pair().await;
+            // Urgent data: PRIORITY (and READABLE) on the client.
+            // SAFETY: a valid socket fd and a 1-byte buffer.
+            let sent =
+                unsafe { libc::send(server.as_raw_fd(), b"!".as_ptr().cast(), 1, libc::MSG_OOB) };
+            assert_eq!(sent, 1);
+            let ready = client.ready(Interest::PRIORITY).await.unwrap();
+            assert!(ready.is_priority(), "{ready:?}");
+            assert!(!ready.is_writable(), "{ready:?}");
+            // Readable and writable, but no error: an ERROR wait waits.
+            let mut error_wait = std::pin::pin!(client.ready(Interest::ERROR));
+            assert!(futures_util::poll!(error_wait.as_mut()).is_pending());
+            server.set_zero_linger().unwrap();
+            drop(server);
+            let ready = error_wait.await.unwrap();
+            assert!(ready.is_error() && !ready.is_readable(), "{ready:?}");
+            assert!(Interest::ERROR.is_error() && !Interest::ERROR.is_readable());
+        });
+    });
+}

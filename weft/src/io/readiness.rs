@@ -17,11 +17,6 @@ use crate::driver::io::Ready as Bits;
 /// assert_eq!(both.remove(Interest::WRITABLE), Some(Interest::READABLE));
 /// assert_eq!(Interest::READABLE.remove(Interest::READABLE), None);
 /// ```
-///
-/// tokio's `Interest::ERROR` and `Interest::PRIORITY` are not here yet: a
-/// wait on them needs the sockets' `ready()` to learn them first. An error
-/// is reported through either direction meanwhile
-/// ([`Ready::is_error`]); see MIGRATING_FROM_TOKIO.md.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Interest(u8);
 
@@ -30,6 +25,53 @@ impl Interest {
     pub const READABLE: Interest = Interest(1);
     /// Wait until the socket may be written (or has an error).
     pub const WRITABLE: Interest = Interest(2);
+    /// Wait until urgent (out-of-band) data is waiting (EPOLLPRI), or the
+    /// peer hung up.
+    pub const PRIORITY: Interest = Interest(4);
+    /// Wait until an error is pending on the socket (EPOLLERR).
+    pub const ERROR: Interest = Interest(8);
+
+    /// Includes urgent data.
+    pub const fn is_priority(self) -> bool {
+        self.0 & 4 != 0
+    }
+
+    /// Includes errors.
+    pub const fn is_error(self) -> bool {
+        self.0 & 8 != 0
+    }
+
+    /// The readiness a wait on `self` reports (tokio's masks; weft's
+    /// READABLE and WRITABLE waits also report a pending error).
+    pub(crate) fn mask(self) -> Bits {
+        let mut mask = Bits::EMPTY;
+        if self.is_readable() {
+            mask = mask | Bits::READ_INTEREST;
+        }
+        if self.is_writable() {
+            mask = mask | Bits::WRITE_INTEREST;
+        }
+        if self.is_priority() {
+            mask = mask | Bits::PRIORITY | Bits::READ_CLOSED;
+        }
+        if self.is_error() {
+            mask = mask | Bits::ERROR;
+        }
+        mask
+    }
+
+    /// The bits a wait on `self` looks for through the read side's waiter
+    /// and through the write side's (empty: that side is not waited on).
+    /// An error wakes both sides, so an error-only wait uses the reader.
+    pub(crate) fn waits(self) -> (Bits, Bits) {
+        let mask = self.mask();
+        let write = if self.is_writable() {
+            mask & Bits::WRITE_INTEREST
+        } else {
+            Bits::EMPTY
+        };
+        (mask & Bits::READ_WAKE, write)
+    }
 
     /// Both sets.
     #[must_use = "this returns the result of the operation, without modifying the original"]
@@ -110,8 +152,8 @@ impl Ready {
     pub const READ_CLOSED: Ready = Ready(Bits::READ_CLOSED);
     /// Writes can no longer succeed (EPOLLHUP).
     pub const WRITE_CLOSED: Ready = Ready(Bits::WRITE_CLOSED);
-    /// Urgent (out-of-band) data is waiting (EPOLLPRI). weft's sockets do
-    /// not register for it yet, so their `ready()` never reports it.
+    /// Urgent (out-of-band) data is waiting (EPOLLPRI); reported by
+    /// `ready()` when the interest includes [`Interest::PRIORITY`].
     pub const PRIORITY: Ready = Ready(Bits::PRIORITY);
     /// An error is pending on the socket (EPOLLERR); the next operation
     /// returns it.
@@ -148,8 +190,7 @@ impl Ready {
         self.0.intersects(Bits::ERROR)
     }
 
-    /// Urgent data is waiting ([`PRIORITY`](Self::PRIORITY); never set by
-    /// weft's sockets yet).
+    /// Urgent data is waiting ([`PRIORITY`](Self::PRIORITY)).
     pub fn is_priority(self) -> bool {
         self.0.intersects(Bits::PRIORITY)
     }

@@ -258,17 +258,21 @@ impl<T: AsFd> Evented<T> {
     }
 
     /// tokio's `try_io(interest, f)`: `f` runs under the read side's
-    /// readiness if `interest` has it and it is set (or `interest` is
-    /// read-only), else under the write side's; that side is cleared if `f`
-    /// returns `WouldBlock`.
+    /// readiness if `interest` has it (readable or priority) and it is set,
+    /// or if `interest` has no write side; else under the write side's. That
+    /// side is cleared if `f` returns `WouldBlock`.
     pub(crate) fn try_io_interest<R>(
         &self,
         interest: Interest,
         f: impl FnOnce() -> io::Result<R>,
     ) -> io::Result<R> {
-        let read = interest.is_readable()
-            && (!interest.is_writable()
-                || !self.registration.readiness(Direction::Read).is_empty());
+        let reads = interest.is_readable() || interest.is_priority();
+        let read = !interest.is_writable()
+            || (reads
+                && !self
+                    .registration
+                    .readiness_masked(crate::driver::io::Ready::READ_WAKE)
+                    .is_empty());
         let direction = if read {
             Direction::Read
         } else {
@@ -305,29 +309,25 @@ impl<T: AsFd> Evented<T> {
         cx: &mut Context<'_>,
         interest: Interest,
     ) -> Poll<io::Result<Ready>> {
-        let directions = [
-            (interest.is_readable(), Direction::Read),
-            (interest.is_writable(), Direction::Write),
-        ];
-        let wanted = || directions.iter().filter(|(w, _)| *w).map(|(_, d)| *d);
+        let (read, write) = interest.waits();
+        let directions = [(read, Direction::Read), (write, Direction::Write)];
+        let wanted = || directions.into_iter().filter(|(mask, _)| !mask.is_empty());
         // Look first without registering: a direction that is not waited on
         // must not take another task's place in its waker slot.
-        let found = wanted().fold(crate::driver::io::Ready::EMPTY, |found, d| {
-            found | self.registration.readiness(d)
+        let found = wanted().fold(crate::driver::io::Ready::EMPTY, |found, (mask, _)| {
+            found | self.registration.readiness_masked(mask)
         });
         if !found.is_empty() {
-            return match self
-                .registration
-                .poll_ready(cx, wanted().next().unwrap_or(Direction::Read))
-            {
+            let (mask, direction) = wanted().next().expect("an interest is never empty");
+            return match self.registration.poll_ready_masked(cx, direction, mask) {
                 // Spends the budget (and reports shutdown) as one poll does.
                 Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
                 _ => Poll::Ready(Ok(Ready(found))),
             };
         }
         let mut found = crate::driver::io::Ready::EMPTY;
-        for direction in wanted() {
-            if let Poll::Ready(event) = self.registration.poll_ready(cx, direction) {
+        for (mask, direction) in wanted() {
+            if let Poll::Ready(event) = self.registration.poll_ready_masked(cx, direction, mask) {
                 found = found | event?.ready;
             }
         }

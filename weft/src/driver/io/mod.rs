@@ -187,7 +187,7 @@ impl IoShared {
         // Only newly set bits wake: the write side of a socket that never
         // filled up stays WRITABLE, and its every event would otherwise
         // poke an empty waiter.
-        if new.intersects(Ready::READ_INTEREST) {
+        if new.intersects(Ready::READ_WAKE) {
             slot.reader.wake();
         }
         if new.intersects(Ready::WRITE_INTEREST) {
@@ -200,7 +200,8 @@ impl IoShared {
             return Err(shutdown_error());
         }
         let slot = self.slab.allocate()?;
-        let flags = EventFlags::IN | EventFlags::OUT | EventFlags::RDHUP | EventFlags::ET;
+        let flags =
+            EventFlags::IN | EventFlags::OUT | EventFlags::PRI | EventFlags::RDHUP | EventFlags::ET;
         if let Err(e) = epoll::add(&self.epoll, fd, EventData::new_u64(slot.token()), flags) {
             self.slab.release(&slot);
             return Err(e.into());
@@ -212,7 +213,8 @@ impl IoShared {
     /// epoll reports it again at the next turn (used by single-accept
     /// listeners, which leave queued connections for the next turn).
     pub(crate) fn rearm(&self, fd: impl AsFd, token: u64) -> io::Result<()> {
-        let flags = EventFlags::IN | EventFlags::OUT | EventFlags::RDHUP | EventFlags::ET;
+        let flags =
+            EventFlags::IN | EventFlags::OUT | EventFlags::PRI | EventFlags::RDHUP | EventFlags::ET;
         epoll::modify(&self.epoll, fd, EventData::new_u64(token), flags)?;
         Ok(())
     }

@@ -27,6 +27,9 @@ impl Ready {
     /// What a reader waits for: any of these lets a read make progress.
     pub(crate) const READ_INTEREST: Ready =
         Ready(Self::READABLE.0 | Self::READ_CLOSED.0 | Self::ERROR.0);
+    /// What wakes the read side's waiters: its interest, and urgent data
+    /// (only `ready(Interest::PRIORITY)` waits for that one).
+    pub(crate) const READ_WAKE: Ready = Ready(Self::READ_INTEREST.0 | Self::PRIORITY.0);
     /// What a writer waits for.
     pub(crate) const WRITE_INTEREST: Ready =
         Ready(Self::WRITABLE.0 | Self::WRITE_CLOSED.0 | Self::ERROR.0);

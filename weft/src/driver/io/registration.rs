@@ -53,11 +53,24 @@ impl Registration {
         cx: &mut Context<'_>,
         direction: Direction,
     ) -> Poll<io::Result<ReadyEvent>> {
+        self.poll_ready_masked(cx, direction, direction.mask())
+    }
+
+    /// [`poll_ready`](Self::poll_ready) for the bits of `mask` only (which
+    /// must lie within what wakes `direction`'s waiters: `READ_WAKE` for
+    /// reads, `WRITE_INTEREST` for writes), for `ready(Interest)`.
+    #[inline(always)]
+    pub(crate) fn poll_ready_masked(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        mask: Ready,
+    ) -> Poll<io::Result<ReadyEvent>> {
         let budget = ready!(coop::poll_proceed(cx));
-        let event = self.slot.slot().readiness(direction.mask());
+        let event = self.slot.slot().readiness(mask);
         if event.ready.is_empty() {
             // Out of line: the ready path is the hot one.
-            return self.poll_ready_wait(cx, direction, budget);
+            return self.poll_ready_wait(cx, direction, mask, budget);
         }
         budget.made_progress();
         Poll::Ready(Ok(event))
@@ -70,6 +83,7 @@ impl Registration {
         &self,
         cx: &mut Context<'_>,
         direction: Direction,
+        mask: Ready,
         budget: coop::Spent,
     ) -> Poll<io::Result<ReadyEvent>> {
         let slot = self.slot.slot();
@@ -80,7 +94,7 @@ impl Registration {
         waiter.register(cx.waker());
         // Look again: the driver may have set readiness between the first
         // load and the registration, and its wake went to the old waker.
-        let event = slot.readiness(direction.mask());
+        let event = slot.readiness(mask);
         if event.ready.is_empty() {
             if self.shared.is_shutdown() {
                 return Poll::Ready(Err(shutdown_error()));
@@ -127,9 +141,9 @@ impl Registration {
         self.poll_op(cx, direction, op, |&n| n > 0 && n < len)
     }
 
-    /// The readiness recorded for `direction`, without registering a waker.
-    pub(crate) fn readiness(&self, direction: Direction) -> Ready {
-        self.slot.slot().readiness(direction.mask()).ready
+    /// The recorded readiness within `mask`, without waiting.
+    pub(crate) fn readiness_masked(&self, mask: Ready) -> Ready {
+        self.slot.slot().readiness(mask).ready
     }
 
     /// `poll_io` for a datagram receive: after a `shutdown(Read)` the kernel
