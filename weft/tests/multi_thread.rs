@@ -1186,3 +1186,41 @@ fn handles_and_runtimes_are_unwind_safe_as_tokio_s() {
     unwind_safe::<weft::runtime::Handle>();
     unwind_safe::<weft::runtime::Id>();
 }
+
+#[test]
+fn worker_park_unpark_count_and_busy_duration_as_tokio_s() {
+    within(30, || {
+        let rt = rt(1);
+        let metrics = rt.metrics();
+        assert_eq!(metrics.worker_park_unpark_count(1), None);
+        assert_eq!(metrics.worker_total_busy_duration(1), None);
+        let wait_parked = || {
+            // Odd while the worker sleeps; it goes to sleep once idle.
+            while metrics.worker_park_unpark_count(0).unwrap() % 2 == 0 {
+                thread::sleep(Duration::from_millis(1));
+            }
+        };
+        wait_parked();
+        let (parks, busy) = (
+            metrics.worker_park_unpark_count(0).unwrap(),
+            metrics.worker_total_busy_duration(0).unwrap(),
+        );
+        let spin = Duration::from_millis(20);
+        rt.block_on(async move {
+            weft::spawn(async move {
+                let start = std::time::Instant::now();
+                while start.elapsed() < spin {
+                    std::hint::spin_loop();
+                }
+            })
+            .await
+            .unwrap();
+        });
+        wait_parked();
+        // It woke for the task and slept again: at least one unpark and
+        // one park, and the spin counted as busy time.
+        assert!(metrics.worker_park_unpark_count(0).unwrap() >= parks + 2);
+        let spent = metrics.worker_total_busy_duration(0).unwrap() - busy;
+        assert!(spent >= spin, "busy for {spent:?}, spun {spin:?}");
+    });
+}

@@ -88,6 +88,32 @@ impl RuntimeMetrics {
         self.handle.worker_metrics(worker).map(|w| w.parks)
     }
 
+    /// Times worker `worker` parked plus times it unparked: odd while it
+    /// sleeps, even while it runs (tokio's `worker_park_unpark_count`).
+    pub fn worker_park_unpark_count(&self, worker: usize) -> Option<u64> {
+        self.handle.worker_metrics(worker).map(|w| w.park_unpark)
+    }
+
+    /// Time worker `worker` has spent awake (running tasks, polling the
+    /// driver, running hooks) since the runtime started, up to its last
+    /// park (tokio's `worker_total_busy_duration`). Never decreases. A
+    /// worker's time inside `block_in_place` counts as busy.
+    ///
+    /// ```
+    /// let rt = weft::runtime::Builder::new_current_thread().build()?;
+    /// rt.block_on(async {
+    ///     weft::time::sleep(std::time::Duration::from_millis(5)).await;
+    /// });
+    /// let metrics = rt.metrics();
+    /// // It slept once in the driver: parked and unparked.
+    /// assert!(metrics.worker_park_unpark_count(0).unwrap() >= 2);
+    /// assert!(metrics.worker_total_busy_duration(0).is_some());
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn worker_total_busy_duration(&self, worker: usize) -> Option<std::time::Duration> {
+        self.handle.worker_metrics(worker).map(|w| w.busy)
+    }
+
     /// Tasks in worker `worker`'s local (stealable) queue now.
     pub fn worker_local_queue_depth(&self, worker: usize) -> Option<usize> {
         self.handle.worker_metrics(worker).map(|w| w.local_queue)

@@ -63,6 +63,7 @@ pub(crate) struct Shared {
     /// Tasks polled, and blocking parks, for metrics.
     polls: AtomicU64,
     parks: AtomicU64,
+    busy: super::BusyClock,
 }
 
 /// The loop's run queue.
@@ -152,6 +153,7 @@ impl Shared {
             alive: AtomicUsize::new(0),
             polls: AtomicU64::new(0),
             parks: AtomicU64::new(0),
+            busy: super::BusyClock::default(),
         })
     }
 
@@ -183,6 +185,8 @@ impl Shared {
             polls: self.polls.load(Relaxed),
             steals: 0,
             parks: self.parks.load(Relaxed),
+            park_unpark: self.busy.park_unpark_count(),
+            busy: self.busy.busy_duration(),
             local_queue: 0,
         })
     }
@@ -509,6 +513,8 @@ fn drive<F: Future>(
     // Polls (of tasks or of the `block_on` future) since the driver was last
     // polled: the driver is polled at least every `event_interval` of them.
     let mut since_driver = 0u32;
+    // Busy time runs from here to the next park, and to the way out.
+    let busy = shared.busy.start();
     // The `block_on` future woke itself during its last poll (a yield): it
     // waits for the driver's next turn, as a yielded task does.
     let mut main_yielded = false;
@@ -565,7 +571,9 @@ fn drive<F: Future>(
                     let idle = !running.has_local()
                         && shared.inject.is_empty()
                         && !main.woken.load(SeqCst);
-                    running.turn_driver(if idle { None } else { Some(Duration::ZERO) });
+                    busy.parked(|| {
+                        running.turn_driver(if idle { None } else { Some(Duration::ZERO) });
+                    });
                     config.hooks.after_unpark();
                     since_driver = 0;
                 } else if since_driver >= config.event_interval {

@@ -105,6 +105,8 @@ pub(crate) struct WorkerCounts {
     pub(crate) polls: u64,
     pub(crate) steals: u64,
     pub(crate) parks: u64,
+    pub(crate) park_unpark: u64,
+    pub(crate) busy: std::time::Duration,
     pub(crate) local_queue: usize,
 }
 
@@ -112,6 +114,78 @@ pub(crate) struct WorkerCounts {
 /// store, no locked instruction.
 pub(crate) fn bump(counter: &AtomicU64) {
     counter.store(counter.load(Relaxed).wrapping_add(1), Relaxed);
+}
+
+/// One worker's park/unpark count and busy time (tokio's
+/// `worker_park_unpark_count` and `worker_total_busy_duration`), written
+/// only by the thread running the worker. Two clock reads per park, none per
+/// poll.
+#[derive(Default)]
+pub(crate) struct BusyClock {
+    /// One more on each park and on each unpark: odd while parked.
+    park_unpark: AtomicU64,
+    /// Nanoseconds spent awake (running tasks, the driver, hooks) up to the
+    /// last park or the end of the last run.
+    busy_nanos: AtomicU64,
+}
+
+impl BusyClock {
+    /// The worker starts running: busy from now until the next park, and
+    /// until the guard drops.
+    pub(crate) fn start(&self) -> Busy<'_> {
+        Busy {
+            clock: self,
+            since: std::cell::Cell::new(std::time::Instant::now()),
+        }
+    }
+
+    /// Acquire pairs with the count's Release store: whoever sees a park
+    /// counted also sees the busy time added just before it.
+    pub(crate) fn park_unpark_count(&self) -> u64 {
+        self.park_unpark.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn count_park_or_unpark(&self) {
+        let count = self.park_unpark.load(Relaxed).wrapping_add(1);
+        self.park_unpark
+            .store(count, std::sync::atomic::Ordering::Release);
+    }
+
+    pub(crate) fn busy_duration(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(self.busy_nanos.load(Relaxed))
+    }
+
+    fn add_busy(&self, since: std::time::Instant) {
+        let nanos = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let total = self.busy_nanos.load(Relaxed).saturating_add(nanos);
+        self.busy_nanos.store(total, Relaxed);
+    }
+}
+
+/// A worker's stretch of busy time; each park ends one and starts the next,
+/// and the last is counted when the guard drops.
+pub(crate) struct Busy<'a> {
+    clock: &'a BusyClock,
+    since: std::cell::Cell<std::time::Instant>,
+}
+
+impl Busy<'_> {
+    /// Runs `park` (the worker sleeps) between a park count and an unpark
+    /// count; the time inside is not busy time.
+    pub(crate) fn parked<R>(&self, park: impl FnOnce() -> R) -> R {
+        self.clock.add_busy(self.since.get());
+        self.clock.count_park_or_unpark();
+        let out = park();
+        self.clock.count_park_or_unpark();
+        self.since.set(std::time::Instant::now());
+        out
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.clock.add_busy(self.since.get());
+    }
 }
 
 /// A reference to a scheduler, held by runtime handles and by every task.

@@ -117,6 +117,7 @@ struct Remote {
     polls: AtomicU64,
     steals: AtomicU64,
     parks: AtomicU64,
+    busy: crate::scheduler::BusyClock,
 }
 
 #[derive(Default)]
@@ -163,6 +164,7 @@ impl Shared {
                 polls: AtomicU64::new(0),
                 steals: AtomicU64::new(0),
                 parks: AtomicU64::new(0),
+                busy: crate::scheduler::BusyClock::default(),
             });
         }
         let shared = Arc::new(Shared {
@@ -292,6 +294,8 @@ impl Shared {
             polls: remote.polls.load(Relaxed),
             steals: remote.steals.load(Relaxed),
             parks: remote.parks.load(Relaxed),
+            park_unpark: remote.busy.park_unpark_count(),
+            busy: remote.busy.busy_duration(),
             local_queue: remote.steal.len(),
         })
     }

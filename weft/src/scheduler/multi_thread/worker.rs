@@ -415,6 +415,8 @@ impl WorkerCx {
     }
 
     fn run(&self) {
+        // This thread's busy time, up to each park and to the way out.
+        let busy = self.remote().busy.start();
         loop {
             if self.core.borrow().is_none() {
                 // A `block_in_place` in the last poll handed the core on.
@@ -440,7 +442,7 @@ impl WorkerCx {
             } else if let Some(task) = self.steal_work() {
                 self.run_task(task);
             } else {
-                self.park();
+                self.park(&busy);
             }
         }
     }
@@ -824,7 +826,7 @@ impl WorkerCx {
     }
 
     /// Nothing to run anywhere: sleep until woken.
-    fn park(&self) {
+    fn park(&self, busy: &crate::scheduler::Busy<'_>) {
         let shared = &self.shared;
         let hooks = &shared.config.hooks;
         // The hook runs first: it may spawn or wake tasks, which must then
@@ -850,7 +852,7 @@ impl WorkerCx {
                 break !shared.idle.unpark_worker_by_id(self.index);
             }
             bump(&remote.parks);
-            match shared.try_lock_driver() {
+            busy.parked(|| match shared.try_lock_driver() {
                 Some(mut guard) if guard.is_some() => {
                     let driver = guard.as_mut().expect("checked just above");
                     self.set_in_driver(true);
@@ -860,7 +862,7 @@ impl WorkerCx {
                     self.set_in_driver(false);
                 }
                 _ => remote.parker.park(None),
-            }
+            });
             if self.has_work() {
                 // Woken by the driver or a pinned task: not a notifier's
                 // pick, unless one picked this worker meanwhile.
