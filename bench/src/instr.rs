@@ -64,7 +64,13 @@ pub fn run(opts: &EchoOpts) -> io::Result<()> {
         );
         per_msg.push((which, ipm));
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    match std::env::var_os("WEFT_BENCH_KEEP_CALLGRIND") {
+        // For `callgrind_annotate`: where a change's instructions went.
+        Some(_) => println!("callgrind output kept in {}", dir.display()),
+        None => {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
     println!();
     let get = |which: ServerImpl| per_msg.iter().find(|(w, _)| *w == which).map(|(_, v)| *v);
     let pairs = [

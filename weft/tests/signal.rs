@@ -144,7 +144,9 @@ fn ctrl_c_in_a_loop_does_not_lose_a_signal_between_iterations() {
                 let tick = Box::pin(weft::task::yield_now());
                 match futures_util::future::select(stop, tick).await {
                     futures_util::future::Either::Left(_) => break,
-                    futures_util::future::Either::Right(_) => {
+                    futures_util::future::Either::Right(((), stop)) => {
+                        // `select!` drops the losing branch before the body.
+                        drop(stop);
                         // The loop body: the signal arrives now, while no
                         // listener exists.
                         if iterations == 3 {

@@ -88,9 +88,7 @@ impl Globals {
             if slot.pending.swap(false, SeqCst) {
                 slot.generation.fetch_add(1, SeqCst);
                 let waiters = std::mem::take(&mut *lock(&slot.waiters));
-                waiters
-                    .into_iter()
-                    .for_each(|(_, waker)| crate::driver::wake_contained(waker));
+                crate::driver::each_contained(waiters.into_iter(), |(_, waker)| waker.wake());
             }
         }
     }

@@ -145,20 +145,23 @@ impl IoDriver {
             Err(rustix::io::Errno::INTR) => return Ok(0),
             Err(e) => return Err(e.into()),
         }
-        for event in &self.events.0 {
+        let (shared, tick) = (&self.shared, self.tick);
+        // A waker that panics is reported and the rest of the batch is
+        // still dispatched: with edge-triggered epoll a skipped event never
+        // comes again.
+        crate::driver::each_contained(self.events.0.iter(), |event| {
             let (token, flags) = (event.data.u64(), event.flags);
             if token == UNPARK_TOKEN {
                 let mut buf = [0u8; 8];
-                let _ = rustix::io::read(&self.shared.unpark_fd, &mut buf);
+                let _ = rustix::io::read(&shared.unpark_fd, &mut buf);
                 // A swap, not a store: it reads the `true` written by the
                 // last `unpark`, so that unpark's queue push happens-before
                 // the loop's next look at its queues.
-                self.shared.unpark_pending.swap(false, SeqCst);
+                shared.unpark_pending.swap(false, SeqCst);
             } else {
-                self.shared
-                    .dispatch(token, Ready::from_epoll(flags), self.tick);
+                shared.dispatch(token, Ready::from_epoll(flags), tick);
             }
-        }
+        });
         Ok(self.events.0.len())
     }
 }
@@ -170,6 +173,20 @@ impl Drop for IoDriver {
             slot.reader.wake();
             slot.writer.wake();
         });
+    }
+}
+
+/// Wakes a waiter if dropped, which happens only while a panic unwinds:
+/// the success path `mem::forget`s it. Its wake is contained, since a
+/// second panic during unwinding would abort.
+struct WakeOnUnwind<'a>(&'a waiter::Waiter, bool);
+
+impl Drop for WakeOnUnwind<'_> {
+    fn drop(&mut self) {
+        if self.1 {
+            let waiter = self.0;
+            crate::driver::each_contained(std::iter::once(()), |()| waiter.wake());
+        }
     }
 }
 
@@ -187,10 +204,15 @@ impl IoShared {
         // Only newly set bits wake: the write side of a socket that never
         // filled up stays WRITABLE, and its every event would otherwise
         // poke an empty waiter.
+        let write = new.intersects(Ready::WRITE_INTEREST);
         if new.intersects(Ready::READ_WAKE) {
+            // If the reader's waker panics, the writer still gets its wake
+            // (the caller contains the panic and goes on with the batch).
+            let writer_on_unwind = WakeOnUnwind(&slot.writer, write);
             slot.reader.wake();
+            std::mem::forget(writer_on_unwind);
         }
-        if new.intersects(Ready::WRITE_INTEREST) {
+        if write {
             slot.writer.wake();
         }
     }

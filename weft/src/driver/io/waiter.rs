@@ -176,23 +176,42 @@ impl Waiter {
             }
         }
         let _finish = Finish(self);
+        // If the latest waker panics, the earlier waiters are still woken
+        // (dropped while unwinding, after the cell's use below has ended and
+        // before `_finish` lets go of WAKING); the driver then contains the
+        // panic and goes on with its batch. Forgotten on the normal path.
+        let earlier_on_unwind = EarlierOnUnwind(self);
         let earlier = self.waker.with(|slot| {
             // SAFETY: we moved the state from IDLE to WAKING, so nobody else
             // touches the cell until `_finish` clears WAKING.
             let slot = unsafe { &*slot };
             if let Some(waker) = &slot.latest {
-                // A panicking waker is reported and the other wakes go on.
-                crate::driver::wake_by_ref_contained(waker);
+                waker.wake_by_ref();
             }
             !slot.earlier.is_empty()
         });
+        std::mem::forget(earlier_on_unwind);
         if earlier {
             self.wake_earlier();
         }
     }
+}
 
+/// Wakes a waiter's earlier waiters if dropped, which happens only while a
+/// panic from its latest waker unwinds (the normal path forgets it). Made
+/// while holding WAKING, dropped before it is released.
+struct EarlierOnUnwind<'a>(&'a Waiter);
+
+impl Drop for EarlierOnUnwind<'_> {
+    fn drop(&mut self) {
+        self.0.wake_earlier();
+    }
+}
+
+impl Waiter {
     /// The rest of a wake when several tasks wait: wakes and drops the
-    /// earlier waiters. Called holding WAKING.
+    /// earlier waiters, each contained (this also runs while a panic from
+    /// the latest waker unwinds). Called holding WAKING.
     #[cold]
     #[inline(never)]
     fn wake_earlier(&self) {
