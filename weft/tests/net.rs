@@ -1127,3 +1127,146 @@ fn ready_waits_for_error_and_priority_interest() {
         });
     });
 }
+
+#[test]
+fn std_sockets_convert_with_try_from_and_streams_and_halves_are_as_ref() {
+    use std::net::SocketAddr;
+    within(30, || {
+        common::rt().block_on(async {
+            // tokio's `TryFrom<std type>`: registered and non-blocking.
+            let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = std_listener.local_addr().unwrap();
+            let listener: TcpListener = std_listener.try_into().unwrap();
+            let std_client = std::net::TcpStream::connect(addr).unwrap();
+            let mut client = TcpStream::try_from(std_client).unwrap();
+            let (mut server, _) = listener.accept().await.unwrap();
+            client.write_all(b"tcp").await.unwrap();
+            let mut buf = [0u8; 3];
+            server.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"tcp");
+
+            let std_udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            let udp = UdpSocket::try_from(std_udp).unwrap();
+            udp.send_to(b"udp", udp.local_addr().unwrap())
+                .await
+                .unwrap();
+            assert_eq!(udp.recv(&mut buf).await.unwrap(), 3);
+
+            let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+            let (mut a, mut b) = (
+                UnixStream::try_from(a).unwrap(),
+                UnixStream::try_from(b).unwrap(),
+            );
+            a.write_all(b"uds").await.unwrap();
+            b.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"uds");
+
+            let (x, y) = std::os::unix::net::UnixDatagram::pair().unwrap();
+            let (x, y): (UnixDatagram, UnixDatagram) =
+                (x.try_into().unwrap(), y.try_into().unwrap());
+            x.send(b"dgm").await.unwrap();
+            assert_eq!(y.recv(&mut buf).await.unwrap(), 3);
+
+            let path = temp_path("try-from.sock");
+            let _ = std::fs::remove_file(&path);
+            let std_listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+            let unix_listener = UnixListener::try_from(std_listener).unwrap();
+            // Non-blocking: with nothing queued, accept waits (pending)
+            // rather than blocking the thread.
+            assert!(pending(unix_listener.accept()));
+            let _c = UnixStream::connect(&path).await.unwrap();
+            unix_listener.accept().await.unwrap();
+            std::fs::remove_file(&path).unwrap();
+
+            // Outside a runtime: an error (tokio's panics).
+            let err = std::thread::spawn(|| {
+                let std_udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+                UdpSocket::try_from(std_udp).unwrap_err()
+            })
+            .join()
+            .unwrap();
+            assert!(err.to_string().contains("runtime"), "{err}");
+
+            // `AsRef<TcpStream>` on the stream and all four halves.
+            fn peer(stream: impl AsRef<TcpStream>) -> SocketAddr {
+                stream.as_ref().peer_addr().unwrap()
+            }
+            let expected = client.peer_addr().unwrap();
+            assert_eq!(peer(&client), expected);
+            {
+                let (read, write) = TcpStream::split(&mut client);
+                assert_eq!(peer(&read), expected);
+                assert_eq!(peer(&write), expected);
+                assert!(std::ptr::eq(read.as_ref(), write.as_ref()));
+            }
+            let (read, write) = client.into_split();
+            assert_eq!(peer(&read), expected);
+            assert_eq!(peer(&write), expected);
+
+            fn unix_peer(stream: impl AsRef<UnixStream>) -> bool {
+                stream.as_ref().peer_addr().unwrap().is_unnamed()
+            }
+            assert!(unix_peer(&a));
+            let (read, write) = UnixStream::split(&mut a);
+            assert!(unix_peer(read) && unix_peer(write));
+        });
+    });
+}
+
+#[test]
+fn unix_listener_bind_addr_socket_addr_path_and_credential_aliases() {
+    use std::collections::HashSet;
+    use std::os::linux::net::SocketAddrExt;
+    use weft::net::unix::{gid_t, pid_t, uid_t, SocketAddr, UCred};
+    within(30, || {
+        common::rt().block_on(async {
+            // A path address, through tokio's path to the type.
+            let path = temp_path("bind-addr.sock");
+            let _ = std::fs::remove_file(&path);
+            let addr = SocketAddr::from_pathname(&path).unwrap();
+            let listener = UnixListener::bind_addr(&addr).unwrap();
+            let local: SocketAddr = listener.local_addr().unwrap();
+            assert_eq!(local.as_pathname(), Some(path.as_path()));
+            let client = UnixStream::connect(&path).await.unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            // Binding again: AddrInUse, naming the path.
+            let err = UnixListener::bind_addr(&addr).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::AddrInUse);
+            assert!(err.to_string().contains(&*path.to_string_lossy()), "{err}");
+            std::fs::remove_file(&path).unwrap();
+
+            // An abstract one; its error names it as `@name`.
+            let name = format!("weft-bind-addr-{}", std::process::id());
+            let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+            let abstract_listener = UnixListener::bind_addr(&addr).unwrap();
+            assert_eq!(
+                abstract_listener.local_addr().unwrap().as_abstract_name(),
+                Some(name.as_bytes())
+            );
+            let err = UnixListener::bind_addr(&addr).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::AddrInUse);
+            assert!(err.to_string().contains(&format!("@{name}")), "{err}");
+            let _c = UnixStream::connect_addr(&addr).await.unwrap();
+            abstract_listener.accept().await.unwrap();
+
+            // An unnamed one names nothing to bind to.
+            let unnamed = client.local_addr().unwrap();
+            assert!(unnamed.is_unnamed());
+            let err = UnixListener::bind_addr(&unnamed).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+
+            // tokio's aliases, and `Hash` on `UCred`.
+            let cred: UCred = server.peer_cred().unwrap();
+            let uid: uid_t = cred.uid();
+            let gid: gid_t = cred.gid();
+            let pid: Option<pid_t> = cred.pid();
+            assert_eq!(uid, rustix::process::geteuid().as_raw());
+            assert_eq!(gid, rustix::process::getegid().as_raw());
+            assert_eq!(pid, Some(std::process::id() as pid_t));
+            let mut set = HashSet::new();
+            set.insert(cred);
+            set.insert(client.peer_cred().unwrap());
+            assert_eq!(set.len(), 1, "the same process on both ends");
+        });
+    });
+}

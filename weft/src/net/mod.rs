@@ -353,6 +353,22 @@ macro_rules! fd_impls {
 }
 pub(crate) use fd_impls;
 
+/// tokio's `TryFrom<std type>` for a socket type: the same as its
+/// `from_std` (non-blocking, registered with the current runtime).
+macro_rules! try_from_std {
+    ($t:ident, $std:ty) => {
+        impl TryFrom<$std> for $t {
+            type Error = std::io::Error;
+
+            #[doc = concat!("As [`", stringify!($t), "::from_std`].")]
+            fn try_from(socket: $std) -> std::io::Result<$t> {
+                $t::from_std(socket)
+            }
+        }
+    };
+}
+pub(crate) use try_from_std;
+
 mod accept;
 mod addr;
 mod buf;

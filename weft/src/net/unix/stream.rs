@@ -105,20 +105,13 @@ impl UnixStream {
     /// `InvalidInput` for an unnamed address (it names no socket);
     /// otherwise as [`connect`](Self::connect).
     pub async fn connect_addr(addr: &SocketAddr) -> io::Result<UnixStream> {
-        use std::os::linux::net::SocketAddrExt;
-        use std::os::unix::ffi::OsStrExt;
-        if let Some(path) = addr.as_pathname() {
-            return UnixStream::connect(path).await;
+        match super::addr_path(addr) {
+            Some(path) => UnixStream::connect(path).await,
+            None => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "connecting to an unnamed Unix socket address: it names no socket",
+            )),
         }
-        if let Some(name) = addr.as_abstract_name() {
-            let mut bytes = vec![0];
-            bytes.extend_from_slice(name);
-            return UnixStream::connect(std::ffi::OsStr::from_bytes(&bytes)).await;
-        }
-        Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "connecting to an unnamed Unix socket address: it names no socket",
-        ))
     }
 
     /// Two connected streams (`socketpair`), both registered.
@@ -196,3 +189,13 @@ impl UnixStream {
 crate::net::byte_stream_methods!(UnixStream);
 
 crate::net::fd_impls!(UnixStream);
+
+crate::net::try_from_std!(UnixStream, std::os::unix::net::UnixStream);
+
+/// The stream itself, as tokio's (for code generic over `AsRef<UnixStream>`,
+/// which also takes the halves).
+impl AsRef<Self> for UnixStream {
+    fn as_ref(&self) -> &Self {
+        self
+    }
+}
