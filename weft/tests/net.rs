@@ -1270,3 +1270,134 @@ fn unix_listener_bind_addr_socket_addr_path_and_credential_aliases() {
         });
     });
 }
+
+#[test]
+fn unix_socket_binds_listens_connects_and_makes_datagram_sockets() {
+    use std::os::fd::{AsFd as _, AsRawFd as _, FromRawFd as _, IntoRawFd as _};
+    use weft::net::UnixSocket;
+    within(30, || {
+        common::rt().block_on(async {
+            // tokio's uds_socket.rs: a datagram echo between two bound
+            // sockets.
+            let server_path = temp_path("unix-socket-server.sock");
+            let client_path = temp_path("unix-socket-client.sock");
+            for p in [&server_path, &client_path] {
+                let _ = std::fs::remove_file(p);
+            }
+            let socket = UnixSocket::new_datagram().unwrap();
+            socket.bind(&server_path).unwrap();
+            let server = socket.datagram().unwrap();
+            let socket = UnixSocket::new_datagram().unwrap();
+            socket.bind(&client_path).unwrap();
+            let client = socket.datagram().unwrap();
+            client.connect(&server_path).unwrap();
+            client.send(b"ECHO").await.unwrap();
+            let mut buf = [0u8; 16];
+            let (n, from) = server.recv_from(&mut buf).await.unwrap();
+            assert_eq!(from.as_pathname(), Some(client_path.as_path()));
+            server
+                .send_to(&buf[..n], from.as_pathname().unwrap())
+                .await
+                .unwrap();
+            assert_eq!(client.recv(&mut buf).await.unwrap(), 4);
+            assert_eq!(&buf[..4], b"ECHO");
+            // Binding over an existing file: AddrInUse naming the path.
+            let err = UnixSocket::new_datagram()
+                .unwrap()
+                .bind(&server_path)
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::AddrInUse);
+            assert!(
+                err.to_string().contains(&*server_path.to_string_lossy()),
+                "{err}"
+            );
+            for p in [&server_path, &client_path] {
+                std::fs::remove_file(p).unwrap();
+            }
+
+            // A listener, and a stream connecting from a bound path.
+            let sock_path = temp_path("unix-socket-listen.sock");
+            let peer_path = temp_path("unix-socket-peer.sock");
+            for p in [&sock_path, &peer_path] {
+                let _ = std::fs::remove_file(p);
+            }
+            let socket = UnixSocket::new_stream().unwrap();
+            socket.bind(&sock_path).unwrap();
+            let listener = socket.listen(1024).unwrap();
+            let socket = UnixSocket::new_stream().unwrap();
+            socket.bind(&peer_path).unwrap();
+            let (accepted, connected) =
+                futures_util::future::join(listener.accept(), socket.connect(&sock_path)).await;
+            let ((mut server, peer), mut client) = (accepted.unwrap(), connected.unwrap());
+            assert_eq!(peer.as_pathname(), Some(peer_path.as_path()));
+            assert_eq!(
+                server.peer_addr().unwrap().as_pathname(),
+                Some(peer_path.as_path())
+            );
+            client.write_all(b"hello").await.unwrap();
+            drop(client);
+            let mut got = Vec::new();
+            server.read_to_end(&mut got).await.unwrap();
+            assert_eq!(got, b"hello");
+            // Connecting where nothing is: NotFound naming the path.
+            std::fs::remove_file(&sock_path).unwrap();
+            let err = UnixSocket::new_stream()
+                .unwrap()
+                .connect(&sock_path)
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::NotFound);
+            assert!(
+                err.to_string().contains(&*sock_path.to_string_lossy()),
+                "{err}"
+            );
+            std::fs::remove_file(&peer_path).unwrap();
+
+            // tokio's assert_usage: its messages, word for word.
+            let err = UnixSocket::new_datagram()
+                .unwrap()
+                .connect("invalid.sock")
+                .await
+                .unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "connect cannot be called on a datagram socket"
+            );
+            let err = UnixSocket::new_datagram()
+                .unwrap()
+                .listen(1024)
+                .unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "listen cannot be called on a datagram socket"
+            );
+            let err = UnixSocket::new_stream().unwrap().datagram().unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "datagram cannot be called on a stream socket"
+            );
+
+            // Raw descriptors: a blocking socket handed in connects
+            // without blocking and ends up non-blocking.
+            let name = format!("\0weft-unix-socket-raw-{}", std::process::id());
+            let listener = UnixListener::bind(&name).unwrap();
+            let blocking =
+                socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None).unwrap();
+            assert!(!rustix::fs::fcntl_getfl(&blocking)
+                .unwrap()
+                .contains(rustix::fs::OFlags::NONBLOCK));
+            // SAFETY: `into_raw_fd` hands over an open descriptor that
+            // nothing else owns.
+            let socket = unsafe { UnixSocket::from_raw_fd(blocking.into_raw_fd()) };
+            assert_eq!(socket.as_raw_fd(), socket.as_fd().as_raw_fd());
+            let stream = socket.connect(&name).await.unwrap();
+            assert!(rustix::fs::fcntl_getfl(&stream)
+                .unwrap()
+                .contains(rustix::fs::OFlags::NONBLOCK));
+            listener.accept().await.unwrap();
+            let raw = UnixSocket::new_stream().unwrap().into_raw_fd();
+            // SAFETY: `raw` was just handed over by `into_raw_fd`.
+            drop(unsafe { std::os::fd::OwnedFd::from_raw_fd(raw) });
+        });
+    });
+}

@@ -1,6 +1,7 @@
 //! Networking: TCP ([`TcpListener`], [`TcpStream`], [`TcpSocket`]), UDP
 //! ([`UdpSocket`]) and Unix sockets ([`UnixListener`], [`UnixStream`],
-//! [`UnixDatagram`]); halves of split streams in [`tcp`] and [`unix`].
+//! [`UnixDatagram`], [`UnixSocket`]); halves of split streams in [`tcp`]
+//! and [`unix`].
 //!
 //! Owns: socket types and address parsing. Calls: the I/O driver (through a
 //! registration per socket) and the kernel (through `socket2`/`rustix`/std).
@@ -382,4 +383,4 @@ pub mod unix;
 pub use addr::{lookup_host, ToSocketAddrs};
 pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use udp::UdpSocket;
-pub use unix::{UnixDatagram, UnixListener, UnixStream};
+pub use unix::{UnixDatagram, UnixListener, UnixSocket, UnixStream};

@@ -9,6 +9,7 @@
 
 mod datagram;
 mod listener;
+mod socket;
 mod stream;
 
 use std::io;
@@ -18,6 +19,7 @@ use std::path::Path;
 
 pub use datagram::UnixDatagram;
 pub use listener::UnixListener;
+pub use socket::UnixSocket;
 pub use stream::UnixStream;
 
 /// The address of a Unix socket: `std`'s type itself, where tokio has a

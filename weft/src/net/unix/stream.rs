@@ -2,6 +2,7 @@
 
 use std::io;
 use std::net::Shutdown;
+use std::os::fd::OwnedFd;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
@@ -49,13 +50,20 @@ impl UnixStream {
     /// `PermissionDenied`, each naming the path.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         let path = path.as_ref();
-        let addr = super::rustix_address(path)?;
         let socket = rustix::net::socket_with(
             rustix::net::AddressFamily::UNIX,
             rustix::net::SocketType::STREAM,
             rustix::net::SocketFlags::NONBLOCK | rustix::net::SocketFlags::CLOEXEC,
             None,
         )?;
+        UnixStream::connect_socket(socket, path).await
+    }
+
+    /// Connects `socket` (a non-blocking, unconnected Unix stream socket,
+    /// perhaps bound) to `path`: [`connect`](Self::connect) and
+    /// [`UnixSocket::connect`](crate::net::UnixSocket::connect).
+    pub(crate) async fn connect_socket(socket: OwnedFd, path: &Path) -> io::Result<UnixStream> {
+        let addr = super::rustix_address(path)?;
         let pending = match rustix::net::connect(&socket, &addr) {
             Ok(()) => false,
             Err(rustix::io::Errno::INPROGRESS) => true,
