@@ -1,7 +1,7 @@
 //! Networking: TCP ([`TcpListener`], [`TcpStream`], [`TcpSocket`]), UDP
 //! ([`UdpSocket`]) and Unix sockets ([`UnixListener`], [`UnixStream`],
 //! [`UnixDatagram`], [`UnixSocket`]); halves of split streams in [`tcp`]
-//! and [`unix`].
+//! and [`unix`], Unix pipes and FIFOs in [`unix::pipe`].
 //!
 //! Owns: socket types and address parsing. Calls: the I/O driver (through a
 //! registration per socket) and the kernel (through `socket2`/`rustix`/std).

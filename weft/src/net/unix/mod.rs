@@ -1,7 +1,7 @@
 //! Unix domain sockets: stream listener and stream, datagram socket, peer
 //! credentials ([`UCred`] and tokio's `uid_t`/`gid_t`/`pid_t` aliases),
-//! addresses ([`SocketAddr`], std's), and the halves of a split
-//! [`UnixStream`].
+//! addresses ([`SocketAddr`], std's), the halves of a split
+//! [`UnixStream`], and pipes and FIFOs ([`pipe`]).
 //!
 //! A path that starts with a NUL byte (`"\0name"`) names a socket in Linux's
 //! abstract namespace: no file is created, and the name goes away with the
@@ -9,6 +9,7 @@
 
 mod datagram;
 mod listener;
+pub mod pipe;
 mod socket;
 mod stream;
 
