@@ -31,12 +31,31 @@
 //!     Ok(())
 //! }
 //! ```
+//!
+//! One child's piped output becomes another's input through
+//! `TryInto<Stdio>`, as in tokio (the two children share the pipe; this
+//! process reads neither end). Name the target type: `Command::stdin` takes
+//! any `Into<Stdio>`, so a bare `try_into()` there cannot be inferred.
+//!
+//! ```
+//! use weft::process::{Command, Stdio};
+//!
+//! #[weft::main(flavor = "current_thread")]
+//! async fn main() -> std::io::Result<()> {
+//!     let mut echo = Command::new("echo").arg("hello").stdout(Stdio::piped()).spawn()?;
+//!     let tr_stdin: Stdio = echo.stdout.take().unwrap().try_into()?;
+//!     let tr = Command::new("tr").arg("a-z").arg("A-Z").stdin(tr_stdin).output();
+//!     assert_eq!(tr.await?.stdout, b"HELLO\n");
+//!     assert!(echo.wait().await?.success());
+//!     Ok(())
+//! }
+//! ```
 
 use std::ffi::OsStr;
 use std::fmt;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -680,10 +699,41 @@ fn reap_orphans() {
 }
 
 macro_rules! child_pipe {
-    ($name:ident, $doc:literal) => {
+    ($name:ident, $std:ty, $doc:literal) => {
         #[doc = $doc]
         pub struct $name {
             io: Evented<File>,
+        }
+
+        impl $name {
+            /// Wraps `std`'s end of this pipe (of a child started with
+            /// `std::process::Command`): switches it to non-blocking mode and
+            /// registers it with the current runtime.
+            ///
+            /// # Errors
+            ///
+            /// Outside a weft runtime (tokio's panics there), or if the pipe
+            /// cannot be made non-blocking or registered.
+            pub fn from_std(inner: $std) -> io::Result<$name> {
+                Ok($name {
+                    io: pipe(OwnedFd::from(inner))?,
+                })
+            }
+
+            /// Deregisters the pipe and returns its descriptor, switched
+            /// back to blocking mode (as tokio's): the mode other programs
+            /// expect of an inherited pipe, and of `std`'s blocking reads
+            /// and writes.
+            ///
+            /// # Errors
+            ///
+            /// If the pipe cannot be switched back to blocking mode (the
+            /// descriptor is then closed).
+            pub fn into_owned_fd(self) -> io::Result<OwnedFd> {
+                let fd: OwnedFd = self.io.into_std()?;
+                rustix::io::ioctl_fionbio(&fd, false)?;
+                Ok(fd)
+            }
         }
 
         impl fmt::Debug for $name {
@@ -697,16 +747,40 @@ macro_rules! child_pipe {
                 self.io.get_ref().as_fd()
             }
         }
+
+        impl AsRawFd for $name {
+            fn as_raw_fd(&self) -> RawFd {
+                self.io.get_ref().as_raw_fd()
+            }
+        }
+
+        /// The pipe as another child's stdio, in blocking mode (see
+        /// [`into_owned_fd`](Self::into_owned_fd)), as tokio's: connects
+        /// two children directly, as a shell's `|` does (see the module
+        /// docs).
+        impl TryInto<Stdio> for $name {
+            type Error = io::Error;
+
+            fn try_into(self) -> Result<Stdio, Self::Error> {
+                self.into_owned_fd().map(Stdio::from)
+            }
+        }
     };
 }
 
-child_pipe!(ChildStdin, "The write end of a child's stdin (`futures-io` `AsyncWrite`). Drop it to close the pipe: the child reads EOF.");
+child_pipe!(
+    ChildStdin,
+    std::process::ChildStdin,
+    "The write end of a child's stdin (`futures-io` `AsyncWrite`). Drop it to close the pipe: the child reads EOF."
+);
 child_pipe!(
     ChildStdout,
+    std::process::ChildStdout,
     "The read end of a child's stdout (`futures-io` `AsyncRead`)."
 );
 child_pipe!(
     ChildStderr,
+    std::process::ChildStderr,
     "The read end of a child's stderr (`futures-io` `AsyncRead`)."
 );
 

@@ -1127,3 +1127,277 @@ fn ready_waits_for_error_and_priority_interest() {
         });
     });
 }
+
+#[test]
+fn std_sockets_convert_with_try_from_and_streams_and_halves_are_as_ref() {
+    use std::net::SocketAddr;
+    within(30, || {
+        common::rt().block_on(async {
+            // tokio's `TryFrom<std type>`: registered and non-blocking.
+            let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = std_listener.local_addr().unwrap();
+            let listener: TcpListener = std_listener.try_into().unwrap();
+            let std_client = std::net::TcpStream::connect(addr).unwrap();
+            let mut client = TcpStream::try_from(std_client).unwrap();
+            let (mut server, _) = listener.accept().await.unwrap();
+            client.write_all(b"tcp").await.unwrap();
+            let mut buf = [0u8; 3];
+            server.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"tcp");
+
+            let std_udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            let udp = UdpSocket::try_from(std_udp).unwrap();
+            udp.send_to(b"udp", udp.local_addr().unwrap())
+                .await
+                .unwrap();
+            assert_eq!(udp.recv(&mut buf).await.unwrap(), 3);
+
+            let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+            let (mut a, mut b) = (
+                UnixStream::try_from(a).unwrap(),
+                UnixStream::try_from(b).unwrap(),
+            );
+            a.write_all(b"uds").await.unwrap();
+            b.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"uds");
+
+            let (x, y) = std::os::unix::net::UnixDatagram::pair().unwrap();
+            let (x, y): (UnixDatagram, UnixDatagram) =
+                (x.try_into().unwrap(), y.try_into().unwrap());
+            x.send(b"dgm").await.unwrap();
+            assert_eq!(y.recv(&mut buf).await.unwrap(), 3);
+
+            let path = temp_path("try-from.sock");
+            let _ = std::fs::remove_file(&path);
+            let std_listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+            let unix_listener = UnixListener::try_from(std_listener).unwrap();
+            // Non-blocking: with nothing queued, accept waits (pending)
+            // rather than blocking the thread.
+            assert!(pending(unix_listener.accept()));
+            let _c = UnixStream::connect(&path).await.unwrap();
+            unix_listener.accept().await.unwrap();
+            std::fs::remove_file(&path).unwrap();
+
+            // Outside a runtime: an error (tokio's panics).
+            let err = std::thread::spawn(|| {
+                let std_udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+                UdpSocket::try_from(std_udp).unwrap_err()
+            })
+            .join()
+            .unwrap();
+            assert!(err.to_string().contains("runtime"), "{err}");
+
+            // `AsRef<TcpStream>` on the stream and all four halves.
+            fn peer(stream: impl AsRef<TcpStream>) -> SocketAddr {
+                stream.as_ref().peer_addr().unwrap()
+            }
+            let expected = client.peer_addr().unwrap();
+            assert_eq!(peer(&client), expected);
+            {
+                let (read, write) = TcpStream::split(&mut client);
+                assert_eq!(peer(&read), expected);
+                assert_eq!(peer(&write), expected);
+                assert!(std::ptr::eq(read.as_ref(), write.as_ref()));
+            }
+            let (read, write) = client.into_split();
+            assert_eq!(peer(&read), expected);
+            assert_eq!(peer(&write), expected);
+
+            fn unix_peer(stream: impl AsRef<UnixStream>) -> bool {
+                stream.as_ref().peer_addr().unwrap().is_unnamed()
+            }
+            assert!(unix_peer(&a));
+            let (read, write) = UnixStream::split(&mut a);
+            assert!(unix_peer(read) && unix_peer(write));
+        });
+    });
+}
+
+#[test]
+fn unix_listener_bind_addr_socket_addr_path_and_credential_aliases() {
+    use std::collections::HashSet;
+    use std::os::linux::net::SocketAddrExt;
+    use weft::net::unix::{gid_t, pid_t, uid_t, SocketAddr, UCred};
+    within(30, || {
+        common::rt().block_on(async {
+            // A path address, through tokio's path to the type.
+            let path = temp_path("bind-addr.sock");
+            let _ = std::fs::remove_file(&path);
+            let addr = SocketAddr::from_pathname(&path).unwrap();
+            let listener = UnixListener::bind_addr(&addr).unwrap();
+            let local: SocketAddr = listener.local_addr().unwrap();
+            assert_eq!(local.as_pathname(), Some(path.as_path()));
+            let client = UnixStream::connect(&path).await.unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            // Binding again: AddrInUse, naming the path.
+            let err = UnixListener::bind_addr(&addr).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::AddrInUse);
+            assert!(err.to_string().contains(&*path.to_string_lossy()), "{err}");
+            std::fs::remove_file(&path).unwrap();
+
+            // An abstract one; its error names it as `@name`.
+            let name = format!("weft-bind-addr-{}", std::process::id());
+            let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+            let abstract_listener = UnixListener::bind_addr(&addr).unwrap();
+            assert_eq!(
+                abstract_listener.local_addr().unwrap().as_abstract_name(),
+                Some(name.as_bytes())
+            );
+            let err = UnixListener::bind_addr(&addr).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::AddrInUse);
+            assert!(err.to_string().contains(&format!("@{name}")), "{err}");
+            let _c = UnixStream::connect_addr(&addr).await.unwrap();
+            abstract_listener.accept().await.unwrap();
+
+            // An unnamed one names nothing to bind to.
+            let unnamed = client.local_addr().unwrap();
+            assert!(unnamed.is_unnamed());
+            let err = UnixListener::bind_addr(&unnamed).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+
+            // tokio's aliases, and `Hash` on `UCred`.
+            let cred: UCred = server.peer_cred().unwrap();
+            let uid: uid_t = cred.uid();
+            let gid: gid_t = cred.gid();
+            let pid: Option<pid_t> = cred.pid();
+            assert_eq!(uid, rustix::process::geteuid().as_raw());
+            assert_eq!(gid, rustix::process::getegid().as_raw());
+            assert_eq!(pid, Some(std::process::id() as pid_t));
+            let mut set = HashSet::new();
+            set.insert(cred);
+            set.insert(client.peer_cred().unwrap());
+            assert_eq!(set.len(), 1, "the same process on both ends");
+        });
+    });
+}
+
+#[test]
+fn unix_socket_binds_listens_connects_and_makes_datagram_sockets() {
+    use std::os::fd::{AsFd as _, AsRawFd as _, FromRawFd as _, IntoRawFd as _};
+    use weft::net::UnixSocket;
+    within(30, || {
+        common::rt().block_on(async {
+            // tokio's uds_socket.rs: a datagram echo between two bound
+            // sockets.
+            let server_path = temp_path("unix-socket-server.sock");
+            let client_path = temp_path("unix-socket-client.sock");
+            for p in [&server_path, &client_path] {
+                let _ = std::fs::remove_file(p);
+            }
+            let socket = UnixSocket::new_datagram().unwrap();
+            socket.bind(&server_path).unwrap();
+            let server = socket.datagram().unwrap();
+            let socket = UnixSocket::new_datagram().unwrap();
+            socket.bind(&client_path).unwrap();
+            let client = socket.datagram().unwrap();
+            client.connect(&server_path).unwrap();
+            client.send(b"ECHO").await.unwrap();
+            let mut buf = [0u8; 16];
+            let (n, from) = server.recv_from(&mut buf).await.unwrap();
+            assert_eq!(from.as_pathname(), Some(client_path.as_path()));
+            server
+                .send_to(&buf[..n], from.as_pathname().unwrap())
+                .await
+                .unwrap();
+            assert_eq!(client.recv(&mut buf).await.unwrap(), 4);
+            assert_eq!(&buf[..4], b"ECHO");
+            // Binding over an existing file: AddrInUse naming the path.
+            let err = UnixSocket::new_datagram()
+                .unwrap()
+                .bind(&server_path)
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::AddrInUse);
+            assert!(
+                err.to_string().contains(&*server_path.to_string_lossy()),
+                "{err}"
+            );
+            for p in [&server_path, &client_path] {
+                std::fs::remove_file(p).unwrap();
+            }
+
+            // A listener, and a stream connecting from a bound path.
+            let sock_path = temp_path("unix-socket-listen.sock");
+            let peer_path = temp_path("unix-socket-peer.sock");
+            for p in [&sock_path, &peer_path] {
+                let _ = std::fs::remove_file(p);
+            }
+            let socket = UnixSocket::new_stream().unwrap();
+            socket.bind(&sock_path).unwrap();
+            let listener = socket.listen(1024).unwrap();
+            let socket = UnixSocket::new_stream().unwrap();
+            socket.bind(&peer_path).unwrap();
+            let (accepted, connected) =
+                futures_util::future::join(listener.accept(), socket.connect(&sock_path)).await;
+            let ((mut server, peer), mut client) = (accepted.unwrap(), connected.unwrap());
+            assert_eq!(peer.as_pathname(), Some(peer_path.as_path()));
+            assert_eq!(
+                server.peer_addr().unwrap().as_pathname(),
+                Some(peer_path.as_path())
+            );
+            client.write_all(b"hello").await.unwrap();
+            drop(client);
+            let mut got = Vec::new();
+            server.read_to_end(&mut got).await.unwrap();
+            assert_eq!(got, b"hello");
+            // Connecting where nothing is: NotFound naming the path.
+            std::fs::remove_file(&sock_path).unwrap();
+            let err = UnixSocket::new_stream()
+                .unwrap()
+                .connect(&sock_path)
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::NotFound);
+            assert!(
+                err.to_string().contains(&*sock_path.to_string_lossy()),
+                "{err}"
+            );
+            std::fs::remove_file(&peer_path).unwrap();
+
+            // tokio's assert_usage: its messages, word for word.
+            let err = UnixSocket::new_datagram()
+                .unwrap()
+                .connect("invalid.sock")
+                .await
+                .unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "connect cannot be called on a datagram socket"
+            );
+            let err = UnixSocket::new_datagram()
+                .unwrap()
+                .listen(1024)
+                .unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "listen cannot be called on a datagram socket"
+            );
+            let err = UnixSocket::new_stream().unwrap().datagram().unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "datagram cannot be called on a stream socket"
+            );
+
+            // Raw descriptors: a blocking socket handed in connects
+            // without blocking and ends up non-blocking.
+            let name = format!("\0weft-unix-socket-raw-{}", std::process::id());
+            let listener = UnixListener::bind(&name).unwrap();
+            let blocking =
+                socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None).unwrap();
+            assert!(!rustix::fs::fcntl_getfl(&blocking)
+                .unwrap()
+                .contains(rustix::fs::OFlags::NONBLOCK));
+            // SAFETY: `into_raw_fd` hands over an open descriptor that
+            // nothing else owns.
+            let socket = unsafe { UnixSocket::from_raw_fd(blocking.into_raw_fd()) };
+            assert_eq!(socket.as_raw_fd(), socket.as_fd().as_raw_fd());
+            let stream = socket.connect(&name).await.unwrap();
+            assert!(rustix::fs::fcntl_getfl(&stream)
+                .unwrap()
+                .contains(rustix::fs::OFlags::NONBLOCK));
+            listener.accept().await.unwrap();
+            let raw = UnixSocket::new_stream().unwrap().into_raw_fd();
+            // SAFETY: `raw` was just handed over by `into_raw_fd`.
+            drop(unsafe { std::os::fd::OwnedFd::from_raw_fd(raw) });
+        });
+    });
+}

@@ -425,3 +425,144 @@ fn command_getters_and_std_conversions() {
         });
     });
 }
+
+/// Whether `O_NONBLOCK` is set on `fd`'s open file description.
+fn is_nonblocking(fd: &impl std::os::fd::AsFd) -> bool {
+    rustix::fs::fcntl_getfl(fd)
+        .unwrap()
+        .contains(rustix::fs::OFlags::NONBLOCK)
+}
+
+/// `O_NONBLOCK` as the child saw it on its stdin, from the `flags:` line
+/// of `/proc/self/fdinfo/0` (octal) that `sh -c 'grep flags ...'` printed.
+fn child_saw_nonblocking(line: &str) -> bool {
+    let octal = line.trim().strip_prefix("flags:").unwrap().trim();
+    let flags = u32::from_str_radix(octal, 8).unwrap();
+    flags & rustix::fs::OFlags::NONBLOCK.bits() != 0
+}
+
+#[test]
+fn one_child_s_pipes_become_another_child_s_stdio_in_blocking_mode() {
+    within(30, || {
+        common::rt().block_on(async {
+            // tokio's pipeline: echo's stdout is tr's stdin. The child
+            // reading it sees a blocking pipe (weft's end was non-blocking).
+            let mut echo = Command::new("echo")
+                .arg("hello")
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let stdout = echo.stdout.take().unwrap();
+            assert!(is_nonblocking(&stdout));
+            let tr_stdin: Stdio = stdout.try_into().unwrap();
+            let tr = Command::new("sh")
+                .args(["-c", "grep flags /proc/self/fdinfo/0; tr a-z A-Z"])
+                .stdin(tr_stdin)
+                .output()
+                .await
+                .unwrap();
+            assert!(echo.wait().await.unwrap().success());
+            let text = String::from_utf8(tr.stdout).unwrap();
+            let (flags, rest) = text.split_once('\n').unwrap();
+            assert!(!child_saw_nonblocking(flags), "{flags}");
+            assert_eq!(rest, "HELLO\n");
+
+            // A ChildStdin as another child's stdout, a ChildStderr as
+            // another's stdin.
+            let mut cat = Command::new("cat")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let into_cat: Stdio = cat.stdin.take().unwrap().try_into().unwrap();
+            let status = Command::new("echo")
+                .arg("via stdin")
+                .stdout(into_cat)
+                .status()
+                .await
+                .unwrap();
+            assert!(status.success());
+            let mut text = String::new();
+            cat.stdout
+                .take()
+                .unwrap()
+                .read_to_string(&mut text)
+                .await
+                .unwrap();
+            assert_eq!(text, "via stdin\n");
+            assert!(cat.wait().await.unwrap().success());
+
+            let mut complain = Command::new("sh")
+                .args(["-c", "echo oops >&2"])
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let errors: Stdio = complain.stderr.take().unwrap().try_into().unwrap();
+            let upper = Command::new("tr")
+                .args(["a-z", "A-Z"])
+                .stdin(errors)
+                .output()
+                .await
+                .unwrap();
+            assert_eq!(upper.stdout, b"OOPS\n");
+            assert!(complain.wait().await.unwrap().success());
+        });
+    });
+}
+
+#[test]
+fn child_pipes_from_std_are_registered_non_blocking_and_into_owned_fd_gives_them_back_blocking() {
+    use std::io::Read as _;
+    use std::os::fd::{AsFd as _, AsRawFd as _};
+    use weft::process::{ChildStdin, ChildStdout};
+    within(30, || {
+        common::rt().block_on(async {
+            // A child started by std: its blocking pipes, made async.
+            let mut std_child = std::process::Command::new("cat")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let std_stdin = std_child.stdin.take().unwrap();
+            let std_stdout = std_child.stdout.take().unwrap();
+            assert!(!is_nonblocking(&std_stdin) && !is_nonblocking(&std_stdout));
+            let mut stdin = ChildStdin::from_std(std_stdin).unwrap();
+            let mut stdout = ChildStdout::from_std(std_stdout).unwrap();
+            assert!(is_nonblocking(&stdin) && is_nonblocking(&stdout));
+            assert_eq!(stdin.as_raw_fd(), stdin.as_fd().as_raw_fd());
+            // Nothing written yet: a read waits instead of blocking the
+            // thread (the pipe is non-blocking and registered).
+            let mut buf = [0u8; 4];
+            let mut read = std::pin::pin!(stdout.read(&mut buf));
+            assert!(futures_util::poll!(read.as_mut()).is_pending());
+            stdin.write_all(b"ping").await.unwrap();
+            assert_eq!(read.await.unwrap(), 4);
+            assert_eq!(&buf, b"ping");
+
+            // Back out: blocking again, and no longer registered (the
+            // same descriptor registers again without EEXIST).
+            let fd = stdout.into_owned_fd().unwrap();
+            assert!(!is_nonblocking(&fd));
+            let stdout = ChildStdout::from_std(std::process::ChildStdout::from(fd)).unwrap();
+            let fd = stdout.into_owned_fd().unwrap();
+            drop(stdin);
+            // The child got EOF and exits; its stdout then reads EOF.
+            assert!(std_child.wait().unwrap().success());
+            let mut rest = Vec::new();
+            std::fs::File::from(fd).read_to_end(&mut rest).unwrap();
+            assert!(rest.is_empty());
+
+            // Outside a runtime: an error, not tokio's panic.
+            let mut std_child = std::process::Command::new("true")
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let pipe = std_child.stdout.take().unwrap();
+            let err = std::thread::spawn(move || ChildStdout::from_std(pipe).unwrap_err())
+                .join()
+                .unwrap();
+            assert!(err.to_string().contains("runtime"), "{err}");
+            std_child.wait().unwrap();
+        });
+    });
+}

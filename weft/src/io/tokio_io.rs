@@ -121,7 +121,12 @@ tokio_read_socket!(
     unix::ReadHalf<'_>,
     unix::OwnedReadHalf,
 );
-tokio_read!(ChildStdout, ChildStderr, crate::fs::File,);
+tokio_read!(
+    ChildStdout,
+    ChildStderr,
+    unix::pipe::Receiver,
+    crate::fs::File,
+);
 tokio_write!(
     TcpStream,
     &TcpStream,
@@ -132,6 +137,7 @@ tokio_write!(
     unix::WriteHalf<'_>,
     unix::OwnedWriteHalf,
     ChildStdin,
+    unix::pipe::Sender,
     crate::fs::File,
 );
 

@@ -1,6 +1,7 @@
 //! Networking: TCP ([`TcpListener`], [`TcpStream`], [`TcpSocket`]), UDP
 //! ([`UdpSocket`]) and Unix sockets ([`UnixListener`], [`UnixStream`],
-//! [`UnixDatagram`]); halves of split streams in [`tcp`] and [`unix`].
+//! [`UnixDatagram`], [`UnixSocket`]); halves of split streams in [`tcp`]
+//! and [`unix`], Unix pipes and FIFOs in [`unix::pipe`].
 //!
 //! Owns: socket types and address parsing. Calls: the I/O driver (through a
 //! registration per socket) and the kernel (through `socket2`/`rustix`/std).
@@ -353,6 +354,22 @@ macro_rules! fd_impls {
 }
 pub(crate) use fd_impls;
 
+/// tokio's `TryFrom<std type>` for a socket type: the same as its
+/// `from_std` (non-blocking, registered with the current runtime).
+macro_rules! try_from_std {
+    ($t:ident, $std:ty) => {
+        impl TryFrom<$std> for $t {
+            type Error = std::io::Error;
+
+            #[doc = concat!("As [`", stringify!($t), "::from_std`].")]
+            fn try_from(socket: $std) -> std::io::Result<$t> {
+                $t::from_std(socket)
+            }
+        }
+    };
+}
+pub(crate) use try_from_std;
+
 mod accept;
 mod addr;
 mod buf;
@@ -366,4 +383,4 @@ pub mod unix;
 pub use addr::{lookup_host, ToSocketAddrs};
 pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use udp::UdpSocket;
-pub use unix::{UnixDatagram, UnixListener, UnixStream};
+pub use unix::{UnixDatagram, UnixListener, UnixSocket, UnixStream};

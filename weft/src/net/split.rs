@@ -142,6 +142,20 @@ impl<S: Halves> Drop for OwnedWriteHalf<S> {
     }
 }
 
+/// The stream the half borrows, as tokio's.
+impl<S> AsRef<S> for ReadHalf<'_, S> {
+    fn as_ref(&self) -> &S {
+        self.0
+    }
+}
+
+/// The stream the half borrows, as tokio's.
+impl<S> AsRef<S> for WriteHalf<'_, S> {
+    fn as_ref(&self) -> &S {
+        self.0
+    }
+}
+
 impl<S: Halves> AsRef<S> for OwnedReadHalf<S> {
     fn as_ref(&self) -> &S {
         &self.0

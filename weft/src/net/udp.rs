@@ -494,3 +494,5 @@ fn peek_from(s: &std::net::UdpSocket, buf: &mut [u8]) -> io::Result<(usize, Sock
 }
 
 crate::net::fd_impls!(UdpSocket);
+
+crate::net::try_from_std!(UdpSocket, std::net::UdpSocket);

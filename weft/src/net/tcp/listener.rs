@@ -151,3 +151,5 @@ impl TcpListener {
 }
 
 crate::net::fd_impls!(TcpListener);
+
+crate::net::try_from_std!(TcpListener, std::net::TcpListener);

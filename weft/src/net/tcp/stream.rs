@@ -254,3 +254,13 @@ impl TcpStream {
 crate::net::byte_stream_methods!(TcpStream);
 
 crate::net::fd_impls!(TcpStream);
+
+crate::net::try_from_std!(TcpStream, std::net::TcpStream);
+
+/// The stream itself, as tokio's (for code generic over `AsRef<TcpStream>`,
+/// which also takes the halves).
+impl AsRef<Self> for TcpStream {
+    fn as_ref(&self) -> &Self {
+        self
+    }
+}

@@ -346,3 +346,5 @@ fn recv_from(
 }
 
 crate::net::fd_impls!(UnixDatagram);
+
+crate::net::try_from_std!(UnixDatagram, std::os::unix::net::UnixDatagram);

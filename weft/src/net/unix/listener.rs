@@ -60,6 +60,42 @@ impl UnixListener {
         UnixListener::from_std(listener)
     }
 
+    /// Binds to the address `addr` names (a path, or an abstract name) and
+    /// listens, as [`bind`](Self::bind). tokio's takes its own `SocketAddr`
+    /// type; weft's [`SocketAddr`](super::SocketAddr) is std's.
+    ///
+    /// ```
+    /// use std::os::linux::net::SocketAddrExt;
+    /// use weft::net::{unix::SocketAddr, UnixListener, UnixStream};
+    ///
+    /// #[weft::main(flavor = "current_thread")]
+    /// async fn main() -> std::io::Result<()> {
+    ///     let name = format!("weft-doc-bind-addr-{}", std::process::id());
+    ///     let addr = SocketAddr::from_abstract_name(name.as_bytes())?;
+    ///     let listener = UnixListener::bind_addr(&addr)?;
+    ///     let _client = UnixStream::connect_addr(&addr).await?;
+    ///     let (_server, _) = listener.accept().await?;
+    ///     Ok(())
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for an unnamed address (there is nothing to bind
+    /// to); otherwise as [`bind`](Self::bind), naming the path or the
+    /// abstract name (`@name`).
+    pub fn bind_addr(addr: &SocketAddr) -> io::Result<UnixListener> {
+        let path = super::addr_path(addr).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "binding a Unix listener to an unnamed address: it names no socket",
+            )
+        })?;
+        let listener = std::os::unix::net::UnixListener::bind_addr(addr)
+            .map_err(|e| super::with_path(e, "binding Unix socket", &path))?;
+        UnixListener::from_std(listener)
+    }
+
     /// Wraps a listener from `std`, switching it to non-blocking mode.
     ///
     /// # Errors
@@ -130,3 +166,5 @@ impl UnixListener {
 }
 
 crate::net::fd_impls!(UnixListener);
+
+crate::net::try_from_std!(UnixListener, std::os::unix::net::UnixListener);

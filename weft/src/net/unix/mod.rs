@@ -1,5 +1,7 @@
 //! Unix domain sockets: stream listener and stream, datagram socket, peer
-//! credentials, and the halves of a split [`UnixStream`].
+//! credentials ([`UCred`] and tokio's `uid_t`/`gid_t`/`pid_t` aliases),
+//! addresses ([`SocketAddr`], std's), the halves of a split
+//! [`UnixStream`], and pipes and FIFOs ([`pipe`]).
 //!
 //! A path that starts with a NUL byte (`"\0name"`) names a socket in Linux's
 //! abstract namespace: no file is created, and the name goes away with the
@@ -7,17 +9,54 @@
 
 mod datagram;
 mod listener;
+pub mod pipe;
+mod socket;
 mod stream;
 
 use std::io;
 use std::os::linux::net::SocketAddrExt;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::net::SocketAddr;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 
 pub use datagram::UnixDatagram;
 pub use listener::UnixListener;
+pub use socket::UnixSocket;
 pub use stream::UnixStream;
+
+/// The address of a Unix socket: `std`'s type itself, where tokio has a
+/// wrapper of its own (`tokio::net::unix::SocketAddr`). Every weft method
+/// that takes or returns a Unix address uses this type, so code naming
+/// `weft::net::unix::SocketAddr` ports unchanged.
+///
+/// The differences from tokio's wrapper: `is_unnamed` and `as_pathname` are
+/// `std`'s inherent methods; `as_abstract_name` comes from
+/// [`std::os::linux::net::SocketAddrExt`], which must be in scope (tokio's
+/// is inherent); there is no `From` between two types, since there is only
+/// one; and `std`'s also has `from_pathname` and `from_abstract_name`
+/// (with `SocketAddrExt`).
+///
+/// ```
+/// use std::os::linux::net::SocketAddrExt;
+/// use weft::net::unix::SocketAddr;
+///
+/// let addr = SocketAddr::from_abstract_name(b"weft-doc")?;
+/// assert_eq!(addr.as_abstract_name(), Some(&b"weft-doc"[..]));
+/// assert!(!addr.is_unnamed() && addr.as_pathname().is_none());
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub use std::os::unix::net::SocketAddr;
+
+/// A user id, as in [`UCred::uid`] (tokio's alias).
+#[allow(non_camel_case_types)]
+pub type uid_t = u32;
+
+/// A group id, as in [`UCred::gid`] (tokio's alias).
+#[allow(non_camel_case_types)]
+pub type gid_t = u32;
+
+/// A process (or process group) id, as in [`UCred::pid`] (tokio's alias).
+#[allow(non_camel_case_types)]
+pub type pid_t = i32;
 
 /// The read half of a [`UnixStream`], borrowed ([`UnixStream::split`]).
 pub type ReadHalf<'a> = crate::net::split::ReadHalf<'a, UnixStream>;
@@ -32,27 +71,27 @@ pub type ReuniteError = crate::net::split::ReuniteError<UnixStream>;
 
 /// The credentials of the process at the other end of a Unix socket, as of
 /// when it connected (`SO_PEERCRED`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct UCred {
-    pid: Option<i32>,
-    uid: u32,
-    gid: u32,
+    pid: Option<pid_t>,
+    uid: uid_t,
+    gid: gid_t,
 }
 
 impl UCred {
     /// The peer's process id (`None` if the kernel could not tell, as for a
     /// peer in another pid namespace).
-    pub fn pid(&self) -> Option<i32> {
+    pub fn pid(&self) -> Option<pid_t> {
         self.pid
     }
 
     /// The peer's user id.
-    pub fn uid(&self) -> u32 {
+    pub fn uid(&self) -> uid_t {
         self.uid
     }
 
     /// The peer's group id.
-    pub fn gid(&self) -> u32 {
+    pub fn gid(&self) -> gid_t {
         self.gid
     }
 }
@@ -109,6 +148,18 @@ pub(crate) fn address(path: &Path) -> io::Result<SocketAddr> {
             format!("{}: not a Unix socket address: {e}", path.display()),
         )
     })
+}
+
+/// The path weft's path-taking calls use for `addr`: its path, or its
+/// abstract name behind a NUL byte; `None` for an unnamed address.
+pub(crate) fn addr_path(addr: &SocketAddr) -> Option<std::path::PathBuf> {
+    if let Some(path) = addr.as_pathname() {
+        return Some(path.to_path_buf());
+    }
+    let name = addr.as_abstract_name()?;
+    let mut bytes = vec![0];
+    bytes.extend_from_slice(name);
+    Some(std::ffi::OsString::from_vec(bytes).into())
 }
 
 /// A sender's address, from rustix's form (what `recvfrom` reports) to

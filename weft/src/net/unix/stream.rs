@@ -2,6 +2,7 @@
 
 use std::io;
 use std::net::Shutdown;
+use std::os::fd::OwnedFd;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
@@ -49,13 +50,20 @@ impl UnixStream {
     /// `PermissionDenied`, each naming the path.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         let path = path.as_ref();
-        let addr = super::rustix_address(path)?;
         let socket = rustix::net::socket_with(
             rustix::net::AddressFamily::UNIX,
             rustix::net::SocketType::STREAM,
             rustix::net::SocketFlags::NONBLOCK | rustix::net::SocketFlags::CLOEXEC,
             None,
         )?;
+        UnixStream::connect_socket(socket, path).await
+    }
+
+    /// Connects `socket` (a non-blocking, unconnected Unix stream socket,
+    /// perhaps bound) to `path`: [`connect`](Self::connect) and
+    /// [`UnixSocket::connect`](crate::net::UnixSocket::connect).
+    pub(crate) async fn connect_socket(socket: OwnedFd, path: &Path) -> io::Result<UnixStream> {
+        let addr = super::rustix_address(path)?;
         let pending = match rustix::net::connect(&socket, &addr) {
             Ok(()) => false,
             Err(rustix::io::Errno::INPROGRESS) => true,
@@ -105,20 +113,13 @@ impl UnixStream {
     /// `InvalidInput` for an unnamed address (it names no socket);
     /// otherwise as [`connect`](Self::connect).
     pub async fn connect_addr(addr: &SocketAddr) -> io::Result<UnixStream> {
-        use std::os::linux::net::SocketAddrExt;
-        use std::os::unix::ffi::OsStrExt;
-        if let Some(path) = addr.as_pathname() {
-            return UnixStream::connect(path).await;
+        match super::addr_path(addr) {
+            Some(path) => UnixStream::connect(path).await,
+            None => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "connecting to an unnamed Unix socket address: it names no socket",
+            )),
         }
-        if let Some(name) = addr.as_abstract_name() {
-            let mut bytes = vec![0];
-            bytes.extend_from_slice(name);
-            return UnixStream::connect(std::ffi::OsStr::from_bytes(&bytes)).await;
-        }
-        Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "connecting to an unnamed Unix socket address: it names no socket",
-        ))
     }
 
     /// Two connected streams (`socketpair`), both registered.
@@ -196,3 +197,13 @@ impl UnixStream {
 crate::net::byte_stream_methods!(UnixStream);
 
 crate::net::fd_impls!(UnixStream);
+
+crate::net::try_from_std!(UnixStream, std::os::unix::net::UnixStream);
+
+/// The stream itself, as tokio's (for code generic over `AsRef<UnixStream>`,
+/// which also takes the halves).
+impl AsRef<Self> for UnixStream {
+    fn as_ref(&self) -> &Self {
+        self
+    }
+}
