@@ -124,7 +124,7 @@ fn idle_threads_exit_after_the_keep_alive() {
 }
 
 #[test]
-fn shutdown_returns_within_the_timeout_and_cancels_queued_jobs() {
+fn shutdown_returns_within_the_timeout_and_queued_jobs_still_run() {
     within(30, || {
         let rt = Builder::new_multi_thread()
             .worker_threads(1)
@@ -142,7 +142,8 @@ fn shutdown_returns_within_the_timeout_and_cancels_queued_jobs() {
                 "finished"
             })
         };
-        let queued = rt.spawn_blocking(|| "never runs");
+        let queued = rt.spawn_blocking(|| "ran after the shutdown");
+        let handle = rt.handle().clone();
         started.wait();
         assert_eq!(rt.metrics().blocking_queue_depth(), 1);
         let begin = Instant::now();
@@ -151,8 +152,13 @@ fn shutdown_returns_within_the_timeout_and_cancels_queued_jobs() {
         release.set();
         // Handles outlive the runtime; await them on another one.
         let other = common::rt();
-        assert!(other.block_on(queued).unwrap_err().is_cancelled());
         assert_eq!(other.block_on(running).unwrap(), "finished");
+        // Queued before the shutdown: it runs (tokio's
+        // `spawn_blocking_started_before_shutdown_continues`).
+        assert_eq!(other.block_on(queued).unwrap(), "ran after the shutdown");
+        // Spawned after the shutdown: cancelled, never run.
+        let late = handle.spawn_blocking(|| "never runs");
+        assert!(other.block_on(late).unwrap_err().is_cancelled());
     });
 }
 
@@ -243,5 +249,32 @@ fn dropping_the_runtime_stops_waiting_for_a_stuck_job_after_its_shutdown_timeout
         release
             .send(())
             .expect("the job was left running, still holding its receiver");
+    });
+}
+
+#[test]
+fn a_job_spawned_just_before_shutdown_runs() {
+    // tokio's `spawn_blocking_started_before_shutdown_continues`, both
+    // flavours, many times: the job has rarely started when the shutdown
+    // comes, and must run all the same.
+    within(60, || {
+        for multi in [false, true] {
+            for _ in 0..50 {
+                let rt = if multi {
+                    Builder::new_multi_thread()
+                        .worker_threads(1)
+                        .build()
+                        .unwrap()
+                } else {
+                    Builder::new_current_thread().build().unwrap()
+                };
+                let handle = {
+                    let _enter = rt.enter();
+                    weft::task::spawn_blocking(|| 42)
+                };
+                rt.shutdown_timeout(Duration::from_secs(30));
+                assert_eq!(common::rt().block_on(handle).unwrap(), 42);
+            }
+        }
     });
 }

@@ -13,12 +13,14 @@
 //! the threads; the rest of its queue waits, so a flood of slow lookups can
 //! never starve fast file I/O.
 //!
-//! Shutdown drops the work still queued (its `JoinHandle`s report
-//! cancelled) and waits for running work, up to the runtime's
-//! `shutdown_timeout`. The exception is work queued as *must run* (a
-//! `File`'s write-behind: bytes the caller was told were written): it runs
-//! even when the runtime shuts down before it starts, and shutdown waits
-//! for it like running work.
+//! Shutdown refuses new work (its `JoinHandle`s report cancelled) and waits,
+//! up to the runtime's `shutdown_timeout`, for the work already handed in:
+//! jobs queued before the shutdown still run, as tokio's do (a final
+//! `spawn_blocking` flush at the end of `main` is not lost), and the pool's
+//! threads drain the queue before they exit, also after a timeout or
+//! `shutdown_background`. A `File`'s write-behind goes to a queue of its
+//! own (*must run*), which takes turns with the others, so a burst of
+//! writes cannot hold up opens and lookups.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -127,13 +129,11 @@ impl State {
         self.must_run.len() + self.queue.len() + slow
     }
 
-    /// Takes the queued jobs that shutdown cancels, or (`all`) every one.
-    fn drain(&mut self, all: bool) -> Vec<TaskRef> {
+    /// Takes every queued job (nobody is left to run them).
+    fn drain(&mut self) -> Vec<TaskRef> {
         let mut jobs: Vec<TaskRef> = self.queue.drain(..).collect();
         jobs.extend(self.slow.drain(..));
-        if all {
-            jobs.extend(self.must_run.drain(..));
-        }
+        jobs.extend(self.must_run.drain(..));
         jobs
     }
 
@@ -298,7 +298,7 @@ impl Pool {
             if state.threads == 0 {
                 // Nobody will run the queue: fail its jobs rather than let
                 // them wait forever.
-                let jobs = state.drain(true);
+                let jobs = state.drain();
                 self.queued.store(0, Release);
                 drop(state);
                 eprintln!(
@@ -417,17 +417,17 @@ impl Pool {
         state.must_run.len() + state.queue.len() + state.slow.len()
     }
 
-    /// Stops taking jobs, cancels the queued ones (but the must-run ones)
-    /// and waits for the running ones to finish, up to `timeout` (`None`:
-    /// as long as they take). Returns false if the wait timed out.
+    /// Stops taking jobs and waits for the ones handed in (queued or
+    /// running) to finish, up to `timeout` (`None`: as long as they take).
+    /// Returns false if the wait timed out; the threads then finish the
+    /// queue on their own. Queued jobs are not cancelled: a job spawned
+    /// before the shutdown runs, as tokio's do.
     pub(crate) fn shutdown(&self, timeout: Option<Duration>) -> bool {
         let mut state = self.lock();
         state.shutdown = true;
-        let queued = state.drain(false);
-        self.queued.store(state.runnable(self.max_slow), Release);
         drop(state);
+        // Idle threads wake to run what is queued, then exit.
         self.work.notify_all();
-        queued.into_iter().for_each(|task| task.shutdown());
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         // Shut down from one of this pool's own jobs (the last handle to the
         // runtime dropped there): that thread cannot wait for itself.

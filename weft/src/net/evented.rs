@@ -243,6 +243,16 @@ impl<T: AsFd> Evented<T> {
     /// Receives into a `BufMut`'s spare capacity (see [`crate::net::buf`])
     /// without waiting: `WouldBlock`, and readiness cleared, if nothing is
     /// queued.
+    /// Waits for a datagram (or bytes) and receives into `buf`'s spare
+    /// capacity, as [`try_recv_buf`](Self::try_recv_buf) once ready.
+    pub(crate) async fn recv_buf<B: bytes::BufMut + ?Sized>(
+        &self,
+        buf: &mut B,
+        how: crate::net::buf::Recv,
+    ) -> io::Result<(usize, Option<rustix::net::SocketAddrAny>)> {
+        std::future::poll_fn(|cx| self.poll_recv(cx, |s| crate::net::buf::recv(s, buf, how))).await
+    }
+
     pub(crate) fn try_recv_buf<B: bytes::BufMut + ?Sized>(
         &self,
         buf: &mut B,

@@ -370,6 +370,68 @@ macro_rules! try_from_std {
 }
 pub(crate) use try_from_std;
 
+/// tokio's IP-level options shared by `TcpSocket` and `UdpSocket` (`IP_TOS`,
+/// `IPV6_TCLASS`, `SO_BINDTODEVICE`, and the deprecated `tos` names), on a
+/// type with a `sock(&self) -> socket2::SockRef<'_>` method.
+macro_rules! ip_options_methods {
+    ($t:ident) => {
+        impl $t {
+            /// The IPv4 type-of-service byte (`IP_TOS`) of packets sent.
+            pub fn tos_v4(&self) -> std::io::Result<u32> {
+                self.sock().tos_v4()
+            }
+
+            /// Sets `IP_TOS` (DSCP and ECN bits) for an IPv4 socket.
+            pub fn set_tos_v4(&self, tos: u32) -> std::io::Result<()> {
+                self.sock().set_tos_v4(tos)
+            }
+
+            /// Old name of [`tos_v4`](Self::tos_v4), deprecated as in tokio.
+            #[deprecated(
+                note = "`tos` related methods have been renamed `tos_v4` since they are IPv4-specific."
+            )]
+            #[doc(hidden)]
+            pub fn tos(&self) -> std::io::Result<u32> {
+                self.tos_v4()
+            }
+
+            /// Old name of [`set_tos_v4`](Self::set_tos_v4), deprecated as in
+            /// tokio.
+            #[deprecated(
+                note = "`set_tos` related methods have been renamed `set_tos_v4` since they are IPv4-specific."
+            )]
+            #[doc(hidden)]
+            pub fn set_tos(&self, tos: u32) -> std::io::Result<()> {
+                self.set_tos_v4(tos)
+            }
+
+            /// The IPv6 traffic class (`IPV6_TCLASS`) of packets sent.
+            pub fn tclass_v6(&self) -> std::io::Result<u32> {
+                self.sock().tclass_v6()
+            }
+
+            /// Sets `IPV6_TCLASS` for an IPv6 socket.
+            pub fn set_tclass_v6(&self, tclass: u32) -> std::io::Result<()> {
+                self.sock().set_tclass_v6(tclass)
+            }
+
+            /// The interface the socket is bound to (`SO_BINDTODEVICE`), if
+            /// any.
+            pub fn device(&self) -> std::io::Result<Option<Vec<u8>>> {
+                self.sock().device()
+            }
+
+            /// Binds the socket to an interface by name (`Some(b"eth0")`),
+            /// or unbinds it (`None`); binding needs `CAP_NET_RAW` on older
+            /// kernels.
+            pub fn bind_device(&self, interface: Option<&[u8]>) -> std::io::Result<()> {
+                self.sock().bind_device(interface)
+            }
+        }
+    };
+}
+pub(crate) use ip_options_methods;
+
 mod accept;
 mod addr;
 mod buf;

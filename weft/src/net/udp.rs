@@ -210,12 +210,7 @@ impl UdpSocket {
     /// }
     /// ```
     pub async fn recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
-        std::future::poll_fn(|cx| {
-            self.io
-                .poll_recv(cx, |s| crate::net::buf::recv(s, buf, Recv::Datagram))
-        })
-        .await
-        .map(|(n, _)| n)
+        self.io.recv_buf(buf, Recv::Datagram).await.map(|(n, _)| n)
     }
 
     /// [`recv_buf`](Self::recv_buf) without waiting (`WouldBlock` if
@@ -230,11 +225,7 @@ impl UdpSocket {
         &self,
         buf: &mut B,
     ) -> io::Result<(usize, SocketAddr)> {
-        let (n, from) = std::future::poll_fn(|cx| {
-            self.io
-                .poll_recv(cx, |s| crate::net::buf::recv(s, buf, Recv::DatagramFrom))
-        })
-        .await?;
+        let (n, from) = self.io.recv_buf(buf, Recv::DatagramFrom).await?;
         Ok((n, to_std(from)?))
     }
 
@@ -427,55 +418,6 @@ impl UdpSocket {
         self.io.get_ref().set_multicast_loop_v6(on)
     }
 
-    /// The IPv4 type-of-service byte (`IP_TOS`) of datagrams sent.
-    pub fn tos_v4(&self) -> io::Result<u32> {
-        self.sock().tos_v4()
-    }
-
-    /// Sets `IP_TOS` (DSCP and ECN bits) for an IPv4 socket.
-    pub fn set_tos_v4(&self, tos: u32) -> io::Result<()> {
-        self.sock().set_tos_v4(tos)
-    }
-
-    /// Old name of [`tos_v4`](Self::tos_v4), deprecated as in tokio.
-    #[deprecated(
-        note = "`tos` related methods have been renamed `tos_v4` since they are IPv4-specific."
-    )]
-    #[doc(hidden)]
-    pub fn tos(&self) -> io::Result<u32> {
-        self.tos_v4()
-    }
-
-    /// Old name of [`set_tos_v4`](Self::set_tos_v4), deprecated as in tokio.
-    #[deprecated(
-        note = "`set_tos` related methods have been renamed `set_tos_v4` since they are IPv4-specific."
-    )]
-    #[doc(hidden)]
-    pub fn set_tos(&self, tos: u32) -> io::Result<()> {
-        self.set_tos_v4(tos)
-    }
-
-    /// The IPv6 traffic class (`IPV6_TCLASS`) of datagrams sent.
-    pub fn tclass_v6(&self) -> io::Result<u32> {
-        self.sock().tclass_v6()
-    }
-
-    /// Sets `IPV6_TCLASS` for an IPv6 socket.
-    pub fn set_tclass_v6(&self, tclass: u32) -> io::Result<()> {
-        self.sock().set_tclass_v6(tclass)
-    }
-
-    /// The interface the socket is bound to (`SO_BINDTODEVICE`), if any.
-    pub fn device(&self) -> io::Result<Option<Vec<u8>>> {
-        self.sock().device()
-    }
-
-    /// Binds the socket to an interface by name (`Some(b"eth0")`), or
-    /// unbinds it (`None`).
-    pub fn bind_device(&self, interface: Option<&[u8]>) -> io::Result<()> {
-        self.sock().bind_device(interface)
-    }
-
     fn sock(&self) -> socket2::SockRef<'_> {
         socket2::SockRef::from(self.io.get_ref())
     }
@@ -496,3 +438,4 @@ fn peek_from(s: &std::net::UdpSocket, buf: &mut [u8]) -> io::Result<(usize, Sock
 crate::net::fd_impls!(UdpSocket);
 
 crate::net::try_from_std!(UdpSocket, std::net::UdpSocket);
+crate::net::ip_options_methods!(UdpSocket);

@@ -52,11 +52,12 @@ use crate::scheduler::{self, multi_thread};
 ///   `drop` waits for every worker thread to exit
 ///   ([`shutdown_timeout`](Runtime::shutdown_timeout) bounds the wait,
 ///   [`shutdown_background`](Runtime::shutdown_background) does not wait).
-/// * Blocking-pool jobs not yet started are cancelled (their `JoinHandle`s
-///   report it), except a `File`'s writes; `drop` waits for running ones
-///   (and those writes) up to [`Builder::shutdown_timeout`] (30 s by
-///   default), then warns and leaves them running: a stuck job delays exit,
-///   it cannot hang it. tokio's drop waits without a bound.
+/// * Blocking-pool jobs handed in before the shutdown still run, queued
+///   ones included (as tokio's); later ones are cancelled (their
+///   `JoinHandle`s report it). `drop` waits for them up to
+///   [`Builder::shutdown_timeout`] (30 s by default), then warns and leaves
+///   the pool's threads to finish them: a stuck job delays exit, it cannot
+///   hang it. tokio's drop waits without a bound.
 /// * A **current-thread** runtime drops the futures on the dropping thread.
 ///   If another thread is inside [`Handle::block_on`] running the loop at
 ///   that moment, that thread drops them (and the driver) at its next turn
@@ -150,9 +151,10 @@ impl Runtime {
     }
 
     /// Shuts the runtime down, dropping every task's future, and returns
-    /// once that is done or `timeout` has passed. Blocking-pool jobs that
-    /// have not started are cancelled; running ones are waited for within
-    /// the same `timeout`, then left to finish on their own.
+    /// once that is done or `timeout` has passed. Blocking-pool jobs handed
+    /// in before (queued or running) are waited for within the same
+    /// `timeout`, then left to finish on their own; later ones are
+    /// cancelled.
     ///
     /// On a multi-thread runtime, a worker stuck in a task that never
     /// returns (or in a long [`block_in_place`](crate::task::block_in_place))

@@ -325,8 +325,9 @@ pub use crate::blocking::BlockingKind;
 /// [`spawn_blocking_with`]`(BlockingKind::FastIo, f)`.
 ///
 /// A panic in `f` is returned as a [`JoinError`]. `abort()` cancels the job
-/// only if it has not started; a running job runs to the end. At runtime
-/// shutdown, jobs not yet started are cancelled.
+/// only if it has not started; a running job runs to the end. A job spawned
+/// before its runtime shuts down runs, even if it had not started yet (as
+/// tokio's); one spawned after is cancelled.
 ///
 /// # Panics
 ///

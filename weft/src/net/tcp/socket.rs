@@ -125,55 +125,6 @@ impl TcpSocket {
         self.inner.linger()
     }
 
-    /// The IPv4 type-of-service byte (`IP_TOS`) of packets sent.
-    pub fn tos_v4(&self) -> io::Result<u32> {
-        self.inner.tos_v4()
-    }
-
-    /// Sets `IP_TOS` (DSCP and ECN bits) for an IPv4 socket.
-    pub fn set_tos_v4(&self, tos: u32) -> io::Result<()> {
-        self.inner.set_tos_v4(tos)
-    }
-
-    /// Old name of [`tos_v4`](Self::tos_v4), deprecated as in tokio.
-    #[deprecated(
-        note = "`tos` related methods have been renamed `tos_v4` since they are IPv4-specific."
-    )]
-    #[doc(hidden)]
-    pub fn tos(&self) -> io::Result<u32> {
-        self.tos_v4()
-    }
-
-    /// Old name of [`set_tos_v4`](Self::set_tos_v4), deprecated as in tokio.
-    #[deprecated(
-        note = "`set_tos` related methods have been renamed `set_tos_v4` since they are IPv4-specific."
-    )]
-    #[doc(hidden)]
-    pub fn set_tos(&self, tos: u32) -> io::Result<()> {
-        self.set_tos_v4(tos)
-    }
-
-    /// The IPv6 traffic class (`IPV6_TCLASS`) of packets sent.
-    pub fn tclass_v6(&self) -> io::Result<u32> {
-        self.inner.tclass_v6()
-    }
-
-    /// Sets `IPV6_TCLASS` for an IPv6 socket.
-    pub fn set_tclass_v6(&self, tclass: u32) -> io::Result<()> {
-        self.inner.set_tclass_v6(tclass)
-    }
-
-    /// The interface the socket is bound to (`SO_BINDTODEVICE`), if any.
-    pub fn device(&self) -> io::Result<Option<Vec<u8>>> {
-        self.inner.device()
-    }
-
-    /// Binds the socket to an interface by name (`Some(b"eth0")`), or
-    /// unbinds it (`None`); binding needs `CAP_NET_RAW` on older kernels.
-    pub fn bind_device(&self, interface: Option<&[u8]>) -> io::Result<()> {
-        self.inner.bind_device(interface)
-    }
-
     /// Turns TCP keepalive probes on or off (`SO_KEEPALIVE`).
     pub fn set_keepalive(&self, keepalive: bool) -> io::Result<()> {
         self.inner.set_keepalive(keepalive)
@@ -245,7 +196,13 @@ impl TcpSocket {
         let _ = inner.set_nonblocking(true);
         TcpSocket { inner }
     }
+
+    fn sock(&self) -> socket2::SockRef<'_> {
+        socket2::SockRef::from(&self.inner)
+    }
 }
+
+crate::net::ip_options_methods!(TcpSocket);
 
 impl AsFd for TcpSocket {
     fn as_fd(&self) -> BorrowedFd<'_> {

@@ -235,12 +235,7 @@ impl UnixDatagram {
     /// }
     /// ```
     pub async fn recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
-        std::future::poll_fn(|cx| {
-            self.io
-                .poll_recv(cx, |s| crate::net::buf::recv(s, buf, Recv::Datagram))
-        })
-        .await
-        .map(|(n, _)| n)
+        self.io.recv_buf(buf, Recv::Datagram).await.map(|(n, _)| n)
     }
 
     /// [`recv_buf`](Self::recv_buf) without waiting.
@@ -254,11 +249,7 @@ impl UnixDatagram {
         &self,
         buf: &mut B,
     ) -> io::Result<(usize, SocketAddr)> {
-        let (n, from) = std::future::poll_fn(|cx| {
-            self.io
-                .poll_recv(cx, |s| crate::net::buf::recv(s, buf, Recv::DatagramFrom))
-        })
-        .await?;
+        let (n, from) = self.io.recv_buf(buf, Recv::DatagramFrom).await?;
         Ok((n, super::std_address(from)?))
     }
 
