@@ -884,3 +884,28 @@ fn join_and_abort_handles_are_unwind_safe_as_tokio_s() {
         })
     });
 }
+
+#[test]
+fn enter_guards_dropped_out_of_order_panic_as_tokio_s() {
+    // tokio's `interleave_enter_different_rt` / `interleave_enter_same_rt`.
+    for same in [false, true] {
+        let rt1 = rt();
+        let rt2 = rt();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let first = rt1.enter();
+            let second = if same { rt1.enter() } else { rt2.enter() };
+            drop(first);
+            drop(second);
+        }));
+        let err = result.expect_err("out-of-order drop must panic");
+        let message = err.downcast_ref::<&str>().copied().unwrap_or_default();
+        assert!(message.contains("dropped out of order"), "{message}");
+    }
+    // In order, nesting works, and nothing stays entered afterwards.
+    let (rt1, rt2) = (rt(), rt());
+    {
+        let _first = rt1.enter();
+        let _second = rt2.enter();
+    }
+    assert!(weft::runtime::Handle::try_current().is_err());
+}

@@ -1,6 +1,6 @@
 //! Which runtime this thread has entered.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -8,6 +8,14 @@ use crate::scheduler;
 
 thread_local! {
     static ENTERED: RefCell<Option<scheduler::Handle>> = const { RefCell::new(None) };
+    /// How many `enter`s are live on this thread: each guard knows its
+    /// depth, so one dropped out of order is caught.
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+    /// Guards dropped out of order, deepest last: (depth, what to restore).
+    /// Each is applied once the guards above it are gone, so the thread
+    /// ends up where it was before the first `enter`.
+    static ORPHANED: RefCell<Vec<(usize, Option<scheduler::Handle>)>> =
+        const { RefCell::new(Vec::new()) };
 }
 
 /// Makes `handle` the current runtime until the guard drops.
@@ -18,8 +26,15 @@ pub(crate) fn enter(handle: scheduler::Handle) -> SetCurrent {
     let previous = ENTERED
         .try_with(|entered| entered.replace(handle.take()))
         .unwrap_or(None);
+    let depth = DEPTH
+        .try_with(|depth| {
+            depth.set(depth.get() + 1);
+            depth.get()
+        })
+        .unwrap_or(0);
     SetCurrent {
         previous,
+        depth,
         _not_send: PhantomData,
     }
 }
@@ -27,15 +42,62 @@ pub(crate) fn enter(handle: scheduler::Handle) -> SetCurrent {
 /// Restores the previously entered runtime on drop.
 pub(crate) struct SetCurrent {
     previous: Option<scheduler::Handle>,
+    /// This guard's place in the stack of live `enter`s (0: entered during
+    /// thread teardown, not counted).
+    depth: usize,
     _not_send: PhantomData<*const ()>,
 }
 
 impl Drop for SetCurrent {
     fn drop(&mut self) {
         let previous = self.previous.take();
-        // During thread teardown the slot may be gone; nothing to restore.
+        if self.depth != 0 {
+            let live = DEPTH.try_with(Cell::get).unwrap_or(self.depth);
+            if live > self.depth {
+                // Out of order: guards entered after this one are still
+                // live. Restoring now would leave a runtime current after
+                // its guard (and maybe the runtime) is gone. Keep the
+                // restore for when those guards go, and refuse, as tokio
+                // does.
+                let _ = ORPHANED.try_with(|orphaned| {
+                    orphaned.borrow_mut().push((self.depth, previous));
+                });
+                if !std::thread::panicking() {
+                    panic!(
+                        "`EnterGuard` values dropped out of order. Guards returned by \
+                         `weft::runtime::Handle::enter()` must be dropped in the reverse order \
+                         as they were acquired."
+                    );
+                }
+                return;
+            }
+            restore(self.depth, previous);
+            // Guards below this one dropped out of order earlier: their
+            // restores are due now.
+            let _ = ORPHANED.try_with(|orphaned| loop {
+                let mut orphaned = orphaned.borrow_mut();
+                let due = DEPTH.try_with(Cell::get).unwrap_or(0);
+                match orphaned.last() {
+                    Some(&(depth, _)) if depth == due => {
+                        let (depth, previous) = orphaned.pop().expect("just looked");
+                        drop(orphaned);
+                        restore(depth, previous);
+                    }
+                    _ => break,
+                }
+            });
+            return;
+        }
+        // Entered during thread teardown; the slot may be gone.
         let _ = ENTERED.try_with(|entered| entered.replace(previous));
     }
+}
+
+/// Leaves the `enter` at `depth`: `previous` is current again.
+fn restore(depth: usize, previous: Option<scheduler::Handle>) {
+    let _ = DEPTH.try_with(|live| live.set(depth - 1));
+    // During thread teardown the slot may be gone; nothing to restore.
+    let _ = ENTERED.try_with(|entered| entered.replace(previous));
 }
 
 /// Calls `f` with the current runtime's scheduler.
