@@ -9,8 +9,8 @@ use syn::{AttrStyle, Attribute, Expr, ExprLit, ItemFn, Lit, LitStr, Meta, Token}
 
 /// The arguments the macros accept, for the "unknown argument" error.
 const ACCEPTED_ARGUMENTS: &str = "the accepted arguments are `flavor = \"current_thread\"` or \
-     `flavor = \"multi_thread\"`, `worker_threads = N` (multi-thread only) and \
-     `crate = \"path::to::weft\"`";
+     `flavor = \"multi_thread\"`, `worker_threads = N` (multi-thread only), \
+     `name = \"runtime name\"` and `crate = \"path::to::weft\"`";
 
 /// Which of the two macros is being expanded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,6 +63,8 @@ pub(crate) struct Config {
     flavor: Option<Flavor>,
     /// `worker_threads = N`, when given and valid.
     worker_threads: Option<syn::LitInt>,
+    /// `name = "..."`: the runtime's name (`Builder::name`).
+    name: Option<LitStr>,
 }
 
 impl Default for Config {
@@ -71,6 +73,7 @@ impl Default for Config {
             crate_path: syn::parse_quote!(::weft),
             flavor: None,
             worker_threads: None,
+            name: None,
         }
     }
 }
@@ -159,6 +162,7 @@ fn apply_arg(
         "flavor" => "flavor = \"current_thread\"",
         "crate" => "crate = \"::weft\"",
         "worker_threads" => "worker_threads = 4",
+        "name" => "name = \"ingest\"",
         _ => {
             return Err(syn::Error::new_spanned(
                 meta.path(),
@@ -230,6 +234,17 @@ fn apply_arg(
                     ),
                 )),
             }
+        }
+        "name" => {
+            let runtime_name = string_literal(value, example)?;
+            if runtime_name.value().is_empty() {
+                return Err(syn::Error::new_spanned(
+                    &runtime_name,
+                    "the runtime's `name` must not be empty",
+                ));
+            }
+            config.name = Some(runtime_name);
+            Ok(())
         }
         _ => {
             // "crate"
@@ -419,9 +434,11 @@ fn build(kind: Kind, input: ItemFn, config: &Config) -> TokenStream {
                 None => quote! { new_multi_thread() },
             },
         };
+        let named = config.name.as_ref().map(|name| quote! { .name(#name) });
         quote! {
             #inner_fn
             #crate_path::runtime::Builder::#builder
+                #named
                 .build()
                 .expect("failed to build the weft runtime")
                 .block_on(#name())

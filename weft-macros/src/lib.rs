@@ -58,6 +58,8 @@
 //!   flavor; `main` defaults to multi-thread, `test` to current-thread.
 //! - `worker_threads = N`: worker threads of a multi-thread runtime (default:
 //!   one per CPU); an error with the current-thread flavor.
+//! - `name = "..."`: the runtime's name (`Builder::name`, read back with
+//!   `Handle::name`); it must not be empty.
 //! - `crate = "path::to::weft"`: the path of the weft crate, for when it has
 //!   been renamed or re-exported (default `::weft`).
 //!
@@ -114,7 +116,7 @@ use proc_macro::TokenStream;
 /// ```
 ///
 /// Arguments: `flavor = "multi_thread"` (the default) or
-/// `flavor = "current_thread"`, `worker_threads = N`, and
+/// `flavor = "current_thread"`, `worker_threads = N`, `name = "..."` and
 /// `crate = "path::to::weft"`. The function must be `async` and take no
 /// arguments; see the [crate documentation](crate) for the errors.
 #[proc_macro_attribute]
@@ -137,8 +139,8 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 ///
 /// Arguments: `flavor = "current_thread"` (the default) or
-/// `flavor = "multi_thread"`, `worker_threads = N` (multi-thread only), and
-/// `crate = "path::to::weft"`. The function must be `async` and take no
+/// `flavor = "multi_thread"`, `worker_threads = N` (multi-thread only),
+/// `name = "..."` and `crate = "path::to::weft"`. The function must be `async` and take no
 /// arguments, and must not also carry a `#[test]` attribute; see the
 /// [crate documentation](crate) for the errors.
 #[proc_macro_attribute]

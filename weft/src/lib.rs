@@ -198,6 +198,8 @@ mod scheduler;
 #[cfg(test)]
 mod test_util;
 
+mod macros;
+
 pub mod coro;
 pub mod fs;
 #[cfg(feature = "hyper")]

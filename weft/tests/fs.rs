@@ -750,3 +750,30 @@ impl Ino for std::fs::Metadata {
         std::os::unix::fs::MetadataExt::ino(self)
     }
 }
+
+#[test]
+fn a_vectored_write_takes_every_slice() {
+    // tokio's `write_vectored`: both slices, not just the first.
+    within(30, || {
+        common::rt().block_on(async {
+            let dir = TempDir::new("write-vectored");
+            let path = dir.join("f");
+            let mut file = File::create(&path).await.unwrap();
+            let hello = b"hello, world!\n";
+            let slices = [std::io::IoSlice::new(hello), std::io::IoSlice::new(hello)];
+            let n = file.write_vectored(&slices).await.unwrap();
+            assert_eq!(n, hello.len() * 2);
+            file.flush().await.unwrap();
+            assert_eq!(
+                std::fs::read(&path).unwrap(),
+                [&hello[..], &hello[..]].concat()
+            );
+            // Past the buffer's size, a vectored write is a short write.
+            let mut file = File::create(&path).await.unwrap();
+            file.set_max_buf_size(5);
+            assert_eq!(file.write_vectored(&slices).await.unwrap(), 5);
+            file.flush().await.unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), b"hello");
+        });
+    });
+}

@@ -26,3 +26,10 @@ async fn test_macro_keeps_should_panic() {
 async fn test_macro_accepts_a_crate_path() {
     weft::task::yield_now().await;
 }
+
+#[weft::test(name = "a valid runtime name")]
+async fn the_name_argument_names_the_runtime() {
+    // tokio's `test_macro_should_handle_the_name_if_provided`.
+    let handle = weft::runtime::Handle::current();
+    assert_eq!(handle.name(), Some("a valid runtime name"));
+}

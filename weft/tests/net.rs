@@ -1401,3 +1401,15 @@ fn unix_socket_binds_listens_connects_and_makes_datagram_sockets() {
         });
     });
 }
+
+#[test]
+fn net_types_are_unwind_safe_as_tokio_s() {
+    fn unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+    unwind_safe::<weft::net::TcpListener>();
+    unwind_safe::<weft::net::TcpSocket>();
+    unwind_safe::<weft::net::TcpStream>();
+    unwind_safe::<weft::net::UdpSocket>();
+    unwind_safe::<weft::net::UnixDatagram>();
+    unwind_safe::<weft::net::UnixListener>();
+    unwind_safe::<weft::net::UnixStream>();
+}

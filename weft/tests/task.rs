@@ -909,3 +909,58 @@ fn enter_guards_dropped_out_of_order_panic_as_tokio_s() {
     }
     assert!(weft::runtime::Handle::try_current().is_err());
 }
+
+#[test]
+fn a_panic_in_a_task_output_s_drop_stays_in_the_join_handle_s_drop() {
+    // tokio's `test_panics_do_not_propagate_when_dropping_join_handle`.
+    struct PanicOnDrop;
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            panic!("the output's drop panics");
+        }
+    }
+    within(20, || {
+        rt().block_on(async {
+            let handle = weft::spawn(async { PanicOnDrop });
+            // Let it complete, so the output waits in the handle.
+            while !handle.is_finished() {
+                weft::task::yield_now().await;
+            }
+            drop(handle);
+        });
+    });
+}
+
+#[test]
+fn panics_point_at_the_caller() {
+    // tokio's `into_panic_panic_caller` and `block_in_place_panic_caller`.
+    fn location_of(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let previous = std::panic::take_hook();
+        // Only this thread's panics: tests run in parallel.
+        let me = std::thread::current().id();
+        let tx = std::sync::Mutex::new(tx);
+        std::panic::set_hook(Box::new(move |info| {
+            if std::thread::current().id() == me {
+                let location = info.location().map(|l| l.file().to_owned());
+                let _ = tx.lock().unwrap().send(location);
+            }
+        }));
+        let _ = std::panic::catch_unwind(f);
+        std::panic::set_hook(previous);
+        rx.try_iter().next().flatten().unwrap_or_default()
+    }
+    let cancelled = rt().block_on(async {
+        let handle = weft::spawn(std::future::pending::<()>());
+        handle.abort();
+        handle.await.unwrap_err()
+    });
+    let file = location_of(move || {
+        cancelled.into_panic();
+    });
+    assert!(file.ends_with("task.rs"), "into_panic blamed {file}");
+    let file = location_of(|| {
+        rt().block_on(async { weft::task::block_in_place(|| {}) });
+    });
+    assert!(file.ends_with("task.rs"), "block_in_place blamed {file}");
+}

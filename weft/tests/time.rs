@@ -324,3 +324,23 @@ fn dropping_a_current_thread_runtime_while_a_pool_thread_runs_its_loop_returns()
         assert!(other.block_on(job).unwrap().is_err());
     });
 }
+
+#[test]
+fn a_timeout_fires_around_an_endless_loop_over_io_empty() {
+    // tokio's `timeout_is_not_exhausted_by_future`: `io::empty()` spends the
+    // task's budget, so the loop yields and the timeout gets to fire.
+    within(30, || {
+        common::rt().block_on(async {
+            use weft::io::{AsyncReadExt, AsyncWriteExt};
+            let looping = weft::time::timeout(Duration::from_millis(1), async {
+                let mut buffer = [0u8; 1];
+                loop {
+                    let _ = weft::io::empty().read(&mut buffer).await;
+                    let _ = weft::io::sink().write(&buffer).await;
+                    let _ = weft::io::repeat(7).read(&mut buffer).await;
+                }
+            });
+            assert!(looping.await.is_err());
+        });
+    });
+}

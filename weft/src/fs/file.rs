@@ -152,11 +152,23 @@ impl Buf {
         n
     }
 
-    fn copy_from(&mut self, src: &[u8]) {
-        self.reserve(src.len());
-        self.data[..src.len()].copy_from_slice(src);
+    /// Replaces the contents with the first `max` bytes of `srcs`, in
+    /// order; returns how many were taken.
+    fn copy_from(&mut self, srcs: &[io::IoSlice<'_>], max: usize) -> usize {
+        let len = srcs.iter().map(|s| s.len()).sum::<usize>().min(max);
+        self.reserve(len);
+        let mut end = 0;
+        for src in srcs {
+            let take = src.len().min(len - end);
+            self.data[end..end + take].copy_from_slice(&src[..take]);
+            end += take;
+            if end == len {
+                break;
+            }
+        }
         self.pos = 0;
-        self.end = src.len();
+        self.end = len;
+        len
     }
 
     fn read_from(&mut self, file: &std::fs::File, len: usize) -> io::Result<usize> {
@@ -646,6 +658,17 @@ impl futures_io::AsyncWrite for File {
         cx: &mut Context<'_>,
         src: &[u8],
     ) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored(cx, &[io::IoSlice::new(src)])
+    }
+
+    /// Takes every slice (up to the buffer's size) in one write-behind job,
+    /// as tokio's `File` does: a vectored write is not cut to its first
+    /// slice.
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        srcs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let path = Arc::clone(&this.path);
         let inner = this.inner.get_mut().unwrap_or_else(|e| e.into_inner());
@@ -660,8 +683,7 @@ impl futures_io::AsyncWrite for File {
                     // reader's position.
                     let rewind = buf.remaining() as i64;
                     buf.clear();
-                    let n = src.len().min(this.max_buf);
-                    buf.copy_from(&src[..n]);
+                    let n = buf.copy_from(srcs, this.max_buf);
                     let std = Arc::clone(&this.std);
                     // Outside a runtime `File` cannot be polled at all (its
                     // jobs need a pool): the same panic as `spawn_blocking`.

@@ -28,11 +28,13 @@
 mod readiness;
 #[cfg(feature = "tokio-io")]
 mod tokio_io;
+mod util;
 
 pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 pub use futures_util::io::{
-    copy, copy_buf, empty, repeat, sink, AsyncBufReadExt, AsyncReadExt, AsyncSeekExt,
-    AsyncWriteExt, BufReader, BufWriter, Cursor, ReadHalf, WriteHalf,
+    copy, copy_buf, AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufReader,
+    BufWriter, Cursor, ReadHalf, WriteHalf,
 };
 pub use readiness::{Interest, Ready};
-pub use std::io::{Error, ErrorKind, Result};
+pub use std::io::{Error, ErrorKind, Result, SeekFrom};
+pub use util::{empty, repeat, sink, Empty, Repeat, Sink};

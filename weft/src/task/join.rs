@@ -121,9 +121,11 @@ impl<T> Drop for JoinHandle<T> {
         let output = slot.output.take();
         drop(slot);
         if output.is_some() {
-            // The output is the task's: its drop sees the task's id.
+            // The output is the task's: its drop sees the task's id. A panic
+            // from its `Drop` stays here, as in tokio: dropping a handle
+            // does not propagate the task's output's panics.
             let _current = super::CurrentTask::enter(self.raw.header().id);
-            drop(output);
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(output)));
         }
     }
 }
@@ -236,9 +238,12 @@ impl JoinError {
     ///     assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
     /// }
     /// ```
+    #[track_caller]
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
-        self.try_into_panic()
-            .expect("weft: `JoinError::into_panic` on a task that was cancelled")
+        match self.try_into_panic() {
+            Ok(payload) => payload,
+            Err(_) => panic!("weft: `JoinError::into_panic` on a task that was cancelled"),
+        }
     }
 
     /// The panic's payload, or the error back if the task was cancelled.

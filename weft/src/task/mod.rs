@@ -307,6 +307,15 @@ pub fn block_in_place<F, R>(f: F) -> R
 where
     F: FnOnce() -> R,
 {
+    if !crate::scheduler::multi_thread::is_worker()
+        && crate::scheduler::current_thread::is_running_any()
+    {
+        panic!(
+            "weft::task::block_in_place: this thread runs a current-thread runtime, whose every \
+             task would stop while `f` blocks; use a multi-thread runtime, or move the blocking \
+             call to a thread of its own"
+        );
+    }
     // Inside a coroutine, `f` must not suspend it: the worker waits for `f`
     // to return before it takes its queue back. `f` runs outside the task's
     // budget (as tokio's): futures it drives itself, with

@@ -77,6 +77,12 @@ unsafe impl Sync for Waiter {}
 // the `UnsafeCell` holds no thread-bound state.
 unsafe impl Send for Waiter {}
 
+/// A panic cannot leave a `Waiter` half-updated for whoever looks next: its
+/// guards put the state word back (IDLE, with DISCARD honoured) on every
+/// path out, unwinding included, and the cell holds only wakers. So the
+/// sockets that hold one stay `UnwindSafe`, as tokio's are.
+impl std::panic::RefUnwindSafe for Waiter {}
+
 impl Waiter {
     pub(crate) fn new() -> Waiter {
         Waiter {

@@ -928,13 +928,8 @@ pub(crate) fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
         f()
     };
     let Some(cx) = current() else {
-        if crate::scheduler::current_thread::is_running_any() {
-            panic!(
-                "weft::task::block_in_place: this thread runs a current-thread runtime, whose \
-                 every task would stop while `f` blocks; use a multi-thread runtime, or move the \
-                 blocking call to a thread of its own"
-            );
-        }
+        // (On a current-thread loop's thread `task::block_in_place` has
+        // panicked already, pointing at its caller.)
         // Not a worker: a multi-thread runtime's `block_on` thread (the
         // body of `#[weft::main]`), or no runtime. Blocking stalls only this
         // thread's own future, so inside `f` it may block, and even run
