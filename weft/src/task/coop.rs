@@ -64,11 +64,13 @@ thread_local! {
 /// (saves a state update and the waker call). Only a task's *root* future may
 /// call this (the coroutine task does): a future nested in a combinator must
 /// wake its own `Context`, which the combinator may be watching.
+#[inline]
 pub(crate) fn requeue_after_poll() {
     REQUEUE.set(true);
 }
 
 /// Takes the [`requeue_after_poll`] request of the poll that just returned.
+#[inline]
 pub(crate) fn take_requeue() -> bool {
     REQUEUE.replace(false)
 }
@@ -155,8 +157,49 @@ impl Drop for RestoreOnPending {
     }
 }
 
-/// The crate's name for [`RestoreOnPending`], used by weft's own resources.
-pub(crate) type Spent = RestoreOnPending;
+/// The unit weft's own resources take ([`proceed`]): dropping it gives the
+/// unit back unless [`made_progress`](Self::made_progress) was called. A
+/// plain flag, cheaper on the per-message path than [`RestoreOnPending`]'s
+/// restore-to-before (the two agree whenever nothing else touched the
+/// budget in between, which is the case inside one resource's poll).
+#[must_use]
+pub(crate) struct Spent(bool);
+
+impl Spent {
+    /// The operation completed: keep the unit spent.
+    #[inline]
+    pub(crate) fn made_progress(mut self) {
+        self.0 = false;
+    }
+}
+
+impl Drop for Spent {
+    #[inline]
+    fn drop(&mut self) {
+        if self.0 {
+            if let Some(n) = REMAINING.get() {
+                REMAINING.set(Some(n.saturating_add(1)));
+            }
+        }
+    }
+}
+
+/// [`poll_proceed`] for weft's own resources (I/O readiness, timers,
+/// `JoinHandle`s), returning the cheaper [`Spent`].
+#[inline]
+pub(crate) fn proceed(cx: &mut Context<'_>) -> Poll<Spent> {
+    match REMAINING.get() {
+        None => Poll::Ready(Spent(false)),
+        Some(0) => {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+        Some(n) => {
+            REMAINING.set(Some(n - 1));
+            Poll::Ready(Spent(true))
+        }
+    }
+}
 
 /// Takes one unit of the task's budget, or — when it is used up — wakes
 /// the task and returns `Pending`, so that the task yields to the scheduler.

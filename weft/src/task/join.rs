@@ -88,7 +88,7 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let spent = ready!(coop::poll_proceed(cx));
+        let spent = ready!(coop::proceed(cx));
         let mut slot = self.raw.join_slot();
         if let Some(output) = slot.output.take() {
             drop(slot);

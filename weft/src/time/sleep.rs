@@ -131,7 +131,7 @@ impl Future for Sleep {
         if this.elapsed {
             return Poll::Ready(());
         }
-        let spent = ready!(coop::poll_proceed(cx));
+        let spent = ready!(coop::proceed(cx));
         let done = match this.key {
             None => match this
                 .driver

@@ -193,6 +193,8 @@ impl Drop for WakeOnUnwind<'_> {
 impl IoShared {
     /// Records readiness for the slot `token` names and wakes its waiters;
     /// drops the event if the slot has been released since (stale token).
+    /// Inlined into the turn's loop: it runs once per event.
+    #[inline(always)]
     fn dispatch(&self, token: u64, ready: Ready, tick: u32) {
         let (index, generation) = decode_token(token);
         let Some(slot) = self.slab.get(index) else {

@@ -53,33 +53,51 @@ impl Registration {
         cx: &mut Context<'_>,
         direction: Direction,
     ) -> Poll<io::Result<ReadyEvent>> {
-        self.poll_ready_masked(cx, direction, direction.mask())
+        let budget = ready!(coop::proceed(cx));
+        let event = self.slot.slot().readiness(direction.mask());
+        if event.ready.is_empty() {
+            // Out of line: the ready path is the hot one.
+            return self.poll_ready_wait(cx, direction, budget);
+        }
+        budget.made_progress();
+        Poll::Ready(Ok(event))
     }
 
     /// [`poll_ready`](Self::poll_ready) for the bits of `mask` only (which
     /// must lie within what wakes `direction`'s waiters: `READ_WAKE` for
     /// reads, `WRITE_INTEREST` for writes), for `ready(Interest)`.
-    #[inline(always)]
     pub(crate) fn poll_ready_masked(
         &self,
         cx: &mut Context<'_>,
         direction: Direction,
         mask: Ready,
     ) -> Poll<io::Result<ReadyEvent>> {
-        let budget = ready!(coop::poll_proceed(cx));
+        let budget = ready!(coop::proceed(cx));
         let event = self.slot.slot().readiness(mask);
         if event.ready.is_empty() {
-            // Out of line: the ready path is the hot one.
-            return self.poll_ready_wait(cx, direction, mask, budget);
+            return self.poll_ready_wait_masked(cx, direction, mask, budget);
         }
         budget.made_progress();
         Poll::Ready(Ok(event))
     }
 
     /// The waiting half of `poll_ready`: registers the waker and looks again.
+    /// (Its own function, not `poll_ready_wait_masked` with the direction's
+    /// mask: one argument fewer on the per-message path.)
     #[cold]
     #[inline(never)]
     fn poll_ready_wait(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        budget: coop::Spent,
+    ) -> Poll<io::Result<ReadyEvent>> {
+        self.poll_ready_wait_masked(cx, direction, direction.mask(), budget)
+    }
+
+    /// The waiting half of `poll_ready_masked`.
+    #[inline(always)]
+    fn poll_ready_wait_masked(
         &self,
         cx: &mut Context<'_>,
         direction: Direction,
