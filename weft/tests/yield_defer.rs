@@ -183,3 +183,37 @@ fn a_spent_budget_defers_like_a_yield() {
         assert_eq!(got, 4);
     });
 }
+
+/// A task that does nothing but yield does not pay a driver turn (an
+/// `epoll_wait`) per yield: turns are skipped while the last one is recent.
+#[test]
+fn a_bare_yield_loop_does_not_turn_the_driver_on_every_yield() {
+    within(60, || {
+        for multi in [false, true] {
+            let rt = if multi {
+                Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .build()
+                    .unwrap()
+            } else {
+                Builder::new_current_thread().build().unwrap()
+            };
+            const YIELDS: u64 = 20_000;
+            let turns = rt.block_on(async move {
+                weft::spawn(async move {
+                    let before = weft::runtime::Handle::current().metrics().io_driver_turns();
+                    for _ in 0..YIELDS {
+                        weft::task::yield_now().await;
+                    }
+                    weft::runtime::Handle::current().metrics().io_driver_turns() - before
+                })
+                .await
+                .unwrap()
+            });
+            assert!(
+                turns < YIELDS / 2,
+                "{turns} driver turns for {YIELDS} yields (multi-thread: {multi})"
+            );
+        }
+    });
+}

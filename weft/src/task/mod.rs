@@ -239,8 +239,9 @@ where
 /// The yield is cheap: the yielder waits in a list beside the run queue,
 /// and when only yielders are left the driver turns without blocking —
 /// unless it turned less than 20 µs ago, so a task that does nothing but
-/// yield costs a clock read per yield, not a syscall. A task whose
-/// cooperative budget runs out is deferred the same way.
+/// yield costs no syscall per yield (and, yielding that fast, only an
+/// occasional clock read). A task whose cooperative budget runs out is
+/// deferred the same way.
 ///
 /// ```
 /// #[weft::main]
