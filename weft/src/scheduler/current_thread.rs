@@ -74,21 +74,24 @@ struct RunQueue {
     /// Tasks that woke themselves during their own poll (a yield, a spent
     /// budget): they join `ready` after the driver's next turn, so that
     /// whatever I/O and timers made ready by then runs before them.
-    deferred: Vec<TaskRef>,
+    deferred: VecDeque<TaskRef>,
 }
 
 impl RunQueue {
     const fn new() -> RunQueue {
         RunQueue {
             ready: VecDeque::new(),
-            deferred: Vec::new(),
+            deferred: VecDeque::new(),
         }
     }
 
-    /// Moves the deferred tasks behind the ready ones.
+    /// Moves the deferred tasks behind the ready ones: a swap of the two
+    /// buffers when nothing else is ready (a task that only yields).
     fn release_deferred(&mut self) {
-        if !self.deferred.is_empty() {
-            self.ready.extend(self.deferred.drain(..));
+        if self.ready.is_empty() {
+            std::mem::swap(&mut self.ready, &mut self.deferred);
+        } else if !self.deferred.is_empty() {
+            self.ready.append(&mut self.deferred);
         }
     }
 
@@ -239,7 +242,7 @@ pub(crate) fn schedule(target: *const Shared, task: TaskRef, yielded: bool) {
         QUEUE.with(|queue| {
             let mut queue = queue.borrow_mut();
             if yielded {
-                queue.deferred.push(task);
+                queue.deferred.push_back(task);
             } else {
                 queue.ready.push_back(task);
             }
