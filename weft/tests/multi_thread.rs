@@ -1224,3 +1224,62 @@ fn worker_park_unpark_count_and_busy_duration_as_tokio_s() {
         assert!(spent >= spin, "busy for {spent:?}, spun {spin:?}");
     });
 }
+
+#[test]
+fn nested_block_in_place_keeps_the_worker_s_queue_running() {
+    // An inner `block_in_place` inside an outer one's closure must not take
+    // the worker back from its stand-in while the outer closure still
+    // blocks: here the outer one waits for a task queued on that worker.
+    within(30, || {
+        let rt = rt(1);
+        let handle = rt.handle().clone();
+        rt.block_on(async move {
+            weft::spawn(async move {
+                let (tx, rx) = std::sync::mpsc::channel::<u32>();
+                let sender = weft::spawn(async move {
+                    weft::task::yield_now().await;
+                    tx.send(7).unwrap();
+                });
+                let got = weft::task::block_in_place(move || {
+                    weft::task::block_in_place(|| ());
+                    rx.recv().unwrap()
+                });
+                sender.await.unwrap();
+                drop(handle);
+                got
+            })
+            .await
+            .unwrap()
+        });
+    });
+}
+
+#[test]
+fn a_runtime_owned_by_a_task_is_dropped_quietly_when_its_owner_shuts_down() {
+    // The owning runtime drops the task's future at its shutdown, outside
+    // any running loop: the inner runtime's drop may wait there (its pool
+    // job runs to the end), and nothing panics.
+    within(30, || {
+        for multi in [false, true] {
+            let outer = if multi { rt(1) } else { common::rt() };
+            let (tx, rx) = std::sync::mpsc::channel();
+            outer.block_on(async move {
+                let inner = common::rt();
+                let job = inner.spawn_blocking(move || {
+                    std::thread::sleep(Duration::from_millis(50));
+                    tx.send("ran").unwrap();
+                });
+                weft::spawn(async move {
+                    let _inner = inner;
+                    let _job = job;
+                    std::future::pending::<()>().await
+                });
+                weft::task::yield_now().await;
+            });
+            drop(outer);
+            // The inner runtime's drop waited for its job (a panic there
+            // would have shut it down without waiting).
+            assert_eq!(rx.try_recv(), Ok("ran"));
+        }
+    });
+}

@@ -1116,6 +1116,43 @@ fn ready_waits_for_error_and_priority_interest() {
             let ready = client.ready(Interest::PRIORITY).await.unwrap();
             assert!(ready.is_priority(), "{ready:?}");
             assert!(!ready.is_writable(), "{ready:?}");
+            // Read the urgent byte under PRIORITY, as tokio's docs do; the
+            // next try finds nothing, which clears the priority readiness,
+            // so a PRIORITY wait waits again instead of spinning.
+            let mut oob = [0u8; 1];
+            let recv_oob = |buf: &mut [u8]| {
+                // SAFETY: a valid socket fd and a buffer of `buf.len()` bytes.
+                let n = unsafe {
+                    libc::recv(
+                        client.as_raw_fd(),
+                        buf.as_mut_ptr().cast(),
+                        buf.len(),
+                        libc::MSG_OOB,
+                    )
+                };
+                if n < 0 {
+                    Err(std::io::Error::last_os_error())
+                } else {
+                    Ok(n as usize)
+                }
+            };
+            assert_eq!(
+                client
+                    .try_io(Interest::PRIORITY, || recv_oob(&mut oob))
+                    .unwrap(),
+                1
+            );
+            assert_eq!(&oob, b"!");
+            let again = client.try_io(Interest::PRIORITY, || match recv_oob(&mut oob) {
+                // Linux says EINVAL once the urgent byte is gone.
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                    Err(std::io::ErrorKind::WouldBlock.into())
+                }
+                other => other,
+            });
+            assert_eq!(again.unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+            let mut priority_wait = std::pin::pin!(client.ready(Interest::PRIORITY));
+            assert!(futures_util::poll!(priority_wait.as_mut()).is_pending());
             // Readable and writable, but no error: an ERROR wait waits.
             let mut error_wait = std::pin::pin!(client.ready(Interest::ERROR));
             assert!(futures_util::poll!(error_wait.as_mut()).is_pending());
@@ -1412,4 +1449,17 @@ fn net_types_are_unwind_safe_as_tokio_s() {
     unwind_safe::<weft::net::UnixDatagram>();
     unwind_safe::<weft::net::UnixListener>();
     unwind_safe::<weft::net::UnixStream>();
+}
+
+#[test]
+fn interest_debug_names_every_flag() {
+    assert_eq!(format!("{:?}", Interest::READABLE), "READABLE");
+    assert_eq!(
+        format!(
+            "{:?}",
+            Interest::READABLE | Interest::PRIORITY | Interest::ERROR
+        ),
+        "READABLE | PRIORITY | ERROR"
+    );
+    assert_eq!(format!("{:?}", Interest::ERROR), "ERROR");
 }

@@ -217,3 +217,43 @@ fn a_bare_yield_loop_does_not_turn_the_driver_on_every_yield() {
         }
     });
 }
+
+/// The same for a `spawn_local` task (and so for a coroutine) on a
+/// multi-thread worker: its yield waits for the driver's turn too.
+#[test]
+fn a_local_task_s_yield_on_a_worker_lets_a_due_timer_fire_first() {
+    within(30, || {
+        let rt = Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            weft::spawn(async {
+                weft::task::spawn_local(async {
+                    let fired = Arc::new(AtomicBool::new(false));
+                    let flag = Arc::clone(&fired);
+                    let deadline = weft::time::Instant::now() + std::time::Duration::from_millis(5);
+                    weft::spawn(async move {
+                        weft::time::sleep_until(deadline).await;
+                        flag.store(true, SeqCst);
+                    });
+                    weft::task::yield_now().await;
+                    while weft::time::Instant::now()
+                        < deadline + std::time::Duration::from_millis(2)
+                    {
+                        std::hint::spin_loop();
+                    }
+                    weft::task::yield_now().await;
+                    assert!(
+                        fired.load(SeqCst),
+                        "the timer due before the local task's yield had not fired"
+                    );
+                })
+                .await
+                .unwrap();
+            })
+            .await
+            .unwrap();
+        });
+    });
+}

@@ -84,7 +84,7 @@ pub(crate) const YIELD_TURN_GAP: Duration = Duration::from_micros(20);
 
 /// At most this many yield turns in a row skip the clock read (when yields
 /// come much faster than `YIELD_TURN_GAP`).
-const MAX_UNCHECKED_YIELDS: u32 = 16;
+const MAX_UNCHECKED_YIELDS: u32 = 8;
 
 impl Driver {
     pub(crate) fn new(config: Config) -> std::io::Result<Driver> {
@@ -153,11 +153,15 @@ impl Driver {
     /// quarter of the gap later at the rate yields just came (1 when each
     /// yield takes longer than that, at most [`MAX_UNCHECKED_YIELDS`]). A
     /// task that yields after real work (the rate that matters for I/O)
-    /// gets a clock read, and a turn if due, on every yield.
-    pub(crate) fn yield_turn(&mut self) {
+    /// gets a clock read, and a turn if due, on every yield — after a burst
+    /// of fast yields, from its next check on (the schedulers' own turn
+    /// every `event_interval` polls bounds that too).
+    ///
+    /// Returns whether the driver turned.
+    pub(crate) fn yield_turn(&mut self) -> bool {
         self.yields_unchecked += 1;
         if self.yields_unchecked < self.check_every {
-            return;
+            return false;
         }
         let now = Instant::now();
         let per_yield = now.saturating_duration_since(self.last_check) / self.yields_unchecked;
@@ -169,7 +173,9 @@ impl Driver {
         self.last_check = now;
         if now.saturating_duration_since(self.last_turn) >= YIELD_TURN_GAP {
             self.park(Some(Duration::ZERO));
+            return true;
         }
+        false
     }
 }
 

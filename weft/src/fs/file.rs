@@ -866,7 +866,9 @@ impl IntoRawFd for File {
     /// a pending write error is dropped, as in `into_std`. If a job is in
     /// flight, the descriptor returned is a duplicate (same open file, same
     /// offset; the job closes the original when it ends): bytes a write
-    /// accepted are still written, possibly after this returns, and record
+    /// accepted are still written, possibly after this returns; a read or
+    /// seek job in flight still moves the shared offset after this returns,
+    /// and what a read job fetches ahead is lost; and record
     /// locks (`fcntl(F_SETLK)`) the process holds on the file are released
     /// when the job's descriptor closes, as POSIX does for any close.
     ///

@@ -267,28 +267,15 @@ impl<T: AsFd> Evented<T> {
             .map(|(n, _)| n)
     }
 
-    /// tokio's `try_io(interest, f)`: `f` runs under the read side's
-    /// readiness if `interest` has it (readable or priority) and it is set,
-    /// or if `interest` has no write side; else under the write side's. That
-    /// side is cleared if `f` returns `WouldBlock`.
+    /// tokio's `try_io(interest, f)`: `f` runs if any readiness of
+    /// `interest` is set (`WouldBlock` otherwise), and every bit of it that
+    /// was set is cleared if `f` returns `WouldBlock`, as tokio does.
     pub(crate) fn try_io_interest<R>(
         &self,
         interest: Interest,
         f: impl FnOnce() -> io::Result<R>,
     ) -> io::Result<R> {
-        let reads = interest.is_readable() || interest.is_priority();
-        let read = !interest.is_writable()
-            || (reads
-                && !self
-                    .registration
-                    .readiness_masked(crate::driver::io::Ready::READ_WAKE)
-                    .is_empty());
-        let direction = if read {
-            Direction::Read
-        } else {
-            Direction::Write
-        };
-        self.registration.try_io(direction, f)
+        self.registration.try_io_masked(interest.mask(), f)
     }
 
     /// tokio's `async_io`: waits for `interest`, runs `f` through

@@ -192,7 +192,9 @@ impl Drop for Runtime {
             return;
         }
         let blocking = std::sync::Arc::clone(self.handle.inner.blocking());
-        if scheduler::in_async_context() {
+        // (A runtime owned by a task that another runtime drops at its
+        // shutdown is dropped outside any running loop: it may wait.)
+        if scheduler::in_async_context() && !scheduler::dropping_tasks() {
             // Waiting here for worker threads or pool jobs could deadlock
             // (they may need this very loop): stop everything without
             // waiting, then refuse, as tokio does, so the mistake is seen.

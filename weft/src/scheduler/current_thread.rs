@@ -464,10 +464,11 @@ impl<'a> Running<'a> {
     }
 
     /// The turn a yield asks for ([`Driver::yield_turn`]), then the
-    /// deferred tasks join the run queue.
-    fn yield_turn(&mut self) {
-        self.core().driver.yield_turn();
+    /// deferred tasks join the run queue. Returns whether the driver turned.
+    fn yield_turn(&mut self) -> bool {
+        let turned = self.core().driver.yield_turn();
         self.with_queue(RunQueue::release_deferred);
+        turned
     }
 
     fn leave(&mut self) -> Option<Box<Core>> {
@@ -558,8 +559,9 @@ fn drive<F: Future>(
                 if running.has_deferred() || main_yielded {
                     // Only yielders are left: the driver's turn first (unless
                     // it just had one), then they run again.
-                    running.yield_turn();
-                    since_driver = 0;
+                    if running.yield_turn() {
+                        since_driver = 0;
+                    }
                     if !std::mem::take(&mut main_yielded) && !main.woken.load(SeqCst) {
                         // Only tasks yielded: straight back to them.
                         continue;
@@ -630,6 +632,7 @@ pub(crate) fn shutdown(shared: &Arc<Shared>) {
 
 fn shutdown_core(shared: &Arc<Shared>, core: Box<Core>) {
     let _enter = context::enter(crate::scheduler::Handle::CurrentThread(Arc::clone(shared)));
+    let _dropping = super::DroppingTasks::enter();
     let mut running = Running::enter(shared, core);
     // Dropping a future can wake or spawn others; go round until quiet.
     loop {

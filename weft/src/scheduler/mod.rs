@@ -117,9 +117,10 @@ pub(crate) fn bump(counter: &AtomicU64) {
 }
 
 /// One worker's park/unpark count and busy time (tokio's
-/// `worker_park_unpark_count` and `worker_total_busy_duration`), written
-/// only by the thread running the worker. Two clock reads per park, none per
-/// poll.
+/// `worker_park_unpark_count` and `worker_total_busy_duration`). Written by
+/// the thread running the worker, and for a moment also by a
+/// `block_in_place` stand-in on its way out, so the updates are atomic
+/// adds. Two clock reads per park, none per poll.
 #[derive(Default)]
 pub(crate) struct BusyClock {
     /// One more on each park and on each unpark: odd while parked.
@@ -136,6 +137,17 @@ impl BusyClock {
         Busy {
             clock: self,
             since: std::cell::Cell::new(std::time::Instant::now()),
+            counts_time: true,
+        }
+    }
+
+    /// For a `block_in_place` stand-in: its parks count, its time does not
+    /// (the home thread, inside `block_in_place`, is counted busy already).
+    pub(crate) fn start_parks_only(&self) -> Busy<'_> {
+        Busy {
+            clock: self,
+            since: std::cell::Cell::new(std::time::Instant::now()),
+            counts_time: false,
         }
     }
 
@@ -146,9 +158,8 @@ impl BusyClock {
     }
 
     fn count_park_or_unpark(&self) {
-        let count = self.park_unpark.load(Relaxed).wrapping_add(1);
         self.park_unpark
-            .store(count, std::sync::atomic::Ordering::Release);
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
     }
 
     pub(crate) fn busy_duration(&self) -> std::time::Duration {
@@ -157,8 +168,7 @@ impl BusyClock {
 
     fn add_busy(&self, since: std::time::Instant) {
         let nanos = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        let total = self.busy_nanos.load(Relaxed).saturating_add(nanos);
-        self.busy_nanos.store(total, Relaxed);
+        self.busy_nanos.fetch_add(nanos, Relaxed);
     }
 }
 
@@ -167,13 +177,17 @@ impl BusyClock {
 pub(crate) struct Busy<'a> {
     clock: &'a BusyClock,
     since: std::cell::Cell<std::time::Instant>,
+    /// False on a stand-in (see [`BusyClock::start_parks_only`]).
+    counts_time: bool,
 }
 
 impl Busy<'_> {
     /// Runs `park` (the worker sleeps) between a park count and an unpark
     /// count; the time inside is not busy time.
     pub(crate) fn parked<R>(&self, park: impl FnOnce() -> R) -> R {
-        self.clock.add_busy(self.since.get());
+        if self.counts_time {
+            self.clock.add_busy(self.since.get());
+        }
         self.clock.count_park_or_unpark();
         let out = park();
         self.clock.count_park_or_unpark();
@@ -184,7 +198,9 @@ impl Busy<'_> {
 
 impl Drop for Busy<'_> {
     fn drop(&mut self) {
-        self.clock.add_busy(self.since.get());
+        if self.counts_time {
+            self.clock.add_busy(self.since.get());
+        }
     }
 }
 
@@ -301,6 +317,33 @@ where
              call it from a task on a worker (inside `weft::spawn(async { .. })`), or use a \
              current-thread runtime (`#[weft::main(flavor = \"current_thread\")]`)",
     ))
+}
+
+thread_local! {
+    /// True while this thread drops a runtime's tasks at its shutdown.
+    static DROPPING_TASKS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks this thread, while alive, as dropping a runtime's tasks at its
+/// shutdown: no loop runs here meanwhile, so a runtime owned by one of
+/// those futures may wait for its threads when it is dropped there.
+pub(crate) struct DroppingTasks(bool);
+
+impl DroppingTasks {
+    pub(crate) fn enter() -> DroppingTasks {
+        DroppingTasks(DROPPING_TASKS.replace(true))
+    }
+}
+
+impl Drop for DroppingTasks {
+    fn drop(&mut self) {
+        DROPPING_TASKS.set(self.0);
+    }
+}
+
+/// True while this thread drops a runtime's tasks at its shutdown.
+pub(crate) fn dropping_tasks() -> bool {
+    DROPPING_TASKS.get()
 }
 
 /// True when this thread runs a weft loop or waits in a `block_on`: blocking

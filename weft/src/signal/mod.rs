@@ -5,7 +5,9 @@
 //! that arrive while nobody awaits are coalesced, never lost (at least one
 //! delivery after the last `recv`); a signal that arrives while no listener
 //! for it exists goes to the next one created (so a Ctrl-C that lands
-//! between two `ctrl_c()` futures of a `select!` loop still stops it);
+//! between two `ctrl_c()` futures of a `select!` loop still stops it — a
+//! delivery that lands while a listener exists goes to the listeners that
+//! exist then, even one about to be dropped unpolled, as in tokio);
 //! listeners on different runtimes in one process all work.
 //!
 //! **What installing weft's handler changes.** The first listener for a

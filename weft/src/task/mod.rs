@@ -308,9 +308,9 @@ pub fn block_in_place<F, R>(f: F) -> R
 where
     F: FnOnce() -> R,
 {
-    if !crate::scheduler::multi_thread::is_worker()
-        && crate::scheduler::current_thread::is_running_any()
-    {
+    // A current-thread loop on this thread (also one run inside a worker's
+    // `block_in_place`) would stop while `f` blocks.
+    if crate::scheduler::current_thread::is_running_any() {
         panic!(
             "weft::task::block_in_place: this thread runs a current-thread runtime, whose every \
              task would stop while `f` blocks; use a multi-thread runtime, or move the blocking \

@@ -104,10 +104,11 @@ pub(crate) struct Cell<F: Future> {
 //   holds RUNNING (state.rs), which makes access exclusive;
 // - a future with a `local_owner` is polled, and dropped, only on that
 //   owner thread, in release builds too: `run` checks the thread before it
-//   touches the future and panics off it (`assert_on_owner_thread`);
-//   `shutdown` leaks the future rather than drop it off it; and `Drop for
-//   Cell` (the last reference going away while the future is still there)
-//   leaks it off it. Every other path to the future goes through `run` or
+//   touches the future and, off it, leaks the whole cell and panics
+//   (`assert_on_owner_thread`); `shutdown` leaks the whole cell rather than
+//   drop the future off it; and `Drop for Cell` (the last reference going
+//   away off the owner thread with the future still there) aborts the
+//   process. Every other path to the future goes through `run` or
 //   `shutdown`. Futures without an owner are `Send` (`spawn` requires it);
 // - the output is written on the thread that polls; it leaves the cell
 //   only through `JoinHandle<T>`, which is `Send` only for `T: Send`, or is
@@ -170,11 +171,14 @@ where
     /// this thread is not its owner: polling a `!Send` future elsewhere would
     /// be undefined behaviour. A scheduler bug, never a user's; checked in
     /// release builds too (a thread-local read for local tasks, nothing for
-    /// the others).
+    /// the others). The queue's reference is leaked first, so that the
+    /// unwinding cannot drop the future here either.
     #[inline]
-    fn assert_on_owner_thread(&self) {
+    fn assert_on_owner_thread(self: &Arc<Self>) {
         if !self.on_owner_thread() {
-            owner_thread_violation(self.header.id);
+            let id = self.header.id;
+            std::mem::forget(Arc::clone(self));
+            owner_thread_violation(id);
         }
     }
 
@@ -330,17 +334,24 @@ where
 impl<F: Future> Drop for Cell<F> {
     fn drop(&mut self) {
         // The future is normally gone by now (completed, cancelled, or
-        // dropped at shutdown on its owner thread). If the last reference
-        // to a local task goes away on another thread with its future still
-        // here, leak the future: it may not be dropped on this thread.
+        // dropped at shutdown on its owner thread; `run` and `shutdown`
+        // leak the whole cell rather than let it go elsewhere). If the last
+        // reference to a local task still goes away on another thread with
+        // its future in place, neither dropping the `!Send` future here nor
+        // forgetting it (its memory is about to be freed while pinned) is
+        // sound: stop the process, saying why.
         let off_owner = self
             .header
             .local_owner
             .is_some_and(|owner| owner.thread != current_thread_id());
-        if off_owner {
-            if let Some(future) = self.future.get_mut().take() {
-                std::mem::forget(future);
-            }
+        if off_owner && self.future.get_mut().is_some() {
+            eprintln!(
+                "weft: the local task {} was about to be dropped, with its future, on a thread \
+                 other than the one that spawned it (a bug in weft's scheduler: please report \
+                 it); aborting rather than drop a !Send future there",
+                self.header.id
+            );
+            std::process::abort();
         }
     }
 }

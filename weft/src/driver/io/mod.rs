@@ -169,8 +169,14 @@ impl IoDriver {
 impl Drop for IoDriver {
     fn drop(&mut self) {
         self.shared.shutdown.store(true, Release);
-        self.shared.slab.for_each(|slot| {
+        // Every waiter learns of the shutdown; one panicking waker does not
+        // keep the others (tasks of other runtimes, maybe) waiting forever.
+        let mut slots = Vec::new();
+        self.shared.slab.for_each(|slot| slots.push(slot));
+        crate::driver::each_contained(slots.into_iter(), |slot| {
+            let writer_on_unwind = WakeOnUnwind(&slot.writer, true);
             slot.reader.wake();
+            std::mem::forget(writer_on_unwind);
             slot.writer.wake();
         });
     }

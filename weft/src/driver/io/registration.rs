@@ -245,7 +245,20 @@ impl Registration {
         direction: Direction,
         op: impl FnOnce() -> io::Result<R>,
     ) -> io::Result<R> {
-        let event = self.slot.slot().readiness(direction.mask());
+        self.try_io_masked(direction.mask(), op)
+    }
+
+    /// [`try_io`](Self::try_io) under the readiness bits of `mask` (tokio's
+    /// `try_io(interest, ..)`): every bit of it that was set is cleared on
+    /// `WouldBlock`, priority and error included, so a wait on them does
+    /// not return at once forever.
+    #[inline]
+    pub(crate) fn try_io_masked<R>(
+        &self,
+        mask: Ready,
+        op: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
+        let event = self.slot.slot().readiness(mask);
         if event.ready.is_empty() {
             return Err(io::ErrorKind::WouldBlock.into());
         }

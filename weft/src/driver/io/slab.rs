@@ -300,7 +300,7 @@ impl Slab {
     }
 
     /// Calls `f` on every slot that was ever handed out.
-    pub(crate) fn for_each(&self, mut f: impl FnMut(&Slot)) {
+    pub(crate) fn for_each<'a>(&'a self, mut f: impl FnMut(&'a Slot)) {
         for page in self.pages.iter().map_while(|p| p.get()) {
             page.iter().for_each(&mut f);
         }

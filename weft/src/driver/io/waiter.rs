@@ -123,8 +123,11 @@ impl Waiter {
                     // waiters it would have woken (taken while we still
                     // hold the cell, woken once we let go). The swap (not a
                     // store) pairs with that wake's `fetch_or`, so its
-                    // readiness is visible to the tasks we wake.
-                    self.waker.wake_by_ref();
+                    // readiness is visible to the tasks we wake. The state
+                    // is released before any waker runs, and each wake is
+                    // contained (this may run while a panic unwinds), so a
+                    // panicking waker can neither leave the waiter stuck
+                    // nor cost the others their wake.
                     let earlier = self.waiter.waker.with_mut(|slot| {
                         // SAFETY: REGISTERING is still held.
                         let slot = unsafe { &mut *slot };
@@ -132,6 +135,8 @@ impl Waiter {
                     });
                     state.swap(IDLE, AcqRel);
                     earlier.into_iter().for_each(crate::driver::wake_contained);
+                    let own = self.waker;
+                    crate::driver::each_contained(std::iter::once(()), |()| own.wake_by_ref());
                 }
             }
         }

@@ -330,6 +330,7 @@ impl Shared {
     #[allow(clippy::vec_box)]
     fn finish_shutdown(self: &Arc<Self>, cores: Vec<Box<Core>>) {
         let _enter = context::enter(crate::scheduler::Handle::MultiThread(Arc::clone(self)));
+        let _dropping = crate::scheduler::DroppingTasks::enter();
         // Dropping a future can wake or spawn others; go round until quiet.
         // Wakes from here go to the global queue (no core is installed).
         let mut cores = cores;

@@ -137,6 +137,10 @@ struct WorkerCx {
     core: RefCell<Option<Box<Core>>>,
     /// `spawn_local` tasks of this worker ready to run (home thread only).
     pinned: RefCell<VecDeque<TaskRef>>,
+    /// Pinned tasks that yielded: they join `pinned` after the driver's
+    /// next turn, as `Core::deferred` joins the ring (home thread only;
+    /// never handed to a stand-in, as the pinned queue is not).
+    pinned_deferred: RefCell<VecDeque<TaskRef>>,
     /// Every `spawn_local` task of this worker not yet completed.
     pinned_registry: RefCell<Registry>,
     /// True while a task is being polled: only then may `block_in_place`
@@ -324,6 +328,7 @@ fn run_thread(shared: Arc<Shared>, index: usize, home: bool) {
         home,
         core: RefCell::new(Some(core)),
         pinned: RefCell::new(VecDeque::new()),
+        pinned_deferred: RefCell::new(VecDeque::new()),
         pinned_registry: RefCell::new(Registry::default()),
         in_poll: Cell::new(false),
         blocking: Cell::new(!home),
@@ -415,8 +420,13 @@ impl WorkerCx {
     }
 
     fn run(&self) {
-        // This thread's busy time, up to each park and to the way out.
-        let busy = self.remote().busy.start();
+        // This thread's busy time, up to each park and to the way out (a
+        // stand-in's is not counted: the home thread is, meanwhile).
+        let busy = if self.home {
+            self.remote().busy.start()
+        } else {
+            self.remote().busy.start_parks_only()
+        };
         loop {
             if self.core.borrow().is_none() {
                 // A `block_in_place` in the last poll handed the core on.
@@ -524,7 +534,11 @@ impl WorkerCx {
     fn schedule_here(&self, task: TaskRef, yielded: bool) -> Result<(), TaskRef> {
         if let Some(owner) = task.header().local_owner {
             if self.home && owner.worker == self.index {
-                self.pinned.borrow_mut().push_back(task);
+                if yielded {
+                    self.pinned_deferred.borrow_mut().push_back(task);
+                } else {
+                    self.pinned.borrow_mut().push_back(task);
+                }
                 return Ok(());
             }
             return Err(task);
@@ -620,24 +634,40 @@ impl WorkerCx {
     /// worker holds the driver, which then does it, or the last turn was
     /// just now), then the deferred tasks go to the ring and the first runs.
     fn after_yield_turn(&self) -> Option<TaskRef> {
-        if self.core.borrow().as_ref()?.deferred.is_empty() {
+        let deferred = !self.core.borrow().as_ref()?.deferred.is_empty()
+            || !self.pinned_deferred.borrow().is_empty();
+        if !deferred {
             return None;
         }
+        let mut turned = false;
         if let Some(mut guard) = self.shared.try_lock_driver() {
             if let Some(driver) = guard.as_mut() {
                 self.set_in_driver(true);
-                driver.yield_turn();
+                turned = driver.yield_turn();
                 self.set_in_driver(false);
             }
         }
         self.release_deferred();
-        let mut guard = self.core.borrow_mut();
-        let core = guard.as_mut()?;
-        core.lifo.take().or_else(|| core.queue.pop())
+        if turned {
+            // What the turn woke landed here without notifying anyone.
+            self.spread_work();
+        }
+        let local = {
+            let mut guard = self.core.borrow_mut();
+            let core = guard.as_mut()?;
+            core.lifo.take().or_else(|| core.queue.pop())
+        };
+        local.or_else(|| if self.home { self.pop_pinned() } else { None })
     }
 
     /// The deferred tasks join the ring (its overflow the global queue).
     fn release_deferred(&self) {
+        {
+            let mut yielded = self.pinned_deferred.borrow_mut();
+            if !yielded.is_empty() {
+                self.pinned.borrow_mut().append(&mut yielded);
+            }
+        }
         let mut overflow = None;
         if let Some(core) = self.core.borrow_mut().as_mut() {
             core.release_deferred(&mut overflow);
@@ -822,7 +852,9 @@ impl WorkerCx {
         queued
             || (self.home
                 && remote.pinned_alive.load(Relaxed) > 0
-                && (!self.pinned.borrow().is_empty() || remote.pinned_len.load(Acquire) > 0))
+                && (!self.pinned.borrow().is_empty()
+                    || !self.pinned_deferred.borrow().is_empty()
+                    || remote.pinned_len.load(Acquire) > 0))
     }
 
     /// Nothing to run anywhere: sleep until woken.
@@ -883,6 +915,7 @@ impl WorkerCx {
     /// At exit of the home thread: drop every pinned task's future, here,
     /// on the one thread allowed to.
     fn shutdown_pinned(&self) {
+        let _dropping = crate::scheduler::DroppingTasks::enter();
         let remote = self.remote();
         loop {
             let mut dropped = false;
@@ -892,7 +925,8 @@ impl WorkerCx {
                 remote.pinned_len.store(0, Release);
                 std::mem::take(&mut inbox.tasks)
             };
-            let queued: Vec<TaskRef> = self.pinned.borrow_mut().drain(..).collect();
+            let mut queued: Vec<TaskRef> = self.pinned.borrow_mut().drain(..).collect();
+            queued.extend(self.pinned_deferred.borrow_mut().drain(..));
             let registered = self.pinned_registry.borrow_mut().drain();
             for task in inbox.into_iter().chain(queued).chain(registered) {
                 task.shutdown();
@@ -941,6 +975,13 @@ pub(crate) fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
         // Outside a task's poll (a hook, a waker fired by the driver, a
         // future dropped at shutdown): the loop around this call holds the
         // core in hand, so it cannot go; block this worker.
+        return f();
+    }
+    if cx.lent.get() {
+        // Inside another `block_in_place`'s `f` on this thread: the core is
+        // with a stand-in already, and must stay there until that outer
+        // `f` returns (asking for it back now would leave the worker's
+        // queues with nobody to run them while the outer `f` blocks).
         return f();
     }
     let shared = &cx.shared;
