@@ -278,3 +278,35 @@ fn a_job_spawned_just_before_shutdown_runs() {
         }
     });
 }
+
+#[test]
+fn dropping_the_last_handle_inside_a_pool_job_does_not_wait_for_itself() {
+    // The runtime is dropped from one of its own pool jobs while another
+    // pool thread exists: the drop waits for the others only, and returns
+    // as soon as they are gone (it waited out the whole shutdown timeout).
+    within(60, || {
+        let rt = Builder::new_current_thread()
+            .shutdown_timeout(Duration::from_secs(20))
+            .build()
+            .unwrap();
+        // Two pool threads: one idle, one running the job below.
+        let (tx, rx) = std::sync::mpsc::channel();
+        rt.block_on(async {
+            let a = spawn_blocking(|| std::thread::sleep(Duration::from_millis(20)));
+            let b = spawn_blocking(|| std::thread::sleep(Duration::from_millis(20)));
+            a.await.unwrap();
+            b.await.unwrap();
+        });
+        let handle = rt.handle().clone();
+        let holder = Arc::new(std::sync::Mutex::new(Some(rt)));
+        let for_job = Arc::clone(&holder);
+        let _job = handle.spawn_blocking(move || {
+            let begin = Instant::now();
+            drop(for_job.lock().unwrap().take());
+            tx.send(begin.elapsed()).unwrap();
+        });
+        drop(handle);
+        let took = rx.recv_timeout(Duration::from_secs(50)).unwrap();
+        assert!(took < Duration::from_secs(15), "the drop took {took:?}");
+    });
+}

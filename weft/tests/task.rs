@@ -964,3 +964,49 @@ fn panics_point_at_the_caller() {
     });
     assert!(file.ends_with("task.rs"), "block_in_place blamed {file}");
 }
+
+#[test]
+fn enter_guards_dropped_out_of_order_twice_still_leave_the_thread_outside() {
+    // Guards 1, 2, 3; drop 2 (panics), then 1 (panics), then 3: the
+    // restores of 2 and 1 come due in turn, and no runtime stays current.
+    let (rt1, rt2, rt3) = (rt(), rt(), rt());
+    let first = rt1.enter();
+    let second = rt2.enter();
+    let third = rt3.enter();
+    for guard in [second, first] {
+        let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(guard)));
+        assert!(dropped.is_err(), "an out-of-order drop panics");
+    }
+    drop(third);
+    assert!(weft::runtime::Handle::try_current().is_err());
+}
+
+#[test]
+fn a_leaked_enter_guard_inside_a_blocking_job_costs_the_pool_nothing() {
+    // `mem::forget` of a guard is safe code: the job's own scope ends
+    // regardless, and the pool thread goes on running jobs.
+    within(30, || {
+        let rt = weft::runtime::Builder::new_current_thread()
+            .max_blocking_threads(1)
+            .build()
+            .unwrap();
+        let other = weft::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let other_handle = other.handle().clone();
+        rt.block_on(async move {
+            weft::task::spawn_blocking(move || std::mem::forget(other_handle.enter()))
+                .await
+                .unwrap();
+            // The one pool thread is still alive and runs the next job.
+            assert_eq!(weft::task::spawn_blocking(|| 5).await.unwrap(), 5);
+        });
+        let begin = std::time::Instant::now();
+        drop(rt);
+        assert!(
+            begin.elapsed() < std::time::Duration::from_secs(10),
+            "the drop waited for a pool thread that had died"
+        );
+        drop(other);
+    });
+}

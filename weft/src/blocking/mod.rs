@@ -364,11 +364,10 @@ impl Pool {
             }
         }
         state.threads -= 1;
-        let last = state.threads == 0;
         drop(state);
-        if last {
-            self.exited.notify_all();
-        }
+        // Every exit, not just the last: a shutdown called from one of this
+        // pool's own jobs waits for the others only (`threads > 1`).
+        self.exited.notify_all();
         self.config.hooks.thread_stop();
     }
 

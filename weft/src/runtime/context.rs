@@ -18,8 +18,21 @@ thread_local! {
         const { RefCell::new(Vec::new()) };
 }
 
-/// Makes `handle` the current runtime until the guard drops.
+/// Makes `handle` the current runtime until the guard drops: weft's own
+/// scopes (a `block_on`, a worker, a pool job). Their guards are dropped in
+/// order by construction; if a user's guard entered inside one was leaked
+/// (`mem::forget`), leaving the scope discards it rather than panic.
 pub(crate) fn enter(handle: scheduler::Handle) -> SetCurrent {
+    enter_with(handle, false)
+}
+
+/// [`enter`] for a user's `EnterGuard`: dropped out of order, it panics as
+/// tokio's does.
+pub(crate) fn enter_checked(handle: scheduler::Handle) -> SetCurrent {
+    enter_with(handle, true)
+}
+
+fn enter_with(handle: scheduler::Handle, checked: bool) -> SetCurrent {
     // During thread teardown (a runtime dropped from a thread-local's
     // destructor) the slot may be gone: then nothing is entered.
     let mut handle = Some(handle);
@@ -35,6 +48,7 @@ pub(crate) fn enter(handle: scheduler::Handle) -> SetCurrent {
     SetCurrent {
         previous,
         depth,
+        checked,
         _not_send: PhantomData,
     }
 }
@@ -45,6 +59,9 @@ pub(crate) struct SetCurrent {
     /// This guard's place in the stack of live `enter`s (0: entered during
     /// thread teardown, not counted).
     depth: usize,
+    /// A user's guard: out-of-order drops panic (weft's own scopes restore
+    /// their state whatever is left above them).
+    checked: bool,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -53,6 +70,26 @@ impl Drop for SetCurrent {
         let previous = self.previous.take();
         if self.depth != 0 {
             let live = DEPTH.try_with(Cell::get).unwrap_or(self.depth);
+            if live < self.depth {
+                // Voided: the scope this guard was entered in has ended
+                // (the guard outlived it). Nothing of it is left to restore.
+                if self.checked && !std::thread::panicking() {
+                    out_of_order();
+                }
+                return;
+            }
+            if live > self.depth && !self.checked {
+                // One of weft's own scopes ends while guards entered inside
+                // it are still live (leaked, or dropped later out of order):
+                // they are void now.
+                let _ = ORPHANED.try_with(|orphaned| {
+                    orphaned
+                        .borrow_mut()
+                        .retain(|&(depth, _)| depth < self.depth);
+                });
+                restore(self.depth, previous);
+                return;
+            }
             if live > self.depth {
                 // Out of order: guards entered after this one are still
                 // live. Restoring now would leave a runtime current after
@@ -63,27 +100,25 @@ impl Drop for SetCurrent {
                     orphaned.borrow_mut().push((self.depth, previous));
                 });
                 if !std::thread::panicking() {
-                    panic!(
-                        "`EnterGuard` values dropped out of order. Guards returned by \
-                         `weft::runtime::Handle::enter()` must be dropped in the reverse order \
-                         as they were acquired."
-                    );
+                    out_of_order();
                 }
                 return;
             }
             restore(self.depth, previous);
             // Guards below this one dropped out of order earlier: their
             // restores are due now.
+            // (In any order: guards can be dropped out of order more than
+            // once, deeper ones after shallower ones.)
             let _ = ORPHANED.try_with(|orphaned| loop {
                 let mut orphaned = orphaned.borrow_mut();
                 let due = DEPTH.try_with(Cell::get).unwrap_or(0);
-                match orphaned.last() {
-                    Some(&(depth, _)) if depth == due => {
-                        let (depth, previous) = orphaned.pop().expect("just looked");
+                match orphaned.iter().position(|&(depth, _)| depth == due) {
+                    Some(at) => {
+                        let (depth, previous) = orphaned.swap_remove(at);
                         drop(orphaned);
                         restore(depth, previous);
                     }
-                    _ => break,
+                    None => break,
                 }
             });
             return;
@@ -91,6 +126,16 @@ impl Drop for SetCurrent {
         // Entered during thread teardown; the slot may be gone.
         let _ = ENTERED.try_with(|entered| entered.replace(previous));
     }
+}
+
+#[cold]
+#[inline(never)]
+fn out_of_order() -> ! {
+    panic!(
+        "`EnterGuard` values dropped out of order. Guards returned by \
+         `weft::runtime::Handle::enter()` must be dropped in the reverse order as they were \
+         acquired."
+    )
 }
 
 /// Leaves the `enter` at `depth`: `previous` is current again.

@@ -165,7 +165,7 @@ impl Handle {
     /// Makes this runtime current on this thread until the guard drops.
     pub fn enter(&self) -> EnterGuard<'_> {
         EnterGuard {
-            _set: context::enter(self.inner.clone()),
+            _set: context::enter_checked(self.inner.clone()),
             _handle: PhantomData,
         }
     }

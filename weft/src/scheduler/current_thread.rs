@@ -631,8 +631,11 @@ pub(crate) fn shutdown(shared: &Arc<Shared>) {
 }
 
 fn shutdown_core(shared: &Arc<Shared>, core: Box<Core>) {
+    // Only a thread that runs no other loop may wait while a task's future
+    // drops a runtime it owns (not one inside another runtime's task,
+    // calling `shutdown_background` say).
+    let _dropping = (!super::in_async_context()).then(super::DroppingTasks::enter);
     let _enter = context::enter(crate::scheduler::Handle::CurrentThread(Arc::clone(shared)));
-    let _dropping = super::DroppingTasks::enter();
     let mut running = Running::enter(shared, core);
     // Dropping a future can wake or spawn others; go round until quiet.
     loop {

@@ -647,11 +647,12 @@ impl WorkerCx {
                 self.set_in_driver(false);
             }
         }
-        self.release_deferred();
         if turned {
-            // What the turn woke landed here without notifying anyone.
+            // What the turn woke landed here without notifying anyone
+            // (counted before the yielders join the ring: they need no one).
             self.spread_work();
         }
+        self.release_deferred();
         let local = {
             let mut guard = self.core.borrow_mut();
             let core = guard.as_mut()?;
