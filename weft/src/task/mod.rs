@@ -12,6 +12,7 @@
 
 pub mod coop;
 mod join;
+mod join_set;
 pub(crate) mod raw;
 mod state;
 
@@ -25,6 +26,7 @@ use std::task::{Context, Poll};
 
 pub use coop::{consume_budget, unconstrained, Unconstrained};
 pub use join::{AbortHandle, JoinError, JoinHandle};
+pub use join_set::JoinSet;
 
 use crate::runtime::Handle;
 
