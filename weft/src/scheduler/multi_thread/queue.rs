@@ -425,6 +425,12 @@ mod tests {
                         if let Some(item) = steal.steal_into(&mut mine) {
                             sum.fetch_add(item, Relaxed);
                             count += 1;
+                        } else {
+                            // Nothing to take: let the owner (and, under
+                            // valgrind, which runs one thread at a time, the
+                            // other tests' threads) run rather than spin
+                            // through this thread's whole time slice.
+                            std::thread::yield_now();
                         }
                         while let Some(item) = mine.pop() {
                             sum.fetch_add(item, Relaxed);
