@@ -15,6 +15,7 @@ mod join;
 mod join_set;
 pub(crate) mod raw;
 mod state;
+mod task_local;
 
 use std::cell::Cell;
 use std::fmt;
@@ -27,6 +28,7 @@ use std::task::{Context, Poll};
 pub use coop::{consume_budget, unconstrained, Unconstrained};
 pub use join::{AbortHandle, JoinError, JoinHandle};
 pub use join_set::JoinSet;
+pub use task_local::{AccessError, LocalKey, TaskLocalFuture};
 
 use crate::runtime::Handle;
 
