@@ -19,6 +19,30 @@ fn cooperative<T>(cx: &mut Context<'_>, value: impl FnOnce() -> T) -> Poll<T> {
     Poll::Ready(value())
 }
 
+/// `AsyncWrite` that accepts every byte and drops it, spending a unit of
+/// the budget per call.
+macro_rules! swallow_writes {
+    ($t:ty) => {
+        impl AsyncWrite for $t {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                cooperative(cx, || Ok(buf.len()))
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                cooperative(cx, || Ok(()))
+            }
+
+            fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                cooperative(cx, || Ok(()))
+            }
+        }
+    };
+}
+
 /// A reader that is always at end of file and a writer that accepts and
 /// drops every byte; see [`empty`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -62,23 +86,7 @@ impl AsyncBufRead for Empty {
     fn consume(self: Pin<&mut Self>, _: usize) {}
 }
 
-impl AsyncWrite for Empty {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        cooperative(cx, || Ok(buf.len()))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        cooperative(cx, || Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        cooperative(cx, || Ok(()))
-    }
-}
+swallow_writes!(Empty);
 
 impl AsyncSeek for Empty {
     fn poll_seek(self: Pin<&mut Self>, cx: &mut Context<'_>, _: SeekFrom) -> Poll<io::Result<u64>> {
@@ -146,20 +154,4 @@ pub fn sink() -> Sink {
     Sink { _private: () }
 }
 
-impl AsyncWrite for Sink {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        cooperative(cx, || Ok(buf.len()))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        cooperative(cx, || Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        cooperative(cx, || Ok(()))
-    }
-}
+swallow_writes!(Sink);

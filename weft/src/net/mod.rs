@@ -432,6 +432,73 @@ macro_rules! ip_options_methods {
 }
 pub(crate) use ip_options_methods;
 
+/// futures-io's `AsyncWrite` for a pipe's write end with an `io:
+/// Evented<File>` field (a child's stdin, a `pipe::Sender`): writes go
+/// straight to the pipe, so flushing has nothing to do, and closing does
+/// nothing either, as tokio's `poll_shutdown`: the pipe closes when the end
+/// is dropped.
+macro_rules! pipe_async_write {
+    ($t:ty) => {
+        impl futures_io::AsyncWrite for $t {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.io.poll_write(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.io.poll_write_vectored(cx, bufs)
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+        }
+    };
+}
+pub(crate) use pipe_async_write;
+
+/// futures-io's `AsyncRead` for a pipe's read end with an `io:
+/// Evented<File>` field (a child's stdout or stderr, a `pipe::Receiver`).
+macro_rules! pipe_async_read {
+    ($t:ty) => {
+        impl futures_io::AsyncRead for $t {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.io.poll_read(cx, buf)
+            }
+
+            fn poll_read_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.io.poll_read_vectored(cx, bufs)
+            }
+        }
+    };
+}
+pub(crate) use pipe_async_read;
+
 mod accept;
 mod addr;
 mod buf;
