@@ -260,14 +260,7 @@ fn a_job_spawned_just_before_shutdown_runs() {
     within(60, || {
         for multi in [false, true] {
             for _ in 0..50 {
-                let rt = if multi {
-                    Builder::new_multi_thread()
-                        .worker_threads(1)
-                        .build()
-                        .unwrap()
-                } else {
-                    Builder::new_current_thread().build().unwrap()
-                };
+                let rt = common::rt_one_worker(multi);
                 let handle = {
                     let _enter = rt.enter();
                     weft::task::spawn_blocking(|| 42)

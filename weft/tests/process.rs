@@ -247,18 +247,22 @@ fn a_child_spawned_in_one_runtime_is_waited_on_in_another_200_times() {
     });
 }
 
+/// A child that runs until its stdin closes (spawned in the current
+/// runtime).
+fn cat_until_stdin_closes() -> weft::process::Child {
+    Command::new("cat")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 #[test]
 fn a_child_still_running_when_its_runtime_ends_is_waited_on_in_another() {
     // The child cannot have exited before B waits: it reads stdin until
     // EOF, and B closes stdin.
     within(60, || {
-        let mut child = common::rt().block_on(async {
-            Command::new("cat")
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .spawn()
-                .unwrap()
-        });
+        let mut child = common::rt().block_on(async { cat_until_stdin_closes() });
         let stdin = child.stdin.take().unwrap();
         let status = common::rt()
             .block_on(async {
@@ -275,13 +279,7 @@ fn a_child_of_a_runtime_nobody_drives_is_waited_on_in_another() {
     // Runtime A stays alive but no thread runs its loop while B waits.
     within(60, || {
         let a = common::rt();
-        let mut child = a.block_on(async {
-            Command::new("cat")
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .spawn()
-                .unwrap()
-        });
+        let mut child = a.block_on(async { cat_until_stdin_closes() });
         let stdin = child.stdin.take().unwrap();
         let status = std::thread::spawn(move || {
             common::rt().block_on(async {

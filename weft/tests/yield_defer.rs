@@ -104,45 +104,40 @@ fn multi_thread_one_worker_yielding_task_lets_the_udp_receiver_run() {
     });
 }
 
+/// Spawns a task whose timer comes due while this task spins without
+/// yielding, then yields: the timer must have fired when this task runs
+/// again.
+async fn a_due_timer_fires_before_the_yielder_runs_again() {
+    let fired = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&fired);
+    let deadline = weft::time::Instant::now() + std::time::Duration::from_millis(5);
+    weft::spawn(async move {
+        weft::time::sleep_until(deadline).await;
+        flag.store(true, SeqCst);
+    });
+    // Let the timer task register, then spin past the deadline without
+    // yielding (a busy computation, not a wait).
+    weft::task::yield_now().await;
+    while weft::time::Instant::now() < deadline + std::time::Duration::from_millis(2) {
+        std::hint::spin_loop();
+    }
+    weft::task::yield_now().await;
+    assert!(
+        fired.load(SeqCst),
+        "the timer due before the yield had not fired when the yielder ran again"
+    );
+}
+
 /// tokio's `yield_defers_until_park`, on weft: a task that yields sees a
 /// timer that became due before it yielded fire before it runs again.
 #[test]
 fn a_yield_lets_a_due_timer_fire_first() {
     for multi in [false, true] {
         within(30, move || {
-            let rt = if multi {
-                Builder::new_multi_thread()
-                    .worker_threads(1)
-                    .build()
-                    .unwrap()
-            } else {
-                Builder::new_current_thread().build().unwrap()
-            };
-            rt.block_on(async {
-                weft::spawn(async {
-                    let fired = Arc::new(AtomicBool::new(false));
-                    let flag = Arc::clone(&fired);
-                    let deadline = weft::time::Instant::now() + std::time::Duration::from_millis(5);
-                    weft::spawn(async move {
-                        weft::time::sleep_until(deadline).await;
-                        flag.store(true, SeqCst);
-                    });
-                    // Let the timer task register, then spin past the
-                    // deadline without yielding.
-                    weft::task::yield_now().await;
-                    while weft::time::Instant::now()
-                        < deadline + std::time::Duration::from_millis(2)
-                    {
-                        std::hint::spin_loop();
-                    }
-                    weft::task::yield_now().await;
-                    assert!(
-                        fired.load(SeqCst),
-                        "the timer due before the yield had not fired when the yielder ran again"
-                    );
-                })
-                .await
-                .unwrap();
+            common::rt_one_worker(multi).block_on(async {
+                weft::spawn(a_due_timer_fires_before_the_yielder_runs_again())
+                    .await
+                    .unwrap();
             });
         });
     }
@@ -190,14 +185,7 @@ fn a_spent_budget_defers_like_a_yield() {
 fn a_bare_yield_loop_does_not_turn_the_driver_on_every_yield() {
     within(60, || {
         for multi in [false, true] {
-            let rt = if multi {
-                Builder::new_multi_thread()
-                    .worker_threads(1)
-                    .build()
-                    .unwrap()
-            } else {
-                Builder::new_current_thread().build().unwrap()
-            };
+            let rt = common::rt_one_worker(multi);
             const YIELDS: u64 = 20_000;
             let turns = rt.block_on(async move {
                 weft::spawn(async move {
@@ -223,34 +211,11 @@ fn a_bare_yield_loop_does_not_turn_the_driver_on_every_yield() {
 #[test]
 fn a_local_task_s_yield_on_a_worker_lets_a_due_timer_fire_first() {
     within(30, || {
-        let rt = Builder::new_multi_thread()
-            .worker_threads(1)
-            .build()
-            .unwrap();
-        rt.block_on(async {
+        common::rt_one_worker(true).block_on(async {
             weft::spawn(async {
-                weft::task::spawn_local(async {
-                    let fired = Arc::new(AtomicBool::new(false));
-                    let flag = Arc::clone(&fired);
-                    let deadline = weft::time::Instant::now() + std::time::Duration::from_millis(5);
-                    weft::spawn(async move {
-                        weft::time::sleep_until(deadline).await;
-                        flag.store(true, SeqCst);
-                    });
-                    weft::task::yield_now().await;
-                    while weft::time::Instant::now()
-                        < deadline + std::time::Duration::from_millis(2)
-                    {
-                        std::hint::spin_loop();
-                    }
-                    weft::task::yield_now().await;
-                    assert!(
-                        fired.load(SeqCst),
-                        "the timer due before the local task's yield had not fired"
-                    );
-                })
-                .await
-                .unwrap();
+                weft::task::spawn_local(a_due_timer_fires_before_the_yielder_runs_again())
+                    .await
+                    .unwrap();
             })
             .await
             .unwrap();

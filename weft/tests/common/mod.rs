@@ -49,6 +49,19 @@ pub fn rt() -> weft::runtime::Runtime {
         .expect("runtime")
 }
 
+/// A multi-thread runtime with one worker (`multi`), else a current-thread
+/// one: for tests that check both schedulers.
+pub fn rt_one_worker(multi: bool) -> weft::runtime::Runtime {
+    if multi {
+        weft::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .expect("runtime")
+    } else {
+        rt()
+    }
+}
+
 /// Deterministic xorshift generator (no dependency, reproducible failures).
 pub struct Rng(pub u64);
 
