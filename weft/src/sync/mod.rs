@@ -78,6 +78,8 @@ mod once_cell;
 mod rwlock;
 mod semaphore;
 mod set_once;
+#[cfg(test)]
+mod tests;
 
 pub use barrier::{Barrier, BarrierWaitResult};
 pub use batch_semaphore::{AcquireError, TryAcquireError};
