@@ -1,5 +1,7 @@
 //! Procedural macros for [weft](https://docs.rs/weft): `#[weft::main]` and
-//! `#[weft::test]`.
+//! `#[weft::test]`, and the expansions behind `weft::select!`,
+//! `weft::join!` and `weft::try_join!` (use those through the `weft` crate:
+//! its `macro_rules!` wrappers pass the crate's path in).
 //!
 //! Use them through the re-exports in the `weft` crate (`weft::main` and
 //! `weft::test`) rather than depending on this crate directly.
@@ -97,6 +99,9 @@
 extern crate proc_macro;
 
 mod entry;
+mod join;
+mod pinned;
+mod select;
 
 use proc_macro::TokenStream;
 
@@ -146,4 +151,59 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::expand(entry::Kind::Test, args.into(), item.into()).into()
+}
+
+/// The expansion of `weft::select!`; its input starts with the weft
+/// crate's path in braces. Use `weft::select!` instead.
+#[doc(hidden)]
+#[proc_macro]
+pub fn select_internal(input: TokenStream) -> TokenStream {
+    select::expand(input.into()).into()
+}
+
+/// The expansion of `weft::join!`; use that instead.
+#[doc(hidden)]
+#[proc_macro]
+pub fn join_internal(input: TokenStream) -> TokenStream {
+    join::expand(join::Kind::Join, input.into()).into()
+}
+
+/// The expansion of `weft::try_join!`; use that instead.
+#[doc(hidden)]
+#[proc_macro]
+pub fn try_join_internal(input: TokenStream) -> TokenStream {
+    join::expand(join::Kind::TryJoin, input.into()).into()
+}
+
+/// Splits `{ <path of the weft crate> } <rest>` (as the `weft` wrappers
+/// forward it, with `$crate` inside the braces) into the path and the rest.
+fn split_crate_path(
+    input: proc_macro2::TokenStream,
+) -> syn::Result<(proc_macro2::TokenStream, proc_macro2::TokenStream)> {
+    let mut tokens = input.into_iter();
+    match tokens.next() {
+        Some(proc_macro2::TokenTree::Group(group))
+            if group.delimiter() == proc_macro2::Delimiter::Brace =>
+        {
+            Ok((group.stream(), tokens.collect()))
+        }
+        _ => Err(syn::Error::new(
+            proc_macro2::Span::call_site(),
+            "this is weft's internal macro: use `weft::select!`, `weft::join!` or \
+             `weft::try_join!`",
+        )),
+    }
+}
+
+/// Consumes a leading `biased;`, returning whether it was there.
+fn parse_biased(input: syn::parse::ParseStream<'_>) -> syn::Result<bool> {
+    let fork = input.fork();
+    match fork.parse::<syn::Ident>() {
+        Ok(ident) if ident == "biased" && fork.peek(syn::Token![;]) => {
+            input.parse::<syn::Ident>()?;
+            input.parse::<syn::Token![;]>()?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
 }

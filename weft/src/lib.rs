@@ -198,7 +198,10 @@ mod scheduler;
 #[cfg(test)]
 mod test_util;
 
-mod macros;
+// Public for the expansions of `select!`, `join!` and `try_join!`
+// (`$crate::macros::support`); not an API.
+#[doc(hidden)]
+pub mod macros;
 
 pub mod coro;
 pub mod fs;

@@ -1,4 +1,12 @@
-//! `pin!`, tokio's statement form of `std::pin::pin!`.
+//! weft's function-like macros: `pin!` (tokio's statement form of
+//! `std::pin::pin!`, here), `select!`, `join!` and `try_join!` (one file
+//! each, expanded by `weft-macros`), and `support`, what their expansions
+//! name.
+
+mod join;
+mod select;
+pub mod support;
+mod try_join;
 
 /// Pins values on the stack, as tokio's `pin!`: each named variable is
 /// shadowed by a `Pin<&mut T>` to its value, so a `!Unpin` future can be

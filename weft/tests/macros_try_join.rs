@@ -1,0 +1,314 @@
+//! `weft::try_join!`: tokio's tests/macros_try_join.rs converted by
+//! renaming, then weft's own checks.
+//!
+//! tokio's tests use `tokio::sync::{oneshot, Semaphore}`; until `weft::sync`
+//! lands they use futures-channel's oneshot and the coop budget directly
+//! (marked "issue 15: switch to weft::sync::... when it lands").
+#![allow(clippy::disallowed_names)]
+
+#[path = "common/mock_task.rs"]
+mod mock_task;
+
+use std::cell::{Cell, RefCell};
+use std::convert::Infallible;
+use std::sync::Arc;
+
+// issue 15: switch to weft::sync::oneshot when it lands.
+use futures_channel::oneshot;
+
+#[weft::test]
+async fn sync_one_lit_expr_comma() {
+    let foo = weft::try_join!(async { ok(1) },);
+    assert_eq!(foo, Ok((1,)));
+
+    let foo = weft::try_join!(biased; async { ok(1) },);
+    assert_eq!(foo, Ok((1,)));
+}
+
+#[weft::test]
+async fn sync_one_lit_expr_no_comma() {
+    let foo = weft::try_join!(async { ok(1) });
+    assert_eq!(foo, Ok((1,)));
+
+    let foo = weft::try_join!(biased; async { ok(1) });
+    assert_eq!(foo, Ok((1,)));
+}
+
+#[weft::test]
+async fn sync_two_lit_expr_comma() {
+    let foo = weft::try_join!(async { ok(1) }, async { ok(2) },);
+    assert_eq!(foo, Ok((1, 2)));
+
+    let foo = weft::try_join!(biased;async { ok(1) }, async { ok(2) },);
+    assert_eq!(foo, Ok((1, 2)));
+}
+
+#[weft::test]
+async fn sync_two_lit_expr_no_comma() {
+    let foo = weft::try_join!(async { ok(1) }, async { ok(2) });
+    assert_eq!(foo, Ok((1, 2)));
+
+    let foo = weft::try_join!(biased; async { ok(1) }, async { ok(2) });
+    assert_eq!(foo, Ok((1, 2)));
+}
+
+#[weft::test]
+async fn two_await() {
+    let (tx1, rx1) = oneshot::channel::<&str>();
+    let (tx2, rx2) = oneshot::channel::<u32>();
+
+    let mut join = mock_task::spawn(async { weft::try_join!(rx1, rx2) });
+
+    mock_task::pending(join.poll());
+
+    tx2.send(123).unwrap();
+    assert!(join.is_woken());
+    mock_task::pending(join.poll());
+
+    tx1.send("hello").unwrap();
+    assert!(join.is_woken());
+    let res: Result<(&str, u32), _> = mock_task::ready(join.poll());
+
+    assert_eq!(Ok(("hello", 123)), res);
+}
+
+#[weft::test]
+async fn err_abort_early() {
+    let (tx1, rx1) = oneshot::channel::<&str>();
+    let (tx2, rx2) = oneshot::channel::<u32>();
+    let (_tx3, rx3) = oneshot::channel::<u32>();
+
+    let mut join = mock_task::spawn(async { weft::try_join!(rx1, rx2, rx3) });
+
+    mock_task::pending(join.poll());
+
+    tx2.send(123).unwrap();
+    assert!(join.is_woken());
+    mock_task::pending(join.poll());
+
+    drop(tx1);
+    assert!(join.is_woken());
+
+    let res = mock_task::ready(join.poll());
+
+    assert!(res.is_err());
+}
+
+/// weft's expansion is no larger than tokio's (where they differ, the
+/// comments give tokio's).
+#[test]
+#[cfg(target_pointer_width = "64")]
+fn try_join_size() {
+    use futures_util::future;
+    use std::mem;
+
+    let fut = async {
+        let ready = future::ready(ok(0i32));
+        weft::try_join!(ready)
+    };
+    assert_eq!(mem::size_of_val(&fut), 24); // tokio: 32
+
+    let fut = async {
+        let ready1 = future::ready(ok(0i32));
+        let ready2 = future::ready(ok(0i32));
+        weft::try_join!(ready1, ready2)
+    };
+    assert_eq!(mem::size_of_val(&fut), 48);
+}
+
+fn ok<T>(val: T) -> Result<T, ()> {
+    Ok(val)
+}
+
+// issue 15: switch to weft::sync::Semaphore when it lands: tokio's version
+// acquires and drops an owned permit where these spend a unit of budget.
+async fn non_cooperative_task(finished: &RefCell<Vec<&'static str>>) -> Result<usize, String> {
+    let mut exceeded_budget = 0;
+
+    for _ in 0..5 {
+        // Another task should run after this task uses its whole budget
+        for _ in 0..128 {
+            weft::task::consume_budget().await;
+        }
+
+        exceeded_budget += 1;
+    }
+
+    finished.borrow_mut().push("non_cooperative");
+    Ok(exceeded_budget)
+}
+
+async fn poor_little_task(finished: &RefCell<Vec<&'static str>>) -> Result<usize, String> {
+    let mut how_many_times_i_got_to_run = 0;
+
+    for _ in 0..5 {
+        weft::task::consume_budget().await;
+
+        how_many_times_i_got_to_run += 1;
+    }
+
+    finished.borrow_mut().push("poor_little");
+    Ok(how_many_times_i_got_to_run)
+}
+
+#[weft::test]
+async fn try_join_does_not_allow_tasks_to_starve() {
+    let finished = RefCell::new(Vec::new());
+
+    // non_cooperative_task should yield after its budget is exceeded and then poor_little_task should run.
+    let result = weft::try_join!(non_cooperative_task(&finished), poor_little_task(&finished));
+
+    let (non_cooperative_result, little_task_result) = result.unwrap();
+
+    assert_eq!(5, non_cooperative_result);
+    assert_eq!(5, little_task_result);
+    assert_eq!(*finished.borrow(), ["poor_little", "non_cooperative"]);
+}
+
+#[weft::test]
+async fn a_different_future_is_polled_first_every_time_poll_fn_is_polled() {
+    let poll_order = Arc::new(std::sync::Mutex::new(vec![]));
+
+    let fut = |x, poll_order: Arc<std::sync::Mutex<Vec<i32>>>| async move {
+        for _ in 0..4 {
+            {
+                let mut guard = poll_order.lock().unwrap();
+
+                guard.push(x);
+            }
+
+            weft::task::yield_now().await;
+        }
+        Ok::<(), Infallible>(())
+    };
+
+    weft::try_join!(
+        fut(1, Arc::clone(&poll_order)),
+        fut(2, Arc::clone(&poll_order)),
+        fut(3, Arc::clone(&poll_order)),
+    )
+    .unwrap();
+
+    // Each time the future created by join! is polled, it should start
+    // by polling a different future first.
+    assert_eq!(
+        vec![1, 2, 3, 2, 3, 1, 3, 1, 2, 1, 2, 3],
+        *poll_order.lock().unwrap()
+    );
+}
+
+#[weft::test]
+async fn futures_are_polled_in_order_in_biased_mode() {
+    let poll_order = Arc::new(std::sync::Mutex::new(vec![]));
+
+    let fut = |x, poll_order: Arc<std::sync::Mutex<Vec<i32>>>| async move {
+        for _ in 0..4 {
+            {
+                let mut guard = poll_order.lock().unwrap();
+
+                guard.push(x);
+            }
+
+            weft::task::yield_now().await;
+        }
+        Ok::<(), Infallible>(())
+    };
+
+    weft::try_join!(
+        biased;
+        fut(1, Arc::clone(&poll_order)),
+        fut(2, Arc::clone(&poll_order)),
+        fut(3, Arc::clone(&poll_order)),
+    )
+    .unwrap();
+
+    // Each time the future created by join! is polled, it should start
+    // by polling in the order as declared in the macro inputs.
+    assert_eq!(
+        vec![1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3],
+        *poll_order.lock().unwrap()
+    );
+}
+
+#[test]
+#[cfg(target_pointer_width = "64")]
+fn try_join_size_biased() {
+    use futures_util::future;
+    use std::mem;
+
+    let fut = async {
+        let ready = future::ready(ok(0i32));
+        weft::try_join!(biased; ready)
+    };
+    assert_eq!(mem::size_of_val(&fut), 24);
+
+    let fut = async {
+        let ready1 = future::ready(ok(0i32));
+        let ready2 = future::ready(ok(0i32));
+        weft::try_join!(biased; ready1, ready2)
+    };
+    assert_eq!(mem::size_of_val(&fut), 40);
+}
+
+#[weft::test]
+async fn empty_try_join() {
+    assert_eq!(weft::try_join!() as Result<_, ()>, Ok(()));
+    assert_eq!(weft::try_join!(biased;) as Result<_, ()>, Ok(()));
+}
+
+// Regression test for: https://github.com/tokio-rs/tokio/issues/7637
+// We want to make sure that the `const COUNT: u32` declaration
+// inside the macro body doesn't leak to the caller to cause compiler failures
+// or variable shadowing.
+#[weft::test]
+async fn caller_names_const_count() {
+    let (tx, rx) = oneshot::channel::<u32>();
+
+    const COUNT: u32 = 2;
+
+    let mut try_join = mock_task::spawn(async { weft::try_join!(async { tx.send(COUNT) }) });
+    mock_task::ready(try_join.poll()).unwrap();
+
+    let res = rx.await.unwrap();
+
+    // This passing demonstrates that the const in the macro is
+    // not shadowing the caller-specified COUNT value
+    assert_eq!(2, res);
+}
+
+// ===== weft's own checks =====
+
+#[weft::test]
+async fn the_first_err_returns_at_once_and_drops_the_others() {
+    struct DropFlag<'a>(&'a Cell<bool>);
+    impl Drop for DropFlag<'_> {
+        fn drop(&mut self) {
+            self.0.set(true);
+        }
+    }
+    let dropped = Cell::new(false);
+    let never = async {
+        let _flag = DropFlag(&dropped);
+        futures_util::future::pending::<Result<u32, &str>>().await
+    };
+    let fails = async {
+        weft::task::yield_now().await;
+        Err::<u32, _>("second")
+    };
+    let res = weft::try_join!(never, async { Ok(1) }, fails);
+    assert_eq!(res, Err("second"));
+    assert!(dropped.get(), "the unfinished future was dropped");
+}
+
+#[weft::test]
+async fn the_earliest_err_wins() {
+    let res: Result<((), ()), u8> = weft::try_join!(
+        biased;
+        async {
+            weft::task::yield_now().await;
+            Err(2)
+        },
+        async { Err(1) },
+    );
+    assert_eq!(res, Err(1));
+}
