@@ -6,8 +6,11 @@
 //! (marked "issue 15: switch to weft::sync::... when it lands").
 #![allow(clippy::disallowed_names)]
 
-#[path = "common/mock_task.rs"]
-mod mock_task;
+mod common;
+#[path = "common/harness.rs"]
+mod harness;
+
+use harness::bounded;
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -15,62 +18,72 @@ use std::sync::Arc;
 // issue 15: switch to weft::sync::oneshot when it lands.
 use futures_channel::oneshot;
 
-#[weft::test]
-async fn sync_one_lit_expr_comma() {
-    let foo = weft::join!(async { 1 },);
-    assert_eq!(foo, (1,));
+#[test]
+fn sync_one_lit_expr_comma() {
+    bounded(|| async {
+        let foo = weft::join!(async { 1 },);
+        assert_eq!(foo, (1,));
 
-    let foo = weft::join!(biased; async { 1 },);
-    assert_eq!(foo, (1,));
-}
-
-#[weft::test]
-async fn sync_one_lit_expr_no_comma() {
-    let foo = weft::join!(async { 1 });
-    assert_eq!(foo, (1,));
-
-    let foo = weft::join!(biased; async { 1 });
-    assert_eq!(foo, (1,));
-}
-
-#[weft::test]
-async fn sync_two_lit_expr_comma() {
-    let foo = weft::join!(async { 1 }, async { 2 },);
-    assert_eq!(foo, (1, 2));
-
-    let foo = weft::join!(biased; async { 1 }, async { 2 },);
-    assert_eq!(foo, (1, 2));
-}
-
-#[weft::test]
-async fn sync_two_lit_expr_no_comma() {
-    let foo = weft::join!(async { 1 }, async { 2 });
-    assert_eq!(foo, (1, 2));
-
-    let foo = weft::join!(biased; async { 1 }, async { 2 });
-    assert_eq!(foo, (1, 2));
-}
-
-#[weft::test]
-async fn two_await() {
-    let (tx1, rx1) = oneshot::channel::<&str>();
-    let (tx2, rx2) = oneshot::channel::<u32>();
-
-    let mut join = mock_task::spawn(async {
-        weft::join!(async { rx1.await.unwrap() }, async { rx2.await.unwrap() })
+        let foo = weft::join!(biased; async { 1 },);
+        assert_eq!(foo, (1,));
     });
+}
 
-    mock_task::pending(join.poll());
+#[test]
+fn sync_one_lit_expr_no_comma() {
+    bounded(|| async {
+        let foo = weft::join!(async { 1 });
+        assert_eq!(foo, (1,));
 
-    tx2.send(123).unwrap();
-    assert!(join.is_woken());
-    mock_task::pending(join.poll());
+        let foo = weft::join!(biased; async { 1 });
+        assert_eq!(foo, (1,));
+    });
+}
 
-    tx1.send("hello").unwrap();
-    assert!(join.is_woken());
-    let res = mock_task::ready(join.poll());
+#[test]
+fn sync_two_lit_expr_comma() {
+    bounded(|| async {
+        let foo = weft::join!(async { 1 }, async { 2 },);
+        assert_eq!(foo, (1, 2));
 
-    assert_eq!(("hello", 123), res);
+        let foo = weft::join!(biased; async { 1 }, async { 2 },);
+        assert_eq!(foo, (1, 2));
+    });
+}
+
+#[test]
+fn sync_two_lit_expr_no_comma() {
+    bounded(|| async {
+        let foo = weft::join!(async { 1 }, async { 2 });
+        assert_eq!(foo, (1, 2));
+
+        let foo = weft::join!(biased; async { 1 }, async { 2 });
+        assert_eq!(foo, (1, 2));
+    });
+}
+
+#[test]
+fn two_await() {
+    bounded(|| async {
+        let (tx1, rx1) = oneshot::channel::<&str>();
+        let (tx2, rx2) = oneshot::channel::<u32>();
+
+        let mut join = harness::spawn(async {
+            weft::join!(async { rx1.await.unwrap() }, async { rx2.await.unwrap() })
+        });
+
+        harness::pending(join.poll());
+
+        tx2.send(123).unwrap();
+        assert!(join.is_woken());
+        harness::pending(join.poll());
+
+        tx1.send("hello").unwrap();
+        assert!(join.is_woken());
+        let res = harness::ready(join.poll());
+
+        assert_eq!(("hello", 123), res);
+    });
 }
 
 /// weft's expansion is no larger than tokio's (whose sizes the comments
@@ -126,94 +139,102 @@ async fn poor_little_task(finished: &RefCell<Vec<&'static str>>) -> usize {
     how_many_times_i_got_to_run
 }
 
-#[weft::test]
-async fn join_does_not_allow_tasks_to_starve() {
-    let finished = RefCell::new(Vec::new());
+#[test]
+fn join_does_not_allow_tasks_to_starve() {
+    bounded(|| async {
+        let finished = RefCell::new(Vec::new());
 
-    // non_cooperative_task should yield after its budget is exceeded and then poor_little_task should run.
-    let (non_cooperative_result, little_task_result) =
-        weft::join!(non_cooperative_task(&finished), poor_little_task(&finished));
+        // non_cooperative_task should yield after its budget is exceeded and then poor_little_task should run.
+        let (non_cooperative_result, little_task_result) =
+            weft::join!(non_cooperative_task(&finished), poor_little_task(&finished));
 
-    assert_eq!(5, non_cooperative_result);
-    assert_eq!(5, little_task_result);
-    // The rotation polled the little task first on the join's second poll.
-    assert_eq!(*finished.borrow(), ["poor_little", "non_cooperative"]);
+        assert_eq!(5, non_cooperative_result);
+        assert_eq!(5, little_task_result);
+        // The rotation polled the little task first on the join's second poll.
+        assert_eq!(*finished.borrow(), ["poor_little", "non_cooperative"]);
+    });
 }
 
-#[weft::test]
-async fn biased_join_lets_the_first_future_spend_the_budget() {
-    let finished = RefCell::new(Vec::new());
+#[test]
+fn biased_join_lets_the_first_future_spend_the_budget() {
+    bounded(|| async {
+        let finished = RefCell::new(Vec::new());
 
-    let (a, b) = weft::join!(
-        biased;
-        non_cooperative_task(&finished),
-        poor_little_task(&finished)
-    );
+        let (a, b) = weft::join!(
+            biased;
+            non_cooperative_task(&finished),
+            poor_little_task(&finished)
+        );
 
-    assert_eq!((a, b), (5, 5));
-    // Without rotation the first future takes each fresh budget first.
-    assert_eq!(*finished.borrow(), ["non_cooperative", "poor_little"]);
+        assert_eq!((a, b), (5, 5));
+        // Without rotation the first future takes each fresh budget first.
+        assert_eq!(*finished.borrow(), ["non_cooperative", "poor_little"]);
+    });
 }
 
-#[weft::test]
-async fn a_different_future_is_polled_first_every_time_poll_fn_is_polled() {
-    let poll_order = Arc::new(std::sync::Mutex::new(vec![]));
+#[test]
+fn a_different_future_is_polled_first_every_time_poll_fn_is_polled() {
+    bounded(|| async {
+        let poll_order = Arc::new(std::sync::Mutex::new(vec![]));
 
-    let fut = |x, poll_order: Arc<std::sync::Mutex<Vec<i32>>>| async move {
-        for _ in 0..4 {
-            {
-                let mut guard = poll_order.lock().unwrap();
+        let fut = |x, poll_order: Arc<std::sync::Mutex<Vec<i32>>>| async move {
+            for _ in 0..4 {
+                {
+                    let mut guard = poll_order.lock().unwrap();
 
-                guard.push(x);
+                    guard.push(x);
+                }
+
+                weft::task::yield_now().await;
             }
+        };
 
-            weft::task::yield_now().await;
-        }
-    };
+        weft::join!(
+            fut(1, Arc::clone(&poll_order)),
+            fut(2, Arc::clone(&poll_order)),
+            fut(3, Arc::clone(&poll_order)),
+        );
 
-    weft::join!(
-        fut(1, Arc::clone(&poll_order)),
-        fut(2, Arc::clone(&poll_order)),
-        fut(3, Arc::clone(&poll_order)),
-    );
-
-    // Each time the future created by join! is polled, it should start
-    // by polling a different future first.
-    assert_eq!(
-        vec![1, 2, 3, 2, 3, 1, 3, 1, 2, 1, 2, 3],
-        *poll_order.lock().unwrap()
-    );
+        // Each time the future created by join! is polled, it should start
+        // by polling a different future first.
+        assert_eq!(
+            vec![1, 2, 3, 2, 3, 1, 3, 1, 2, 1, 2, 3],
+            *poll_order.lock().unwrap()
+        );
+    });
 }
 
-#[weft::test]
-async fn futures_are_polled_in_order_in_biased_mode() {
-    let poll_order = Arc::new(std::sync::Mutex::new(vec![]));
+#[test]
+fn futures_are_polled_in_order_in_biased_mode() {
+    bounded(|| async {
+        let poll_order = Arc::new(std::sync::Mutex::new(vec![]));
 
-    let fut = |x, poll_order: Arc<std::sync::Mutex<Vec<i32>>>| async move {
-        for _ in 0..4 {
-            {
-                let mut guard = poll_order.lock().unwrap();
+        let fut = |x, poll_order: Arc<std::sync::Mutex<Vec<i32>>>| async move {
+            for _ in 0..4 {
+                {
+                    let mut guard = poll_order.lock().unwrap();
 
-                guard.push(x);
+                    guard.push(x);
+                }
+
+                weft::task::yield_now().await;
             }
+        };
 
-            weft::task::yield_now().await;
-        }
-    };
+        weft::join!(
+            biased;
+            fut(1, Arc::clone(&poll_order)),
+            fut(2, Arc::clone(&poll_order)),
+            fut(3, Arc::clone(&poll_order)),
+        );
 
-    weft::join!(
-        biased;
-        fut(1, Arc::clone(&poll_order)),
-        fut(2, Arc::clone(&poll_order)),
-        fut(3, Arc::clone(&poll_order)),
-    );
-
-    // Each time the future created by join! is polled, it should start
-    // by polling in the order as declared in the macro inputs.
-    assert_eq!(
-        vec![1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3],
-        *poll_order.lock().unwrap()
-    );
+        // Each time the future created by join! is polled, it should start
+        // by polling in the order as declared in the macro inputs.
+        assert_eq!(
+            vec![1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3],
+            *poll_order.lock().unwrap()
+        );
+    });
 }
 
 #[test]
@@ -236,105 +257,117 @@ fn join_size_biased() {
     assert_eq!(mem::size_of_val(&fut), 32); // tokio: 40
 }
 
-#[weft::test]
+#[test]
 #[allow(clippy::unit_cmp)]
-async fn empty_join() {
-    assert_eq!(weft::join!(), ());
-    assert_eq!(weft::join!(biased;), ());
+fn empty_join() {
+    bounded(|| async {
+        assert_eq!(weft::join!(), ());
+        assert_eq!(weft::join!(biased;), ());
+    });
 }
 
-#[weft::test]
-async fn join_into_future() {
-    struct NotAFuture;
-    impl std::future::IntoFuture for NotAFuture {
-        type Output = ();
-        type IntoFuture = std::future::Ready<()>;
+#[test]
+fn join_into_future() {
+    bounded(|| async {
+        struct NotAFuture;
+        impl std::future::IntoFuture for NotAFuture {
+            type Output = ();
+            type IntoFuture = std::future::Ready<()>;
 
-        fn into_future(self) -> Self::IntoFuture {
-            std::future::ready(())
+            fn into_future(self) -> Self::IntoFuture {
+                std::future::ready(())
+            }
         }
-    }
 
-    weft::join!(NotAFuture);
+        weft::join!(NotAFuture);
+    });
 }
 
 // Regression test for: https://github.com/tokio-rs/tokio/issues/7637
 // We want to make sure that the `const COUNT: u32` declaration
 // inside the macro body doesn't leak to the caller to cause compiler failures
 // or variable shadowing.
-#[weft::test]
-async fn caller_names_const_count() {
-    let (tx, rx) = oneshot::channel::<u32>();
+#[test]
+fn caller_names_const_count() {
+    bounded(|| async {
+        let (tx, rx) = oneshot::channel::<u32>();
 
-    const COUNT: u32 = 2;
+        const COUNT: u32 = 2;
 
-    let mut join = mock_task::spawn(async { weft::join!(async { tx.send(COUNT).unwrap() }) });
-    mock_task::ready(join.poll());
+        let mut join = harness::spawn(async { weft::join!(async { tx.send(COUNT).unwrap() }) });
+        harness::ready(join.poll());
 
-    let res = rx.await.unwrap();
+        let res = rx.await.unwrap();
 
-    // This passing demonstrates that the const in the macro is
-    // not shadowing the caller-specified COUNT value
-    assert_eq!(2, res);
+        // This passing demonstrates that the const in the macro is
+        // not shadowing the caller-specified COUNT value
+        assert_eq!(2, res);
+    });
 }
 
 // ===== weft's own checks =====
 
-#[weft::test]
-async fn a_finished_future_is_not_polled_again() {
-    let polls = std::cell::Cell::new(0);
-    let counted = std::future::poll_fn(|_| {
-        polls.set(polls.get() + 1);
-        std::task::Poll::Ready(7)
+#[test]
+fn a_finished_future_is_not_polled_again() {
+    bounded(|| async {
+        let polls = std::cell::Cell::new(0);
+        let counted = std::future::poll_fn(|_| {
+            polls.set(polls.get() + 1);
+            std::task::Poll::Ready(7)
+        });
+        let slow = async {
+            for _ in 0..3 {
+                weft::task::yield_now().await;
+            }
+            8
+        };
+        assert_eq!(weft::join!(counted, slow), (7, 8));
+        assert_eq!(polls.get(), 1);
     });
-    let slow = async {
-        for _ in 0..3 {
+}
+
+#[test]
+fn many_futures_keep_their_order() {
+    bounded(|| async {
+        // More than one tuple's worth (16) of futures: stored as nested tuples.
+        let out = weft::join!(
+            async { 0 },
+            async { 1 },
+            async { 2 },
+            async { 3 },
+            async { 4 },
+            async { 5 },
+            async { 6 },
+            async { 7 },
+            async { 8 },
+            async { 9 },
+            async { 10 },
+            async { 11 },
+            async { 12 },
+            async { 13 },
+            async { 14 },
+            async { 15 },
+            async { 16 },
+            async { 17 },
+            async { 18 },
+            async { 19 },
+        );
+        assert_eq!(out.0, 0);
+        assert_eq!(out.15, 15);
+        assert_eq!(out.16, 16);
+        assert_eq!(out.19, 19);
+    });
+}
+
+#[test]
+fn not_unpin_futures_are_polled_in_place() {
+    bounded(|| async {
+        let borrowing = async {
+            let x = 3;
+            let r = &x;
             weft::task::yield_now().await;
-        }
-        8
-    };
-    assert_eq!(weft::join!(counted, slow), (7, 8));
-    assert_eq!(polls.get(), 1);
-}
-
-#[weft::test]
-async fn many_futures_keep_their_order() {
-    // More than one tuple's worth (16) of futures: stored as nested tuples.
-    let out = weft::join!(
-        async { 0 },
-        async { 1 },
-        async { 2 },
-        async { 3 },
-        async { 4 },
-        async { 5 },
-        async { 6 },
-        async { 7 },
-        async { 8 },
-        async { 9 },
-        async { 10 },
-        async { 11 },
-        async { 12 },
-        async { 13 },
-        async { 14 },
-        async { 15 },
-        async { 16 },
-        async { 17 },
-        async { 18 },
-        async { 19 },
-    );
-    assert_eq!(out.0, 0);
-    assert_eq!(out.15, 15);
-    assert_eq!(out.16, 16);
-    assert_eq!(out.19, 19);
-}
-
-#[weft::test]
-async fn not_unpin_futures_are_polled_in_place() {
-    let borrowing = async {
-        let x = 3;
-        let r = &x;
-        weft::task::yield_now().await;
-        *r
-    };
-    assert_eq!(weft::join!(borrowing, async { 4 }), (3, 4));
+            *r
+        };
+        assert_eq!(weft::join!(borrowing, async { 4 }), (3, 4));
+    });
 }

@@ -6,8 +6,11 @@
 //! (marked "issue 15: switch to weft::sync::... when it lands").
 #![allow(clippy::disallowed_names)]
 
-#[path = "common/mock_task.rs"]
-mod mock_task;
+mod common;
+#[path = "common/harness.rs"]
+mod harness;
+
+use harness::bounded;
 
 use std::cell::{Cell, RefCell};
 use std::convert::Infallible;
@@ -16,82 +19,94 @@ use std::sync::Arc;
 // issue 15: switch to weft::sync::oneshot when it lands.
 use futures_channel::oneshot;
 
-#[weft::test]
-async fn sync_one_lit_expr_comma() {
-    let foo = weft::try_join!(async { ok(1) },);
-    assert_eq!(foo, Ok((1,)));
+#[test]
+fn sync_one_lit_expr_comma() {
+    bounded(|| async {
+        let foo = weft::try_join!(async { ok(1) },);
+        assert_eq!(foo, Ok((1,)));
 
-    let foo = weft::try_join!(biased; async { ok(1) },);
-    assert_eq!(foo, Ok((1,)));
+        let foo = weft::try_join!(biased; async { ok(1) },);
+        assert_eq!(foo, Ok((1,)));
+    });
 }
 
-#[weft::test]
-async fn sync_one_lit_expr_no_comma() {
-    let foo = weft::try_join!(async { ok(1) });
-    assert_eq!(foo, Ok((1,)));
+#[test]
+fn sync_one_lit_expr_no_comma() {
+    bounded(|| async {
+        let foo = weft::try_join!(async { ok(1) });
+        assert_eq!(foo, Ok((1,)));
 
-    let foo = weft::try_join!(biased; async { ok(1) });
-    assert_eq!(foo, Ok((1,)));
+        let foo = weft::try_join!(biased; async { ok(1) });
+        assert_eq!(foo, Ok((1,)));
+    });
 }
 
-#[weft::test]
-async fn sync_two_lit_expr_comma() {
-    let foo = weft::try_join!(async { ok(1) }, async { ok(2) },);
-    assert_eq!(foo, Ok((1, 2)));
+#[test]
+fn sync_two_lit_expr_comma() {
+    bounded(|| async {
+        let foo = weft::try_join!(async { ok(1) }, async { ok(2) },);
+        assert_eq!(foo, Ok((1, 2)));
 
-    let foo = weft::try_join!(biased;async { ok(1) }, async { ok(2) },);
-    assert_eq!(foo, Ok((1, 2)));
+        let foo = weft::try_join!(biased;async { ok(1) }, async { ok(2) },);
+        assert_eq!(foo, Ok((1, 2)));
+    });
 }
 
-#[weft::test]
-async fn sync_two_lit_expr_no_comma() {
-    let foo = weft::try_join!(async { ok(1) }, async { ok(2) });
-    assert_eq!(foo, Ok((1, 2)));
+#[test]
+fn sync_two_lit_expr_no_comma() {
+    bounded(|| async {
+        let foo = weft::try_join!(async { ok(1) }, async { ok(2) });
+        assert_eq!(foo, Ok((1, 2)));
 
-    let foo = weft::try_join!(biased; async { ok(1) }, async { ok(2) });
-    assert_eq!(foo, Ok((1, 2)));
+        let foo = weft::try_join!(biased; async { ok(1) }, async { ok(2) });
+        assert_eq!(foo, Ok((1, 2)));
+    });
 }
 
-#[weft::test]
-async fn two_await() {
-    let (tx1, rx1) = oneshot::channel::<&str>();
-    let (tx2, rx2) = oneshot::channel::<u32>();
+#[test]
+fn two_await() {
+    bounded(|| async {
+        let (tx1, rx1) = oneshot::channel::<&str>();
+        let (tx2, rx2) = oneshot::channel::<u32>();
 
-    let mut join = mock_task::spawn(async { weft::try_join!(rx1, rx2) });
+        let mut join = harness::spawn(async { weft::try_join!(rx1, rx2) });
 
-    mock_task::pending(join.poll());
+        harness::pending(join.poll());
 
-    tx2.send(123).unwrap();
-    assert!(join.is_woken());
-    mock_task::pending(join.poll());
+        tx2.send(123).unwrap();
+        assert!(join.is_woken());
+        harness::pending(join.poll());
 
-    tx1.send("hello").unwrap();
-    assert!(join.is_woken());
-    let res: Result<(&str, u32), _> = mock_task::ready(join.poll());
+        tx1.send("hello").unwrap();
+        assert!(join.is_woken());
+        let res: Result<(&str, u32), _> = harness::ready(join.poll());
 
-    assert_eq!(Ok(("hello", 123)), res);
+        assert_eq!(Ok(("hello", 123)), res);
+    });
 }
 
-#[weft::test]
-async fn err_abort_early() {
-    let (tx1, rx1) = oneshot::channel::<&str>();
-    let (tx2, rx2) = oneshot::channel::<u32>();
-    let (_tx3, rx3) = oneshot::channel::<u32>();
+#[test]
+fn err_abort_early() {
+    bounded(|| async {
+        let (tx1, rx1) = oneshot::channel::<&str>();
+        let (tx2, rx2) = oneshot::channel::<u32>();
+        let (_tx3, rx3) = oneshot::channel::<u32>();
 
-    let mut join = mock_task::spawn(async { weft::try_join!(rx1, rx2, rx3) });
+        let mut join = harness::spawn(async { weft::try_join!(rx1, rx2, rx3) });
 
-    mock_task::pending(join.poll());
+        harness::pending(join.poll());
 
-    tx2.send(123).unwrap();
-    assert!(join.is_woken());
-    mock_task::pending(join.poll());
+        tx2.send(123).unwrap();
+        assert!(join.is_woken());
+        harness::pending(join.poll());
 
-    drop(tx1);
-    assert!(join.is_woken());
+        drop(tx1);
+        assert!(join.is_woken());
 
-    let res = mock_task::ready(join.poll());
+        let res = harness::ready(join.poll());
 
-    assert!(res.is_err());
+        assert!(res.is_err());
+    });
 }
 
 /// weft's expansion is no larger than tokio's (where they differ, the
@@ -151,83 +166,89 @@ async fn poor_little_task(finished: &RefCell<Vec<&'static str>>) -> Result<usize
     Ok(how_many_times_i_got_to_run)
 }
 
-#[weft::test]
-async fn try_join_does_not_allow_tasks_to_starve() {
-    let finished = RefCell::new(Vec::new());
+#[test]
+fn try_join_does_not_allow_tasks_to_starve() {
+    bounded(|| async {
+        let finished = RefCell::new(Vec::new());
 
-    // non_cooperative_task should yield after its budget is exceeded and then poor_little_task should run.
-    let result = weft::try_join!(non_cooperative_task(&finished), poor_little_task(&finished));
+        // non_cooperative_task should yield after its budget is exceeded and then poor_little_task should run.
+        let result = weft::try_join!(non_cooperative_task(&finished), poor_little_task(&finished));
 
-    let (non_cooperative_result, little_task_result) = result.unwrap();
+        let (non_cooperative_result, little_task_result) = result.unwrap();
 
-    assert_eq!(5, non_cooperative_result);
-    assert_eq!(5, little_task_result);
-    assert_eq!(*finished.borrow(), ["poor_little", "non_cooperative"]);
+        assert_eq!(5, non_cooperative_result);
+        assert_eq!(5, little_task_result);
+        assert_eq!(*finished.borrow(), ["poor_little", "non_cooperative"]);
+    });
 }
 
-#[weft::test]
-async fn a_different_future_is_polled_first_every_time_poll_fn_is_polled() {
-    let poll_order = Arc::new(std::sync::Mutex::new(vec![]));
+#[test]
+fn a_different_future_is_polled_first_every_time_poll_fn_is_polled() {
+    bounded(|| async {
+        let poll_order = Arc::new(std::sync::Mutex::new(vec![]));
 
-    let fut = |x, poll_order: Arc<std::sync::Mutex<Vec<i32>>>| async move {
-        for _ in 0..4 {
-            {
-                let mut guard = poll_order.lock().unwrap();
+        let fut = |x, poll_order: Arc<std::sync::Mutex<Vec<i32>>>| async move {
+            for _ in 0..4 {
+                {
+                    let mut guard = poll_order.lock().unwrap();
 
-                guard.push(x);
+                    guard.push(x);
+                }
+
+                weft::task::yield_now().await;
             }
+            Ok::<(), Infallible>(())
+        };
 
-            weft::task::yield_now().await;
-        }
-        Ok::<(), Infallible>(())
-    };
+        weft::try_join!(
+            fut(1, Arc::clone(&poll_order)),
+            fut(2, Arc::clone(&poll_order)),
+            fut(3, Arc::clone(&poll_order)),
+        )
+        .unwrap();
 
-    weft::try_join!(
-        fut(1, Arc::clone(&poll_order)),
-        fut(2, Arc::clone(&poll_order)),
-        fut(3, Arc::clone(&poll_order)),
-    )
-    .unwrap();
-
-    // Each time the future created by join! is polled, it should start
-    // by polling a different future first.
-    assert_eq!(
-        vec![1, 2, 3, 2, 3, 1, 3, 1, 2, 1, 2, 3],
-        *poll_order.lock().unwrap()
-    );
+        // Each time the future created by join! is polled, it should start
+        // by polling a different future first.
+        assert_eq!(
+            vec![1, 2, 3, 2, 3, 1, 3, 1, 2, 1, 2, 3],
+            *poll_order.lock().unwrap()
+        );
+    });
 }
 
-#[weft::test]
-async fn futures_are_polled_in_order_in_biased_mode() {
-    let poll_order = Arc::new(std::sync::Mutex::new(vec![]));
+#[test]
+fn futures_are_polled_in_order_in_biased_mode() {
+    bounded(|| async {
+        let poll_order = Arc::new(std::sync::Mutex::new(vec![]));
 
-    let fut = |x, poll_order: Arc<std::sync::Mutex<Vec<i32>>>| async move {
-        for _ in 0..4 {
-            {
-                let mut guard = poll_order.lock().unwrap();
+        let fut = |x, poll_order: Arc<std::sync::Mutex<Vec<i32>>>| async move {
+            for _ in 0..4 {
+                {
+                    let mut guard = poll_order.lock().unwrap();
 
-                guard.push(x);
+                    guard.push(x);
+                }
+
+                weft::task::yield_now().await;
             }
+            Ok::<(), Infallible>(())
+        };
 
-            weft::task::yield_now().await;
-        }
-        Ok::<(), Infallible>(())
-    };
+        weft::try_join!(
+            biased;
+            fut(1, Arc::clone(&poll_order)),
+            fut(2, Arc::clone(&poll_order)),
+            fut(3, Arc::clone(&poll_order)),
+        )
+        .unwrap();
 
-    weft::try_join!(
-        biased;
-        fut(1, Arc::clone(&poll_order)),
-        fut(2, Arc::clone(&poll_order)),
-        fut(3, Arc::clone(&poll_order)),
-    )
-    .unwrap();
-
-    // Each time the future created by join! is polled, it should start
-    // by polling in the order as declared in the macro inputs.
-    assert_eq!(
-        vec![1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3],
-        *poll_order.lock().unwrap()
-    );
+        // Each time the future created by join! is polled, it should start
+        // by polling in the order as declared in the macro inputs.
+        assert_eq!(
+            vec![1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3],
+            *poll_order.lock().unwrap()
+        );
+    });
 }
 
 #[test]
@@ -250,65 +271,73 @@ fn try_join_size_biased() {
     assert_eq!(mem::size_of_val(&fut), 40);
 }
 
-#[weft::test]
-async fn empty_try_join() {
-    assert_eq!(weft::try_join!() as Result<_, ()>, Ok(()));
-    assert_eq!(weft::try_join!(biased;) as Result<_, ()>, Ok(()));
+#[test]
+fn empty_try_join() {
+    bounded(|| async {
+        assert_eq!(weft::try_join!() as Result<_, ()>, Ok(()));
+        assert_eq!(weft::try_join!(biased;) as Result<_, ()>, Ok(()));
+    });
 }
 
 // Regression test for: https://github.com/tokio-rs/tokio/issues/7637
 // We want to make sure that the `const COUNT: u32` declaration
 // inside the macro body doesn't leak to the caller to cause compiler failures
 // or variable shadowing.
-#[weft::test]
-async fn caller_names_const_count() {
-    let (tx, rx) = oneshot::channel::<u32>();
+#[test]
+fn caller_names_const_count() {
+    bounded(|| async {
+        let (tx, rx) = oneshot::channel::<u32>();
 
-    const COUNT: u32 = 2;
+        const COUNT: u32 = 2;
 
-    let mut try_join = mock_task::spawn(async { weft::try_join!(async { tx.send(COUNT) }) });
-    mock_task::ready(try_join.poll()).unwrap();
+        let mut try_join = harness::spawn(async { weft::try_join!(async { tx.send(COUNT) }) });
+        harness::ready(try_join.poll()).unwrap();
 
-    let res = rx.await.unwrap();
+        let res = rx.await.unwrap();
 
-    // This passing demonstrates that the const in the macro is
-    // not shadowing the caller-specified COUNT value
-    assert_eq!(2, res);
+        // This passing demonstrates that the const in the macro is
+        // not shadowing the caller-specified COUNT value
+        assert_eq!(2, res);
+    });
 }
 
 // ===== weft's own checks =====
 
-#[weft::test]
-async fn the_first_err_returns_at_once_and_drops_the_others() {
-    struct DropFlag<'a>(&'a Cell<bool>);
-    impl Drop for DropFlag<'_> {
-        fn drop(&mut self) {
-            self.0.set(true);
+#[test]
+fn the_first_err_returns_at_once_and_drops_the_others() {
+    bounded(|| async {
+        struct DropFlag<'a>(&'a Cell<bool>);
+        impl Drop for DropFlag<'_> {
+            fn drop(&mut self) {
+                self.0.set(true);
+            }
         }
-    }
-    let dropped = Cell::new(false);
-    let never = async {
-        let _flag = DropFlag(&dropped);
-        futures_util::future::pending::<Result<u32, &str>>().await
-    };
-    let fails = async {
-        weft::task::yield_now().await;
-        Err::<u32, _>("second")
-    };
-    let res = weft::try_join!(never, async { Ok(1) }, fails);
-    assert_eq!(res, Err("second"));
-    assert!(dropped.get(), "the unfinished future was dropped");
+        let dropped = Cell::new(false);
+        let never = async {
+            let _flag = DropFlag(&dropped);
+            futures_util::future::pending::<Result<u32, &str>>().await
+        };
+        let fails = async {
+            weft::task::yield_now().await;
+            Err::<u32, _>("second")
+        };
+        let res = weft::try_join!(never, async { Ok(1) }, fails);
+        assert_eq!(res, Err("second"));
+        assert!(dropped.get(), "the unfinished future was dropped");
+    });
 }
 
-#[weft::test]
-async fn the_earliest_err_wins() {
-    let res: Result<((), ()), u8> = weft::try_join!(
-        biased;
-        async {
-            weft::task::yield_now().await;
-            Err(2)
-        },
-        async { Err(1) },
-    );
-    assert_eq!(res, Err(1));
+#[test]
+fn the_earliest_err_wins() {
+    bounded(|| async {
+        let res: Result<((), ()), u8> = weft::try_join!(
+            biased;
+            async {
+                weft::task::yield_now().await;
+                Err(2)
+            },
+            async { Err(1) },
+        );
+        assert_eq!(res, Err(1));
+    });
 }

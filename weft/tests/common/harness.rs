@@ -1,6 +1,8 @@
-//! A hand-polled task, as tokio-test's `task::spawn`: tests poll a future
-//! step by step and check whether it was woken in between. Included with
-//! `#[path = "common/mock_task.rs"] mod mock_task;`.
+//! For tests converted from tokio's: [`bounded`], `#[tokio::test]` with a
+//! time bound, and a hand-polled task ([`spawn`]), as tokio-test's
+//! `task::spawn`: tests poll a future step by step and check whether it was
+//! woken in between. Included with `#[path = "common/harness.rs"] mod
+//! harness;` next to `mod common;`.
 #![allow(dead_code)]
 
 use std::future::Future;
@@ -8,6 +10,17 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
+
+/// Runs the future `make` returns on a current-thread runtime, failing the
+/// test if it has not finished within 30 s (`common::within`): what
+/// `#[weft::test]` does, bounded in time.
+pub fn bounded<F>(make: impl FnOnce() -> F + Send + 'static)
+where
+    F: Future,
+    F::Output: Send + 'static,
+{
+    crate::common::within(30, move || crate::common::rt().block_on(make()));
+}
 
 #[derive(Default)]
 struct Flag {
