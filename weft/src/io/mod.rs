@@ -20,21 +20,32 @@
 //! `close()` is `futures-io`'s name for tokio's `shutdown()`: on a TCP
 //! stream it shuts down the write direction (reads still work).
 //!
+//! In-memory pipes for tests and in-process plumbing: [`duplex`] (a pair
+//! of connected [`DuplexStream`]s) and [`simplex`] (a one-way
+//! [`SimplexStream`]); [`copy_bidirectional`] relays between two streams
+//! (a proxy's loop). All three take part in the cooperative budget.
+//!
 //! With the `tokio-io` feature, weft's streams (and their halves), child
 //! pipes and files also implement tokio's `AsyncRead`/`AsyncWrite` (and
 //! `AsyncSeek` for files), with no tokio runtime, for `tokio-util` codecs
 //! and hyper-util's `TokioIo`.
 
+mod copy_bidirectional;
+mod duplex;
 mod readiness;
+mod simplex;
 #[cfg(feature = "tokio-io")]
 mod tokio_io;
 mod util;
 
+pub use copy_bidirectional::{copy_bidirectional, copy_bidirectional_with_sizes};
+pub use duplex::{duplex, DuplexStream};
 pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 pub use futures_util::io::{
     copy, copy_buf, AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufReader,
     BufWriter, Cursor, ReadHalf, WriteHalf,
 };
 pub use readiness::{Interest, Ready};
+pub use simplex::{simplex, SimplexStream};
 pub use std::io::{Error, ErrorKind, Result, SeekFrom};
 pub use util::{empty, repeat, sink, Empty, Repeat, Sink};

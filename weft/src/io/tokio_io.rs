@@ -108,6 +108,35 @@ macro_rules! tokio_write {
     )*};
 }
 
+/// tokio's `AsyncRead` for the in-memory pipes: bytes go straight into the
+/// `ReadBuf`'s unfilled part (`put_slice`), nothing is zeroed first.
+impl tokio::io::AsyncRead for super::DuplexStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let want = buf.remaining();
+        std::task::ready!(self.poll_read_with(cx, want, |chunk| buf.put_slice(chunk)))?;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl tokio::io::AsyncRead for super::SimplexStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let want = buf.remaining();
+        std::task::ready!(self
+            .get_mut()
+            .poll_read_with(cx, want, |chunk| buf.put_slice(chunk)))?;
+        Poll::Ready(Ok(()))
+    }
+}
+
+use super::{DuplexStream, SimplexStream};
 use crate::net::{tcp, unix, TcpStream, UnixStream};
 use crate::process::{ChildStderr, ChildStdin, ChildStdout};
 
@@ -139,6 +168,8 @@ tokio_write!(
     ChildStdin,
     unix::pipe::Sender,
     crate::fs::File,
+    DuplexStream,
+    SimplexStream,
 );
 
 /// tokio's two-step seek on a `File`: `start_seek` records the target,

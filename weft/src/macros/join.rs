@@ -18,7 +18,7 @@
 /// cooperative budget does not keep the others from running. With `biased;`
 /// before the operands, every poll starts at the first future instead.
 ///
-/// `join!` waits for every future even if one fails; [`try_join!`]
+/// `join!` waits for every future even if one fails; [`try_join!`](crate::try_join!)
 /// returns at the first `Err`.
 ///
 /// # Examples

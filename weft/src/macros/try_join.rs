@@ -11,7 +11,7 @@
 /// Must be used inside an `async` function, block or closure. The operands
 /// are comma-separated (a trailing comma is fine), anything implementing
 /// `IntoFuture` whose output is a `Result`, all with the same error type;
-/// `try_join!()` is `Ok(())`. They are polled as [`join!`] polls them: every
+/// `try_join!()` is `Ok(())`. They are polled as [`join!`](crate::join!) polls them: every
 /// unfinished future once per poll, starting one further along each time,
 /// or always from the first with `biased;`.
 ///
