@@ -5,6 +5,8 @@
 //! lands they use futures-channel's oneshot and the coop budget directly
 //! (marked "issue 15: switch to weft::sync::... when it lands").
 #![allow(clippy::disallowed_names)]
+// The expansions hold no `unsafe` (the pinned tuple's projection is in weft).
+#![forbid(unsafe_code)]
 
 mod common;
 #[path = "common/harness.rs"]

@@ -6,6 +6,8 @@
 //! lands they use futures-channel's (marked "issue 15: switch to
 //! weft::sync::oneshot when it lands").
 #![allow(clippy::disallowed_names)]
+// The expansions hold no `unsafe` (the pinned tuple's projection is in weft).
+#![forbid(unsafe_code)]
 
 mod common;
 #[path = "common/harness.rs"]
@@ -916,5 +918,53 @@ fn select_loop_on_always_ready_branches_yields_to_a_timer() {
             timer.await.unwrap();
             assert!(spinner.await.unwrap() > 0);
         });
+    });
+}
+
+#[test]
+fn the_macros_make_send_futures_from_send_operands() {
+    fn assert_send<T: Send>(_: &T) {}
+    let fut = async {
+        let a = weft::select! {
+            v = async { 1 } => v,
+            v = weft::task::yield_now() => { let () = v; 2 }
+        };
+        let (b, c) = weft::join!(async { 3 }, async { 4 });
+        let d = weft::try_join!(async { Ok::<_, ()>(5) }).unwrap().0;
+        a + b + c + d
+    };
+    assert_send(&fut);
+    let rt = weft::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let total = common::within(30, move || {
+        rt.block_on(async { weft::spawn(fut).await.unwrap() })
+    });
+    assert!(total == 13 || total == 14, "{total}");
+}
+
+#[test]
+fn the_expansion_does_not_clash_with_the_caller_s_names() {
+    bounded(|| async {
+        // Names an expansion might use, as the caller's locals and items.
+        #[allow(non_upper_case_globals, dead_code)]
+        const BRANCHES: u32 = 99;
+        enum Out {
+            Disabled,
+        }
+        let futures = 1;
+        let disabled = 2;
+        let output = 3;
+        let cx = 4;
+        let start = 5;
+        let v = weft::select! {
+            biased;
+            a = async { futures + disabled } => a + output + cx + start + BRANCHES as i32,
+            _ = async { Out::Disabled } => 0,
+        };
+        assert_eq!(v, 1 + 2 + 3 + 4 + 5 + 99);
+        let (x, y) = weft::join!(async { futures }, async { output });
+        assert_eq!((x, y), (1, 3));
     });
 }
