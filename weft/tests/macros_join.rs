@@ -1,9 +1,9 @@
 //! `weft::join!`: tokio's tests/macros_join.rs converted by renaming, then
 //! weft's own checks.
 //!
-//! tokio's tests use `tokio::sync::{oneshot, Semaphore}`; until `weft::sync`
-//! lands they use futures-channel's oneshot and the coop budget directly
-//! (marked "issue 15: switch to weft::sync::... when it lands").
+//! tokio's tests use `tokio::sync::oneshot`; until `weft::sync::oneshot`
+//! lands they use futures-channel's (marked "issue 15: switch to
+//! weft::sync::oneshot when it lands").
 #![allow(clippy::disallowed_names)]
 // The expansions hold no `unsafe` (the pinned tuple's projection is in weft).
 #![forbid(unsafe_code)]
@@ -13,9 +13,12 @@ mod common;
 mod harness;
 
 use harness::bounded;
+use tokio_test::{assert_pending, assert_ready, task};
 
 use std::cell::RefCell;
 use std::sync::Arc;
+
+use weft::sync::Semaphore;
 
 // issue 15: switch to weft::sync::oneshot when it lands.
 use futures_channel::oneshot;
@@ -70,19 +73,19 @@ fn two_await() {
         let (tx1, rx1) = oneshot::channel::<&str>();
         let (tx2, rx2) = oneshot::channel::<u32>();
 
-        let mut join = harness::spawn(async {
+        let mut join = task::spawn(async {
             weft::join!(async { rx1.await.unwrap() }, async { rx2.await.unwrap() })
         });
 
-        harness::pending(join.poll());
+        assert_pending!(join.poll());
 
         tx2.send(123).unwrap();
         assert!(join.is_woken());
-        harness::pending(join.poll());
+        assert_pending!(join.poll());
 
         tx1.send("hello").unwrap();
         assert!(join.is_woken());
-        let res = harness::ready(join.poll());
+        let res = assert_ready!(join.poll());
 
         assert_eq!(("hello", 123), res);
     });
@@ -111,9 +114,53 @@ fn join_size() {
     assert_eq!(mem::size_of_val(&fut), 40); // tokio: 48
 }
 
-// issue 15: switch to weft::sync::Semaphore when it lands: tokio's version
-// acquires and drops an owned permit where these spend a unit of budget.
-async fn non_cooperative_task(finished: &RefCell<Vec<&'static str>>) -> usize {
+async fn non_cooperative_task(permits: Arc<Semaphore>) -> usize {
+    let mut exceeded_budget = 0;
+
+    for _ in 0..5 {
+        // Another task should run after this task uses its whole budget
+        for _ in 0..128 {
+            let _permit = permits.clone().acquire_owned().await.unwrap();
+        }
+
+        exceeded_budget += 1;
+    }
+
+    exceeded_budget
+}
+
+async fn poor_little_task(permits: Arc<Semaphore>) -> usize {
+    let mut how_many_times_i_got_to_run = 0;
+
+    for _ in 0..5 {
+        let _permit = permits.clone().acquire_owned().await.unwrap();
+        how_many_times_i_got_to_run += 1;
+    }
+
+    how_many_times_i_got_to_run
+}
+
+#[test]
+fn join_does_not_allow_tasks_to_starve() {
+    bounded(|| async {
+        let permits = Arc::new(Semaphore::new(1));
+
+        // non_cooperative_task should yield after its budget is exceeded and then poor_little_task should run.
+        let result = weft::join!(
+            non_cooperative_task(Arc::clone(&permits)),
+            poor_little_task(permits)
+        );
+
+        let (non_cooperative_result, little_task_result) = result;
+
+        assert_eq!(5, non_cooperative_result);
+        assert_eq!(5, little_task_result);
+    });
+}
+
+// weft's own: the same shapes spending the budget directly, recording
+// which finishes first (the rotation lets the little one finish first).
+async fn budget_hog(finished: &RefCell<Vec<&'static str>>) -> usize {
     let mut exceeded_budget = 0;
 
     for _ in 0..5 {
@@ -129,7 +176,7 @@ async fn non_cooperative_task(finished: &RefCell<Vec<&'static str>>) -> usize {
     exceeded_budget
 }
 
-async fn poor_little_task(finished: &RefCell<Vec<&'static str>>) -> usize {
+async fn budget_sipper(finished: &RefCell<Vec<&'static str>>) -> usize {
     let mut how_many_times_i_got_to_run = 0;
 
     for _ in 0..5 {
@@ -142,13 +189,13 @@ async fn poor_little_task(finished: &RefCell<Vec<&'static str>>) -> usize {
 }
 
 #[test]
-fn join_does_not_allow_tasks_to_starve() {
+fn join_rotation_lets_the_light_future_finish_first() {
     bounded(|| async {
         let finished = RefCell::new(Vec::new());
 
         // non_cooperative_task should yield after its budget is exceeded and then poor_little_task should run.
         let (non_cooperative_result, little_task_result) =
-            weft::join!(non_cooperative_task(&finished), poor_little_task(&finished));
+            weft::join!(budget_hog(&finished), budget_sipper(&finished));
 
         assert_eq!(5, non_cooperative_result);
         assert_eq!(5, little_task_result);
@@ -164,8 +211,8 @@ fn biased_join_lets_the_first_future_spend_the_budget() {
 
         let (a, b) = weft::join!(
             biased;
-            non_cooperative_task(&finished),
-            poor_little_task(&finished)
+            budget_hog(&finished),
+            budget_sipper(&finished)
         );
 
         assert_eq!((a, b), (5, 5));
@@ -296,8 +343,8 @@ fn caller_names_const_count() {
 
         const COUNT: u32 = 2;
 
-        let mut join = harness::spawn(async { weft::join!(async { tx.send(COUNT).unwrap() }) });
-        harness::ready(join.poll());
+        let mut join = task::spawn(async { weft::join!(async { tx.send(COUNT).unwrap() }) });
+        assert_ready!(join.poll());
 
         let res = rx.await.unwrap();
 

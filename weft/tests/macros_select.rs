@@ -14,6 +14,7 @@ mod common;
 mod harness;
 
 use harness::bounded;
+use tokio_test::{assert_pending, assert_ready, task};
 
 use std::cell::Cell;
 use std::future::poll_fn;
@@ -370,19 +371,19 @@ fn future_panics_after_poll() {
             Ready(None::<()>)
         });
 
-        let mut f = harness::spawn(async {
+        let mut f = task::spawn(async {
             weft::select! {
                 Some(_) = f => unreachable!(),
                 ret = rx => ret.unwrap(),
             }
         });
 
-        harness::pending(f.poll());
-        harness::pending(f.poll());
+        assert_pending!(f.poll());
+        assert_pending!(f.poll());
 
         tx.send(1).unwrap();
 
-        let res = harness::ready(f.poll());
+        let res = assert_ready!(f.poll());
         assert_eq!(1, res);
     });
 }
@@ -393,19 +394,19 @@ fn disable_with_if() {
         let f = poll_fn(|_| panic!());
         let (tx, rx) = oneshot::channel();
 
-        let mut f = harness::spawn(async {
+        let mut f = task::spawn(async {
             weft::select! {
                 _ = f, if false => unreachable!(),
                 _ = rx => (),
             }
         });
 
-        harness::pending(f.poll());
+        assert_pending!(f.poll());
 
         tx.send(()).unwrap();
         assert!(f.is_woken());
 
-        harness::ready(f.poll());
+        assert_ready!(f.poll());
     });
 }
 
@@ -415,7 +416,7 @@ fn join_with_select() {
         let (tx1, mut rx1) = oneshot::channel();
         let (tx2, mut rx2) = oneshot::channel();
 
-        let mut f = harness::spawn(async {
+        let mut f = task::spawn(async {
             let mut a = None;
             let mut b = None;
 
@@ -429,15 +430,15 @@ fn join_with_select() {
             (a.unwrap(), b.unwrap())
         });
 
-        harness::pending(f.poll());
+        assert_pending!(f.poll());
 
         tx1.send(123).unwrap();
         assert!(f.is_woken());
-        harness::pending(f.poll());
+        assert_pending!(f.poll());
 
         tx2.send(456).unwrap();
         assert!(f.is_woken());
-        let (a, b) = harness::ready(f.poll());
+        let (a, b) = assert_ready!(f.poll());
 
         assert_eq!(a, 123);
         assert_eq!(b, 456);
@@ -784,16 +785,16 @@ fn a_mismatched_pattern_disables_the_branch_and_the_others_go_on() {
             Ready(None::<u32>)
         });
 
-        let mut f = harness::spawn(async {
+        let mut f = task::spawn(async {
             weft::select! {
                 Some(v) = none_at_once => v,
                 Ok(v) = rx => v + 100,
             }
         });
-        harness::pending(f.poll());
-        harness::pending(f.poll());
+        assert_pending!(f.poll());
+        assert_pending!(f.poll());
         tx.send(5).unwrap();
-        assert_eq!(harness::ready(f.poll()), 105);
+        assert_eq!(assert_ready!(f.poll()), 105);
         assert_eq!(polls.get(), 1, "a disabled branch is not polled again");
     });
 }

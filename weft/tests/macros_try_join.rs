@@ -1,9 +1,9 @@
 //! `weft::try_join!`: tokio's tests/macros_try_join.rs converted by
 //! renaming, then weft's own checks.
 //!
-//! tokio's tests use `tokio::sync::{oneshot, Semaphore}`; until `weft::sync`
-//! lands they use futures-channel's oneshot and the coop budget directly
-//! (marked "issue 15: switch to weft::sync::... when it lands").
+//! tokio's tests use `tokio::sync::oneshot`; until `weft::sync::oneshot`
+//! lands they use futures-channel's (marked "issue 15: switch to
+//! weft::sync::oneshot when it lands").
 #![allow(clippy::disallowed_names)]
 // The expansions hold no `unsafe` (the pinned tuple's projection is in weft).
 #![forbid(unsafe_code)]
@@ -13,10 +13,13 @@ mod common;
 mod harness;
 
 use harness::bounded;
+use tokio_test::{assert_pending, assert_ready, task};
 
 use std::cell::{Cell, RefCell};
 use std::convert::Infallible;
 use std::sync::Arc;
+
+use weft::sync::Semaphore;
 
 // issue 15: switch to weft::sync::oneshot when it lands.
 use futures_channel::oneshot;
@@ -71,17 +74,17 @@ fn two_await() {
         let (tx1, rx1) = oneshot::channel::<&str>();
         let (tx2, rx2) = oneshot::channel::<u32>();
 
-        let mut join = harness::spawn(async { weft::try_join!(rx1, rx2) });
+        let mut join = task::spawn(async { weft::try_join!(rx1, rx2) });
 
-        harness::pending(join.poll());
+        assert_pending!(join.poll());
 
         tx2.send(123).unwrap();
         assert!(join.is_woken());
-        harness::pending(join.poll());
+        assert_pending!(join.poll());
 
         tx1.send("hello").unwrap();
         assert!(join.is_woken());
-        let res: Result<(&str, u32), _> = harness::ready(join.poll());
+        let res: Result<(&str, u32), _> = assert_ready!(join.poll());
 
         assert_eq!(Ok(("hello", 123)), res);
     });
@@ -94,18 +97,18 @@ fn err_abort_early() {
         let (tx2, rx2) = oneshot::channel::<u32>();
         let (_tx3, rx3) = oneshot::channel::<u32>();
 
-        let mut join = harness::spawn(async { weft::try_join!(rx1, rx2, rx3) });
+        let mut join = task::spawn(async { weft::try_join!(rx1, rx2, rx3) });
 
-        harness::pending(join.poll());
+        assert_pending!(join.poll());
 
         tx2.send(123).unwrap();
         assert!(join.is_woken());
-        harness::pending(join.poll());
+        assert_pending!(join.poll());
 
         drop(tx1);
         assert!(join.is_woken());
 
-        let res = harness::ready(join.poll());
+        let res = assert_ready!(join.poll());
 
         assert!(res.is_err());
     });
@@ -137,9 +140,53 @@ fn ok<T>(val: T) -> Result<T, ()> {
     Ok(val)
 }
 
-// issue 15: switch to weft::sync::Semaphore when it lands: tokio's version
-// acquires and drops an owned permit where these spend a unit of budget.
-async fn non_cooperative_task(finished: &RefCell<Vec<&'static str>>) -> Result<usize, String> {
+async fn non_cooperative_task(permits: Arc<Semaphore>) -> Result<usize, String> {
+    let mut exceeded_budget = 0;
+
+    for _ in 0..5 {
+        // Another task should run after this task uses its whole budget
+        for _ in 0..128 {
+            let _permit = permits.clone().acquire_owned().await.unwrap();
+        }
+
+        exceeded_budget += 1;
+    }
+
+    Ok(exceeded_budget)
+}
+
+async fn poor_little_task(permits: Arc<Semaphore>) -> Result<usize, String> {
+    let mut how_many_times_i_got_to_run = 0;
+
+    for _ in 0..5 {
+        let _permit = permits.clone().acquire_owned().await.unwrap();
+        how_many_times_i_got_to_run += 1;
+    }
+
+    Ok(how_many_times_i_got_to_run)
+}
+
+#[test]
+fn try_join_does_not_allow_tasks_to_starve() {
+    bounded(|| async {
+        let permits = Arc::new(Semaphore::new(10));
+
+        // non_cooperative_task should yield after its budget is exceeded and then poor_little_task should run.
+        let result = weft::try_join!(
+            non_cooperative_task(Arc::clone(&permits)),
+            poor_little_task(permits)
+        );
+
+        let (non_cooperative_result, little_task_result) = result.unwrap();
+
+        assert_eq!(5, non_cooperative_result);
+        assert_eq!(5, little_task_result);
+    });
+}
+
+// weft's own: the same shapes spending the budget directly, recording
+// which finishes first (the rotation lets the little one finish first).
+async fn budget_hog(finished: &RefCell<Vec<&'static str>>) -> Result<usize, String> {
     let mut exceeded_budget = 0;
 
     for _ in 0..5 {
@@ -155,7 +202,7 @@ async fn non_cooperative_task(finished: &RefCell<Vec<&'static str>>) -> Result<u
     Ok(exceeded_budget)
 }
 
-async fn poor_little_task(finished: &RefCell<Vec<&'static str>>) -> Result<usize, String> {
+async fn budget_sipper(finished: &RefCell<Vec<&'static str>>) -> Result<usize, String> {
     let mut how_many_times_i_got_to_run = 0;
 
     for _ in 0..5 {
@@ -169,12 +216,12 @@ async fn poor_little_task(finished: &RefCell<Vec<&'static str>>) -> Result<usize
 }
 
 #[test]
-fn try_join_does_not_allow_tasks_to_starve() {
+fn try_join_rotation_lets_the_light_future_finish_first() {
     bounded(|| async {
         let finished = RefCell::new(Vec::new());
 
         // non_cooperative_task should yield after its budget is exceeded and then poor_little_task should run.
-        let result = weft::try_join!(non_cooperative_task(&finished), poor_little_task(&finished));
+        let result = weft::try_join!(budget_hog(&finished), budget_sipper(&finished));
 
         let (non_cooperative_result, little_task_result) = result.unwrap();
 
@@ -292,8 +339,8 @@ fn caller_names_const_count() {
 
         const COUNT: u32 = 2;
 
-        let mut try_join = harness::spawn(async { weft::try_join!(async { tx.send(COUNT) }) });
-        harness::ready(try_join.poll()).unwrap();
+        let mut try_join = task::spawn(async { weft::try_join!(async { tx.send(COUNT) }) });
+        assert_ready!(try_join.poll()).unwrap();
 
         let res = rx.await.unwrap();
 
