@@ -648,3 +648,42 @@ fn types_are_send_sync_unpin() {
     send_sync(&sem.acquire());
     send_sync(&sem.try_acquire().unwrap());
 }
+
+/// A waker whose `clone` panics (a hostile or buggy executor).
+fn waker_whose_clone_panics() -> std::task::Waker {
+    use std::task::{RawWaker, RawWakerVTable, Waker};
+    fn clone(_: *const ()) -> RawWaker {
+        panic!("this waker's clone panics")
+    }
+    fn noop(_: *const ()) {}
+    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, noop);
+    // SAFETY: every vtable function ignores the (null) data pointer.
+    unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &VTABLE)) }
+}
+
+#[test]
+fn a_panicking_waker_clone_takes_no_permit() {
+    use std::future::Future;
+    use std::task::Context;
+
+    let waker = waker_whose_clone_panics();
+    let s = Semaphore::new(1);
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut acquire = std::pin::pin!(s.acquire_many(2));
+        let _ = acquire.as_mut().poll(&mut Context::from_waker(&waker));
+    }));
+    assert!(panicked.is_err(), "the clone's panic propagates");
+    assert_eq!(s.available_permits(), 1, "the permit is still there");
+    assert!(s.try_acquire().is_ok());
+
+    // The same through an RwLock: a writer queued behind a reader.
+    let lock = weft::sync::RwLock::with_max_readers(0u8, 3);
+    let reader = lock.try_read().unwrap();
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut write = std::pin::pin!(lock.write());
+        let _ = write.as_mut().poll(&mut Context::from_waker(&waker));
+    }));
+    assert!(panicked.is_err());
+    drop(reader);
+    assert!(lock.try_write().is_ok(), "no reader permit leaked");
+}

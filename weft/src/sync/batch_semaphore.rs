@@ -364,27 +364,31 @@ impl Semaphore {
                 waiter.needed.store(0, Release);
             }
             if waiters.queue.is_empty() {
-                // Nobody waits: the rest goes to the counter.
-                if !self.fits(rem) {
-                    // Wake whoever was completed before refusing.
-                    self.permits.fetch_and(!Self::WAITERS, Release);
-                    drop(waiters);
-                    wakers.wake_all();
-                    panic!(
-                        "number of added permits ({rem}) would overflow MAX_PERMITS ({})",
-                        Self::MAX_PERMITS
-                    );
-                }
-                // Only fast-path acquirers change the word meanwhile, and
-                // only while it holds permits.
+                // Nobody waits: the rest goes to the counter. Fast-path
+                // releasers may add permits meanwhile (`WAITERS` may be
+                // clear), so the overflow check is part of the CAS loop.
                 let mut curr = self.permits.load(ACQUIRE);
-                while let Err(actual) = self.permits.compare_exchange_weak(
-                    curr,
-                    (curr & !Self::WAITERS) + (rem << Self::PERMIT_SHIFT),
-                    AcqRel,
-                    ACQUIRE,
-                ) {
-                    curr = actual;
+                loop {
+                    let available = curr >> Self::PERMIT_SHIFT;
+                    if rem > Self::MAX_PERMITS - available {
+                        // Wake whoever was completed before refusing.
+                        self.permits.fetch_and(!Self::WAITERS, Release);
+                        drop(waiters);
+                        wakers.wake_all();
+                        panic!(
+                            "number of added permits ({rem}) would overflow MAX_PERMITS ({})",
+                            Self::MAX_PERMITS
+                        );
+                    }
+                    match self.permits.compare_exchange_weak(
+                        curr,
+                        (curr & !Self::WAITERS) + (rem << Self::PERMIT_SHIFT),
+                        AcqRel,
+                        ACQUIRE,
+                    ) {
+                        Ok(_) => break,
+                        Err(actual) => curr = actual,
+                    }
                 }
                 rem = 0;
             }
@@ -397,13 +401,6 @@ impl Semaphore {
         }
     }
 
-    /// Whether `n` more permits fit in the counter. Called with the lock
-    /// held: only acquirers run concurrently, and they only lower the
-    /// count, so the answer stays true until the caller adds them.
-    fn fits(&self, n: usize) -> bool {
-        n <= Self::MAX_PERMITS && self.available_permits() + n <= Self::MAX_PERMITS
-    }
-
     /// The first poll of an acquire that found too few permits, or any poll
     /// of a queued one: takes the lock and either completes or queues.
     fn poll_acquire_slow(
@@ -412,6 +409,10 @@ impl Semaphore {
         node: &Waiter,
         queued: bool,
     ) -> Poll<Result<(), AcquireError>> {
+        // A first poll clones its waker before it takes any permit (and
+        // before the lock): a panicking `clone` then leaves nothing taken
+        // and runs no user code under the lock.
+        let mut new_waker = (!queued).then(|| cx.waker().clone());
         let mut waiters = loom::lock(&self.waiters);
         if waiters.closed {
             return Poll::Ready(Err(AcquireError::closed()));
@@ -459,8 +460,7 @@ impl Semaphore {
                 }
             }
             // SAFETY: we hold the lock, and the node is in no list.
-            node.waker
-                .with_mut(|w| unsafe { *w = Some(cx.waker().clone()) });
+            node.waker.with_mut(|w| unsafe { *w = new_waker.take() });
             // SAFETY: the node is pinned inside its `Acquire` future, whose
             // `Drop` unlinks it (under this lock) before it goes away.
             unsafe { waiters.queue.push_front(NonNull::from(node)) };

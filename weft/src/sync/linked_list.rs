@@ -255,7 +255,10 @@ impl<T: Link> GuardedList<T> {
 
 /// Up to [`WakeList::CAPACITY`] wakers collected under a lock, woken after
 /// it is released. A waker that panics in `wake` drops the rest unwoken
-/// (the panic propagates); nothing is left linked anywhere.
+/// and the panic propagates: the waiters already taken off their list stay
+/// off it, but the caller's loop stops, so waiters it had not reached yet
+/// (a `close` past the first batch) are not woken, and permits a release
+/// had not handed out yet are lost, as in tokio.
 pub(crate) struct WakeList {
     wakers: [Option<Waker>; WakeList::CAPACITY],
     len: usize,

@@ -54,7 +54,11 @@ use crate::task::coop;
 /// [`notify_waiters()`](Notify::notify_waiters) wakes every task waiting at
 /// the time of the call, and stores no permit.
 ///
-/// A `Notified` that completes spends a unit of weft's cooperative budget.
+/// A `Notified` that completes spends a unit of weft's cooperative budget,
+/// and one whose task has spent its budget yields before it takes a permit.
+/// This differs from tokio, whose `Notified` ignores the budget: a task that
+/// loops on an always-notified `Notify` cannot starve its thread on weft.
+/// (`Barrier::wait` and `SetOnce::wait` wait on a `Notify`, so they do too.)
 ///
 /// # Examples
 ///
@@ -519,8 +523,10 @@ impl Notify {
         let guard = pin!(Waiter::new());
         // SAFETY: `guard` is pinned on this stack frame and in no list; the
         // `Drain` below empties the guarded list (under the lock) before
-        // this function returns or unwinds, and `guard` is declared first
-        // so it is dropped last.
+        // this function returns or unwinds, and `guard` is declared before
+        // `drain`, so it is dropped after it. (`Drain::drop` takes the lock
+        // again: only `wake_all`, run with the lock released, can panic
+        // here; nothing between a `lock` and its `drop` below can.)
         let list = unsafe { waiters.take_guarded(NonNull::from(&*guard)) };
         let mut drain = Drain {
             list,
