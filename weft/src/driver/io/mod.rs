@@ -127,7 +127,8 @@ impl IoDriver {
     }
 
     /// One `epoll_wait`: blocks up to `timeout` (`None`: until an event), then
-    /// records readiness and wakes the waiters. Returns the number of events.
+    /// records readiness and wakes the waiters. Returns the number of I/O
+    /// events (an unpark is not one).
     pub(crate) fn turn(&mut self, timeout: Option<Duration>) -> io::Result<usize> {
         self.tick = self.tick.wrapping_add(1);
         crate::scheduler::bump(&self.shared.turns);
@@ -146,6 +147,8 @@ impl IoDriver {
             Err(e) => return Err(e.into()),
         }
         let (shared, tick) = (&self.shared, self.tick);
+        // The eventfd is registered once, so it is at most one event.
+        let mut unparked = false;
         // A waker that panics is reported and the rest of the batch is
         // still dispatched: with edge-triggered epoll a skipped event never
         // comes again.
@@ -158,11 +161,12 @@ impl IoDriver {
                 // last `unpark`, so that unpark's queue push happens-before
                 // the loop's next look at its queues.
                 shared.unpark_pending.swap(false, SeqCst);
+                unparked = true;
             } else {
                 shared.dispatch(token, Ready::from_epoll(flags), tick);
             }
         });
-        Ok(self.events.0.len())
+        Ok(self.events.0.len() - usize::from(unparked))
     }
 }
 

@@ -7,7 +7,14 @@
 //! loop reads the clock after each `epoll_wait` to fire timers
 //! ([`TimeShared::process`]), and once more before a blocking wait to compute
 //! its timeout; inserting or cancelling a timer never reads it.
+//!
+//! With the `test-util` feature the clock is a [`clock::Clock`], which can
+//! be paused: then every reading here is virtual, the driver jumps it to the
+//! next exact deadline when the runtime is idle (`Driver::park_idle`), and a
+//! reading inside a millisecond fires the timers of the next tick due by it.
 
+#[cfg(feature = "test-util")]
+pub(crate) mod clock;
 mod wheel;
 
 use std::sync::{Mutex, MutexGuard};
@@ -21,14 +28,61 @@ pub(crate) use wheel::{Inserted, Key};
 pub(crate) struct TimeShared {
     origin: Instant,
     wheel: Mutex<Wheel>,
+    #[cfg(feature = "test-util")]
+    clock: clock::Clock,
 }
 
 impl TimeShared {
+    #[cfg(not(feature = "test-util"))]
     pub(crate) fn new() -> TimeShared {
         TimeShared {
             origin: Instant::now(),
             wheel: Mutex::new(Wheel::new()),
         }
+    }
+
+    /// A clock that starts paused if `start_paused`.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn new(start_paused: bool) -> TimeShared {
+        let clock = clock::Clock::new(start_paused);
+        TimeShared {
+            origin: clock.now(),
+            wheel: Mutex::new(Wheel::new()),
+            clock,
+        }
+    }
+
+    /// The runtime's clock.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn clock(&self) -> &clock::Clock {
+        &self.clock
+    }
+
+    /// The clock's reading: the system's monotonic clock, or (feature
+    /// `test-util`) the runtime's clock, virtual while paused.
+    #[inline]
+    pub(crate) fn now(&self) -> Instant {
+        #[cfg(feature = "test-util")]
+        {
+            self.clock.now()
+        }
+        #[cfg(not(feature = "test-util"))]
+        {
+            Instant::now()
+        }
+    }
+
+    /// `instant` in nanoseconds since the origin (saturating).
+    #[cfg(feature = "test-util")]
+    pub(crate) fn nanos_since_origin(&self, instant: Instant) -> u64 {
+        u64::try_from(instant.saturating_duration_since(self.origin).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// The earliest exact deadline of a waiting timer.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn next_exact_deadline(&self) -> Option<Instant> {
+        let nanos = self.lock().next_exact()?;
+        self.origin.checked_add(Duration::from_nanos(nanos))
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Wheel> {
@@ -63,6 +117,17 @@ impl TimeShared {
         if wheel.next_deadline().is_some_and(|d| d <= tick) || wheel.elapsed() < tick {
             wheel.advance(tick, fired);
         }
+        // A paused reading inside a millisecond (an exact deadline the
+        // auto-advance jumped to, an `advance` by a fraction): the timers of
+        // the next tick due by it fire too. A running clock keeps to whole
+        // ticks, as without the feature.
+        #[cfg(feature = "test-util")]
+        if self.clock.is_paused() {
+            let exact = self.nanos_since_origin(now);
+            if exact % wheel::NANOS_PER_TICK != 0 {
+                wheel.fire_within_next_tick(tick, exact, fired);
+            }
+        }
     }
 
     /// The runtime is shutting down: fire every timer, and make every later
@@ -85,9 +150,19 @@ impl TimeShared {
 mod tests {
     use super::*;
 
+    #[cfg(not(feature = "test-util"))]
+    fn time() -> TimeShared {
+        TimeShared::new()
+    }
+
+    #[cfg(feature = "test-util")]
+    fn time() -> TimeShared {
+        TimeShared::new(false)
+    }
+
     #[test]
     fn deadlines_round_up_and_saturate() {
-        let time = TimeShared::new();
+        let time = time();
         let o = time.origin;
         assert_eq!(time.deadline_to_tick(o), 0);
         assert_eq!(time.deadline_to_tick(o + Duration::from_micros(1)), 1);
