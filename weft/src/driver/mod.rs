@@ -219,7 +219,7 @@ impl Driver {
         io.parked.store(true, SeqCst);
         // Kicks (an unpark with nothing queued) do not count as events:
         // they only ask for this look.
-        let events = turn_io(&mut self.io, Some(Duration::ZERO));
+        let (events, unparked) = turn_io(&mut self.io, Some(Duration::ZERO));
         let time = &self.handle.time;
         time.process(time.now(), &mut self.fired);
         if events == 0 && self.fired.is_empty() {
@@ -227,10 +227,13 @@ impl Driver {
                 && time
                     .next_exact_deadline()
                     .is_some_and(|next| time.clock().advance_to(next));
-            if !jumped {
-                // Something else may still run, or no timer waits: wait
-                // for I/O or an unpark. Resumed meanwhile: to the next
-                // timer, as a running clock does.
+            // Something else may still run, or no timer waits: wait for
+            // I/O or an unpark. Not after an unpark, though: one that came
+            // while that turn drained the eventfd wrote nothing, and only
+            // the caller's own look (its queues, a shutdown) sees it; the
+            // caller parks again if it finds nothing.
+            if !jumped && !unparked {
+                // Resumed meanwhile: to the next timer, as a running clock.
                 let timeout = if time.clock().is_paused() {
                     None
                 } else {
@@ -334,8 +337,8 @@ fn report_waker_panic(payload: &(dyn std::any::Any + Send)) {
 }
 
 /// One I/O turn (see [`IoDriver::turn`]); returns the I/O events it
-/// dispatched.
-fn turn_io(io: &mut IoDriver, timeout: Option<Duration>) -> usize {
+/// dispatched and whether it drained an unpark.
+fn turn_io(io: &mut IoDriver, timeout: Option<Duration>) -> (usize, bool) {
     match io.turn(timeout) {
         Ok(events) => events,
         // epoll_wait fails only on a broken epoll fd or a bad buffer:

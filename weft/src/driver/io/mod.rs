@@ -128,8 +128,8 @@ impl IoDriver {
 
     /// One `epoll_wait`: blocks up to `timeout` (`None`: until an event), then
     /// records readiness and wakes the waiters. Returns the number of I/O
-    /// events (an unpark is not one).
-    pub(crate) fn turn(&mut self, timeout: Option<Duration>) -> io::Result<usize> {
+    /// events (an unpark is not one), and whether an unpark was drained.
+    pub(crate) fn turn(&mut self, timeout: Option<Duration>) -> io::Result<(usize, bool)> {
         self.tick = self.tick.wrapping_add(1);
         crate::scheduler::bump(&self.shared.turns);
         let timeout = timeout.map(|d| Timespec {
@@ -143,7 +143,7 @@ impl IoDriver {
             timeout.as_ref(),
         ) {
             Ok(_) => {}
-            Err(rustix::io::Errno::INTR) => return Ok(0),
+            Err(rustix::io::Errno::INTR) => return Ok((0, false)),
             Err(e) => return Err(e.into()),
         }
         let (shared, tick) = (&self.shared, self.tick);
@@ -166,7 +166,7 @@ impl IoDriver {
                 shared.dispatch(token, Ready::from_epoll(flags), tick);
             }
         });
-        Ok(self.events.0.len() - usize::from(unparked))
+        Ok((self.events.0.len() - usize::from(unparked), unparked))
     }
 }
 

@@ -171,3 +171,104 @@ mod tests {
         assert_eq!(time.now_to_tick(o + Duration::from_micros(5999)), 5);
     }
 }
+
+/// The paused clock's auto-advance against a model: timers with exact
+/// deadlines at every level (sub-millisecond ones included), some inserted
+/// while the clock moves; each jump to the next exact deadline fires exactly
+/// the timers due by then (at least one), so each fires at its own deadline,
+/// in deadline order.
+#[cfg(all(test, feature = "test-util", not(weft_loom)))]
+mod paused_tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    /// A waker that logs its id and the clock's reading when woken.
+    struct Log {
+        id: usize,
+        time: Arc<TimeShared>,
+        log: Arc<std::sync::Mutex<Vec<(usize, Instant)>>>,
+    }
+
+    impl Wake for Log {
+        fn wake(self: Arc<Self>) {
+            let now = self.time.now();
+            self.log.lock().unwrap().push((self.id, now));
+        }
+    }
+
+    fn insert(time: &Arc<TimeShared>, deadline: Instant, waker: Waker) -> Inserted {
+        let when = time.deadline_to_tick(deadline);
+        time.lock()
+            .insert_exact(when, time.nanos_since_origin(deadline), waker)
+    }
+
+    /// Nanosecond offsets: within a millisecond, on millisecond edges, at
+    /// every level of the wheel.
+    fn offset() -> impl Strategy<Value = u64> {
+        prop_oneof![
+            0u64..2_000_000,
+            (0u64..70).prop_map(|ms| ms * 1_000_000),
+            0u64..5_000_000_000,
+            0u64..400_000_000_000,
+            (0u64..300_000).prop_map(|ms| ms * 1_000_000 + 999_999),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn auto_advance_fires_each_timer_at_its_exact_deadline(
+            first in proptest::collection::vec(offset(), 1..60),
+            later in proptest::collection::vec((offset(), 0usize..60), 0..30),
+            start in 0u64..3_000_000,
+        ) {
+            let time = Arc::new(TimeShared::new(true));
+            let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+            let waker = |id| Waker::from(Arc::new(Log { id, time: Arc::clone(&time), log: Arc::clone(&log) }));
+            let mut fired = Vec::new();
+            // Start inside a millisecond, as a test that paused late does.
+            time.clock().advance(Duration::from_nanos(start)).unwrap();
+            time.process(time.now(), &mut fired);
+            let mut deadlines = Vec::new();
+            for offset in &first {
+                let deadline = time.now() + Duration::from_nanos(*offset);
+                let id = deadlines.len();
+                deadlines.push(deadline);
+                if insert(&time, deadline, waker(id)) == Inserted::Elapsed {
+                    log.lock().unwrap().push((id, time.now()));
+                }
+            }
+            let mut later = later.into_iter();
+            let mut steps = 0;
+            while let Some(next) = time.next_exact_deadline() {
+                steps += 1;
+                prop_assert!(steps < 1000, "auto-advance does not get anywhere");
+                prop_assert!(time.clock().advance_to(next));
+                let before = log.lock().unwrap().len();
+                time.process(time.now(), &mut fired);
+                fired.drain(..).for_each(Waker::wake);
+                prop_assert!(log.lock().unwrap().len() > before, "a jump fired nothing");
+                // Now and then a timer is set from the new reading.
+                if let Some((offset, every)) = later.next() {
+                    if every % 3 == 0 {
+                        let deadline = time.now() + Duration::from_nanos(offset);
+                        let id = deadlines.len();
+                        deadlines.push(deadline);
+                        if insert(&time, deadline, waker(id)) == Inserted::Elapsed {
+                            log.lock().unwrap().push((id, time.now()));
+                        }
+                    }
+                }
+            }
+            let log = log.lock().unwrap().clone();
+            prop_assert_eq!(log.len(), deadlines.len());
+            for (id, at) in &log {
+                prop_assert_eq!(*at, deadlines[*id], "timer {} fired off its deadline", id);
+            }
+            prop_assert!(log.windows(2).all(|w| w[0].1 <= w[1].1), "fired out of deadline order");
+        }
+    }
+}
