@@ -129,14 +129,13 @@ pub fn resume() {
 /// #[weft::main(flavor = "current_thread", start_paused = true)]
 /// async fn main() {
 ///     let start = Instant::now();
-///     let mut ticks = 0;
 ///     let mut interval = time::interval(Duration::from_millis(10));
-///     interval.tick().await; // at once
+///     interval.tick().await; // the first tick is at once
 ///     time::advance(Duration::from_millis(25)).await;
 ///     assert_eq!(start.elapsed(), Duration::from_millis(25));
-///     interval.tick().await; // was due at 10 ms
-///     ticks += 1;
-///     assert_eq!(ticks, 1);
+///     // The tick due at 10 ms is ready without any further wait.
+///     assert_eq!(interval.tick().await, start + Duration::from_millis(10));
+///     assert_eq!(start.elapsed(), Duration::from_millis(25));
 /// }
 /// ```
 ///

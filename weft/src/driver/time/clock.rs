@@ -167,7 +167,7 @@ impl Clock {
     }
 
     /// The inhibit count, for tests.
-    #[cfg(test)]
+    #[cfg(all(test, not(weft_loom)))]
     pub(crate) fn inhibited(&self) -> usize {
         self.inhibit.load(std::sync::atomic::Ordering::Relaxed)
     }
