@@ -2,7 +2,7 @@
 //! types so that it can be unit-tested outside of a macro invocation.
 
 use proc_macro2::TokenStream;
-use quote::{quote, ToTokens};
+use quote::{quote, quote_spanned, ToTokens};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::{AttrStyle, Attribute, Expr, ExprLit, ItemFn, Lit, LitStr, Meta, Token};
@@ -10,7 +10,8 @@ use syn::{AttrStyle, Attribute, Expr, ExprLit, ItemFn, Lit, LitStr, Meta, Token}
 /// The arguments the macros accept, for the "unknown argument" error.
 const ACCEPTED_ARGUMENTS: &str = "the accepted arguments are `flavor = \"current_thread\"` or \
      `flavor = \"multi_thread\"`, `worker_threads = N` (multi-thread only), \
-     `name = \"runtime name\"` and `crate = \"path::to::weft\"`";
+     `name = \"runtime name\"`, `start_paused = true` (weft's `test-util` feature) and \
+     `crate = \"path::to::weft\"`";
 
 /// Which of the two macros is being expanded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,6 +66,8 @@ pub(crate) struct Config {
     worker_threads: Option<syn::LitInt>,
     /// `name = "..."`: the runtime's name (`Builder::name`).
     name: Option<LitStr>,
+    /// `start_paused = true|false`: `Builder::start_paused`.
+    start_paused: Option<syn::LitBool>,
 }
 
 impl Default for Config {
@@ -74,6 +77,7 @@ impl Default for Config {
             flavor: None,
             worker_threads: None,
             name: None,
+            start_paused: None,
         }
     }
 }
@@ -163,6 +167,7 @@ fn apply_arg(
         "crate" => "crate = \"::weft\"",
         "worker_threads" => "worker_threads = 4",
         "name" => "name = \"ingest\"",
+        "start_paused" => "start_paused = true",
         _ => {
             return Err(syn::Error::new_spanned(
                 meta.path(),
@@ -235,6 +240,19 @@ fn apply_arg(
                 )),
             }
         }
+        "start_paused" => match value {
+            Expr::Lit(ExprLit {
+                lit: Lit::Bool(paused),
+                ..
+            }) => {
+                config.start_paused = Some(paused.clone());
+                Ok(())
+            }
+            _ => Err(syn::Error::new_spanned(
+                value,
+                format!("expected `true` or `false`, as in `{example}`"),
+            )),
+        },
         "name" => {
             let runtime_name = string_literal(value, example)?;
             if runtime_name.value().is_empty() {
@@ -435,10 +453,19 @@ fn build(kind: Kind, input: ItemFn, config: &Config) -> TokenStream {
             },
         };
         let named = config.name.as_ref().map(|name| quote! { .name(#name) });
+        let mut builder = quote! { #crate_path::runtime::Builder::#builder #named };
+        if let Some(paused) = &config.start_paused {
+            // Through a macro of weft's, which is `.start_paused(..)` with
+            // weft's `test-util` feature and a compile error naming the
+            // feature without it (this crate cannot see weft's features).
+            // Spanned at the argument, where that error then points.
+            builder = quote_spanned! {paused.span()=>
+                #crate_path::__start_paused!(#builder, #paused)
+            };
+        }
         quote! {
             #inner_fn
-            #crate_path::runtime::Builder::#builder
-                #named
+            #builder
                 .build()
                 .expect("failed to build the weft runtime")
                 .block_on(#name())
@@ -791,7 +818,7 @@ mod tests {
         for (args, name) in [
             ("foo = 1", "foo"),
             ("multi_thread", "multi_thread"),
-            ("start_paused = true", "start_paused"),
+            ("paused = true", "paused"),
             ("a::b(c)", "a::b"),
         ] {
             let out = expand_str(Kind::Main, args, "async fn main() {}");
@@ -803,6 +830,62 @@ mod tests {
                     "crate = \"path::to::weft\"",
                 ],
             );
+            runtime_function(&out);
+        }
+    }
+
+    #[test]
+    fn start_paused_goes_through_weft_s_macro() {
+        for kind in [Kind::Main, Kind::Test] {
+            for flavor in ["current_thread", "multi_thread"] {
+                let out = expand_str(
+                    kind,
+                    &format!("flavor = \"{flavor}\", start_paused = true"),
+                    "async fn main() {}",
+                );
+                assert!(errors(&out).is_empty(), "{out}");
+                let (_, _, tail) = runtime_function(&out);
+                assert!(
+                    tail.starts_with(&format!(
+                        ":: weft :: __start_paused ! (:: weft :: runtime :: Builder :: \
+                         new_{flavor} () , true) . build ()"
+                    )),
+                    "{tail}"
+                );
+            }
+        }
+        let out = expand_str(
+            Kind::Test,
+            "start_paused = false, name = \"n\", crate = \"other\"",
+            "async fn t() {}",
+        );
+        assert!(errors(&out).is_empty(), "{out}");
+        let (_, _, tail) = runtime_function(&out);
+        assert!(
+            tail.starts_with(
+                "other :: __start_paused ! (other :: runtime :: Builder :: \
+                 new_current_thread () . name (\"n\") , false)"
+            ),
+            "{tail}"
+        );
+    }
+
+    #[test]
+    fn start_paused_takes_a_bool() {
+        for (args, needle) in [
+            ("start_paused = 1", "expected `true` or `false`"),
+            ("start_paused = \"true\"", "expected `true` or `false`"),
+            (
+                "start_paused",
+                "the `start_paused` argument expects a value",
+            ),
+            (
+                "start_paused = true, start_paused = false",
+                "the `start_paused` argument is given more than once",
+            ),
+        ] {
+            let out = expand_str(Kind::Test, args, "async fn t() {}");
+            assert_one_error(&out, &[needle]);
             runtime_function(&out);
         }
     }

@@ -62,6 +62,10 @@
 //!   one per CPU); an error with the current-thread flavor.
 //! - `name = "..."`: the runtime's name (`Builder::name`, read back with
 //!   `Handle::name`); it must not be empty.
+//! - `start_paused = true`: the runtime's clock starts paused
+//!   (`Builder::start_paused`, see `weft::time::pause`), on either flavor
+//!   (tokio's allows only current-thread). Needs weft's `test-util` feature;
+//!   without it the argument is a compile error saying so.
 //! - `crate = "path::to::weft"`: the path of the weft crate, for when it has
 //!   been renamed or re-exported (default `::weft`).
 //!
@@ -121,7 +125,8 @@ use proc_macro::TokenStream;
 /// ```
 ///
 /// Arguments: `flavor = "multi_thread"` (the default) or
-/// `flavor = "current_thread"`, `worker_threads = N`, `name = "..."` and
+/// `flavor = "current_thread"`, `worker_threads = N`, `name = "..."`,
+/// `start_paused = true` (weft's `test-util` feature) and
 /// `crate = "path::to::weft"`. The function must be `async` and take no
 /// arguments; see the [crate documentation](crate) for the errors.
 #[proc_macro_attribute]
@@ -145,7 +150,8 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// Arguments: `flavor = "current_thread"` (the default) or
 /// `flavor = "multi_thread"`, `worker_threads = N` (multi-thread only),
-/// `name = "..."` and `crate = "path::to::weft"`. The function must be `async` and take no
+/// `name = "..."`, `start_paused = true` (weft's `test-util` feature) and
+/// `crate = "path::to::weft"`. The function must be `async` and take no
 /// arguments, and must not also carry a `#[test]` attribute; see the
 /// [crate documentation](crate) for the errors.
 #[proc_macro_attribute]

@@ -102,6 +102,12 @@
 //! # }
 //! ```
 //!
+//! For tests, the `test-util` feature adds tokio's paused clock:
+//! `time::{pause, resume, advance}`, `runtime::Builder::start_paused` and
+//! `#[weft::test(start_paused = true)]`. Paused, time moves only when told
+//! or when the runtime is idle (it then jumps to the next timer), on either
+//! runtime flavour, and a `sleep(d)` takes exactly `d`.
+//!
 //! ## Networking, files, signals, processes
 //!
 //! - [`net`]: [`TcpListener`](net::TcpListener) (with an accept loop that

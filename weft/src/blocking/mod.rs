@@ -259,6 +259,11 @@ impl Pool {
             task.shutdown();
             return (join, false);
         }
+        // A job in flight holds a paused clock's auto-advance back until
+        // it has finished and woken its `JoinHandle` (see `run`), as
+        // tokio's do.
+        #[cfg(feature = "test-util")]
+        task.header().scheduler.driver().inhibit_auto_advance();
         match kind {
             Some(BlockingKind::SlowIo) => state.slow.push_back(task),
             Some(BlockingKind::Cpu | BlockingKind::FastIo) => state.queue.push_back(task),
@@ -304,7 +309,13 @@ impl Pool {
                 eprintln!(
                     "weft: could not start a blocking-pool thread ({e}); its jobs are cancelled"
                 );
-                jobs.into_iter().for_each(|task| task.shutdown());
+                jobs.into_iter().for_each(|task| {
+                    #[cfg(feature = "test-util")]
+                    let driver = task.header().scheduler.driver().clone();
+                    task.shutdown();
+                    #[cfg(feature = "test-util")]
+                    driver.allow_auto_advance();
+                });
                 self.exited.notify_all();
             }
         }
@@ -319,12 +330,18 @@ impl Pool {
             if let Some((task, slow)) = state.next_job(self.max_slow) {
                 self.queued.store(state.runnable(self.max_slow), Release);
                 drop(state);
+                #[cfg(feature = "test-util")]
+                let driver = task.header().scheduler.driver().clone();
                 let _enter = context::enter(task.header().scheduler.clone());
                 // The job's own panic becomes its JoinError inside `run`; a
                 // panic from a foreign waker woken on completion is caught
                 // here so the thread's bookkeeping below still happens.
                 let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task.run()));
                 drop(_enter);
+                // Done and its `JoinHandle` woken: the count taken in
+                // `spawn_in` goes back, and a paused loop looks again.
+                #[cfg(feature = "test-util")]
+                driver.allow_auto_advance();
                 state = self.lock();
                 if slow {
                     state.slow_running -= 1;

@@ -37,6 +37,9 @@ pub(crate) struct Config {
     pub(crate) events_per_tick: usize,
     pub(crate) runtime_id: NonZeroU64,
     pub(crate) runtime_name: Option<Arc<str>>,
+    /// `Builder::start_paused`.
+    #[cfg(feature = "test-util")]
+    pub(crate) start_paused: bool,
 }
 
 impl Handle {
@@ -52,12 +55,51 @@ impl Handle {
         let when = self.time.deadline_to_tick(deadline);
         let mut wheel = self.time.lock();
         let earliest = wheel.next_deadline().is_none_or(|next| when < next);
+        #[cfg(not(feature = "test-util"))]
         let inserted = wheel.insert(when, waker);
+        #[cfg(feature = "test-util")]
+        let inserted = wheel.insert_exact(when, self.time.nanos_since_origin(deadline), waker);
         drop(wheel);
         if earliest && self.io.parked.load(SeqCst) {
             self.io.unpark();
         }
         inserted
+    }
+
+    /// Holds the paused clock's auto-advance back (a blocking job in
+    /// flight, a `block_on` future woken, a `block_in_place` body) until
+    /// the matching [`allow_auto_advance`](Self::allow_auto_advance).
+    #[cfg(feature = "test-util")]
+    pub(crate) fn inhibit_auto_advance(&self) {
+        self.time.clock().inhibit();
+    }
+
+    /// Gives back an [`inhibit_auto_advance`](Self::inhibit_auto_advance),
+    /// after the work it covered has queued whatever it woke; the thread
+    /// parked in the driver then looks again.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn allow_auto_advance(&self) {
+        self.time.clock().allow();
+        self.kick_if_paused();
+    }
+
+    /// With the clock paused, wakes the thread parked in the driver so that
+    /// it checks again whether the runtime is idle (a worker just went to
+    /// sleep, a count holding auto-advance back was given back).
+    #[cfg(feature = "test-util")]
+    pub(crate) fn kick_if_paused(&self) {
+        if self.time.clock().is_paused() {
+            self.io.unpark();
+        }
+    }
+
+    /// `time::advance`: fires every timer due by the clock's reading `now`,
+    /// here, on the caller's thread.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn fire_due(&self, now: Instant) {
+        let mut fired = Vec::new();
+        self.time.process(now, &mut fired);
+        wake_all(&mut fired);
     }
 }
 
@@ -89,9 +131,13 @@ const MAX_UNCHECKED_YIELDS: u32 = 8;
 impl Driver {
     pub(crate) fn new(config: Config) -> std::io::Result<Driver> {
         let io = IoDriver::new(config.events_per_tick)?;
+        #[cfg(not(feature = "test-util"))]
+        let time = TimeShared::new();
+        #[cfg(feature = "test-util")]
+        let time = TimeShared::new(config.start_paused);
         let handle = Handle {
             io: Arc::clone(io.shared()),
-            time: Arc::new(TimeShared::new()),
+            time: Arc::new(time),
             runtime_id: config.runtime_id,
             runtime_name: config.runtime_name,
         };
@@ -121,7 +167,7 @@ impl Driver {
             // from another thread after this either is seen below or sees
             // `parked` and unparks us (see `Handle::insert_timer`).
             self.handle.io.parked.store(true, SeqCst);
-            match (timeout, time.next_timeout(Instant::now())) {
+            match (timeout, time.next_timeout(time.now())) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             }
@@ -129,19 +175,75 @@ impl Driver {
         } else {
             timeout
         };
-        let turned = self.io.turn(timeout);
+        turn_io(&mut self.io, timeout);
         if blocking {
             self.handle.io.parked.store(false, SeqCst);
         }
-        if let Err(e) = turned {
-            // epoll_wait fails only on a broken epoll fd or a bad buffer:
-            // neither can be fixed by retrying, and spinning would hide it.
-            panic!("weft: epoll_wait failed: {e}");
-        }
-        let now = Instant::now();
-        self.last_turn = now;
+        self.fire_timers();
+    }
+
+    /// Reads the clock once and fires every timer due; the turn's end.
+    fn fire_timers(&mut self) {
+        let time = &self.handle.time;
+        let now = time.now();
+        self.last_turn = real_now(now);
         time.process(now, &mut self.fired);
         wake_all(&mut self.fired);
+    }
+
+    /// The park of a loop with nothing to run: blocks until an I/O event,
+    /// the next timer or an unpark, as `park(None)`.
+    ///
+    /// With the clock paused (feature `test-util`) a timer's deadline never
+    /// comes by waiting. The driver polls I/O without blocking and fires
+    /// what is due; if that woke nothing and `quiet()` says nothing else of
+    /// the runtime can run (every worker asleep with empty queues, no
+    /// blocking job in flight, no `block_on` future awake), the clock jumps
+    /// to the earliest exact timer deadline and the timers due then fire
+    /// (auto-advance). Otherwise it blocks until an event or an unpark:
+    /// whoever makes `quiet()` true afterwards kicks it (see
+    /// `Handle::kick_if_paused`).
+    pub(crate) fn park_idle(&mut self, quiet: impl Fn() -> bool) {
+        #[cfg(feature = "test-util")]
+        if self.handle.time.clock().is_paused() {
+            self.park_paused(quiet);
+            return;
+        }
+        let _ = quiet;
+        self.park(None);
+    }
+
+    #[cfg(feature = "test-util")]
+    fn park_paused(&mut self, quiet: impl Fn() -> bool) {
+        let io = &self.handle.io;
+        io.parked.store(true, SeqCst);
+        // Kicks (an unpark with nothing queued) do not count as events:
+        // they only ask for this look.
+        let (events, unparked) = turn_io(&mut self.io, Some(Duration::ZERO));
+        let time = &self.handle.time;
+        time.process(time.now(), &mut self.fired);
+        if events == 0 && self.fired.is_empty() {
+            let jumped = quiet()
+                && time
+                    .next_exact_deadline()
+                    .is_some_and(|next| time.clock().advance_to(next));
+            // Something else may still run, or no timer waits: wait for
+            // I/O or an unpark. Not after an unpark, though: one that came
+            // while that turn drained the eventfd wrote nothing, and only
+            // the caller's own look (its queues, a shutdown) sees it; the
+            // caller parks again if it finds nothing.
+            if !jumped && !unparked {
+                // Resumed meanwhile: to the next timer, as a running clock.
+                let timeout = if time.clock().is_paused() {
+                    None
+                } else {
+                    time.next_timeout(time.now()).map(ceil_millis)
+                };
+                turn_io(&mut self.io, timeout);
+            }
+        }
+        io.parked.store(false, SeqCst);
+        self.fire_timers();
     }
 
     /// The turn a yield asks for: polls I/O without blocking and fires due
@@ -232,6 +334,33 @@ fn report_waker_panic(payload: &(dyn std::any::Any + Send)) {
     eprintln!(
         "weft: a waker panicked while the driver woke it (the other wake-ups go on): {message}"
     );
+}
+
+/// One I/O turn (see [`IoDriver::turn`]); returns the I/O events it
+/// dispatched and whether it drained an unpark.
+fn turn_io(io: &mut IoDriver, timeout: Option<Duration>) -> (usize, bool) {
+    match io.turn(timeout) {
+        Ok(events) => events,
+        // epoll_wait fails only on a broken epoll fd or a bad buffer:
+        // neither can be fixed by retrying, and spinning would hide it.
+        Err(e) => panic!("weft: epoll_wait failed: {e}"),
+    }
+}
+
+/// The real time of a turn that read the clock as `read`: the same reading
+/// without `test-util`; with it, the system clock (the clock may be
+/// virtual, and the yield heuristics measure real time).
+#[inline]
+fn real_now(read: Instant) -> Instant {
+    #[cfg(feature = "test-util")]
+    {
+        let _ = read;
+        Instant::now()
+    }
+    #[cfg(not(feature = "test-util"))]
+    {
+        read
+    }
 }
 
 /// Rounds up to whole milliseconds: epoll_wait counts in milliseconds, and a

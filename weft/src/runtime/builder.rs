@@ -43,6 +43,8 @@ pub struct Builder {
     drop_timeout: Duration,
     max_io_events_per_tick: usize,
     name: Option<String>,
+    #[cfg(feature = "test-util")]
+    start_paused: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +72,8 @@ impl Builder {
             drop_timeout: Duration::from_secs(30),
             max_io_events_per_tick: crate::driver::io::DEFAULT_EVENTS_PER_TURN,
             name: None,
+            #[cfg(feature = "test-util")]
+            start_paused: false,
         }
     }
 
@@ -174,6 +178,37 @@ impl Builder {
     /// ```
     pub fn shutdown_timeout(&mut self, timeout: Duration) -> &mut Builder {
         self.drop_timeout = timeout;
+        self
+    }
+
+    /// Whether the runtime's clock starts paused (feature `test-util`; see
+    /// [`time::pause`](crate::time::pause)). Paused, [`Instant::now`] stands
+    /// still and the clock moves only by
+    /// [`time::advance`](crate::time::advance) or, when the runtime has
+    /// nothing to run, by jumping to the next timer's deadline.
+    ///
+    /// Unlike tokio's, this works on the multi-thread runtime too: the
+    /// clock jumps only when every worker is asleep with empty queues.
+    ///
+    /// [`Instant::now`]: crate::time::Instant::now
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weft::time::{sleep, Instant};
+    ///
+    /// let rt = weft::runtime::Builder::new_current_thread()
+    ///     .start_paused(true)
+    ///     .build()?;
+    /// rt.block_on(async {
+    ///     let start = Instant::now();
+    ///     sleep(Duration::from_secs(3600)).await; // returns at once
+    ///     assert_eq!(start.elapsed(), Duration::from_secs(3600));
+    /// });
+    /// # std::io::Result::Ok(())
+    /// ```
+    #[cfg(feature = "test-util")]
+    pub fn start_paused(&mut self, start_paused: bool) -> &mut Builder {
+        self.start_paused = start_paused;
         self
     }
 
@@ -369,6 +404,8 @@ impl Builder {
             events_per_tick: self.max_io_events_per_tick,
             runtime_id: super::Id::next().as_raw(),
             runtime_name: self.name.as_deref().map(Arc::from),
+            #[cfg(feature = "test-util")]
+            start_paused: self.start_paused,
         };
         let config = Config {
             event_interval: self.event_interval,
@@ -406,6 +443,33 @@ impl Builder {
         };
         Ok(Runtime::from_handle(Handle { inner }))
     }
+}
+
+/// `start_paused = ..` in `#[weft::main]` / `#[weft::test]`: the builder
+/// with `start_paused`, or (without weft's `test-util` feature) a compile
+/// error saying how to turn the feature on. Not public API.
+#[cfg(feature = "test-util")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __start_paused {
+    ($builder:expr, $paused:expr) => {
+        $builder.start_paused($paused)
+    };
+}
+
+/// `start_paused = ..` in `#[weft::main]` / `#[weft::test]` without the
+/// `test-util` feature: a compile error saying how to turn it on.
+#[cfg(not(feature = "test-util"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __start_paused {
+    ($builder:expr, $paused:expr) => {{
+        ::core::compile_error!(
+            "`start_paused` needs weft's `test-util` feature: depend on weft with \
+             `features = [\"test-util\"]` (for tests, under `[dev-dependencies]`)"
+        );
+        $builder
+    }};
 }
 
 impl fmt::Debug for Builder {

@@ -194,6 +194,25 @@ impl Shared {
         })
     }
 
+    /// With the loop about to park and nothing queued locally: true if
+    /// nothing else can run either, so a paused clock may auto-advance. No
+    /// blocking job in flight (read first: a job gives its count back only
+    /// after queueing what it woke), nothing in the inject queue, and the
+    /// `block_on` future not woken. A task queued after this look unparks
+    /// the driver, which then runs it at the time it was queued.
+    #[cfg(feature = "test-util")]
+    fn quiescent(&self, main: &MainWake) -> bool {
+        self.driver.time.clock().auto_advance_allowed()
+            && self.inject.is_empty()
+            && !main.woken.load(SeqCst)
+    }
+
+    /// Never asked without the `test-util` feature (the clock cannot pause).
+    #[cfg(not(feature = "test-util"))]
+    fn quiescent(&self, _main: &MainWake) -> bool {
+        false
+    }
+
     /// Takes the loop's core, unless another thread has it or local tasks
     /// tie it to another thread.
     fn take_core(&self) -> Option<Box<Core>> {
@@ -463,6 +482,13 @@ impl<'a> Running<'a> {
         self.with_queue(RunQueue::release_deferred);
     }
 
+    /// The driver's blocking park with nothing to run ([`Driver::park_idle`];
+    /// `quiet`: nothing else can run, for a paused clock's auto-advance).
+    fn park_driver(&mut self, quiet: impl Fn() -> bool) {
+        self.core().driver.park_idle(quiet);
+        self.with_queue(RunQueue::release_deferred);
+    }
+
     /// The turn a yield asks for ([`Driver::yield_turn`]), then the
     /// deferred tasks join the run queue. Returns whether the driver turned.
     fn yield_turn(&mut self) -> bool {
@@ -577,7 +603,11 @@ fn drive<F: Future>(
                         && shared.inject.is_empty()
                         && !main.woken.load(SeqCst);
                     busy.parked(|| {
-                        running.turn_driver(if idle { None } else { Some(Duration::ZERO) });
+                        if idle {
+                            running.park_driver(|| shared.quiescent(main));
+                        } else {
+                            running.turn_driver(Some(Duration::ZERO));
+                        }
                     });
                     config.hooks.after_unpark();
                     since_driver = 0;

@@ -7,6 +7,11 @@ use std::time::Duration;
 /// A measurement of the monotonic clock; a thin wrapper over
 /// [`std::time::Instant`] with tokio's methods, so ports compile unchanged.
 ///
+/// With the `test-util` feature, [`Instant::now`] reads the current
+/// runtime's clock, which [`pause`](crate::time::pause) stops and
+/// [`advance`](crate::time::advance) moves (tokio's behaviour); the
+/// `std::time::Instant` inside is then a virtual reading.
+///
 /// ```
 /// use std::time::Duration;
 /// use weft::time::Instant;
@@ -23,9 +28,20 @@ pub struct Instant {
 
 impl Instant {
     /// The current time.
+    ///
+    /// With the `test-util` feature, inside a runtime whose clock was
+    /// paused, this is that clock's (virtual) reading; elsewhere, and
+    /// always without the feature, the system's monotonic clock.
     pub fn now() -> Instant {
-        Instant {
-            std: std::time::Instant::now(),
+        #[cfg(feature = "test-util")]
+        {
+            Instant { std: runtime_now() }
+        }
+        #[cfg(not(feature = "test-util"))]
+        {
+            Instant {
+                std: std::time::Instant::now(),
+            }
         }
     }
 
@@ -54,9 +70,10 @@ impl Instant {
         self.std.saturating_duration_since(earlier.std)
     }
 
-    /// Time since `self`.
+    /// Time since `self` ([`Instant::now`] minus `self`, zero if `self` is
+    /// later).
     pub fn elapsed(&self) -> Duration {
-        self.std.elapsed()
+        Instant::now().duration_since(*self)
     }
 
     /// `self + duration`, or `None` if that is beyond what the clock can
@@ -71,19 +88,33 @@ impl Instant {
         self.std.checked_sub(duration).map(Instant::from_std)
     }
 
-    /// An instant about 30 years away: what `sleep(Duration::MAX)` and other
+    /// About 30 years: how far ahead `sleep(Duration::MAX)` and other
     /// unrepresentable deadlines are clamped to.
+    pub(crate) const FAR_AWAY: Duration = Duration::from_secs(86_400 * 365 * 30);
+
+    /// An instant [`FAR_AWAY`](Self::FAR_AWAY) from now.
     pub(crate) fn far_future() -> Instant {
-        Instant::now() + Duration::from_secs(86_400 * 365 * 30)
+        Instant::now() + Instant::FAR_AWAY
     }
 
     /// `self + duration`, clamped to [`far_future`](Self::far_future).
     pub(crate) fn saturating_add(self, duration: Duration) -> Instant {
         match self.checked_add(duration) {
-            Some(at) if duration < Duration::from_secs(86_400 * 365 * 30) => at,
+            Some(at) if duration < Instant::FAR_AWAY => at,
             _ => Instant::far_future(),
         }
     }
+}
+
+/// The current runtime's clock, or the system's outside a runtime (and as
+/// long as no clock was ever paused: then nothing needs looking up).
+#[cfg(feature = "test-util")]
+fn runtime_now() -> std::time::Instant {
+    if !crate::driver::time::clock::did_pause() {
+        return std::time::Instant::now();
+    }
+    crate::runtime::context::with_current(|handle| handle.driver().time.now())
+        .unwrap_or_else(|_| std::time::Instant::now())
 }
 
 impl From<std::time::Instant> for Instant {

@@ -7,15 +7,22 @@
 //! millisecond resolution; a `Sleep` registers when first polled and
 //! unregisters when dropped; deadlines too far away for the clock are
 //! clamped to about 30 years from now rather than panicking.
+//!
+//! With the `test-util` feature, [`pause`], [`resume`] and [`advance`]
+//! control a virtual clock for tests, as tokio's do.
 
 pub mod error;
 mod instant;
 mod interval;
+#[cfg(feature = "test-util")]
+mod paused;
 mod sleep;
 mod timeout;
 
 pub use instant::Instant;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
+#[cfg(feature = "test-util")]
+pub use paused::{advance, pause, resume};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use timeout::{timeout, timeout_at, Timeout};
 

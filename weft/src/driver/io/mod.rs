@@ -127,8 +127,9 @@ impl IoDriver {
     }
 
     /// One `epoll_wait`: blocks up to `timeout` (`None`: until an event), then
-    /// records readiness and wakes the waiters. Returns the number of events.
-    pub(crate) fn turn(&mut self, timeout: Option<Duration>) -> io::Result<usize> {
+    /// records readiness and wakes the waiters. Returns the number of I/O
+    /// events (an unpark is not one), and whether an unpark was drained.
+    pub(crate) fn turn(&mut self, timeout: Option<Duration>) -> io::Result<(usize, bool)> {
         self.tick = self.tick.wrapping_add(1);
         crate::scheduler::bump(&self.shared.turns);
         let timeout = timeout.map(|d| Timespec {
@@ -142,10 +143,12 @@ impl IoDriver {
             timeout.as_ref(),
         ) {
             Ok(_) => {}
-            Err(rustix::io::Errno::INTR) => return Ok(0),
+            Err(rustix::io::Errno::INTR) => return Ok((0, false)),
             Err(e) => return Err(e.into()),
         }
         let (shared, tick) = (&self.shared, self.tick);
+        // The eventfd is registered once, so it is at most one event.
+        let mut unparked = false;
         // A waker that panics is reported and the rest of the batch is
         // still dispatched: with edge-triggered epoll a skipped event never
         // comes again.
@@ -158,11 +161,12 @@ impl IoDriver {
                 // last `unpark`, so that unpark's queue push happens-before
                 // the loop's next look at its queues.
                 shared.unpark_pending.swap(false, SeqCst);
+                unparked = true;
             } else {
                 shared.dispatch(token, Ready::from_epoll(flags), tick);
             }
         });
-        Ok(self.events.0.len())
+        Ok((self.events.0.len() - usize::from(unparked), unparked))
     }
 }
 

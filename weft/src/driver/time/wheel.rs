@@ -21,6 +21,13 @@
 //! Deadlines further away than the top level spans are placed in the top
 //! level and moved again each time they come round; deadlines beyond about 35
 //! years (`Duration::MAX`, say) are clamped to that. Nothing overflows.
+//!
+//! With the `test-util` feature each entry also keeps its exact deadline in
+//! nanoseconds (`exact`), for the paused clock: its auto-advance jumps to the
+//! earliest exact deadline ([`Wheel::next_exact`]), and a paused reading
+//! that falls inside a millisecond fires the entries of the next tick that
+//! are due by it ([`Wheel::fire_within_next_tick`]), so a paused
+//! `sleep(d)` completes after exactly `d`.
 
 use std::task::Waker;
 
@@ -34,6 +41,9 @@ const NIL: u32 = u32::MAX;
 /// current tick. Later deadlines are clamped to it, which keeps every sum in the
 /// wheel far from overflow and bounds the work of moving a far timer down.
 const MAX_WHEN: u64 = 1 << 40;
+/// Nanoseconds per tick.
+#[cfg(feature = "test-util")]
+pub(crate) const NANOS_PER_TICK: u64 = 1_000_000;
 
 /// The level an entry due at `when` belongs to while the wheel is at
 /// `elapsed`. Pure, so it is tested alone.
@@ -69,6 +79,11 @@ enum Place {
 
 struct Entry {
     when: u64,
+    /// The exact deadline, in nanoseconds on the wheel's clock: within the
+    /// millisecond before `when` (`when` is it rounded up), or `when`'s
+    /// start for clamped and tick-only insertions.
+    #[cfg(feature = "test-util")]
+    exact: u64,
     generation: u32,
     place: Place,
     prev: u32,
@@ -135,7 +150,32 @@ impl Wheel {
     }
 
     /// Adds a timer due at tick `when`, to wake `waker`.
+    #[cfg(not(feature = "test-util"))]
     pub(crate) fn insert(&mut self, when: u64, waker: Waker) -> Inserted {
+        self.insert_entry(when, waker)
+    }
+
+    /// Adds a timer due at tick `when`, to wake `waker`; its exact deadline
+    /// is the start of that tick.
+    #[cfg(all(test, feature = "test-util"))]
+    pub(crate) fn insert(&mut self, when: u64, waker: Waker) -> Inserted {
+        self.insert_exact(when, when.saturating_mul(NANOS_PER_TICK), waker)
+    }
+
+    /// Adds a timer due at tick `when` whose exact deadline is `exact`
+    /// nanoseconds (`when` is `exact` rounded up to a tick).
+    #[cfg(feature = "test-util")]
+    pub(crate) fn insert_exact(&mut self, when: u64, exact: u64, waker: Waker) -> Inserted {
+        let inserted = self.insert_entry(when, waker);
+        if let Inserted::Pending(key) = inserted {
+            let entry = &mut self.entries[key.index as usize];
+            // A clamped `when` clamps the exact deadline with it.
+            entry.exact = exact.min(entry.when.saturating_mul(NANOS_PER_TICK));
+        }
+        inserted
+    }
+
+    fn insert_entry(&mut self, when: u64, waker: Waker) -> Inserted {
         // Clamped relative to now: an absolute cap would turn every timer
         // set after ~35 years of uptime into an already-elapsed one (found
         // by the model test below).
@@ -150,6 +190,8 @@ impl Wheel {
         } else {
             self.entries.push(Entry {
                 when: 0,
+                #[cfg(feature = "test-util")]
+                exact: 0,
                 generation: 0,
                 place: Place::Free,
                 prev: NIL,
@@ -285,6 +327,66 @@ impl Wheel {
             }
         }
         self.elapsed = self.elapsed.max(now);
+    }
+
+    /// The earliest exact deadline of a waiting timer, in nanoseconds.
+    ///
+    /// The next expiration's slot holds the timers of the earliest tick
+    /// (possibly with later ones, if it is a coarse slot), and exact
+    /// deadlines order as ticks do, so the minimum over that one list is
+    /// the minimum of the wheel.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn next_exact(&self) -> Option<u64> {
+        let expiration = self.next_expiration()?;
+        let mut index = self.levels[expiration.level].heads[expiration.slot];
+        let mut earliest = u64::MAX;
+        while index != NIL {
+            let entry = &self.entries[index as usize];
+            earliest = earliest.min(entry.exact);
+            index = entry.next;
+        }
+        Some(earliest)
+    }
+
+    /// With the wheel at tick `now` (just advanced there), fires the timers
+    /// of tick `now + 1` whose exact deadline is at or before `exact_now`
+    /// nanoseconds: the paused clock's reading `exact_now` lies inside that
+    /// millisecond. The wheel's tick does not move, so later timers of the
+    /// same tick still fire from their slot.
+    ///
+    /// Every waiting timer of tick `now + 1` is in one slot: at the level of
+    /// the lowest non-zero 6-bit group of `now + 1` (wherever `elapsed` was
+    /// when it was linked, the highest group it differed in from `now + 1`
+    /// is at least that one; and a higher level would have put it in a slot
+    /// that starts at or before `now`, which `advance(now)` processed).
+    #[cfg(feature = "test-util")]
+    pub(crate) fn fire_within_next_tick(
+        &mut self,
+        now: u64,
+        exact_now: u64,
+        fired: &mut Vec<Waker>,
+    ) {
+        if self.elapsed != now {
+            return;
+        }
+        let when = now.saturating_add(1);
+        let level = level_for(now, when);
+        let slot = slot_for(when, level);
+        let mut index = self.levels[level].heads[slot];
+        while index != NIL {
+            let entry = &self.entries[index as usize];
+            let next = entry.next;
+            if entry.when == when && entry.exact <= exact_now {
+                self.unlink(index);
+                let entry = &mut self.entries[index as usize];
+                entry.prev = NIL;
+                entry.next = NIL;
+                entry.place = Place::Fired;
+                self.len -= 1;
+                fired.extend(entry.waker.take());
+            }
+            index = next;
+        }
     }
 
     fn link(&mut self, index: u32) {

@@ -120,6 +120,12 @@ impl Idle {
         }
     }
 
+    /// True if every worker is parked (the paused clock's idle check).
+    #[cfg(feature = "test-util")]
+    pub(crate) fn all_parked(&self) -> bool {
+        unparked(self.state.load(SeqCst)) == 0
+    }
+
     /// True while worker `index` is listed as a sleeper.
     pub(crate) fn is_parked(&self, index: usize) -> bool {
         lock(&self.sleepers).contains(&index)

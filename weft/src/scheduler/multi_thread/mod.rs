@@ -31,7 +31,7 @@ use std::future::Future;
 use std::io;
 use std::pin::pin;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
@@ -245,6 +245,32 @@ impl Shared {
         }
     }
 
+    /// The driver's holder, about to park with its own queues empty: true
+    /// if nothing else of the runtime can run, so a paused clock may
+    /// auto-advance. Nothing holds auto-advance back (read first: a
+    /// blocking job or a `block_on` waker gives its count back only after
+    /// queueing what it woke, so the looks below see that), every worker is
+    /// parked (a parked worker's own queues are empty, and the holder
+    /// counts itself unparked before letting go of the driver when it found
+    /// work), and the queues others push to are empty: the global queue,
+    /// the pinned inboxes, the rings. Whoever makes this true later kicks
+    /// the driver (`driver::Handle::kick_if_paused`).
+    #[cfg(feature = "test-util")]
+    fn quiescent(&self) -> bool {
+        self.driver_handle.time.clock().auto_advance_allowed()
+            && self.idle.all_parked()
+            && self.inject.is_empty()
+            && self.remotes.iter().all(|r| {
+                r.pinned_len.load(std::sync::atomic::Ordering::SeqCst) == 0 && r.steal.is_empty()
+            })
+    }
+
+    /// Never asked without the `test-util` feature (the clock cannot pause).
+    #[cfg(not(feature = "test-util"))]
+    fn quiescent(&self) -> bool {
+        false
+    }
+
     /// Takes a finished task out of the registry it is in.
     pub(crate) fn task_finished(&self, task: &Header) {
         let index = task.owned_index.load(Relaxed);
@@ -378,10 +404,23 @@ where
     join
 }
 
+/// `ThreadWake::state`: nothing to do, woken, `block_on` returned.
+const IDLE: u8 = 0;
+const WOKEN: u8 = 1;
+const DONE: u8 = 2;
+
 /// Wakes a thread blocked in [`block_on`].
+///
+/// With the `test-util` feature, the future counts as something that may
+/// still run (holding a paused clock's auto-advance back) from each wake
+/// until the poll after it ends: a waker takes a count before it marks the
+/// future woken (a wake that finds it woken already, or `block_on` gone,
+/// gives it back), and the poll that consumes the mark gives it back after.
 struct ThreadWake {
-    woken: AtomicBool,
+    state: AtomicU8,
     thread: Thread,
+    #[cfg(feature = "test-util")]
+    driver: driver::Handle,
 }
 
 impl Wake for ThreadWake {
@@ -390,8 +429,43 @@ impl Wake for ThreadWake {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if !self.woken.swap(true, AcqRel) {
+        #[cfg(feature = "test-util")]
+        self.driver.inhibit_auto_advance();
+        if self
+            .state
+            .compare_exchange(IDLE, WOKEN, AcqRel, Acquire)
+            .is_ok()
+        {
             self.thread.unpark();
+        } else {
+            #[cfg(feature = "test-util")]
+            self.driver.allow_auto_advance();
+        }
+    }
+}
+
+/// At the end of a poll of the `block_on` future (also when it panics):
+/// gives back the count its wake took.
+struct PollDone<'a>(&'a ThreadWake);
+
+impl Drop for PollDone<'_> {
+    fn drop(&mut self) {
+        #[cfg(feature = "test-util")]
+        self.0.driver.allow_auto_advance();
+        let _ = self.0;
+    }
+}
+
+/// On the way out of `block_on`: later wakes do nothing; a wake that came
+/// after the last poll gives its count back.
+struct BlockOnDone<'a>(&'a ThreadWake);
+
+impl Drop for BlockOnDone<'_> {
+    fn drop(&mut self) {
+        let _was_woken = self.0.state.swap(DONE, AcqRel) == WOKEN;
+        #[cfg(feature = "test-util")]
+        if _was_woken {
+            self.0.driver.allow_auto_advance();
         }
     }
 }
@@ -403,14 +477,25 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
     let _enter = context::enter(crate::scheduler::Handle::MultiThread(Arc::clone(shared)));
     let _blocking = worker::BlockOnGuard::enter();
     let mut future = pin!(future);
+    // Starts woken, with the count a wake would have taken.
+    #[cfg(feature = "test-util")]
+    shared.driver_handle.inhibit_auto_advance();
     let wake = Arc::new(ThreadWake {
-        woken: AtomicBool::new(true),
+        state: AtomicU8::new(WOKEN),
         thread: thread::current(),
+        #[cfg(feature = "test-util")]
+        driver: shared.driver_handle.clone(),
     });
+    let _done = BlockOnDone(&wake);
     let waker = Waker::from(Arc::clone(&wake));
     let mut cx = Context::from_waker(&waker);
     loop {
-        if wake.woken.swap(false, AcqRel) {
+        if wake
+            .state
+            .compare_exchange(WOKEN, IDLE, AcqRel, Acquire)
+            .is_ok()
+        {
+            let _polled = PollDone(&wake);
             if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
                 return output;
             }

@@ -151,6 +151,11 @@ struct WorkerCx {
     /// Inside `block_in_place`'s `f`: this thread runs no loop now, so it
     /// may block (a `Handle::block_on` there is allowed).
     lent: Cell<bool>,
+    /// This thread's task went on without the worker's core
+    /// (`block_in_place`) and holds a paused clock's auto-advance back until
+    /// the thread is back in its loop.
+    #[cfg(feature = "test-util")]
+    holds_clock: Cell<bool>,
 }
 
 thread_local! {
@@ -333,6 +338,8 @@ fn run_thread(shared: Arc<Shared>, index: usize, home: bool) {
         in_poll: Cell::new(false),
         blocking: Cell::new(!home),
         lent: Cell::new(false),
+        #[cfg(feature = "test-util")]
+        holds_clock: Cell::new(false),
     };
     {
         let _enter = context::enter(Handle::MultiThread(Arc::clone(&shared)));
@@ -374,6 +381,7 @@ impl Drop for GiveBack<'_> {
             }
         }
         cx.not_blocking();
+        cx.release_clock();
     }
 }
 
@@ -402,11 +410,15 @@ impl Drop for Installed {
 }
 
 /// The driver, as the parker sees it.
-struct DriverPark<'a>(&'a mut Driver);
+struct DriverPark<'a> {
+    driver: &'a mut Driver,
+    shared: &'a Shared,
+}
 
 impl park::Driver for DriverPark<'_> {
     fn park(&mut self) {
-        self.0.park(None);
+        let shared = self.shared;
+        self.driver.park_idle(|| shared.quiescent());
     }
 }
 
@@ -432,9 +444,12 @@ impl WorkerCx {
                 // A `block_in_place` in the last poll handed the core on.
                 if !self.home {
                     // A stand-in is done: the core has a new holder.
+                    self.release_clock();
                     return;
                 }
-                if !self.reclaim_core() {
+                let reclaimed = self.reclaim_core();
+                self.release_clock();
+                if !reclaimed {
                     // Handed in for shutdown meanwhile: nothing to run.
                     return;
                 }
@@ -454,6 +469,25 @@ impl WorkerCx {
             } else {
                 self.park(&busy);
             }
+        }
+    }
+
+    /// This thread's task goes on without the worker's core: hold a paused
+    /// clock's auto-advance back (the stand-in running the core may sleep
+    /// meanwhile, and this thread is nobody's worker) until
+    /// [`release_clock`](Self::release_clock).
+    fn hold_clock(&self) {
+        #[cfg(feature = "test-util")]
+        if !self.holds_clock.replace(true) {
+            self.shared.driver_handle.inhibit_auto_advance();
+        }
+    }
+
+    /// Back in the loop (or leaving it): gives back [`hold_clock`](Self::hold_clock).
+    fn release_clock(&self) {
+        #[cfg(feature = "test-util")]
+        if self.holds_clock.replace(false) {
+            self.shared.driver_handle.allow_auto_advance();
         }
     }
 
@@ -879,23 +913,40 @@ impl WorkerCx {
             // it decided to sleep must not wait for the next wake.
             shared.notify_if_work_pending();
         }
+        // A paused clock auto-advances once every worker sleeps: the one
+        // parked in the driver looks again now that this one does.
+        #[cfg(feature = "test-util")]
+        shared.driver_handle.kick_if_paused();
         let remote = self.remote();
         let searching = loop {
             if self.should_stop() {
                 break !shared.idle.unpark_worker_by_id(self.index);
             }
             bump(&remote.parks);
-            busy.parked(|| match shared.try_lock_driver() {
+            let woke = busy.parked(|| match shared.try_lock_driver() {
                 Some(mut guard) if guard.is_some() => {
                     let driver = guard.as_mut().expect("checked just above");
                     self.set_in_driver(true);
-                    remote
-                        .parker
-                        .park(Some(&mut DriverPark(driver) as &mut dyn park::Driver));
+                    let mut park = DriverPark { driver, shared };
+                    remote.parker.park(Some(&mut park as &mut dyn park::Driver));
                     self.set_in_driver(false);
+                    // Counted unparked before the driver is let go: what it
+                    // just woke sits in this worker's own queues, which the
+                    // next holder's idle check (a paused clock's
+                    // auto-advance) cannot see.
+                    self.has_work()
+                        .then(|| shared.idle.unpark_worker_by_id(self.index))
                 }
-                _ => remote.parker.park(None),
+                _ => {
+                    remote.parker.park(None);
+                    None
+                }
             });
+            if let Some(was_listed) = woke {
+                // Woken by the driver: not a notifier's pick, unless one
+                // picked this worker meanwhile.
+                break !was_listed;
+            }
             if self.has_work() {
                 // Woken by the driver or a pinned task: not a notifier's
                 // pick, unless one picked this worker meanwhile.
@@ -1013,11 +1064,14 @@ pub(crate) fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
             }
         }
     }
+    // The core is away from this thread until its loop takes it back.
+    cx.hold_clock();
     if spawn_thread(shared, cx.index, false).is_err() {
         // No thread to stand in: keep the core and block this worker.
         match lock(&remote.handoff).take() {
             Some(core) => {
                 *cx.core.borrow_mut() = Some(core);
+                cx.release_clock();
                 return f();
             }
             // A stand-in from an earlier call, started late, took it: it is
