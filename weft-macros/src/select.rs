@@ -122,7 +122,16 @@ fn parse_branch(input: ParseStream<'_>) -> syn::Result<Branch> {
             ),
         )
     };
-    let pattern = Pat::parse_multi_with_leading_vert(input).map_err(|_| missing_pattern(start))?;
+    let ahead = input.fork();
+    let pattern = Pat::parse_multi_with_leading_vert(input).map_err(|err| {
+        // `<expr> => ...` with no pattern gets the hint; a malformed
+        // pattern keeps syn's precise error and position.
+        if ahead.parse::<Expr>().is_ok() && ahead.peek(Token![=>]) {
+            missing_pattern(start)
+        } else {
+            err
+        }
+    })?;
     if !input.peek(Token![=]) || input.peek(Token![=>]) {
         return Err(missing_pattern(start));
     }
@@ -421,6 +430,12 @@ mod tests {
     fn else_must_come_last() {
         assert!(error("else => 1, x = async { 1 } => x,").contains("must be the last branch"));
         assert!(error("else => {} x = async { 1 } => x,").contains("must be the last branch"));
+    }
+
+    #[test]
+    fn a_malformed_pattern_keeps_syn_s_error() {
+        let e = error("Some(x,,) = f() => 1");
+        assert!(!e.contains("expected `<pattern> =`"), "{e}");
     }
 
     #[test]

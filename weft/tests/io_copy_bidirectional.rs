@@ -288,6 +288,16 @@ fn zero_buffer_sizes_are_rejected() {
 }
 
 #[test]
+fn a_reader_that_over_reports_is_invalid_data_not_a_panic() {
+    bounded(|| async {
+        let mut a = Mock::new().read_too_much();
+        let mut b = Mock::new();
+        let err = copy_bidirectional(&mut a, &mut b).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
+    });
+}
+
+#[test]
 fn a_writer_that_accepts_nothing_is_write_zero() {
     bounded(|| async {
         let mut a = Mock::new().read(b"data").write_zero();
@@ -354,6 +364,8 @@ enum Step {
     Write(Vec<u8>),
     WriteError(io::Error),
     WriteZero,
+    /// A read that claims one byte more than the buffer holds.
+    ReadTooMuch,
 }
 
 /// Plays its reads in order (then end of file) and checks its writes in
@@ -376,6 +388,10 @@ impl Mock {
     }
     fn read_error(mut self, err: io::Error) -> Mock {
         self.reads.push_back(Step::ReadError(err));
+        self
+    }
+    fn read_too_much(mut self) -> Mock {
+        self.reads.push_back(Step::ReadTooMuch);
         self
     }
     fn write(mut self, data: &[u8]) -> Mock {
@@ -401,6 +417,7 @@ impl AsyncRead for Mock {
         match self.reads.pop_front() {
             None => Poll::Ready(Ok(0)),
             Some(Step::ReadError(err)) => Poll::Ready(Err(err)),
+            Some(Step::ReadTooMuch) => Poll::Ready(Ok(buf.len() + 1)),
             Some(Step::Read(mut data)) => {
                 let n = data.len().min(buf.len());
                 buf[..n].copy_from_slice(&data[..n]);

@@ -46,7 +46,14 @@ impl CopyBuffer {
         cx: &mut Context<'_>,
         reader: Pin<&mut R>,
     ) -> Poll<io::Result<()>> {
+        let room = self.buf.len() - self.cap;
         let n = ready!(reader.poll_read(cx, &mut self.buf[self.cap..]))?;
+        if n > room {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the reader reported more bytes read than the buffer holds",
+            )));
+        }
         if n == 0 {
             self.read_done = true;
         }
