@@ -71,7 +71,9 @@
 pub(crate) mod batch_semaphore;
 mod block_on;
 mod linked_list;
+pub mod mpsc;
 mod notify;
+pub mod oneshot;
 mod semaphore;
 
 pub use batch_semaphore::{AcquireError, TryAcquireError};
@@ -83,5 +85,4 @@ pub mod futures {
     pub use super::notify::{Notified, OwnedNotified};
 }
 
-#[allow(unused_imports)] // for the channels
 pub(crate) use block_on::block_on;
