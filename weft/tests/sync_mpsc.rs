@@ -1993,3 +1993,195 @@ fn release_waker_on_rx_drop() {
 }
 
 fn is_debug<T: fmt::Debug>(_: &T) {}
+
+// ---- weft's own tests ----
+
+/// Eight threads send 20,000 numbered values each, through an unbounded
+/// and a small bounded channel, while the receiver drains them on a
+/// runtime: every value arrives exactly once, each sender's in order.
+#[test]
+fn many_threads_send_and_each_senders_order_holds() {
+    const SENDERS: usize = 8;
+    const EACH: u64 = 20_000;
+    fn check(mut next: impl FnMut() -> Option<(usize, u64)>) {
+        let mut expected = [0u64; SENDERS];
+        let mut total = 0;
+        while let Some((id, seq)) = next() {
+            assert_eq!(seq, expected[id], "sender {id} out of order");
+            expected[id] += 1;
+            total += 1;
+        }
+        assert_eq!(total, SENDERS as u64 * EACH);
+    }
+    within(60, || {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let threads: Vec<_> = (0..SENDERS)
+            .map(|id| {
+                let tx = tx.clone();
+                std::thread::spawn(move || (0..EACH).for_each(|seq| tx.send((id, seq)).unwrap()))
+            })
+            .collect();
+        drop(tx);
+        let rt = common::rt();
+        let mut buffer = Vec::new();
+        check(|| {
+            if buffer.is_empty() {
+                rt.block_on(rx.recv_many(&mut buffer, 100));
+                buffer.reverse();
+            }
+            buffer.pop()
+        });
+        threads.into_iter().for_each(|t| t.join().unwrap());
+
+        let (tx, mut rx) = mpsc::channel(16);
+        let threads: Vec<_> = (0..SENDERS)
+            .map(|id| {
+                let tx = tx.clone();
+                std::thread::spawn(move || {
+                    (0..EACH).for_each(|seq| tx.blocking_send((id, seq)).unwrap())
+                })
+            })
+            .collect();
+        drop(tx);
+        check(|| rt.block_on(rx.recv()));
+        threads.into_iter().for_each(|t| t.join().unwrap());
+    });
+}
+
+/// Senders on other threads racing `try_recv`: once a send has returned
+/// (the sender then bumps a counter), `try_recv` never reports `Empty`
+/// while fewer values were taken than sent.
+#[test]
+fn try_recv_sees_every_completed_send() {
+    use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+    within(60, || {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let sent = Arc::new(AtomicU64::new(0));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (tx, sent) = (tx.clone(), sent.clone());
+                std::thread::spawn(move || {
+                    for i in 0..20_000u64 {
+                        tx.send(i).unwrap();
+                        sent.fetch_add(1, SeqCst);
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        let mut taken = 0;
+        loop {
+            let before = sent.load(SeqCst);
+            match rx.try_recv() {
+                Ok(_) => taken += 1,
+                Err(TryRecvError::Empty) => {
+                    assert!(taken >= before, "Empty with {before} sent, {taken} taken")
+                }
+                Err(TryRecvError::Disconnected) => break,
+            }
+        }
+        assert_eq!(taken, 80_000);
+        threads.into_iter().for_each(|t| t.join().unwrap());
+    });
+}
+
+/// A value's destructor sees the channel drop it exactly once, whether it
+/// was queued when the receiver went, or sent through a permit after.
+#[test]
+fn queued_values_are_dropped_once_when_the_receiver_goes() {
+    within(30, || {
+        let msg = Arc::new(());
+        let (tx, rx) = mpsc::channel(100);
+        let permit = tx.try_reserve().unwrap();
+        for _ in 0..70 {
+            tx.try_send(msg.clone()).unwrap();
+        }
+        drop(rx);
+        permit.send(msg.clone());
+        assert_eq!(Arc::strong_count(&msg), 2);
+        drop(tx);
+        assert_eq!(Arc::strong_count(&msg), 1);
+
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        for _ in 0..100 {
+            tx.send(msg.clone()).unwrap();
+        }
+        for _ in 0..40 {
+            rx.try_recv().unwrap();
+        }
+        drop(rx);
+        assert_eq!(Arc::strong_count(&msg), 1);
+        assert!(tx.send(msg.clone()).is_err());
+        assert_eq!(Arc::strong_count(&msg), 1);
+    });
+}
+
+/// After `close`, values sent before it are still received, then `None`.
+#[test]
+fn values_sent_before_close_are_received() {
+    run(async {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        for i in 0..100 {
+            tx.send(i).unwrap();
+        }
+        rx.close();
+        assert!(tx.send(100).is_err());
+        assert_eq!(rx.len(), 100);
+        for i in 0..100 {
+            assert_eq!(rx.recv().await, Some(i));
+        }
+        assert_eq!(rx.recv().await, None);
+        assert!(tx.is_closed());
+    });
+}
+
+#[test]
+#[should_panic(expected = "Receiver::blocking_recv")]
+fn blocking_recv_inside_a_runtime_names_the_async_method() {
+    run(async {
+        let (_tx, mut rx) = mpsc::channel::<()>(1);
+        let _ = rx.blocking_recv();
+    });
+}
+
+/// A task that loops forever on an always-ready `recv` (it sends each value
+/// back, so the channel is never empty and `recv` never waits) yields when
+/// its budget is spent, so a 10 ms timer and a TCP echo on the same
+/// current-thread runtime still run. Without the budget this would hang.
+#[test]
+fn an_always_ready_recv_loop_does_not_starve_timers_or_io() {
+    use futures_util::{AsyncReadExt, AsyncWriteExt};
+    within(30, || {
+        let rt = common::rt();
+        rt.block_on(async {
+            let (tx, mut rx) = mpsc::unbounded_channel::<u64>();
+            for i in 0..64 {
+                tx.send(i).unwrap();
+            }
+            let spinner = weft::spawn(async move {
+                let mut received = 0u64;
+                while let Some(value) = rx.recv().await {
+                    received += 1;
+                    tx.send(value).unwrap();
+                }
+                received
+            });
+
+            weft::time::sleep(std::time::Duration::from_millis(10)).await;
+
+            let (mut client, mut server) = common::pair().await;
+            let echo = weft::spawn(async move {
+                let mut buf = [0u8; 4];
+                server.read_exact(&mut buf).await.unwrap();
+                server.write_all(&buf).await.unwrap();
+            });
+            client.write_all(b"ping").await.unwrap();
+            let mut reply = [0u8; 4];
+            client.read_exact(&mut reply).await.unwrap();
+            assert_eq!(&reply, b"ping");
+            echo.await.unwrap();
+            assert!(!spinner.is_finished());
+            spinner.abort();
+        });
+    });
+}

@@ -75,6 +75,7 @@ pub mod mpsc;
 mod notify;
 pub mod oneshot;
 mod semaphore;
+mod waker_cell;
 
 pub use batch_semaphore::{AcquireError, TryAcquireError};
 pub use notify::Notify;

@@ -13,7 +13,7 @@
 mod ready;
 mod registration;
 mod slab;
-pub(crate) mod waiter;
+mod waiter;
 
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};

@@ -3,13 +3,14 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use super::chan;
 use super::error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
 use super::list;
 use crate::sync::batch_semaphore::{self, TryAcquireError};
+use crate::task::coop;
 
 /// One permit per queued value or reservation; `bound` permits in all.
 #[derive(Debug)]
@@ -363,6 +364,31 @@ impl<T> Sender<T> {
     /// # }
     /// ```
     pub async fn send(&self, value: T) -> Result<(), SendError<T>> {
+        // Fast path: room now (the counter is zero while anyone is queued,
+        // so this never jumps the queue): one CAS, no wait-list entry.
+        let mut value = Some(value);
+        let fast = std::future::poll_fn(|cx| {
+            let spent = ready!(coop::proceed(cx));
+            Poll::Ready(match self.chan.semaphore().semaphore.try_acquire(1) {
+                Ok(()) => {
+                    spent.made_progress();
+                    self.chan.send(value.take().expect("sent once"));
+                    Some(Ok(()))
+                }
+                Err(TryAcquireError::Closed) => {
+                    spent.made_progress();
+                    Some(Err(()))
+                }
+                // Full: wait in line below (this poll's unit is given back).
+                Err(TryAcquireError::NoPermits) => None,
+            })
+        })
+        .await;
+        let value = match fast {
+            Some(Ok(())) => return Ok(()),
+            Some(Err(())) => return Err(SendError(value.expect("not sent"))),
+            None => value.expect("not sent"),
+        };
         match self.reserve().await {
             Ok(permit) => {
                 permit.send(value);

@@ -21,8 +21,8 @@ use std::task::{ready, Context, Poll};
 
 use super::error::TryRecvError;
 use super::list::{self, Pop};
-use crate::driver::io::waiter::Waiter;
 use crate::loom::{AtomicUsize, UnsafeCell};
+use crate::sync::waker_cell::WakerCell;
 use crate::sync::Notify;
 use crate::task::coop;
 
@@ -57,7 +57,7 @@ pub(super) struct Chan<T, S> {
     /// The receiver's task, woken by the sender of the slot it waits for,
     /// by the last sender's drop and (bounded) by the last permit's return
     /// after a close.
-    rx_waker: CachePadded<Waiter>,
+    rx_waker: CachePadded<WakerCell>,
     /// Wakes `Sender::closed` when the receiver closes.
     notify_rx_closed: Notify,
     semaphore: S,
@@ -99,7 +99,7 @@ pub(super) fn channel<T, S: Semaphore>(semaphore: S) -> (Tx<T, S>, Rx<T, S>) {
     let (tx, rx) = list::list();
     let chan = Arc::new(Chan {
         tx: CachePadded(tx),
-        rx_waker: CachePadded(Waiter::new()),
+        rx_waker: CachePadded(WakerCell::new()),
         notify_rx_closed: Notify::new(),
         semaphore,
         tx_count: AtomicUsize::new(1),
@@ -450,8 +450,8 @@ impl<T, S: Semaphore> Rx<T, S> {
             }
             // A sender is writing the next slot right now (between its
             // claim and its write: a few instructions, no user code). Sleep
-            // until it is done; the task waker stored before (if any) moves
-            // aside and gets a wake later, harmlessly.
+            // until it is done (the task waker stored before, if any, is
+            // replaced; a later `recv` stores it again).
             let waker = parked.get_or_insert_with(thread_waker);
             chan.rx_waker.register(waker);
             if !fields.list.wait(&chan.tx) {
