@@ -70,6 +70,7 @@
 
 pub(crate) mod batch_semaphore;
 mod block_on;
+pub mod broadcast;
 mod linked_list;
 pub mod mpsc;
 mod notify;
