@@ -77,6 +77,7 @@ mod notify;
 pub mod oneshot;
 mod semaphore;
 mod waker_cell;
+pub mod watch;
 
 pub use batch_semaphore::{AcquireError, TryAcquireError};
 pub use notify::Notify;
