@@ -8,6 +8,8 @@
 #[cfg(weft_loom)]
 pub(crate) use loom::cell::UnsafeCell;
 #[cfg(weft_loom)]
+pub(crate) use loom::hint::spin_loop;
+#[cfg(weft_loom)]
 pub(crate) use loom::sync::atomic::{
     fence, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize,
 };
@@ -16,6 +18,8 @@ pub(crate) use loom::sync::{
     Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
 };
 
+#[cfg(not(weft_loom))]
+pub(crate) use std::hint::spin_loop;
 #[cfg(not(weft_loom))]
 pub(crate) use std::sync::atomic::{fence, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize};
 #[cfg(not(weft_loom))]

@@ -536,3 +536,84 @@ impl<T: fmt::Debug> fmt::Debug for Receiver<T> {
             .finish()
     }
 }
+
+#[cfg(all(test, weft_loom))]
+mod loom_models {
+    use super::*;
+    use loom::future::block_on as loom_block_on;
+
+    /// A send racing the receiver's drop: the value is dropped exactly
+    /// once, by whichever side ends up owning it; a failed send gives it
+    /// back.
+    #[test]
+    fn loom_chan_oneshot_send_vs_receiver_drop() {
+        loom::model(|| {
+            let value = Arc::new(());
+            let (tx, rx) = channel::<Arc<()>>();
+            let sender = {
+                let value = Arc::clone(&value);
+                loom::thread::spawn(move || tx.send(value).map_err(drop).is_ok())
+            };
+            drop(rx);
+            sender.join().unwrap();
+            assert_eq!(Arc::strong_count(&value), 1);
+        });
+    }
+
+    /// A send racing `close`: the value is readable after the close exactly
+    /// when the send succeeded.
+    #[test]
+    fn loom_chan_oneshot_send_vs_close() {
+        loom::model(|| {
+            let (tx, mut rx) = channel::<u32>();
+            let sender = loom::thread::spawn(move || tx.send(7).is_ok());
+            rx.close();
+            let sent = sender.join().unwrap();
+            match rx.try_recv() {
+                Ok(value) => {
+                    assert!(sent);
+                    assert_eq!(value, 7);
+                }
+                Err(TryRecvError::Closed) => assert!(!sent),
+                Err(TryRecvError::Empty) => panic!("empty after a close"),
+            }
+        });
+    }
+
+    /// The receiver polls (storing, maybe replacing, its waker) while the
+    /// value is sent: it is woken and gets the value.
+    #[test]
+    fn loom_chan_oneshot_recv_poll_races_send() {
+        loom::model(|| {
+            let (tx, rx) = channel::<u32>();
+            let sender = loom::thread::spawn(move || tx.send(3).unwrap());
+            assert_eq!(loom_block_on(rx), Ok(3));
+            sender.join().unwrap();
+        });
+    }
+
+    /// The receiver polls while the sender is dropped unsent: it is woken
+    /// with the error.
+    #[test]
+    fn loom_chan_oneshot_recv_poll_races_sender_drop() {
+        loom::model(|| {
+            let (tx, rx) = channel::<u32>();
+            let sender = loom::thread::spawn(move || drop(tx));
+            assert!(loom_block_on(rx).is_err());
+            sender.join().unwrap();
+        });
+    }
+
+    /// The sender waits in `closed` while the receiver is dropped: it is
+    /// woken.
+    #[test]
+    fn loom_chan_oneshot_closed_races_receiver_drop() {
+        loom::model(|| {
+            let (mut tx, rx) = channel::<u32>();
+            let receiver = loom::thread::spawn(move || drop(rx));
+            loom_block_on(tx.closed());
+            assert!(tx.is_closed());
+            receiver.join().unwrap();
+        });
+    }
+}

@@ -65,7 +65,11 @@ impl WakerCell {
         {
             Ok(_) => {}
             Err(_) => {
+                // A wake holds the cell for a moment: have the task polled
+                // again (a spin at worst, for the length of a clone; under
+                // loom the hint lets the waking thread finish).
                 waker.wake_by_ref();
+                crate::loom::spin_loop();
                 return;
             }
         }

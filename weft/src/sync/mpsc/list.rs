@@ -208,8 +208,8 @@ impl<T> Tx<T> {
 
 impl<T> Drop for Tx<T> {
     fn drop(&mut self) {
-        for spare in &mut self.spares {
-            if let Some(block) = NonNull::new(*spare.get_mut()) {
+        for spare in &self.spares {
+            if let Some(block) = NonNull::new(spare.swap(ptr::null_mut(), Acquire)) {
                 // SAFETY: a spare is linked nowhere and holds no value.
                 unsafe { Block::free(block) };
             }

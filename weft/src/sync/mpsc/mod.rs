@@ -74,6 +74,8 @@ mod bounded;
 mod chan;
 pub mod error;
 mod list;
+#[cfg(all(test, weft_loom))]
+mod loom_tests;
 mod unbounded;
 
 pub use bounded::{channel, OwnedPermit, Permit, PermitIterator, Receiver, Sender, WeakSender};
