@@ -1,9 +1,10 @@
 //! The wait list every `weft::sync` primitive queues on: a fair semaphore
 //! whose waiters may ask for several permits at once.
 //!
-//! The permit count lives in one atomic word (shifted left by one; the low
-//! bit says "closed"), so an acquire that finds enough permits is a single
-//! compare-and-swap and never touches the lock. An acquire that does not
+//! The permit count lives in one atomic word (shifted left by two; the low
+//! bits say "closed" and "someone waits"), so an acquire that finds enough
+//! permits, and a release while nobody waits, is a single compare-and-swap
+//! that never touches the lock. An acquire that does not
 //! takes the lock, drains what is there into its own request and links its
 //! node (inside the `Acquire` future: no allocation) at the front of an
 //! intrusive list. Released permits go to the oldest waiter first (the back
@@ -38,7 +39,9 @@ use crate::task::coop;
 
 /// The low-level semaphore (see the module docs).
 pub(crate) struct Semaphore {
-    /// Available permits `<< PERMIT_SHIFT`, `| CLOSED` once closed.
+    /// Available permits `<< PERMIT_SHIFT`, `| CLOSED` once closed,
+    /// `| WAITERS` while the wait list is not empty (both bits change only
+    /// under the lock). While `WAITERS` is set the count is zero.
     permits: AtomicUsize,
     waiters: Mutex<Waitlist>,
 }
@@ -117,7 +120,9 @@ impl Semaphore {
     /// as tokio's).
     pub(crate) const MAX_PERMITS: usize = usize::MAX >> 3;
     const CLOSED: usize = 1;
-    const PERMIT_SHIFT: u32 = 1;
+    /// Someone waits: a release must go through the lock to reach them.
+    const WAITERS: usize = 2;
+    const PERMIT_SHIFT: u32 = 2;
 
     /// A semaphore with `permits` permits.
     ///
@@ -156,6 +161,29 @@ impl Semaphore {
         }
     }
 
+    /// A closed semaphore with no permits (a `OnceCell` born full).
+    pub(crate) fn new_closed() -> Semaphore {
+        Semaphore {
+            permits: AtomicUsize::new(Self::CLOSED),
+            waiters: Mutex::new(Waitlist {
+                queue: List::new(),
+                closed: true,
+            }),
+        }
+    }
+
+    /// [`new_closed`](Self::new_closed) in a `const` context.
+    #[cfg(not(weft_loom))]
+    pub(crate) const fn const_new_closed() -> Semaphore {
+        Semaphore {
+            permits: AtomicUsize::new(Self::CLOSED),
+            waiters: Mutex::new(Waitlist {
+                queue: List::new(),
+                closed: true,
+            }),
+        }
+    }
+
     /// Permits available right now.
     pub(crate) fn available_permits(&self) -> usize {
         self.permits.load(ACQUIRE) >> Self::PERMIT_SHIFT
@@ -178,18 +206,18 @@ impl Semaphore {
             "a semaphore may not have more than MAX_PERMITS permits ({})",
             Self::MAX_PERMITS
         );
-        let needed = n << Self::PERMIT_SHIFT;
         let mut curr = self.permits.load(ACQUIRE);
         loop {
             if curr & Self::CLOSED != 0 {
                 return Err(TryAcquireError::Closed);
             }
-            if curr < needed {
+            if curr >> Self::PERMIT_SHIFT < n {
                 return Err(TryAcquireError::NoPermits);
             }
+            let next = curr - (n << Self::PERMIT_SHIFT);
             match self
                 .permits
-                .compare_exchange_weak(curr, curr - needed, AcqRel, ACQUIRE)
+                .compare_exchange_weak(curr, next, AcqRel, ACQUIRE)
             {
                 Ok(_) => return Ok(()),
                 Err(actual) => curr = actual,
@@ -233,6 +261,21 @@ impl Semaphore {
         if n == 0 {
             return;
         }
+        // Fast path: nobody waits, so the permits go to the counter with
+        // one CAS (which fails if a waiter queues meanwhile).
+        let mut curr = self.permits.load(ACQUIRE);
+        while curr & Self::WAITERS == 0 && n <= Self::MAX_PERMITS - (curr >> Self::PERMIT_SHIFT) {
+            match self.permits.compare_exchange_weak(
+                curr,
+                curr + (n << Self::PERMIT_SHIFT),
+                AcqRel,
+                ACQUIRE,
+            ) {
+                Ok(_) => return,
+                Err(actual) => curr = actual,
+            }
+        }
+        // Waiters (or an overflow, which the slow path reports).
         self.release_locked(n, loom::lock(&self.waiters));
     }
 
@@ -278,6 +321,9 @@ impl Semaphore {
                 }
             }
             let done = waiters.queue.is_empty();
+            if done {
+                self.permits.fetch_and(!Self::WAITERS, Release);
+            }
             drop(waiters);
             wakers.wake_all();
             if done {
@@ -288,26 +334,15 @@ impl Semaphore {
     }
 
     /// Assigns `rem` permits to the waiters, oldest first; what is left
-    /// goes to the counter. Wakes the completed waiters with the lock
-    /// released (re-taking it every [`WakeList::CAPACITY`] wakers).
+    /// goes to the counter, and `WAITERS` is cleared if the list is (or
+    /// became) empty. Wakes the completed waiters with the lock released
+    /// (re-taking it every [`WakeList::CAPACITY`] wakers).
     #[track_caller]
     fn release_locked<'a>(&'a self, mut rem: usize, mut waiters: MutexGuard<'a, Waitlist>) {
         let mut wakers = WakeList::new();
         loop {
             while rem > 0 && wakers.can_push() {
                 let Some(node) = waiters.queue.back() else {
-                    // Nobody waits: the rest goes to the counter.
-                    if !self.fits(rem) {
-                        // Wake whoever was completed before refusing.
-                        drop(waiters);
-                        wakers.wake_all();
-                        panic!(
-                            "number of added permits ({rem}) would overflow MAX_PERMITS ({})",
-                            Self::MAX_PERMITS
-                        );
-                    }
-                    self.permits.fetch_add(rem << Self::PERMIT_SHIFT, Release);
-                    rem = 0;
                     break;
                 };
                 // SAFETY: a linked node is live, and we hold the lock.
@@ -327,6 +362,31 @@ impl Semaphore {
                 }
                 // The last touch: from here the future may finish.
                 waiter.needed.store(0, Release);
+            }
+            if waiters.queue.is_empty() {
+                // Nobody waits: the rest goes to the counter.
+                if !self.fits(rem) {
+                    // Wake whoever was completed before refusing.
+                    self.permits.fetch_and(!Self::WAITERS, Release);
+                    drop(waiters);
+                    wakers.wake_all();
+                    panic!(
+                        "number of added permits ({rem}) would overflow MAX_PERMITS ({})",
+                        Self::MAX_PERMITS
+                    );
+                }
+                // Only fast-path acquirers change the word meanwhile, and
+                // only while it holds permits.
+                let mut curr = self.permits.load(ACQUIRE);
+                while let Err(actual) = self.permits.compare_exchange_weak(
+                    curr,
+                    (curr & !Self::WAITERS) + (rem << Self::PERMIT_SHIFT),
+                    AcqRel,
+                    ACQUIRE,
+                ) {
+                    curr = actual;
+                }
+                rem = 0;
             }
             drop(waiters);
             wakers.wake_all();
@@ -383,9 +443,10 @@ impl Semaphore {
                         Err(actual) => curr = actual,
                     }
                 } else {
+                    // Take what is there and mark the list non-empty.
                     match self.permits.compare_exchange_weak(
                         curr,
-                        curr & Self::CLOSED,
+                        (curr & Self::CLOSED) | Self::WAITERS,
                         AcqRel,
                         ACQUIRE,
                     ) {
@@ -457,21 +518,23 @@ impl Future for Acquire<'_> {
         let (node, semaphore, queued) = self.project();
         let result = if !*queued {
             // Fast path: one CAS when the permits are there.
-            let needed = node.needed.load(ACQUIRE) << Semaphore::PERMIT_SHIFT;
+            let n = node.needed.load(ACQUIRE);
             let mut curr = semaphore.permits.load(ACQUIRE);
             loop {
                 if curr & Semaphore::CLOSED != 0 {
                     return Poll::Ready(Err(AcquireError::closed()));
                 }
-                if curr < needed {
+                if curr >> Semaphore::PERMIT_SHIFT < n {
                     let r = semaphore.poll_acquire_slow(cx, node, false);
                     *queued = r.is_pending();
                     break r;
                 }
-                match semaphore
-                    .permits
-                    .compare_exchange(curr, curr - needed, AcqRel, ACQUIRE)
-                {
+                match semaphore.permits.compare_exchange(
+                    curr,
+                    curr - (n << Semaphore::PERMIT_SHIFT),
+                    AcqRel,
+                    ACQUIRE,
+                ) {
                     Ok(_) => {
                         node.needed.store(0, Release);
                         break Poll::Ready(Ok(()));
@@ -507,17 +570,14 @@ impl Drop for Acquire<'_> {
         if !self.queued {
             return;
         }
-        let waiters = loom::lock(&self.semaphore.waiters);
-        let mut waiters = waiters;
+        let mut waiters = loom::lock(&self.semaphore.waiters);
         // SAFETY: the node is in this semaphore's list or in none, and we
         // hold its lock.
         unsafe { waiters.queue.remove(NonNull::from(&self.node)) };
         let assigned = self.num_permits - self.node.needed.load(ACQUIRE);
-        if assigned > 0 {
-            // Hand back what we were given: it may complete the waiters
-            // behind us.
-            self.semaphore.release_locked(assigned, waiters);
-        }
+        // Hand back what we were given: it may complete the waiters behind
+        // us (and clears `WAITERS` if we were the last).
+        self.semaphore.release_locked(assigned, waiters);
     }
 }
 

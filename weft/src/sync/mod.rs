@@ -23,17 +23,17 @@
 //!
 //! The rest of the module synchronizes access to shared state:
 //!
-//! - `Mutex`: mutual exclusion; the guard may be held across `.await`.
+//! - [`Mutex`]: mutual exclusion; the guard may be held across `.await`.
 //!   Waiters get the lock in the order they asked for it (FIFO).
-//! - `RwLock`: many readers or one writer at a time, fair (a waiting
+//! - [`RwLock`]: many readers or one writer at a time, fair (a waiting
 //!   writer holds back later readers).
 //! - [`Semaphore`]: a limited number of permits, handed out fairly; the
 //!   basis of `Mutex` and `RwLock`.
 //! - [`Notify`]: wakes one waiting task (or stores a permit for the next
 //!   one), or all of them, without carrying data.
-//! - `Barrier`: makes a set number of tasks wait for each other.
-//! - `OnceCell`: a value initialized once, asynchronously, by the first
-//!   task that asks for it; `SetOnce`: a value set once by anyone, which
+//! - [`Barrier`]: makes a set number of tasks wait for each other.
+//! - [`OnceCell`]: a value initialized once, asynchronously, by the first
+//!   task that asks for it; [`SetOnce`]: a value set once by anyone, which
 //!   others can wait for.
 //!
 //! ```
@@ -68,20 +68,37 @@
 //! a thread that runs a weft runtime's tasks; call them from plain threads
 //! or [`spawn_blocking`](crate::task::spawn_blocking).
 
+mod barrier;
 pub(crate) mod batch_semaphore;
 mod block_on;
 pub mod broadcast;
 mod linked_list;
 pub mod mpsc;
+mod mutex;
 mod notify;
+mod once_cell;
 pub mod oneshot;
+mod rwlock;
 mod semaphore;
+mod set_once;
+#[cfg(test)]
+mod tests;
 mod waker_cell;
 pub mod watch;
 
+pub use barrier::{Barrier, BarrierWaitResult};
 pub use batch_semaphore::{AcquireError, TryAcquireError};
+pub use mutex::{
+    MappedMutexGuard, Mutex, MutexGuard, OwnedMappedMutexGuard, OwnedMutexGuard, TryLockError,
+};
 pub use notify::Notify;
+pub use once_cell::{OnceCell, SetError};
+pub use rwlock::{
+    OwnedRwLockMappedWriteGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock,
+    RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard,
+};
 pub use semaphore::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
+pub use set_once::{SetOnce, SetOnceError};
 
 /// Named future types returned by some of this module's methods.
 pub mod futures {

@@ -218,9 +218,7 @@ pub struct Notified<'a> {
 
 // SAFETY: the waiter's non-atomic fields are only touched under the
 // Notify's lock, or by this future through `&mut` once no notifier can
-// reach the node; `Notify` itself is `Sync`.
-unsafe impl Send for Notified<'_> {}
-// SAFETY: a shared `&Notified` exposes nothing.
+// reach the node: a shared `&Notified` exposes nothing.
 unsafe impl Sync for Notified<'_> {}
 
 /// Future returned from [`Notify::notified_owned()`].
@@ -236,8 +234,6 @@ pub struct OwnedNotified {
     waiter: Waiter,
 }
 
-// SAFETY: as for `Notified`.
-unsafe impl Send for OwnedNotified {}
 // SAFETY: as for `Notified`.
 unsafe impl Sync for OwnedNotified {}
 
