@@ -20,7 +20,7 @@
 //! # Closing
 //!
 //! When every `Sender` is dropped, receivers get the values still kept,
-//! then [`RecvError::Closed`](error::RecvError::Closed). A dropped receiver
+//! then [`RecvError::Closed`]. A dropped receiver
 //! counts as having read everything, so it never holds values back.
 //!
 //! ```

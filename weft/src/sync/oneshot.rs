@@ -4,7 +4,7 @@
 //! [`channel`] makes a [`Sender`] and a [`Receiver`]. [`Sender::send`] is
 //! not async (it never waits), so it works anywhere, synchronous code
 //! included. The `Receiver` is itself a future: awaiting it gives the value,
-//! or [`RecvError`](error::RecvError) if the sender was dropped without
+//! or [`RecvError`] if the sender was dropped without
 //! sending.
 //!
 //! ```
@@ -119,7 +119,7 @@ const TX_WAKER: usize = 0b1000;
 /// Sends the channel's one value; made by [`channel`].
 ///
 /// Dropping it without sending completes the receiver with
-/// [`RecvError`](error::RecvError).
+/// [`RecvError`].
 pub struct Sender<T> {
     /// `None` once `send` consumed it.
     inner: Option<Arc<Inner<T>>>,

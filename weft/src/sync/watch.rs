@@ -50,7 +50,7 @@
 //! The value sits behind a read-write lock; a state word holds a version
 //! (bumped by each send while the write lock is held, so a reader under the
 //! read lock sees the version of the value it reads) and a closed bit.
-//! Receivers wait on a [`Notify`](crate::sync::Notify), which every send
+//! Receivers wait on a [`Notify`], which every send
 //! and the last sender's drop notify.
 
 use std::fmt;
