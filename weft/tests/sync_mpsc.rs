@@ -2085,6 +2085,104 @@ fn try_recv_sees_every_completed_send() {
     });
 }
 
+/// The receiver closes while four threads keep sending (unbounded, and
+/// bounded with permits reserved before the close): every send that
+/// reported success is received, then the end.
+#[test]
+fn close_racing_sends_loses_no_successful_send() {
+    use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+    within(60, || {
+        for round in 0..20 {
+            let ok = Arc::new(AtomicU64::new(0));
+            let (tx, mut rx) = mpsc::unbounded_channel::<u64>();
+            let threads: Vec<_> = (0..4)
+                .map(|_| {
+                    let (tx, ok) = (tx.clone(), ok.clone());
+                    std::thread::spawn(move || {
+                        while tx.send(1).is_ok() {
+                            ok.fetch_add(1, SeqCst);
+                        }
+                    })
+                })
+                .collect();
+            drop(tx);
+            let mut received = 0u64;
+            while received < 1_000 + round {
+                received += rx.blocking_recv().unwrap();
+            }
+            rx.close();
+            while let Some(v) = rx.blocking_recv() {
+                received += v;
+            }
+            threads.into_iter().for_each(|t| t.join().unwrap());
+            assert_eq!(received, ok.load(SeqCst));
+
+            let ok = Arc::new(AtomicU64::new(0));
+            let (tx, mut rx) = mpsc::channel::<u64>(8);
+            let threads: Vec<_> = (0..4)
+                .map(|_| {
+                    let (tx, ok) = (tx.clone(), ok.clone());
+                    std::thread::spawn(move || loop {
+                        match tx.try_reserve() {
+                            Ok(permit) => {
+                                permit.send(1);
+                                ok.fetch_add(1, SeqCst);
+                            }
+                            Err(TrySendError::Full(())) => std::thread::yield_now(),
+                            Err(TrySendError::Closed(())) => break,
+                        }
+                    })
+                })
+                .collect();
+            drop(tx);
+            let mut received = 0u64;
+            while received < 500 {
+                received += rx.blocking_recv().unwrap();
+            }
+            rx.close();
+            while let Some(v) = rx.blocking_recv() {
+                received += v;
+            }
+            threads.into_iter().for_each(|t| t.join().unwrap());
+            assert_eq!(received, ok.load(SeqCst));
+        }
+    });
+}
+
+/// Ten sender tasks and the receiver on a two-worker runtime, through a
+/// channel of 4 slots (senders queue for room most of the time): every
+/// value arrives once, each sender's in order.
+#[test]
+fn bounded_senders_queue_for_room_on_two_workers() {
+    within(60, || {
+        let rt = weft::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let (tx, mut rx) = mpsc::channel::<(usize, u32)>(4);
+            for id in 0..10 {
+                let tx = tx.clone();
+                weft::spawn(async move {
+                    for seq in 0..2_000 {
+                        tx.send((id, seq)).await.unwrap();
+                    }
+                });
+            }
+            drop(tx);
+            let receiver = weft::spawn(async move {
+                let mut next = [0u32; 10];
+                while let Some((id, seq)) = rx.recv().await {
+                    assert_eq!(seq, next[id]);
+                    next[id] += 1;
+                }
+                next
+            });
+            assert_eq!(receiver.await.unwrap(), [2_000; 10]);
+        });
+    });
+}
+
 /// A value's destructor sees the channel drop it exactly once, whether it
 /// was queued when the receiver went, or sent through a permit after.
 #[test]
