@@ -648,31 +648,29 @@ impl<T> Receiver<T> {
         let shared = &*self.shared;
         let mut slot = shared.slot(self.next);
         if slot.pos != self.next {
-            // Look again under the tail lock: a send in between is then
-            // either visible or not yet begun.
+            // Not there: look again under the tail lock, which every send
+            // holds while it writes its slot.
             drop(slot);
             let mut tail = shared.lock_tail();
+            if tail.pos == self.next {
+                // Not sent yet.
+                if tail.closed {
+                    return Found::Closed;
+                }
+                let Some(waker) = waker else {
+                    return Found::Empty;
+                };
+                let key = *self.key.get_or_insert_with(|| tail.waiters.key());
+                let displaced = tail.waiters.register(key, waker);
+                drop(tail);
+                drop(displaced);
+                return Found::Empty;
+            }
+            // Sent meanwhile, or sent and already overwritten.
             slot = shared.slot(self.next);
             if slot.pos != self.next {
-                let capacity = shared.buffer.len() as u64;
-                if slot.pos.wrapping_add(capacity) == self.next {
-                    // The slot still holds the value a lap behind: ours was
-                    // not sent yet.
-                    if tail.closed {
-                        return Found::Closed;
-                    }
-                    let Some(waker) = waker else {
-                        return Found::Empty;
-                    };
-                    let key = *self.key.get_or_insert_with(|| tail.waiters.key());
-                    let displaced = tail.waiters.register(key, waker);
-                    drop(slot);
-                    drop(tail);
-                    drop(displaced);
-                    return Found::Empty;
-                }
-                // Overwritten: skip to the oldest value kept.
-                let oldest = tail.pos.wrapping_sub(capacity);
+                // Skip to the oldest value kept.
+                let oldest = tail.pos.wrapping_sub(shared.buffer.len() as u64);
                 let missed = oldest.wrapping_sub(self.next);
                 drop(tail);
                 if missed != 0 {
