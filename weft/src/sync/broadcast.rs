@@ -55,7 +55,9 @@
 //! takes only the slot lock. A receiver that has to wait registers its
 //! waker under the tail lock, in a slot of its own (allocated the first time
 //! it waits, freed when it is dropped), and queues its key; a send wakes the
-//! queued receivers after releasing the lock. No `unsafe`.
+//! queued receivers after releasing the lock. No `unsafe`. (Unlike tokio,
+//! a `recv` future dropped while waiting stays registered until the next
+//! send, which wakes its task once for nothing.)
 
 use std::fmt;
 use std::future::Future;

@@ -53,9 +53,10 @@
 //! # Runtimes and the budget
 //!
 //! The channels need no runtime: they are plain futures and work under any
-//! executor. Inside a weft task, `recv` (and a bounded `send` that had to
-//! wait for room) spends a unit of the task's
-//! [cooperative budget](crate::task::coop) and yields when it is spent, so
+//! executor. Inside a weft task, `recv`, `recv_many` and a bounded `send`
+//! or `reserve` each spend a unit of the task's
+//! [cooperative budget](crate::task::coop) when they complete, and yield
+//! when it is spent, so
 //! a task draining an always-full channel still lets its thread's timers,
 //! I/O and other tasks run. Only `send_timeout` needs a weft runtime (for
 //! the timer).
