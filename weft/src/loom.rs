@@ -8,14 +8,22 @@
 #[cfg(weft_loom)]
 pub(crate) use loom::cell::UnsafeCell;
 #[cfg(weft_loom)]
-pub(crate) use loom::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicU8, AtomicUsize};
+pub(crate) use loom::hint::spin_loop;
 #[cfg(weft_loom)]
-pub(crate) use loom::sync::{Condvar, Mutex, MutexGuard};
+pub(crate) use loom::sync::atomic::{
+    fence, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize,
+};
+#[cfg(weft_loom)]
+pub(crate) use loom::sync::{
+    Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
 
 #[cfg(not(weft_loom))]
-pub(crate) use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicU8, AtomicUsize};
+pub(crate) use std::hint::spin_loop;
 #[cfg(not(weft_loom))]
-pub(crate) use std::sync::{Condvar, Mutex, MutexGuard};
+pub(crate) use std::sync::atomic::{fence, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize};
+#[cfg(not(weft_loom))]
+pub(crate) use std::sync::{Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// Locks `mutex`, ignoring poison: weft holds its locks only around its own
 /// bookkeeping, never around user code, so a poisoned lock carries no
@@ -28,6 +36,30 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     #[cfg(not(weft_loom))]
     {
         mutex.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Read-locks `lock`, ignoring poison (as [`lock`]).
+pub(crate) fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    #[cfg(weft_loom)]
+    {
+        lock.read().unwrap()
+    }
+    #[cfg(not(weft_loom))]
+    {
+        lock.read().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Write-locks `lock`, ignoring poison (as [`lock`]).
+pub(crate) fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    #[cfg(weft_loom)]
+    {
+        lock.write().unwrap()
+    }
+    #[cfg(not(weft_loom))]
+    {
+        lock.write().unwrap_or_else(|e| e.into_inner())
     }
 }
 

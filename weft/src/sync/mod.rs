@@ -12,12 +12,30 @@
 //! # Message passing
 //!
 //! The most common form of synchronization is message passing: channels
-//! send values from producers to consumers. `oneshot` sends a single value
-//! from one producer to one consumer (the result of a computation);
-//! `mpsc` sends many values from many producers to one consumer, bounded
-//! (with backpressure) or unbounded; `broadcast` sends every value to every
-//! consumer; `watch` keeps only the latest value and lets consumers wait
-//! for changes (a configuration, a shutdown flag).
+//! send values from producers to consumers. [`oneshot`] sends a single
+//! value from one producer to one consumer (the result of a computation);
+//! [`mpsc`] sends many values from many producers to one consumer, bounded
+//! (with backpressure) or unbounded; [`broadcast`] sends every value to
+//! every consumer; [`watch`] keeps only the latest value and lets consumers
+//! wait for changes (a configuration, a shutdown flag).
+//!
+//! ```
+//! use weft::sync::{mpsc, oneshot};
+//!
+//! # #[weft::main(flavor = "current_thread")]
+//! # async fn main() {
+//! // A task serving requests, each with a oneshot channel for the reply.
+//! let (requests, mut inbox) = mpsc::channel::<(u32, oneshot::Sender<u32>)>(8);
+//! weft::spawn(async move {
+//!     while let Some((n, reply)) = inbox.recv().await {
+//!         let _ = reply.send(n * 2);
+//!     }
+//! });
+//! let (reply, answer) = oneshot::channel();
+//! requests.send((21, reply)).await.unwrap();
+//! assert_eq!(answer.await.unwrap(), 42);
+//! # }
+//! ```
 //!
 //! # State synchronization
 //!
@@ -71,15 +89,20 @@
 mod barrier;
 pub(crate) mod batch_semaphore;
 mod block_on;
+pub mod broadcast;
 mod linked_list;
+pub mod mpsc;
 mod mutex;
 mod notify;
 mod once_cell;
+pub mod oneshot;
 mod rwlock;
 mod semaphore;
 mod set_once;
 #[cfg(test)]
 mod tests;
+mod waker_cell;
+pub mod watch;
 
 pub use barrier::{Barrier, BarrierWaitResult};
 pub use batch_semaphore::{AcquireError, TryAcquireError};
@@ -100,5 +123,4 @@ pub mod futures {
     pub use super::notify::{Notified, OwnedNotified};
 }
 
-#[allow(unused_imports)] // for the channels
 pub(crate) use block_on::block_on;
