@@ -4,7 +4,8 @@
 //! hierarchical timer wheel and either a work-stealing multi-thread
 //! scheduler or a current-thread one, with a blocking pool for what would
 //! block it. Modules: [`runtime`], [`task`], [`time`], [`net`] (TCP, UDP,
-//! Unix sockets, name lookups), [`fs`], [`signal`], [`process`], [`io`].
+//! Unix sockets, name lookups), [`fs`], [`signal`], [`process`], [`io`],
+//! [`sync`] (channels, locks, `Notify`).
 //! Its API follows
 //! tokio's names and signatures, so a port is mostly a rename; its sockets
 //! implement the runtime-neutral [`futures_io`] traits, re-exported with their
@@ -108,6 +109,36 @@
 //! or when the runtime is idle (it then jumps to the next timer), on either
 //! runtime flavour, and a `sleep(d)` takes exactly `d`.
 //!
+//! ## Channels, locks and select!
+//!
+//! [`sync`] has tokio's channels (`mpsc`, `oneshot`, `broadcast`, `watch`)
+//! and locks (`Mutex`, `RwLock`, `Semaphore`, `Notify`, `Barrier`,
+//! `OnceCell`, `SetOnce`) with tokio's API; they spend the task's coop
+//! budget, so a loop on an always-ready channel cannot starve the thread.
+//! [`select!`], [`join!`] and [`try_join!`] have tokio's syntax.
+//!
+//! ```
+//! use std::time::Duration;
+//! use weft::sync::{mpsc, oneshot};
+//!
+//! # #[weft::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let (jobs, mut queue) = mpsc::channel::<(u32, oneshot::Sender<u32>)>(16);
+//! weft::spawn(async move {
+//!     while let Some((n, reply)) = queue.recv().await {
+//!         let _ = reply.send(n * 2);
+//!     }
+//! });
+//! let (reply, answer) = oneshot::channel();
+//! jobs.send((21, reply)).await.expect("the worker is running");
+//! let doubled = weft::select! {
+//!     doubled = answer => doubled.expect("the worker replied"),
+//!     _ = weft::time::sleep(Duration::from_secs(60)) => panic!("no reply"),
+//! };
+//! assert_eq!(doubled, 42);
+//! # }
+//! ```
+//!
 //! ## Networking, files, signals, processes
 //!
 //! - [`net`]: [`TcpListener`](net::TcpListener) (with an accept loop that
@@ -144,8 +175,8 @@
 //! weft's streams implement [`futures_io::AsyncRead`] and
 //! [`futures_io::AsyncWrite`]; `use weft::io::{AsyncReadExt, AsyncWriteExt}`
 //! brings `read`, `read_exact`, `write_all`, `close` and friends.
-//! Runtime-neutral crates (`async-channel`, `async-lock`, `futures`) work as
-//! they are. Two Cargo features connect the rest:
+//! Runtime-neutral crates (`async-channel`, `async-lock`, `futures`, and
+//! tokio's own `sync` module) work as they are. Two Cargo features connect the rest:
 //!
 //! - `tokio-io`: tokio's `AsyncRead`/`AsyncWrite` on weft's streams, halves,
 //!   child pipes and files (tokio's traits only, no tokio runtime), so
