@@ -20,6 +20,7 @@ mod procstat;
 mod sched;
 mod servers;
 mod soak;
+mod syncbench;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -40,6 +41,7 @@ usage: bench echo [options]
        bench http [--rounds N]
        bench coro [--rounds N]
        bench soak [--secs N]
+       bench sync [--rounds N]
 
 echo: TCP echo, weft vs tokio vs a raw epoll loop, one server core, one client
 core; msgs/s and CPU per message, medians of interleaved rounds.
@@ -61,6 +63,11 @@ request, medians of N rounds (3); skipped with a note without wrk.
 coro: weft coroutines vs may (context switch), the echo scenario on
 weft-coro, weft, tokio and may, and server RSS per idle connection (10,000
 connections); medians of N rounds (3).
+sync: weft::sync on weft against tokio::sync on tokio, in the shapes of
+tokio's benches/sync_*.rs (mpsc bounded/unbounded with 1 and 10 producers,
+oneshot request/reply, Mutex uncontended/contended, Semaphore, Notify, watch,
+broadcast), current-thread and 2-worker; weft time / tokio time, medians of
+N rounds (7).
 soak: a weft server (async echo, hyper, coroutine echo) under N seconds (600)
 of mixed hostile load; reports every 10 s; fails unless every normal byte
 came back and descriptors, tasks, RSS and idle CPU return to normal.
@@ -89,6 +96,8 @@ enum Command {
     Process(usize),
     /// `bench http [--rounds N]`: hyper under wrk.
     Http(usize),
+    /// `bench sync [--rounds N]`: weft::sync against tokio::sync.
+    Sync(usize),
     /// `bench soak [--secs N]`: reliability under hostile load.
     Soak(u64),
     /// `bench serve-soak` (hidden): the soak server.
@@ -135,6 +144,7 @@ fn main() -> ExitCode {
         Command::Http(rounds) => ("http", http::run(rounds, 8, 64)),
         Command::Coro(rounds) => ("coro", corobench::run(rounds)),
         Command::Soak(secs) => ("soak", soak::run(secs)),
+        Command::Sync(rounds) => ("sync", syncbench::run(rounds)),
         Command::ServeSoak => {
             exit_with_parent();
             ("serve-soak", soak::serve())
@@ -205,6 +215,10 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
         "http" => match rest {
             [] => Ok(Command::Http(3)),
             _ => parse_rounds(rest, "http").map(Command::Http),
+        },
+        "sync" => match rest {
+            [] => Ok(Command::Sync(7)),
+            _ => parse_rounds(rest, "sync").map(Command::Sync),
         },
         "soak" => match rest {
             [] => Ok(Command::Soak(600)),
