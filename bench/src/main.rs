@@ -41,7 +41,7 @@ usage: bench echo [options]
        bench http [--rounds N]
        bench coro [--rounds N]
        bench soak [--secs N]
-       bench sync [--rounds N]
+       bench sync [--rounds N] [--only SHAPE]
 
 echo: TCP echo, weft vs tokio vs a raw epoll loop, one server core, one client
 core; msgs/s and CPU per message, medians of interleaved rounds.
@@ -96,8 +96,9 @@ enum Command {
     Process(usize),
     /// `bench http [--rounds N]`: hyper under wrk.
     Http(usize),
-    /// `bench sync [--rounds N]`: weft::sync against tokio::sync.
-    Sync(usize),
+    /// `bench sync [--rounds N] [--only SHAPE]`: weft::sync against
+    /// tokio::sync.
+    Sync(usize, Option<String>),
     /// `bench soak [--secs N]`: reliability under hostile load.
     Soak(u64),
     /// `bench serve-soak` (hidden): the soak server.
@@ -144,7 +145,7 @@ fn main() -> ExitCode {
         Command::Http(rounds) => ("http", http::run(rounds, 8, 64)),
         Command::Coro(rounds) => ("coro", corobench::run(rounds)),
         Command::Soak(secs) => ("soak", soak::run(secs)),
-        Command::Sync(rounds) => ("sync", syncbench::run(rounds)),
+        Command::Sync(rounds, only) => ("sync", syncbench::run(rounds, only.as_deref())),
         Command::ServeSoak => {
             exit_with_parent();
             ("serve-soak", soak::serve())
@@ -216,10 +217,7 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
             [] => Ok(Command::Http(3)),
             _ => parse_rounds(rest, "http").map(Command::Http),
         },
-        "sync" => match rest {
-            [] => Ok(Command::Sync(7)),
-            _ => parse_rounds(rest, "sync").map(Command::Sync),
-        },
+        "sync" => parse_sync(rest),
         "soak" => match rest {
             [] => Ok(Command::Soak(600)),
             [flag, n] if flag == "--secs" => match n.parse::<u64>() {
@@ -281,6 +279,33 @@ fn parse_rounds(args: &[String], what: &str) -> Result<usize, String> {
         },
         _ => Err(format!("usage: bench {what} [--rounds N]")),
     }
+}
+
+/// Parses `bench sync [--rounds N] [--only SHAPE]` (7 rounds by default).
+fn parse_sync(args: &[String]) -> Result<Command, String> {
+    let (mut rounds, mut only) = (7, None);
+    let mut rest = args;
+    while let [flag, value, tail @ ..] = rest {
+        match flag.as_str() {
+            "--rounds" => {
+                rounds = match value.parse::<usize>() {
+                    Ok(n) if n > 0 => n,
+                    _ => {
+                        return Err(format!(
+                            "--rounds must be a positive integer, got {value:?}"
+                        ))
+                    }
+                }
+            }
+            "--only" => only = Some(value.clone()),
+            _ => break,
+        }
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        return Err("usage: bench sync [--rounds N] [--only SHAPE]".into());
+    }
+    Ok(Command::Sync(rounds, only))
 }
 
 /// Options of `bench sched`.
@@ -431,6 +456,17 @@ mod tests {
 
     fn args(s: &str) -> Vec<String> {
         s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn sync_options() {
+        assert_eq!(parse_args(&args("sync")), Ok(Command::Sync(7, None)));
+        assert_eq!(
+            parse_args(&args("sync --only notify --rounds 3")),
+            Ok(Command::Sync(3, Some("notify".into())))
+        );
+        assert!(parse_args(&args("sync --rounds 0")).is_err());
+        assert!(parse_args(&args("sync --bogus 1")).is_err());
     }
 
     #[test]

@@ -319,8 +319,9 @@ macro_rules! shape {
     };
 }
 
-/// Runs every shape on both flavours for `rounds` rounds.
-pub fn run(rounds: usize) -> io::Result<()> {
+/// Runs every shape (or only the one named `only`) on both flavours for
+/// `rounds` rounds.
+pub fn run(rounds: usize, only: Option<&str>) -> io::Result<()> {
     let shapes = [
         shape!("mpsc-bounded-1p", mpsc_bounded(1, 100_000, 100)),
         shape!("mpsc-bounded-10p", mpsc_bounded(10, 10_000, 100)),
@@ -334,6 +335,14 @@ pub fn run(rounds: usize) -> io::Result<()> {
         shape!("watch", watch(10, 5_000)),
         shape!("broadcast", broadcast(10, 5_000)),
     ];
+    if let Some(only) = only {
+        if !shapes.iter().any(|s| s.name == only) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("no shape named {only:?}"),
+            ));
+        }
+    }
     println!(
         "sync: {rounds} rounds; each shape on a fresh runtime per round, weft and tokio \
          alternating first; ratio = weft time / tokio time (below 1.0: weft faster)"
@@ -345,7 +354,7 @@ pub fn run(rounds: usize) -> io::Result<()> {
     let mut results = Vec::new();
     for multi in [false, true] {
         let flavour = if multi { "mt2" } else { "ct" };
-        for s in &shapes {
+        for s in shapes.iter().filter(|s| only.is_none_or(|o| o == s.name)) {
             // A warmup run of each, not counted.
             (s.weft)(multi);
             (s.tokio)(multi);
