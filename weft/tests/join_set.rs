@@ -1,15 +1,416 @@
-//! `task::JoinSet`, as tokio's tests use it (tokio/tests/task_join_set.rs).
+//! `task::JoinSet`: tokio's tests/task_join_set.rs converted by renaming
+//! (all but its `spawn_local`/`spawn_local_on` modules, which need tokio's
+//! `LocalSet`/`LocalRuntime`; weft's `spawn_local` needs neither, see
+//! `local_blocking_and_on_another_runtime`), each test bounded by
+//! `within`, then weft's own checks.
 
 mod common;
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::{rt, within};
+use futures_util::future::FutureExt;
 use weft::runtime::Builder;
+use weft::sync::oneshot;
 use weft::task::JoinSet;
+
+/// Runs a test body on a current-thread runtime, bounded in time
+/// (tokio's `#[tokio::test]`).
+fn run(body: impl Future<Output = ()> + Send + 'static) {
+    within(30, move || rt().block_on(body))
+}
+
+/// As [`run`], the clock paused from the start (tokio's
+/// `#[tokio::test(start_paused = true)]`).
+fn run_paused(body: impl Future<Output = ()> + Send + 'static) {
+    within(30, move || {
+        Builder::new_current_thread()
+            .start_paused(true)
+            .build()
+            .unwrap()
+            .block_on(body)
+    })
+}
+
+// ===== tokio's tests/task_join_set.rs =====
+
+#[test]
+fn test_with_sleep() {
+    run_paused(async {
+        let mut set = JoinSet::new();
+
+        for i in 0..10 {
+            set.spawn(async move { i });
+            assert_eq!(set.len(), 1 + i);
+        }
+        set.detach_all();
+        assert_eq!(set.len(), 0);
+
+        assert!(set.join_next().await.is_none());
+
+        for i in 0..10 {
+            set.spawn(async move {
+                weft::time::sleep(Duration::from_secs(i as u64)).await;
+                i
+            });
+            assert_eq!(set.len(), 1 + i);
+        }
+
+        let mut seen = [false; 10];
+        while let Some(res) = set.join_next().await.transpose().unwrap() {
+            seen[res] = true;
+        }
+
+        for was_seen in &seen {
+            assert!(was_seen);
+        }
+        assert!(set.join_next().await.is_none());
+
+        // Do it again.
+        for i in 0..10 {
+            set.spawn(async move {
+                weft::time::sleep(Duration::from_secs(i as u64)).await;
+                i
+            });
+        }
+
+        let mut seen = [false; 10];
+        while let Some(res) = set.join_next().await.transpose().unwrap() {
+            seen[res] = true;
+        }
+
+        for was_seen in &seen {
+            assert!(was_seen);
+        }
+        assert!(set.join_next().await.is_none());
+    });
+}
+
+#[test]
+fn test_abort_on_drop() {
+    run(async {
+        let mut set = JoinSet::new();
+
+        let mut recvs = Vec::new();
+
+        for _ in 0..16 {
+            let (send, recv) = oneshot::channel::<()>();
+            recvs.push(recv);
+
+            set.spawn(async {
+                // This task will never complete on its own.
+                futures_util::future::pending::<()>().await;
+                drop(send);
+            });
+        }
+
+        drop(set);
+
+        for recv in recvs {
+            // The task is aborted soon and we will receive an error.
+            assert!(recv.await.is_err());
+        }
+    });
+}
+
+#[test]
+fn alternating() {
+    run(async {
+        let mut set = JoinSet::new();
+
+        assert_eq!(set.len(), 0);
+        set.spawn(async {});
+        assert_eq!(set.len(), 1);
+        set.spawn(async {});
+        assert_eq!(set.len(), 2);
+
+        for _ in 0..16 {
+            let () = set.join_next().await.unwrap().unwrap();
+            assert_eq!(set.len(), 1);
+            set.spawn(async {});
+            assert_eq!(set.len(), 2);
+        }
+    });
+}
+
+#[test]
+fn abort_tasks() {
+    run_paused(async {
+        let mut set = JoinSet::new();
+        let mut num_canceled = 0;
+        let mut num_completed = 0;
+        for i in 0..16 {
+            let abort = set.spawn(async move {
+                weft::time::sleep(Duration::from_secs(i as u64)).await;
+                i
+            });
+
+            if i % 2 != 0 {
+                // abort odd-numbered tasks.
+                abort.abort();
+            }
+        }
+        loop {
+            match set.join_next().await {
+                Some(Ok(res)) => {
+                    num_completed += 1;
+                    assert_eq!(res % 2, 0);
+                }
+                Some(Err(e)) => {
+                    assert!(e.is_cancelled());
+                    num_canceled += 1;
+                }
+                None => break,
+            }
+        }
+
+        assert_eq!(num_canceled, 8);
+        assert_eq!(num_completed, 8);
+    });
+}
+
+#[test]
+fn runtime_gone() {
+    within(30, || {
+        let mut set = JoinSet::new();
+        {
+            let rt = rt();
+            set.spawn_on(async { 1 }, rt.handle());
+            drop(rt);
+        }
+
+        assert!(rt()
+            .block_on(set.join_next())
+            .unwrap()
+            .unwrap_err()
+            .is_cancelled());
+    })
+}
+
+#[test]
+fn join_all() {
+    run(async {
+        let mut set: JoinSet<i32> = JoinSet::new();
+
+        for _ in 0..5 {
+            set.spawn(async { 1 });
+        }
+        let res: Vec<i32> = set.join_all().await;
+
+        assert_eq!(res.len(), 5);
+        for itm in res.into_iter() {
+            assert_eq!(itm, 1)
+        }
+    });
+}
+
+#[test]
+fn task_panics() {
+    run_paused(async {
+        let mut set: JoinSet<()> = JoinSet::new();
+
+        let (tx, mut rx) = oneshot::channel();
+        assert_eq!(set.len(), 0);
+
+        set.spawn(async move {
+            weft::time::sleep(Duration::from_secs(2)).await;
+            tx.send(()).unwrap();
+        });
+        assert_eq!(set.len(), 1);
+
+        set.spawn(async {
+            weft::time::sleep(Duration::from_secs(1)).await;
+            panic!();
+        });
+        assert_eq!(set.len(), 2);
+
+        let panic = weft::spawn(set.join_all()).await.unwrap_err();
+        assert!(rx.try_recv().is_err());
+        assert!(panic.is_panic());
+    });
+}
+
+#[test]
+fn abort_all() {
+    run_paused(async {
+        let mut set: JoinSet<()> = JoinSet::new();
+
+        for _ in 0..5 {
+            set.spawn(futures_util::future::pending());
+        }
+        for _ in 0..5 {
+            set.spawn(async {
+                weft::time::sleep(Duration::from_secs(1)).await;
+            });
+        }
+
+        // The join set will now have 5 pending tasks and 5 ready tasks.
+        weft::time::sleep(Duration::from_secs(2)).await;
+
+        set.abort_all();
+        assert_eq!(set.len(), 10);
+
+        let mut count = 0;
+        while let Some(res) = set.join_next().await {
+            if let Err(err) = res {
+                assert!(err.is_cancelled());
+            }
+            count += 1;
+        }
+        assert_eq!(count, 10);
+        assert_eq!(set.len(), 0);
+    });
+}
+
+// This ensures that `join_next` works correctly when the coop budget is
+// exhausted.
+#[test]
+fn join_set_coop() {
+    run(async {
+        // Large enough to trigger coop.
+        const TASK_NUM: u32 = 1000;
+
+        static SEM: weft::sync::Semaphore = weft::sync::Semaphore::const_new(0);
+
+        let mut set = JoinSet::new();
+
+        for _ in 0..TASK_NUM {
+            set.spawn(async {
+                SEM.add_permits(1);
+            });
+        }
+
+        // Wait for all tasks to complete.
+        //
+        // Since this is a `current_thread` runtime, there's no race condition
+        // between the last permit being added and the task completing.
+        let _ = SEM.acquire_many(TASK_NUM).await.unwrap();
+
+        let mut count = 0;
+        let mut coop_count = 0;
+        loop {
+            match set.join_next().now_or_never() {
+                Some(Some(Ok(()))) => {}
+                Some(Some(Err(err))) => panic!("failed: {err}"),
+                None => {
+                    coop_count += 1;
+                    weft::task::yield_now().await;
+                    continue;
+                }
+                Some(None) => break,
+            }
+
+            count += 1;
+        }
+        assert!(coop_count >= 1);
+        assert_eq!(count, TASK_NUM);
+    });
+}
+
+#[test]
+fn try_join_next() {
+    run(async {
+        const TASK_NUM: u32 = 1000;
+
+        let (send, recv) = weft::sync::watch::channel(());
+
+        let mut set = JoinSet::new();
+
+        for _ in 0..TASK_NUM {
+            let mut recv = recv.clone();
+            set.spawn(async move { recv.changed().await.unwrap() });
+        }
+        drop(recv);
+
+        assert!(set.try_join_next().is_none());
+
+        send.send_replace(());
+        send.closed().await;
+
+        let mut count = 0;
+        loop {
+            match set.try_join_next() {
+                Some(Ok(())) => {
+                    count += 1;
+                }
+                Some(Err(err)) => panic!("failed: {err}"),
+                None => {
+                    break;
+                }
+            }
+        }
+
+        assert_eq!(count, TASK_NUM);
+    });
+}
+
+#[test]
+fn try_join_next_with_id() {
+    run(async {
+        const TASK_NUM: u32 = 1000;
+
+        let (send, recv) = weft::sync::watch::channel(());
+
+        let mut set = JoinSet::new();
+        let mut spawned = std::collections::HashSet::with_capacity(TASK_NUM as usize);
+
+        for _ in 0..TASK_NUM {
+            let mut recv = recv.clone();
+            let handle = set.spawn(async move { recv.changed().await.unwrap() });
+
+            spawned.insert(handle.id());
+        }
+        drop(recv);
+
+        assert!(set.try_join_next_with_id().is_none());
+
+        send.send_replace(());
+        send.closed().await;
+
+        let mut count = 0;
+        let mut joined = std::collections::HashSet::with_capacity(TASK_NUM as usize);
+        loop {
+            match set.try_join_next_with_id() {
+                Some(Ok((id, ()))) => {
+                    count += 1;
+                    joined.insert(id);
+                }
+                Some(Err(err)) => panic!("failed: {err}"),
+                None => {
+                    break;
+                }
+            }
+        }
+
+        assert_eq!(count, TASK_NUM);
+        assert_eq!(joined, spawned);
+    });
+}
+
+#[test]
+fn extend() {
+    run(async {
+        let mut set: JoinSet<_> = (0..5).map(|i| async move { i }).collect();
+
+        set.extend((5..10).map(|i| async move { i }));
+
+        let mut seen = [false; 10];
+        while let Some(res) = set.join_next().await {
+            let idx = res.unwrap();
+            seen[idx] = true;
+        }
+
+        for s in &seen {
+            assert!(s);
+        }
+    });
+}
+
+// ===== weft's own =====
 
 #[test]
 fn outputs_come_back_as_tasks_complete_and_then_none() {

@@ -1,9 +1,5 @@
 //! `weft::join!`: tokio's tests/macros_join.rs converted by renaming, then
 //! weft's own checks.
-//!
-//! tokio's tests use `tokio::sync::oneshot`; until `weft::sync::oneshot`
-//! lands they use futures-channel's (marked "issue 15: switch to
-//! weft::sync::oneshot when it lands").
 #![allow(clippy::disallowed_names)]
 // The expansions hold no `unsafe` (the pinned tuple's projection is in weft).
 #![forbid(unsafe_code)]
@@ -18,10 +14,7 @@ use tokio_test::{assert_pending, assert_ready, task};
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use weft::sync::Semaphore;
-
-// issue 15: switch to weft::sync::oneshot when it lands.
-use futures_channel::oneshot;
+use weft::sync::{oneshot, Semaphore};
 
 #[test]
 fn sync_one_lit_expr_comma() {

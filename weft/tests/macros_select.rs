@@ -1,10 +1,6 @@
 //! `weft::select!`: tokio's tests/macros_select.rs converted by renaming,
 //! then weft's own checks (random start, pattern mismatch, preconditions,
 //! the coop budget on a runtime, the panic without `else`).
-//!
-//! tokio's tests use `tokio::sync::{oneshot, mpsc}`; until `weft::sync`
-//! lands they use futures-channel's (marked "issue 15: switch to
-//! weft::sync::oneshot when it lands").
 #![allow(clippy::disallowed_names)]
 // The expansions hold no `unsafe` (the pinned tuple's projection is in weft).
 #![forbid(unsafe_code)]
@@ -14,15 +10,13 @@ mod common;
 mod harness;
 
 use harness::bounded;
-use tokio_test::{assert_pending, assert_ready, task};
+use tokio_test::{assert_ok, assert_pending, assert_ready, task};
 
 use std::cell::Cell;
 use std::future::poll_fn;
 use std::task::Poll::Ready;
 use std::time::Duration;
-
-// issue 15: switch to weft::sync::oneshot when it lands.
-use futures_channel::oneshot;
+use weft::sync::oneshot;
 
 #[test]
 fn sync_one_lit_expr_comma() {
@@ -165,7 +159,7 @@ fn one_ready() {
 
         let v = weft::select! {
             res = rx1 => {
-                res.unwrap()
+                assert_ok!(res)
             },
             _ = rx2 => unreachable!(),
         };
@@ -177,22 +171,19 @@ fn one_ready() {
 #[test]
 fn select_streams() {
     bounded(|| async {
-        use futures_util::StreamExt;
-        // issue 15: switch to weft::sync::mpsc::unbounded_channel when it lands
-        // (`send` for `unbounded_send`, `recv()` for `next()`).
-        use futures_channel::mpsc;
+        use weft::sync::mpsc;
 
-        let (tx1, mut rx1) = mpsc::unbounded::<i32>();
-        let (tx2, mut rx2) = mpsc::unbounded::<i32>();
+        let (tx1, mut rx1) = mpsc::unbounded_channel::<i32>();
+        let (tx2, mut rx2) = mpsc::unbounded_channel::<i32>();
 
         weft::spawn(async move {
-            tx2.unbounded_send(1).unwrap();
+            assert_ok!(tx2.send(1));
             weft::task::yield_now().await;
 
-            tx1.unbounded_send(2).unwrap();
+            assert_ok!(tx1.send(2));
             weft::task::yield_now().await;
 
-            tx2.unbounded_send(3).unwrap();
+            assert_ok!(tx2.send(3));
             weft::task::yield_now().await;
 
             drop((tx1, tx2));
@@ -203,10 +194,10 @@ fn select_streams() {
 
         while rem {
             weft::select! {
-                Some(x) = rx1.next() => {
+                Some(x) = rx1.recv() => {
                     msgs.push(x);
                 }
-                Some(y) = rx2.next() => {
+                Some(y) = rx2.recv() => {
                     msgs.push(y);
                 }
                 else => {
@@ -233,13 +224,13 @@ fn move_uncompleted_futures() {
 
         weft::select! {
             res = &mut rx1 => {
-                assert_eq!(1, res.unwrap());
-                assert_eq!(2, rx2.await.unwrap());
+                assert_eq!(1, assert_ok!(res));
+                assert_eq!(2, assert_ok!(rx2.await));
                 ran = true;
             },
             res = &mut rx2 => {
-                assert_eq!(2, res.unwrap());
-                assert_eq!(1, rx1.await.unwrap());
+                assert_eq!(2, assert_ok!(res));
+                assert_eq!(1, assert_ok!(rx1.await));
                 ran = true;
             },
         }
@@ -381,7 +372,7 @@ fn future_panics_after_poll() {
         assert_pending!(f.poll());
         assert_pending!(f.poll());
 
-        tx.send(1).unwrap();
+        assert_ok!(tx.send(1));
 
         let res = assert_ready!(f.poll());
         assert_eq!(1, res);
@@ -403,7 +394,7 @@ fn disable_with_if() {
 
         assert_pending!(f.poll());
 
-        tx.send(()).unwrap();
+        assert_ok!(tx.send(()));
         assert!(f.is_woken());
 
         assert_ready!(f.poll());
@@ -422,8 +413,8 @@ fn join_with_select() {
 
             while a.is_none() || b.is_none() {
                 weft::select! {
-                    v1 = &mut rx1, if a.is_none() => a = Some(v1.unwrap()),
-                    v2 = &mut rx2, if b.is_none() => b = Some(v2.unwrap())
+                    v1 = &mut rx1, if a.is_none() => a = Some(assert_ok!(v1)),
+                    v2 = &mut rx2, if b.is_none() => b = Some(assert_ok!(v2))
                 }
             }
 
@@ -432,11 +423,11 @@ fn join_with_select() {
 
         assert_pending!(f.poll());
 
-        tx1.send(123).unwrap();
+        assert_ok!(tx1.send(123));
         assert!(f.is_woken());
         assert_pending!(f.poll());
 
-        tx2.send(456).unwrap();
+        assert_ok!(tx2.send(456));
         assert!(f.is_woken());
         let (a, b) = assert_ready!(f.poll());
 
@@ -606,7 +597,7 @@ fn biased_one_not_ready() {
 
             _ = rx1 => unreachable!(),
             res = rx2 => {
-                res.unwrap()
+                assert_ok!(res)
             },
             _ = rx3 => {
                 panic!("This branch should never be activated because `rx2` should be polled before `rx3` due to `biased;`.")

@@ -1,9 +1,5 @@
 //! `weft::try_join!`: tokio's tests/macros_try_join.rs converted by
 //! renaming, then weft's own checks.
-//!
-//! tokio's tests use `tokio::sync::oneshot`; until `weft::sync::oneshot`
-//! lands they use futures-channel's (marked "issue 15: switch to
-//! weft::sync::oneshot when it lands").
 #![allow(clippy::disallowed_names)]
 // The expansions hold no `unsafe` (the pinned tuple's projection is in weft).
 #![forbid(unsafe_code)]
@@ -19,10 +15,7 @@ use std::cell::{Cell, RefCell};
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use weft::sync::Semaphore;
-
-// issue 15: switch to weft::sync::oneshot when it lands.
-use futures_channel::oneshot;
+use weft::sync::{oneshot, Semaphore};
 
 #[test]
 fn sync_one_lit_expr_comma() {

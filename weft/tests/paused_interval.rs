@@ -6,7 +6,6 @@
 //! no more (see `ticks_land_exactly_without_the_extra_millisecond`).
 
 mod common;
-#[macro_use]
 mod paused;
 
 use std::pin::Pin;
@@ -14,7 +13,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
-use paused::{each_flavour, ms, task};
+use paused::{each_flavour, ms};
+use tokio_test::{assert_pending, assert_ready, assert_ready_eq, task};
 use weft::time::{self, Instant, Interval, MissedTickBehavior};
 
 // Takes the `Interval` task, `start` variable, and optional time deltas
@@ -228,9 +228,16 @@ fn reset_at_bigger_than_interval() {
     });
 }
 
-/// Counts ticks as a stream, yielding every fourth; `wake_on_pending`
-/// says whether it reschedules itself when it returns `Pending` after a
-/// tick (tokio's `IntervalStreamer`).
+/// Helper struct to test the [weft::time::Interval::poll_tick()] method.
+///
+/// `poll_tick()` should register the waker in the context only if it returns
+/// `Poll::Pending`, not when returning `Poll::Ready`. This struct contains an
+/// interval timer and counts up on every tick when used as stream. When the
+/// counter is a multiple of four, it yields the current counter value.
+/// Depending on the value for `wake_on_pending`, it will reschedule itself when
+/// it returns `Poll::Pending` or not. When used with `wake_on_pending=false`,
+/// we expect that the stream stalls because the timer will **not** reschedule
+/// the next wake-up itself once it returned `Poll::Ready`.
 struct IntervalStreamer {
     counter: u32,
     timer: Interval,
@@ -263,45 +270,73 @@ impl Stream for IntervalStreamer {
     }
 }
 
-/// tokio's uses `tokio::sync::mpsc`; an async-channel stands in (issue 15:
-/// weft::sync::mpsc once it lands).
-async fn stream_items(wake_on_pending: bool) -> Vec<u32> {
-    let stream = IntervalStreamer {
-        counter: 0,
-        timer: time::interval(Duration::from_millis(10)),
-        wake_on_pending,
-    };
-    let (res_tx, res_rx) = async_channel::bounded(12);
-    // Wrap task in timeout so that it will finish eventually even if the stream
-    // stalls.
-    weft::spawn(time::timeout(Duration::from_millis(150), async move {
-        weft::pin!(stream);
-        while let Some(item) = stream.next().await {
-            res_tx.send(item).await.ok();
-        }
-    }));
-    let mut items = Vec::new();
-    while let Ok(result) = res_rx.recv().await {
-        items.push(result);
-    }
-    items
-}
-
 #[test]
 fn stream_with_interval_poll_tick_self_waking() {
     each_flavour(true, || async {
+        let stream = IntervalStreamer {
+            counter: 0,
+            timer: weft::time::interval(weft::time::Duration::from_millis(10)),
+            wake_on_pending: true,
+        };
+
+        let (res_tx, mut res_rx) = weft::sync::mpsc::channel(12);
+
+        // Wrap task in timeout so that it will finish eventually even if the stream
+        // stalls.
+        weft::spawn(weft::time::timeout(
+            weft::time::Duration::from_millis(150),
+            async move {
+                weft::pin!(stream);
+
+                while let Some(item) = stream.next().await {
+                    res_tx.send(item).await.ok();
+                }
+            },
+        ));
+
+        let mut items = Vec::with_capacity(3);
+        while let Some(result) = res_rx.recv().await {
+            items.push(result);
+        }
+
         // We expect the stream to yield normally and thus three items.
-        assert_eq!(stream_items(true).await, vec![4, 8, 12]);
+        assert_eq!(items, vec![4, 8, 12]);
     });
 }
 
 #[test]
 fn stream_with_interval_poll_tick_no_waking() {
     each_flavour(true, || async {
-        // We expect the stream to stall because it does not reschedule itself
-        // on `Pending` and neither does `Interval` reschedule the task when
-        // returning `Ready`.
-        assert_eq!(stream_items(false).await, Vec::<u32>::new());
+        let stream = IntervalStreamer {
+            counter: 0,
+            timer: weft::time::interval(weft::time::Duration::from_millis(10)),
+            wake_on_pending: false,
+        };
+
+        let (res_tx, mut res_rx) = weft::sync::mpsc::channel(12);
+
+        // Wrap task in timeout so that it will finish eventually even if the stream
+        // stalls.
+        weft::spawn(weft::time::timeout(
+            weft::time::Duration::from_millis(150),
+            async move {
+                weft::pin!(stream);
+
+                while let Some(item) = stream.next().await {
+                    res_tx.send(item).await.ok();
+                }
+            },
+        ));
+
+        let mut items = Vec::with_capacity(0);
+        while let Some(result) = res_rx.recv().await {
+            items.push(result);
+        }
+
+        // We expect the stream to stall because it does not reschedule itself on
+        // `Poll::Pending` and neither does [weft::time::Interval] reschedule the
+        // task when returning `Poll::Ready`.
+        assert_eq!(items, vec![]);
     });
 }
 

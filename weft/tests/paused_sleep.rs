@@ -15,8 +15,9 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use futures_util::future::{select, Either};
-use paused::{each_flavour, ms, task};
+use paused::{each_flavour, ms};
+use tokio_test::{assert_pending, assert_ready, assert_ready_err, assert_ready_ok, task};
+use weft::sync::oneshot;
 use weft::time::{self, timeout, timeout_at, Instant};
 
 // ---- tokio's time_sleep.rs ----
@@ -215,10 +216,12 @@ fn issue_5183() {
     each_flavour(false, || async {
         time::pause();
         let big = std::time::Duration::from_secs(u64::MAX / 10);
-        // tokio's `select! { biased; .. }`; issue 15: weft::select! once it
-        // lands.
-        let first = select(time::sleep(big), time::sleep(Duration::from_nanos(1))).await;
-        assert!(matches!(first, Either::Right(_)));
+        // This is a workaround since awaiting sleep(big) will never finish.
+        weft::select! {
+            biased;
+            _ = weft::time::sleep(big) => {}
+            _ = weft::time::sleep(std::time::Duration::from_nanos(1)) => {}
+        }
     });
 }
 
@@ -294,23 +297,19 @@ fn drop_from_wake() {
 }
 
 // ---- tokio's time_timeout.rs (the paused-clock ones) ----
-// tokio's use `tokio::sync::oneshot`; an async-channel of one stands in
-// (issue 15: weft::sync::oneshot once it lands).
 
 #[test]
 fn future_and_deadline_in_future() {
     each_flavour(false, || async {
         time::pause();
-        let (tx, rx) = async_channel::bounded::<()>(1);
-        let mut fut = task::spawn(timeout_at(Instant::now() + ms(100), async move {
-            rx.recv().await
-        }));
+        let (tx, rx) = oneshot::channel();
+        let mut fut = task::spawn(timeout_at(Instant::now() + ms(100), rx));
         assert_pending!(fut.poll());
         time::advance(ms(90)).await;
         assert_pending!(fut.poll());
-        tx.try_send(()).unwrap();
+        tx.send(()).unwrap();
         assert!(fut.is_woken());
-        assert_ready!(fut.poll()).unwrap().unwrap();
+        assert_ready_ok!(fut.poll()).unwrap();
     });
 }
 
@@ -318,13 +317,13 @@ fn future_and_deadline_in_future() {
 fn future_and_timeout_in_future() {
     each_flavour(false, || async {
         time::pause();
-        let (tx, rx) = async_channel::bounded::<()>(1);
-        let mut fut = task::spawn(timeout(ms(100), async move { rx.recv().await }));
+        let (tx, rx) = oneshot::channel();
+        let mut fut = task::spawn(timeout(ms(100), rx));
         assert_pending!(fut.poll());
         time::advance(ms(90)).await;
         assert_pending!(fut.poll());
-        tx.try_send(()).unwrap();
-        assert_ready!(fut.poll()).unwrap().unwrap();
+        tx.send(()).unwrap();
+        assert_ready_ok!(fut.poll()).unwrap();
     });
 }
 
@@ -332,14 +331,14 @@ fn future_and_timeout_in_future() {
 fn very_large_timeout() {
     each_flavour(false, || async {
         time::pause();
-        let (tx, rx) = async_channel::bounded::<()>(1);
+        let (tx, rx) = oneshot::channel();
         let duration_max = Duration::from_secs(u64::MAX) + Duration::from_nanos(999_999_999);
-        let mut fut = task::spawn(timeout(duration_max, async move { rx.recv().await }));
+        let mut fut = task::spawn(timeout(duration_max, rx));
         assert_pending!(fut.poll());
         time::advance(Duration::from_secs(86400 * 365 * 10)).await;
         assert_pending!(fut.poll());
-        tx.try_send(()).unwrap();
-        assert_ready!(fut.poll()).unwrap().unwrap();
+        tx.send(()).unwrap();
+        assert_ready_ok!(fut.poll()).unwrap();
     });
 }
 
@@ -351,7 +350,7 @@ fn deadline_now_elapses() {
         // Factor in jitter
         // TODO: don't require this
         time::advance(ms(1)).await;
-        assert_ready!(fut.poll()).unwrap_err();
+        assert_ready_err!(fut.poll());
     });
 }
 
@@ -363,7 +362,7 @@ fn deadline_future_elapses() {
         assert_pending!(fut.poll());
         time::advance(ms(301)).await;
         assert!(fut.is_woken());
-        assert_ready!(fut.poll()).unwrap_err();
+        assert_ready_err!(fut.poll());
     });
 }
 
@@ -375,14 +374,14 @@ fn deadline_future_elapses() {
 fn deadline_reached_exactly_elapses() {
     each_flavour(true, || async {
         let mut now = task::spawn(timeout_at(Instant::now(), pending::<()>()));
-        assert_ready!(now.poll()).unwrap_err();
+        assert_ready_err!(now.poll());
         let mut fut = task::spawn(timeout(Duration::from_micros(300_001), pending::<()>()));
         assert_pending!(fut.poll());
         time::advance(Duration::from_micros(300_000)).await;
         assert_pending!(fut.poll());
         time::advance(Duration::from_nanos(1_000)).await;
         assert!(fut.is_woken());
-        assert_ready!(fut.poll()).unwrap_err();
+        assert_ready_err!(fut.poll());
     });
 }
 

@@ -15,7 +15,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use common::{within, Rng};
-use paused::{each_flavour, ms, paused_rt, task, FLAVOURS};
+use paused::{each_flavour, ms, paused_rt, FLAVOURS};
+use tokio_test::{assert_pending, assert_ready, assert_ready_eq, task};
 use weft::time::{self, Instant, Sleep};
 
 // ---- tokio's time_pause.rs ----

@@ -135,19 +135,17 @@ fn ctrl_c_in_a_loop_does_not_lose_a_signal_between_iterations() {
             let mut iterations = 0;
             loop {
                 iterations += 1;
-                let stop = Box::pin(async {
-                    signal(SignalKind::from_raw(libc::SIGURG))
-                        .unwrap()
-                        .recv()
-                        .await
-                });
-                let tick = Box::pin(weft::task::yield_now());
-                match futures_util::future::select(stop, tick).await {
-                    futures_util::future::Either::Left(_) => break,
-                    futures_util::future::Either::Right(((), stop)) => {
-                        // `select!` drops the losing branch before the body.
-                        drop(stop);
-                        // The loop body: the signal arrives now, while no
+                weft::select! {
+                    biased;
+                    _ = async {
+                        signal(SignalKind::from_raw(libc::SIGURG))
+                            .unwrap()
+                            .recv()
+                            .await
+                    } => break,
+                    () = weft::task::yield_now() => {
+                        // `select!` has dropped the losing branch (the
+                        // listener): the signal arrives now, while no
                         // listener exists.
                         if iterations == 3 {
                             // SAFETY: `raise` has no preconditions.

@@ -707,15 +707,16 @@ fn receiver_recv_is_cooperative() {
     run(async move {
         let (tx, mut rx) = broadcast::channel(8);
 
-        // tokio: `select! { biased; <the loop> => {}, _ = yield_now() => {} }`
-        // (futures' `select` polls its first future first, as `biased;`).
-        let spin = std::pin::pin!(async {
-            loop {
-                assert!(tx.send(()).is_ok());
-                assert!(rx.recv().await.is_ok());
-            }
-        });
-        let _ = futures_util::future::select(spin, std::pin::pin!(weft::task::yield_now())).await;
+        weft::select! {
+            biased;
+            _ = async {
+                loop {
+                    assert!(tx.send(()).is_ok());
+                    assert!(rx.recv().await.is_ok());
+                }
+            } => {},
+            _ = weft::task::yield_now() => {},
+        }
     })
 }
 

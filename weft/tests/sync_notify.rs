@@ -724,6 +724,25 @@ fn notify_simple() {
     assert!(fut2.poll().is_ready());
 }
 
+#[test]
+fn watch_test() {
+    within(10, || {
+        let rt = weft::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+
+        rt.block_on(async {
+            let (tx, mut rx) = weft::sync::watch::channel(());
+
+            weft::spawn(async move {
+                let _ = tx.send(());
+            });
+
+            let _ = rx.changed().await;
+        });
+    });
+}
+
 // ===== weft's own =====
 
 #[test]

@@ -1,28 +1,23 @@
-//! `weft::sync::OnceCell`, following tokio's tests/sync_once_cell.rs
-//! (renamed). tokio drives its `get_or_init` races with the paused clock
-//! (`start_paused`, `time::advance`); here the same races are ordered by
-//! `Notify` signals instead, so they do not depend on timing either.
+//! `weft::sync::OnceCell`: tokio's tests/sync_once_cell.rs converted by
+//! renaming (its `get_or_init` races are ordered by the paused clock), each
+//! runtime test bounded by `within`, then weft's own checks.
 
 mod common;
 
-use std::future::Future;
+use common::within;
+
 use std::mem;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
+use weft::runtime;
+use weft::sync::OnceCell;
+use weft::sync::SetError;
+use weft::time;
 
-use common::{rt, within};
 use tokio_test::task::spawn;
 use tokio_test::{assert_pending, assert_ready};
-use weft::sync::{Notify, OnceCell, SetError};
-
-/// Runs `f` on a current-thread runtime, failing after 10 s.
-fn run<F>(f: F) -> F::Output
-where
-    F: Future + Send + 'static,
-    F::Output: Send,
-{
-    within(10, || rt().block_on(f))
-}
+use weft::sync::Notify;
 
 struct Foo {
     value: Arc<AtomicU32>,
@@ -99,6 +94,11 @@ async fn func1() -> u32 {
     5
 }
 
+async fn func2() -> u32 {
+    time::sleep(Duration::from_millis(1)).await;
+    10
+}
+
 async fn func_err() -> Result<u32, ()> {
     Err(())
 }
@@ -107,64 +107,93 @@ async fn func_ok() -> Result<u32, ()> {
     Ok(10)
 }
 
+async fn func_panic() -> u32 {
+    time::sleep(Duration::from_millis(1)).await;
+    panic!();
+}
+
+async fn sleep_and_set() -> u32 {
+    // Simulate sleep by pausing time and waiting for another thread to
+    // resume clock when calling `set`, then finding the cell being initialized
+    // by this call
+    time::sleep(Duration::from_millis(2)).await;
+    5
+}
+
+async fn advance_time_and_set(cell: &'static OnceCell<u32>, v: u32) -> Result<(), SetError<u32>> {
+    time::advance(Duration::from_millis(1)).await;
+    cell.set(v)
+}
+
 #[test]
 fn get_or_init() {
-    static ONCE: OnceCell<u32> = OnceCell::const_new();
-    static GO: Notify = Notify::const_new();
+    within(10, || {
+        let rt = runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
 
-    run(async {
-        // The second initializer would wait for `GO`, but the first one
-        // finishes first and the second reads its value.
-        let handle1 = weft::spawn(async { ONCE.get_or_init(func1).await });
-        let handle2 = weft::spawn(async {
-            ONCE.get_or_init(|| async {
-                GO.notified().await;
-                10
-            })
-            .await
+        static ONCE: OnceCell<u32> = OnceCell::const_new();
+
+        rt.block_on(async {
+            let handle1 = rt.spawn(async { ONCE.get_or_init(func1).await });
+            let handle2 = rt.spawn(async { ONCE.get_or_init(func2).await });
+
+            time::advance(Duration::from_millis(1)).await;
+            time::resume();
+
+            let result1 = handle1.await.unwrap();
+            let result2 = handle2.await.unwrap();
+
+            assert_eq!(*result1, 5);
+            assert_eq!(*result2, 5);
         });
-
-        let result1 = handle1.await.unwrap();
-        // (Had the second run first, it would now finish with 10 and the
-        // assertions below would fail rather than hang.)
-        GO.notify_one();
-        let result2 = handle2.await.unwrap();
-
-        assert_eq!(*result1, 5);
-        assert_eq!(*result2, 5);
     });
 }
 
 #[test]
 fn get_or_init_panic() {
-    static ONCE: OnceCell<u32> = OnceCell::const_new();
+    within(10, || {
+        let rt = runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
 
-    run(async {
-        // The first initializer panics: its permit goes to the second,
-        // which initializes the cell.
-        let handle1 = weft::spawn(async {
-            ONCE.get_or_init(|| async {
-                weft::task::yield_now().await;
-                panic!("initializer panicked")
-            })
-            .await
+        static ONCE: OnceCell<u32> = OnceCell::const_new();
+
+        rt.block_on(async {
+            time::pause();
+
+            let handle1 = rt.spawn(async { ONCE.get_or_init(func1).await });
+            let handle2 = rt.spawn(async { ONCE.get_or_init(func_panic).await });
+
+            time::advance(Duration::from_millis(1)).await;
+
+            let result1 = handle1.await.unwrap();
+            let result2 = handle2.await.unwrap();
+
+            assert_eq!(*result1, 5);
+            assert_eq!(*result2, 5);
         });
-        let handle2 = weft::spawn(async { ONCE.get_or_init(func1).await });
-
-        assert!(handle1.await.unwrap_err().is_panic());
-        let result2 = handle2.await.unwrap();
-        assert_eq!(*result2, 5);
     });
 }
 
 #[test]
 fn set_and_get() {
-    static ONCE: OnceCell<u32> = OnceCell::const_new();
+    within(10, || {
+        let rt = runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
 
-    run(async {
-        let _ = weft::spawn(async { ONCE.set(5) }).await;
-        let value = ONCE.get().unwrap();
-        assert_eq!(*value, 5);
+        static ONCE: OnceCell<u32> = OnceCell::const_new();
+
+        rt.block_on(async {
+            let _ = rt.spawn(async { ONCE.set(5) }).await;
+            let value = ONCE.get().unwrap();
+            assert_eq!(*value, 5);
+        });
     });
 }
 
@@ -187,51 +216,83 @@ fn set_twice() {
 
 #[test]
 fn set_while_initializing() {
-    static ONCE: OnceCell<u32> = OnceCell::const_new();
-    static STARTED: Notify = Notify::const_new();
-    static GO: Notify = Notify::const_new();
+    within(10, || {
+        let rt = runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
 
-    run(async {
-        let handle1 = weft::spawn(async {
-            ONCE.get_or_init(|| async {
-                STARTED.notify_one();
-                GO.notified().await;
-                5
-            })
-            .await
+        static ONCE: OnceCell<u32> = OnceCell::const_new();
+
+        rt.block_on(async {
+            time::pause();
+
+            let handle1 = rt.spawn(async { ONCE.get_or_init(sleep_and_set).await });
+            let handle2 = rt.spawn(async { advance_time_and_set(&ONCE, 10).await });
+
+            time::advance(Duration::from_millis(2)).await;
+
+            let result1 = handle1.await.unwrap();
+            let result2 = handle2.await.unwrap();
+
+            assert_eq!(*result1, 5);
+            assert!(result2.err().unwrap().is_initializing_err());
         });
-        let handle2 = weft::spawn(async {
-            STARTED.notified().await;
-            let result = ONCE.set(10);
-            GO.notify_one();
-            result
-        });
-
-        let result1 = handle1.await.unwrap();
-        let result2: Result<(), SetError<u32>> = handle2.await.unwrap();
-
-        assert_eq!(*result1, 5);
-        assert!(result2.err().unwrap().is_initializing_err());
     });
 }
 
 #[test]
 fn get_or_try_init() {
-    static ONCE: OnceCell<u32> = OnceCell::const_new();
+    within(10, || {
+        let rt = runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
 
-    run(async {
-        let handle1 = weft::spawn(async { ONCE.get_or_try_init(func_err).await });
-        let handle2 = weft::spawn(async { ONCE.get_or_try_init(func_ok).await });
+        static ONCE: OnceCell<u32> = OnceCell::const_new();
 
-        let result1 = handle1.await.unwrap();
-        assert!(result1.is_err());
+        rt.block_on(async {
+            let handle1 = rt.spawn(async { ONCE.get_or_try_init(func_err).await });
+            let handle2 = rt.spawn(async { ONCE.get_or_try_init(func_ok).await });
 
-        let result2 = handle2.await.unwrap();
-        assert_eq!(*result2.unwrap(), 10);
+            time::advance(Duration::from_millis(1)).await;
+            time::resume();
+
+            let result1 = handle1.await.unwrap();
+            assert!(result1.is_err());
+
+            let result2 = handle2.await.unwrap();
+            assert_eq!(*result2.unwrap(), 10);
+        });
     });
 }
 
 // ===== weft's own =====
+
+#[test]
+fn a_panicking_initializer_hands_over_to_the_next_waiter() {
+    static ONCE: OnceCell<u32> = OnceCell::const_new();
+
+    within(10, || {
+        common::rt().block_on(async {
+            // The first initializer panics: its permit goes to the second,
+            // which initializes the cell.
+            let handle1 = weft::spawn(async {
+                ONCE.get_or_init(|| async {
+                    weft::task::yield_now().await;
+                    panic!("initializer panicked")
+                })
+                .await
+            });
+            let handle2 = weft::spawn(async { ONCE.get_or_init(func1).await });
+
+            assert!(handle1.await.unwrap_err().is_panic());
+            let result2 = handle2.await.unwrap();
+            assert_eq!(*result2, 5);
+        })
+    });
+}
 
 #[test]
 fn a_cancelled_initializer_hands_over_to_the_next_waiter() {

@@ -382,15 +382,13 @@ fn owned_acquire_many() {
     run(async {
         let semaphore = Arc::new(Semaphore::new(42));
         let permit32 = semaphore.clone().try_acquire_many_owned(32).unwrap();
-        // tokio's test uses a oneshot channel here.
-        let sent = Arc::new(weft::sync::Notify::new());
-        let sender = sent.clone();
+        let (sender, receiver) = weft::sync::oneshot::channel();
         let join_handle = weft::spawn(async move {
             let _permit10 = semaphore.clone().acquire_many_owned(10).await.unwrap();
-            sender.notify_one();
+            sender.send(()).unwrap();
             let _permit32 = semaphore.acquire_many_owned(32).await.unwrap();
         });
-        sent.notified().await;
+        receiver.await.unwrap();
         drop(permit32);
         join_handle.await.unwrap();
     })

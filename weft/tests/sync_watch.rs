@@ -405,14 +405,15 @@ fn receiver_changed_is_cooperative() {
 
         drop(tx);
 
-        // tokio: `select! { biased; <the loop> => {}, _ = yield_now() => {} }`
-        // (futures' `select` polls its first future first, as `biased;`).
-        let spin = std::pin::pin!(async {
-            loop {
-                assert!(rx.changed().await.is_err());
-            }
-        });
-        let _ = futures_util::future::select(spin, std::pin::pin!(weft::task::yield_now())).await;
+        weft::select! {
+            biased;
+            _ = async {
+                loop {
+                    assert!(rx.changed().await.is_err());
+                }
+            } => {},
+            _ = weft::task::yield_now() => {},
+        }
     })
 }
 
@@ -421,15 +422,16 @@ fn receiver_changed_is_cooperative_ok() {
     run(async move {
         let (tx, mut rx) = watch::channel(());
 
-        // tokio: `select! { biased; <the loop> => {}, _ = yield_now() => {} }`
-        // (futures' `select` polls its first future first, as `biased;`).
-        let spin = std::pin::pin!(async {
-            loop {
-                assert!(tx.send(()).is_ok());
-                assert!(rx.changed().await.is_ok());
-            }
-        });
-        let _ = futures_util::future::select(spin, std::pin::pin!(weft::task::yield_now())).await;
+        weft::select! {
+            biased;
+            _ = async {
+                loop {
+                    assert!(tx.send(()).is_ok());
+                    assert!(rx.changed().await.is_ok());
+                }
+            } => {},
+            _ = weft::task::yield_now() => {},
+        }
     })
 }
 
@@ -440,14 +442,15 @@ fn receiver_wait_for_is_cooperative() {
 
         drop(tx);
 
-        // tokio: `select! { biased; <the loop> => {}, _ = yield_now() => {} }`
-        // (futures' `select` polls its first future first, as `biased;`).
-        let spin = std::pin::pin!(async {
-            loop {
-                assert!(rx.wait_for(|val| *val == 1).await.is_err());
-            }
-        });
-        let _ = futures_util::future::select(spin, std::pin::pin!(weft::task::yield_now())).await;
+        weft::select! {
+            biased;
+            _ = async {
+                loop {
+                    assert!(rx.wait_for(|val| *val == 1).await.is_err());
+                }
+            } => {},
+            _ = weft::task::yield_now() => {},
+        }
     })
 }
 
@@ -456,15 +459,16 @@ fn receiver_wait_for_is_cooperative_ok() {
     run(async move {
         let (tx, mut rx) = watch::channel(0);
 
-        // tokio: `select! { biased; <the loop> => {}, _ = yield_now() => {} }`
-        // (futures' `select` polls its first future first, as `biased;`).
-        let spin = std::pin::pin!(async {
-            loop {
-                assert!(tx.send(1).is_ok());
-                assert!(rx.wait_for(|val| *val == 1).await.is_ok());
-            }
-        });
-        let _ = futures_util::future::select(spin, std::pin::pin!(weft::task::yield_now())).await;
+        weft::select! {
+            biased;
+            _ = async {
+                loop {
+                    assert!(tx.send(1).is_ok());
+                    assert!(rx.wait_for(|val| *val == 1).await.is_ok());
+                }
+            } => {},
+            _ = weft::task::yield_now() => {},
+        }
     })
 }
 
@@ -475,14 +479,14 @@ fn sender_closed_is_cooperative() {
 
         drop(rx);
 
-        // tokio: `select! { biased; <the loop> => {}, _ = yield_now() => {} }`
-        // (futures' `select` polls its first future first, as `biased;`).
-        let spin = std::pin::pin!(async {
-            loop {
-                tx.closed().await;
-            }
-        });
-        let _ = futures_util::future::select(spin, std::pin::pin!(weft::task::yield_now())).await;
+        weft::select! {
+            _ = async {
+                loop {
+                    tx.closed().await;
+                }
+            } => {},
+            _ = weft::task::yield_now() => {},
+        }
     })
 }
 

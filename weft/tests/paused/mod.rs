@@ -1,112 +1,11 @@
-//! Helpers shared by the paused-clock tests: a mock task (tokio-test's
-//! `task::spawn`, runtime-independent), its assertions, and paused runtimes.
+//! Helpers shared by the paused-clock tests: an exact `assert_elapsed!`
+//! and paused runtimes. The mock task and the other assertions are
+//! tokio-test's (`tokio_test::{task, assert_pending, ...}`), used as tokio's
+//! tests use them.
 #![allow(dead_code)]
 
 use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
-
-/// A future polled by hand with a waker that records whether it was woken
-/// since the last poll (tokio-test's `task::Spawn`).
-pub struct Spawn<F> {
-    future: Pin<Box<F>>,
-    woken: Arc<Woken>,
-}
-
-struct Woken(AtomicBool);
-
-impl Wake for Woken {
-    fn wake(self: Arc<Self>) {
-        self.0.store(true, SeqCst);
-    }
-}
-
-/// Wraps `future` (or anything to poll by hand, an `Interval` say) for
-/// polling with a waker that records wakes (tokio-test's `task::spawn`).
-pub fn spawn<F>(future: F) -> Spawn<F> {
-    Spawn {
-        future: Box::pin(future),
-        woken: Arc::new(Woken(AtomicBool::new(false))),
-    }
-}
-
-impl<F: Unpin> Spawn<F> {
-    /// The future back (tokio-test's `into_inner`).
-    pub fn into_inner(self) -> F {
-        *Pin::into_inner(self.future)
-    }
-}
-
-impl<F: Unpin> std::ops::Deref for Spawn<F> {
-    type Target = F;
-
-    fn deref(&self) -> &F {
-        &self.future
-    }
-}
-
-impl<F: Unpin> std::ops::DerefMut for Spawn<F> {
-    fn deref_mut(&mut self) -> &mut F {
-        &mut self.future
-    }
-}
-
-impl<F: Future> Spawn<F> {
-    /// Polls the future once with this task's waker.
-    pub fn poll(&mut self) -> Poll<F::Output> {
-        let future = self.future.as_mut();
-        Self::with_cx(&self.woken, |cx| future.poll(cx))
-    }
-}
-
-impl<F> Spawn<F> {
-    /// Runs `f` with this task's context and the pinned future.
-    pub fn enter<R>(&mut self, f: impl FnOnce(&mut Context<'_>, Pin<&mut F>) -> R) -> R {
-        let future = self.future.as_mut();
-        Self::with_cx(&self.woken, |cx| f(cx, future))
-    }
-
-    /// True if the future's waker was woken since the last poll.
-    pub fn is_woken(&self) -> bool {
-        self.woken.0.load(SeqCst)
-    }
-
-    fn with_cx<R>(woken: &Arc<Woken>, f: impl FnOnce(&mut Context<'_>) -> R) -> R {
-        woken.0.store(false, SeqCst);
-        let waker = Waker::from(Arc::clone(woken));
-        f(&mut Context::from_waker(&waker))
-    }
-}
-
-#[macro_export]
-macro_rules! assert_pending {
-    ($poll:expr) => {
-        match $poll {
-            ::std::task::Poll::Pending => {}
-            ::std::task::Poll::Ready(_) => panic!("ready; expected pending"),
-        }
-    };
-}
-
-#[macro_export]
-macro_rules! assert_ready {
-    ($poll:expr) => {
-        match $poll {
-            ::std::task::Poll::Ready(value) => value,
-            ::std::task::Poll::Pending => panic!("pending; expected ready"),
-        }
-    };
-}
-
-#[macro_export]
-macro_rules! assert_ready_eq {
-    ($poll:expr, $expected:expr) => {
-        assert_eq!($crate::assert_ready!($poll), $expected)
-    };
-}
 
 /// tokio-test's `assert_elapsed!`, made exact: the paused clock moved by
 /// `$dur`, not a millisecond more.
@@ -172,10 +71,4 @@ pub fn wait_for_driver_turns(handle: &weft::runtime::Handle, turns: u64) {
     while handle.metrics().io_driver_turns() < turns {
         std::thread::yield_now();
     }
-}
-
-/// tokio-test's paths: `task::spawn`, `task::Spawn`.
-pub mod task {
-    #[allow(unused_imports)]
-    pub use super::{spawn, Spawn};
 }
