@@ -258,7 +258,7 @@ fn start_send_past_cap() {
 }
 
 #[test]
-#[should_panic]
+#[should_panic(expected = "mpsc bounded channel requires buffer > 0")]
 fn buffer_gteq_one() {
     within(30, || {
         mpsc::channel::<i32>(0);
@@ -1175,7 +1175,7 @@ fn blocking_recv() {
 }
 
 #[test]
-#[should_panic]
+#[should_panic(expected = "Cannot block the current thread from within a runtime")]
 fn blocking_recv_async() {
     run(async move {
         let (_tx, mut rx) = mpsc::channel::<()>(1);
@@ -1200,7 +1200,7 @@ fn blocking_send() {
 }
 
 #[test]
-#[should_panic]
+#[should_panic(expected = "Cannot block the current thread from within a runtime")]
 fn blocking_send_async() {
     run(async move {
         let (tx, _rx) = mpsc::channel::<()>(1);

@@ -195,7 +195,7 @@ fn explicit_close_try_recv() {
 }
 
 #[test]
-#[should_panic]
+#[should_panic(expected = "called after complete")]
 fn close_try_recv_poll() {
     within(30, || {
         let (_tx, rx) = oneshot::channel::<i32>();

@@ -804,8 +804,12 @@ impl<T> Drop for Receiver<T> {
         drop(tail);
         drop(displaced);
         // Count as having read everything still kept for us (dropping the
-        // values we were the last reader of).
-        while self.next != until {
+        // values we were the last reader of): positions before `until`
+        // only. Senders may lap the ring meanwhile; a `Lagged` jump can
+        // then carry `next` past `until`, and values sent after this
+        // receiver left were never counted for it. (Positions wrap: compare
+        // by the signed distance.)
+        while (until.wrapping_sub(self.next) as i64) > 0 {
             match self.find(None) {
                 Found::Value(slot) => drop(Self::read(slot)),
                 Found::Lagged(_) => {}

@@ -43,7 +43,10 @@ struct Unhold<'a>(&'a AtomicU8);
 
 impl Drop for Unhold<'_> {
     fn drop(&mut self) {
-        self.0.store(IDLE, Release);
+        // A swap, not a store: it reads (acquires) the `fetch_or` of any
+        // wake that found the cell held and left its event to us, so the
+        // task we wake next sees that event too.
+        self.0.swap(IDLE, AcqRel);
     }
 }
 
@@ -219,6 +222,41 @@ mod loom_models {
             waker_side.join().unwrap();
             if !saw {
                 assert!(count.0.load(SeqCst) >= 1, "the wake was lost");
+            }
+            drop(cell.take());
+        });
+    }
+
+    /// Two events, each followed by a wake; the second wake may find the
+    /// first delivering and leave its event to it. The task the first wake
+    /// wakes must then see the second event too (found by review: with a
+    /// plain store in `Unhold`, this deadlocked).
+    #[test]
+    fn loom_chan_waker_two_wakes_overlap() {
+        use loom::sync::atomic::AtomicBool;
+        use std::sync::atomic::Ordering::{Acquire, Release};
+        loom::model(|| {
+            let cell = loom::sync::Arc::new(WakerCell::new());
+            let flags = loom::sync::Arc::new([AtomicBool::new(false), AtomicBool::new(false)]);
+            let threads: Vec<_> = (0..2)
+                .map(|i| {
+                    let (cell, flags) = (cell.clone(), flags.clone());
+                    loom::thread::spawn(move || {
+                        flags[i].store(true, Release);
+                        cell.wake();
+                    })
+                })
+                .collect();
+            loom::future::block_on(std::future::poll_fn(|cx| {
+                cell.register(cx.waker());
+                if flags[0].load(Acquire) && flags[1].load(Acquire) {
+                    std::task::Poll::Ready(())
+                } else {
+                    std::task::Poll::Pending
+                }
+            }));
+            for t in threads {
+                t.join().unwrap();
             }
             drop(cell.take());
         });

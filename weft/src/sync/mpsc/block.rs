@@ -152,9 +152,22 @@ impl<T> Block<T> {
             // SAFETY: the caller owns the slot until its ready bit is set.
             unsafe { (*slot).write(value) };
         });
-        // Release: the receiver that sees the bit sees the value.
-        let prev = self.state.fetch_or(1 << offset, AcqRel);
-        prev & RX_WAITING != 0 && self.take_waiting()
+        // One atomic step sets the ready bit and takes `RX_WAITING`: it is
+        // this sender's last touch of the block. (A second step after the
+        // bit was published could land on a block the receiver has read
+        // to the end and recycled meanwhile.) Release: the receiver that
+        // sees the bit sees the value.
+        let mut curr = self.state.load(Relaxed);
+        loop {
+            let next = (curr | (1 << offset)) & !RX_WAITING;
+            match self
+                .state
+                .compare_exchange_weak(curr, next, AcqRel, Relaxed)
+            {
+                Ok(_) => return curr & RX_WAITING != 0,
+                Err(actual) => curr = actual,
+            }
+        }
     }
 
     /// Clears `RX_WAITING`; true if this call cleared it (the caller wakes

@@ -103,7 +103,9 @@ impl<T> Tx<T> {
     fn write(&self, index: usize, value: T) -> bool {
         let block = self.find_block(index);
         // SAFETY: `index` was claimed by this sender alone, and its block
-        // stays alive until the slot is written and read.
+        // stays alive until the slot is written and read; the write's one
+        // atomic step (ready bit and `RX_WAITING` together) is this
+        // sender's last touch of the block.
         unsafe { block.as_ref().write(offset_of(index), value) }
     }
 
