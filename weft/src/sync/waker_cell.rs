@@ -16,7 +16,7 @@
 //! | WAKING      | `wake` (cloning the waker) or `take`                |
 //! | both        | `register`, which must deliver the wake it overlapped |
 
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Release};
+use std::sync::atomic::Ordering::{AcqRel, Acquire};
 use std::task::Waker;
 
 use crate::loom::{AtomicU8, UnsafeCell};
