@@ -188,7 +188,8 @@ impl Builder {
     /// nothing to run, by jumping to the next timer's deadline.
     ///
     /// Unlike tokio's, this works on the multi-thread runtime too: the
-    /// clock jumps only when every worker is asleep with empty queues.
+    /// clock jumps only when every worker is asleep with empty queues and
+    /// some thread is inside `block_on`.
     ///
     /// [`Instant::now`]: crate::time::Instant::now
     ///

@@ -340,8 +340,35 @@ struct MainWake {
     woken: AtomicBool,
     /// True while the `block_on` thread runs the loop.
     driving: AtomicBool,
+    /// With `test-util`: a wake that found the thread not driving took an
+    /// auto-advance count (another thread runs the loop and cannot see
+    /// `woken`); the next poll of the future gives it back.
+    #[cfg(feature = "test-util")]
+    counted: AtomicBool,
     shared: Arc<Shared>,
     thread: Thread,
+}
+
+impl MainWake {
+    /// After a poll of the `block_on` future (and on the way out of
+    /// `block_on`): gives back the count a wake took while this thread was
+    /// not driving the loop.
+    fn polled(&self) {
+        #[cfg(feature = "test-util")]
+        if self.counted.swap(false, SeqCst) {
+            self.shared.driver.allow_auto_advance();
+        }
+    }
+}
+
+/// Calls [`MainWake::polled`] when `block_on` returns, after the future is
+/// dropped (it is declared before the future).
+struct MainDone<'a>(&'a MainWake);
+
+impl Drop for MainDone<'_> {
+    fn drop(&mut self) {
+        self.0.polled();
+    }
 }
 
 impl Wake for MainWake {
@@ -350,6 +377,12 @@ impl Wake for MainWake {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
+        // Another thread runs the loop: hold a paused clock back until
+        // this thread has polled the future (counted before `woken` is set).
+        #[cfg(feature = "test-util")]
+        if !self.driving.load(SeqCst) && !self.counted.swap(true, SeqCst) {
+            self.shared.driver.inhibit_auto_advance();
+        }
         // SeqCst: see `drive`.
         self.woken.store(true, SeqCst);
         if self.driving.load(SeqCst) {
@@ -368,13 +401,17 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
     let _enter = context::enter(crate::scheduler::Handle::CurrentThread(Arc::clone(shared)));
     // Also while polling without the loop (another thread drives it).
     let _blocking = crate::scheduler::multi_thread::BlockOnGuard::enter();
-    let mut future = pin!(future);
     let main = Arc::new(MainWake {
         woken: AtomicBool::new(true),
         driving: AtomicBool::new(false),
+        #[cfg(feature = "test-util")]
+        counted: AtomicBool::new(false),
         shared: Arc::clone(shared),
         thread: thread::current(),
     });
+    // Declared before the future, so dropped after it.
+    let _done = MainDone(&main);
+    let mut future = pin!(future);
     let waker = Waker::from(Arc::clone(&main));
     loop {
         if let Some(core) = shared.take_core() {
@@ -402,9 +439,11 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
             }
         }
         if main.woken.swap(false, AcqRel) {
-            if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
+            let poll = future.as_mut().poll(&mut Context::from_waker(&waker));
+            if let Poll::Ready(output) = poll {
                 return output;
             }
+            main.polled();
         } else {
             thread::park();
         }
@@ -560,6 +599,7 @@ fn drive<F: Future>(
             if let Poll::Ready(output) = coop::budget(|| future.as_mut().poll(&mut cx)) {
                 return Some(output);
             }
+            main.polled();
             main_yielded = main.woken.load(SeqCst);
             if since_driver >= config.event_interval {
                 running.turn_driver(Some(Duration::ZERO));

@@ -8,8 +8,8 @@ use std::time::Duration;
 /// [`std::time::Instant`] with tokio's methods, so ports compile unchanged.
 ///
 /// With the `test-util` feature, [`Instant::now`] reads the current
-/// runtime's clock, which [`pause`](crate::time::pause) stops and
-/// [`advance`](crate::time::advance) moves (tokio's behaviour); the
+/// runtime's clock, which `time::pause` stops and `time::advance` moves
+/// (tokio's behaviour); the
 /// `std::time::Instant` inside is then a virtual reading.
 ///
 /// ```

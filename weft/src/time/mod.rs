@@ -8,8 +8,8 @@
 //! unregisters when dropped; deadlines too far away for the clock are
 //! clamped to about 30 years from now rather than panicking.
 //!
-//! With the `test-util` feature, [`pause`], [`resume`] and [`advance`]
-//! control a virtual clock for tests, as tokio's do.
+//! With the `test-util` feature, `pause`, `resume` and `advance` control a
+//! virtual clock for tests, as tokio's do.
 
 pub mod error;
 mod instant;

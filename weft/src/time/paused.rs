@@ -38,8 +38,11 @@ fn with_driver<R>(f: impl FnOnce(&DriverHandle) -> Result<R, &'static str>) -> R
 /// A paused `sleep(d)` completes after exactly `d` of virtual time (tokio's
 /// may take a millisecond more), and pausing works on the multi-thread
 /// runtime too (tokio's panics there): its clock jumps only when every
-/// worker is asleep with empty queues, no blocking job is in flight and no
-/// `block_on` future is awake.
+/// worker is asleep with empty queues, no blocking job is in flight, no
+/// `block_on` future is awake, and some thread is inside `block_on` (as on
+/// a current-thread runtime, where nothing runs outside `block_on`: virtual
+/// time does not race ahead while a test's thread does something else
+/// between two `block_on` calls).
 ///
 /// For a runtime that starts paused, use
 /// [`Builder::start_paused`](crate::runtime::Builder::start_paused) or the

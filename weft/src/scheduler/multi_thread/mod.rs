@@ -71,6 +71,12 @@ impl fmt::Debug for ThreadConfig {
 /// What every worker, handle and task of one multi-thread runtime shares.
 pub(crate) struct Shared {
     driver_handle: driver::Handle,
+    /// With `test-util`: the `block_on` calls in progress. A paused clock
+    /// auto-advances only while one is (as on a current-thread runtime,
+    /// where nothing runs outside `block_on`): virtual time does not race
+    /// ahead while the test's thread does something else between calls.
+    #[cfg(feature = "test-util")]
+    block_ons: AtomicUsize,
     pub(crate) blocking: Arc<crate::blocking::Pool>,
     /// Taken (`try_lock`) by the worker that parks in it.
     driver: Mutex<Option<Driver>>,
@@ -169,6 +175,8 @@ impl Shared {
         }
         let shared = Arc::new(Shared {
             driver_handle: driver.handle().clone(),
+            #[cfg(feature = "test-util")]
+            block_ons: AtomicUsize::new(0),
             blocking,
             driver: Mutex::new(Some(driver)),
             inject: Inject::new(),
@@ -258,6 +266,7 @@ impl Shared {
     #[cfg(feature = "test-util")]
     fn quiescent(&self) -> bool {
         self.driver_handle.time.clock().auto_advance_allowed()
+            && self.block_ons.load(std::sync::atomic::Ordering::SeqCst) > 0
             && self.idle.all_parked()
             && self.inject.is_empty()
             && self.remotes.iter().all(|r| {
@@ -407,6 +416,8 @@ where
 /// `ThreadWake::state`: nothing to do, woken, `block_on` returned.
 const IDLE: u8 = 0;
 const WOKEN: u8 = 1;
+/// (`block_on` returned: only tracked with `test-util`.)
+#[cfg(feature = "test-util")]
 const DONE: u8 = 2;
 
 /// Wakes a thread blocked in [`block_on`].
@@ -445,28 +456,94 @@ impl Wake for ThreadWake {
 }
 
 /// At the end of a poll of the `block_on` future (also when it panics):
-/// gives back the count its wake took.
-struct PollDone<'a>(&'a ThreadWake);
+/// gives back the count its wake took. A poll that returned `Ready` hands
+/// its count to [`BlockOnDone`] instead, which gives it back once the
+/// future is dropped: a timer the finished future still holds (a
+/// `timeout`'s sleep) must not be jumped to in between.
+struct PollDone<'a> {
+    #[cfg(feature = "test-util")]
+    wake: &'a ThreadWake,
+    #[cfg(feature = "test-util")]
+    armed: bool,
+    #[cfg(not(feature = "test-util"))]
+    _wake: std::marker::PhantomData<&'a ThreadWake>,
+}
+
+impl<'a> PollDone<'a> {
+    fn new(_wake: &'a ThreadWake) -> PollDone<'a> {
+        PollDone {
+            #[cfg(feature = "test-util")]
+            wake: _wake,
+            #[cfg(feature = "test-util")]
+            armed: true,
+            #[cfg(not(feature = "test-util"))]
+            _wake: std::marker::PhantomData,
+        }
+    }
+
+    /// The poll returned `Ready`: `done` gives the count back after the
+    /// future is dropped.
+    fn hand_to(self, _done: &BlockOnDone<'_>) {
+        #[cfg(feature = "test-util")]
+        {
+            let mut this = self;
+            this.armed = false;
+            _done.ready_count.set(true);
+        }
+    }
+}
 
 impl Drop for PollDone<'_> {
     fn drop(&mut self) {
         #[cfg(feature = "test-util")]
-        self.0.driver.allow_auto_advance();
-        let _ = self.0;
+        if self.armed {
+            self.wake.driver.allow_auto_advance();
+        }
     }
 }
 
-/// On the way out of `block_on`: later wakes do nothing; a wake that came
-/// after the last poll gives its count back.
-struct BlockOnDone<'a>(&'a ThreadWake);
+/// On the way out of `block_on`, after the future is dropped (it is
+/// declared before the future): later wakes do nothing; the count of a
+/// wake that came after the last poll, and that of the `Ready` poll, go
+/// back. Without `test-util` there is nothing to give back, and a late
+/// wake's stray unpark is harmless (`thread::park` may return spuriously).
+struct BlockOnDone<'a> {
+    #[cfg(feature = "test-util")]
+    wake: &'a ThreadWake,
+    #[cfg(feature = "test-util")]
+    block_ons: &'a AtomicUsize,
+    #[cfg(feature = "test-util")]
+    ready_count: std::cell::Cell<bool>,
+    #[cfg(not(feature = "test-util"))]
+    _wake: std::marker::PhantomData<&'a ThreadWake>,
+}
 
+impl<'a> BlockOnDone<'a> {
+    fn new(_shared: &'a Shared, _wake: &'a ThreadWake) -> BlockOnDone<'a> {
+        BlockOnDone {
+            #[cfg(feature = "test-util")]
+            wake: _wake,
+            #[cfg(feature = "test-util")]
+            block_ons: &_shared.block_ons,
+            #[cfg(feature = "test-util")]
+            ready_count: std::cell::Cell::new(false),
+            #[cfg(not(feature = "test-util"))]
+            _wake: std::marker::PhantomData,
+        }
+    }
+}
+
+#[cfg(feature = "test-util")]
 impl Drop for BlockOnDone<'_> {
     fn drop(&mut self) {
-        let _was_woken = self.0.state.swap(DONE, AcqRel) == WOKEN;
-        #[cfg(feature = "test-util")]
-        if _was_woken {
-            self.0.driver.allow_auto_advance();
+        if self.wake.state.swap(DONE, AcqRel) == WOKEN {
+            self.wake.driver.allow_auto_advance();
         }
+        if self.ready_count.get() {
+            self.wake.driver.allow_auto_advance();
+        }
+        self.block_ons
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -476,17 +553,23 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
     crate::scheduler::refuse_nested_block_on();
     let _enter = context::enter(crate::scheduler::Handle::MultiThread(Arc::clone(shared)));
     let _blocking = worker::BlockOnGuard::enter();
-    let mut future = pin!(future);
     // Starts woken, with the count a wake would have taken.
     #[cfg(feature = "test-util")]
-    shared.driver_handle.inhibit_auto_advance();
+    {
+        shared.driver_handle.inhibit_auto_advance();
+        shared
+            .block_ons
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
     let wake = Arc::new(ThreadWake {
         state: AtomicU8::new(WOKEN),
         thread: thread::current(),
         #[cfg(feature = "test-util")]
         driver: shared.driver_handle.clone(),
     });
-    let _done = BlockOnDone(&wake);
+    // Declared before the future, so dropped after it.
+    let done = BlockOnDone::new(shared, &wake);
+    let mut future = pin!(future);
     let waker = Waker::from(Arc::clone(&wake));
     let mut cx = Context::from_waker(&waker);
     loop {
@@ -495,8 +578,9 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
             .compare_exchange(WOKEN, IDLE, AcqRel, Acquire)
             .is_ok()
         {
-            let _polled = PollDone(&wake);
+            let polled = PollDone::new(&wake);
             if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                polled.hand_to(&done);
                 return output;
             }
         } else {
