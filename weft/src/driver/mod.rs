@@ -223,10 +223,7 @@ impl Driver {
         let time = &self.handle.time;
         time.process(time.now(), &mut self.fired);
         if events == 0 && self.fired.is_empty() {
-            let jumped = quiet()
-                && time
-                    .next_exact_deadline()
-                    .is_some_and(|next| time.clock().advance_to(next));
+            let jumped = quiet() && time.jump_to_next_timer();
             // Something else may still run, or no timer waits: wait for
             // I/O or an unpark. Not after an unpark, though: one that came
             // while that turn drained the eventfd wrote nothing, and only

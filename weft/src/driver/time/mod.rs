@@ -78,11 +78,34 @@ impl TimeShared {
         u64::try_from(instant.saturating_duration_since(self.origin).as_nanos()).unwrap_or(u64::MAX)
     }
 
-    /// The earliest exact deadline of a waiting timer.
-    #[cfg(feature = "test-util")]
+    /// The earliest exact deadline of a waiting timer (for tests; the
+    /// driver uses [`jump_to_next_timer`](Self::jump_to_next_timer)).
+    #[cfg(all(test, feature = "test-util"))]
     pub(crate) fn next_exact_deadline(&self) -> Option<Instant> {
         let nanos = self.lock().next_exact()?;
         self.origin.checked_add(Duration::from_nanos(nanos))
+    }
+
+    /// Paused and idle: jumps the clock to the earliest exact timer
+    /// deadline unless something holds auto-advance back; true if it
+    /// jumped. One look under the wheel lock, so no timer is added or
+    /// removed between reading the deadline, checking the inhibit count and
+    /// moving the clock: whoever may still add or drop a timer (a poll in
+    /// progress, a finished `block_on` future not yet dropped) holds a count
+    /// from before its insert until after its removal. (Checking the count
+    /// first and reading the deadline after let a `block_on` register a
+    /// timer in between and see the clock jump to it.) Lock order: wheel,
+    /// then clock; the clock never takes the wheel's lock.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn jump_to_next_timer(&self) -> bool {
+        let wheel = self.lock();
+        let Some(nanos) = wheel.next_exact() else {
+            return false;
+        };
+        let Some(next) = self.origin.checked_add(Duration::from_nanos(nanos)) else {
+            return false;
+        };
+        self.clock().auto_advance_allowed() && self.clock().advance_to(next)
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Wheel> {
