@@ -1,6 +1,7 @@
 //! tokio's `sync` module (channels, locks, `Notify`, `watch`) on weft tasks
-//! and wakers, with no tokio runtime in the process: what
-//! MIGRATING_FROM_TOKIO.md recommends in place of a weft `sync` module.
+//! and wakers, with no tokio runtime in the process: a dependency that
+//! hands out tokio's channels keeps working on weft (weft's own
+//! `weft::sync` has the same API and takes part in weft's coop budget).
 
 use std::sync::Arc;
 use std::time::Duration;
