@@ -487,10 +487,12 @@ impl Semaphore {
 /// `node` is live and the caller holds the wait list's lock (or is the
 /// node's future after it was granted).
 unsafe fn take_waker(node: NonNull<Waiter>) -> Option<Waker> {
-    // SAFETY: caller: live node, exclusive access to its waker.
-    unsafe { node.as_ref() }
-        .waker
-        .with_mut(|w| unsafe { (*w).take() })
+    // SAFETY: caller: the node is live.
+    let node = unsafe { node.as_ref() };
+    node.waker.with_mut(|w| {
+        // SAFETY: caller: exclusive access to the node's waker.
+        unsafe { (*w).take() }
+    })
 }
 
 impl fmt::Debug for Semaphore {

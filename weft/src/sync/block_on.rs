@@ -19,6 +19,12 @@ impl Wake for Unparker {
     }
 }
 
+/// A waker that unparks this thread (for a thread that parks between
+/// polls: here, and mpsc's `try_recv` waiting out a sender mid-write).
+pub(crate) fn thread_waker() -> Waker {
+    Waker::from(Arc::new(Unparker(std::thread::current())))
+}
+
 /// Runs `future` to completion on this thread, parking it while the future
 /// waits.
 ///
@@ -38,7 +44,7 @@ pub(crate) fn block_on<F: Future>(method: &str, future: F) -> F::Output {
              call it from `spawn_blocking` or a plain thread.)"
         );
     }
-    let waker = Waker::from(Arc::new(Unparker(std::thread::current())));
+    let waker = thread_waker();
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);
     loop {

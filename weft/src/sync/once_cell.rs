@@ -107,9 +107,10 @@ impl<T: Eq> Eq for OnceCell<T> {}
 impl<T> Drop for OnceCell<T> {
     fn drop(&mut self) {
         if self.initialized_mut() {
-            // SAFETY: `&mut self` and the value is initialized.
-            self.value
-                .with_mut(|ptr| unsafe { ptr::drop_in_place((*ptr).as_mut_ptr()) });
+            self.value.with_mut(|ptr| {
+                // SAFETY: `&mut self` and the value is initialized.
+                unsafe { ptr::drop_in_place((*ptr).as_mut_ptr()) }
+            });
         }
     }
 }
@@ -226,10 +227,11 @@ impl<T> OnceCell<T> {
     /// Writes the value (the caller holds the permit), publishes it and
     /// closes the semaphore so that every waiter reads it.
     fn set_value(&self, value: T) -> &T {
-        // SAFETY: the caller holds the semaphore's only permit and the
-        // value is not set, so nobody else reads or writes it.
-        self.value
-            .with_mut(|ptr| unsafe { (*ptr).as_mut_ptr().write(value) });
+        self.value.with_mut(|ptr| {
+            // SAFETY: the caller holds the semaphore's only permit and the
+            // value is not set, so nobody else reads or writes it.
+            unsafe { (*ptr).as_mut_ptr().write(value) }
+        });
         self.value_set.store(1, Release);
         // The permit is never returned: closing wakes the waiters, who
         // then read the value.
@@ -257,11 +259,11 @@ impl<T> OnceCell<T> {
     /// guarantees no other references exist.
     pub fn get_mut(&mut self) -> Option<&mut T> {
         if self.initialized_mut() {
-            // SAFETY: initialized, and `&mut self` excludes other references.
-            Some(
-                self.value
-                    .with_mut(|ptr| unsafe { &mut *(*ptr).as_mut_ptr() }),
-            )
+            Some(self.value.with_mut(|ptr| {
+                // SAFETY: initialized, and `&mut self` excludes other
+                // references.
+                unsafe { &mut *(*ptr).as_mut_ptr() }
+            }))
         } else {
             None
         }
@@ -376,12 +378,11 @@ impl<T> OnceCell<T> {
         if self.initialized_mut() {
             // Empty for `Drop`, which then has nothing to drop.
             self.value_set.store(0, Relaxed);
-            // SAFETY: initialized, and `value_set` now says it is not, so
-            // the value is read out exactly once.
-            Some(
-                self.value
-                    .with(|ptr| unsafe { ptr::read(ptr).assume_init() }),
-            )
+            Some(self.value.with(|ptr| {
+                // SAFETY: initialized, and `value_set` now says it is not,
+                // so the value is read out exactly once.
+                unsafe { ptr::read(ptr).assume_init() }
+            }))
         } else {
             None
         }

@@ -129,9 +129,10 @@ impl<T: Eq> Eq for SetOnce<T> {}
 impl<T> Drop for SetOnce<T> {
     fn drop(&mut self) {
         if self.state.load(Relaxed) == SET {
-            // SAFETY: `&mut self`, and the value is initialized.
-            self.value
-                .with_mut(|ptr| unsafe { ptr::drop_in_place((*ptr).as_mut_ptr()) });
+            self.value.with_mut(|ptr| {
+                // SAFETY: `&mut self`, and the value is initialized.
+                unsafe { ptr::drop_in_place((*ptr).as_mut_ptr()) }
+            });
         }
     }
 }
@@ -258,10 +259,11 @@ impl<T> SetOnce<T> {
         {
             return Err(SetOnceError(value));
         }
-        // SAFETY: SETTING is ours alone: nobody else writes the value, and
-        // nobody reads it before SET.
-        self.value
-            .with_mut(|ptr| unsafe { (*ptr).as_mut_ptr().write(value) });
+        self.value.with_mut(|ptr| {
+            // SAFETY: SETTING is ours alone: nobody else writes the value,
+            // and nobody reads it before SET.
+            unsafe { (*ptr).as_mut_ptr().write(value) }
+        });
         self.state.store(SET, Release);
         self.notify.notify_waiters();
         Ok(())
@@ -273,12 +275,11 @@ impl<T> SetOnce<T> {
         if self.state.load(Relaxed) == SET {
             // Empty for `Drop`, which then has nothing to drop.
             self.state.store(EMPTY, Relaxed);
-            // SAFETY: initialized, and the state now says it is not, so the
-            // value is read out exactly once.
-            Some(
-                self.value
-                    .with(|ptr| unsafe { ptr::read(ptr).assume_init() }),
-            )
+            Some(self.value.with(|ptr| {
+                // SAFETY: initialized, and the state now says it is not, so
+                // the value is read out exactly once.
+                unsafe { ptr::read(ptr).assume_init() }
+            }))
         } else {
             None
         }

@@ -80,7 +80,7 @@ impl TimeShared {
 
     /// The earliest exact deadline of a waiting timer (for tests; the
     /// driver uses [`jump_to_next_timer`](Self::jump_to_next_timer)).
-    #[cfg(all(test, feature = "test-util"))]
+    #[cfg(all(test, feature = "test-util", not(weft_loom)))]
     pub(crate) fn next_exact_deadline(&self) -> Option<Instant> {
         let nanos = self.lock().next_exact()?;
         self.origin.checked_add(Duration::from_nanos(nanos))

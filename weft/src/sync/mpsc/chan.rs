@@ -452,7 +452,7 @@ impl<T, S: Semaphore> Rx<T, S> {
             // claim and its write: a few instructions, no user code). Sleep
             // until it is done (the task waker stored before, if any, is
             // replaced; a later `recv` stores it again).
-            let waker = parked.get_or_insert_with(thread_waker);
+            let waker = parked.get_or_insert_with(crate::sync::block_on::thread_waker);
             chan.rx_waker.register(waker);
             if !fields.list.wait(&chan.tx) {
                 std::thread::park();
@@ -488,18 +488,4 @@ impl<T, S: Semaphore> Drop for Rx<T, S> {
             Drain { fields, chan }.run();
         });
     }
-}
-
-/// A waker that unparks this thread.
-fn thread_waker() -> std::task::Waker {
-    struct Unpark(std::thread::Thread);
-    impl std::task::Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-        fn wake_by_ref(self: &Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    std::task::Waker::from(Arc::new(Unpark(std::thread::current())))
 }

@@ -9,24 +9,6 @@ use loom::thread;
 
 use crate::sync::batch_semaphore::Semaphore;
 
-/// Polls `fut` to completion on this loom thread, parking between polls.
-fn block_on<F: Future>(fut: F) -> F::Output {
-    struct Unpark(thread::Thread);
-    impl std::task::Wake for Unpark {
-        fn wake(self: std::sync::Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(std::sync::Arc::new(Unpark(thread::current())));
-    let mut fut = pin!(fut);
-    loop {
-        if let Poll::Ready(out) = fut.as_mut().poll(&mut Context::from_waker(&waker)) {
-            return out;
-        }
-        thread::park();
-    }
-}
-
 fn poll_once<F: Future>(fut: std::pin::Pin<&mut F>) -> Poll<F::Output> {
     fut.poll(&mut Context::from_waker(Waker::noop()))
 }
@@ -41,11 +23,11 @@ fn loom_sync_semaphore_two_acquirers_and_a_release() {
         let other = {
             let sem = sem.clone();
             thread::spawn(move || {
-                block_on(sem.acquire(1)).unwrap();
+                loom::future::block_on(sem.acquire(1)).unwrap();
                 sem.release(1);
             })
         };
-        block_on(sem.acquire(1)).unwrap();
+        loom::future::block_on(sem.acquire(1)).unwrap();
         sem.release(1);
         other.join().unwrap();
         assert_eq!(sem.available_permits(), 1);
