@@ -3,7 +3,9 @@
 //! more runs must not raise the live-allocation count by twenty or more.
 //! (One-time lazy allocations — thread-locals, the spare descriptor's
 //! bookkeeping — happen in the warm-up.) One test at a time: the counter is
-//! process-wide.
+//! process-wide. A dropped runtime's threads have stopped running tasks but
+//! may still be exiting (freeing their thread-locals and handles) when the
+//! drop returns, so each count is read once they are all gone.
 
 mod common;
 
@@ -49,15 +51,44 @@ static ALLOCATOR: Counting = Counting;
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
+/// The names of this process's runtime threads (workers and blocking-pool
+/// threads are named `weft-worker` by default).
+fn runtime_threads() -> Vec<String> {
+    std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task")
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with("weft-"))
+        .collect()
+}
+
+/// Waits until every runtime thread has exited (a dropped runtime's threads
+/// finish exiting just after its drop returns), for at most ten seconds.
+fn settle() {
+    let give_up = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = runtime_threads();
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < give_up,
+            "runtime threads still running ten seconds after their runtime was dropped: {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// Runs `scenario` once to warm up, then 20 times, and fails if the live
 /// allocation count grew by 20 or more over those 20 runs.
 fn assert_no_leak(what: &str, scenario: impl Fn()) {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     scenario();
+    settle();
     let before = LIVE.load(SeqCst);
     for _ in 0..20 {
         scenario();
     }
+    settle();
     let grown = LIVE.load(SeqCst) - before;
     assert!(
         grown < 20,
