@@ -34,7 +34,7 @@ where
     F::Output: Send + 'static,
 {
     fn execute(&self, future: F) {
-        drop(crate::spawn(future));
+        drop(crate::task::spawn(future));
     }
 }
 

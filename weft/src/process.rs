@@ -583,7 +583,7 @@ impl Drop for Child {
             // Whatever happens to this task (the runtime may drop it
             // unrun), the guard hands an unreaped child to the queue.
             let orphan = Orphan(Some(std));
-            crate::spawn(async move {
+            crate::task::spawn(async move {
                 let mut orphan = orphan;
                 let _ = pidfd.ready(Interest::READABLE).await;
                 if let Some(std) = orphan.0.as_mut() {
@@ -670,7 +670,7 @@ fn sweep_orphans_on_sigchld() {
         // No signal stream: later `spawn`s and `wait`s still sweep.
         Err(_) => return,
     };
-    crate::spawn(async move {
+    crate::task::spawn(async move {
         let sweeping = sweeping;
         let mut sigchld = sigchld;
         loop {

@@ -97,7 +97,7 @@ impl<T: 'static> JoinSet<T> {
         F: Future<Output = T> + Send + 'static,
         T: Send,
     {
-        self.insert(crate::spawn(task))
+        self.insert(super::spawn(task))
     }
 
     /// Spawns `task` on the runtime of `handle` and adds it to the set.
