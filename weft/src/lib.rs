@@ -230,8 +230,8 @@
 
 mod blocking;
 mod driver;
-mod loom;
 mod scheduler;
+mod sys;
 #[cfg(test)]
 mod test_util;
 

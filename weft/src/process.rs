@@ -63,6 +63,7 @@ pub use std::process::{ExitStatus, Output, Stdio};
 
 use crate::io::Interest;
 use crate::net::evented::Evented;
+use crate::sys::lock::lock;
 
 /// A process builder, as [`std::process::Command`] (same methods), whose
 /// `spawn`, `output` and `status` do not block the loop.
@@ -309,7 +310,7 @@ impl Command {
             Err(e) => {
                 // Started but not watchable: stop it, and reap it later.
                 let _ = std.kill();
-                lock_orphans().push(std);
+                lock(&ORPHANS).push(std);
                 Err(io::Error::new(
                     e.kind(),
                     format!("spawning `{}`: {e}", self.program()),
@@ -596,7 +597,7 @@ impl Drop for Child {
             });
             return;
         }
-        lock_orphans().push(std);
+        lock(&ORPHANS).push(std);
         sweep_orphans_on_sigchld();
     }
 }
@@ -617,7 +618,7 @@ struct Orphan(Option<std::process::Child>);
 impl Drop for Orphan {
     fn drop(&mut self) {
         if let Some(std) = self.0.take() {
-            lock_orphans().push(std);
+            lock(&ORPHANS).push(std);
         }
     }
 }
@@ -625,24 +626,16 @@ impl Drop for Orphan {
 /// Children dropped un-reaped outside a runtime (or without a pidfd).
 static ORPHANS: Mutex<Vec<std::process::Child>> = Mutex::new(Vec::new());
 
-fn lock_orphans() -> std::sync::MutexGuard<'static, Vec<std::process::Child>> {
-    ORPHANS.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// The runtimes (by their blocking pool's address) with a task sweeping
 /// the orphan queue on SIGCHLD.
 static SWEEPERS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
-
-fn lock_sweepers() -> std::sync::MutexGuard<'static, Vec<usize>> {
-    SWEEPERS.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// If the orphan queue is not empty and this thread is in a runtime, makes
 /// sure a task of that runtime sweeps it on every SIGCHLD until it is empty
 /// (one such task per runtime: a runtime nobody drives for a while must not
 /// keep the others from sweeping).
 fn sweep_orphans_on_sigchld() {
-    if lock_orphans().is_empty() {
+    if lock(&ORPHANS).is_empty() {
         return;
     }
     let Ok(handle) = crate::runtime::Handle::try_current() else {
@@ -650,7 +643,7 @@ fn sweep_orphans_on_sigchld() {
     };
     let runtime = Arc::as_ptr(handle.inner.blocking()) as usize;
     {
-        let mut sweepers = lock_sweepers();
+        let mut sweepers = lock(&SWEEPERS);
         if sweepers.contains(&runtime) {
             return;
         }
@@ -661,7 +654,7 @@ fn sweep_orphans_on_sigchld() {
     struct Sweeping(usize);
     impl Drop for Sweeping {
         fn drop(&mut self) {
-            lock_sweepers().retain(|&runtime| runtime != self.0);
+            lock(&SWEEPERS).retain(|&runtime| runtime != self.0);
         }
     }
     let sweeping = Sweeping(runtime);
@@ -675,7 +668,7 @@ fn sweep_orphans_on_sigchld() {
         let mut sigchld = sigchld;
         loop {
             reap_orphans();
-            if lock_orphans().is_empty() {
+            if lock(&ORPHANS).is_empty() {
                 // An orphan queued here just before this sweep unregisters
                 // would find it still running and start none: look once
                 // more.
@@ -692,7 +685,7 @@ fn sweep_orphans_on_sigchld() {
 
 /// Reaps every orphan that has exited.
 fn reap_orphans() {
-    let mut orphans = lock_orphans();
+    let mut orphans = lock(&ORPHANS);
     orphans.retain_mut(|child| !matches!(child.try_wait(), Ok(Some(_)) | Err(_)));
 }
 

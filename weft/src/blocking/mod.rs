@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 
 use crate::runtime::context;
 use crate::scheduler::{self, Hooks};
+use crate::sys::lock::{lock, wait, wait_timeout};
 use crate::task::raw::{Cell as TaskCell, TaskRef};
 use crate::task::{Id, JoinHandle};
 
@@ -199,11 +200,6 @@ impl Pool {
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // No user code runs under this lock.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Queues `f` as a job of `kind` for the runtime `handle`.
     pub(crate) fn spawn<F, R>(
         self: &Arc<Self>,
@@ -252,7 +248,7 @@ impl Pool {
         let task = TaskCell::new_blocking(Blocking(Some(f)), Id::next(), handle);
         let join = JoinHandle::new(task.clone());
         let task: TaskRef = task;
-        let mut state = self.lock();
+        let mut state = lock(&self.state);
         if state.shutdown {
             drop(state);
             // The runtime is gone: the job is cancelled, never run.
@@ -298,7 +294,7 @@ impl Pool {
         }
         let pool = Arc::clone(self);
         if let Err(e) = builder.spawn(move || pool.run()) {
-            let mut state = self.lock();
+            let mut state = lock(&self.state);
             state.threads -= 1;
             if state.threads == 0 {
                 // Nobody will run the queue: fail its jobs rather than let
@@ -325,7 +321,7 @@ impl Pool {
     fn run(self: Arc<Self>) {
         IN_POOL.set(Arc::as_ptr(&self));
         self.config.hooks.thread_start();
-        let mut state = self.lock();
+        let mut state = lock(&self.state);
         loop {
             if let Some((task, slow)) = state.next_job(self.max_slow) {
                 self.queued.store(state.runnable(self.max_slow), Release);
@@ -342,7 +338,7 @@ impl Pool {
                 // `spawn_in` goes back, and a paused loop looks again.
                 #[cfg(feature = "test-util")]
                 driver.allow_auto_advance();
-                state = self.lock();
+                state = lock(&self.state);
                 if slow {
                     state.slow_running -= 1;
                     self.queued.store(state.runnable(self.max_slow), Release);
@@ -367,16 +363,13 @@ impl Pool {
                 }
             }
             state.idle += 1;
-            let (next, timeout) = self
-                .work
-                .wait_timeout(state, self.config.keep_alive)
-                .unwrap_or_else(|e| e.into_inner());
+            let (next, timed_out) = wait_timeout(&self.work, state, self.config.keep_alive);
             state = next;
             state.idle -= 1;
             if state.notified > 0 {
                 state.notified -= 1;
             }
-            if timeout.timed_out() && !state.has_runnable(self.max_slow) && !state.shutdown {
+            if timed_out && !state.has_runnable(self.max_slow) && !state.shutdown {
                 break;
             }
         }
@@ -398,7 +391,7 @@ impl Pool {
         while self.queued.load(Acquire) == 0 && start.elapsed() < SPIN {
             std::hint::spin_loop();
         }
-        let mut state = self.lock();
+        let mut state = lock(&self.state);
         state.spinning -= 1;
         // If no `spawn` promised this thread a job, take back its offer (a
         // promised job is in the queue, or was taken by another thread).
@@ -410,7 +403,7 @@ impl Pool {
 
     /// Threads alive now.
     pub(crate) fn threads(&self) -> usize {
-        self.lock().threads
+        lock(&self.state).threads
     }
 
     /// Shutdown for a dropped runtime: waits for the running jobs up to
@@ -418,7 +411,7 @@ impl Pool {
     pub(crate) fn shutdown_on_drop(&self) {
         let timeout = self.config.drop_timeout;
         if !self.shutdown(Some(timeout)) {
-            let state = self.lock();
+            let state = lock(&self.state);
             eprintln!(
                 "weft: the runtime was dropped with {} blocking job(s) still running after {timeout:?} \
                  (Builder::shutdown_timeout); leaving them to finish on their own",
@@ -429,7 +422,7 @@ impl Pool {
 
     /// Jobs waiting for a thread.
     pub(crate) fn queue_depth(&self) -> usize {
-        let state = self.lock();
+        let state = lock(&self.state);
         state.must_run.len() + state.queue.len() + state.slow.len()
     }
 
@@ -439,7 +432,7 @@ impl Pool {
     /// queue on their own. Queued jobs are not cancelled: a job spawned
     /// before the shutdown runs, as tokio's do.
     pub(crate) fn shutdown(&self, timeout: Option<Duration>) -> bool {
-        let mut state = self.lock();
+        let mut state = lock(&self.state);
         state.shutdown = true;
         drop(state);
         // Idle threads wake to run what is queued, then exit.
@@ -448,21 +441,16 @@ impl Pool {
         // Shut down from one of this pool's own jobs (the last handle to the
         // runtime dropped there): that thread cannot wait for itself.
         let me = usize::from(std::ptr::eq(IN_POOL.get(), self));
-        let mut state = self.lock();
+        let mut state = lock(&self.state);
         while state.threads > me {
             state = match (timeout, deadline) {
-                (None, _) | (Some(_), None) => {
-                    self.exited.wait(state).unwrap_or_else(|e| e.into_inner())
-                }
+                (None, _) | (Some(_), None) => wait(&self.exited, state),
                 (Some(_), Some(deadline)) => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         return false;
                     }
-                    self.exited
-                        .wait_timeout(state, left)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0
+                    wait_timeout(&self.exited, state, left).0
                 }
             };
         }

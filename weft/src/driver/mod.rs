@@ -53,7 +53,7 @@ impl Handle {
     /// the loop is unparked to recompute it.
     pub(crate) fn insert_timer(&self, deadline: Instant, waker: Waker) -> Inserted {
         let when = self.time.deadline_to_tick(deadline);
-        let mut wheel = self.time.lock();
+        let mut wheel = self.time.wheel();
         let earliest = wheel.next_deadline().is_none_or(|next| when < next);
         #[cfg(not(feature = "test-util"))]
         let inserted = wheel.insert(when, waker);

@@ -15,10 +15,11 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll};
 
 use super::OpenOptions;
+use crate::sys::lock::{get_mut, lock};
 use crate::task::JoinHandle;
 
 /// Largest buffer one job reads or writes, unless
@@ -96,7 +97,7 @@ impl std::task::Wake for FanOut {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        let waiters = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        let waiters = std::mem::take(&mut *lock(&self.0));
         waiters.into_iter().for_each(std::task::Waker::wake);
     }
 }
@@ -318,7 +319,7 @@ impl File {
     /// ```
     pub async fn into_std(self) -> std::fs::File {
         std::future::poll_fn(|cx| loop {
-            match self.lock().poll_idle(cx, &self.std, &self.path) {
+            match lock(&self.inner).poll_idle(cx, &self.std, &self.path) {
                 Poll::Ready(Ok(())) => return Poll::Ready(()),
                 // Dropped, as tokio's `into_std` drops it; the next round
                 // finds the file idle.
@@ -353,7 +354,7 @@ impl File {
         if self.tokio_seek.is_some() {
             return Err(self);
         }
-        let inner = self.inner.get_mut().unwrap_or_else(|e| e.into_inner());
+        let inner = get_mut(&mut self.inner);
         let settled = match &inner.state {
             State::Idle(buf) => {
                 buf.as_ref().map_or(0, Buf::remaining) == 0 && inner.last_write_err.is_none()
@@ -370,11 +371,6 @@ impl File {
                 Err(self)
             }
         }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        // No user code runs under this lock.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn error(&self, e: io::Error, op: &str) -> io::Error {
@@ -394,7 +390,7 @@ impl File {
         let slot: Arc<Mutex<Option<io::Result<T>>>> = Arc::default();
         let mut f = Some(f);
         std::future::poll_fn(|cx| {
-            let mut inner = self.lock();
+            let mut inner = lock(&self.inner);
             ready!(inner.poll_idle(cx, &self.std, &self.path))?;
             let State::Idle(buf) = &mut inner.state else {
                 unreachable!("poll_idle returned with a job in flight")
@@ -404,15 +400,15 @@ impl File {
             let f = f.take().expect("the job is started once");
             inner.state = State::Busy(crate::task::spawn_blocking(move || {
                 let result = f(&std);
-                *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+                *lock(&slot) = Some(result);
                 (Operation::Other, buf)
             }));
             Poll::Ready(Ok::<(), io::Error>(()))
         })
         .await?;
-        let take = || slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let take = || lock(&slot).take();
         std::future::poll_fn(|cx| {
-            let mut inner = self.lock();
+            let mut inner = lock(&self.inner);
             // Looked at under the lock: with the slot still empty, the job in
             // flight is this one (the job fills the slot before it ends, and
             // no other job can start before it ends): wait for it.
@@ -509,7 +505,7 @@ impl Inner {
             unreachable!("poll_job on an idle file")
         };
         {
-            let mut waiters = self.fan.0.lock().unwrap_or_else(|e| e.into_inner());
+            let mut waiters = lock(&self.fan.0);
             if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
                 waiters.push(cx.waker().clone());
             }
@@ -602,7 +598,7 @@ impl futures_io::AsyncRead for File {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let path = Arc::clone(&this.path);
-        let inner = this.inner.get_mut().unwrap_or_else(|e| e.into_inner());
+        let inner = get_mut(&mut this.inner);
         loop {
             match &mut inner.state {
                 State::Idle(buf) => {
@@ -671,7 +667,7 @@ impl futures_io::AsyncWrite for File {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let path = Arc::clone(&this.path);
-        let inner = this.inner.get_mut().unwrap_or_else(|e| e.into_inner());
+        let inner = get_mut(&mut this.inner);
         loop {
             if let Some(e) = inner.last_write_err.take() {
                 return Poll::Ready(Err(super::with_path(e, "writing", &path)));
@@ -730,10 +726,7 @@ impl futures_io::AsyncWrite for File {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let (std, path) = (Arc::clone(&this.std), Arc::clone(&this.path));
-        this.inner
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .poll_idle(cx, &std, &path)
+        get_mut(&mut this.inner).poll_idle(cx, &std, &path)
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -749,7 +742,7 @@ impl futures_io::AsyncSeek for File {
     ) -> Poll<io::Result<u64>> {
         let this = self.get_mut();
         let path = Arc::clone(&this.path);
-        let inner = this.inner.get_mut().unwrap_or_else(|e| e.into_inner());
+        let inner = get_mut(&mut this.inner);
         loop {
             match &mut inner.state {
                 State::Idle(buf) => {
@@ -877,7 +870,7 @@ impl IntoRawFd for File {
     /// If a job is in flight and the descriptor cannot be duplicated (the
     /// process is out of descriptors): the trait has no way to report it.
     fn into_raw_fd(mut self) -> RawFd {
-        let inner = self.inner.get_mut().unwrap_or_else(|e| e.into_inner());
+        let inner = get_mut(&mut self.inner);
         if let State::Idle(Some(buf)) = &mut inner.state {
             let unread = buf.remaining();
             if unread > 0 {

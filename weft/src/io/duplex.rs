@@ -3,12 +3,13 @@
 
 use std::io::{self, IoSlice, IoSliceMut};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
 use super::simplex::{budgeted, wake, SimplexStream};
+use crate::sys::lock::lock;
 
 /// A bidirectional in-memory pipe: one end of a pair made by [`duplex`],
 /// which act like two connected sockets. What one end writes, the other
@@ -98,12 +99,6 @@ pub fn duplex(max_buf_size: usize) -> (DuplexStream, DuplexStream) {
             write: one,
         },
     )
-}
-
-/// Locks a pipe, ignoring poison: the pipe's state is consistent between
-/// its operations, none of which runs user code under the lock.
-fn lock(pipe: &Mutex<SimplexStream>) -> MutexGuard<'_, SimplexStream> {
-    pipe.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl DuplexStream {

@@ -27,7 +27,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::pin::Pin;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicBool, AtomicU64};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -36,6 +36,7 @@ use rustix::net::SocketFlags;
 
 use crate::driver::io::Direction;
 use crate::net::evented::Evented;
+use crate::sys::lock::lock;
 use crate::time::Sleep;
 
 /// The spare descriptor; `None` while it is released or could not be had.
@@ -83,10 +84,6 @@ pub(crate) fn classify(errno: Option<i32>) -> AcceptError {
     }
 }
 
-fn lock_spare() -> std::sync::MutexGuard<'static, Option<OwnedFd>> {
-    SPARE.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 fn open_spare() -> Option<OwnedFd> {
     use rustix::fs::{open, Mode, OFlags};
     open("/", OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).ok()
@@ -95,7 +92,7 @@ fn open_spare() -> Option<OwnedFd> {
 /// Makes sure the process holds its spare descriptor (called when a
 /// listener is created, and after the spare was used).
 pub(crate) fn reserve() {
-    let mut spare = lock_spare();
+    let mut spare = lock(&SPARE);
     if spare.is_none() {
         *spare = open_spare();
     }
@@ -110,7 +107,7 @@ pub(crate) fn reserve() {
 /// also runs when nothing is queued; it then closes nothing and the caller
 /// waits for the next connection as after `EAGAIN`.
 pub(crate) fn shed(listener: impl AsFd) -> Option<usize> {
-    let mut spare = lock_spare();
+    let mut spare = lock(&SPARE);
     drop(spare.take()?);
     let mut closed = 0;
     let emptied = loop {
@@ -256,20 +253,15 @@ impl Acceptor {
         if self.backed_off.swap(false, Relaxed) {
             // Exhaustion is over: the next back-off starts short, and the
             // spare descriptor, if it was lost, is taken again.
-            self.lock_backoff().delay = None;
+            lock(&self.backoff).delay = None;
             reserve();
         }
         Poll::Ready(Ok(accepted))
     }
 
-    fn lock_backoff(&self) -> MutexGuard<'_, Backoff> {
-        // No user code runs under this lock.
-        self.backoff.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Starts (or lengthens) the back-off timer; `Pending` until it fires.
     fn start_backoff<T>(&self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
-        let mut backoff = self.lock_backoff();
+        let mut backoff = lock(&self.backoff);
         let delay = next_backoff(backoff.delay);
         backoff.delay = Some(delay);
         backoff.timer = Some(Box::pin(crate::time::sleep(delay)));
@@ -288,7 +280,7 @@ impl Acceptor {
 
     /// `Ready` once the back-off timer has fired (or there is none).
     fn poll_backoff(&self, cx: &mut Context<'_>) -> Poll<()> {
-        let mut backoff = self.lock_backoff();
+        let mut backoff = lock(&self.backoff);
         if let Some(timer) = backoff.timer.as_mut() {
             ready!(timer.as_mut().poll(cx));
             backoff.timer = None;
@@ -361,7 +353,7 @@ mod tests {
                 let mut buf = [0u8; 1];
                 assert!(matches!(client.read(&mut buf), Ok(0) | Err(_)));
             }
-            assert!(lock_spare().is_some(), "the spare is taken back");
+            assert!(lock(&SPARE).is_some(), "the spare is taken back");
         }
     }
 }

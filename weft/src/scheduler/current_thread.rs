@@ -37,6 +37,7 @@ use super::registry::Registry;
 use super::Config;
 use crate::driver::{self, Driver};
 use crate::runtime::context;
+use crate::sys::lock::lock;
 use crate::task::raw::{Cell as TaskCell, LocalOwner, Ran, TaskRef, NOT_OWNED};
 use crate::task::{coop, Id, JoinHandle};
 
@@ -216,7 +217,7 @@ impl Shared {
     /// Takes the loop's core, unless another thread has it or local tasks
     /// tie it to another thread.
     fn take_core(&self) -> Option<Box<Core>> {
-        let mut core = self.core.lock().unwrap_or_else(|e| e.into_inner());
+        let mut core = lock(&self.core);
         // Checked under the lock: `spawn_local` sets the owner while its
         // thread holds the core, so the lock orders the two.
         if self
@@ -234,7 +235,7 @@ impl Shared {
     /// which `shutdown` also takes, so exactly one of the two drops the
     /// tasks.
     fn put_core(self: &Arc<Self>, core: Box<Core>) {
-        let mut slot = self.core.lock().unwrap_or_else(|e| e.into_inner());
+        let mut slot = lock(&self.core);
         if self.closed.load(Acquire) {
             drop(slot);
             shutdown_core(self, core);
@@ -242,8 +243,7 @@ impl Shared {
             *slot = Some(core);
             drop(slot);
         }
-        let waiters =
-            std::mem::take(&mut *self.core_waiters.lock().unwrap_or_else(|e| e.into_inner()));
+        let waiters = std::mem::take(&mut *lock(&self.core_waiters));
         waiters.iter().for_each(Thread::unpark);
     }
 }
@@ -423,10 +423,7 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
         // Another thread runs the loop (or the runtime has shut down and
         // no loop will run again): poll our future here between parks.
         if !shared.closed.load(Acquire) {
-            let mut waiters = shared
-                .core_waiters
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut waiters = lock(&shared.core_waiters);
             let me = thread::current();
             if !waiters.iter().any(|t| t.id() == me.id()) {
                 waiters.push(me);
@@ -688,7 +685,7 @@ fn run_task(core: &mut Core, task: TaskRef) {
 /// can take the loop's core, or by the thread that holds it when it lets go.
 pub(crate) fn shutdown(shared: &Arc<Shared>) {
     let core = {
-        let mut slot = shared.core.lock().unwrap_or_else(|e| e.into_inner());
+        let mut slot = lock(&shared.core);
         shared.closed.store(true, Release);
         slot.take()
     };

@@ -5,8 +5,9 @@
 use std::collections::VecDeque;
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::{Acquire, Release};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 
+use crate::sys::lock::lock;
 use crate::task::raw::TaskRef;
 
 pub(crate) struct Inject {
@@ -32,16 +33,11 @@ impl Inject {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Queue> {
-        // No user code runs under this lock; poison carries no meaning.
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Queues `task`; after `close` the task is shut down instead (a late
     /// wake of a completed task, or a spawn that raced the shutdown).
     /// Returns false in that case.
     pub(crate) fn push(&self, task: TaskRef) -> bool {
-        let mut queue = self.lock();
+        let mut queue = lock(&self.queue);
         if queue.closed {
             drop(queue);
             task.shutdown();
@@ -54,7 +50,7 @@ impl Inject {
 
     /// Queues a batch (the overflow of a local queue).
     pub(crate) fn push_batch(&self, tasks: Vec<TaskRef>) {
-        let mut queue = self.lock();
+        let mut queue = lock(&self.queue);
         if queue.closed {
             drop(queue);
             tasks.into_iter().for_each(|task| task.shutdown());
@@ -68,7 +64,7 @@ impl Inject {
         if self.is_empty() {
             return None;
         }
-        let mut queue = self.lock();
+        let mut queue = lock(&self.queue);
         let task = queue.tasks.pop_front();
         self.len.store(queue.tasks.len(), Release);
         task
@@ -80,7 +76,7 @@ impl Inject {
         if self.is_empty() || max == 0 {
             return None;
         }
-        let mut queue = self.lock();
+        let mut queue = lock(&self.queue);
         let first = queue.tasks.pop_front()?;
         for _ in 1..max {
             match queue.tasks.pop_front() {
@@ -103,7 +99,7 @@ impl Inject {
     /// Closes the queue if it is empty (later pushes shut their task down);
     /// returns false, leaving it open, if tasks are still queued.
     pub(crate) fn close_if_empty(&self) -> bool {
-        let mut queue = self.lock();
+        let mut queue = lock(&self.queue);
         if queue.tasks.is_empty() {
             queue.closed = true;
         }

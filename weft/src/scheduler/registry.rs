@@ -4,6 +4,7 @@
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Mutex, MutexGuard};
 
+use crate::sys::lock::lock;
 use crate::task::raw::{TaskRef, NOT_OWNED};
 
 /// A slab of tasks; each task keeps its index in `Header::owned_index`.
@@ -77,7 +78,7 @@ impl Shared {
     fn shard(&self, id: u64) -> MutexGuard<'_, Shard> {
         let index = (id & self.mask) as usize;
         // No user code runs under these locks; poison carries no meaning.
-        self.shards[index].lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.shards[index])
     }
 
     /// Registers a new task; false (and nothing registered) once closed.
@@ -102,13 +103,7 @@ impl Shared {
     pub(crate) fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|shard| {
-                shard
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .registry
-                    .len()
-            })
+            .map(|shard| lock(&shard).registry.len())
             .sum()
     }
 
@@ -116,7 +111,7 @@ impl Shared {
     pub(crate) fn close_and_drain(&self) -> Vec<TaskRef> {
         let mut tasks = Vec::new();
         for shard in self.shards.iter() {
-            let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
+            let mut shard = lock(&shard);
             shard.closed = true;
             tasks.extend(shard.registry.drain());
         }

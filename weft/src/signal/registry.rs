@@ -11,6 +11,7 @@
 //! runtime's driver and turn `pending` flags into generation bumps that
 //! every listener of that signal sees.
 
+use crate::sys::lock::lock;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::Ordering::SeqCst;
@@ -161,11 +162,6 @@ impl Globals {
         lock(&slot.waiters).retain(|(owner, _)| *owner != id);
         slot.listeners.fetch_sub(1, SeqCst);
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // No user code runs under these locks.
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The signal handler.

@@ -3,7 +3,8 @@
 use std::sync::atomic::Ordering::{Acquire, Release};
 
 use super::Notify;
-use crate::loom::{self, AtomicUsize, Mutex};
+use crate::sys::lock::lock;
+use crate::sys::loom::{AtomicUsize, Mutex};
 
 /// A barrier enables multiple tasks to synchronize the beginning of some
 /// computation.
@@ -95,7 +96,7 @@ impl Barrier {
     pub async fn wait(&self) -> BarrierWaitResult {
         // The critical section never yields, so a std lock is right here.
         let generation = {
-            let mut state = loom::lock(&self.state);
+            let mut state = lock(&self.state);
             let generation = state.generation;
             state.arrived += 1;
             if state.arrived == self.n {

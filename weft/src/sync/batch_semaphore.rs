@@ -34,7 +34,8 @@ const ACQUIRE: Ordering = Ordering::Acquire;
 use std::task::{ready, Context, Poll, Waker};
 
 use super::linked_list::{Link, List, Pointers, WakeList};
-use crate::loom::{self, AtomicUsize, Mutex, MutexGuard, UnsafeCell};
+use crate::sys::lock::lock;
+use crate::sys::loom::{AtomicUsize, Mutex, MutexGuard, UnsafeCell};
 use crate::task::coop;
 
 /// The low-level semaphore (see the module docs).
@@ -276,7 +277,7 @@ impl Semaphore {
             }
         }
         // Waiters (or an overflow, which the slow path reports).
-        self.release_locked(n, loom::lock(&self.waiters));
+        self.release_locked(n, lock(&self.waiters));
     }
 
     /// Removes up to `n` available permits; returns how many it removed.
@@ -303,7 +304,7 @@ impl Semaphore {
     /// waiter (now and later) gets an error.
     pub(crate) fn close(&self) {
         let mut wakers = WakeList::new();
-        let mut waiters = loom::lock(&self.waiters);
+        let mut waiters = lock(&self.waiters);
         // Set the bit under the lock, so that no waiter can queue after
         // seeing it clear but before `closed` is set.
         self.permits.fetch_or(Self::CLOSED, Release);
@@ -329,7 +330,7 @@ impl Semaphore {
             if done {
                 return;
             }
-            waiters = loom::lock(&self.waiters);
+            waiters = lock(&self.waiters);
         }
     }
 
@@ -397,7 +398,7 @@ impl Semaphore {
             if rem == 0 {
                 return;
             }
-            waiters = loom::lock(&self.waiters);
+            waiters = lock(&self.waiters);
         }
     }
 
@@ -413,7 +414,7 @@ impl Semaphore {
         // before the lock): a panicking `clone` then leaves nothing taken
         // and runs no user code under the lock.
         let mut new_waker = (!queued).then(|| cx.waker().clone());
-        let mut waiters = loom::lock(&self.waiters);
+        let mut waiters = lock(&self.waiters);
         if waiters.closed {
             return Poll::Ready(Err(AcquireError::closed()));
         }
@@ -572,7 +573,7 @@ impl Drop for Acquire<'_> {
         if !self.queued {
             return;
         }
-        let mut waiters = loom::lock(&self.semaphore.waiters);
+        let mut waiters = lock(&self.semaphore.waiters);
         // SAFETY: the node is in this semaphore's list or in none, and we
         // hold its lock.
         unsafe { waiters.queue.remove(NonNull::from(&self.node)) };

@@ -66,9 +66,10 @@ use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use crate::loom::{self, AtomicUsize, Mutex, MutexGuard};
 use crate::sync::linked_list::WakeList;
 use crate::sync::Notify;
+use crate::sys::lock::lock;
+use crate::sys::loom::{AtomicUsize, Mutex, MutexGuard};
 use crate::task::coop;
 
 /// The errors of broadcast channels (tokio's types and `Display` texts).
@@ -276,11 +277,11 @@ pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 
 impl<T> Shared<T> {
     fn lock_tail(&self) -> MutexGuard<'_, Tail> {
-        loom::lock(&self.tail)
+        lock(&self.tail)
     }
 
     fn slot(&self, pos: u64) -> MutexGuard<'_, Slot<T>> {
-        loom::lock(&self.buffer[(pos & self.mask as u64) as usize])
+        lock(&self.buffer[(pos & self.mask as u64) as usize])
     }
 
     /// Wakes every queued receiver, outside the lock (in batches).

@@ -30,7 +30,8 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll, Waker};
 
 use super::linked_list::{GuardedList, Link, List, Pointers, WakeList};
-use crate::loom::{self, AtomicUsize, Mutex, UnsafeCell};
+use crate::sys::lock::lock;
+use crate::sys::loom::{AtomicUsize, Mutex, UnsafeCell};
 use crate::task::coop;
 
 /// Notifies a single task to wake up.
@@ -466,7 +467,7 @@ impl Notify {
                 Err(actual) => curr = actual,
             }
         }
-        let mut waiters = loom::lock(&self.waiters);
+        let mut waiters = lock(&self.waiters);
         // Reload under the lock: only lock holders leave WAITING.
         let curr = self.state.load(Acquire);
         if let Some(waker) = notify_locked(&mut waiters, &self.state, curr, strategy) {
@@ -509,7 +510,7 @@ impl Notify {
     /// # }
     /// ```
     pub fn notify_waiters(&self) {
-        let mut waiters = loom::lock(&self.waiters);
+        let mut waiters = lock(&self.waiters);
         let curr = self.state.load(Acquire);
         if get_state(curr) != WAITING {
             // Nobody is linked: counting the call is enough (futures
@@ -556,7 +557,7 @@ impl Notify {
             if drain.done {
                 return;
             }
-            waiters = loom::lock(&self.waiters);
+            waiters = lock(&self.waiters);
         }
     }
 }
@@ -575,7 +576,7 @@ impl Drop for Drain<'_> {
         if self.done {
             return;
         }
-        let _waiters = loom::lock(&self.notify.waiters);
+        let _waiters = lock(&self.notify.waiters);
         // SAFETY: the lock is held and the guard is still live (declared
         // before this value).
         while let Some(node) = unsafe { self.list.pop_back() } {
@@ -690,7 +691,7 @@ impl Parts<'_> {
                 }
                 // Clone before locking: a clone may run arbitrary code.
                 let waker = waker.cloned();
-                let mut waiters = loom::lock(&notify.waiters);
+                let mut waiters = lock(&notify.waiters);
                 let mut curr = notify.state.load(Acquire);
                 if calls(curr) != notify_waiters_calls {
                     *state = State::Done;
@@ -743,7 +744,7 @@ impl Parts<'_> {
                     return Poll::Ready(());
                 }
                 let mut old_waker = None;
-                let mut waiters = loom::lock(&notify.waiters);
+                let mut waiters = lock(&notify.waiters);
                 // Notifications are stored under the lock.
                 if waiter.notification.load(Acquire) != NOTIFICATION_NONE {
                     // SAFETY: lock held; the node is unlinked.
@@ -786,7 +787,7 @@ impl Parts<'_> {
             return;
         }
         let notify = self.notify;
-        let mut waiters = loom::lock(&notify.waiters);
+        let mut waiters = lock(&notify.waiters);
         let mut curr = notify.state.load(Acquire);
         let notification = self.waiter.notification.load(Relaxed);
         // SAFETY: lock held; the node is in this Notify's list, a guarded

@@ -15,7 +15,7 @@ use std::ptr;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 use super::batch_semaphore::{Semaphore, TryAcquireError};
-use crate::loom::{AtomicU8, UnsafeCell};
+use crate::sys::loom::{AtomicU8, UnsafeCell};
 
 /// A thread-safe cell that can be written to only once.
 ///

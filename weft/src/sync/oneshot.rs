@@ -57,7 +57,7 @@ use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll, Waker};
 
-use crate::loom::{AtomicUsize, UnsafeCell};
+use crate::sys::loom::{AtomicUsize, UnsafeCell};
 use crate::task::coop;
 
 /// The errors of oneshot channels (tokio's types and `Display` texts).

@@ -13,7 +13,7 @@ use std::ptr;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
 use super::Notify;
-use crate::loom::{AtomicU8, UnsafeCell};
+use crate::sys::loom::{AtomicU8, UnsafeCell};
 
 const EMPTY: u8 = 0;
 /// A `set` is writing the value.

@@ -19,7 +19,7 @@
 use std::sync::atomic::Ordering::{AcqRel, Acquire};
 use std::task::Waker;
 
-use crate::loom::{AtomicU8, UnsafeCell};
+use crate::sys::loom::{AtomicU8, UnsafeCell};
 
 const IDLE: u8 = 0;
 const REGISTERING: u8 = 1;
@@ -72,7 +72,7 @@ impl WakerCell {
                 // again (a spin at worst, for the length of a clone; under
                 // loom the hint lets the waking thread finish).
                 waker.wake_by_ref();
-                crate::loom::spin_loop();
+                crate::sys::loom::spin_loop();
                 return;
             }
         }

@@ -60,8 +60,9 @@ use std::panic;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::Arc;
 
-use crate::loom::{self, AtomicUsize, RwLock, RwLockReadGuard};
 use crate::sync::Notify;
+use crate::sys::lock::{read, write};
+use crate::sys::loom::{AtomicUsize, RwLock, RwLockReadGuard};
 use crate::task::coop::cooperative;
 
 /// The errors of watch channels (tokio's types and `Display` texts).
@@ -181,7 +182,7 @@ impl<T> Shared<T> {
     /// The value and whether it is newer than `seen`; the version read under
     /// the read lock is the one of the value read.
     fn read(&self, seen: usize) -> (RwLockReadGuard<'_, T>, usize, bool) {
-        let inner = loom::read(&self.value);
+        let inner = read(&self.value);
         let version = self.state() & !CLOSED;
         (inner, version, version != seen)
     }
@@ -486,7 +487,7 @@ impl<T> Sender<T> {
         F: FnOnce(&mut T) -> bool,
     {
         {
-            let mut value = loom::write(&self.shared.value);
+            let mut value = write(&self.shared.value);
             match panic::catch_unwind(panic::AssertUnwindSafe(|| modify(&mut value))) {
                 Ok(true) => {}
                 Ok(false) => return false,
@@ -520,7 +521,7 @@ impl<T> Sender<T> {
     /// lock: do not send while holding it.
     pub fn borrow(&self) -> Ref<'_, T> {
         Ref {
-            inner: loom::read(&self.shared.value),
+            inner: read(&self.shared.value),
             has_changed: false,
         }
     }

@@ -12,6 +12,7 @@ use std::task::{ready, Context, Poll};
 
 use super::raw::{Join, Task};
 use super::{coop, Id};
+use crate::sys::lock::{into_inner, lock};
 
 /// An owned permission to await a spawned task's output.
 ///
@@ -249,7 +250,7 @@ impl JoinError {
     /// The panic's payload, or the error back if the task was cancelled.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
-            Repr::Panic(payload) => Ok(payload.into_inner().unwrap_or_else(|e| e.into_inner())),
+            Repr::Panic(payload) => Ok(into_inner(payload)),
             Repr::Cancelled => Err(self),
         }
     }
@@ -263,7 +264,7 @@ impl JoinError {
         let Repr::Panic(payload) = &self.repr else {
             return None;
         };
-        let payload = payload.lock().unwrap_or_else(|e| e.into_inner());
+        let payload = lock(&payload);
         payload
             .downcast_ref::<&str>()
             .map(|s| s.to_string())

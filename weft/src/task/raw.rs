@@ -21,6 +21,7 @@ use futures_util::task::{waker_ref, ArcWake};
 use super::state::{Idle, Start, State, Wake};
 use super::{coop, Id, JoinError};
 use crate::scheduler;
+use crate::sys::lock::lock;
 
 /// How the scheduler holds a task.
 pub(crate) type TaskRef = Arc<dyn Task>;
@@ -384,7 +385,7 @@ where
     fn join_slot(&self) -> MutexGuard<'_, JoinSlot<F::Output>> {
         // User code never runs under this lock, so it cannot be poisoned
         // half-way through an update.
-        self.join.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.join)
     }
 }
 

@@ -16,7 +16,7 @@
 
 use std::sync::atomic::Ordering::{AcqRel, Acquire};
 
-use crate::loom::AtomicUsize;
+use crate::sys::loom::AtomicUsize;
 
 const RUNNING: usize = 1;
 const NOTIFIED: usize = 1 << 1;

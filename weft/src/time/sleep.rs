@@ -111,7 +111,7 @@ impl Sleep {
         this.deadline = deadline;
         this.elapsed = false;
         if let Some(key) = this.key.take() {
-            let waker = this.driver.time.lock().remove(key);
+            let waker = this.driver.time.wheel().remove(key);
             if let Some(waker) = waker {
                 match this.driver.insert_timer(deadline.into_std(), waker.clone()) {
                     Inserted::Pending(key) => this.key = Some(key),
@@ -144,7 +144,7 @@ impl Future for Sleep {
                 }
             },
             Some(key) => {
-                let mut wheel = this.driver.time.lock();
+                let mut wheel = this.driver.time.wheel();
                 if wheel.is_fired(key) {
                     wheel.remove(key);
                     this.key = None;
@@ -177,7 +177,7 @@ impl std::fmt::Debug for Sleep {
 impl Drop for Sleep {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            let waker = self.driver.time.lock().remove(key);
+            let waker = self.driver.time.wheel().remove(key);
             drop(waker);
         }
     }
@@ -198,18 +198,18 @@ mod tests {
             assert!(Pin::new(s).poll(&mut cx).is_pending());
         }
         let time = Arc::clone(&sleeps[0].driver.time);
-        assert_eq!(time.lock().len(), 100);
+        assert_eq!(time.wheel().len(), 100);
         sleeps.truncate(10);
-        assert_eq!(time.lock().len(), 10);
+        assert_eq!(time.wheel().len(), 10);
         let mut s = sleeps.pop().unwrap();
         Pin::new(&mut s).reset(Instant::now() + Duration::from_secs(7200));
         assert_eq!(
-            time.lock().len(),
+            time.wheel().len(),
             10,
             "reset moves the entry, it does not add one"
         );
         drop(s);
         drop(sleeps);
-        assert_eq!(time.lock().len(), 0);
+        assert_eq!(time.wheel().len(), 0);
     }
 }

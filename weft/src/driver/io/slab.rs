@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use super::ready::Ready;
 use super::waiter::Waiter;
+use crate::sys::lock::lock;
 
 /// A bit field inside the slot state word.
 #[derive(Clone, Copy)]
@@ -256,7 +257,7 @@ impl Slab {
     /// Claims a free slot.
     pub(crate) fn allocate(&self) -> io::Result<SlotRef> {
         let index = {
-            let mut list = self.free.lock().unwrap_or_else(|e| e.into_inner());
+            let mut list = lock(&self.free);
             match list.free.pop() {
                 Some(index) => index as usize,
                 None if list.next_unused < PAGE_SIZE * MAX_PAGES => {
@@ -286,7 +287,7 @@ impl Slab {
     /// old generation and will be dropped as stale.
     pub(crate) fn release(&self, slot: &SlotRef) {
         slot.slot().reset();
-        let mut list = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        let mut list = lock(&self.free);
         list.free.push(slot.index);
     }
 

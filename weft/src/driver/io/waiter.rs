@@ -29,7 +29,7 @@
 use std::sync::atomic::Ordering::{AcqRel, Acquire};
 use std::task::Waker;
 
-use crate::loom::{AtomicU8, UnsafeCell};
+use crate::sys::loom::{AtomicU8, UnsafeCell};
 
 const IDLE: u8 = 0;
 const REGISTERING: u8 = 1;

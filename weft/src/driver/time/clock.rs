@@ -21,7 +21,8 @@ use std::sync::atomic::Ordering::{Acquire, Release, SeqCst};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::loom::AtomicUsize;
+use crate::sys::lock::lock;
+use crate::sys::loom::AtomicUsize;
 
 /// Set once any runtime's clock was paused: until then `time::Instant::now`
 /// reads the system clock without looking for the current runtime (the cost
@@ -71,17 +72,12 @@ impl Clock {
         clock
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        // Only plain assignments happen under the lock.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// The clock's reading.
     pub(crate) fn now(&self) -> Instant {
         if !self.ever_paused.load(Acquire) {
             return Instant::now();
         }
-        let inner = self.lock();
+        let inner = lock(&self.inner);
         match inner.unfrozen {
             Some(unfrozen) => inner.base + unfrozen.elapsed(),
             None => inner.base,
@@ -94,7 +90,7 @@ impl Clock {
 
     /// Stops the clock at its current reading.
     pub(crate) fn pause(&self) -> Result<(), &'static str> {
-        let mut inner = self.lock();
+        let mut inner = lock(&self.inner);
         let Some(unfrozen) = inner.unfrozen else {
             return Err("time is already frozen");
         };
@@ -108,7 +104,7 @@ impl Clock {
 
     /// Starts the clock again from its current reading.
     pub(crate) fn resume(&self) -> Result<(), &'static str> {
-        let mut inner = self.lock();
+        let mut inner = lock(&self.inner);
         if inner.unfrozen.is_some() {
             return Err("time is not frozen");
         }
@@ -121,7 +117,7 @@ impl Clock {
     /// deadlines are, to about 30 years: `Duration::MAX` does not
     /// overflow); returns the new reading.
     pub(crate) fn advance(&self, duration: Duration) -> Result<Instant, &'static str> {
-        let mut inner = self.lock();
+        let mut inner = lock(&self.inner);
         if inner.unfrozen.is_some() {
             return Err("time is not frozen");
         }
@@ -135,7 +131,7 @@ impl Clock {
     /// Auto-advance: moves a paused clock forward to `to` (never back).
     /// False if the clock runs (it was resumed meanwhile).
     pub(crate) fn advance_to(&self, to: Instant) -> bool {
-        let mut inner = self.lock();
+        let mut inner = lock(&self.inner);
         if inner.unfrozen.is_some() {
             return false;
         }

@@ -21,6 +21,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
+use crate::sys::lock::lock;
 use wheel::Wheel;
 pub(crate) use wheel::{Inserted, Key};
 
@@ -82,7 +83,7 @@ impl TimeShared {
     /// driver uses [`jump_to_next_timer`](Self::jump_to_next_timer)).
     #[cfg(all(test, feature = "test-util", not(weft_loom)))]
     pub(crate) fn next_exact_deadline(&self) -> Option<Instant> {
-        let nanos = self.lock().next_exact()?;
+        let nanos = self.wheel().next_exact()?;
         self.origin.checked_add(Duration::from_nanos(nanos))
     }
 
@@ -98,7 +99,7 @@ impl TimeShared {
     /// then clock; the clock never takes the wheel's lock.
     #[cfg(feature = "test-util")]
     pub(crate) fn jump_to_next_timer(&self) -> bool {
-        let wheel = self.lock();
+        let wheel = self.wheel();
         let Some(nanos) = wheel.next_exact() else {
             return false;
         };
@@ -108,10 +109,10 @@ impl TimeShared {
         self.clock().auto_advance_allowed() && self.clock().advance_to(next)
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Wheel> {
+    pub(crate) fn wheel(&self) -> MutexGuard<'_, Wheel> {
         // A panic cannot leave the wheel half-updated (no user code runs
         // under the lock), so a poisoned lock is still consistent.
-        self.wheel.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.wheel)
     }
 
     /// The tick at or after `instant`.
@@ -136,7 +137,7 @@ impl TimeShared {
     /// by the caller, outside the lock).
     pub(crate) fn process(&self, now: Instant, fired: &mut Vec<Waker>) {
         let tick = self.now_to_tick(now);
-        let mut wheel = self.lock();
+        let mut wheel = self.wheel();
         if wheel.next_deadline().is_some_and(|d| d <= tick) || wheel.elapsed() < tick {
             wheel.advance(tick, fired);
         }
@@ -157,13 +158,13 @@ impl TimeShared {
     /// one due at once (the wheel's clock jumps to the end of time), so
     /// nothing waits forever on a clock that no longer runs.
     pub(crate) fn shutdown(&self, fired: &mut Vec<Waker>) {
-        self.lock().advance(u64::MAX, fired);
+        self.wheel().advance(u64::MAX, fired);
     }
 
     /// How long the loop may sleep before the next timer is due, measured
     /// from `now`; `None` when no timer waits.
     pub(crate) fn next_timeout(&self, now: Instant) -> Option<Duration> {
-        let deadline = self.lock().next_deadline()?;
+        let deadline = self.wheel().next_deadline()?;
         let at = self.origin + Duration::from_millis(deadline);
         Some(at.saturating_duration_since(now))
     }
@@ -223,7 +224,7 @@ mod paused_tests {
 
     fn insert(time: &Arc<TimeShared>, deadline: Instant, waker: Waker) -> Inserted {
         let when = time.deadline_to_tick(deadline);
-        time.lock()
+        time.wheel()
             .insert_exact(when, time.nanos_since_origin(deadline), waker)
     }
 

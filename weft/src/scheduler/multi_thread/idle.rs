@@ -19,7 +19,8 @@
 
 use std::sync::atomic::Ordering::SeqCst;
 
-use crate::loom::{fence, lock, AtomicUsize, Mutex};
+use crate::sys::lock::lock;
+use crate::sys::loom::{fence, AtomicUsize, Mutex};
 
 const UNPARKED_SHIFT: usize = 16;
 const SEARCHING_MASK: usize = (1 << UNPARKED_SHIFT) - 1;

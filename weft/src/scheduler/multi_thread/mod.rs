@@ -32,7 +32,7 @@ use std::io;
 use std::pin::pin;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
@@ -44,6 +44,7 @@ use super::inject::Inject;
 use super::{registry, Config, Counts, WorkerCounts};
 use crate::driver::{self, Driver};
 use crate::runtime::context;
+use crate::sys::lock::{lock, try_lock, wait, wait_timeout};
 use crate::task::raw::{Cell as TaskCell, Header, TaskRef, NOT_OWNED};
 use crate::task::{Id, JoinHandle};
 
@@ -136,11 +137,6 @@ impl Unpark for driver::Handle {
     fn unpark_driver(&self) {
         self.unpark();
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // No user code runs under the scheduler's locks.
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Shared {
@@ -298,11 +294,7 @@ impl Shared {
     /// in a waker the driver fired) is taken anyway: the driver's own state
     /// is updated before it wakes anyone.
     fn try_lock_driver(&self) -> Option<MutexGuard<'_, Option<Driver>>> {
-        match self.driver.try_lock() {
-            Ok(guard) => Some(guard),
-            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-            Err(TryLockError::WouldBlock) => None,
-        }
+        try_lock(&self.driver)
     }
 
     fn is_closed(&self) -> bool {
@@ -606,20 +598,13 @@ pub(crate) fn shutdown(shared: &Arc<Shared>, timeout: Option<Duration>) -> bool 
     let mut live = lock(&shared.live_threads);
     while *live > me {
         live = match deadline {
-            None | Some(None) => shared
-                .threads_done
-                .wait(live)
-                .unwrap_or_else(|e| e.into_inner()),
+            None | Some(None) => wait(&shared.threads_done, live),
             Some(Some(deadline)) => {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     return false;
                 }
-                shared
-                    .threads_done
-                    .wait_timeout(live, left)
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0
+                wait_timeout(&shared.threads_done, live, left).0
             }
         };
     }

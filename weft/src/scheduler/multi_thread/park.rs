@@ -10,7 +10,8 @@
 
 use std::sync::atomic::Ordering::SeqCst;
 
-use crate::loom::{lock, wait, AtomicUsize, Condvar, Mutex};
+use crate::sys::lock::{lock, wait};
+use crate::sys::loom::{AtomicUsize, Condvar, Mutex};
 
 const EMPTY: usize = 0;
 const PARKED_CONDVAR: usize = 1;

@@ -14,7 +14,7 @@ use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::Arc;
 
-use crate::loom::{AtomicU32, AtomicU64, UnsafeCell};
+use crate::sys::loom::{AtomicU32, AtomicU64, UnsafeCell};
 
 /// Slots in the ring. Small under loom so the models reach "full".
 #[cfg(not(weft_loom))]

@@ -24,11 +24,12 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use super::{lock, park, queue, Shared};
+use super::{park, queue, Shared};
 use crate::driver::Driver;
 use crate::runtime::context;
 use crate::scheduler::registry::Registry;
 use crate::scheduler::{bump, Handle};
+use crate::sys::lock::{lock, wait};
 use crate::task::raw::{Cell as TaskCell, LocalOwner, TaskRef};
 use crate::task::{Id, JoinHandle};
 
@@ -504,10 +505,7 @@ impl WorkerCx {
             if remote.handed_in.load(SeqCst) {
                 return false;
             }
-            slot = remote
-                .handoff_ready
-                .wait(slot)
-                .unwrap_or_else(|e| e.into_inner());
+            slot = wait(&remote.handoff_ready, slot);
         };
         drop(slot);
         *self.core.borrow_mut() = Some(core);

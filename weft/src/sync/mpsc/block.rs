@@ -13,7 +13,7 @@ use std::mem::MaybeUninit;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
-use crate::loom::{AtomicPtr, AtomicUsize, UnsafeCell};
+use crate::sys::loom::{AtomicPtr, AtomicUsize, UnsafeCell};
 
 /// Slots per block: a power of two, and smaller than the bits of `usize`
 /// minus the two flags.

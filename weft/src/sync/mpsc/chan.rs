@@ -21,9 +21,9 @@ use std::task::{ready, Context, Poll};
 
 use super::error::TryRecvError;
 use super::list::{self, Pop};
-use crate::loom::{AtomicUsize, UnsafeCell};
 use crate::sync::waker_cell::WakerCell;
 use crate::sync::Notify;
+use crate::sys::loom::{AtomicUsize, UnsafeCell};
 use crate::task::coop;
 
 /// What makes a channel bounded or not.

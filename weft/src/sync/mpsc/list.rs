@@ -29,7 +29,7 @@ use std::ptr::{self, NonNull};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
 use super::block::{offset_of, start_of, Block, BLOCK_CAP};
-use crate::loom::{AtomicPtr, AtomicUsize};
+use crate::sys::loom::{AtomicPtr, AtomicUsize};
 
 /// Blocks kept for reuse.
 const SPARES: usize = 4;
