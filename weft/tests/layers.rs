@@ -22,7 +22,13 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("sys", &["sys", "loom", "test_util"]),
     (
         "task",
-        &["task::raw", "task::state", "task::join", "task::coop"],
+        &[
+            "task::raw",
+            "task::state",
+            "task::join",
+            "task::coop",
+            "task::id",
+        ],
     ),
     ("driver", &["driver"]),
     ("blocking", &["blocking"]),
@@ -47,24 +53,12 @@ const UPWARD_FOR_NOW: &[(&str, &str)] = &[
     // task's scheduler handle.
     ("blocking/mod.rs", "runtime"),
     ("blocking/mod.rs", "scheduler"),
-    ("blocking/mod.rs", "task"),
-    // The driver counts its turns with the scheduler's counter.
-    ("driver/io/mod.rs", "scheduler"),
-    ("driver/time/clock.rs", "time"),
-    ("runtime/handle.rs", "task"),
-    ("runtime/mod.rs", "task"),
     // The thread-local runtime context lives in `runtime`.
     ("scheduler/current_thread.rs", "runtime"),
-    ("scheduler/current_thread.rs", "task"),
-    ("scheduler/mod.rs", "task"),
     ("scheduler/multi_thread/mod.rs", "runtime"),
-    ("scheduler/multi_thread/mod.rs", "task"),
     ("scheduler/multi_thread/worker.rs", "runtime"),
-    ("scheduler/multi_thread/worker.rs", "task"),
-    ("task/join.rs", "task"),
     // The harness holds a concrete scheduler handle.
     ("task/raw.rs", "scheduler"),
-    ("task/raw.rs", "task"),
 ];
 
 /// The most lines of code a file may hold.

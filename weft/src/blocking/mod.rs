@@ -35,8 +35,9 @@ use std::time::{Duration, Instant};
 use crate::runtime::context;
 use crate::scheduler::{self, Hooks};
 use crate::sys::lock::{lock, wait, wait_timeout};
+use crate::task::id::Id;
+use crate::task::join::JoinHandle;
 use crate::task::raw::{Cell as TaskCell, TaskRef};
-use crate::task::{Id, JoinHandle};
 
 /// What kind of blocking work a job is, for [`spawn_blocking_with`]:
 /// libuv's three classes.

@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 use super::context::{self, SetCurrent, TryCurrentError};
 use super::RuntimeMetrics;
 use crate::scheduler;
-use crate::task::JoinHandle;
+use crate::task::join::JoinHandle;
 
 /// A reference to a runtime that can spawn tasks and run futures from any
 /// thread. Wakes that cross threads reach the runtime through its global
@@ -67,12 +67,16 @@ impl Handle {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        self.spawn_blocking_with(crate::task::BlockingKind::FastIo, f)
+        self.spawn_blocking_with(crate::blocking::BlockingKind::FastIo, f)
     }
 
     /// Runs `f` on this runtime's blocking pool as work of `kind`; see
     /// [`spawn_blocking_with`](crate::task::spawn_blocking_with).
-    pub fn spawn_blocking_with<F, R>(&self, kind: crate::task::BlockingKind, f: F) -> JoinHandle<R>
+    pub fn spawn_blocking_with<F, R>(
+        &self,
+        kind: crate::blocking::BlockingKind,
+        f: F,
+    ) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,

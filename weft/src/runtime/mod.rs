@@ -115,7 +115,7 @@ impl Runtime {
     }
 
     /// Spawns a task on this runtime; see [`crate::spawn`].
-    pub fn spawn<F>(&self, future: F) -> crate::task::JoinHandle<F::Output>
+    pub fn spawn<F>(&self, future: F) -> crate::task::join::JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -125,7 +125,7 @@ impl Runtime {
 
     /// Runs `f` on the blocking pool; see
     /// [`spawn_blocking`](crate::task::spawn_blocking).
-    pub fn spawn_blocking<F, R>(&self, f: F) -> crate::task::JoinHandle<R>
+    pub fn spawn_blocking<F, R>(&self, f: F) -> crate::task::join::JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,

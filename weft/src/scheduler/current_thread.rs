@@ -26,7 +26,7 @@ use std::io;
 use std::pin::{pin, Pin};
 use std::ptr;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread, ThreadId};
@@ -37,9 +37,12 @@ use super::registry::Registry;
 use super::Config;
 use crate::driver::{self, Driver};
 use crate::runtime::context;
+use crate::sys::counter::Counter;
 use crate::sys::lock::lock;
+use crate::task::coop;
+use crate::task::id::Id;
+use crate::task::join::JoinHandle;
 use crate::task::raw::{Cell as TaskCell, LocalOwner, Ran, TaskRef, NOT_OWNED};
-use crate::task::{coop, Id, JoinHandle};
 
 /// The part of the scheduler every handle and task shares.
 pub(crate) struct Shared {
@@ -62,8 +65,8 @@ pub(crate) struct Shared {
     /// Tasks spawned and not yet completed.
     alive: AtomicUsize,
     /// Tasks polled, and blocking parks, for metrics.
-    polls: AtomicU64,
-    parks: AtomicU64,
+    polls: Counter,
+    parks: Counter,
     busy: super::BusyClock,
 }
 
@@ -155,8 +158,8 @@ impl Shared {
             closed: AtomicBool::new(false),
             config,
             alive: AtomicUsize::new(0),
-            polls: AtomicU64::new(0),
-            parks: AtomicU64::new(0),
+            polls: Counter::default(),
+            parks: Counter::default(),
             busy: super::BusyClock::default(),
         })
     }
@@ -186,9 +189,9 @@ impl Shared {
 
     pub(crate) fn worker_metrics(&self, worker: usize) -> Option<super::WorkerCounts> {
         (worker == 0).then(|| super::WorkerCounts {
-            polls: self.polls.load(Relaxed),
+            polls: self.polls.get(),
             steals: 0,
-            parks: self.parks.load(Relaxed),
+            parks: self.parks.get(),
             park_unpark: self.busy.park_unpark_count(),
             busy: self.busy.busy_duration(),
             local_queue: 0,
@@ -632,7 +635,7 @@ fn drive<F: Future>(
                 } else if !main.woken.load(SeqCst) {
                     // Nothing to run: sleep until an event, a timer or an
                     // unpark.
-                    super::bump(&shared.parks);
+                    shared.parks.bump();
                     config.hooks.before_park();
                     // The hook may have spawned or woken something: then
                     // only poll the driver, do not block.
@@ -658,7 +661,7 @@ fn drive<F: Future>(
                 continue 'turn;
             };
             run_task(running.core(), task);
-            super::bump(&shared.polls);
+            shared.polls.bump();
             since_driver += 1;
             if since_driver >= config.event_interval {
                 break;

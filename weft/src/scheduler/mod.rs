@@ -20,8 +20,8 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use crate::driver;
+use crate::task::join::JoinHandle;
 use crate::task::raw::TaskRef;
-use crate::task::JoinHandle;
 
 /// A callback the runtime calls on one of its threads.
 pub(crate) type Callback = Arc<dyn Fn() + Send + Sync>;
@@ -108,12 +108,6 @@ pub(crate) struct WorkerCounts {
     pub(crate) park_unpark: u64,
     pub(crate) busy: std::time::Duration,
     pub(crate) local_queue: usize,
-}
-
-/// Adds one to a counter that only one thread writes: a plain load and
-/// store, no locked instruction.
-pub(crate) fn bump(counter: &AtomicU64) {
-    counter.store(counter.load(Relaxed).wrapping_add(1), Relaxed);
 }
 
 /// One worker's park/unpark count and busy time (tokio's

@@ -3,8 +3,10 @@
 //!
 //! * [`loom`]: the atomics, cells and locks lock-free code is built from
 //!   (`std`'s, or loom's under `--cfg weft_loom`).
+//! * [`counter`]: a statistics counter with one writer.
 //! * [`lock`]: taking a lock, ignoring poison; the one helper for every
 //!   lock weft takes.
 
+pub(crate) mod counter;
 pub(crate) mod lock;
 pub(crate) mod loom;

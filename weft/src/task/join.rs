@@ -10,8 +10,9 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll};
 
+use super::coop;
+use super::id::Id;
 use super::raw::{Join, Task};
-use super::{coop, Id};
 use crate::sys::lock::{into_inner, lock};
 
 /// An owned permission to await a spawned task's output.
@@ -125,7 +126,7 @@ impl<T> Drop for JoinHandle<T> {
             // The output is the task's: its drop sees the task's id. A panic
             // from its `Drop` stays here, as in tokio: dropping a handle
             // does not propagate the task's output's panics.
-            let _current = super::CurrentTask::enter(self.raw.header().id);
+            let _current = super::id::CurrentTask::enter(self.raw.header().id);
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(output)));
         }
     }

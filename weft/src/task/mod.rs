@@ -1,8 +1,11 @@
 //! Tasks: spawning, joining, aborting, yielding.
 //!
-//! Owns: the task cell (`raw.rs`), its state word (`state.rs`), join and abort
-//! handles, the cooperative budget (`coop.rs`, public as [`coop`]). Calls: the scheduler (to queue
-//! a woken task) and the runtime context (to find the current scheduler).
+//! Two layers share this folder. The harness, below the driver: the task
+//! cell (`raw.rs`), its state word (`state.rs`), join and abort handles
+//! (`join.rs`), task ids (`id.rs`) and the cooperative budget (`coop.rs`,
+//! public as [`coop`]). The public API, a service over the runtime: this
+//! file's `spawn` family, `yield_now` and `block_in_place`, `JoinSet`
+//! (`join_set.rs`) and `task_local!` (`task_local.rs`).
 //!
 //! A task is one allocation holding its future, its state word and its join
 //! slot; see `raw.rs`. weft writes its own task rather than use `async-task`
@@ -11,129 +14,24 @@
 //! with a second allocation per task.
 
 pub mod coop;
-mod join;
+pub(crate) mod id;
+pub(crate) mod join;
 mod join_set;
 pub(crate) mod raw;
 mod state;
 mod task_local;
 
-use std::cell::Cell;
-use std::fmt;
 use std::future::Future;
-use std::num::NonZeroU64;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 pub use coop::{consume_budget, unconstrained, Unconstrained};
+pub use id::{id, try_id, Id};
 pub use join::{AbortHandle, JoinError, JoinHandle};
 pub use join_set::JoinSet;
 pub use task_local::{AccessError, LocalKey, TaskLocalFuture};
 
 use crate::runtime::Handle;
-
-/// A task's id: unique among the tasks of the process, never reused.
-///
-/// From outside the task it is [`JoinHandle::id`] (or [`AbortHandle::id`]);
-/// from inside, [`id()`] or [`try_id()`].
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Id(NonZeroU64);
-
-thread_local! {
-    /// The task this thread is polling, or whose future or output it is
-    /// dropping; `None` elsewhere (a `block_on` future is not a task).
-    static CURRENT: Cell<Option<Id>> = const { Cell::new(None) };
-}
-
-/// Makes a task current on this thread (for [`id()`]) until it drops, then
-/// puts back the one before: a task poll can nest inside another's (a
-/// second runtime's `block_on` inside `block_in_place`).
-pub(crate) struct CurrentTask(Option<Id>);
-
-impl CurrentTask {
-    #[inline]
-    pub(crate) fn enter(id: Id) -> CurrentTask {
-        CurrentTask(CURRENT.replace(Some(id)))
-    }
-}
-
-impl Drop for CurrentTask {
-    #[inline]
-    fn drop(&mut self) {
-        CURRENT.set(self.0);
-    }
-}
-
-/// The [`Id`] of the task being run on this thread: inside a spawned task
-/// (also while its future or output is dropped) and inside a
-/// [`spawn_blocking`] closure, which is a task of its own, as in tokio.
-///
-/// # Panics
-///
-/// Outside a task — including directly in a `block_on` future, such as the
-/// body of `#[weft::main]`, which is not a task. [`try_id`] returns `None`
-/// there instead.
-///
-/// ```
-/// #[weft::main]
-/// async fn main() {
-///     let handle = weft::spawn(async { weft::task::id() });
-///     let id = handle.id();
-///     assert_eq!(handle.await.unwrap(), id);
-/// }
-/// ```
-#[track_caller]
-pub fn id() -> Id {
-    match try_id() {
-        Some(id) => id,
-        None => panic!(
-            "weft::task::id: called outside a task (a `block_on` future is not a task); \
-             use `weft::task::try_id` to get `None` instead"
-        ),
-    }
-}
-
-/// The [`Id`] of the task being run on this thread, or `None` outside a
-/// task (see [`id()`]).
-///
-/// ```
-/// assert_eq!(weft::task::try_id(), None);
-/// let rt = weft::runtime::Builder::new_current_thread().build()?;
-/// rt.block_on(async {
-///     assert_eq!(weft::task::try_id(), None); // not a task
-///     let inside = weft::spawn(async { weft::task::try_id() }).await.unwrap();
-///     assert!(inside.is_some());
-/// });
-/// # std::io::Result::Ok(())
-/// ```
-#[inline]
-pub fn try_id() -> Option<Id> {
-    CURRENT.get()
-}
-
-impl Id {
-    pub(crate) fn next() -> Id {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        let id = NEXT.fetch_add(1, Ordering::Relaxed);
-        Id(NonZeroU64::new(id).expect("task ids do not wrap in 2^64 spawns"))
-    }
-
-    pub(crate) fn as_u64(self) -> u64 {
-        self.0.get()
-    }
-}
-
-impl fmt::Display for Id {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl fmt::Debug for Id {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Id({})", self.0)
-    }
-}
 
 /// Spawns a task on the current runtime and returns its [`JoinHandle`].
 ///

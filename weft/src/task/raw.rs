@@ -18,8 +18,10 @@ use std::thread::{self, ThreadId};
 
 use futures_util::task::{waker_ref, ArcWake};
 
+use super::coop;
+use super::id::Id;
+use super::join::JoinError;
 use super::state::{Idle, Start, State, Wake};
-use super::{coop, Id, JoinError};
 use crate::scheduler;
 use crate::sys::lock::lock;
 
@@ -248,7 +250,7 @@ where
 
     fn run(self: Arc<Self>) -> Ran {
         self.assert_on_owner_thread();
-        let _current = super::CurrentTask::enter(self.header.id);
+        let _current = super::id::CurrentTask::enter(self.header.id);
         match self.header.state.start() {
             Start::Done => return Ran::Stale,
             Start::Busy => return Ran::Pending,
@@ -322,7 +324,7 @@ where
             return;
         }
         if self.header.state.start_shutdown() {
-            let _current = super::CurrentTask::enter(self.header.id);
+            let _current = super::id::CurrentTask::enter(self.header.id);
             self.cancel_now();
         }
     }

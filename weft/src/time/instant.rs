@@ -89,8 +89,8 @@ impl Instant {
     }
 
     /// About 30 years: how far ahead `sleep(Duration::MAX)` and other
-    /// unrepresentable deadlines are clamped to.
-    pub(crate) const FAR_AWAY: Duration = Duration::from_secs(86_400 * 365 * 30);
+    /// unrepresentable deadlines are clamped to (the timer driver's limit).
+    pub(crate) const FAR_AWAY: Duration = crate::driver::time::FAR_AWAY;
 
     /// An instant [`FAR_AWAY`](Self::FAR_AWAY) from now.
     pub(crate) fn far_future() -> Instant {

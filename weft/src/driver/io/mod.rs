@@ -17,8 +17,8 @@ mod waiter;
 
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::{Acquire, Release, SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,6 +28,8 @@ use rustix::event::{eventfd, EventfdFlags, Timespec};
 pub(crate) use ready::Ready;
 pub(crate) use registration::{Direction, Registration};
 use slab::{decode_token, Dispatch, Slab};
+
+use crate::sys::counter::Counter;
 
 /// Token of the unpark eventfd. Slot tokens never reach it: their index is
 /// below the slab's capacity.
@@ -54,7 +56,7 @@ pub(crate) struct IoShared {
     /// becomes the earliest must then unpark it.
     pub(crate) parked: AtomicBool,
     /// `epoll_wait` calls so far (written only by the driving thread).
-    turns: AtomicU64,
+    turns: Counter,
 }
 
 impl IoShared {
@@ -72,7 +74,7 @@ impl IoShared {
 
     /// How many times the driver has polled epoll.
     pub(crate) fn turns(&self) -> u64 {
-        self.turns.load(Relaxed)
+        self.turns.get()
     }
 }
 
@@ -113,7 +115,7 @@ impl IoDriver {
             unpark_pending: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
             parked: AtomicBool::new(false),
-            turns: AtomicU64::new(0),
+            turns: Counter::default(),
         });
         Ok(IoDriver {
             shared,
@@ -131,7 +133,7 @@ impl IoDriver {
     /// events (an unpark is not one), and whether an unpark was drained.
     pub(crate) fn turn(&mut self, timeout: Option<Duration>) -> io::Result<(usize, bool)> {
         self.tick = self.tick.wrapping_add(1);
-        crate::scheduler::bump(&self.shared.turns);
+        self.shared.turns.bump();
         let timeout = timeout.map(|d| Timespec {
             tv_sec: d.as_secs().min(i32::MAX as u64) as i64,
             tv_nsec: i64::from(d.subsec_nanos()),

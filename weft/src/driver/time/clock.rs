@@ -123,7 +123,7 @@ impl Clock {
         }
         inner.base = inner
             .base
-            .checked_add(duration.min(crate::time::Instant::FAR_AWAY))
+            .checked_add(duration.min(super::FAR_AWAY))
             .ok_or("time cannot be advanced beyond what the clock can represent")?;
         Ok(inner.base)
     }

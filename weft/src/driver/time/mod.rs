@@ -23,6 +23,10 @@ use std::time::{Duration, Instant};
 
 use crate::sys::lock::lock;
 use wheel::Wheel;
+
+/// About 30 years: how far ahead `sleep(Duration::MAX)` and other
+/// unrepresentable deadlines are clamped to.
+pub(crate) const FAR_AWAY: Duration = Duration::from_secs(86_400 * 365 * 30);
 pub(crate) use wheel::{Inserted, Key};
 
 /// The clock and wheel, shared by the loop and every `Sleep`.

@@ -31,7 +31,7 @@ use std::future::Future;
 use std::io;
 use std::pin::pin;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
@@ -44,9 +44,11 @@ use super::inject::Inject;
 use super::{registry, Config, Counts, WorkerCounts};
 use crate::driver::{self, Driver};
 use crate::runtime::context;
+use crate::sys::counter::Counter;
 use crate::sys::lock::{lock, try_lock, wait, wait_timeout};
+use crate::task::id::Id;
+use crate::task::join::JoinHandle;
 use crate::task::raw::{Cell as TaskCell, Header, TaskRef, NOT_OWNED};
-use crate::task::{Id, JoinHandle};
 
 pub(crate) use worker::{
     block_in_place, in_block_on, in_worker_loop, is_worker, schedule, spawn_local, BlockOnGuard,
@@ -121,9 +123,9 @@ struct Remote {
     /// this worker's core in while the home thread was still inside
     /// `block_in_place`: the home thread must not wait for it.
     handed_in: AtomicBool,
-    polls: AtomicU64,
-    steals: AtomicU64,
-    parks: AtomicU64,
+    polls: Counter,
+    steals: Counter,
+    parks: Counter,
     busy: crate::scheduler::BusyClock,
 }
 
@@ -163,9 +165,9 @@ impl Shared {
                 handoff_ready: Condvar::new(),
                 want_back: AtomicBool::new(false),
                 handed_in: AtomicBool::new(false),
-                polls: AtomicU64::new(0),
-                steals: AtomicU64::new(0),
-                parks: AtomicU64::new(0),
+                polls: Counter::default(),
+                steals: Counter::default(),
+                parks: Counter::default(),
                 busy: crate::scheduler::BusyClock::default(),
             });
         }
@@ -318,9 +320,9 @@ impl Shared {
     pub(crate) fn worker_metrics(&self, worker: usize) -> Option<WorkerCounts> {
         let remote = self.remotes.get(worker)?;
         Some(WorkerCounts {
-            polls: remote.polls.load(Relaxed),
-            steals: remote.steals.load(Relaxed),
-            parks: remote.parks.load(Relaxed),
+            polls: remote.polls.get(),
+            steals: remote.steals.get(),
+            parks: remote.parks.get(),
             park_unpark: remote.busy.park_unpark_count(),
             busy: remote.busy.busy_duration(),
             local_queue: remote.steal.len(),

@@ -28,10 +28,11 @@ use super::{park, queue, Shared};
 use crate::driver::Driver;
 use crate::runtime::context;
 use crate::scheduler::registry::Registry;
-use crate::scheduler::{bump, Handle};
+use crate::scheduler::Handle;
 use crate::sys::lock::{lock, wait};
+use crate::task::id::Id;
+use crate::task::join::JoinHandle;
 use crate::task::raw::{Cell as TaskCell, LocalOwner, TaskRef};
-use crate::task::{Id, JoinHandle};
 
 /// Polls of the LIFO slot in a row before its task goes to the back of the
 /// ring: two tasks waking each other cannot keep the rest waiting.
@@ -775,7 +776,7 @@ impl WorkerCx {
                     continue;
                 }
                 if let Some(task) = shared.remotes[victim].steal.steal_into(&mut core.queue) {
-                    bump(&self.remote().steals);
+                    self.remote().steals.bump();
                     return Some(task);
                 }
             }
@@ -830,7 +831,7 @@ impl WorkerCx {
     }
 
     fn poll(&self, task: TaskRef) {
-        bump(&self.remote().polls);
+        self.remote().polls.bump();
         let outer = self.in_poll.replace(true);
         // A completed task leaves its registry in `Shared::task_finished`.
         let _ = task.run();
@@ -920,7 +921,7 @@ impl WorkerCx {
             if self.should_stop() {
                 break !shared.idle.unpark_worker_by_id(self.index);
             }
-            bump(&remote.parks);
+            remote.parks.bump();
             let woke = busy.parked(|| match shared.try_lock_driver() {
                 Some(mut guard) if guard.is_some() => {
                     let driver = guard.as_mut().expect("checked just above");
