@@ -8,9 +8,9 @@
 //! * **One idea per file.** No file holds more than [`MAX_CODE_LINES`] lines
 //!   of code (blank lines, comments and `#[cfg(test)]` items not counted).
 //!
-//! Both lists of exceptions ([`UPWARD_FOR_NOW`], [`LONG_FOR_NOW`]) only
-//! shrink: an entry that no longer applies fails the check until it is
-//! deleted, so a fix cannot be undone unnoticed.
+//! The list of files still too long ([`LONG_FOR_NOW`]) only shrinks: an
+//! entry that no longer applies fails the check until it is deleted, so a
+//! fix cannot be undone unnoticed.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -43,22 +43,6 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("compat", &["compat", "io::tokio_io", "hyper_rt"]),
     // lib.rs: the public facade and its re-exports.
     ("root", &[""]),
-];
-
-/// Upward imports that exist today, each to be removed (issue 16); the
-/// check fails on any other, and on an entry here that no longer occurs.
-/// (file under `weft/src`, the module it names)
-const UPWARD_FOR_NOW: &[(&str, &str)] = &[
-    // The pool enters the runtime of the task it runs and names the
-    // task's scheduler handle.
-    ("blocking/mod.rs", "runtime"),
-    ("blocking/mod.rs", "scheduler"),
-    // The thread-local runtime context lives in `runtime`.
-    ("scheduler/current_thread.rs", "runtime"),
-    ("scheduler/multi_thread/mod.rs", "runtime"),
-    ("scheduler/multi_thread/worker.rs", "runtime"),
-    // The harness holds a concrete scheduler handle.
-    ("task/raw.rs", "scheduler"),
 ];
 
 /// The most lines of code a file may hold.
@@ -410,34 +394,17 @@ fn layer_prefix(named: &str) -> String {
 #[test]
 fn imports_point_down() {
     let up = upward_imports(&sources());
-    let allowed: BTreeSet<(String, String)> = UPWARD_FOR_NOW
-        .iter()
-        .map(|(f, m)| ((*f).to_owned(), (*m).to_owned()))
-        .collect();
-    let new: Vec<_> = up.difference(&allowed).collect();
-    let stale: Vec<_> = allowed.difference(&up).collect();
     let describe = |(file, named): &(String, String)| {
         let from = LAYERS[layer_of(&module_of(Path::new(file)))].0;
         let to = LAYERS[layer_of(named)].0;
         format!("  weft/src/{file} ({from}) names crate::{named} ({to})")
     };
     assert!(
-        new.is_empty(),
+        up.is_empty(),
         "imports that point up a layer (see ARCHITECTURE.md; reach a higher layer through a \
-         trait or callback the lower one owns):\n{}",
-        new.iter()
-            .map(|e| describe(e))
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    assert!(
-        stale.is_empty(),
-        "fixed, so delete from UPWARD_FOR_NOW in weft/tests/layers.rs:\n{}",
-        stale
-            .iter()
-            .map(|e| describe(e))
-            .collect::<Vec<_>>()
-            .join("\n")
+         trait or callback the lower one owns, as the task harness does with `Schedule` and \
+         the blocking pool with `Owner`):\n{}",
+        up.iter().map(describe).collect::<Vec<_>>().join("\n")
     );
 }
 

@@ -3,8 +3,9 @@
 //! [`spawn_blocking`](crate::task::spawn_blocking) — and hand the result
 //! back through a [`JoinHandle`].
 //!
-//! Owns: the pool's threads and queues. Calls: tasks (`run`, `shutdown`) and
-//! the runtime context (entered around each job).
+//! Owns: the pool's threads and queues. Calls: tasks (`run`, `shutdown`),
+//! and the runtime that owns the pool through [`Owner`] (entered around
+//! each job): the pool knows no scheduler.
 //!
 //! Threads start on demand, up to `max_blocking_threads`, and exit after
 //! `thread_keep_alive` without work. Work comes in three kinds, as libuv has
@@ -32,12 +33,30 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::runtime::context;
-use crate::scheduler::{self, Hooks};
+#[cfg(feature = "test-util")]
+use crate::driver;
+use crate::sys::hooks::Hooks;
 use crate::sys::lock::{lock, wait, wait_timeout};
 use crate::task::id::Id;
 use crate::task::join::JoinHandle;
-use crate::task::raw::{Cell as TaskCell, TaskRef};
+use crate::task::raw::{Cell as TaskCell, Schedule, TaskRef};
+
+/// What the pool needs of the runtime whose jobs it runs: the scheduler
+/// layer's handle implements it. A job is a task of that runtime that
+/// completes in one poll.
+pub(crate) trait Owner: Schedule + Clone {
+    /// What keeps the runtime entered on this thread until it drops.
+    type Entered;
+
+    /// Makes the runtime this thread's current one, around each job (so a
+    /// job may spawn onto it, or use its timers and sockets).
+    fn enter(&self) -> Self::Entered;
+
+    /// The runtime's driver: a job in flight holds a paused clock's
+    /// auto-advance back.
+    #[cfg(feature = "test-util")]
+    fn driver(&self) -> &driver::Handle;
+}
 
 /// What kind of blocking work a job is, for [`spawn_blocking_with`]:
 /// libuv's three classes.
@@ -68,8 +87,8 @@ pub(crate) struct PoolConfig {
     pub(crate) hooks: Hooks,
 }
 
-pub(crate) struct Pool {
-    state: Mutex<State>,
+pub(crate) struct Pool<S> {
+    state: Mutex<State<S>>,
     /// Idle threads wait here for work.
     work: Condvar,
     /// Shutdown waits here for the threads to exit.
@@ -83,8 +102,8 @@ pub(crate) struct Pool {
 }
 
 thread_local! {
-    /// The pool this thread belongs to, or null.
-    static IN_POOL: std::cell::Cell<*const Pool> = const { std::cell::Cell::new(std::ptr::null()) };
+    /// The pool this thread belongs to (its address), or null.
+    static IN_POOL: std::cell::Cell<*const ()> = const { std::cell::Cell::new(std::ptr::null()) };
 }
 
 /// How long a thread that ran out of work spins for the next job before it
@@ -93,13 +112,12 @@ thread_local! {
 /// spins at a time.
 const SPIN: Duration = Duration::from_micros(50);
 
-#[derive(Default)]
-struct State {
+struct State<S> {
     /// CPU and fast I/O jobs.
-    queue: VecDeque<TaskRef>,
-    slow: VecDeque<TaskRef>,
+    queue: VecDeque<TaskRef<S>>,
+    slow: VecDeque<TaskRef<S>>,
     /// Fast I/O jobs that shutdown does not cancel.
-    must_run: VecDeque<TaskRef>,
+    must_run: VecDeque<TaskRef<S>>,
     threads: usize,
     idle: usize,
     /// Idle threads already notified of a job and not yet awake.
@@ -115,7 +133,25 @@ struct State {
     shutdown: bool,
 }
 
-impl State {
+impl<S> Default for State<S> {
+    fn default() -> State<S> {
+        State {
+            queue: VecDeque::new(),
+            slow: VecDeque::new(),
+            must_run: VecDeque::new(),
+            threads: 0,
+            idle: 0,
+            notified: 0,
+            spinning_free: 0,
+            spinning: 0,
+            slow_running: 0,
+            turn: 0,
+            shutdown: false,
+        }
+    }
+}
+
+impl<S> State<S> {
     fn has_runnable(&self, max_slow: usize) -> bool {
         self.runnable(max_slow) > 0
     }
@@ -132,8 +168,8 @@ impl State {
     }
 
     /// Takes every queued job (nobody is left to run them).
-    fn drain(&mut self) -> Vec<TaskRef> {
-        let mut jobs: Vec<TaskRef> = self.queue.drain(..).collect();
+    fn drain(&mut self) -> Vec<TaskRef<S>> {
+        let mut jobs: Vec<TaskRef<S>> = self.queue.drain(..).collect();
         jobs.extend(self.slow.drain(..));
         jobs.extend(self.must_run.drain(..));
         jobs
@@ -144,7 +180,7 @@ impl State {
     /// other fast jobs), so a burst in one cannot hold up the others; when
     /// the first has nothing (or slow jobs have no free slot), the rest go
     /// in that order.
-    fn next_job(&mut self, max_slow: usize) -> Option<(TaskRef, bool)> {
+    fn next_job(&mut self, max_slow: usize) -> Option<(TaskRef<S>, bool)> {
         self.turn = (self.turn + 1) % 3;
         for queue in [self.turn, 0, 1, 2] {
             match queue {
@@ -188,8 +224,8 @@ impl<F: FnOnce() -> R, R> Future for Blocking<F> {
     }
 }
 
-impl Pool {
-    pub(crate) fn new(config: PoolConfig) -> Arc<Pool> {
+impl<S: Owner> Pool<S> {
+    pub(crate) fn new(config: PoolConfig) -> Arc<Pool<S>> {
         let max_slow = (config.max_threads / 2).max(1);
         Arc::new(Pool {
             state: Mutex::default(),
@@ -204,7 +240,7 @@ impl Pool {
     /// Queues `f` as a job of `kind` for the runtime `handle`.
     pub(crate) fn spawn<F, R>(
         self: &Arc<Self>,
-        handle: scheduler::Handle,
+        handle: S,
         kind: BlockingKind,
         f: F,
     ) -> JoinHandle<R>
@@ -218,11 +254,7 @@ impl Pool {
     /// Queues `f` as a fast I/O job that runs even if the runtime shuts
     /// down before it starts; `None` (and `f` dropped, never run) if it has
     /// shut down already.
-    pub(crate) fn spawn_must_run<F, R>(
-        self: &Arc<Self>,
-        handle: scheduler::Handle,
-        f: F,
-    ) -> Option<JoinHandle<R>>
+    pub(crate) fn spawn_must_run<F, R>(self: &Arc<Self>, handle: S, f: F) -> Option<JoinHandle<R>>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
@@ -238,7 +270,7 @@ impl Pool {
     /// cancelled, never run.
     fn spawn_in<F, R>(
         self: &Arc<Self>,
-        handle: scheduler::Handle,
+        handle: S,
         kind: Option<BlockingKind>,
         f: F,
     ) -> (JoinHandle<R>, bool)
@@ -248,7 +280,7 @@ impl Pool {
     {
         let task = TaskCell::new_blocking(Blocking(Some(f)), Id::next(), handle);
         let join = JoinHandle::new(task.clone());
-        let task: TaskRef = task;
+        let task: TaskRef<S> = task;
         let mut state = lock(&self.state);
         if state.shutdown {
             drop(state);
@@ -320,7 +352,7 @@ impl Pool {
 
     /// A pool thread: run jobs until idle for `keep_alive` or shut down.
     fn run(self: Arc<Self>) {
-        IN_POOL.set(Arc::as_ptr(&self));
+        IN_POOL.set(Arc::as_ptr(&self).cast());
         self.config.hooks.thread_start();
         let mut state = lock(&self.state);
         loop {
@@ -329,7 +361,7 @@ impl Pool {
                 drop(state);
                 #[cfg(feature = "test-util")]
                 let driver = task.header().scheduler.driver().clone();
-                let _enter = context::enter(task.header().scheduler.clone());
+                let _enter = task.header().scheduler.enter();
                 // The job's own panic becomes its JoinError inside `run`; a
                 // panic from a foreign waker woken on completion is caught
                 // here so the thread's bookkeeping below still happens.
@@ -384,7 +416,7 @@ impl Pool {
 
     /// Spins up to `SPIN` for a job to be queued, outside the lock; counts
     /// itself as a spinner meanwhile so `spawn` skips the wake-up.
-    fn spin<'a>(&'a self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+    fn spin<'a>(&'a self, mut state: MutexGuard<'a, State<S>>) -> MutexGuard<'a, State<S>> {
         state.spinning += 1;
         state.spinning_free += 1;
         drop(state);
@@ -441,7 +473,7 @@ impl Pool {
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         // Shut down from one of this pool's own jobs (the last handle to the
         // runtime dropped there): that thread cannot wait for itself.
-        let me = usize::from(std::ptr::eq(IN_POOL.get(), self));
+        let me = usize::from(std::ptr::eq(IN_POOL.get(), (self as *const Self).cast()));
         let mut state = lock(&self.state);
         while state.threads > me {
             state = match (timeout, deadline) {
@@ -459,7 +491,7 @@ impl Pool {
     }
 }
 
-impl fmt::Debug for Pool {
+impl<S> fmt::Debug for Pool<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pool")
             .field("max_threads", &self.config.max_threads)

@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 
 use crate::driver::io::{Direction, Registration};
 use crate::io::{Interest, Ready};
-use crate::runtime::context;
+use crate::scheduler::context;
 
 /// An I/O object plus its readiness registration. Deregisters from epoll
 /// before the object (and so its fd) is closed.

@@ -4,9 +4,9 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 
-use super::context::{self, SetCurrent, TryCurrentError};
 use super::RuntimeMetrics;
 use crate::scheduler;
+use crate::scheduler::context::{self, SetCurrent, TryCurrentError};
 use crate::task::join::JoinHandle;
 
 /// A reference to a runtime that can spawn tasks and run futures from any

@@ -22,7 +22,6 @@
 //! ```
 
 mod builder;
-pub(crate) mod context;
 mod handle;
 mod id;
 mod metrics;
@@ -31,8 +30,8 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
+pub use crate::scheduler::context::TryCurrentError;
 pub use builder::{Builder, WORKER_THREADS_ENV};
-pub use context::TryCurrentError;
 pub use handle::{EnterGuard, Handle, RuntimeFlavor};
 pub use id::Id;
 pub use metrics::RuntimeMetrics;

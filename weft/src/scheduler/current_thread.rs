@@ -35,19 +35,20 @@ use std::time::Duration;
 use super::inject::Inject;
 use super::registry::Registry;
 use super::Config;
+use super::{TaskCell, TaskRef};
 use crate::driver::{self, Driver};
-use crate::runtime::context;
+use crate::scheduler::context;
 use crate::sys::counter::Counter;
 use crate::sys::lock::lock;
 use crate::task::coop;
 use crate::task::id::Id;
 use crate::task::join::JoinHandle;
-use crate::task::raw::{Cell as TaskCell, LocalOwner, Ran, TaskRef, NOT_OWNED};
+use crate::task::raw::{LocalOwner, Ran, Task, NOT_OWNED};
 
 /// The part of the scheduler every handle and task shares.
 pub(crate) struct Shared {
     driver: driver::Handle,
-    pub(crate) blocking: Arc<crate::blocking::Pool>,
+    pub(crate) blocking: Arc<super::BlockingPool>,
     inject: Inject,
     /// The loop's state, held by whichever thread is running the loop.
     core: Mutex<Option<Box<Core>>>,
@@ -139,7 +140,7 @@ impl Shared {
     pub(crate) fn new(
         driver: Driver,
         config: Config,
-        blocking: Arc<crate::blocking::Pool>,
+        blocking: Arc<super::BlockingPool>,
     ) -> Arc<Shared> {
         let handle = driver.handle().clone();
         let core = Core {
@@ -292,7 +293,7 @@ where
     let join = JoinHandle::new(task.clone());
     shared.alive.fetch_add(1, Relaxed);
     if shared.closed.load(Acquire) {
-        crate::task::raw::Task::shutdown(task);
+        Task::shutdown(task);
     } else {
         schedule(Arc::as_ptr(shared), task, false);
     }

@@ -7,8 +7,8 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::{Acquire, Release};
 use std::sync::Mutex;
 
+use super::TaskRef;
 use crate::sys::lock::lock;
-use crate::task::raw::TaskRef;
 
 pub(crate) struct Inject {
     queue: Mutex<Queue>,

@@ -6,80 +6,31 @@
 //! `block_on`) and [`multi_thread`] (work-stealing workers, one of which at a
 //! time owns the driver).
 
+pub(crate) mod context;
 pub(crate) mod current_thread;
 mod inject;
 pub(crate) mod multi_thread;
 mod registry;
 
-use std::fmt;
 use std::future::Future;
 use std::io;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use crate::driver;
+pub(crate) use crate::sys::hooks::{Callback, Hooks};
 use crate::task::join::JoinHandle;
-use crate::task::raw::TaskRef;
+use crate::task::raw::{self, Schedule};
 
-/// A callback the runtime calls on one of its threads.
-pub(crate) type Callback = Arc<dyn Fn() + Send + Sync>;
-
-/// Callbacks around a runtime thread's life and sleep.
-#[derive(Clone, Default)]
-pub(crate) struct Hooks {
-    pub(crate) on_thread_start: Option<Callback>,
-    pub(crate) on_thread_stop: Option<Callback>,
-    pub(crate) on_thread_park: Option<Callback>,
-    pub(crate) on_thread_unpark: Option<Callback>,
-}
-
-impl Hooks {
-    /// Calls a user hook. A panic in it is reported on stderr and goes no
-    /// further: it must not kill a worker thread in the middle of the
-    /// scheduler's bookkeeping.
-    fn call(name: &str, hook: &Option<Callback>) {
-        if let Some(hook) = hook {
-            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| hook())) {
-                let message = payload
-                    .downcast_ref::<&str>()
-                    .copied()
-                    .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-                    .unwrap_or("(not a string)");
-                eprintln!("weft: the `{name}` hook panicked: {message}; carrying on");
-            }
-        }
-    }
-
-    pub(crate) fn thread_start(&self) {
-        Hooks::call("on_thread_start", &self.on_thread_start);
-    }
-
-    pub(crate) fn thread_stop(&self) {
-        Hooks::call("on_thread_stop", &self.on_thread_stop);
-    }
-
-    pub(crate) fn before_park(&self) {
-        Hooks::call("on_thread_park", &self.on_thread_park);
-    }
-
-    pub(crate) fn after_unpark(&self) {
-        Hooks::call("on_thread_unpark", &self.on_thread_unpark);
-    }
-}
-
-impl fmt::Debug for Hooks {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let set = |hook: &Option<Callback>| hook.is_some();
-        f.debug_struct("Hooks")
-            .field("on_thread_start", &set(&self.on_thread_start))
-            .field("on_thread_stop", &set(&self.on_thread_stop))
-            .field("on_thread_park", &set(&self.on_thread_park))
-            .field("on_thread_unpark", &set(&self.on_thread_unpark))
-            .finish()
-    }
-}
+/// A task of a weft scheduler, as its queues hold it.
+pub(crate) type TaskRef = raw::TaskRef<Handle>;
+/// A task's header, with its scheduler handle.
+pub(crate) type Header = raw::Header<Handle>;
+/// A task's allocation: header, future and join slot.
+pub(crate) type TaskCell<F> = raw::Cell<F, Handle>;
+/// The runtime's blocking pool.
+pub(crate) type BlockingPool = crate::blocking::Pool<Handle>;
 
 /// Tunables, set through the runtime `Builder`.
 #[derive(Clone, Debug)]
@@ -231,18 +182,6 @@ impl Handle {
         }
     }
 
-    /// A task's future is gone (completed, panicked or cancelled): it
-    /// leaves the scheduler's counts and registries.
-    pub(crate) fn task_finished(&self, task: &crate::task::raw::Header) {
-        if task.blocking {
-            return;
-        }
-        match self {
-            Handle::CurrentThread(shared) => shared.task_finished(),
-            Handle::MultiThread(shared) => shared.task_finished(task),
-        }
-    }
-
     pub(crate) fn metrics(&self) -> Counts {
         match self {
             Handle::CurrentThread(shared) => shared.metrics(),
@@ -258,7 +197,7 @@ impl Handle {
     }
 
     /// The runtime's blocking pool.
-    pub(crate) fn blocking(&self) -> &Arc<crate::blocking::Pool> {
+    pub(crate) fn blocking(&self) -> &Arc<BlockingPool> {
         match self {
             Handle::CurrentThread(shared) => &shared.blocking,
             Handle::MultiThread(shared) => &shared.blocking,
@@ -285,12 +224,37 @@ pub(crate) enum Target {
     MultiThread(*const multi_thread::Shared),
 }
 
-/// Puts a woken task on a run queue of its scheduler, `target`. `yielded`:
-/// the task woke itself during its own poll (it goes behind the others).
-pub(crate) fn schedule(target: Target, task: TaskRef, yielded: bool) {
-    match target {
-        Target::CurrentThread(shared) => current_thread::schedule(shared, task, yielded),
-        Target::MultiThread(shared) => multi_thread::schedule(shared, task, yielded),
+/// The blocking pool enters its runtime through this.
+impl crate::blocking::Owner for Handle {
+    type Entered = context::SetCurrent;
+
+    fn enter(&self) -> context::SetCurrent {
+        context::enter(self.clone())
+    }
+
+    #[cfg(feature = "test-util")]
+    fn driver(&self) -> &driver::Handle {
+        Handle::driver(self)
+    }
+}
+
+/// The harness reaches its scheduler through this, and only this.
+impl Schedule for Handle {
+    fn schedule(task: TaskRef, yielded: bool) {
+        match task.header().scheduler.target() {
+            Target::CurrentThread(shared) => current_thread::schedule(shared, task, yielded),
+            Target::MultiThread(shared) => multi_thread::schedule(shared, task, yielded),
+        }
+    }
+
+    fn task_finished(&self, task: &Header) {
+        if task.blocking {
+            return;
+        }
+        match self {
+            Handle::CurrentThread(shared) => shared.task_finished(),
+            Handle::MultiThread(shared) => shared.task_finished(task),
+        }
     }
 }
 

@@ -4,8 +4,9 @@
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Mutex, MutexGuard};
 
+use super::TaskRef;
 use crate::sys::lock::lock;
-use crate::task::raw::{TaskRef, NOT_OWNED};
+use crate::task::raw::NOT_OWNED;
 
 /// A slab of tasks; each task keeps its index in `Header::owned_index`.
 #[derive(Default)]

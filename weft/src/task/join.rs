@@ -12,7 +12,7 @@ use std::task::{ready, Context, Poll};
 
 use super::coop;
 use super::id::Id;
-use super::raw::{Join, Task};
+use super::raw::{Join, TaskCore};
 use crate::sys::lock::{into_inner, lock};
 
 /// An owned permission to await a spawned task's output.
@@ -65,7 +65,7 @@ impl<T> JoinHandle<T> {
 
     /// True once the task's future is gone: completed, panicked or cancelled.
     pub fn is_finished(&self) -> bool {
-        self.raw.header().state.is_complete()
+        self.raw.state().is_complete()
     }
 
     /// A handle that can abort the task without owning its output.
@@ -77,12 +77,12 @@ impl<T> JoinHandle<T> {
 
     /// The task's id.
     pub fn id(&self) -> Id {
-        self.raw.header().id
+        self.raw.id()
     }
 }
 
-fn abort_task(raw: Arc<dyn Task>) {
-    raw.header().state.cancel();
+fn abort_task(raw: Arc<dyn TaskCore>) {
+    raw.state().cancel();
     raw.wake_task();
 }
 
@@ -98,7 +98,7 @@ impl<T> Future for JoinHandle<T> {
             return Poll::Ready(output);
         }
         assert!(
-            !self.raw.header().state.is_complete(),
+            !self.raw.state().is_complete(),
             "weft: a JoinHandle was polled after it returned its output"
         );
         match &mut slot.waker {
@@ -126,7 +126,7 @@ impl<T> Drop for JoinHandle<T> {
             // The output is the task's: its drop sees the task's id. A panic
             // from its `Drop` stays here, as in tokio: dropping a handle
             // does not propagate the task's output's panics.
-            let _current = super::id::CurrentTask::enter(self.raw.header().id);
+            let _current = super::id::CurrentTask::enter(self.raw.id());
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(output)));
         }
     }
@@ -154,7 +154,7 @@ impl<T> fmt::Debug for JoinHandle<T> {
 /// ```
 #[derive(Clone)]
 pub struct AbortHandle {
-    raw: Arc<dyn Task>,
+    raw: Arc<dyn TaskCore>,
 }
 
 impl AbortHandle {
@@ -165,12 +165,12 @@ impl AbortHandle {
 
     /// True once the task's future is gone.
     pub fn is_finished(&self) -> bool {
-        self.raw.header().state.is_complete()
+        self.raw.state().is_complete()
     }
 
     /// The task's id.
     pub fn id(&self) -> Id {
-        self.raw.header().id
+        self.raw.id()
     }
 }
 

@@ -1,9 +1,15 @@
 //! A task: one `Arc` holding the state word, the future and the join slot.
 //!
-//! The scheduler holds a task through [`TaskRef`] (`Arc<dyn Task>`); wakers
-//! hold the concrete `Arc<Cell<F>>`. Polling borrows the `Arc` as the waker
-//! (`waker_ref`), so a poll costs no reference-count traffic, and a wake of
-//! the running task only sets NOTIFIED.
+//! The scheduler holds a task through [`TaskRef`] (`Arc<dyn Task<S>>`);
+//! wakers hold the concrete `Arc<Cell<F, S>>`. Polling borrows the `Arc` as
+//! the waker (`waker_ref`), so a poll costs no reference-count traffic, and a
+//! wake of the running task only sets NOTIFIED.
+//!
+//! The harness knows no scheduler: a task holds its scheduler as an `S:`
+//! [`Schedule`], the one way it reaches the layer above (to be queued when
+//! woken, and to leave the scheduler's counts when it finishes). The
+//! scheduler layer's `Handle` is the only `S`; join and abort handles see
+//! a task through [`TaskCore`], without it.
 
 use std::any::Any;
 use std::cell::UnsafeCell;
@@ -22,20 +28,34 @@ use super::coop;
 use super::id::Id;
 use super::join::JoinError;
 use super::state::{Idle, Start, State, Wake};
-use crate::scheduler;
 use crate::sys::lock::lock;
 
-/// How the scheduler holds a task.
-pub(crate) type TaskRef = Arc<dyn Task>;
+/// What the harness needs of the scheduler a task belongs to. Implemented
+/// by the scheduler layer's handle; the harness calls nothing else above
+/// it.
+pub(crate) trait Schedule: Sized + Send + Sync + 'static {
+    /// Puts the woken `task` on a run queue of its scheduler
+    /// (`task.header().scheduler`). `yielded`: the task woke itself during
+    /// its own poll (it goes behind the others).
+    fn schedule(task: TaskRef<Self>, yielded: bool);
+
+    /// `task`'s future is gone (completed, panicked or cancelled): it
+    /// leaves the scheduler's counts and registries. Called before its
+    /// output is published.
+    fn task_finished(&self, task: &Header<Self>);
+}
+
+/// How a scheduler `S` holds a task.
+pub(crate) type TaskRef<S> = Arc<dyn Task<S>>;
 
 /// Registry index of a task not (yet) in its scheduler's registry.
 pub(crate) const NOT_OWNED: usize = usize::MAX;
 
 /// What every task has, whatever its future.
-pub(crate) struct Header {
+pub(crate) struct Header<S> {
     pub(crate) state: State,
     pub(crate) id: Id,
-    pub(crate) scheduler: scheduler::Handle,
+    pub(crate) scheduler: S,
     /// Index in the scheduler's registry of live tasks; touched only by the
     /// thread that drives the scheduler.
     pub(crate) owned_index: AtomicUsize,
@@ -68,16 +88,22 @@ pub(crate) enum Ran {
     Stale,
 }
 
+/// A task as its join and abort handles see it, whatever its scheduler.
+pub(crate) trait TaskCore: Send + Sync {
+    fn state(&self) -> &State;
+    fn id(&self) -> Id;
+    /// Wakes the task (used by `abort`).
+    fn wake_task(self: Arc<Self>);
+}
+
 /// The scheduler's view of a task.
-pub(crate) trait Task: Send + Sync {
-    fn header(&self) -> &Header;
+pub(crate) trait Task<S>: TaskCore {
+    fn header(&self) -> &Header<S>;
     /// Polls the future once (or cancels it). The caller holds the queue's
     /// reference, which `run` consumes.
     fn run(self: Arc<Self>) -> Ran;
     /// The runtime is shutting down: drop the future now if the task is idle.
     fn shutdown(self: Arc<Self>);
-    /// Wakes the task (used by `abort`).
-    fn wake_task(self: Arc<Self>);
 }
 
 /// The join side: output and the waiting `JoinHandle`.
@@ -89,12 +115,12 @@ pub(crate) struct JoinSlot<T> {
 }
 
 /// A task whose output is `T`, as a `JoinHandle` sees it.
-pub(crate) trait Join<T>: Task {
+pub(crate) trait Join<T>: TaskCore {
     fn join_slot(&self) -> MutexGuard<'_, JoinSlot<T>>;
 }
 
-pub(crate) struct Cell<F: Future> {
-    header: Header,
+pub(crate) struct Cell<F: Future, S> {
+    header: Header<S>,
     /// `Some` until the future completes or is cancelled; touched only by the
     /// holder of RUNNING.
     future: UnsafeCell<Option<F>>,
@@ -117,23 +143,24 @@ pub(crate) struct Cell<F: Future> {
 //   only through `JoinHandle<T>`, which is `Send` only for `T: Send`, or is
 //   dropped by `finish` on the polling thread when no handle wants it;
 // - every other field (header, join mutex) is itself `Send + Sync`.
-unsafe impl<F: Future> Send for Cell<F> {}
+unsafe impl<F: Future, S: Send> Send for Cell<F, S> {}
 // SAFETY: shared access (`&Cell`) reaches the future and the output only
 // under the exclusive-access rules listed for `Send` just above (RUNNING,
 // the owner-thread check, the join mutex); the other fields are `Sync`.
-unsafe impl<F: Future> Sync for Cell<F> {}
+unsafe impl<F: Future, S: Sync> Sync for Cell<F, S> {}
 
-impl<F> Cell<F>
+impl<F, S> Cell<F, S>
 where
     F: Future + 'static,
     F::Output: 'static,
+    S: Schedule,
 {
     pub(crate) fn new(
         future: F,
         id: Id,
-        scheduler: scheduler::Handle,
+        scheduler: S,
         local_owner: Option<LocalOwner>,
-    ) -> Arc<Cell<F>> {
+    ) -> Arc<Cell<F, S>> {
         Arc::new(Cell {
             header: Header {
                 state: State::new_notified(),
@@ -153,7 +180,7 @@ where
     }
 
     /// A blocking-pool job running `future` (which completes in one poll).
-    pub(crate) fn new_blocking(future: F, id: Id, scheduler: scheduler::Handle) -> Arc<Cell<F>> {
+    pub(crate) fn new_blocking(future: F, id: Id, scheduler: S) -> Arc<Cell<F, S>> {
         let cell = Cell::new(future, id, scheduler, None);
         // Not shared yet: set the flag through the fresh Arc.
         let mut cell = cell;
@@ -239,12 +266,32 @@ where
     }
 }
 
-impl<F> Task for Cell<F>
+impl<F, S> TaskCore for Cell<F, S>
 where
     F: Future + 'static,
     F::Output: 'static,
+    S: Schedule,
 {
-    fn header(&self) -> &Header {
+    fn state(&self) -> &State {
+        &self.header.state
+    }
+
+    fn id(&self) -> Id {
+        self.header.id
+    }
+
+    fn wake_task(self: Arc<Self>) {
+        ArcWake::wake(self);
+    }
+}
+
+impl<F, S> Task<S> for Cell<F, S>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+    S: Schedule,
+{
+    fn header(&self) -> &Header<S> {
         &self.header
     }
 
@@ -282,14 +329,14 @@ where
             Ok(Poll::Pending) if yielded => {
                 // The root future asked to go to the back of the queue.
                 self.header.state.idle_notified();
-                scheduler::schedule(self.header.scheduler.target(), self, true);
+                S::schedule(self, true);
                 Ran::Pending
             }
             Ok(Poll::Pending) => {
                 if self.header.state.idle() == Idle::Requeue {
                     // Woken during its own poll: a yield, to the back of
                     // the queue.
-                    scheduler::schedule(self.header.scheduler.target(), self, true);
+                    S::schedule(self, true);
                 }
                 Ran::Pending
             }
@@ -328,13 +375,9 @@ where
             self.cancel_now();
         }
     }
-
-    fn wake_task(self: Arc<Self>) {
-        ArcWake::wake(self);
-    }
 }
 
-impl<F: Future> Drop for Cell<F> {
+impl<F: Future, S> Drop for Cell<F, S> {
     fn drop(&mut self) {
         // The future is normally gone by now (completed, cancelled, or
         // dropped at shutdown on its owner thread; `run` and `shutdown`
@@ -379,10 +422,11 @@ fn owner_thread_violation(id: Id) -> ! {
     )
 }
 
-impl<F> Join<F::Output> for Cell<F>
+impl<F, S> Join<F::Output> for Cell<F, S>
 where
     F: Future + 'static,
     F::Output: 'static,
+    S: Schedule,
 {
     fn join_slot(&self) -> MutexGuard<'_, JoinSlot<F::Output>> {
         // User code never runs under this lock, so it cannot be poisoned
@@ -391,20 +435,21 @@ where
     }
 }
 
-impl<F> ArcWake for Cell<F>
+impl<F, S> ArcWake for Cell<F, S>
 where
     F: Future + 'static,
     F::Output: 'static,
+    S: Schedule,
 {
     fn wake(self: Arc<Self>) {
         if self.header.state.wake() == Wake::Submit {
-            scheduler::schedule(self.header.scheduler.target(), self, false);
+            S::schedule(self, false);
         }
     }
 
     fn wake_by_ref(arc_self: &Arc<Self>) {
         if arc_self.header.state.wake() == Wake::Submit {
-            scheduler::schedule(arc_self.header.scheduler.target(), arc_self.clone(), false);
+            S::schedule(arc_self.clone(), false);
         }
     }
 }
@@ -451,7 +496,7 @@ mod tests {
             thread: elsewhere,
             worker: 0,
         };
-        let task: TaskRef = Cell::new(probe, Id::next(), scheduler, Some(owner));
+        let task: TaskRef<_> = Cell::new(probe, Id::next(), scheduler, Some(owner));
         let panic = catch_unwind(AssertUnwindSafe(|| task.run()))
             .expect_err("a local task ran on a thread that does not own it");
         let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();

@@ -113,7 +113,7 @@ fn runtime_now() -> std::time::Instant {
     if !crate::driver::time::clock::did_pause() {
         return std::time::Instant::now();
     }
-    crate::runtime::context::with_current(|handle| handle.driver().time.now())
+    crate::scheduler::context::with_current(|handle| handle.driver().time.now())
         .unwrap_or_else(|_| std::time::Instant::now())
 }
 

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::driver::Handle as DriverHandle;
-use crate::runtime::context;
+use crate::scheduler::context;
 
 /// Runs `f` on the current runtime's driver; panics with `f`'s message, or
 /// tokio's "outside the runtime" one.

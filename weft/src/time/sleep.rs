@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::Instant;
 use crate::driver::time::{Inserted, Key};
 use crate::driver::Handle as DriverHandle;
-use crate::runtime::context;
+use crate::scheduler::context;
 use crate::task::coop;
 
 /// Waits until `duration` has passed. Equivalent to

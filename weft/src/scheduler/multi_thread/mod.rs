@@ -43,12 +43,13 @@ use self::worker::Core;
 use super::inject::Inject;
 use super::{registry, Config, Counts, WorkerCounts};
 use crate::driver::{self, Driver};
-use crate::runtime::context;
+use crate::scheduler::context;
+use crate::scheduler::{BlockingPool, Header, TaskCell, TaskRef};
 use crate::sys::counter::Counter;
 use crate::sys::lock::{lock, try_lock, wait, wait_timeout};
 use crate::task::id::Id;
 use crate::task::join::JoinHandle;
-use crate::task::raw::{Cell as TaskCell, Header, TaskRef, NOT_OWNED};
+use crate::task::raw::NOT_OWNED;
 
 pub(crate) use worker::{
     block_in_place, in_block_on, in_worker_loop, is_worker, schedule, spawn_local, BlockOnGuard,
@@ -80,7 +81,7 @@ pub(crate) struct Shared {
     /// ahead while the test's thread does something else between calls.
     #[cfg(feature = "test-util")]
     block_ons: AtomicUsize,
-    pub(crate) blocking: Arc<crate::blocking::Pool>,
+    pub(crate) blocking: Arc<BlockingPool>,
     /// Taken (`try_lock`) by the worker that parks in it.
     driver: Mutex<Option<Driver>>,
     inject: Inject,
@@ -147,7 +148,7 @@ impl Shared {
         driver: Driver,
         config: Config,
         threads: ThreadConfig,
-        blocking: Arc<crate::blocking::Pool>,
+        blocking: Arc<BlockingPool>,
     ) -> io::Result<Arc<Shared>> {
         let workers = threads.workers;
         let mut cores = Vec::with_capacity(workers);

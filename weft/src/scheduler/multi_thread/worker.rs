@@ -26,13 +26,14 @@ use std::time::Duration;
 
 use super::{park, queue, Shared};
 use crate::driver::Driver;
-use crate::runtime::context;
+use crate::scheduler::context;
 use crate::scheduler::registry::Registry;
 use crate::scheduler::Handle;
+use crate::scheduler::{TaskCell, TaskRef};
 use crate::sys::lock::{lock, wait};
 use crate::task::id::Id;
 use crate::task::join::JoinHandle;
-use crate::task::raw::{Cell as TaskCell, LocalOwner, TaskRef};
+use crate::task::raw::LocalOwner;
 
 /// Polls of the LIFO slot in a row before its task goes to the back of the
 /// ring: two tasks waking each other cannot keep the rest waiting.

@@ -159,7 +159,7 @@ pub(crate) fn with_current<R>(
         })
 }
 
-/// Returned by [`Handle::try_current`](super::Handle::try_current) when this
+/// Returned by [`Handle::try_current`](crate::runtime::Handle::try_current) when this
 /// thread is not inside a weft runtime.
 pub struct TryCurrentError {
     kind: Kind,
