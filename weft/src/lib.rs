@@ -229,6 +229,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 mod blocking;
+mod compat;
 mod driver;
 mod scheduler;
 mod sys;
@@ -243,7 +244,7 @@ pub mod macros;
 pub mod coro;
 pub mod fs;
 #[cfg(feature = "hyper")]
-pub mod hyper_rt;
+pub use compat::hyper_rt;
 pub mod io;
 pub mod net;
 pub mod process;

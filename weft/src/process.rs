@@ -61,8 +61,8 @@ use std::sync::{Arc, Mutex};
 
 pub use std::process::{ExitStatus, Output, Stdio};
 
+use crate::driver::io::evented::Evented;
 use crate::io::Interest;
-use crate::net::evented::Evented;
 use crate::sys::lock::lock;
 
 /// A process builder, as [`std::process::Command`] (same methods), whose
@@ -376,7 +376,7 @@ impl fmt::Debug for Command {
 /// Makes a pipe end non-blocking and registers it.
 fn pipe(fd: OwnedFd) -> io::Result<Evented<File>> {
     rustix::io::ioctl_fionbio(&fd, true)?;
-    Evented::new(File::from(fd))
+    crate::scheduler::context::register(File::from(fd))
 }
 
 /// A running (or exited) child process.
@@ -414,7 +414,7 @@ impl Child {
             .and_then(|pid| {
                 rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok()
             })
-            .map(|fd| Evented::new(File::from(fd)))
+            .map(|fd| crate::scheduler::context::register(File::from(fd)))
             .transpose()?;
         Ok((stdin, stdout, stderr, pidfd))
     }
@@ -427,13 +427,13 @@ impl Child {
         let elsewhere = self
             .pidfd
             .as_ref()
-            .is_some_and(|pidfd| !pidfd.on_current_runtime());
+            .is_some_and(|pidfd| !crate::scheduler::context::on_current_runtime(pidfd));
         if !elsewhere || crate::runtime::Handle::try_current().is_err() {
             return Ok(());
         }
         if let Some(pidfd) = self.pidfd.take() {
             let file: File = pidfd.into_std()?;
-            self.pidfd = Some(Evented::new(file)?);
+            self.pidfd = Some(crate::scheduler::context::register(file)?);
         }
         Ok(())
     }
@@ -579,7 +579,10 @@ impl Drop for Child {
         // The pidfd may be registered with another runtime (the child was
         // spawned there): re-register it with this one.
         let _ = self.move_pidfd_here();
-        let pidfd = self.pidfd.take().filter(Evented::on_current_runtime);
+        let pidfd = self
+            .pidfd
+            .take()
+            .filter(crate::scheduler::context::on_current_runtime);
         if let Some(pidfd) = pidfd {
             // Whatever happens to this task (the runtime may drop it
             // unrun), the guard hands an unreaped child to the queue.

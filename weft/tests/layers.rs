@@ -40,7 +40,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "task", "net", "time", "fs", "signal", "process", "coro", "sync", "io", "macros",
         ],
     ),
-    ("compat", &["compat", "io::tokio_io", "hyper_rt"]),
+    ("compat", &["compat"]),
     // lib.rs: the public facade and its re-exports.
     ("root", &[""]),
 ];

@@ -32,12 +32,10 @@
 
 mod copy_bidirectional;
 mod duplex;
-mod readiness;
 mod simplex;
-#[cfg(feature = "tokio-io")]
-mod tokio_io;
 mod util;
 
+pub use crate::driver::io::interest::{Interest, Ready};
 pub use copy_bidirectional::{copy_bidirectional, copy_bidirectional_with_sizes};
 pub use duplex::{duplex, DuplexStream};
 pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
@@ -45,7 +43,6 @@ pub use futures_util::io::{
     copy, copy_buf, AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufReader,
     BufWriter, Cursor, ReadHalf, WriteHalf,
 };
-pub use readiness::{Interest, Ready};
 pub use simplex::{simplex, SimplexStream};
 pub use std::io::{Error, ErrorKind, Result, SeekFrom};
 pub use util::{empty, repeat, sink, Empty, Repeat, Sink};

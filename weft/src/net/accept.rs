@@ -34,8 +34,8 @@ use std::time::{Duration, Instant};
 use rustix::io::Errno;
 use rustix::net::SocketFlags;
 
+use crate::driver::io::evented::Evented;
 use crate::driver::io::Direction;
-use crate::net::evented::Evented;
 use crate::sys::lock::lock;
 use crate::time::Sleep;
 

@@ -9,6 +9,9 @@ use std::os::fd::AsFd;
 use bytes::BufMut;
 use rustix::net::{RecvFlags, SocketAddrAny};
 
+use crate::driver::io::evented::Evented;
+use crate::driver::io::Direction;
+
 /// Which call receives.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Recv {
@@ -53,6 +56,34 @@ pub(crate) fn recv<B: BufMut + ?Sized>(
     // is what `advance_mut` requires.
     unsafe { buf.advance_mut(filled) };
     Ok((filled, from))
+}
+
+/// Waits for a datagram (or bytes) on `io` and receives into `buf`'s spare
+/// capacity, as [`try_recv_buf`] once ready.
+pub(crate) async fn recv_buf<T: AsFd, B: BufMut + ?Sized>(
+    io: &Evented<T>,
+    buf: &mut B,
+    how: Recv,
+) -> io::Result<(usize, Option<SocketAddrAny>)> {
+    std::future::poll_fn(|cx| io.poll_recv(cx, |s| recv(s, buf, how))).await
+}
+
+/// Receives into `buf`'s spare capacity without waiting: `WouldBlock`, and
+/// readiness cleared, if nothing is queued.
+pub(crate) fn try_recv_buf<T: AsFd, B: BufMut + ?Sized>(
+    io: &Evented<T>,
+    buf: &mut B,
+    how: Recv,
+) -> io::Result<(usize, Option<SocketAddrAny>)> {
+    io.try_io(Direction::Read, |s| recv(s, buf, how))
+}
+
+/// A byte stream's `try_read_buf`.
+pub(crate) fn try_read_buf<T: AsFd, B: BufMut + ?Sized>(
+    io: &Evented<T>,
+    buf: &mut B,
+) -> io::Result<usize> {
+    try_recv_buf(io, buf, Recv::Read).map(|(n, _)| n)
 }
 
 #[cfg(test)]

@@ -160,7 +160,7 @@ macro_rules! byte_stream_methods {
             /// a buffer that cannot grow and is full reads 0 bytes, which
             /// looks like the end of the stream (as in tokio).
             pub fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> std::io::Result<usize> {
-                self.io.try_read_buf(buf)
+                crate::net::buf::try_read_buf(&self.io, buf)
             }
 
             /// Ready when the stream may be readable, registering the
@@ -501,9 +501,8 @@ pub(crate) use pipe_async_read;
 
 mod accept;
 mod addr;
-mod buf;
+pub(crate) mod buf;
 mod datagram;
-pub(crate) mod evented;
 pub mod split;
 pub mod tcp;
 mod udp;

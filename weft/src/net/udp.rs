@@ -6,11 +6,11 @@ use std::task::{Context, Poll};
 
 use rustix::net::RecvFlags;
 
+use crate::driver::io::evented::Evented;
 use crate::driver::io::Direction;
 use crate::net::addr::{each_addr, ToSocketAddrs};
 use crate::net::buf::Recv;
 use crate::net::datagram;
-use crate::net::evented::Evented;
 
 /// A UDP socket.
 ///
@@ -71,7 +71,7 @@ impl UdpSocket {
     pub fn from_std(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
         socket.set_nonblocking(true)?;
         Ok(UdpSocket {
-            io: Evented::new(socket)?,
+            io: crate::scheduler::context::register(socket)?,
         })
     }
 
@@ -210,13 +210,15 @@ impl UdpSocket {
     /// }
     /// ```
     pub async fn recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
-        self.io.recv_buf(buf, Recv::Datagram).await.map(|(n, _)| n)
+        crate::net::buf::recv_buf(&self.io, buf, Recv::Datagram)
+            .await
+            .map(|(n, _)| n)
     }
 
     /// [`recv_buf`](Self::recv_buf) without waiting (`WouldBlock` if
     /// nothing is queued).
     pub fn try_recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
-        self.io.try_recv_buf(buf, Recv::Datagram).map(|(n, _)| n)
+        crate::net::buf::try_recv_buf(&self.io, buf, Recv::Datagram).map(|(n, _)| n)
     }
 
     /// Receives one datagram and its source address into a
@@ -225,7 +227,7 @@ impl UdpSocket {
         &self,
         buf: &mut B,
     ) -> io::Result<(usize, SocketAddr)> {
-        let (n, from) = self.io.recv_buf(buf, Recv::DatagramFrom).await?;
+        let (n, from) = crate::net::buf::recv_buf(&self.io, buf, Recv::DatagramFrom).await?;
         Ok((n, to_std(from)?))
     }
 
@@ -234,7 +236,7 @@ impl UdpSocket {
         &self,
         buf: &mut B,
     ) -> io::Result<(usize, SocketAddr)> {
-        let (n, from) = self.io.try_recv_buf(buf, Recv::DatagramFrom)?;
+        let (n, from) = crate::net::buf::try_recv_buf(&self.io, buf, Recv::DatagramFrom)?;
         Ok((n, to_std(from)?))
     }
 

@@ -4,6 +4,12 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::marker::PhantomData;
 
+use std::io;
+use std::os::fd::AsFd;
+use std::sync::Arc;
+
+use crate::driver::io::evented::Evented;
+use crate::driver::io::IoShared;
 use crate::scheduler;
 
 thread_local! {
@@ -207,3 +213,20 @@ impl fmt::Debug for TryCurrentError {
 }
 
 impl std::error::Error for TryCurrentError {}
+
+/// The current runtime's I/O driver, or the error tokio gives for I/O
+/// objects made outside a runtime.
+pub(crate) fn current_io() -> io::Result<Arc<IoShared>> {
+    with_current(|handle| handle.driver().io.clone()).map_err(|e| io::Error::other(e.to_string()))
+}
+
+/// Registers `io` (already non-blocking) with the current runtime's driver.
+pub(crate) fn register<T: AsFd>(io: T) -> io::Result<Evented<T>> {
+    Evented::new(io, &current_io()?)
+}
+
+/// True if `io` is registered with the runtime this thread is in, and that
+/// runtime's driver still runs.
+pub(crate) fn on_current_runtime<T: AsFd>(io: &Evented<T>) -> bool {
+    with_current(|handle| io.is_live_on(&handle.driver().io)).unwrap_or(false)
+}

@@ -8,7 +8,7 @@ use std::os::raw::c_int;
 use std::task::{Context, Poll};
 
 use super::registry::{self, Globals, MAX_SIGNAL};
-use crate::net::evented::Evented;
+use crate::driver::io::evented::Evented;
 
 /// Which signal to listen for.
 ///
@@ -202,7 +202,9 @@ pub fn signal(kind: SignalKind) -> io::Result<Signal> {
     let globals = registry::globals()?;
     // The listener's registration first: if there is no runtime, nothing
     // about the process's signal handling has changed.
-    let pipe = Evented::new(File::from(globals.read.as_fd().try_clone_to_owned()?))?;
+    let pipe = crate::scheduler::context::register(File::from(
+        globals.read.as_fd().try_clone_to_owned()?,
+    ))?;
     globals.install(kind.0)?;
     // A delivery that arrived while nobody listened is still pending: this
     // listener's first `recv` publishes it and returns.

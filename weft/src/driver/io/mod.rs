@@ -10,6 +10,8 @@
 //! The contract for users of a [`Registration`]: readiness is a hint; an
 //! operation must be ready for `WouldBlock` and then call `clear`.
 
+pub(crate) mod evented;
+pub(crate) mod interest;
 mod ready;
 mod registration;
 mod slab;

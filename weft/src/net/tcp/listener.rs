@@ -7,9 +7,9 @@ use std::task::{ready, Context, Poll};
 use socket2::{Domain, Socket, Type};
 
 use super::TcpStream;
+use crate::driver::io::evented::Evented;
 use crate::net::accept::{self, Acceptor};
 use crate::net::addr::{each_addr, ToSocketAddrs};
-use crate::net::evented::Evented;
 
 /// Backlog of pending connections, as tokio and std's defaults.
 const BACKLOG: i32 = 1024;
@@ -83,7 +83,7 @@ impl TcpListener {
         // Hold the spare descriptor before the day it is needed.
         accept::reserve();
         Ok(TcpListener {
-            io: Evented::new(listener)?,
+            io: crate::scheduler::context::register(listener)?,
             acceptor: Acceptor::default(),
         })
     }

@@ -6,9 +6,9 @@ use std::task::{Context, Poll};
 
 use socket2::{Domain, Socket, Type};
 
+use crate::driver::io::evented::Evented;
 use crate::driver::io::Direction;
 use crate::net::addr::{each_addr, ToSocketAddrs};
-use crate::net::evented::Evented;
 
 /// A TCP connection.
 ///
@@ -64,7 +64,7 @@ impl TcpStream {
             Err(e) => return Err(e),
         }
         let stream = TcpStream {
-            io: Evented::new(std::net::TcpStream::from(socket))?,
+            io: crate::scheduler::context::register(std::net::TcpStream::from(socket))?,
         };
         // Writable (or error/hang-up) means the handshake finished, one way
         // or the other; SO_ERROR says which.
@@ -81,7 +81,7 @@ impl TcpStream {
     /// Wraps a connected, non-blocking stream.
     pub(crate) fn from_connected(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            io: Evented::new(stream)?,
+            io: crate::scheduler::context::register(stream)?,
         })
     }
 

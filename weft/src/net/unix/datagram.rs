@@ -8,10 +8,10 @@ use std::task::{Context, Poll};
 
 use rustix::net::{RecvFlags, SendFlags};
 
+use crate::driver::io::evented::Evented;
 use crate::driver::io::Direction;
 use crate::net::buf::Recv;
 use crate::net::datagram;
-use crate::net::evented::Evented;
 
 /// A Unix datagram socket: message boundaries kept, delivery reliable and
 /// ordered (on one host).
@@ -80,7 +80,7 @@ impl UnixDatagram {
     pub fn from_std(socket: std::os::unix::net::UnixDatagram) -> io::Result<UnixDatagram> {
         socket.set_nonblocking(true)?;
         Ok(UnixDatagram {
-            io: Evented::new(socket)?,
+            io: crate::scheduler::context::register(socket)?,
         })
     }
 
@@ -235,12 +235,14 @@ impl UnixDatagram {
     /// }
     /// ```
     pub async fn recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
-        self.io.recv_buf(buf, Recv::Datagram).await.map(|(n, _)| n)
+        crate::net::buf::recv_buf(&self.io, buf, Recv::Datagram)
+            .await
+            .map(|(n, _)| n)
     }
 
     /// [`recv_buf`](Self::recv_buf) without waiting.
     pub fn try_recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
-        self.io.try_recv_buf(buf, Recv::Datagram).map(|(n, _)| n)
+        crate::net::buf::try_recv_buf(&self.io, buf, Recv::Datagram).map(|(n, _)| n)
     }
 
     /// Receives one datagram and the sender's address into a
@@ -249,7 +251,7 @@ impl UnixDatagram {
         &self,
         buf: &mut B,
     ) -> io::Result<(usize, SocketAddr)> {
-        let (n, from) = self.io.recv_buf(buf, Recv::DatagramFrom).await?;
+        let (n, from) = crate::net::buf::recv_buf(&self.io, buf, Recv::DatagramFrom).await?;
         Ok((n, super::std_address(from)?))
     }
 
@@ -258,7 +260,7 @@ impl UnixDatagram {
         &self,
         buf: &mut B,
     ) -> io::Result<(usize, SocketAddr)> {
-        let (n, from) = self.io.try_recv_buf(buf, Recv::DatagramFrom)?;
+        let (n, from) = crate::net::buf::try_recv_buf(&self.io, buf, Recv::DatagramFrom)?;
         Ok((n, super::std_address(from)?))
     }
 

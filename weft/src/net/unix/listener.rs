@@ -6,8 +6,8 @@ use std::path::Path;
 use std::task::{ready, Context, Poll};
 
 use super::UnixStream;
+use crate::driver::io::evented::Evented;
 use crate::net::accept::{self, Acceptor};
-use crate::net::evented::Evented;
 
 /// A Unix stream socket listening for connections.
 ///
@@ -105,7 +105,7 @@ impl UnixListener {
         listener.set_nonblocking(true)?;
         accept::reserve();
         Ok(UnixListener {
-            io: Evented::new(listener)?,
+            io: crate::scheduler::context::register(listener)?,
             acceptor: Acceptor::default(),
         })
     }

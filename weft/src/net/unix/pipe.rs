@@ -40,9 +40,9 @@ use std::task::{Context, Poll};
 
 use rustix::fs::{FileType, OFlags};
 
+use crate::driver::io::evented::Evented;
 use crate::driver::io::Direction;
 use crate::io::{Interest, Ready};
-use crate::net::evented::Evented;
 
 /// A new anonymous pipe: its write end and its read end, both
 /// non-blocking, close-on-exec and registered with the current runtime.
@@ -345,7 +345,7 @@ impl Sender {
     /// fails.
     pub fn from_owned_fd_unchecked(owned_fd: OwnedFd) -> io::Result<Sender> {
         Ok(Sender {
-            io: Evented::new(File::from(owned_fd))?,
+            io: crate::scheduler::context::register(File::from(owned_fd))?,
         })
     }
 
@@ -501,7 +501,7 @@ impl Receiver {
     /// fails.
     pub fn from_owned_fd_unchecked(owned_fd: OwnedFd) -> io::Result<Receiver> {
         Ok(Receiver {
-            io: Evented::new(File::from(owned_fd))?,
+            io: crate::scheduler::context::register(File::from(owned_fd))?,
         })
     }
 
@@ -568,7 +568,7 @@ impl Receiver {
     ///
     /// As [`try_read`](Self::try_read); `buf` is left as it was.
     pub fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
-        self.io.try_read_buf(buf)
+        crate::net::buf::try_read_buf(&self.io, buf)
     }
 
     /// Runs `f`, a non-blocking read of your own on the pipe (through

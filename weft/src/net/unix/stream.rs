@@ -7,8 +7,8 @@ use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
 use super::UCred;
+use crate::driver::io::evented::Evented;
 use crate::driver::io::Direction;
-use crate::net::evented::Evented;
 
 /// A Unix stream connection.
 ///
@@ -134,7 +134,7 @@ impl UnixStream {
 
     pub(crate) fn from_connected(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
         Ok(UnixStream {
-            io: Evented::new(stream)?,
+            io: crate::scheduler::context::register(stream)?,
         })
     }
 

@@ -110,7 +110,7 @@ macro_rules! tokio_write {
 
 /// tokio's `AsyncRead` for the in-memory pipes: bytes go straight into the
 /// `ReadBuf`'s unfilled part (`put_slice`), nothing is zeroed first.
-impl tokio::io::AsyncRead for super::DuplexStream {
+impl tokio::io::AsyncRead for crate::io::DuplexStream {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -122,7 +122,7 @@ impl tokio::io::AsyncRead for super::DuplexStream {
     }
 }
 
-impl tokio::io::AsyncRead for super::SimplexStream {
+impl tokio::io::AsyncRead for crate::io::SimplexStream {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -136,7 +136,7 @@ impl tokio::io::AsyncRead for super::SimplexStream {
     }
 }
 
-use super::{DuplexStream, SimplexStream};
+use crate::io::{DuplexStream, SimplexStream};
 use crate::net::{tcp, unix, TcpStream, UnixStream};
 use crate::process::{ChildStderr, ChildStdin, ChildStdout};
 

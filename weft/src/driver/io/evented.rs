@@ -1,12 +1,13 @@
-//! `Evented<T>`: a non-blocking fd registered with the current runtime.
+//! `Evented<T>`: a non-blocking fd registered with a runtime's I/O driver,
+//! the I/O object every socket, pipe, signal and child handle is built on.
 
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::driver::io::{Direction, Registration};
-use crate::io::{Interest, Ready};
-use crate::scheduler::context;
+use super::interest::{Interest, Ready};
+use super::{Direction, IoShared, Registration};
 
 /// An I/O object plus its readiness registration. Deregisters from epoll
 /// before the object (and so its fd) is closed.
@@ -17,11 +18,10 @@ pub(crate) struct Evented<T: AsFd> {
 }
 
 impl<T: AsFd> Evented<T> {
-    /// Registers `io` (already non-blocking) with the current runtime.
-    pub(crate) fn new(io: T) -> io::Result<Evented<T>> {
-        let shared = context::with_current(|handle| handle.driver().io.clone())
-            .map_err(|e| io::Error::other(e.to_string()))?;
-        let registration = shared.register(io.as_fd())?;
+    /// Registers `io` (already non-blocking) with the I/O driver `driver`
+    /// (the current runtime's: `scheduler::context::current_io`).
+    pub(crate) fn new(io: T, driver: &Arc<IoShared>) -> io::Result<Evented<T>> {
+        let registration = driver.register(io.as_fd())?;
         Ok(Evented {
             io: Some(io),
             registration,
@@ -40,11 +40,10 @@ impl<T: AsFd> Evented<T> {
         &self.registration
     }
 
-    /// True if `io` is registered with the runtime this thread is in, and
-    /// that runtime's driver still runs.
-    pub(crate) fn on_current_runtime(&self) -> bool {
-        context::with_current(|handle| self.registration.is_live_on(&handle.driver().io))
-            .unwrap_or(false)
+    /// True if `io` is registered with `driver`, and that driver still
+    /// runs.
+    pub(crate) fn is_live_on(&self, driver: &Arc<IoShared>) -> bool {
+        self.registration.is_live_on(driver)
     }
 
     /// Leaves the runtime: deregisters and returns the I/O object (still
@@ -238,33 +237,6 @@ impl<T: AsFd> Evented<T> {
     ) -> io::Result<R> {
         let io = self.get_ref();
         self.registration.try_io(direction, || op(io))
-    }
-
-    /// Receives into a `BufMut`'s spare capacity (see [`crate::net::buf`])
-    /// without waiting: `WouldBlock`, and readiness cleared, if nothing is
-    /// queued.
-    /// Waits for a datagram (or bytes) and receives into `buf`'s spare
-    /// capacity, as [`try_recv_buf`](Self::try_recv_buf) once ready.
-    pub(crate) async fn recv_buf<B: bytes::BufMut + ?Sized>(
-        &self,
-        buf: &mut B,
-        how: crate::net::buf::Recv,
-    ) -> io::Result<(usize, Option<rustix::net::SocketAddrAny>)> {
-        std::future::poll_fn(|cx| self.poll_recv(cx, |s| crate::net::buf::recv(s, buf, how))).await
-    }
-
-    pub(crate) fn try_recv_buf<B: bytes::BufMut + ?Sized>(
-        &self,
-        buf: &mut B,
-        how: crate::net::buf::Recv,
-    ) -> io::Result<(usize, Option<rustix::net::SocketAddrAny>)> {
-        self.try_io(Direction::Read, |s| crate::net::buf::recv(s, buf, how))
-    }
-
-    /// A byte stream's `try_read_buf`.
-    pub(crate) fn try_read_buf<B: bytes::BufMut + ?Sized>(&self, buf: &mut B) -> io::Result<usize> {
-        self.try_recv_buf(buf, crate::net::buf::Recv::Read)
-            .map(|(n, _)| n)
     }
 
     /// tokio's `try_io(interest, f)`: `f` runs if any readiness of

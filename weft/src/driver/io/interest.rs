@@ -4,7 +4,7 @@
 use std::fmt;
 use std::ops::{BitAnd, BitOr, BitOrAssign, Sub};
 
-use crate::driver::io::Ready as Bits;
+use super::ready::Ready as Bits;
 
 /// Directions to wait on, for `ready()` on sockets.
 ///

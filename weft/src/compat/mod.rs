@@ -1,0 +1,12 @@
+//! The top layer: weft's types under other ecosystems' traits, with no
+//! runtime of theirs.
+//!
+//! * `hyper_rt` (feature `hyper`, public as [`crate::hyper_rt`]): hyper
+//!   1.x's executor, timer and I/O traits.
+//! * `tokio_io` (feature `tokio-io`): tokio's `AsyncRead`/`AsyncWrite`/
+//!   `AsyncSeek` on weft's streams, pipes and files.
+
+#[cfg(feature = "hyper")]
+pub mod hyper_rt;
+#[cfg(feature = "tokio-io")]
+mod tokio_io;
