@@ -340,7 +340,7 @@ fn turn_io(io: &mut IoDriver, timeout: Option<Duration>) -> (usize, bool) {
         Ok(events) => events,
         // epoll_wait fails only on a broken epoll fd or a bad buffer:
         // neither can be fixed by retrying, and spinning would hide it.
-        Err(e) => panic!("weft: epoll_wait failed: {e}"),
+        Err(e) => panic!("weft: the I/O driver's wait failed: {e}"),
     }
 }
 

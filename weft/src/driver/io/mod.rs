@@ -1,8 +1,8 @@
-//! The I/O driver: epoll (edge-triggered), an eventfd for cross-thread
-//! unpark, and the readiness slab.
+//! The I/O driver: the readiness slab and its dispatch, over a backend.
 //!
-//! Owns: the epoll instance, the slab of readiness slots, the unpark eventfd.
-//! Calls: the kernel (through `rustix`) and wakers. Nothing above it.
+//! Owns: the slab of readiness slots and the backend ([`backend::Backend`]:
+//! epoll today, in `epoll.rs`, the only file here that makes I/O-polling
+//! syscalls). Calls: the backend and wakers. Nothing above it.
 //!
 //! Every resource is registered once, for read and write interest together,
 //! edge-triggered; the slot's readiness bits remember an edge until an
@@ -10,6 +10,8 @@
 //! The contract for users of a [`Registration`]: readiness is a hint; an
 //! operation must be ready for `WouldBlock` and then call `clear`.
 
+mod backend;
+mod epoll;
 pub(crate) mod evented;
 pub(crate) mod interest;
 mod ready;
@@ -18,24 +20,21 @@ mod slab;
 mod waiter;
 
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::sync::atomic::AtomicBool;
-use std::sync::atomic::Ordering::{Acquire, Release, SeqCst};
+use std::sync::atomic::Ordering::{Acquire, Release};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustix::event::epoll::{self, EventData, EventFlags};
-use rustix::event::{eventfd, EventfdFlags, Timespec};
-
+use backend::Backend;
 pub(crate) use ready::Ready;
 pub(crate) use registration::{Direction, Registration};
 use slab::{decode_token, Dispatch, Slab};
 
 use crate::sys::counter::Counter;
 
-/// Token of the unpark eventfd. Slot tokens never reach it: their index is
-/// below the slab's capacity.
-const UNPARK_TOKEN: u64 = u64::MAX;
+/// The backend the driver runs on.
+type Selector = epoll::Epoll;
 
 /// Events fetched by one `epoll_wait` unless the runtime's builder says
 /// otherwise (`max_io_events_per_tick`); more ready descriptors than this
@@ -44,84 +43,58 @@ pub(crate) const DEFAULT_EVENTS_PER_TURN: usize = 256;
 
 /// State shared by the driver, its handles and every registration.
 pub(crate) struct IoShared {
-    epoll: OwnedFd,
+    selector: Selector,
     slab: Slab,
-    unpark_fd: OwnedFd,
-    /// Set by the first `unpark` after the driver last drained the eventfd;
-    /// later unparks skip the `write` until the driver clears it.
-    unpark_pending: AtomicBool,
     /// Set when the driver is dropped: pending operations fail instead of
     /// waiting for events that will never come.
     shutdown: AtomicBool,
-    /// True while the loop may block in `epoll_wait` with a timeout computed
+    /// True while the loop may block in the backend with a timeout computed
     /// from the timer wheel; a timer inserted from another thread that
     /// becomes the earliest must then unpark it.
     pub(crate) parked: AtomicBool,
-    /// `epoll_wait` calls so far (written only by the driving thread).
+    /// Backend waits so far (written only by the driving thread).
     turns: Counter,
 }
 
 impl IoShared {
-    /// Wakes the driver if it is blocked in (or about to enter) `epoll_wait`.
+    /// Wakes the driver if it is blocked in (or about to enter) its wait.
     pub(crate) fn unpark(&self) {
-        if !self.unpark_pending.swap(true, SeqCst) {
-            // The counter cannot overflow: the driver drains it on every wake.
-            let _ = rustix::io::write(&self.unpark_fd, &1u64.to_ne_bytes());
-        }
+        self.selector.wake();
     }
 
     pub(crate) fn is_shutdown(&self) -> bool {
         self.shutdown.load(Acquire)
     }
 
-    /// How many times the driver has polled epoll.
+    /// How many times the driver has waited on its backend.
     pub(crate) fn turns(&self) -> u64 {
         self.turns.get()
     }
 }
 
-/// epoll's event buffer. `epoll::Event` can carry a pointer, which makes it
-/// `!Send`; weft stores only integer tokens in it.
-struct Events(Vec<epoll::Event>);
-
-// SAFETY: every event weft registers carries a `u64` token (`new_u64`), never
-// a pointer, so the buffer holds plain integers and may move between threads
-// with the loop's core.
-unsafe impl Send for Events {}
-
 /// The part of the driver that only the thread driving the loop touches.
 pub(crate) struct IoDriver {
     shared: Arc<IoShared>,
-    events: Events,
+    events: <Selector as Backend>::Events,
     /// Driver turn counter, stamped into every readiness it sets.
     tick: u32,
 }
 
 impl IoDriver {
     /// A driver fetching up to `events_per_turn` (at least 1) events per
-    /// `epoll_wait`.
+    /// wait.
     pub(crate) fn new(events_per_turn: usize) -> io::Result<IoDriver> {
         debug_assert!(events_per_turn > 0, "the builder rejects 0");
-        let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
-        let unpark_fd = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
-        epoll::add(
-            &epoll,
-            &unpark_fd,
-            EventData::new_u64(UNPARK_TOKEN),
-            EventFlags::IN,
-        )?;
         let shared = Arc::new(IoShared {
-            epoll,
+            selector: Selector::new()?,
             slab: Slab::new(),
-            unpark_fd,
-            unpark_pending: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
             parked: AtomicBool::new(false),
             turns: Counter::default(),
         });
         Ok(IoDriver {
             shared,
-            events: Events(Vec::with_capacity(events_per_turn.max(1))),
+            events: Selector::events(events_per_turn),
             tick: 0,
         })
     }
@@ -130,47 +103,22 @@ impl IoDriver {
         &self.shared
     }
 
-    /// One `epoll_wait`: blocks up to `timeout` (`None`: until an event), then
-    /// records readiness and wakes the waiters. Returns the number of I/O
-    /// events (an unpark is not one), and whether an unpark was drained.
+    /// One wait on the backend: blocks up to `timeout` (`None`: until an
+    /// event), then records readiness and wakes the waiters. Returns the
+    /// number of I/O events (an unpark is not one), and whether an unpark
+    /// ended the wait.
     pub(crate) fn turn(&mut self, timeout: Option<Duration>) -> io::Result<(usize, bool)> {
         self.tick = self.tick.wrapping_add(1);
         self.shared.turns.bump();
-        let timeout = timeout.map(|d| Timespec {
-            tv_sec: d.as_secs().min(i32::MAX as u64) as i64,
-            tv_nsec: i64::from(d.subsec_nanos()),
-        });
-        self.events.0.clear();
-        match epoll::wait(
-            &self.shared.epoll,
-            rustix::buffer::spare_capacity(&mut self.events.0),
-            timeout.as_ref(),
-        ) {
-            Ok(_) => {}
-            Err(rustix::io::Errno::INTR) => return Ok((0, false)),
-            Err(e) => return Err(e.into()),
-        }
+        let (ready, unparked) = self.shared.selector.wait(&mut self.events, timeout)?;
         let (shared, tick) = (&self.shared, self.tick);
-        // The eventfd is registered once, so it is at most one event.
-        let mut unparked = false;
         // A waker that panics is reported and the rest of the batch is
-        // still dispatched: with edge-triggered epoll a skipped event never
-        // comes again.
-        crate::driver::each_contained(self.events.0.iter(), |event| {
-            let (token, flags) = (event.data.u64(), event.flags);
-            if token == UNPARK_TOKEN {
-                let mut buf = [0u8; 8];
-                let _ = rustix::io::read(&shared.unpark_fd, &mut buf);
-                // A swap, not a store: it reads the `true` written by the
-                // last `unpark`, so that unpark's queue push happens-before
-                // the loop's next look at its queues.
-                shared.unpark_pending.swap(false, SeqCst);
-                unparked = true;
-            } else {
-                shared.dispatch(token, Ready::from_epoll(flags), tick);
-            }
+        // still dispatched: with edge-triggered readiness a skipped event
+        // never comes again.
+        crate::driver::each_contained(Selector::ready_events(&self.events), |(token, ready)| {
+            shared.dispatch(token, ready, tick);
         });
-        Ok((self.events.0.len() - usize::from(unparked), unparked))
+        Ok((ready, unparked))
     }
 }
 
@@ -238,29 +186,22 @@ impl IoShared {
             return Err(shutdown_error());
         }
         let slot = self.slab.allocate()?;
-        let flags =
-            EventFlags::IN | EventFlags::OUT | EventFlags::PRI | EventFlags::RDHUP | EventFlags::ET;
-        if let Err(e) = epoll::add(&self.epoll, fd, EventData::new_u64(slot.token()), flags) {
+        if let Err(e) = self.selector.register(fd.as_fd(), slot.token()) {
             self.slab.release(&slot);
-            return Err(e.into());
+            return Err(e);
         }
         Ok(Registration::new(Arc::clone(self), slot))
     }
 
     /// Re-arms `fd`'s edge-triggered registration: if it is still ready,
-    /// epoll reports it again at the next turn (used by single-accept
+    /// the backend reports it again at the next turn (used by single-accept
     /// listeners, which leave queued connections for the next turn).
     pub(crate) fn rearm(&self, fd: impl AsFd, token: u64) -> io::Result<()> {
-        let flags =
-            EventFlags::IN | EventFlags::OUT | EventFlags::PRI | EventFlags::RDHUP | EventFlags::ET;
-        epoll::modify(&self.epoll, fd, EventData::new_u64(token), flags)?;
-        Ok(())
+        self.selector.rearm(fd.as_fd(), token)
     }
 
     fn deregister(&self, fd: impl AsFd) {
-        // Fails only if the fd was never added or is already closed; either
-        // way epoll holds nothing for it any more.
-        let _ = epoll::delete(&self.epoll, fd);
+        self.selector.deregister(fd.as_fd());
     }
 }
 

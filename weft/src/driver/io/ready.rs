@@ -3,8 +3,6 @@
 use std::fmt;
 use std::ops::{BitAnd, BitOr};
 
-use rustix::event::epoll::EventFlags;
-
 /// A set of readiness bits. Prints by name: `Ready(READABLE | READ_CLOSED)`.
 /// Ordered by their integer value, only because tokio's public `Ready`
 /// (which wraps this) is `Ord`.
@@ -60,31 +58,6 @@ impl Ready {
     pub(crate) const fn is_read_closed(self) -> bool {
         self.intersects(Self::READ_CLOSED)
     }
-
-    /// Translates epoll's event flags. EPOLLHUP means both directions are
-    /// finished; EPOLLRDHUP only that the peer will send nothing more.
-    pub(crate) fn from_epoll(flags: EventFlags) -> Ready {
-        let mut ready = Ready::EMPTY;
-        if flags.contains(EventFlags::IN) {
-            ready = ready | Ready::READABLE;
-        }
-        if flags.contains(EventFlags::OUT) {
-            ready = ready | Ready::WRITABLE;
-        }
-        if flags.contains(EventFlags::PRI) {
-            ready = ready | Ready::PRIORITY;
-        }
-        if flags.contains(EventFlags::RDHUP) {
-            ready = ready | Ready::READ_CLOSED;
-        }
-        if flags.contains(EventFlags::HUP) {
-            ready = ready | Ready::READ_CLOSED | Ready::WRITE_CLOSED;
-        }
-        if flags.contains(EventFlags::ERR) {
-            ready = ready | Ready::ERROR;
-        }
-        ready
-    }
 }
 
 impl BitOr for Ready {
@@ -129,24 +102,6 @@ impl fmt::Debug for Ready {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn epoll_flags_translate() {
-        let cases = [
-            (EventFlags::IN, Ready::READABLE),
-            (EventFlags::OUT, Ready::WRITABLE),
-            (
-                EventFlags::IN | EventFlags::RDHUP,
-                Ready::READABLE | Ready::READ_CLOSED,
-            ),
-            (EventFlags::HUP, Ready::READ_CLOSED | Ready::WRITE_CLOSED),
-            (EventFlags::ERR, Ready::ERROR),
-            (EventFlags::PRI, Ready::PRIORITY),
-        ];
-        for (flags, ready) in cases {
-            assert_eq!(Ready::from_epoll(flags), ready, "{flags:?}");
-        }
-    }
 
     #[test]
     fn prints_by_name() {
