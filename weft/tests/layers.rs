@@ -7,10 +7,6 @@
 //!   checked: a test may drive the whole runtime.
 //! * **One idea per file.** No file holds more than [`MAX_CODE_LINES`] lines
 //!   of code (blank lines, comments and `#[cfg(test)]` items not counted).
-//!
-//! The list of files still too long ([`LONG_FOR_NOW`]) only shrinks: an
-//! entry that no longer applies fails the check until it is deleted, so a
-//! fix cannot be undone unnoticed.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -19,7 +15,7 @@ use std::path::{Path, PathBuf};
 /// Layers, bottom up: a module path and everything below it (the longest
 /// matching prefix wins) belongs to the layer. `""` is the crate root.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("sys", &["sys", "loom", "test_util"]),
+    ("sys", &["sys", "test_util"]),
     (
         "task",
         &[
@@ -47,9 +43,6 @@ const LAYERS: &[(&str, &[&str])] = &[
 
 /// The most lines of code a file may hold.
 const MAX_CODE_LINES: usize = 700;
-
-/// Files over [`MAX_CODE_LINES`] today, each to be split (issue 16).
-const LONG_FOR_NOW: &[&str] = &["scheduler/multi_thread/worker.rs"];
 
 fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
@@ -410,27 +403,14 @@ fn imports_point_down() {
 
 #[test]
 fn files_hold_one_idea() {
-    let long: BTreeSet<(String, usize)> = sources()
+    let long: Vec<(String, usize)> = sources()
         .into_iter()
         .map(|s| (s.file, code_lines(&s.code)))
         .filter(|(_, n)| *n > MAX_CODE_LINES)
         .collect();
-    let allowed: BTreeSet<&str> = LONG_FOR_NOW.iter().copied().collect();
-    let new: Vec<_> = long
-        .iter()
-        .filter(|(f, _)| !allowed.contains(f.as_str()))
-        .collect();
-    let stale: Vec<_> = allowed
-        .iter()
-        .filter(|f| !long.iter().any(|(l, _)| l == *f))
-        .collect();
     assert!(
-        new.is_empty(),
-        "files over {MAX_CODE_LINES} lines of code (split them by idea):\n{new:#?}"
-    );
-    assert!(
-        stale.is_empty(),
-        "now short enough, so delete from LONG_FOR_NOW in weft/tests/layers.rs: {stale:?}"
+        long.is_empty(),
+        "files over {MAX_CODE_LINES} lines of code (split them by idea):\n{long:#?}"
     );
 }
 

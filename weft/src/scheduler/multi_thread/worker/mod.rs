@@ -14,26 +14,29 @@
 //! a poll or a park, which is what lets `block_in_place` take the core away
 //! in the middle of a poll and hand it to a stand-in thread.
 
+mod handoff;
+mod pinned;
+
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::future::Future;
 use std::io;
 use std::ptr;
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
+
+pub(crate) use handoff::block_in_place;
+use handoff::GiveBack;
+pub(crate) use pinned::{pinned_finished, spawn_local};
 
 use super::{park, queue, Shared};
 use crate::driver::Driver;
 use crate::scheduler::context;
 use crate::scheduler::registry::Registry;
 use crate::scheduler::Handle;
-use crate::scheduler::{TaskCell, TaskRef};
-use crate::sys::lock::{lock, wait};
-use crate::task::id::Id;
-use crate::task::join::JoinHandle;
-use crate::task::raw::LocalOwner;
+use crate::scheduler::TaskRef;
+use crate::sys::lock::lock;
 
 /// Polls of the LIFO slot in a row before its task goes to the back of the
 /// ring: two tasks waking each other cannot keep the rest waiting.
@@ -245,57 +248,6 @@ pub(crate) fn schedule(target: *const Shared, task: TaskRef, yielded: bool) {
     shared.schedule_remote(task);
 }
 
-/// Spawns a `!Send` future pinned to this worker thread.
-pub(crate) fn spawn_local<F>(future: F) -> io::Result<JoinHandle<F::Output>>
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    let Some(cx) = current() else {
-        return Err(io::Error::other(
-            "this thread is not a worker of a weft runtime",
-        ));
-    };
-    if !cx.home {
-        return Err(io::Error::other(
-            "this thread stands in for a worker during `block_in_place` and will not outlive \
-             it; spawn local tasks from the worker's own thread",
-        ));
-    }
-    let owner = LocalOwner {
-        thread: thread::current().id(),
-        worker: cx.index,
-    };
-    let handle = Handle::MultiThread(Arc::clone(&cx.shared));
-    let task = TaskCell::new(future, Id::next(), handle, Some(owner));
-    let join = JoinHandle::new(task.clone());
-    let task: TaskRef = task;
-    if cx.shared.is_closed() {
-        task.shutdown();
-        return Ok(join);
-    }
-    cx.pinned_registry.borrow_mut().insert(&task);
-    cx.shared.remotes[cx.index]
-        .pinned_alive
-        .fetch_add(1, Relaxed);
-    cx.pinned.borrow_mut().push_back(task);
-    Ok(join)
-}
-
-/// A local task of this thread's worker finished: forget it.
-pub(super) fn pinned_finished(index: usize) {
-    let Some(cx) = current() else { return };
-    // Busy only while `shutdown_pinned` drains it, which forgets every task
-    // anyway.
-    let Ok(mut registry) = cx.pinned_registry.try_borrow_mut() else {
-        return;
-    };
-    if registry.remove(index).is_some() {
-        let alive = &cx.remote().pinned_alive;
-        alive.store(alive.load(Relaxed).saturating_sub(1), Relaxed);
-    }
-}
-
 /// Starts a thread running worker `index`: its home thread, or (`home`
 /// false) a stand-in while the home thread is in `block_in_place`. The core
 /// must be in the worker's handoff slot.
@@ -353,39 +305,6 @@ fn run_thread(shared: Arc<Shared>, index: usize, home: bool) {
         cx.run();
     }
     shared.config.hooks.thread_stop();
-}
-
-/// On the way out of a worker thread: the home thread drops its pinned tasks
-/// and hands its core in for shutdown; a stand-in gives the core back to the
-/// home thread (if it still has it: normally `try_hand_back` did already).
-struct GiveBack<'a>(&'a WorkerCx);
-
-impl Drop for GiveBack<'_> {
-    fn drop(&mut self) {
-        let cx = self.0;
-        if cx.home {
-            // Not in a poll: a `block_in_place` in a dropped future's `Drop`
-            // runs inline, so the core stays here.
-            cx.shutdown_pinned();
-            if cx.core.borrow().is_none() {
-                // Unwinding from a poll whose `block_in_place` handed the core
-                // on and already got it back into the slot.
-                *cx.core.borrow_mut() = lock(&cx.remote().handoff).take();
-            }
-            if let Some(core) = cx.take_core() {
-                cx.shared.hand_in_core(core);
-            }
-        } else {
-            cx.not_blocking();
-            if let Some(core) = cx.take_core() {
-                let remote = cx.remote();
-                *lock(&remote.handoff) = Some(core);
-                remote.handoff_ready.notify_all();
-            }
-        }
-        cx.not_blocking();
-        cx.release_clock();
-    }
 }
 
 /// Counts the thread out however it ends.
@@ -473,94 +392,6 @@ impl WorkerCx {
                 self.park(&busy);
             }
         }
-    }
-
-    /// This thread's task goes on without the worker's core: hold a paused
-    /// clock's auto-advance back (the stand-in running the core may sleep
-    /// meanwhile, and this thread is nobody's worker) until
-    /// [`release_clock`](Self::release_clock).
-    fn hold_clock(&self) {
-        #[cfg(feature = "test-util")]
-        if !self.holds_clock.replace(true) {
-            self.shared.driver_handle.inhibit_auto_advance();
-        }
-    }
-
-    /// Back in the loop (or leaving it): gives back [`hold_clock`](Self::hold_clock).
-    fn release_clock(&self) {
-        #[cfg(feature = "test-util")]
-        if self.holds_clock.replace(false) {
-            self.shared.driver_handle.allow_auto_advance();
-        }
-    }
-
-    /// The home thread, back from `block_in_place`, waits for its stand-in
-    /// to hand the core back (at its next task boundary). False if the
-    /// stand-in handed it in for shutdown instead.
-    fn reclaim_core(&self) -> bool {
-        let remote = self.remote();
-        let mut slot = lock(&remote.handoff);
-        let core = loop {
-            if let Some(core) = slot.take() {
-                break core;
-            }
-            if remote.handed_in.load(SeqCst) {
-                return false;
-            }
-            slot = wait(&remote.handoff_ready, slot);
-        };
-        drop(slot);
-        *self.core.borrow_mut() = Some(core);
-        true
-    }
-
-    /// A stand-in asked to stop: under the handoff lock, unless the home
-    /// thread took the request back (a second `block_in_place` in the same
-    /// poll clears `want_back` under that lock), put the core in the slot.
-    /// False: keep running.
-    fn try_hand_back(&self) -> bool {
-        let remote = self.remote();
-        let mut slot = lock(&remote.handoff);
-        if !self.shared.is_closed() && !remote.want_back.load(Acquire) {
-            return false;
-        }
-        self.not_blocking();
-        if let Some(core) = self.take_core() {
-            if self.shared.is_closed() && !remote.want_back.load(SeqCst) {
-                // Shutting down while the home thread is still inside
-                // `block_in_place`'s closure, which may wait for tasks that
-                // only the end of shutdown (all cores in) cancels: hand the
-                // core in now rather than wait for the home thread.
-                remote.handed_in.store(true, SeqCst);
-                drop(slot);
-                remote.handoff_ready.notify_all();
-                // Futures may be dropped in there: no lock held.
-                self.shared.hand_in_core(core);
-                return true;
-            }
-            *slot = Some(core);
-            remote.handoff_ready.notify_all();
-        }
-        true
-    }
-
-    /// A stand-in stops counting as a blocking thread (before the home
-    /// thread can see its core back).
-    fn not_blocking(&self) {
-        if self.blocking.replace(false) {
-            self.shared.blocking_threads.fetch_sub(1, Relaxed);
-        }
-    }
-
-    /// Takes the core out of this thread, to hand it to another; it stops
-    /// counting as searching here (the new holder starts afresh).
-    fn take_core(&self) -> Option<Box<Core>> {
-        let mut core = self.core.borrow_mut().take()?;
-        core.in_driver = false;
-        if std::mem::take(&mut core.searching) && self.shared.idle.transition_from_searching() {
-            self.shared.notify_parked();
-        }
-        Some(core)
     }
 
     /// Queues `task` on this worker. `Err` gives it back when this thread
@@ -710,26 +541,6 @@ impl WorkerCx {
         if let Some(batch) = overflow {
             self.shared.inject.push_batch(batch);
         }
-    }
-
-    fn pop_pinned(&self) -> Option<TaskRef> {
-        if self.remote().pinned_alive.load(Relaxed) == 0 {
-            // This worker has no local tasks (the common case): one load.
-            return None;
-        }
-        if let Some(task) = self.pinned.borrow_mut().pop_front() {
-            return Some(task);
-        }
-        let remote = self.remote();
-        if remote.pinned_len.load(Acquire) == 0 {
-            return None;
-        }
-        let mut inbox = lock(&remote.pinned_inbox);
-        remote.pinned_len.store(0, Release);
-        let mut pinned = self.pinned.borrow_mut();
-        pinned.extend(inbox.tasks.drain(..));
-        drop(inbox);
-        pinned.pop_front()
     }
 
     /// Takes a fair share of the global queue: one task to run, the rest
@@ -963,141 +774,4 @@ impl WorkerCx {
         self.spread_work();
         hooks.after_unpark();
     }
-
-    /// At exit of the home thread: drop every pinned task's future, here,
-    /// on the one thread allowed to.
-    fn shutdown_pinned(&self) {
-        let _dropping = crate::scheduler::DroppingTasks::enter();
-        let remote = self.remote();
-        loop {
-            let mut dropped = false;
-            let inbox = {
-                let mut inbox = lock(&remote.pinned_inbox);
-                inbox.closed = true;
-                remote.pinned_len.store(0, Release);
-                std::mem::take(&mut inbox.tasks)
-            };
-            let mut queued: Vec<TaskRef> = self.pinned.borrow_mut().drain(..).collect();
-            queued.extend(self.pinned_deferred.borrow_mut().drain(..));
-            let registered = self.pinned_registry.borrow_mut().drain();
-            for task in inbox.into_iter().chain(queued).chain(registered) {
-                task.shutdown();
-                dropped = true;
-            }
-            if !dropped {
-                break;
-            }
-        }
-        remote.pinned_alive.store(0, Relaxed);
-    }
-}
-
-/// Runs `f`, which may block, on this worker thread after handing the
-/// worker's core (its queues) to a stand-in thread, so the other tasks keep
-/// running. When `f` returns (or unwinds) the stand-in is asked for the core
-/// back; this thread finishes the poll it is in without it, then waits for
-/// the stand-in's next task boundary. A stand-in's own `block_in_place`
-/// hands the core to a further stand-in and then ends.
-pub(crate) fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
-    let f = || {
-        // While `f` runs this thread runs no loop: it may block.
-        let lent = current().map(|cx| (cx, cx.lent.replace(true)));
-        struct Restore(Option<(&'static WorkerCx, bool)>);
-        impl Drop for Restore {
-            fn drop(&mut self) {
-                if let Some((cx, was)) = self.0 {
-                    cx.lent.set(was);
-                }
-            }
-        }
-        let _restore = Restore(lent);
-        f()
-    };
-    let Some(cx) = current() else {
-        // (On a current-thread loop's thread `task::block_in_place` has
-        // panicked already, pointing at its caller.)
-        // Not a worker: a multi-thread runtime's `block_on` thread (the
-        // body of `#[weft::main]`), or no runtime. Blocking stalls only this
-        // thread's own future, so inside `f` it may block, and even run
-        // another runtime's `block_on` (as in tokio).
-        let _outside = BlockOnGuard::leave();
-        return f();
-    };
-    if !cx.in_poll.get() {
-        // Outside a task's poll (a hook, a waker fired by the driver, a
-        // future dropped at shutdown): the loop around this call holds the
-        // core in hand, so it cannot go; block this worker.
-        return f();
-    }
-    if cx.lent.get() {
-        // Inside another `block_in_place`'s `f` on this thread: the core is
-        // with a stand-in already, and must stay there until that outer
-        // `f` returns (asking for it back now would leave the worker's
-        // queues with nobody to run them while the outer `f` blocks).
-        return f();
-    }
-    let shared = &cx.shared;
-    let remote = cx.remote();
-    match cx.take_core() {
-        Some(core) => {
-            if cx.home {
-                remote.want_back.store(false, SeqCst);
-            }
-            *lock(&remote.handoff) = Some(core);
-            // The home thread may be waiting for it (a stand-in handing on).
-            remote.handoff_ready.notify_all();
-        }
-        None => {
-            // A second `block_in_place` in the same poll on the home thread:
-            // the core is still with a stand-in, or back in the slot.
-            if !cx.home {
-                return f();
-            }
-            let slot = lock(&remote.handoff);
-            remote.want_back.store(false, SeqCst);
-            if slot.is_none() {
-                // The stand-in still runs it and will keep doing so (unless
-                // it was already on its way back: then the core waits in the
-                // slot until this poll ends).
-                drop(slot);
-                return with_reclaim(cx, f);
-            }
-        }
-    }
-    // The core is away from this thread until its loop takes it back.
-    cx.hold_clock();
-    if spawn_thread(shared, cx.index, false).is_err() {
-        // No thread to stand in: keep the core and block this worker.
-        match lock(&remote.handoff).take() {
-            Some(core) => {
-                *cx.core.borrow_mut() = Some(core);
-                cx.release_clock();
-                return f();
-            }
-            // A stand-in from an earlier call, started late, took it: it is
-            // running the worker; ask for it back afterwards as usual.
-            None if cx.home => return with_reclaim(cx, f),
-            None => return f(),
-        }
-    }
-    if cx.home {
-        with_reclaim(cx, f)
-    } else {
-        // This stand-in ends after the poll it is in.
-        f()
-    }
-}
-
-/// Runs `f`, then (also on unwind) asks the stand-in for the core back.
-fn with_reclaim<F: FnOnce() -> R, R>(cx: &WorkerCx, f: F) -> R {
-    struct AskBack<'a>(&'a WorkerCx);
-    impl Drop for AskBack<'_> {
-        fn drop(&mut self) {
-            let remote = self.0.remote();
-            remote.want_back.store(true, SeqCst);
-            remote.parker.unpark(&self.0.shared.driver_handle);
-        }
-    }
-    let _ask_back = AskBack(cx);
-    f()
 }
