@@ -6,17 +6,22 @@
 //! unless set) that later reads
 //! take from; writes copy into a buffer and return at once (write-behind),
 //! the job writing it in the background. The next operation waits for that
-//! job, and reports its error if it failed.
+//! job, and reports its error if it failed. The buffer is `buf.rs`; the
+//! options `File`s open with are `OpenOptions` (`../open_options.rs`).
+
+mod buf;
 
 use std::fmt;
 use std::fs::{Metadata, Permissions};
 use std::future::Future;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Seek, SeekFrom};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll};
+
+use buf::Buf;
 
 use super::OpenOptions;
 use crate::sys::lock::{get_mut, lock};
@@ -116,80 +121,6 @@ enum Operation {
     /// A job of a `&self` method (`sync_all`, `metadata`, ...), whose
     /// result went to its caller.
     Other,
-}
-
-/// Bytes read ahead (`data[pos..end]`), or bytes to write (`data[..end]`).
-/// `data` only grows (it is initialised once, not zeroed per read).
-#[derive(Default)]
-struct Buf {
-    data: Vec<u8>,
-    pos: usize,
-    end: usize,
-}
-
-impl Buf {
-    fn remaining(&self) -> usize {
-        self.end - self.pos
-    }
-
-    fn clear(&mut self) {
-        self.pos = 0;
-        self.end = 0;
-    }
-
-    fn reserve(&mut self, len: usize) {
-        if self.data.len() < len {
-            self.data.resize(len, 0);
-        }
-    }
-
-    fn copy_to(&mut self, dst: &mut [u8]) -> usize {
-        let n = self.remaining().min(dst.len());
-        dst[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
-        self.pos += n;
-        if self.pos == self.end {
-            self.clear();
-        }
-        n
-    }
-
-    /// Replaces the contents with the first `max` bytes of `srcs`, in
-    /// order; returns how many were taken.
-    fn copy_from(&mut self, srcs: &[io::IoSlice<'_>], max: usize) -> usize {
-        let len = srcs.iter().map(|s| s.len()).sum::<usize>().min(max);
-        self.reserve(len);
-        let mut end = 0;
-        for src in srcs {
-            let take = src.len().min(len - end);
-            self.data[end..end + take].copy_from_slice(&src[..take]);
-            end += take;
-            if end == len {
-                break;
-            }
-        }
-        self.pos = 0;
-        self.end = len;
-        len
-    }
-
-    fn read_from(&mut self, file: &std::fs::File, len: usize) -> io::Result<usize> {
-        self.reserve(len);
-        let result = loop {
-            match (&*file).read(&mut self.data[..len]) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                other => break other,
-            }
-        };
-        self.pos = 0;
-        self.end = *result.as_ref().unwrap_or(&0);
-        result
-    }
-
-    fn write_to(&mut self, file: &std::fs::File) -> io::Result<()> {
-        let result = (&*file).write_all(&self.data[..self.end]);
-        self.clear();
-        result
-    }
 }
 
 impl File {
