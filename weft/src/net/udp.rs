@@ -94,22 +94,6 @@ impl UdpSocket {
         each_addr(addr, |addr| async move { self.io.get_ref().connect(addr) }).await
     }
 
-    /// Sends `buf` as one datagram to the connected peer.
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| self.poll_send(cx, buf)).await
-    }
-
-    /// Polls for [`send`](Self::send): sends if the socket is ready,
-    /// otherwise registers the task's waker and returns `Pending`.
-    pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Write, |s| s.send(buf))
-    }
-
-    /// Sends without waiting (`WouldBlock` if the send buffer is full).
-    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.try_io(Direction::Write, |s| s.send(buf))
-    }
-
     /// Sends `buf` as one datagram to `target`.
     ///
     /// # Errors
@@ -141,26 +125,6 @@ impl UdpSocket {
         self.io.try_io(Direction::Write, |s| s.send_to(buf, target))
     }
 
-    /// Receives one datagram from the connected peer.
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| self.poll_recv(cx, buf)).await
-    }
-
-    /// Polls for [`recv`](Self::recv). tokio's takes a `ReadBuf` and
-    /// reports the length through it; this one takes a slice and returns
-    /// the length.
-    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_recv(cx, |s| datagram::recv(s, buf, RecvFlags::empty()))
-    }
-
-    /// Receives without waiting (`WouldBlock` if nothing is queued).
-    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.try_io(Direction::Read, |s| {
-            datagram::recv(s, buf, RecvFlags::empty())
-        })
-    }
-
     /// Receives one datagram and its source address.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         std::future::poll_fn(|cx| self.poll_recv_from(cx, buf)).await
@@ -185,40 +149,6 @@ impl UdpSocket {
             let (n, addr) = datagram::recv_from(s, buf, RecvFlags::empty())?;
             Ok((n, to_std(addr)?))
         })
-    }
-
-    /// Receives one datagram from the connected peer into the spare
-    /// capacity of a [`bytes::BufMut`] (a `Vec<u8>`, a `BytesMut`, ...),
-    /// which advances by its length; nothing is zeroed first. Reserve room
-    /// for the largest datagram first: a `Vec` with no spare capacity grows
-    /// by only 64 bytes, and a datagram longer than the room is an
-    /// `InvalidData` error (tokio truncates silently), with `buf` unchanged.
-    ///
-    /// ```
-    /// use weft::net::UdpSocket;
-    ///
-    /// #[weft::main(flavor = "current_thread")]
-    /// async fn main() -> std::io::Result<()> {
-    ///     let a = UdpSocket::bind("127.0.0.1:0").await?;
-    ///     let b = UdpSocket::bind("127.0.0.1:0").await?;
-    ///     b.connect(a.local_addr()?).await?;
-    ///     a.send_to(b"datagram", b.local_addr()?).await?;
-    ///     let mut buf = Vec::with_capacity(1500);
-    ///     let n = b.recv_buf(&mut buf).await?;
-    ///     assert_eq!((n, &buf[..]), (8, &b"datagram"[..]));
-    ///     Ok(())
-    /// }
-    /// ```
-    pub async fn recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
-        crate::net::buf::recv_buf(&self.io, buf, Recv::Datagram)
-            .await
-            .map(|(n, _)| n)
-    }
-
-    /// [`recv_buf`](Self::recv_buf) without waiting (`WouldBlock` if
-    /// nothing is queued).
-    pub fn try_recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
-        crate::net::buf::try_recv_buf(&self.io, buf, Recv::Datagram).map(|(n, _)| n)
     }
 
     /// Receives one datagram and its source address into a
@@ -316,27 +246,23 @@ impl UdpSocket {
         })
     }
 
-    /// Ready when a datagram may be queued, registering the task's waker
-    /// otherwise: readiness only, for use with [`try_recv`](Self::try_recv)
-    /// and friends, whose `WouldBlock` clears it.
-    pub fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io
-            .registration()
-            .poll_ready(cx, Direction::Read)
-            .map_ok(drop)
-    }
+    crate::net::datagram::datagram_methods!(
+        "```
+use weft::net::UdpSocket;
 
-    /// Ready when the socket may take a datagram, for use with
-    /// [`try_send`](Self::try_send) / [`try_send_to`](Self::try_send_to);
-    /// as [`poll_recv_ready`](Self::poll_recv_ready).
-    pub fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io
-            .registration()
-            .poll_ready(cx, Direction::Write)
-            .map_ok(drop)
-    }
-
-    crate::net::readiness_methods!();
+#[weft::main(flavor = \"current_thread\")]
+async fn main() -> std::io::Result<()> {
+    let a = UdpSocket::bind(\"127.0.0.1:0\").await?;
+    let b = UdpSocket::bind(\"127.0.0.1:0\").await?;
+    b.connect(a.local_addr()?).await?;
+    a.send_to(b\"datagram\", b.local_addr()?).await?;
+    let mut buf = Vec::with_capacity(1500);
+    let n = b.recv_buf(&mut buf).await?;
+    assert_eq!((n, &buf[..]), (8, &b\"datagram\"[..]));
+    Ok(())
+}
+```"
+    );
 
     /// The address this socket is bound to.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {

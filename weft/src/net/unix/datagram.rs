@@ -107,25 +107,6 @@ impl UnixDatagram {
             .map_err(|e| super::with_path(e, "connecting to Unix socket", path))
     }
 
-    /// Sends `buf` as one datagram to the connected peer.
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| self.poll_send(cx, buf)).await
-    }
-
-    /// Polls for [`send`](Self::send).
-    pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Write, |s| {
-            Ok(rustix::net::send(s, buf, SendFlags::empty())?)
-        })
-    }
-
-    /// Sends without waiting (`WouldBlock` if the queue is full).
-    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.try_io(Direction::Write, |s| {
-            Ok(rustix::net::send(s, buf, SendFlags::empty())?)
-        })
-    }
-
     /// Sends `buf` as one datagram to the socket at `path`.
     ///
     /// # Errors
@@ -172,25 +153,6 @@ impl UnixDatagram {
             .try_io(Direction::Write, |s| send_to(s, buf, &addr, path))
     }
 
-    /// Receives one datagram from the connected peer.
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| self.poll_recv(cx, buf)).await
-    }
-
-    /// Polls for [`recv`](Self::recv) (a slice instead of tokio's `ReadBuf`;
-    /// the length is returned).
-    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_recv(cx, |s| datagram::recv(s, buf, RecvFlags::empty()))
-    }
-
-    /// Receives without waiting (`WouldBlock` if nothing is queued).
-    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.try_io(Direction::Read, |s| {
-            datagram::recv(s, buf, RecvFlags::empty())
-        })
-    }
-
     /// Receives one datagram and the sender's address (unnamed for an
     /// unbound sender or a `pair`). As with [`recv`](Self::recv), a
     /// datagram longer than `buf` is an `InvalidData` error giving both
@@ -215,36 +177,6 @@ impl UnixDatagram {
         self.io.try_io(Direction::Read, |s| recv_from(s, buf))
     }
 
-    /// Receives one datagram from the connected peer into the spare
-    /// capacity of a [`bytes::BufMut`], which advances by its length;
-    /// nothing is zeroed first. A datagram longer than the room is an
-    /// `InvalidData` error (tokio truncates silently), `buf` unchanged:
-    /// reserve room for the largest datagram first.
-    ///
-    /// ```
-    /// use weft::net::UnixDatagram;
-    ///
-    /// #[weft::main(flavor = "current_thread")]
-    /// async fn main() -> std::io::Result<()> {
-    ///     let (a, b) = UnixDatagram::pair()?;
-    ///     a.send(b"one").await?;
-    ///     let mut buf = Vec::with_capacity(64);
-    ///     assert_eq!(b.recv_buf(&mut buf).await?, 3);
-    ///     assert_eq!(buf, b"one");
-    ///     Ok(())
-    /// }
-    /// ```
-    pub async fn recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
-        crate::net::buf::recv_buf(&self.io, buf, Recv::Datagram)
-            .await
-            .map(|(n, _)| n)
-    }
-
-    /// [`recv_buf`](Self::recv_buf) without waiting.
-    pub fn try_recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
-        crate::net::buf::try_recv_buf(&self.io, buf, Recv::Datagram).map(|(n, _)| n)
-    }
-
     /// Receives one datagram and the sender's address into a
     /// [`bytes::BufMut`], as [`recv_buf`](Self::recv_buf).
     pub async fn recv_buf_from<B: bytes::BufMut>(
@@ -264,27 +196,21 @@ impl UnixDatagram {
         Ok((n, super::std_address(from)?))
     }
 
-    /// Ready when a datagram may be queued, registering the task's waker
-    /// otherwise: readiness only, for use with [`try_recv`](Self::try_recv)
-    /// and friends, whose `WouldBlock` clears it.
-    pub fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io
-            .registration()
-            .poll_ready(cx, Direction::Read)
-            .map_ok(drop)
-    }
+    crate::net::datagram::datagram_methods!(
+        "```
+use weft::net::UnixDatagram;
 
-    /// Ready when the socket may take a datagram, for use with
-    /// [`try_send`](Self::try_send) / [`try_send_to`](Self::try_send_to);
-    /// as [`poll_recv_ready`](Self::poll_recv_ready).
-    pub fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io
-            .registration()
-            .poll_ready(cx, Direction::Write)
-            .map_ok(drop)
-    }
-
-    crate::net::readiness_methods!();
+#[weft::main(flavor = \"current_thread\")]
+async fn main() -> std::io::Result<()> {
+    let (a, b) = UnixDatagram::pair()?;
+    a.send(b\"one\").await?;
+    let mut buf = Vec::with_capacity(64);
+    assert_eq!(b.recv_buf(&mut buf).await?, 3);
+    assert_eq!(buf, b\"one\");
+    Ok(())
+}
+```"
+    );
 
     /// This socket's address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
