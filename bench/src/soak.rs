@@ -51,26 +51,7 @@ pub fn serve() -> io::Result<()> {
             http.local_addr()?,
             coro.local_addr()?
         );
-        weft::spawn(async move {
-            use weft::io::{AsyncReadExt, AsyncWriteExt};
-            loop {
-                let Ok((mut stream, _)) = echo.accept().await else {
-                    continue;
-                };
-                weft::spawn(async move {
-                    let mut buf = vec![0u8; 4096];
-                    loop {
-                        let n = match stream.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => n,
-                        };
-                        if stream.write_all(&buf[..n]).await.is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
-        });
+        weft::spawn(examples::echo::serve(echo));
         weft::spawn(async move {
             loop {
                 let Ok((stream, _)) = http.accept().await else {

@@ -4,4 +4,5 @@
 pub mod axum_app;
 pub mod chat;
 pub mod coro_http;
+pub mod echo;
 pub mod graceful;

@@ -14,27 +14,12 @@ use common::within;
 use weft::io::{AsyncReadExt, AsyncWriteExt};
 use weft::net::{TcpListener, TcpStream};
 
-/// The echo example's server logic: one task per connection, writes back
-/// every byte read.
-async fn echo_server(listener: TcpListener) {
-    loop {
-        let Ok((mut stream, _)) = listener.accept().await else {
-            continue;
-        };
-        weft::spawn(async move {
-            let mut buf = vec![0u8; 4096];
-            loop {
-                let n = match stream.read(&mut buf).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => n,
-                };
-                if stream.write_all(&buf[..n]).await.is_err() {
-                    return;
-                }
-            }
-        });
-    }
-}
+/// The echo server of the `echo` example and the benchmarks, compiled
+/// into this test (the examples crate depends on weft, so weft's tests
+/// cannot depend on it).
+#[path = "../../examples/src/echo.rs"]
+#[allow(dead_code)] // `serve_unix` and `echo` are not used here.
+mod echo;
 
 /// Raises the open-file soft limit to the hard limit; returns the limit.
 fn raise_fd_limit() -> u64 {
@@ -85,7 +70,7 @@ fn idle_and_slow_clients_do_not_stop_a_normal_client() {
         common::rt().block_on(async move {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
-            weft::spawn(echo_server(listener));
+            weft::spawn(echo::serve(listener));
             let mut idle_conns = Vec::with_capacity(idle);
             for _ in 0..idle {
                 idle_conns.push(TcpStream::connect(addr).await.unwrap());
@@ -145,7 +130,7 @@ fn a_signal_storm_interrupts_nothing() {
                         .unwrap();
                 let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
                 let addr = listener.local_addr().unwrap();
-                weft::spawn(echo_server(listener));
+                weft::spawn(echo::serve(listener));
                 ready_tx.send(()).unwrap();
                 let mut rounds = 0usize;
                 let mut connections = 0usize;

@@ -6,8 +6,6 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use weft::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-
 /// Runs the weft echo server on `addr` (port 0 picks a free port) until killed.
 pub fn serve(addr: SocketAddr, multi_thread: bool) -> io::Result<()> {
     let rt = if multi_thread {
@@ -20,15 +18,13 @@ pub fn serve(addr: SocketAddr, multi_thread: bool) -> io::Result<()> {
     rt.block_on(run(addr))
 }
 
-/// Accept loop: one task per connection.
+/// The accept loop and connections: `examples::echo`, the same server the
+/// `echo` example runs.
 async fn run(addr: SocketAddr) -> io::Result<()> {
     let listener = weft::net::TcpListener::bind(addr).await?;
     super::announce_ready(listener.local_addr()?)?;
-    loop {
-        let (stream, _peer) = listener.accept().await?;
-        stream.set_nodelay(true)?;
-        weft::spawn(echo(stream));
-    }
+    examples::echo::serve(listener).await;
+    Ok(())
 }
 
 /// The same server over a Unix socket at `path` (current-thread runtime).
@@ -37,23 +33,7 @@ pub fn serve_unix(path: PathBuf) -> io::Result<()> {
     rt.block_on(async {
         let listener = weft::net::UnixListener::bind(&path)?;
         super::announce_ready(super::Endpoint::Unix(path))?;
-        loop {
-            let (stream, _peer) = listener.accept().await?;
-            weft::spawn(echo(stream));
-        }
+        examples::echo::serve_unix(listener).await;
+        Ok(())
     })
-}
-
-/// Writes back every byte read, until EOF or an error.
-async fn echo<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) {
-    let mut buf = vec![0u8; 4096];
-    loop {
-        let n = match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        if stream.write_all(&buf[..n]).await.is_err() {
-            return;
-        }
-    }
 }
