@@ -75,16 +75,7 @@ pub fn serve() -> io::Result<()> {
             let served = weft::task::spawn_local(weft::coro::serve(
                 coro,
                 weft::coro::ServeOptions::new(),
-                |mut stream| {
-                    let mut buf = vec![0u8; 4096];
-                    loop {
-                        let n = stream.read(&mut buf)?;
-                        if n == 0 {
-                            return Ok::<(), io::Error>(());
-                        }
-                        stream.write_all(&buf[..n])?;
-                    }
-                },
+                crate::servers::coro_echo::echo,
             ));
             let _ = served.await;
         });

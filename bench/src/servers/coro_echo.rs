@@ -15,17 +15,23 @@ pub fn serve(addr: SocketAddr) -> io::Result<()> {
         super::announce_ready(listener.local_addr()?)?;
         // Enough slots that the idle-connection benchmark's 10,000 fit.
         let options = ServeOptions::new().slots(1 << 20);
-        weft::coro::serve(listener, options, |mut stream| {
+        weft::coro::serve(listener, options, |stream| {
             stream.set_nodelay(true)?;
-            let mut buf = vec![0u8; 4096];
-            loop {
-                let n = stream.read(&mut buf)?;
-                if n == 0 {
-                    return Ok::<(), io::Error>(());
-                }
-                stream.write_all(&buf[..n])?;
-            }
+            echo(stream)
         })
         .await
     })
+}
+
+/// One connection, in blocking style: writes back every byte it reads
+/// until end of stream (also the soak's coroutine server).
+pub fn echo(mut stream: weft::coro::net::TcpStream) -> io::Result<()> {
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        stream.write_all(&buf[..n])?;
+    }
 }
