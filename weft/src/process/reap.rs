@@ -34,7 +34,7 @@ pub(super) fn sweep_orphans_on_sigchld() {
     let Ok(handle) = crate::runtime::Handle::try_current() else {
         return;
     };
-    let runtime = Arc::as_ptr(handle.inner.blocking()) as usize;
+    let runtime = Arc::as_ptr(handle.inner.blocking_pool()) as usize;
     {
         let mut sweepers = lock(&SWEEPERS);
         if sweepers.contains(&runtime) {

@@ -81,7 +81,9 @@ impl Handle {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        self.inner.blocking().spawn(self.inner.clone(), kind, f)
+        self.inner
+            .blocking_pool()
+            .spawn(self.inner.clone(), kind, f)
     }
 
     /// Runs `f` on this runtime's blocking pool as fast I/O that runs even
@@ -93,7 +95,9 @@ impl Handle {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        self.inner.blocking().spawn_must_run(self.inner.clone(), f)
+        self.inner
+            .blocking_pool()
+            .spawn_must_run(self.inner.clone(), f)
     }
 
     /// Runs `future` to completion on this thread, inside this runtime's

@@ -58,12 +58,12 @@ impl RuntimeMetrics {
     /// Threads of the blocking pool (busy or idle) plus the stand-ins of
     /// workers inside [`block_in_place`](crate::task::block_in_place).
     pub fn num_blocking_threads(&self) -> usize {
-        self.handle.metrics().blocking_threads + self.handle.blocking().threads()
+        self.handle.metrics().stand_ins + self.handle.blocking_pool().threads()
     }
 
     /// Blocking-pool jobs waiting for a thread.
     pub fn blocking_queue_depth(&self) -> usize {
-        self.handle.blocking().queue_depth()
+        self.handle.blocking_pool().queue_depth()
     }
 
     /// Times the I/O driver has polled epoll (`epoll_wait` calls, blocking

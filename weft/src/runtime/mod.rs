@@ -173,7 +173,7 @@ impl Runtime {
             }
         }
         let left = timeout.saturating_sub(start.elapsed());
-        self.handle.inner.blocking().shutdown(Some(left));
+        self.handle.inner.blocking_pool().shutdown(Some(left));
     }
 
     /// Shuts the runtime down without waiting: a multi-thread runtime's
@@ -190,7 +190,7 @@ impl Drop for Runtime {
         if self.shut_down {
             return;
         }
-        let blocking = std::sync::Arc::clone(self.handle.inner.blocking());
+        let blocking = std::sync::Arc::clone(self.handle.inner.blocking_pool());
         // (A runtime owned by a task that another runtime drops at its
         // shutdown is dropped outside any running loop: it may wait.)
         if scheduler::in_async_context() && !scheduler::dropping_tasks() {

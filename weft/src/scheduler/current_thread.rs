@@ -48,7 +48,7 @@ use crate::task::raw::{LocalOwner, Ran, Task, NOT_OWNED};
 /// The part of the scheduler every handle and task shares.
 pub(crate) struct Shared {
     driver: driver::Handle,
-    pub(crate) blocking: Arc<super::BlockingPool>,
+    pub(crate) pool: Arc<super::BlockingPool>,
     inject: Inject,
     /// The loop's state, held by whichever thread is running the loop.
     core: Mutex<Option<Box<Core>>>,
@@ -140,7 +140,7 @@ impl Shared {
     pub(crate) fn new(
         driver: Driver,
         config: Config,
-        blocking: Arc<super::BlockingPool>,
+        pool: Arc<super::BlockingPool>,
     ) -> Arc<Shared> {
         let handle = driver.handle().clone();
         let core = Core {
@@ -151,7 +151,7 @@ impl Shared {
         };
         Arc::new(Shared {
             driver: handle,
-            blocking,
+            pool,
             inject: Inject::new(),
             core: Mutex::new(Some(Box::new(core))),
             core_waiters: Mutex::new(Vec::new()),
@@ -184,7 +184,7 @@ impl Shared {
             workers: 1,
             alive: self.alive.load(Relaxed),
             global_queue: self.inject.len(),
-            blocking_threads: 0,
+            stand_ins: 0,
         }
     }
 
@@ -260,7 +260,7 @@ pub(crate) fn schedule(target: *const Shared, task: TaskRef, yielded: bool) {
     // Wakes go to the back: one FIFO queue keeps the loop fair. Yields go
     // behind whatever the driver's next turn wakes.
     if LOOP.get() == target {
-        // `LOOP` is set only inside `Running`, never while thread-locals are
+        // `LOOP` is set only inside `InLoop`, never while thread-locals are
         // torn down, so `QUEUE` is alive.
         QUEUE.with(|queue| {
             let mut queue = queue.borrow_mut();
@@ -455,7 +455,7 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
 /// `QUEUE`. On drop (also when the `block_on` future panics) the queue goes
 /// back into the core and the core back to `shared` — or, if the runtime
 /// was closed meanwhile, it is shut down here.
-struct Running<'a> {
+struct InLoop<'a> {
     shared: &'a Arc<Shared>,
     core: Option<Box<Core>>,
     previous: *const Shared,
@@ -465,8 +465,8 @@ struct Running<'a> {
     installed: bool,
 }
 
-impl<'a> Running<'a> {
-    fn enter(shared: &'a Arc<Shared>, mut core: Box<Core>) -> Running<'a> {
+impl<'a> InLoop<'a> {
+    fn enter(shared: &'a Arc<Shared>, mut core: Box<Core>) -> InLoop<'a> {
         let mut queue = Some(std::mem::take(&mut core.queue));
         let swapped = QUEUE.try_with(|local| local.replace(queue.take().unwrap_or_default()));
         let (installed, previous) = match swapped {
@@ -479,7 +479,7 @@ impl<'a> Running<'a> {
                 (false, ptr::null())
             }
         };
-        Running {
+        InLoop {
             shared,
             core: Some(core),
             previous,
@@ -548,7 +548,7 @@ impl<'a> Running<'a> {
     }
 }
 
-impl Drop for Running<'_> {
+impl Drop for InLoop<'_> {
     fn drop(&mut self) {
         if let Some(core) = self.leave() {
             self.shared.put_core(core);
@@ -567,7 +567,7 @@ fn drive<F: Future>(
     main: &MainWake,
     waker: &Waker,
 ) -> Option<F::Output> {
-    let mut running = Running::enter(shared, core);
+    let mut running = InLoop::enter(shared, core);
     // SeqCst pairs with `MainWake::wake_by_ref`: either the waker sees
     // `driving` and unparks the driver, or this thread sees `woken`.
     main.driving.store(true, SeqCst);
@@ -707,7 +707,7 @@ fn shutdown_core(shared: &Arc<Shared>, core: Box<Core>) {
     // calling `shutdown_background` say).
     let _dropping = (!super::in_async_context()).then(super::DroppingTasks::enter);
     let _enter = context::enter(crate::scheduler::Handle::CurrentThread(Arc::clone(shared)));
-    let mut running = Running::enter(shared, core);
+    let mut running = InLoop::enter(shared, core);
     // Dropping a future can wake or spawn others; go round until quiet.
     loop {
         let mut dropped = false;

@@ -48,7 +48,7 @@ pub(crate) struct Counts {
     pub(crate) alive: usize,
     pub(crate) global_queue: usize,
     /// `block_in_place` stand-ins (the pool's threads are counted apart).
-    pub(crate) blocking_threads: usize,
+    pub(crate) stand_ins: usize,
 }
 
 /// One worker's counts, for `RuntimeMetrics`.
@@ -197,10 +197,10 @@ impl Handle {
     }
 
     /// The runtime's blocking pool.
-    pub(crate) fn blocking(&self) -> &Arc<BlockingPool> {
+    pub(crate) fn blocking_pool(&self) -> &Arc<BlockingPool> {
         match self {
-            Handle::CurrentThread(shared) => &shared.blocking,
-            Handle::MultiThread(shared) => &shared.blocking,
+            Handle::CurrentThread(shared) => &shared.pool,
+            Handle::MultiThread(shared) => &shared.pool,
         }
     }
 
@@ -248,7 +248,7 @@ impl Schedule for Handle {
     }
 
     fn task_finished(&self, task: &Header) {
-        if task.blocking {
+        if task.pool_job {
             return;
         }
         match self {

@@ -64,7 +64,7 @@ pub(crate) struct Header<S> {
     pub(crate) local_owner: Option<LocalOwner>,
     /// A blocking-pool job: run by the pool, never queued on a scheduler
     /// (its one poll completes it), not in a scheduler's counts.
-    pub(crate) blocking: bool,
+    pub(crate) pool_job: bool,
 }
 
 /// Where a `spawn_local` task lives.
@@ -168,7 +168,7 @@ where
                 scheduler,
                 owned_index: AtomicUsize::new(NOT_OWNED),
                 local_owner,
-                blocking: false,
+                pool_job: false,
             },
             future: UnsafeCell::new(Some(future)),
             join: Mutex::new(JoinSlot {
@@ -187,7 +187,7 @@ where
         Arc::get_mut(&mut cell)
             .expect("a new task has one reference")
             .header
-            .blocking = true;
+            .pool_job = true;
         cell
     }
 

@@ -81,7 +81,7 @@ pub(crate) struct Shared {
     /// ahead while the test's thread does something else between calls.
     #[cfg(feature = "test-util")]
     block_ons: AtomicUsize,
-    pub(crate) blocking: Arc<BlockingPool>,
+    pub(crate) pool: Arc<BlockingPool>,
     /// Taken (`try_lock`) by the worker that parks in it.
     driver: Mutex<Option<Driver>>,
     inject: Inject,
@@ -101,7 +101,7 @@ pub(crate) struct Shared {
     live_threads: Mutex<usize>,
     threads_done: Condvar,
     /// `block_in_place` stand-in threads running now.
-    blocking_threads: AtomicUsize,
+    stand_ins: AtomicUsize,
 }
 
 /// Per-worker state other threads reach.
@@ -148,7 +148,7 @@ impl Shared {
         driver: Driver,
         config: Config,
         threads: ThreadConfig,
-        blocking: Arc<BlockingPool>,
+        pool: Arc<BlockingPool>,
     ) -> io::Result<Arc<Shared>> {
         let workers = threads.workers;
         let mut cores = Vec::with_capacity(workers);
@@ -176,7 +176,7 @@ impl Shared {
             driver_handle: driver.handle().clone(),
             #[cfg(feature = "test-util")]
             block_ons: AtomicUsize::new(0),
-            blocking,
+            pool,
             driver: Mutex::new(Some(driver)),
             inject: Inject::new(),
             remotes: remotes.into_boxed_slice(),
@@ -188,7 +188,7 @@ impl Shared {
             shutdown_cores: Mutex::new(Vec::with_capacity(workers)),
             live_threads: Mutex::new(0),
             threads_done: Condvar::new(),
-            blocking_threads: AtomicUsize::new(0),
+            stand_ins: AtomicUsize::new(0),
         });
         for (index, core) in cores.into_iter().enumerate() {
             *lock(&shared.remotes[index].handoff) = Some(core);
@@ -314,7 +314,7 @@ impl Shared {
                     .map(|r| r.pinned_alive.load(Relaxed))
                     .sum::<usize>(),
             global_queue: self.inject.len(),
-            blocking_threads: self.blocking_threads.load(Relaxed),
+            stand_ins: self.stand_ins.load(Relaxed),
         }
     }
 

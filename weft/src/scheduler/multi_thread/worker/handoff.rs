@@ -89,7 +89,7 @@ impl WorkerCx {
         if !self.shared.is_closed() && !remote.want_back.load(Acquire) {
             return false;
         }
-        self.not_blocking();
+        self.stop_counting_stand_in();
         if let Some(core) = self.take_core() {
             if self.shared.is_closed() && !remote.want_back.load(SeqCst) {
                 // Shutting down while the home thread is still inside
@@ -111,9 +111,9 @@ impl WorkerCx {
 
     /// A stand-in stops counting as a blocking thread (before the home
     /// thread can see its core back).
-    pub(super) fn not_blocking(&self) {
-        if self.blocking.replace(false) {
-            self.shared.blocking_threads.fetch_sub(1, Relaxed);
+    pub(super) fn stop_counting_stand_in(&self) {
+        if self.counted_stand_in.replace(false) {
+            self.shared.stand_ins.fetch_sub(1, Relaxed);
         }
     }
 
@@ -260,14 +260,14 @@ impl Drop for GiveBack<'_> {
                 cx.shared.hand_in_core(core);
             }
         } else {
-            cx.not_blocking();
+            cx.stop_counting_stand_in();
             if let Some(core) = cx.take_core() {
                 let remote = cx.remote();
                 *lock(&remote.handoff) = Some(core);
                 remote.handoff_ready.notify_all();
             }
         }
-        cx.not_blocking();
+        cx.stop_counting_stand_in();
         cx.release_clock();
     }
 }

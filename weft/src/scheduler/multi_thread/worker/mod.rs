@@ -152,8 +152,8 @@ struct WorkerCx {
     /// True while a task is being polled: only then may `block_in_place`
     /// hand the core away (the loop around the poll copes with its absence).
     in_poll: Cell<bool>,
-    /// A stand-in still counted in `blocking_threads`.
-    blocking: Cell<bool>,
+    /// A stand-in still counted in `Shared::stand_ins`.
+    counted_stand_in: Cell<bool>,
     /// Inside `block_in_place`'s `f`: this thread runs no loop now, so it
     /// may block (a `Handle::block_on` there is allowed).
     lent: Cell<bool>,
@@ -270,14 +270,14 @@ pub(super) fn spawn_thread(shared: &Arc<Shared>, index: usize, home: bool) -> io
 fn run_thread(shared: Arc<Shared>, index: usize, home: bool) {
     let _stopped = Stopped(&shared);
     if !home {
-        shared.blocking_threads.fetch_add(1, Relaxed);
+        shared.stand_ins.fetch_add(1, Relaxed);
     }
     let remote = &shared.remotes[index];
     let Some(core) = lock(&remote.handoff).take() else {
         // A stand-in that started after its `block_in_place` ended: the
         // home thread took its core back already.
         if !home {
-            shared.blocking_threads.fetch_sub(1, Relaxed);
+            shared.stand_ins.fetch_sub(1, Relaxed);
         }
         return;
     };
@@ -291,7 +291,7 @@ fn run_thread(shared: Arc<Shared>, index: usize, home: bool) {
         pinned_deferred: RefCell::new(VecDeque::new()),
         pinned_registry: RefCell::new(Registry::default()),
         in_poll: Cell::new(false),
-        blocking: Cell::new(!home),
+        counted_stand_in: Cell::new(!home),
         lent: Cell::new(false),
         #[cfg(feature = "test-util")]
         holds_clock: Cell::new(false),
