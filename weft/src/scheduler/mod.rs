@@ -240,8 +240,14 @@ impl crate::blocking::Owner for Handle {
 
 /// The harness reaches its scheduler through this, and only this.
 impl Schedule for Handle {
-    fn schedule(task: TaskRef, yielded: bool) {
-        match task.header().scheduler.target() {
+    type Target = Target;
+
+    fn target(&self) -> Target {
+        Handle::target(self)
+    }
+
+    fn schedule(target: Target, task: TaskRef, yielded: bool) {
+        match target {
             Target::CurrentThread(shared) => current_thread::schedule(shared, task, yielded),
             Target::MultiThread(shared) => multi_thread::schedule(shared, task, yielded),
         }

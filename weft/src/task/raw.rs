@@ -34,10 +34,18 @@ use crate::sys::lock::lock;
 /// by the scheduler layer's handle; the harness calls nothing else above
 /// it.
 pub(crate) trait Schedule: Sized + Send + Sync + 'static {
-    /// Puts the woken `task` on a run queue of its scheduler
-    /// (`task.header().scheduler`). `yielded`: the task woke itself during
-    /// its own poll (it goes behind the others).
-    fn schedule(task: TaskRef<Self>, yielded: bool);
+    /// The scheduler named cheaply (a plain pointer): taken from the
+    /// task's header before the task reference itself moves into
+    /// [`schedule`](Schedule::schedule), so a wake costs no extra call.
+    type Target: Copy;
+
+    /// This scheduler as a [`Target`](Schedule::Target).
+    fn target(&self) -> Self::Target;
+
+    /// Puts the woken `task` on a run queue of its scheduler, `target`.
+    /// `yielded`: the task woke itself during its own poll (it goes behind
+    /// the others).
+    fn schedule(target: Self::Target, task: TaskRef<Self>, yielded: bool);
 
     /// `task`'s future is gone (completed, panicked or cancelled): it
     /// leaves the scheduler's counts and registries. Called before its
@@ -329,14 +337,14 @@ where
             Ok(Poll::Pending) if yielded => {
                 // The root future asked to go to the back of the queue.
                 self.header.state.idle_notified();
-                S::schedule(self, true);
+                S::schedule(self.header.scheduler.target(), self, true);
                 Ran::Pending
             }
             Ok(Poll::Pending) => {
                 if self.header.state.idle() == Idle::Requeue {
                     // Woken during its own poll: a yield, to the back of
                     // the queue.
-                    S::schedule(self, true);
+                    S::schedule(self.header.scheduler.target(), self, true);
                 }
                 Ran::Pending
             }
@@ -443,13 +451,13 @@ where
 {
     fn wake(self: Arc<Self>) {
         if self.header.state.wake() == Wake::Submit {
-            S::schedule(self, false);
+            S::schedule(self.header.scheduler.target(), self, false);
         }
     }
 
     fn wake_by_ref(arc_self: &Arc<Self>) {
         if arc_self.header.state.wake() == Wake::Submit {
-            S::schedule(arc_self.clone(), false);
+            S::schedule(arc_self.header.scheduler.target(), arc_self.clone(), false);
         }
     }
 }

@@ -34,19 +34,26 @@ const INTEREST: EventFlags = EventFlags::IN
 
 /// Translates epoll's event flags. EPOLLHUP means both directions are
 /// finished; EPOLLRDHUP only that the peer will send nothing more.
+#[inline]
 pub(crate) fn ready_from_flags(flags: EventFlags) -> Ready {
     let mut ready = Ready::EMPTY;
-    for (flag, bits) in [
-        (EventFlags::IN, Ready::READABLE),
-        (EventFlags::OUT, Ready::WRITABLE),
-        (EventFlags::PRI, Ready::PRIORITY),
-        (EventFlags::RDHUP, Ready::READ_CLOSED),
-        (EventFlags::HUP, Ready::READ_CLOSED | Ready::WRITE_CLOSED),
-        (EventFlags::ERR, Ready::ERROR),
-    ] {
-        if flags.contains(flag) {
-            ready = ready | bits;
-        }
+    if flags.contains(EventFlags::IN) {
+        ready = ready | Ready::READABLE;
+    }
+    if flags.contains(EventFlags::OUT) {
+        ready = ready | Ready::WRITABLE;
+    }
+    if flags.contains(EventFlags::PRI) {
+        ready = ready | Ready::PRIORITY;
+    }
+    if flags.contains(EventFlags::RDHUP) {
+        ready = ready | Ready::READ_CLOSED;
+    }
+    if flags.contains(EventFlags::HUP) {
+        ready = ready | Ready::READ_CLOSED | Ready::WRITE_CLOSED;
+    }
+    if flags.contains(EventFlags::ERR) {
+        ready = ready | Ready::ERROR;
     }
     ready
 }
