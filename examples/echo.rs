@@ -17,6 +17,5 @@ async fn main() -> std::io::Result<()> {
     println!("echo: listening on {}", listener.local_addr()?);
     // The server itself is `examples::echo`, shared with the benchmarks and
     // the hostile-client tests.
-    examples::echo::serve(listener).await;
-    Ok(())
+    examples::echo::serve(listener).await
 }

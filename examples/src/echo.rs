@@ -3,42 +3,29 @@
 //! includes this file), so they all measure and test the same code.
 
 use std::io;
-use std::time::Duration;
 
 use weft::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use weft::net::{TcpListener, UnixListener};
 
-/// Serves echo on `listener` until this future is dropped: one task per
-/// connection (with `TCP_NODELAY`), each writing back every byte it reads.
-/// A failed accept (a connection reset before it was accepted; descriptors
-/// exhausted past the listener's own back-off) is reported on stderr and
-/// the server goes on with the next one.
-pub async fn serve(listener: TcpListener) {
+/// Serves echo on `listener`: one task per connection (with
+/// `TCP_NODELAY`), each writing back every byte it reads. Returns only on
+/// an error the listener cannot get past (weft's `accept` already retries
+/// connections reset before they were accepted and backs off while
+/// descriptors or memory run out), as tokio's server in `bench echo` does.
+pub async fn serve(listener: TcpListener) -> io::Result<()> {
     loop {
-        match listener.accept().await {
-            Ok((stream, _peer)) => {
-                // Only fails if the peer is already gone; echo finds out.
-                let _ = stream.set_nodelay(true);
-                weft::spawn(echo(stream));
-            }
-            Err(e) => accept_failed(e).await,
-        }
+        let (stream, _peer) = listener.accept().await?;
+        stream.set_nodelay(true)?;
+        weft::spawn(echo(stream));
     }
 }
 
 /// [`serve`] over a Unix socket.
-pub async fn serve_unix(listener: UnixListener) {
+pub async fn serve_unix(listener: UnixListener) -> io::Result<()> {
     loop {
-        match listener.accept().await {
-            Ok((stream, _peer)) => drop(weft::spawn(echo(stream))),
-            Err(e) => accept_failed(e).await,
-        }
+        let (stream, _peer) = listener.accept().await?;
+        weft::spawn(echo(stream));
     }
-}
-
-async fn accept_failed(e: io::Error) {
-    eprintln!("echo: accept failed: {e}");
-    weft::time::sleep(Duration::from_millis(10)).await;
 }
 
 /// Writes back every byte read from `stream`, until end of stream or an

@@ -18,7 +18,7 @@ use weft::net::{TcpListener, TcpStream};
 /// into this test (the examples crate depends on weft, so weft's tests
 /// cannot depend on it).
 #[path = "../../examples/src/echo.rs"]
-#[allow(dead_code)] // `serve_unix` and `echo` are not used here.
+#[allow(dead_code)] // `serve_unix` is not used here.
 mod echo;
 
 /// Raises the open-file soft limit to the hard limit; returns the limit.

@@ -8,7 +8,7 @@
 //! * **One idea per file.** No file holds more than [`MAX_CODE_LINES`] lines
 //!   of code (blank lines, comments and `#[cfg(test)]` items not counted).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -88,135 +88,285 @@ fn layer_of(module: &str) -> usize {
     best.expect("the root prefix matches everything").1
 }
 
-/// The source with comments, string literals' contents and `#[cfg(test)]`
-/// items blanked out. Also says whether the whole file is test-only (its
-/// first item is `#![cfg(test)]`).
-fn code_of(text: &str) -> String {
+/// `text` with comments and the contents of string and char literals
+/// blanked (newlines kept, so lines still count), by a small lexer: line
+/// and (nested) block comments, strings with escapes, raw strings
+/// (`r#"…"#`), byte strings, char literals, lifetimes.
+fn blank_comments_and_literals(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
-    let mut skip_item = false;
-    let mut depth_at_skip = None::<usize>;
-    let mut depth = 0usize;
-    for line in text.lines() {
-        let trimmed = line.trim_start();
-        let code = strip_comment(line);
-        let is_test_attr = trimmed.starts_with("#[cfg(test)]")
-            || trimmed.starts_with("#[cfg(all(test")
-            || trimmed.starts_with("#[cfg(any(test");
-        if depth_at_skip.is_none() && is_test_attr {
-            skip_item = true;
-            out.push('\n');
-            continue;
+    let blank = |c: char, out: &mut String| out.push(if c == '\n' { '\n' } else { ' ' });
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        if c == '/' && next == Some('/') {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '/' && next == Some('*') {
+            let mut depth = 0;
+            while i < chars.len() {
+                if chars[i] == '/' && chars.get(i + 1) == Some(&'*') {
+                    depth += 1;
+                    out.push_str("  ");
+                    i += 2;
+                } else if chars[i] == '*' && chars.get(i + 1) == Some(&'/') {
+                    depth -= 1;
+                    out.push_str("  ");
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    blank(chars[i], &mut out);
+                    i += 1;
+                }
+            }
+        } else if (c == 'r' || (c == 'b' && next == Some('r')))
+            && (i == 0 || !is_ident(chars[i - 1]))
+            && {
+                let start = if c == 'b' { i + 2 } else { i + 1 };
+                let hashes = chars[start..].iter().take_while(|&&h| h == '#').count();
+                chars.get(start + hashes) == Some(&'"')
+            }
+        {
+            // A raw string: no escapes; ends at `"` and as many `#`.
+            let start = if c == 'b' { i + 2 } else { i + 1 };
+            let hashes = chars[start..].iter().take_while(|&&h| h == '#').count();
+            out.push('"');
+            i = start + hashes + 1;
+            loop {
+                if i >= chars.len() {
+                    break;
+                }
+                if chars[i] == '"'
+                    && chars[i + 1..]
+                        .iter()
+                        .take(hashes)
+                        .filter(|&&h| h == '#')
+                        .count()
+                        == hashes
+                {
+                    out.push('"');
+                    i += 1 + hashes;
+                    break;
+                }
+                blank(chars[i], &mut out);
+                i += 1;
+            }
+        } else if c == '"' {
+            out.push('"');
+            i += 1;
+            while i < chars.len() && chars[i] != '"' {
+                if chars[i] == '\\' {
+                    blank(chars[i], &mut out);
+                    i += 1;
+                }
+                if i < chars.len() {
+                    blank(chars[i], &mut out);
+                    i += 1;
+                }
+            }
+            out.push('"');
+            i += 1;
+        } else if c == '\'' {
+            // A char literal ('x', '\n', '\u{..}') or a lifetime ('a).
+            let close = if next == Some('\\') {
+                chars[i + 2..]
+                    .iter()
+                    .position(|&c| c == '\'')
+                    .map(|p| i + 2 + p)
+            } else if chars.get(i + 2) == Some(&'\'') {
+                Some(i + 2)
+            } else {
+                None
+            };
+            match close {
+                Some(end) => {
+                    out.push_str("' '");
+                    (i + 1..end).skip(1).for_each(|_| out.push(' '));
+                    i = end + 1;
+                }
+                None => {
+                    out.push(c);
+                    i += 1;
+                }
+            }
+        } else {
+            out.push(c);
+            i += 1;
         }
-        if skip_item && depth_at_skip.is_none() {
-            if trimmed.starts_with("#[") || trimmed.is_empty() || trimmed.starts_with("//") {
-                out.push('\n');
+    }
+    out
+}
+
+fn is_ident(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// Whether an attribute (its text from `#[` to `]`) makes its item test-only:
+/// `cfg(test)` or `cfg(all(test, …))` — not `any(test, …)`, which is built
+/// outside tests too.
+fn is_test_cfg(attribute: &str) -> bool {
+    let compact: String = attribute.chars().filter(|c| !c.is_whitespace()).collect();
+    compact.starts_with("#[cfg(test)") || compact.starts_with("#[cfg(all(test")
+}
+
+/// The code of a file: comments and literals blanked, and every item under
+/// a test-only `#[cfg]` blanked too (a test may drive the whole runtime).
+/// The item ends at the `;` or `,` that closes it at its own depth, or at
+/// the brace it opens closing (parentheses, brackets and braces all count,
+/// so a multi-line signature does not end it early). Panics if an item
+/// never ends: the check must never skip the rest of a file unseen.
+fn code_of(text: &str) -> String {
+    let code = blank_comments_and_literals(text);
+    let chars: Vec<char> = code.chars().collect();
+    let mut out: Vec<char> = chars.clone();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '#' && chars.get(i + 1) == Some(&'[') {
+            let end = matching(&chars, i + 1).expect("an attribute's `]`");
+            let attribute: String = chars[i..=end].iter().collect();
+            if is_test_cfg(&attribute) {
+                let item_end = item_end(&chars, end + 1)
+                    .unwrap_or_else(|| panic!("a #[cfg(test)] item that never ends, at byte {i}"));
+                for c in &mut out[i..item_end] {
+                    if *c != '\n' {
+                        *c = ' ';
+                    }
+                }
+                i = item_end;
                 continue;
             }
-            // The item the attribute applies to: skip to its end (a `;` or
-            // `,` at its own depth, or the brace it opens closing).
-            depth_at_skip = Some(depth);
-        }
-        for c in code.chars() {
-            match c {
-                '{' => depth += 1,
-                '}' => depth = depth.saturating_sub(1),
-                _ => {}
-            }
-        }
-        if let Some(start) = depth_at_skip {
-            let end = code.trim_end();
-            if depth == start && (end.ends_with('}') || end.ends_with(';') || end.ends_with(',')) {
-                depth_at_skip = None;
-                skip_item = false;
-            }
-            out.push('\n');
+            i = end + 1;
             continue;
         }
-        out.push_str(&code);
-        out.push('\n');
+        i += 1;
     }
-    out
+    out.into_iter().collect()
 }
 
-/// `line` without its `//` comment and with string literals emptied.
-fn strip_comment(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars().peekable();
-    let mut in_str = false;
-    while let Some(c) = chars.next() {
-        if in_str {
-            match c {
-                '\\' => {
-                    chars.next();
-                }
-                '"' => {
-                    in_str = false;
-                    out.push('"');
-                }
-                _ => {}
-            }
-            continue;
-        }
+/// The index of the bracket closing the one at `open`.
+fn matching(chars: &[char], open: usize) -> Option<usize> {
+    let mut depth = 0i32;
+    for (at, &c) in chars.iter().enumerate().skip(open) {
         match c {
-            '"' => {
-                in_str = true;
-                out.push('"');
-            }
-            '/' if chars.peek() == Some(&'/') => break,
-            // A char literal such as '"' or '{' must not open a string or
-            // count as a brace.
-            '\'' => {
-                let rest: String = chars.clone().take(3).collect();
-                let mut it = rest.chars();
-                match (it.next(), it.next(), it.next()) {
-                    (Some('\\'), Some(_), Some('\'')) => {
-                        chars.nth(2);
-                    }
-                    (Some(_), Some('\''), _) => {
-                        chars.nth(1);
-                    }
-                    _ => out.push(c),
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(at);
                 }
             }
-            _ => out.push(c),
+            _ => {}
         }
     }
-    out
+    None
 }
 
-/// Every module path `code` (of module `module`) names through `crate::`
-/// or `super::`, `use` groups expanded; `super::` inside an inline `mod x
-/// { … }` counts from `x`. (`$crate::` in a macro body is the public
-/// facade's business, not checked.)
-fn named_paths(module: &str, code: &str) -> BTreeSet<String> {
+/// Where the item starting at `from` ends (one past it): past further
+/// attributes, at a `;` or `,` at depth 0, or after the `}` matching its
+/// first `{` at depth 0; `None` if the text ends first or a closing
+/// bracket of the surrounding item comes first.
+fn item_end(chars: &[char], from: usize) -> Option<usize> {
+    let mut depth = 0i32;
+    let mut i = from;
+    while i < chars.len() {
+        match chars[i] {
+            '(' | '[' => depth += 1,
+            '{' if depth == 0 => return matching(chars, i).map(|end| end + 1),
+            '{' => depth += 1,
+            ')' | ']' | '}' => {
+                depth -= 1;
+                if depth < 0 {
+                    // The surrounding block ends: the item was its last.
+                    return Some(i);
+                }
+            }
+            ';' | ',' if depth == 0 => return Some(i + 1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// True if the file is test-only as a whole: `#![cfg(test)]` before its
+/// first item.
+fn file_is_test_only(code: &str) -> bool {
+    let start = code.trim_start();
+    start.starts_with("#![") && {
+        let end = start.find(']').unwrap_or(start.len());
+        let compact: String = start[..=end.min(start.len() - 1)]
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        compact.starts_with("#![cfg(test)") || compact.starts_with("#![cfg(all(test")
+    }
+}
+
+/// Every module path `code` (of module `module`) names through `crate::`,
+/// `$crate::` or `super::`, `use` groups expanded; `super::` inside an
+/// inline `mod x { … }` counts from `x`. A root-level `#[macro_export]`
+/// macro named as `crate::name` counts as the module that defines it
+/// (`macros`). Errors: a `super::` past the crate root, and aliases of the
+/// crate (`crate as`, `extern crate self`), which would hide paths.
+fn named_paths(
+    module: &str,
+    code: &str,
+    macros: &BTreeMap<String, String>,
+) -> (BTreeSet<String>, Vec<String>) {
     let mut found = BTreeSet::new();
+    let mut errors = Vec::new();
     // Inline modules open around this point: (path, depth inside them).
     let mut inline: Vec<(String, usize)> = Vec::new();
     let mut depth = 0usize;
-    let bytes = code.as_bytes();
+    let chars: Vec<char> = code.chars().collect();
+    let starts_at = |i: usize, word: &str| -> bool {
+        chars[i..]
+            .iter()
+            .take(word.chars().count())
+            .copied()
+            .eq(word.chars())
+    };
     let mut i = 0;
-    while i < bytes.len() {
-        let rest = &code[i..];
+    while i < chars.len() {
         let current = inline.last().map_or(module, |(m, _)| m.as_str());
-        let starts_word = i == 0 || !is_ident(bytes[i - 1]) && !matches!(bytes[i - 1], b':' | b'$');
-        if starts_word && (rest.starts_with("crate::") || rest.starts_with("super::")) {
-            let (path, len) = read_path(rest);
+        let starts_word = i == 0 || !is_ident(chars[i - 1]) && chars[i - 1] != ':';
+        let dollar = starts_at(i, "$crate::");
+        if starts_word && (dollar || starts_at(i, "crate::") || starts_at(i, "super::")) {
+            let from = i + usize::from(dollar);
+            let rest: String = chars[from..].iter().collect();
+            let (path, len) = read_path(&rest);
             for p in expand(&path) {
-                if let Some(resolved) = resolve(current, &p) {
-                    found.insert(resolved);
+                match resolve(current, &p) {
+                    Some(resolved) => {
+                        let first = resolved.split("::").next().unwrap_or("");
+                        found.insert(macros.get(first).cloned().unwrap_or(resolved));
+                    }
+                    None => errors.push(format!("`{p}` in {current} goes past the crate root")),
                 }
             }
-            i += len.max(1);
+            i = from + rest[..len.max(1)].chars().count();
             continue;
         }
-        if starts_word && rest.starts_with("mod ") {
-            let name: String = rest[4..]
-                .trim_start()
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
-            let after = rest[4..].trim_start()[name.len()..].trim_start();
-            if !name.is_empty() && after.starts_with('{') {
+        if starts_word
+            && (starts_at(i, "extern crate self") || {
+                let rest: String = chars[i..chars.len().min(i + 16)].iter().collect();
+                rest.starts_with("crate") && rest[5..].trim_start().starts_with("as ")
+            })
+        {
+            errors.push(format!(
+                "an alias of the crate in {current} would hide its paths"
+            ));
+        }
+        if starts_word && starts_at(i, "mod ") {
+            let after: String = chars[i + 4..].iter().take(200).collect();
+            let after = after.trim_start();
+            let after = after.strip_prefix("r#").unwrap_or(after);
+            let name: String = after.chars().take_while(|&c| is_ident(c)).collect();
+            if !name.is_empty() && after[name.len()..].trim_start().starts_with('{') {
                 let path = if current.is_empty() {
                     name
                 } else {
@@ -225,9 +375,9 @@ fn named_paths(module: &str, code: &str) -> BTreeSet<String> {
                 inline.push((path, depth + 1));
             }
         }
-        match bytes[i] {
-            b'{' => depth += 1,
-            b'}' => {
+        match chars[i] {
+            '{' => depth += 1,
+            '}' => {
                 if inline.last().is_some_and(|(_, d)| *d == depth) {
                     inline.pop();
                 }
@@ -237,11 +387,7 @@ fn named_paths(module: &str, code: &str) -> BTreeSet<String> {
         }
         i += 1;
     }
-    found
-}
-
-fn is_ident(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
+    (found, errors)
 }
 
 /// Reads a path (with any `{…}` group) from the start of `s`: its text
@@ -255,7 +401,7 @@ fn read_path(s: &str) -> (String, usize) {
             '}' if depth == 0 => return (out, at),
             '}' => depth -= 1,
             c if c.is_whitespace() => continue,
-            c if is_ident(c as u8) || c == ':' || c == '*' => {}
+            c if is_ident(c) || c == ':' || c == '*' => {}
             ',' if depth > 0 => {}
             _ if depth == 0 => return (out, at),
             _ => {}
@@ -305,7 +451,7 @@ fn expand(path: &str) -> Vec<String> {
 }
 
 /// `crate::a::b` → `a::b`; `super::x` from module `a::b` → `a::x`. `None`
-/// for paths that stay inside the module.
+/// if the `super`s go past the crate root.
 fn resolve(module: &str, path: &str) -> Option<String> {
     let mut segments: Vec<&str> = path.split("::").filter(|s| !s.is_empty()).collect();
     let mut base: Vec<&str> = if segments.first() == Some(&"crate") {
@@ -334,23 +480,94 @@ struct Source {
     code: String,
 }
 
+/// The modules declared test-only by their parent (`#[cfg(test)] mod x;`).
+fn test_only_modules(files: &[(PathBuf, String)]) -> BTreeSet<String> {
+    let mut modules = BTreeSet::new();
+    for (file, text) in files {
+        let code: Vec<char> = blank_comments_and_literals(text).chars().collect();
+        let mut i = 0;
+        while i + 1 < code.len() {
+            if code[i] == '#' && code[i + 1] == '[' {
+                let Some(end) = matching(&code, i + 1) else {
+                    break;
+                };
+                let attribute: String = code[i..=end].iter().collect();
+                if is_test_cfg(&attribute) {
+                    let item: String = code[end + 1..].iter().take(300).collect();
+                    let item = item.trim_start();
+                    // Past further attributes and a visibility.
+                    let item = item.split("mod ").nth(1).filter(|_| {
+                        let before = &item[..item.find("mod ").unwrap_or(0)];
+                        before.chars().all(|c| {
+                            c.is_whitespace() || "#[]()_:,=\"".contains(c) || c.is_alphanumeric()
+                        }) && !before.contains('{')
+                            && !before.contains(';')
+                    });
+                    if let Some(rest) = item {
+                        let rest = rest.strip_prefix("r#").unwrap_or(rest);
+                        let name: String = rest.chars().take_while(|&c| is_ident(c)).collect();
+                        if rest[name.len()..].trim_start().starts_with(';') {
+                            let parent = module_of(file);
+                            modules.insert(if parent.is_empty() {
+                                name
+                            } else {
+                                format!("{parent}::{name}")
+                            });
+                        }
+                    }
+                }
+                i = end + 1;
+                continue;
+            }
+            i += 1;
+        }
+    }
+    modules
+}
+
+/// Root-level macros (`#[macro_export] macro_rules! name`): name → the
+/// module that defines them.
+fn exported_macros(sources: &[Source]) -> BTreeMap<String, String> {
+    let mut macros = BTreeMap::new();
+    for s in sources {
+        for (at, _) in s.code.match_indices("#[macro_export]") {
+            let after = &s.code[at..];
+            if let Some(m) = after.find("macro_rules!") {
+                let name: String = after[m + 12..]
+                    .trim_start()
+                    .chars()
+                    .take_while(|&c| is_ident(c))
+                    .collect();
+                macros.insert(name, s.module.clone());
+            }
+        }
+    }
+    macros
+}
+
 fn sources() -> Vec<Source> {
     let mut all = Vec::new();
     files(&src(), &mut all);
     all.sort();
-    all.into_iter()
-        .filter_map(|file| {
+    let texts: Vec<(PathBuf, String)> = all
+        .into_iter()
+        .map(|file| {
             let text = fs::read_to_string(src().join(&file)).expect("read source");
-            // Test-only files (`#[cfg(test)] mod x;` elsewhere, or a
-            // `#![cfg(test)]`) are test code as a whole.
-            let test_only = text
-                .lines()
-                .any(|l| l.trim_start().starts_with("#![cfg(test)]"))
-                || file.iter().any(|p| p == "tests")
-                || file.ends_with("test_util.rs")
-                || file.ends_with("loom_tests.rs");
+            (file, text)
+        })
+        .collect();
+    let test_modules = test_only_modules(&texts);
+    texts
+        .into_iter()
+        .filter_map(|(file, text)| {
+            let module = module_of(&file);
+            let under_test_module = test_modules
+                .iter()
+                .any(|t| module == *t || module.starts_with(&format!("{t}::")));
+            let test_only =
+                under_test_module || file_is_test_only(&blank_comments_and_literals(&text));
             (!test_only).then(|| Source {
-                module: module_of(&file),
+                module,
                 file: file.to_string_lossy().into_owned(),
                 code: code_of(&text),
             })
@@ -358,12 +575,18 @@ fn sources() -> Vec<Source> {
         .collect()
 }
 
-/// Every upward import: (file, module named).
-fn upward_imports(sources: &[Source]) -> BTreeSet<(String, String)> {
+/// Every upward import: (file, module named); panics on a path the check
+/// cannot follow.
+fn upward_imports(
+    sources: &[Source],
+    macros: &BTreeMap<String, String>,
+) -> BTreeSet<(String, String)> {
     let mut up = BTreeSet::new();
     for s in sources {
         let own = layer_of(&s.module);
-        for named in named_paths(&s.module, &s.code) {
+        let (named, errors) = named_paths(&s.module, &s.code, macros);
+        assert!(errors.is_empty(), "weft/src/{}: {errors:?}", s.file);
+        for named in named {
             if layer_of(&named) > own {
                 up.insert((s.file.clone(), layer_prefix(&named)));
             }
@@ -386,7 +609,8 @@ fn layer_prefix(named: &str) -> String {
 
 #[test]
 fn imports_point_down() {
-    let up = upward_imports(&sources());
+    let sources = sources();
+    let up = upward_imports(&sources, &exported_macros(&sources));
     let describe = |(file, named): &(String, String)| {
         let from = LAYERS[layer_of(&module_of(Path::new(file)))].0;
         let to = LAYERS[layer_of(named)].0;
@@ -414,25 +638,80 @@ fn files_hold_one_idea() {
     );
 }
 
-/// The checker itself: a planted upward import is caught, a downward one
-/// is not, and comments, strings and test modules are ignored.
-#[test]
-fn the_check_catches_an_upward_import() {
-    let planted = Source {
+fn planted(code: &str) -> Vec<String> {
+    let source = Source {
         file: "driver/io/planted.rs".to_owned(),
         module: "driver::io::planted".to_owned(),
-        code: code_of(
-            "use crate::sys::loom::AtomicUsize;\n\
-             use crate::{task::raw::TaskRef, scheduler::{self, Handle}};\n\
-             // crate::runtime::Builder in a comment\n\
-             /// [`crate::net::TcpStream`] in a doc comment\n\
-             const S: &str = \"crate::fs::File\";\n\
-             fn f() { super::super::super::time::sleep(); }\n\
-             #[cfg(test)]\n\
-             mod tests {\n    use crate::runtime::Runtime;\n}\n",
-        ),
+        code: code_of(code),
     };
-    let up = upward_imports(std::slice::from_ref(&planted));
-    let named: Vec<&str> = up.iter().map(|(_, m)| m.as_str()).collect();
-    assert_eq!(named, ["scheduler", "time"], "{up:?}");
+    let macros = BTreeMap::from([("task_local".to_owned(), "task::task_local".to_owned())]);
+    upward_imports(std::slice::from_ref(&source), &macros)
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect()
+}
+
+/// The checker itself: a planted upward import is caught, a downward one
+/// is not, and comments, strings and test items are ignored.
+#[test]
+fn the_check_catches_an_upward_import() {
+    let named = planted(
+        "use crate::sys::loom::AtomicUsize;\n\
+         use crate::{task::raw::TaskRef, scheduler::{self, Handle}};\n\
+         // crate::runtime::Builder in a comment\n\
+         /// [`crate::net::TcpStream`] in a doc comment\n\
+         const S: &str = \"crate::fs::File\";\n\
+         fn f() { super::super::super::time::sleep(); }\n\
+         #[cfg(test)]\n\
+         mod tests {\n    use crate::runtime::Runtime;\n}\n",
+    );
+    assert_eq!(named, ["scheduler", "time"]);
+}
+
+/// The ways a review found to slip an import past a line-based reader.
+#[test]
+fn the_check_is_not_fooled() {
+    // A brace in a block comment or a multi-line string inside a test item
+    // must not make the test item swallow the rest of the file.
+    let named = planted(
+        "#[cfg(test)]\nfn t() { /* { */ let s = \"{\n}{\"; }\nuse crate::runtime::Builder;\n",
+    );
+    assert_eq!(
+        named,
+        ["runtime"],
+        "after a test item with braces in comments and strings"
+    );
+    // A test fn with a multi-line signature is skipped whole.
+    let named = planted(
+        "#[cfg(test)]\nfn t(\n    a: u8,\n    b: u8,\n) { crate::net::x(); }\nuse crate::fs::File;\n",
+    );
+    assert_eq!(named, ["fs"]);
+    // `cfg(any(test, …))` is built outside tests too: checked.
+    let named = planted("#[cfg(any(test, feature = \"x\"))]\nuse crate::signal::S;\n");
+    assert_eq!(named, ["signal"]);
+    // `$crate::` in a macro body, and a root macro counted where it is
+    // defined.
+    let named = planted("macro_rules! m { () => { $crate::process::Command::new() } }\n");
+    assert_eq!(named, ["process"]);
+    let named = planted("fn f() { crate::task_local!(); }\n");
+    assert_eq!(named, ["task"]);
+    // A raw-identifier inline module counts for `super::`.
+    let named = planted("mod r#inner { fn f() { super::super::super::super::runtime::x(); } }\n");
+    assert_eq!(named, ["runtime"]);
+    // `#![cfg(test)]` inside an inline module does not exempt the file.
+    assert!(!file_is_test_only(
+        "use crate::runtime::X;\nmod m { #![cfg(test)] }\n"
+    ));
+    assert!(file_is_test_only(
+        "//! docs\n#![cfg(test)]\nuse crate::runtime::X;\n".trim_start_matches("//! docs\n")
+    ));
+    // Aliases of the crate and paths past its root are refused outright.
+    for code in [
+        "use crate as root;\n",
+        "extern crate self as weft;\n",
+        "fn f() { super::super::super::super::x(); }\n",
+    ] {
+        let result = std::panic::catch_unwind(|| planted(code));
+        assert!(result.is_err(), "{code:?} was accepted");
+    }
 }

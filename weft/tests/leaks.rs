@@ -52,7 +52,8 @@ static ALLOCATOR: Counting = Counting;
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// The names of this process's runtime threads (workers and blocking-pool
-/// threads are named `weft-worker` by default).
+/// threads are named `weft-worker` by default; the scenarios here keep the
+/// default, and no other thread of this test is named `weft-…`).
 fn runtime_threads() -> Vec<String> {
     std::fs::read_dir("/proc/self/task")
         .expect("/proc/self/task")

@@ -23,8 +23,7 @@ pub fn serve(addr: SocketAddr, multi_thread: bool) -> io::Result<()> {
 async fn run(addr: SocketAddr) -> io::Result<()> {
     let listener = weft::net::TcpListener::bind(addr).await?;
     super::announce_ready(listener.local_addr()?)?;
-    examples::echo::serve(listener).await;
-    Ok(())
+    examples::echo::serve(listener).await
 }
 
 /// The same server over a Unix socket at `path` (current-thread runtime).
@@ -33,7 +32,6 @@ pub fn serve_unix(path: PathBuf) -> io::Result<()> {
     rt.block_on(async {
         let listener = weft::net::UnixListener::bind(&path)?;
         super::announce_ready(super::Endpoint::Unix(path))?;
-        examples::echo::serve_unix(listener).await;
-        Ok(())
+        examples::echo::serve_unix(listener).await
     })
 }

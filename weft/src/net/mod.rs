@@ -501,7 +501,7 @@ pub(crate) use pipe_async_read;
 
 mod accept;
 mod addr;
-pub(crate) mod buf;
+mod buf;
 mod datagram;
 pub mod split;
 pub mod tcp;

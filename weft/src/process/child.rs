@@ -6,10 +6,9 @@ use std::io;
 use std::process::{ExitStatus, Output};
 
 use super::pipes::{pipe, ChildStderr, ChildStdin, ChildStdout};
-use super::reap::{reap_orphans, sweep_orphans_on_sigchld, Orphan, ORPHANS};
+use super::reap::{orphan, reap_orphans, sweep_orphans_on_sigchld, Orphan};
 use crate::driver::io::evented::Evented;
 use crate::io::Interest;
-use crate::sys::lock::lock;
 
 /// A running (or exited) child process.
 pub struct Child {
@@ -51,7 +50,7 @@ impl Child {
             }),
             Err(e) => {
                 let _ = std.kill();
-                lock(&ORPHANS).push(std);
+                orphan(std);
                 Err(e)
             }
         }
@@ -254,7 +253,7 @@ impl Drop for Child {
             });
             return;
         }
-        lock(&ORPHANS).push(std);
+        orphan(std);
         sweep_orphans_on_sigchld();
     }
 }

@@ -17,7 +17,12 @@ impl Drop for Orphan {
 }
 
 /// Children dropped un-reaped outside a runtime (or without a pidfd).
-pub(super) static ORPHANS: Mutex<Vec<std::process::Child>> = Mutex::new(Vec::new());
+static ORPHANS: Mutex<Vec<std::process::Child>> = Mutex::new(Vec::new());
+
+/// Queues a child nobody will wait for, to be reaped by a later sweep.
+pub(super) fn orphan(child: std::process::Child) {
+    lock(&ORPHANS).push(child);
+}
 
 /// The runtimes (by their blocking pool's address) with a task sweeping
 /// the orphan queue on SIGCHLD.

@@ -35,7 +35,7 @@ const INTEREST: EventFlags = EventFlags::IN
 /// Translates epoll's event flags. EPOLLHUP means both directions are
 /// finished; EPOLLRDHUP only that the peer will send nothing more.
 #[inline]
-pub(crate) fn ready_from_flags(flags: EventFlags) -> Ready {
+fn ready_from_flags(flags: EventFlags) -> Ready {
     let mut ready = Ready::EMPTY;
     if flags.contains(EventFlags::IN) {
         ready = ready | Ready::READABLE;

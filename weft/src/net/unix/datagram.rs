@@ -245,7 +245,7 @@ fn send_to(
     addr: &rustix::net::SocketAddrUnix,
     path: &Path,
 ) -> io::Result<usize> {
-    rustix::net::sendto(s, buf, SendFlags::empty(), addr).map_err(|e| {
+    rustix::net::sendto(s, buf, SendFlags::NOSIGNAL, addr).map_err(|e| {
         let e = io::Error::from(e);
         if e.kind() == io::ErrorKind::WouldBlock {
             e
