@@ -122,7 +122,12 @@ macro_rules! shapes {
             /// Timers firing: `tasks` tasks each sleep 1 ms `rounds` times
             /// in a row, so thousands of timers come due together each
             /// millisecond and their tasks are woken.
-            pub(crate) fn fire(rt: &Runtime, _multi: bool, tasks: usize, rounds: usize) -> Duration {
+            pub(crate) fn fire(
+                rt: &Runtime,
+                _multi: bool,
+                tasks: usize,
+                rounds: usize,
+            ) -> Duration {
                 rt.block_on(async move {
                     let start = Instant::now();
                     let handles: Vec<_> = (0..tasks)
