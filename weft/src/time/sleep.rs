@@ -172,11 +172,21 @@ impl std::fmt::Debug for Sleep {
 }
 
 impl Drop for Sleep {
+    #[inline]
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            let waker = self.shard.remove(key);
-            drop(waker);
+            self.cancel(key);
         }
+    }
+}
+
+impl Sleep {
+    /// Takes a registered timer out of its shard (a `Sleep` that never
+    /// entered the wheel, such as a `timeout`'s whose future was ready at
+    /// once, skips this, inlined).
+    fn cancel(&self, key: TimerKey) {
+        let waker = self.shard.remove(key);
+        drop(waker);
     }
 }
 

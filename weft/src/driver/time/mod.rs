@@ -155,8 +155,11 @@ impl TimeShared {
     /// The shard for a timer made on this thread (see [`enter_shard`]).
     #[inline]
     pub(crate) fn shard_here(&self) -> &Arc<TimerShard> {
-        let index = SHARD.get().min(self.shards.len() - 1);
-        &self.shards[index]
+        match &*self.shards {
+            // A current-thread runtime: no thread-local to read.
+            [only] => only,
+            shards => &shards[SHARD.get().min(shards.len() - 1)],
+        }
     }
 
     /// Shard `index` (for tests and models).
