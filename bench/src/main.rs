@@ -490,10 +490,10 @@ mod tests {
             Ok(Command::Timer(11, None))
         );
         assert_eq!(
-            parse_args(&args("timer --only timeout-pending --rounds 3")),
-            Ok(Command::Timer(3, Some("timeout-pending".into())))
+            parse_args(&args("timer --only timeout-cancelled --rounds 3")),
+            Ok(Command::Timer(3, Some("timeout-cancelled".into())))
         );
-        assert!(timerbench::SHAPES.contains(&"timeout-pending"));
+        assert!(timerbench::SHAPES.contains(&"timeout-cancelled"));
         assert!(parse_args(&args("timer --rounds 0")).is_err());
         assert!(parse_args(&args("timer --rounds")).is_err());
         assert!(parse_args(&args("timer --bogus 1")).is_err());
