@@ -166,7 +166,7 @@ impl TimerShard {
     }
 
     /// Timers waiting in this shard.
-    #[cfg(all(test, not(weft_loom)))]
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.wheel().len()
     }
