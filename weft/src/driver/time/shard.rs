@@ -31,9 +31,10 @@
 //! the shard came after the insert (it sees the timer), or its `u64::MAX`
 //! store came before the insert, so the insert's `fetch_min` sees that
 //! store or a later value: `u64::MAX`, a deadline the driver read without
-//! this timer, or a lower claim whose unpark is already on its way. Each
-//! case either unparks or leaves a driver that wakes by `t`. (The loom
-//! model below checks it, shards and claims included.)
+//! this timer, a lower claim whose unpark is already on its way, or `AWAKE`
+//! (the driver woke meanwhile, and its next park's read comes after this
+//! insert). Each case either unparks or leaves a driver that wakes by `t`.
+//! (The loom models below check it, shards and claims included.)
 
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
