@@ -21,6 +21,7 @@ mod sched;
 mod servers;
 mod soak;
 mod syncbench;
+mod timerbench;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -42,6 +43,7 @@ usage: bench echo [options]
        bench coro [--rounds N]
        bench soak [--secs N]
        bench sync [--rounds N] [--only SHAPE]
+       bench timer [--rounds N] [--only SHAPE]
 
 echo: TCP echo, weft vs tokio vs a raw epoll loop, one server core, one client
 core; msgs/s and CPU per message, medians of interleaved rounds.
@@ -68,6 +70,11 @@ tokio's benches/sync_*.rs (mpsc bounded/unbounded with 1 and 10 producers,
 oneshot request/reply, Mutex uncontended/contended, Semaphore, Notify, watch,
 broadcast), current-thread and 2-worker; weft time / tokio time, medians of
 N rounds (7).
+timer: weft's timers against tokio's, in the shapes of tokio's
+benches/time_timeout.rs and time_now.rs (timeouts around a ready future,
+sleeps dropped unpolled, block_on reading the clock) plus timeouts whose
+timer enters the wheel and is cancelled, and timers firing; current-thread
+and 2-worker; weft time / tokio time, medians of N rounds (7).
 soak: a weft server (async echo, hyper, coroutine echo) under N seconds (600)
 of mixed hostile load; reports every 10 s; fails unless every normal byte
 came back and descriptors, tasks, RSS and idle CPU return to normal.
@@ -99,6 +106,9 @@ enum Command {
     /// `bench sync [--rounds N] [--only SHAPE]`: weft::sync against
     /// tokio::sync.
     Sync(usize, Option<String>),
+    /// `bench timer [--rounds N] [--only SHAPE]`: weft's timers against
+    /// tokio's.
+    Timer(usize, Option<String>),
     /// `bench soak [--secs N]`: reliability under hostile load.
     Soak(u64),
     /// `bench serve-soak` (hidden): the soak server.
@@ -146,6 +156,7 @@ fn main() -> ExitCode {
         Command::Coro(rounds) => ("coro", corobench::run(rounds)),
         Command::Soak(secs) => ("soak", soak::run(secs)),
         Command::Sync(rounds, only) => ("sync", syncbench::run(rounds, only.as_deref())),
+        Command::Timer(rounds, only) => ("timer", timerbench::run(rounds, only.as_deref())),
         Command::ServeSoak => {
             exit_with_parent();
             ("serve-soak", soak::serve())
@@ -217,7 +228,8 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
             [] => Ok(Command::Http(3)),
             _ => parse_rounds(rest, "http").map(Command::Http),
         },
-        "sync" => parse_sync(rest),
+        "sync" => parse_rounds_only(rest, "sync").map(|(n, only)| Command::Sync(n, only)),
+        "timer" => parse_rounds_only(rest, "timer").map(|(n, only)| Command::Timer(n, only)),
         "soak" => match rest {
             [] => Ok(Command::Soak(600)),
             [flag, n] if flag == "--secs" => match n.parse::<u64>() {
@@ -281,8 +293,9 @@ fn parse_rounds(args: &[String], what: &str) -> Result<usize, String> {
     }
 }
 
-/// Parses `bench sync [--rounds N] [--only SHAPE]` (7 rounds by default).
-fn parse_sync(args: &[String]) -> Result<Command, String> {
+/// Parses `bench <what> [--rounds N] [--only SHAPE]` (7 rounds by default),
+/// for `sync` and `timer`.
+fn parse_rounds_only(args: &[String], what: &str) -> Result<(usize, Option<String>), String> {
     let (mut rounds, mut only) = (7, None);
     let mut rest = args;
     while let [flag, value, tail @ ..] = rest {
@@ -303,9 +316,9 @@ fn parse_sync(args: &[String]) -> Result<Command, String> {
         rest = tail;
     }
     if !rest.is_empty() {
-        return Err("usage: bench sync [--rounds N] [--only SHAPE]".into());
+        return Err(format!("usage: bench {what} [--rounds N] [--only SHAPE]"));
     }
-    Ok(Command::Sync(rounds, only))
+    Ok((rounds, only))
 }
 
 /// Options of `bench sched`.
@@ -467,6 +480,23 @@ mod tests {
         );
         assert!(parse_args(&args("sync --rounds 0")).is_err());
         assert!(parse_args(&args("sync --bogus 1")).is_err());
+    }
+
+    #[test]
+    fn timer_options() {
+        assert_eq!(parse_args(&args("timer")), Ok(Command::Timer(7, None)));
+        assert_eq!(
+            parse_args(&args("timer --rounds 11")),
+            Ok(Command::Timer(11, None))
+        );
+        assert_eq!(
+            parse_args(&args("timer --only timeout-cancelled --rounds 3")),
+            Ok(Command::Timer(3, Some("timeout-cancelled".into())))
+        );
+        assert!(timerbench::SHAPES.contains(&"timeout-cancelled"));
+        assert!(parse_args(&args("timer --rounds 0")).is_err());
+        assert!(parse_args(&args("timer --rounds")).is_err());
+        assert!(parse_args(&args("timer --bogus 1")).is_err());
     }
 
     #[test]

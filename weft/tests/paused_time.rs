@@ -561,6 +561,75 @@ fn multi_thread_auto_advances_through_10_000_random_sleeps_in_order() {
     });
 }
 
+/// Timers made on both workers (so in both workers' shards, and some in
+/// the shard of threads that are no worker's), each awaited in deadline
+/// order: auto-advance jumps to the earliest deadline over every shard, so
+/// each sleep ends exactly at its deadline, and the clock stops at the
+/// last.
+#[test]
+fn multi_thread_auto_advances_over_timers_on_both_workers() {
+    within(60, || {
+        paused_rt(2).block_on(async {
+            let start = Instant::now();
+            // Two tasks that run at once, so on the two workers: each waits
+            // (blocking its thread) until the other has started.
+            let meet = Arc::new(std::sync::Barrier::new(2));
+            let workers: Vec<_> = (0..2u64)
+                .map(|w| {
+                    let meet = Arc::clone(&meet);
+                    weft::spawn(async move {
+                        meet.wait();
+                        let mut rng = Rng(0x5eed_0000_0000_0001 + w);
+                        // Every sleep is made here, on this worker's thread.
+                        let mut sleeps: Vec<_> = (0..200)
+                            .map(|_| {
+                                let d = Duration::from_nanos(rng.below(2_000_000_000));
+                                (d, time::sleep(d))
+                            })
+                            .collect();
+                        sleeps.sort_by_key(|(d, _)| *d);
+                        let me = std::thread::current().id();
+                        let mut woke = Vec::new();
+                        for (d, sleep) in sleeps {
+                            sleep.await;
+                            woke.push((start + d, Instant::now()));
+                        }
+                        (me, woke)
+                    })
+                })
+                .collect();
+            // And some from this (non-worker) thread.
+            let mut rng = Rng(0x5eed_0000_0000_0003);
+            let mut mine: Vec<_> = (0..50)
+                .map(|_| {
+                    let d = Duration::from_nanos(rng.below(2_000_000_000));
+                    (d, time::sleep(d))
+                })
+                .collect();
+            mine.sort_by_key(|(d, _)| *d);
+            let mut last = Duration::ZERO;
+            for (d, sleep) in mine {
+                sleep.await;
+                assert_eq!(Instant::now(), start + d, "woke off its deadline");
+                last = last.max(d);
+            }
+            let mut threads = Vec::new();
+            for worker in workers {
+                let (thread, woke) = worker.await.unwrap();
+                threads.push(thread);
+                for (deadline, at) in woke {
+                    assert_eq!(at, deadline, "woke off its deadline");
+                    last = last.max(deadline - start);
+                }
+            }
+            assert_ne!(threads[0], threads[1], "both ran on one worker");
+            // The clock moved only to deadlines, and no further than the
+            // last one.
+            assert_eq!(start.elapsed(), last);
+        })
+    });
+}
+
 /// The paused clock is per runtime: another runtime's clock runs on.
 #[test]
 fn the_clock_is_per_runtime() {

@@ -254,6 +254,39 @@ fn handle_block_on_from_another_thread_while_the_loop_runs() {
 }
 
 #[test]
+fn a_block_on_waiting_for_the_loop_takes_it_when_the_holder_returns() {
+    // Thread B's `block_on` finds the loop held by this thread's, queues a
+    // task and sleeps; this thread's `block_on` then returns, and only after
+    // that is B's task woken. The return must wake B to take the loop over:
+    // otherwise nobody runs the task and B sleeps until `within` fails.
+    within(60, || {
+        let rt = rt();
+        for _ in 0..200 {
+            let handle = rt.handle().clone();
+            let go = Arc::new(Signal::default());
+            let queued = Arc::new(Signal::default());
+            let (go_b, queued_b) = (Arc::clone(&go), Arc::clone(&queued));
+            let b = rt.block_on(async move {
+                let b = thread::spawn(move || {
+                    handle.block_on(async move {
+                        let task = weft::spawn(async move {
+                            std::future::poll_fn(|cx| go_b.poll(cx)).await;
+                            7
+                        });
+                        queued_b.set();
+                        task.await.unwrap()
+                    })
+                });
+                std::future::poll_fn(|cx| queued.poll(cx)).await;
+                b
+            });
+            go.set();
+            assert_eq!(b.join().unwrap(), 7);
+        }
+    });
+}
+
+#[test]
 fn handle_current_and_try_current() {
     let err = Handle::try_current().unwrap_err();
     assert!(err.is_missing_context());

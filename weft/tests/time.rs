@@ -344,3 +344,168 @@ fn a_timeout_fires_around_an_endless_loop_over_io_empty() {
         });
     });
 }
+
+// ---- timers on a multi-thread runtime: each worker's own shard ----
+
+/// A multi-thread runtime with two workers.
+fn rt_two_workers() -> weft::runtime::Runtime {
+    weft::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("runtime")
+}
+
+/// Two tasks that run at the same time, so on the two workers' threads: each
+/// waits (blocking its worker) until the other has started. Returns their
+/// join handles; each runs `f(i)` after the meeting.
+fn on_both_workers<T: Send + 'static>(
+    f: impl Fn(usize) -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>
+        + Send
+        + Sync
+        + 'static,
+) -> Vec<weft::task::JoinHandle<(std::thread::ThreadId, T)>> {
+    let meet = Arc::new(std::sync::Barrier::new(2));
+    let f = Arc::new(f);
+    (0..2)
+        .map(|i| {
+            let (meet, f) = (Arc::clone(&meet), Arc::clone(&f));
+            weft::spawn(async move {
+                meet.wait();
+                let me = std::thread::current().id();
+                (me, f(i).await)
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn timers_made_on_both_workers_fire() {
+    // Each worker's timers live in its own shard; the driver, parked on
+    // whichever worker holds it, must fire both shards' timers.
+    within(30, || {
+        rt_two_workers().block_on(async {
+            for round in 0..20u64 {
+                let handles = on_both_workers(move |i| {
+                    Box::pin(async move {
+                        let d = Duration::from_millis(1 + (round + i as u64) % 3);
+                        let start = Instant::now();
+                        sleep(d).await;
+                        assert!(start.elapsed() >= d, "a timer fired early");
+                    })
+                });
+                let mut threads = Vec::new();
+                for handle in handles {
+                    threads.push(handle.await.expect("sleeper").0);
+                }
+                assert_ne!(threads[0], threads[1], "the two ran on one thread");
+            }
+        });
+    });
+}
+
+#[test]
+fn a_timer_made_on_one_worker_fires_when_polled_on_the_other() {
+    // The sleep is made (and so sharded) on one worker, then registered by
+    // a poll on the other worker's thread while the first goes idle: an
+    // insert into a shard from a thread that is not its worker's.
+    within(30, || {
+        rt_two_workers().block_on(async {
+            for _ in 0..20 {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<weft::time::Sleep>(1);
+                let rx = Arc::new(Mutex::new(rx));
+                let handles = on_both_workers(move |i| {
+                    let (tx, rx) = (tx.clone(), Arc::clone(&rx));
+                    Box::pin(async move {
+                        if i == 0 {
+                            tx.send(sleep(Duration::from_millis(2))).unwrap();
+                        } else {
+                            let made_elsewhere = rx.lock().unwrap().recv().unwrap();
+                            made_elsewhere.await;
+                        }
+                    })
+                });
+                for handle in handles {
+                    handle.await.expect("task");
+                }
+            }
+        });
+    });
+}
+
+#[test]
+fn a_timer_from_outside_the_runtime_wakes_a_worker_parked_in_the_driver() {
+    // A task holds an hour-long timer, so the worker parked in the driver
+    // waits with an hour's timeout. A plain thread then sleeps 5 ms through
+    // the runtime's handle, 30 times: its timers go to the shard of threads
+    // that are no worker's, and each must cut the parked driver's wait
+    // short (a missed unpark hangs here until `within` fails the test).
+    within(30, || {
+        let rt = rt_two_workers();
+        let hold = rt.spawn(async { sleep(Duration::from_secs(3600)).await });
+        let handle = rt.handle().clone();
+        std::thread::spawn(move || {
+            let _enter = handle.enter();
+            for _ in 0..30 {
+                let start = Instant::now();
+                block_on_plain(sleep(Duration::from_millis(5)));
+                assert!(start.elapsed() >= Duration::from_millis(5), "fired early");
+            }
+        })
+        .join()
+        .unwrap();
+        hold.abort();
+    });
+}
+
+/// Polls `future` to completion on this thread with a thread-unparking
+/// waker: no runtime's `block_on`, so nothing of the runtime runs here.
+fn block_on_plain<F: std::future::Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::park();
+    }
+}
+
+#[test]
+fn a_timer_cancelled_and_reset_from_another_thread() {
+    // Registered on a worker, then moved to a plain thread: a reset there
+    // re-arms it in its worker's shard (and the worker parked in the driver
+    // must wake for the nearer deadline); a second timer dropped there
+    // leaves its shard without waking anything.
+    within(30, || {
+        let rt = rt_two_workers();
+        let (near, far) = rt.block_on(async {
+            weft::spawn(async {
+                let mut near = Box::pin(sleep(Duration::from_secs(3600)));
+                let mut far = Box::pin(sleep(Duration::from_secs(3600)));
+                assert!(futures_util::poll!(near.as_mut()).is_pending());
+                assert!(futures_util::poll!(far.as_mut()).is_pending());
+                (near, far)
+            })
+            .await
+            .expect("task")
+        });
+        std::thread::spawn(move || {
+            let mut near = near;
+            drop(far);
+            let deadline = Instant::now() + Duration::from_millis(5);
+            near.as_mut().reset(deadline);
+            block_on_plain(near);
+            assert!(Instant::now() >= deadline, "fired early");
+        })
+        .join()
+        .unwrap();
+        drop(rt);
+    });
+}

@@ -9,13 +9,12 @@ pub(crate) mod io;
 pub(crate) mod time;
 
 use std::num::NonZeroU64;
-use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use self::io::{IoDriver, IoShared};
-use self::time::{Inserted, TimeShared};
+use self::time::TimeShared;
 
 /// What every handle to a runtime can reach: registration, timers, and
 /// the runtime's id and name (kept here because every scheduler handle
@@ -46,24 +45,6 @@ impl Handle {
     /// Wakes the thread parked in [`Driver::park`], if any.
     pub(crate) fn unpark(&self) {
         self.io.unpark();
-    }
-
-    /// Inserts a timer due at `deadline`. If the loop is parked with a
-    /// timeout that this timer beats (it was inserted from another thread),
-    /// the loop is unparked to recompute it.
-    pub(crate) fn insert_timer(&self, deadline: Instant, waker: Waker) -> Inserted {
-        let when = self.time.deadline_to_tick(deadline);
-        let mut wheel = self.time.wheel();
-        let earliest = wheel.next_deadline().is_none_or(|next| when < next);
-        #[cfg(not(feature = "test-util"))]
-        let inserted = wheel.insert(when, waker);
-        #[cfg(feature = "test-util")]
-        let inserted = wheel.insert_exact(when, self.time.nanos_since_origin(deadline), waker);
-        drop(wheel);
-        if earliest && self.io.parked.load(SeqCst) {
-            self.io.unpark();
-        }
-        inserted
     }
 
     /// Holds the paused clock's auto-advance back (a blocking job in
@@ -103,6 +84,14 @@ impl Handle {
     }
 }
 
+/// A timer inserted from another thread wakes the loop's blocking wait
+/// through the I/O driver's eventfd.
+impl time::Unpark for IoShared {
+    fn unpark(&self) {
+        IoShared::unpark(self);
+    }
+}
+
 /// The driver proper, owned by whichever thread runs the loop.
 pub(crate) struct Driver {
     io: IoDriver,
@@ -131,10 +120,11 @@ const MAX_UNCHECKED_YIELDS: u32 = 8;
 impl Driver {
     pub(crate) fn new(config: Config) -> std::io::Result<Driver> {
         let io = IoDriver::new(config.events_per_tick)?;
+        let unpark: Arc<dyn time::Unpark> = Arc::clone(io.shared()) as Arc<IoShared>;
         #[cfg(not(feature = "test-util"))]
-        let time = TimeShared::new();
+        let time = TimeShared::new(unpark);
         #[cfg(feature = "test-util")]
-        let time = TimeShared::new(config.start_paused);
+        let time = TimeShared::new(unpark, config.start_paused);
         let handle = Handle {
             io: Arc::clone(io.shared()),
             time: Arc::new(time),
@@ -156,6 +146,15 @@ impl Driver {
         &self.handle
     }
 
+    /// Splits the timers into `shards` shards: a multi-thread runtime's
+    /// workers each get one, and one more serves every other thread. Only
+    /// before the driver's handle is shared (no timer can exist yet).
+    pub(crate) fn shard_timers(&mut self, shards: usize) {
+        Arc::get_mut(&mut self.handle.time)
+            .expect("weft: timers are sharded before the driver's handle is shared")
+            .set_shards(shards);
+    }
+
     /// One turn of the loop's driver phase: poll I/O for at most `timeout`
     /// (shortened to the next timer; `None`: no limit), then read the clock
     /// once and fire every timer due.
@@ -163,11 +162,10 @@ impl Driver {
         let time = &self.handle.time;
         let blocking = timeout != Some(Duration::ZERO);
         let timeout = if blocking {
-            // Announce the park before reading the wheel: a timer inserted
-            // from another thread after this either is seen below or sees
-            // `parked` and unparks us (see `Handle::insert_timer`).
-            self.handle.io.parked.store(true, SeqCst);
-            match (timeout, time.next_timeout(time.now())) {
+            // Announces the park while it reads the shards: a timer inserted
+            // from another thread is either seen here or unparks this wait
+            // if it is due before the timeout (see `time::shard`).
+            match (timeout, time.parking(time.now())) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             }
@@ -177,7 +175,7 @@ impl Driver {
         };
         turn_io(&mut self.io, timeout);
         if blocking {
-            self.handle.io.parked.store(false, SeqCst);
+            time.unparked();
         }
         self.fire_timers();
     }
@@ -215,8 +213,6 @@ impl Driver {
 
     #[cfg(feature = "test-util")]
     fn park_paused(&mut self, quiet: impl Fn() -> bool) {
-        let io = &self.handle.io;
-        io.parked.store(true, SeqCst);
         // Kicks (an unpark with nothing queued) do not count as events:
         // they only ask for this look.
         let (events, unparked) = turn_io(&mut self.io, Some(Duration::ZERO));
@@ -230,16 +226,19 @@ impl Driver {
             // the caller's own look (its queues, a shutdown) sees it; the
             // caller parks again if it finds nothing.
             if !jumped && !unparked {
+                // Announced as a running clock's park is: a timer inserted
+                // meanwhile that is earlier than every other unparks it.
+                let next = time.parking(time.now());
                 // Resumed meanwhile: to the next timer, as a running clock.
                 let timeout = if time.clock().is_paused() {
                     None
                 } else {
-                    time.next_timeout(time.now()).map(ceil_millis)
+                    next.map(ceil_millis)
                 };
                 turn_io(&mut self.io, timeout);
+                time.unparked();
             }
         }
-        io.parked.store(false, SeqCst);
         self.fire_timers();
     }
 

@@ -54,6 +54,11 @@ pub(crate) struct Shared {
     core: Mutex<Option<Box<Core>>>,
     /// Threads in `block_on` waiting for `core` to come back.
     core_waiters: Mutex<Vec<Thread>>,
+    /// `core_waiters.len()`, written under its lock: `put_core` takes that
+    /// lock only when someone waits. A waiter counts itself before it tries
+    /// `take_core` again, and the core's lock orders that try against the
+    /// put: a try that fails came before the put, so the put sees the count.
+    waiting: AtomicUsize,
     /// The thread that owns `spawn_local` tasks, once there are any. Only it
     /// may run the loop from then on.
     local_owner: OnceLock<ThreadId>,
@@ -155,6 +160,7 @@ impl Shared {
             inject: Inject::new(),
             core: Mutex::new(Some(Box::new(core))),
             core_waiters: Mutex::new(Vec::new()),
+            waiting: AtomicUsize::new(0),
             local_owner: OnceLock::new(),
             closed: AtomicBool::new(false),
             config,
@@ -247,7 +253,14 @@ impl Shared {
             *slot = Some(core);
             drop(slot);
         }
-        let waiters = std::mem::take(&mut *lock(&self.core_waiters));
+        if self.waiting.load(SeqCst) == 0 {
+            return;
+        }
+        let waiters = {
+            let mut waiters = lock(&self.core_waiters);
+            self.waiting.store(0, SeqCst);
+            std::mem::take(&mut *waiters)
+        };
         waiters.iter().for_each(Thread::unpark);
     }
 }
@@ -431,6 +444,7 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
             let me = thread::current();
             if !waiters.iter().any(|t| t.id() == me.id()) {
                 waiters.push(me);
+                shared.waiting.store(waiters.len(), SeqCst);
             }
         }
         if let Some(core) = shared.take_core() {
@@ -467,17 +481,13 @@ struct InLoop<'a> {
 
 impl<'a> InLoop<'a> {
     fn enter(shared: &'a Arc<Shared>, mut core: Box<Core>) -> InLoop<'a> {
-        let mut queue = Some(std::mem::take(&mut core.queue));
-        let swapped = QUEUE.try_with(|local| local.replace(queue.take().unwrap_or_default()));
+        // The loop's queue and whatever this thread's slot held trade
+        // places (the slot's, usually empty, waits in the core).
+        let swapped =
+            QUEUE.try_with(|local| std::mem::swap(&mut *local.borrow_mut(), &mut core.queue));
         let (installed, previous) = match swapped {
-            Ok(previous_queue) => {
-                core.queue = previous_queue;
-                (true, LOOP.replace(Arc::as_ptr(shared)))
-            }
-            Err(_) => {
-                core.queue = queue.take().unwrap_or_default();
-                (false, ptr::null())
-            }
+            Ok(()) => (true, LOOP.replace(Arc::as_ptr(shared))),
+            Err(_) => (false, ptr::null()),
         };
         InLoop {
             shared,
@@ -540,8 +550,7 @@ impl<'a> InLoop<'a> {
     fn leave(&mut self) -> Option<Box<Core>> {
         let mut core = self.core.take()?;
         if self.installed {
-            let previous_queue = std::mem::take(&mut core.queue);
-            core.queue = QUEUE.with(|local| local.replace(previous_queue));
+            QUEUE.with(|local| std::mem::swap(&mut *local.borrow_mut(), &mut core.queue));
             LOOP.set(self.previous);
         }
         Some(core)
@@ -583,8 +592,11 @@ fn drive<F: Future>(
     // Polls (of tasks or of the `block_on` future) since the driver was last
     // polled: the driver is polled at least every `event_interval` of them.
     let mut since_driver = 0u32;
-    // Busy time runs from here to the next park, and to the way out.
-    let busy = shared.busy.start();
+    // Busy time (the loop running tasks, the driver and hooks) runs from the
+    // loop's first turn past the `block_on` future to the next park, and to
+    // the way out. Started then, not here: a `block_on` whose future is
+    // ready at its first poll runs no loop, and reads no clock for it.
+    let mut busy = None;
     // The `block_on` future woke itself during its last poll (a yield): it
     // waits for the driver's next turn, as a yielded task does.
     let mut main_yielded = false;
@@ -603,11 +615,13 @@ fn drive<F: Future>(
             main.polled();
             main_yielded = main.woken.load(SeqCst);
             if since_driver >= config.event_interval {
+                busy.get_or_insert_with(|| shared.busy.start());
                 running.turn_driver(Some(Duration::ZERO));
                 since_driver = 0;
                 main_yielded = false;
             }
         }
+        let busy = busy.get_or_insert_with(|| shared.busy.start());
         // The `block_on` future is polled once per batch, not between
         // tasks: a future that keeps waking itself cannot starve the tasks.
         // A batch ends after `event_interval` polls since the driver's last.

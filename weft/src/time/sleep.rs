@@ -2,14 +2,12 @@
 
 use std::future::Future;
 use std::pin::Pin;
-#[cfg(test)]
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use super::Instant;
-use crate::driver::time::{Inserted, Key};
-use crate::driver::Handle as DriverHandle;
+use crate::driver::time::{Inserted, Reset, TimerKey, TimerShard};
 use crate::scheduler::context;
 use crate::task::coop;
 
@@ -61,22 +59,26 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Sleep {
     deadline: Instant,
-    driver: DriverHandle,
+    /// The runtime's timer shard of the thread that made this `Sleep` (its
+    /// worker's, on a multi-thread runtime): its timer lives there
+    /// whichever thread polls it.
+    shard: Arc<TimerShard>,
     /// The wheel entry while registered.
-    key: Option<Key>,
+    key: Option<TimerKey>,
     elapsed: bool,
 }
 
 impl Sleep {
     #[track_caller]
     fn new(deadline: Instant) -> Sleep {
-        let driver = match context::with_current(|handle| handle.driver().clone()) {
-            Ok(driver) => driver,
-            Err(e) => panic!("weft::time: a timer needs a runtime: {e}"),
-        };
+        let shard =
+            match context::with_current(|handle| Arc::clone(handle.driver().time.shard_here())) {
+                Ok(shard) => shard,
+                Err(e) => panic!("weft::time: a timer needs a runtime: {e}"),
+            };
         Sleep {
             deadline,
-            driver,
+            shard,
             key: None,
             elapsed: false,
         }
@@ -111,13 +113,12 @@ impl Sleep {
         this.deadline = deadline;
         this.elapsed = false;
         if let Some(key) = this.key.take() {
-            let waker = this.driver.time.wheel().remove(key);
-            if let Some(waker) = waker {
-                match this.driver.insert_timer(deadline.into_std(), waker.clone()) {
-                    Inserted::Pending(key) => this.key = Some(key),
-                    // Due already: let the waiting task poll and see it.
-                    Inserted::Elapsed => waker.wake(),
-                }
+            match this.shard.reset(key, deadline.into_std()) {
+                // Fired meanwhile: the next poll registers it again.
+                Reset::Gone => {}
+                Reset::Pending(key) => this.key = Some(key),
+                // Due already: let the waiting task poll and see it.
+                Reset::Elapsed(waker) => waker.wake(),
             }
         }
     }
@@ -134,8 +135,8 @@ impl Future for Sleep {
         let spent = ready!(coop::proceed(cx));
         let done = match this.key {
             None => match this
-                .driver
-                .insert_timer(this.deadline.into_std(), cx.waker().clone())
+                .shard
+                .insert(this.deadline.into_std(), cx.waker().clone())
             {
                 Inserted::Elapsed => true,
                 Inserted::Pending(key) => {
@@ -144,15 +145,11 @@ impl Future for Sleep {
                 }
             },
             Some(key) => {
-                let mut wheel = this.driver.time.wheel();
-                if wheel.is_fired(key) {
-                    wheel.remove(key);
+                let fired = this.shard.poll_fired(key, cx.waker());
+                if fired {
                     this.key = None;
-                    true
-                } else {
-                    wheel.set_waker(key, cx.waker());
-                    false
                 }
+                fired
             }
         };
         if done {
@@ -175,11 +172,21 @@ impl std::fmt::Debug for Sleep {
 }
 
 impl Drop for Sleep {
+    #[inline]
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            let waker = self.driver.time.wheel().remove(key);
-            drop(waker);
+            self.cancel(key);
         }
+    }
+}
+
+impl Sleep {
+    /// Takes a registered timer out of its shard (a `Sleep` that never
+    /// entered the wheel, such as a `timeout`'s whose future was ready at
+    /// once, skips this, inlined).
+    fn cancel(&self, key: TimerKey) {
+        let waker = self.shard.remove(key);
+        drop(waker);
     }
 }
 
@@ -197,19 +204,55 @@ mod tests {
         for s in &mut sleeps {
             assert!(Pin::new(s).poll(&mut cx).is_pending());
         }
-        let time = Arc::clone(&sleeps[0].driver.time);
-        assert_eq!(time.wheel().len(), 100);
+        let time = Arc::clone(&sleeps[0].shard);
+        assert_eq!(time.len(), 100);
         sleeps.truncate(10);
-        assert_eq!(time.wheel().len(), 10);
+        assert_eq!(time.len(), 10);
         let mut s = sleeps.pop().unwrap();
         Pin::new(&mut s).reset(Instant::now() + Duration::from_secs(7200));
-        assert_eq!(
-            time.wheel().len(),
-            10,
-            "reset moves the entry, it does not add one"
-        );
+        assert_eq!(time.len(), 10, "reset moves the entry, it does not add one");
         drop(s);
         drop(sleeps);
-        assert_eq!(time.wheel().len(), 0);
+        assert_eq!(time.len(), 0);
+    }
+
+    #[test]
+    fn a_sleep_keeps_the_shard_of_the_worker_that_made_it() {
+        // Made and registered on a worker; reset, polled and dropped on a
+        // plain thread: every step acts on the worker's shard.
+        let rt = crate::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let (worker_shard, mut s) = rt.block_on(async {
+            crate::spawn(async {
+                let mut s = sleep(Duration::from_secs(3600));
+                let mut cx = Context::from_waker(Waker::noop());
+                assert!(Pin::new(&mut s).poll(&mut cx).is_pending());
+                let here = context::with_current(|h| Arc::clone(h.driver().time.shard_here()));
+                (here.unwrap(), s)
+            })
+            .await
+            .unwrap()
+        });
+        assert!(Arc::ptr_eq(&s.shard, &worker_shard));
+        let outside = {
+            let _enter = rt.enter();
+            context::with_current(|h| Arc::clone(h.driver().time.shard_here())).unwrap()
+        };
+        assert!(
+            !Arc::ptr_eq(&outside, &worker_shard),
+            "workers have their own"
+        );
+        std::thread::spawn(move || {
+            Pin::new(&mut s).reset(Instant::now() + Duration::from_secs(7200));
+            assert_eq!(s.shard.len(), 1, "re-armed in its own shard");
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(Pin::new(&mut s).poll(&mut cx).is_pending());
+            drop(s);
+            assert_eq!(worker_shard.len(), 0, "cancelled in its own shard");
+        })
+        .join()
+        .unwrap();
     }
 }

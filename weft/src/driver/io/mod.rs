@@ -48,10 +48,6 @@ pub(crate) struct IoShared {
     /// Set when the driver is dropped: pending operations fail instead of
     /// waiting for events that will never come.
     shutdown: AtomicBool,
-    /// True while the loop may block in the backend with a timeout computed
-    /// from the timer wheel; a timer inserted from another thread that
-    /// becomes the earliest must then unpark it.
-    pub(crate) parked: AtomicBool,
     /// Backend waits so far (written only by the driving thread).
     turns: Counter,
 }
@@ -89,7 +85,6 @@ impl IoDriver {
             selector: Selector::new()?,
             slab: Slab::new(),
             shutdown: AtomicBool::new(false),
-            parked: AtomicBool::new(false),
             turns: Counter::default(),
         });
         Ok(IoDriver {

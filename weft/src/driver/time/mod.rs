@@ -1,12 +1,24 @@
-//! The time driver: a timer wheel behind a lock, and the clock it runs on.
+//! The time driver: timer wheels in shards, and the clock they run on.
 //!
-//! Owns: the wheel and the runtime's clock origin. Calls: wakers.
+//! Owns: the shards' wheels, the runtime's clock origin and what the parked
+//! driver knows of them. Calls: wakers, and the driver's unpark.
 //!
 //! Ticks are whole milliseconds since the driver started. A deadline is
 //! rounded *up* to a tick, so a timer never fires before its deadline. The
 //! loop reads the clock after each `epoll_wait` to fire timers
 //! ([`TimeShared::process`]), and once more before a blocking wait to compute
-//! its timeout; inserting or cancelling a timer never reads it.
+//! its timeout ([`TimeShared::parking`]); inserting or cancelling a timer
+//! never reads it.
+//!
+//! **Shards.** The timers live in [`TimerShard`]s, each a wheel behind its
+//! own lock: one per worker of a multi-thread runtime plus one for every
+//! other thread (a current-thread runtime has one). A `Sleep` takes the
+//! shard of the thread that creates it ([`enter_shard`]: a worker's thread
+//! names its worker) and keeps it for its life, so timers on different
+//! workers never take the same lock, and the driver's turn visits every
+//! shard. Within a shard timers fire in deadline order; one turn fires the
+//! shards one after another. How an insert from another thread wakes a
+//! parked driver, only when it must: see [`shard`].
 //!
 //! With the `test-util` feature the clock is a [`clock::Clock`], which can
 //! be paused: then every reading here is virtual, the driver jumps it to the
@@ -15,110 +27,65 @@
 
 #[cfg(feature = "test-util")]
 pub(crate) mod clock;
+mod shard;
 mod wheel;
 
-use std::sync::{Mutex, MutexGuard};
+use std::cell::Cell;
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::Arc;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use crate::sys::lock::lock;
-use wheel::Wheel;
+use crate::sys::loom::AtomicU64;
+#[cfg(feature = "test-util")]
+use crate::sys::loom::MutexGuard;
+use shard::AWAKE;
+pub(crate) use shard::{Reset, TimerKey, TimerShard, Unpark};
+pub(crate) use wheel::Inserted;
 
 /// About 30 years: how far ahead `sleep(Duration::MAX)` and other
 /// unrepresentable deadlines are clamped to.
 pub(crate) const FAR_AWAY: Duration = Duration::from_secs(86_400 * 365 * 30);
-pub(crate) use wheel::{Inserted, Key};
 
-/// The clock and wheel, shared by the loop and every `Sleep`.
-pub(crate) struct TimeShared {
-    origin: Instant,
-    wheel: Mutex<Wheel>,
-    #[cfg(feature = "test-util")]
-    clock: clock::Clock,
+thread_local! {
+    /// The shard this thread's timers go to: its worker's index, or
+    /// `OUTSIDE` (the runtime's last shard). No destructor: a plain load.
+    static SHARD: Cell<usize> = const { Cell::new(OUTSIDE) };
 }
 
-impl TimeShared {
-    #[cfg(not(feature = "test-util"))]
-    pub(crate) fn new() -> TimeShared {
-        TimeShared {
-            origin: Instant::now(),
-            wheel: Mutex::new(Wheel::new()),
-        }
-    }
+/// [`SHARD`] of a thread that is no runtime's worker.
+const OUTSIDE: usize = usize::MAX;
 
-    /// A clock that starts paused if `start_paused`.
+/// Makes this thread's timers go to shard `index` (a multi-thread worker's
+/// thread, with its worker's index) until the guard drops. A runtime with
+/// fewer shards (another runtime's timers made on this thread) uses its
+/// last shard instead.
+pub(crate) fn enter_shard(index: usize) -> ShardGuard {
+    ShardGuard(SHARD.replace(index))
+}
+
+/// Restores the thread's previous shard on drop.
+pub(crate) struct ShardGuard(usize);
+
+impl Drop for ShardGuard {
+    fn drop(&mut self) {
+        SHARD.set(self.0);
+    }
+}
+
+/// What every shard shares: the clock, and what the parked driver knows.
+pub(crate) struct TimeBase {
+    origin: Instant,
     #[cfg(feature = "test-util")]
-    pub(crate) fn new(start_paused: bool) -> TimeShared {
-        let clock = clock::Clock::new(start_paused);
-        TimeShared {
-            origin: clock.now(),
-            wheel: Mutex::new(Wheel::new()),
-            clock,
-        }
-    }
+    clock: clock::Clock,
+    /// What the driver knows while it blocks (see [`shard`]): `AWAKE`,
+    /// `u64::MAX` (no timer), or the tick it will wake by anyway.
+    next_wake: AtomicU64,
+    /// Wakes the driver's blocking wait.
+    unpark: Arc<dyn Unpark>,
+}
 
-    /// The runtime's clock.
-    #[cfg(feature = "test-util")]
-    pub(crate) fn clock(&self) -> &clock::Clock {
-        &self.clock
-    }
-
-    /// The clock's reading: the system's monotonic clock, or (feature
-    /// `test-util`) the runtime's clock, virtual while paused.
-    #[inline]
-    pub(crate) fn now(&self) -> Instant {
-        #[cfg(feature = "test-util")]
-        {
-            self.clock.now()
-        }
-        #[cfg(not(feature = "test-util"))]
-        {
-            Instant::now()
-        }
-    }
-
-    /// `instant` in nanoseconds since the origin (saturating).
-    #[cfg(feature = "test-util")]
-    pub(crate) fn nanos_since_origin(&self, instant: Instant) -> u64 {
-        u64::try_from(instant.saturating_duration_since(self.origin).as_nanos()).unwrap_or(u64::MAX)
-    }
-
-    /// The earliest exact deadline of a waiting timer (for tests; the
-    /// driver uses [`jump_to_next_timer`](Self::jump_to_next_timer)).
-    #[cfg(all(test, feature = "test-util", not(weft_loom)))]
-    pub(crate) fn next_exact_deadline(&self) -> Option<Instant> {
-        let nanos = self.wheel().next_exact()?;
-        self.origin.checked_add(Duration::from_nanos(nanos))
-    }
-
-    /// Paused and idle: jumps the clock to the earliest exact timer
-    /// deadline unless something holds auto-advance back; true if it
-    /// jumped. One look under the wheel lock, so no timer is added or
-    /// removed between reading the deadline, checking the inhibit count and
-    /// moving the clock: whoever may still add or drop a timer (a poll in
-    /// progress, a finished `block_on` future not yet dropped) holds a count
-    /// from before its insert until after its removal. (Checking the count
-    /// first and reading the deadline after let a `block_on` register a
-    /// timer in between and see the clock jump to it.) Lock order: wheel,
-    /// then clock; the clock never takes the wheel's lock.
-    #[cfg(feature = "test-util")]
-    pub(crate) fn jump_to_next_timer(&self) -> bool {
-        let wheel = self.wheel();
-        let Some(nanos) = wheel.next_exact() else {
-            return false;
-        };
-        let Some(next) = self.origin.checked_add(Duration::from_nanos(nanos)) else {
-            return false;
-        };
-        self.clock().auto_advance_allowed() && self.clock().advance_to(next)
-    }
-
-    pub(crate) fn wheel(&self) -> MutexGuard<'_, Wheel> {
-        // A panic cannot leave the wheel half-updated (no user code runs
-        // under the lock), so a poisoned lock is still consistent.
-        lock(&self.wheel)
-    }
-
+impl TimeBase {
     /// The tick at or after `instant`.
     pub(crate) fn deadline_to_tick(&self, instant: Instant) -> u64 {
         let since = instant.saturating_duration_since(self.origin);
@@ -131,47 +98,239 @@ impl TimeShared {
         u64::try_from(ceil).unwrap_or(u64::MAX)
     }
 
+    /// `instant` in nanoseconds since the origin (saturating).
+    #[cfg(feature = "test-util")]
+    pub(crate) fn nanos_since_origin(&self, instant: Instant) -> u64 {
+        u64::try_from(instant.saturating_duration_since(self.origin).as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
+/// The clock and the shards, as the driver and the runtime's handles see
+/// them.
+pub(crate) struct TimeShared {
+    base: Arc<TimeBase>,
+    shards: Box<[Arc<TimerShard>]>,
+}
+
+impl TimeShared {
+    fn with_base(base: TimeBase) -> TimeShared {
+        let base = Arc::new(base);
+        TimeShared {
+            shards: Box::new([Arc::new(TimerShard::new(Arc::clone(&base)))]),
+            base,
+        }
+    }
+
+    /// One shard; `unpark` wakes the driver's blocking wait.
+    #[cfg(not(feature = "test-util"))]
+    pub(crate) fn new(unpark: Arc<dyn Unpark>) -> TimeShared {
+        TimeShared::with_base(TimeBase {
+            origin: Instant::now(),
+            next_wake: AtomicU64::new(AWAKE),
+            unpark,
+        })
+    }
+
+    /// One shard, on a clock that starts paused if `start_paused`.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn new(unpark: Arc<dyn Unpark>, start_paused: bool) -> TimeShared {
+        let clock = clock::Clock::new(start_paused);
+        TimeShared::with_base(TimeBase {
+            origin: clock.now(),
+            clock,
+            next_wake: AtomicU64::new(AWAKE),
+            unpark,
+        })
+    }
+
+    /// Splits the timers into `shards` shards (at least one), before any
+    /// timer exists: a multi-thread runtime's workers and one more.
+    pub(crate) fn set_shards(&mut self, shards: usize) {
+        debug_assert!(self.shards.iter().all(|s| s.wheel().is_empty()));
+        self.shards = (0..shards.max(1))
+            .map(|_| Arc::new(TimerShard::new(Arc::clone(&self.base))))
+            .collect();
+    }
+
+    /// The shard for a timer made on this thread (see [`enter_shard`]).
+    #[inline]
+    pub(crate) fn shard_here(&self) -> &Arc<TimerShard> {
+        match &*self.shards {
+            // A current-thread runtime: no thread-local to read.
+            [only] => only,
+            shards => &shards[SHARD.get().min(shards.len() - 1)],
+        }
+    }
+
+    /// Shard `index` (for tests and models).
+    #[cfg(test)]
+    pub(crate) fn shard(&self, index: usize) -> &Arc<TimerShard> {
+        &self.shards[index]
+    }
+
+    /// The clock's origin (tick 0).
+    #[cfg(test)]
+    pub(crate) fn origin(&self) -> Instant {
+        self.base.origin
+    }
+
+    /// The runtime's clock.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn clock(&self) -> &clock::Clock {
+        &self.base.clock
+    }
+
+    /// The clock's reading: the system's monotonic clock, or (feature
+    /// `test-util`) the runtime's clock, virtual while paused.
+    #[inline]
+    pub(crate) fn now(&self) -> Instant {
+        #[cfg(feature = "test-util")]
+        {
+            self.base.clock.now()
+        }
+        #[cfg(not(feature = "test-util"))]
+        {
+            Instant::now()
+        }
+    }
+
+    /// `instant` in nanoseconds since the origin (saturating).
+    #[cfg(feature = "test-util")]
+    pub(crate) fn nanos_since_origin(&self, instant: Instant) -> u64 {
+        self.base.nanos_since_origin(instant)
+    }
+
+    /// The tick at or after `instant`.
+    #[cfg(test)]
+    pub(crate) fn deadline_to_tick(&self, instant: Instant) -> u64 {
+        self.base.deadline_to_tick(instant)
+    }
+
+    /// Timers waiting in every shard.
+    #[cfg(all(test, not(weft_loom)))]
+    pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.len()).sum()
+    }
+
+    /// Every shard's wheel locked, in shard order (the one order anything
+    /// takes more than one shard's lock in).
+    #[cfg(feature = "test-util")]
+    fn lock_all(&self) -> Vec<MutexGuard<'_, wheel::Wheel>> {
+        self.shards.iter().map(|s| s.wheel()).collect()
+    }
+
+    /// The earliest exact deadline of a waiting timer (for tests; the
+    /// driver uses [`jump_to_next_timer`](Self::jump_to_next_timer)).
+    #[cfg(all(test, feature = "test-util", not(weft_loom)))]
+    pub(crate) fn next_exact_deadline(&self) -> Option<Instant> {
+        let nanos = self
+            .lock_all()
+            .iter()
+            .filter_map(|w| w.next_exact())
+            .min()?;
+        self.base.origin.checked_add(Duration::from_nanos(nanos))
+    }
+
+    /// Paused and idle: jumps the clock to the earliest exact timer
+    /// deadline unless something holds auto-advance back; true if it
+    /// jumped. One look with every shard locked, so no timer is added or
+    /// removed between reading the deadline, checking the inhibit count and
+    /// moving the clock: whoever may still add or drop a timer (a poll in
+    /// progress, a finished `block_on` future not yet dropped) holds a count
+    /// from before its insert until after its removal. (Checking the count
+    /// first and reading the deadline after let a `block_on` register a
+    /// timer in between and see the clock jump to it.) Lock order: the
+    /// shards in order, then the clock; the clock never takes a shard's
+    /// lock.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn jump_to_next_timer(&self) -> bool {
+        let wheels = self.lock_all();
+        let Some(nanos) = wheels.iter().filter_map(|w| w.next_exact()).min() else {
+            return false;
+        };
+        let Some(next) = self.base.origin.checked_add(Duration::from_nanos(nanos)) else {
+            return false;
+        };
+        self.clock().auto_advance_allowed() && self.clock().advance_to(next)
+    }
+
     /// The tick `instant` falls in (rounded down).
     fn now_to_tick(&self, instant: Instant) -> u64 {
-        u64::try_from(instant.saturating_duration_since(self.origin).as_millis())
-            .unwrap_or(u64::MAX)
+        u64::try_from(
+            instant
+                .saturating_duration_since(self.base.origin)
+                .as_millis(),
+        )
+        .unwrap_or(u64::MAX)
     }
 
     /// Fires every timer due by `now`; returns their wakers in `fired` (woken
-    /// by the caller, outside the lock).
+    /// by the caller, outside the locks). Each shard in turn, under its own
+    /// lock: every shard's wheel moves to `now`'s tick.
     pub(crate) fn process(&self, now: Instant, fired: &mut Vec<Waker>) {
         let tick = self.now_to_tick(now);
-        let mut wheel = self.wheel();
-        if wheel.next_deadline().is_some_and(|d| d <= tick) || wheel.elapsed() < tick {
-            wheel.advance(tick, fired);
-        }
         // A paused reading inside a millisecond (an exact deadline the
         // auto-advance jumped to, an `advance` by a fraction): the timers of
         // the next tick due by it fire too. A running clock keeps to whole
         // ticks, as without the feature.
         #[cfg(feature = "test-util")]
-        if self.clock.is_paused() {
-            let exact = self.nanos_since_origin(now);
-            if exact % wheel::NANOS_PER_TICK != 0 {
+        let within = Some(self.nanos_since_origin(now))
+            .filter(|exact| self.base.clock.is_paused() && exact % wheel::NANOS_PER_TICK != 0);
+        for shard in self.shards.iter() {
+            let mut wheel = shard.wheel();
+            if wheel.next_deadline().is_some_and(|d| d <= tick) || wheel.elapsed() < tick {
+                wheel.advance(tick, fired);
+            }
+            #[cfg(feature = "test-util")]
+            if let Some(exact) = within {
                 wheel.fire_within_next_tick(tick, exact, fired);
             }
         }
     }
 
     /// The runtime is shutting down: fire every timer, and make every later
-    /// one due at once (the wheel's clock jumps to the end of time), so
+    /// one due at once (each wheel's clock jumps to the end of time), so
     /// nothing waits forever on a clock that no longer runs.
     pub(crate) fn shutdown(&self, fired: &mut Vec<Waker>) {
-        self.wheel().advance(u64::MAX, fired);
+        for shard in self.shards.iter() {
+            shard.wheel().advance(u64::MAX, fired);
+        }
     }
 
-    /// How long the loop may sleep before the next timer is due, measured
-    /// from `now`; `None` when no timer waits.
-    pub(crate) fn next_timeout(&self, now: Instant) -> Option<Duration> {
-        let deadline = self.wheel().next_deadline()?;
-        let at = self.origin + Duration::from_millis(deadline);
+    /// The driver is about to block: tells inserts from other threads so
+    /// (see [`shard`]), and returns how long it may sleep before the next
+    /// timer is due, measured from `now`; `None` when no timer waits. The
+    /// blocking wait must end with [`unparked`](Self::unparked).
+    pub(crate) fn parking(&self, now: Instant) -> Option<Duration> {
+        let next_wake = &self.base.next_wake;
+        // Before reading any shard: an insert this read misses sees it.
+        next_wake.store(u64::MAX, SeqCst);
+        let deadline = self
+            .shards
+            .iter()
+            .filter_map(|s| s.wheel().next_deadline())
+            .min()?;
+        // A claim an insert made meanwhile may be lower: it is kept (that
+        // insert unparks).
+        next_wake.fetch_min(deadline, SeqCst);
+        let at = self.base.origin + Duration::from_millis(deadline);
         Some(at.saturating_duration_since(now))
     }
+
+    /// The blocking wait announced by [`parking`](Self::parking) is over:
+    /// inserts need not unpark until the next one.
+    pub(crate) fn unparked(&self) {
+        self.base.next_wake.store(AWAKE, SeqCst);
+    }
+}
+
+/// An [`Unpark`] for tests with no driver to wake.
+#[cfg(test)]
+pub(crate) struct NoDriver;
+
+#[cfg(test)]
+impl Unpark for NoDriver {
+    fn unpark(&self) {}
 }
 
 #[cfg(test)]
@@ -180,23 +339,150 @@ mod tests {
 
     #[cfg(not(feature = "test-util"))]
     fn time() -> TimeShared {
-        TimeShared::new()
+        TimeShared::new(Arc::new(NoDriver))
     }
 
     #[cfg(feature = "test-util")]
     fn time() -> TimeShared {
-        TimeShared::new(false)
+        TimeShared::new(Arc::new(NoDriver), false)
     }
 
     #[test]
     fn deadlines_round_up_and_saturate() {
         let time = time();
-        let o = time.origin;
+        let o = time.origin();
         assert_eq!(time.deadline_to_tick(o), 0);
         assert_eq!(time.deadline_to_tick(o + Duration::from_micros(1)), 1);
         assert_eq!(time.deadline_to_tick(o + Duration::from_millis(5)), 5);
         assert_eq!(time.deadline_to_tick(o + Duration::from_micros(5001)), 6);
         assert_eq!(time.now_to_tick(o + Duration::from_micros(5999)), 5);
+    }
+}
+
+/// Sharding and the parked driver's wake, one thread at a time (the races
+/// are the loom models' in `shard.rs`).
+#[cfg(all(test, not(weft_loom)))]
+mod shard_tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[derive(Default)]
+    struct CountUnparks(AtomicUsize);
+
+    impl Unpark for CountUnparks {
+        fn unpark(&self) {
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+
+    fn time(shards: usize) -> (TimeShared, Arc<CountUnparks>) {
+        let unparks = Arc::new(CountUnparks::default());
+        let unpark: Arc<dyn Unpark> = unparks.clone();
+        #[cfg(feature = "test-util")]
+        let mut time = TimeShared::new(unpark, false);
+        #[cfg(not(feature = "test-util"))]
+        let mut time = TimeShared::new(unpark);
+        time.set_shards(shards);
+        (time, unparks)
+    }
+
+    fn at(time: &TimeShared, ms: u64) -> Instant {
+        time.origin() + Duration::from_millis(ms)
+    }
+
+    #[test]
+    fn each_worker_thread_has_its_shard_and_others_share_the_last() {
+        let (time, _) = time(3);
+        let on = |index: Option<usize>| {
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    let _shard = index.map(enter_shard);
+                    Arc::as_ptr(time.shard_here()) as usize
+                })
+                .join()
+                .unwrap() as *const TimerShard
+            })
+        };
+        assert_eq!(on(Some(0)), Arc::as_ptr(time.shard(0)));
+        assert_eq!(on(Some(1)), Arc::as_ptr(time.shard(1)));
+        assert_eq!(on(None), Arc::as_ptr(time.shard(2)));
+        // Another runtime's worker index past this runtime's workers.
+        assert_eq!(on(Some(7)), Arc::as_ptr(time.shard(2)));
+        // A guard restores what was there.
+        let outer = enter_shard(0);
+        drop(enter_shard(1));
+        assert_eq!(Arc::as_ptr(time.shard_here()), Arc::as_ptr(time.shard(0)));
+        drop(outer);
+        assert_eq!(Arc::as_ptr(time.shard_here()), Arc::as_ptr(time.shard(2)));
+    }
+
+    #[test]
+    fn the_driver_turn_covers_every_shard() {
+        let (time, _) = time(3);
+        let count = crate::test_util::Count::new();
+        let waker = || Waker::from(Arc::clone(&count));
+        for (shard, ms) in [(0, 30), (1, 10), (2, 20), (1, 40)] {
+            let inserted = time.shard(shard).insert(at(&time, ms), waker());
+            assert!(matches!(inserted, Inserted::Pending(_)));
+        }
+        assert_eq!(time.len(), 4);
+        // The park's timeout is the earliest deadline over the shards.
+        assert_eq!(time.parking(time.origin()), Some(Duration::from_millis(10)));
+        time.unparked();
+        let mut fired = Vec::new();
+        time.process(at(&time, 25), &mut fired);
+        assert_eq!(fired.len(), 2, "the 10 and 20 ms timers of shards 1 and 2");
+        // Every wheel moved on: a deadline now past is elapsed in any shard.
+        for shard in 0..3 {
+            assert_eq!(
+                time.shard(shard).insert(at(&time, 24), waker()),
+                Inserted::Elapsed
+            );
+        }
+        time.shutdown(&mut fired);
+        assert_eq!(fired.len(), 4);
+        assert_eq!(time.len(), 0);
+    }
+
+    #[test]
+    fn an_insert_unparks_only_a_parked_driver_that_would_sleep_past_it() {
+        let (time, unparks) = time(2);
+        let unparked = || unparks.0.load(SeqCst);
+        let insert = |shard: usize, ms| {
+            let _ = time
+                .shard(shard)
+                .insert(at(&time, ms), Waker::noop().clone());
+        };
+        // (Deadlines within the wheel's first 64 ms, where the next slot's
+        // tick is the timer's own.)
+        // Not parked: the driver reads every shard before it blocks.
+        insert(0, 40);
+        assert_eq!(unparked(), 0);
+        // Parked until 40 ms: a later timer, in either shard, needs nothing.
+        assert_eq!(time.parking(time.origin()), Some(Duration::from_millis(40)));
+        insert(1, 50);
+        insert(0, 40);
+        assert_eq!(unparked(), 0);
+        // An earlier one unparks it, once: later inserts see the claim.
+        insert(1, 30);
+        assert_eq!(unparked(), 1);
+        insert(0, 35);
+        insert(1, 30);
+        assert_eq!(unparked(), 1);
+        // Earlier than the claim: unparks again.
+        insert(0, 20);
+        assert_eq!(unparked(), 2);
+        // Awake again: nothing unparks.
+        time.unparked();
+        insert(1, 1);
+        assert_eq!(unparked(), 2);
+        // Parked with no timer at all: any insert unparks.
+        let (empty, unparks) = self::time(2);
+        assert_eq!(empty.parking(empty.origin()), None);
+        let _ = empty
+            .shard(1)
+            .insert(at(&empty, 3_600_000), Waker::noop().clone());
+        assert_eq!(unparks.0.load(SeqCst), 1);
     }
 }
 
@@ -226,10 +512,10 @@ mod paused_tests {
         }
     }
 
-    fn insert(time: &Arc<TimeShared>, deadline: Instant, waker: Waker) -> Inserted {
-        let when = time.deadline_to_tick(deadline);
-        time.wheel()
-            .insert_exact(when, time.nanos_since_origin(deadline), waker)
+    /// Timers go to the model's three shards in turn: the jump looks at
+    /// all of them.
+    fn insert(time: &Arc<TimeShared>, id: usize, deadline: Instant, waker: Waker) -> Inserted {
+        time.shard(id % 3).insert(deadline, waker)
     }
 
     /// Nanosecond offsets: within a millisecond, on millisecond edges, at
@@ -253,7 +539,9 @@ mod paused_tests {
             later in proptest::collection::vec((offset(), 0usize..60), 0..30),
             start in 0u64..3_000_000,
         ) {
-            let time = Arc::new(TimeShared::new(true));
+            let mut time = TimeShared::new(Arc::new(NoDriver), true);
+            time.set_shards(3);
+            let time = Arc::new(time);
             let log = Arc::new(std::sync::Mutex::new(Vec::new()));
             let waker = |id| Waker::from(Arc::new(Log { id, time: Arc::clone(&time), log: Arc::clone(&log) }));
             let mut fired = Vec::new();
@@ -265,7 +553,7 @@ mod paused_tests {
                 let deadline = time.now() + Duration::from_nanos(*offset);
                 let id = deadlines.len();
                 deadlines.push(deadline);
-                if insert(&time, deadline, waker(id)) == Inserted::Elapsed {
+                if insert(&time, id, deadline, waker(id)) == Inserted::Elapsed {
                     log.lock().unwrap().push((id, time.now()));
                 }
             }
@@ -285,7 +573,7 @@ mod paused_tests {
                         let deadline = time.now() + Duration::from_nanos(offset);
                         let id = deadlines.len();
                         deadlines.push(deadline);
-                        if insert(&time, deadline, waker(id)) == Inserted::Elapsed {
+                        if insert(&time, id, deadline, waker(id)) == Inserted::Elapsed {
                             log.lock().unwrap().push((id, time.now()));
                         }
                     }

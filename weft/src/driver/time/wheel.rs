@@ -149,6 +149,11 @@ impl Wheel {
         self.len
     }
 
+    /// True when no timer waits.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Adds a timer due at tick `when`, to wake `waker`.
     #[cfg(not(feature = "test-util"))]
     pub(crate) fn insert(&mut self, when: u64, waker: Waker) -> Inserted {

@@ -145,12 +145,15 @@ impl Unpark for driver::Handle {
 impl Shared {
     /// Builds the scheduler and starts its worker threads.
     pub(crate) fn start(
-        driver: Driver,
+        mut driver: Driver,
         config: Config,
         threads: ThreadConfig,
         pool: Arc<BlockingPool>,
     ) -> io::Result<Arc<Shared>> {
         let workers = threads.workers;
+        // A timer shard per worker (each worker's thread uses its own, see
+        // `worker::run_thread`), and one for every other thread.
+        driver.shard_timers(workers + 1);
         let mut cores = Vec::with_capacity(workers);
         let mut remotes = Vec::with_capacity(workers);
         for index in 0..workers {

@@ -298,6 +298,9 @@ fn run_thread(shared: Arc<Shared>, index: usize, home: bool) {
     };
     {
         let _enter = context::enter(Handle::MultiThread(Arc::clone(&shared)));
+        // Timers made on this thread go to the worker's own shard (a
+        // stand-in's too: it runs the same worker's tasks).
+        let _timers = crate::driver::time::enter_shard(index);
         let _installed = Installed::new(&cx);
         // Hands the core on however the loop ends, a weft bug's panic
         // included: a lost core would hang shutdown.
