@@ -806,3 +806,47 @@ async fn the_test_macro_starts_paused_on_multi_thread() {
     time::sleep(Duration::from_secs(3600)).await;
     assert_eq!(start.elapsed(), Duration::from_secs(3600));
 }
+
+/// Polls `future` to completion on this plain thread, parking between polls.
+fn park_on<F: Future>(future: F) -> F::Output {
+    struct Unparker(std::thread::Thread);
+    impl std::task::Wake for Unparker {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unparker(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::park();
+    }
+}
+
+/// A timer made and awaited on a plain thread (entered into the runtime,
+/// counted by nothing) while the runtime, otherwise idle, waits for it: its
+/// insert must end the paused driver's wait wherever it lands, also between
+/// the auto-advance's look at the wheels and the blocking wait (a review
+/// found that window lost the insert: the driver then slept forever).
+#[test]
+fn a_timer_from_an_uncounted_thread_wakes_an_idle_paused_driver() {
+    within(120, || {
+        for workers in FLAVOURS {
+            for _ in 0..100 {
+                let rt = paused_rt(workers);
+                let handle = rt.handle().clone();
+                let (tx, rx) = weft::sync::oneshot::channel();
+                let sleeper = std::thread::spawn(move || {
+                    let _enter = handle.enter();
+                    park_on(time::sleep(ms(10)));
+                    let _ = tx.send(());
+                });
+                rt.block_on(async { rx.await.expect("the sleeper sends") });
+                sleeper.join().expect("sleeper");
+            }
+        }
+    });
+}

@@ -509,3 +509,12 @@ fn a_timer_cancelled_and_reset_from_another_thread() {
         drop(rt);
     });
 }
+
+/// As before the timer shards: a timer can cross a `catch_unwind`.
+#[test]
+fn timers_are_unwind_safe() {
+    fn unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+    unwind_safe::<weft::time::Sleep>();
+    unwind_safe::<weft::time::Interval>();
+    unwind_safe::<weft::time::Timeout<std::future::Ready<()>>>();
+}

@@ -213,10 +213,14 @@ impl Driver {
 
     #[cfg(feature = "test-util")]
     fn park_paused(&mut self, quiet: impl Fn() -> bool) {
+        let time = &self.handle.time;
+        // From here to the end of this park every timer insert unparks:
+        // one that comes after the auto-advance below looked at the wheels
+        // must end a wait that no tick of a paused clock would end.
+        time.parking_unbounded();
         // Kicks (an unpark with nothing queued) do not count as events:
         // they only ask for this look.
         let (events, unparked) = turn_io(&mut self.io, Some(Duration::ZERO));
-        let time = &self.handle.time;
         time.process(time.now(), &mut self.fired);
         if events == 0 && self.fired.is_empty() {
             let jumped = quiet() && time.jump_to_next_timer();
@@ -226,19 +230,16 @@ impl Driver {
             // the caller's own look (its queues, a shutdown) sees it; the
             // caller parks again if it finds nothing.
             if !jumped && !unparked {
-                // Announced as a running clock's park is: a timer inserted
-                // meanwhile that is earlier than every other unparks it.
-                let next = time.parking(time.now());
                 // Resumed meanwhile: to the next timer, as a running clock.
                 let timeout = if time.clock().is_paused() {
                     None
                 } else {
-                    next.map(ceil_millis)
+                    time.next_timeout(time.now()).map(ceil_millis)
                 };
                 turn_io(&mut self.io, timeout);
-                time.unparked();
             }
         }
+        time.unparked();
         self.fire_timers();
     }
 

@@ -97,7 +97,10 @@ impl RuntimeMetrics {
     /// Time worker `worker` has spent awake (running tasks, polling the
     /// driver, running hooks) since the runtime started, up to its last
     /// park (tokio's `worker_total_busy_duration`). Never decreases. A
-    /// worker's time inside `block_in_place` counts as busy.
+    /// worker's time inside `block_in_place` counts as busy. On the
+    /// current-thread runtime the first poll of each `block_on`'s future is
+    /// not counted (so that a `block_on` whose future is ready at once reads
+    /// no clock); its later polls, tasks, the driver and hooks are.
     ///
     /// ```
     /// let rt = weft::runtime::Builder::new_current_thread().build()?;

@@ -115,8 +115,11 @@ pub fn resume() {
 /// Advances time.
 ///
 /// Moves the paused clock forward by exactly `duration` in one jump; every
-/// timer whose deadline is reached fires (in deadline order, but they all
-/// see the new time), before this returns. Then the task yields once, so
+/// timer whose deadline is reached fires (they all see the new time), before
+/// this returns. They are woken in deadline order on a current-thread
+/// runtime; on a multi-thread one, in deadline order among the timers made
+/// on the same worker (each worker has its own timer wheel), one worker's
+/// after another's. Then the task yields once, so
 /// that the tasks those timers woke may run. To have timers fire one at a
 /// time, each at its own deadline, `sleep` instead and let the runtime
 /// auto-advance (see [`pause`]).

@@ -317,8 +317,32 @@ impl TimeShared {
         Some(at.saturating_duration_since(now))
     }
 
-    /// The blocking wait announced by [`parking`](Self::parking) is over:
-    /// inserts need not unpark until the next one.
+    /// The driver may block with a paused clock, which wakes it by no tick:
+    /// until [`unparked`](Self::unparked), every insert unparks it (no
+    /// claim "it wakes by then anyway" holds; see [`shard`]). Stored before
+    /// the driver's last look at the wheels (the auto-advance), so an insert
+    /// after that look sees it.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn parking_unbounded(&self) {
+        self.base.next_wake.store(u64::MAX, SeqCst);
+    }
+
+    /// How long until the next timer is due, from `now` (`None`: no timer
+    /// waits), leaving what inserts see as it is.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn next_timeout(&self, now: Instant) -> Option<Duration> {
+        let deadline = self
+            .shards
+            .iter()
+            .filter_map(|s| s.wheel().next_deadline())
+            .min()?;
+        let at = self.base.origin + Duration::from_millis(deadline);
+        Some(at.saturating_duration_since(now))
+    }
+
+    /// The blocking wait announced by [`parking`](Self::parking) (or
+    /// [`parking_unbounded`](Self::parking_unbounded)) is over: inserts need
+    /// not unpark until the next one.
     pub(crate) fn unparked(&self) {
         self.base.next_wake.store(AWAKE, SeqCst);
     }

@@ -22,6 +22,10 @@
 //! * `u64::MAX`: it is blocked (or about to be) and knows of no timer.
 //! * `n`: it will wake by tick `n` anyway: an unpark was sent for a timer of
 //!   tick `n`, or `n` was its earliest deadline when it read the shards.
+//!   Only with a running clock: a park with the clock paused wakes by no
+//!   tick, so it keeps `u64::MAX` from before its auto-advance looks at the
+//!   wheels to its end (`TimeShared::parking_unbounded`), and every insert
+//!   meanwhile unparks it.
 //!
 //! The driver stores `u64::MAX` *before* it reads the shards, lowers the
 //! word to its earliest deadline after (`fetch_min`, keeping a lower claim
@@ -50,7 +54,9 @@ use crate::sys::loom::{Mutex, MutexGuard};
 pub(super) const AWAKE: u64 = 0;
 
 /// Wakes the thread blocked in the driver (the I/O driver's eventfd).
-pub(crate) trait Unpark: Send + Sync + 'static {
+/// `RefUnwindSafe`, so that a `Sleep` (which reaches it through its shard)
+/// stays `UnwindSafe` as before the shards.
+pub(crate) trait Unpark: Send + Sync + std::panic::RefUnwindSafe + 'static {
     fn unpark(&self);
 }
 
