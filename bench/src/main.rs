@@ -22,6 +22,7 @@ mod servers;
 mod soak;
 mod syncbench;
 mod timerbench;
+mod versus;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;

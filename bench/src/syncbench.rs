@@ -12,9 +12,8 @@
 //! is at least as fast.
 
 use std::io;
-use std::time::Duration;
 
-use crate::echo::median;
+use crate::versus::Shape;
 
 /// The shapes, as module `$module`, over the runtime crate `$rt` (`weft` or
 /// `tokio`): each
@@ -300,14 +299,6 @@ macro_rules! shapes {
 shapes!(on_weft, weft);
 shapes!(on_tokio, tokio);
 
-/// One shape: its name and its run on each runtime (`multi`: the 2-worker
-/// runtime rather than the current-thread one).
-struct Shape {
-    name: &'static str,
-    weft: fn(bool) -> Duration,
-    tokio: fn(bool) -> Duration,
-}
-
 /// Declares a [`Shape`] whose workload is the same call on both runtimes.
 macro_rules! shape {
     ($name:literal, $f:ident($($arg:expr),*)) => {
@@ -315,6 +306,7 @@ macro_rules! shape {
             name: $name,
             weft: |multi| on_weft::$f(&on_weft::runtime(multi), $($arg),*),
             tokio: |multi| on_tokio::$f(&on_tokio::runtime(multi), $($arg),*),
+            multi: true,
         }
     };
 }
@@ -335,55 +327,5 @@ pub fn run(rounds: usize, only: Option<&str>) -> io::Result<()> {
         shape!("watch", watch(10, 5_000)),
         shape!("broadcast", broadcast(10, 5_000)),
     ];
-    if let Some(only) = only {
-        if !shapes.iter().any(|s| s.name == only) {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("no shape named {only:?}"),
-            ));
-        }
-    }
-    println!(
-        "sync: {rounds} rounds; each shape on a fresh runtime per round, weft and tokio \
-         alternating first; ratio = weft time / tokio time (below 1.0: weft faster)"
-    );
-    println!(
-        "{:<22}{:>6}{:>12}{:>12}{:>9}",
-        "shape", "rt", "weft ms", "tokio ms", "ratio"
-    );
-    let mut results = Vec::new();
-    for multi in [false, true] {
-        let flavour = if multi { "mt2" } else { "ct" };
-        for s in shapes.iter().filter(|s| only.is_none_or(|o| o == s.name)) {
-            // A warmup run of each, not counted.
-            (s.weft)(multi);
-            (s.tokio)(multi);
-            let (mut w, mut t) = (Vec::new(), Vec::new());
-            for round in 0..rounds {
-                let ms = |d: Duration| d.as_secs_f64() * 1e3;
-                if round % 2 == 0 {
-                    w.push(ms((s.weft)(multi)));
-                    t.push(ms((s.tokio)(multi)));
-                } else {
-                    t.push(ms((s.tokio)(multi)));
-                    w.push(ms((s.weft)(multi)));
-                }
-            }
-            let (w, t) = (median(w), median(t));
-            println!(
-                "{:<22}{:>6}{:>12.2}{:>12.2}{:>9.3}",
-                s.name,
-                flavour,
-                w,
-                t,
-                w / t
-            );
-            results.push((format!("{}-{flavour}", s.name), w / t));
-        }
-    }
-    println!();
-    for (name, ratio) in results {
-        println!("RESULT sync-{name} weft/tokio {ratio:.3}");
-    }
-    Ok(())
+    crate::versus::run("sync", &shapes, rounds, only)
 }

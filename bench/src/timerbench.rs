@@ -13,9 +13,8 @@
 //! is at least as fast.
 
 use std::io;
-use std::time::Duration;
 
-use crate::echo::median;
+use crate::versus::Shape;
 
 /// The shapes, as module `$module`, over the runtime crate `$rt` (`weft` or
 /// `tokio`): each function runs one workload on `rt` and returns the time
@@ -163,16 +162,6 @@ macro_rules! shapes {
 shapes!(on_weft, weft);
 shapes!(on_tokio, tokio);
 
-/// One shape: its name, its run on each runtime (`multi`: the 2-worker
-/// runtime rather than the current-thread one), and whether it has a
-/// multi-thread run (`now` is tokio's current-thread shape only).
-struct Shape {
-    name: &'static str,
-    weft: fn(bool) -> Duration,
-    tokio: fn(bool) -> Duration,
-    multi: bool,
-}
-
 /// Declares a [`Shape`] whose workload is the same call on both runtimes.
 macro_rules! shape {
     ($name:literal, $multi:literal, $f:ident($($arg:expr),*)) => {
@@ -199,58 +188,5 @@ pub fn run(rounds: usize, only: Option<&str>) -> io::Result<()> {
         shape!("now", false, now(100_000)),
     ];
     debug_assert!(shapes.iter().map(|s| s.name).eq(SHAPES));
-    if let Some(only) = only {
-        if !SHAPES.contains(&only) {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("no shape named {only:?} (one of {})", SHAPES.join(", ")),
-            ));
-        }
-    }
-    println!(
-        "timer: {rounds} rounds; each shape on a fresh runtime per round, weft and tokio \
-         alternating first; ratio = weft time / tokio time (below 1.0: weft faster)"
-    );
-    println!(
-        "{:<22}{:>6}{:>12}{:>12}{:>9}",
-        "shape", "rt", "weft ms", "tokio ms", "ratio"
-    );
-    let mut results = Vec::new();
-    for multi in [false, true] {
-        let flavour = if multi { "mt2" } else { "ct" };
-        let chosen = shapes
-            .iter()
-            .filter(|s| only.is_none_or(|o| o == s.name) && (s.multi || !multi));
-        for s in chosen {
-            // A warmup run of each, not counted.
-            (s.weft)(multi);
-            (s.tokio)(multi);
-            let (mut w, mut t) = (Vec::new(), Vec::new());
-            for round in 0..rounds {
-                let ms = |d: Duration| d.as_secs_f64() * 1e3;
-                if round % 2 == 0 {
-                    w.push(ms((s.weft)(multi)));
-                    t.push(ms((s.tokio)(multi)));
-                } else {
-                    t.push(ms((s.tokio)(multi)));
-                    w.push(ms((s.weft)(multi)));
-                }
-            }
-            let (w, t) = (median(w), median(t));
-            println!(
-                "{:<22}{:>6}{:>12.2}{:>12.2}{:>9.3}",
-                s.name,
-                flavour,
-                w,
-                t,
-                w / t
-            );
-            results.push((format!("{}-{flavour}", s.name), w / t));
-        }
-    }
-    println!();
-    for (name, ratio) in results {
-        println!("RESULT timer-{name} weft/tokio {ratio:.3}");
-    }
-    Ok(())
+    crate::versus::run("timer", &shapes, rounds, only)
 }

@@ -175,12 +175,11 @@ fn running() -> Option<&'static Running> {
     if current.is_null() || std::thread::panicking() {
         return None;
     }
-    // SAFETY: `running` is non-null only while that coroutine runs on this
-    // thread (every poller puts the previous state back when `resume`
-    // returns, and every place that must not suspend nulls it), and then it
-    // points into the coroutine's first frame, which outlives everything the
-    // coroutine runs; the reference is used only by code on that stack and
-    // the `'static` is never stored, so it never outlives the frame.
+    // `running` is non-null only while that coroutine runs on this thread
+    // (every poller puts the previous state back when `resume` returns, and
+    // every place that must not suspend nulls it).
+    // SAFETY: then it points into the coroutine's first frame, which outlives
+    // all code on that stack; the `'static` reference is never stored.
     unsafe { current.as_ref() }
 }
 

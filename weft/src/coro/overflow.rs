@@ -129,12 +129,11 @@ extern "C" fn handler(signal: libc::c_int, info: *mut libc::siginfo_t, context: 
     let current = super::CURRENT
         .try_with(Cell::get)
         .map_or(ptr::null(), |c| c.stack);
-    // SAFETY: `current.stack` is non-null only while code runs on that
-    // coroutine's stack on this thread (set on resume and around a forced
-    // unwind, restored after), and this handler runs on this thread inside
-    // that run; a non-null value then points to the boxed `StackInfo` that
-    // the task holds for longer than the coroutine lives and never mutates
-    // meanwhile, so the shared reference is valid for this call.
+    // `current.stack` is non-null only while code runs on that coroutine's
+    // stack on this thread (set on resume and around a forced unwind,
+    // restored after), and this handler runs on this thread inside that run.
+    // SAFETY: a non-null value points to the boxed `StackInfo` the task holds
+    // for longer than the coroutine lives and never mutates meanwhile.
     let stack = unsafe { current.as_ref() };
     if let Some(stack) = stack {
         if address < stack.guard_high && address >= stack.guard_low.saturating_sub(BELOW_GUARD) {

@@ -31,12 +31,11 @@ macro_rules! project_tuple {
             #[inline(always)]
             #[allow(non_snake_case)]
             fn project(self) -> Self::Projected {
-                // SAFETY: structural pinning of a tuple's fields is sound: a
-                // tuple has no `Drop` impl of its own that could move a field
+                // A tuple has no `Drop` impl of its own that could move a field
                 // (its drop glue drops each field in place), is `Unpin` only
-                // when every field is, and is never `repr(packed)`. The
-                // fields are only reached through the pinned references made
-                // here, so none is moved while pinned.
+                // when every field is, and is never `repr(packed)`.
+                // SAFETY: so structural pinning of its fields is sound; they
+                // are reached only through the pinned references made here.
                 unsafe {
                     let ($($field,)+) = self.get_unchecked_mut();
                     ($(Pin::new_unchecked($field),)+)

@@ -34,10 +34,10 @@ pub(crate) fn recv<B: BufMut + ?Sized>(
     how: Recv,
 ) -> io::Result<(usize, Option<SocketAddrAny>)> {
     let chunk = buf.chunk_mut();
-    // SAFETY: `as_uninit_slice_mut` requires that nothing reads this memory
-    // or writes uninitialised bytes into it. The slice goes only to the one
-    // rustix receive call below, which has the kernel write the received
-    // bytes (initialised) and read nothing.
+    // `as_uninit_slice_mut` requires that nothing reads this memory or
+    // writes uninitialised bytes into it.
+    // SAFETY: the slice goes only to the one rustix receive call below, in
+    // which the kernel writes received (initialised) bytes and reads none.
     let dst = unsafe { chunk.as_uninit_slice_mut() };
     let (filled, from) = match how {
         Recv::Read => (rustix::io::read(fd, dst)?.0.len(), None),
@@ -50,10 +50,10 @@ pub(crate) fn recv<B: BufMut + ?Sized>(
             (super::datagram::check_truncation(filled.len(), len)?, from)
         }
     };
-    // SAFETY: rustix handed back the first `filled` bytes of `dst`, which is
-    // `buf.chunk_mut()`, as an initialised `&mut [u8]`: the kernel wrote
-    // them. So the next `filled` bytes of the chunk are initialised, which
-    // is what `advance_mut` requires.
+    // rustix handed back the first `filled` bytes of `dst` (which is
+    // `buf.chunk_mut()`) as an initialised `&mut [u8]`: the kernel wrote them.
+    // SAFETY: so the next `filled` bytes of the chunk are initialised, as
+    // `advance_mut` requires.
     unsafe { buf.advance_mut(filled) };
     Ok((filled, from))
 }

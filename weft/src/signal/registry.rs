@@ -127,10 +127,10 @@ impl Globals {
                 .store(old.sa_flags & libc::SA_SIGINFO != 0, SeqCst);
             slot.previous.store(old.sa_sigaction, SeqCst);
         }
-        // SAFETY: `action` is a zeroed `sigaction` filled with a valid
-        // handler of the `SA_SIGINFO` shape and an empty mask; `handler` only
-        // touches atomics, `write(2)` and the previous handler, all
-        // async-signal-safe, so it may run at any point of any thread.
+        // `handler` only touches atomics, `write(2)` and the previous
+        // handler, all async-signal-safe: it may run at any point of any thread.
+        // SAFETY: `action` is a zeroed `sigaction` with a valid handler of the
+        // `SA_SIGINFO` shape and an empty mask; `handler` is async-signal-safe.
         unsafe {
             let mut action: libc::sigaction = std::mem::zeroed();
             action.sa_sigaction = handler as *const () as usize;
@@ -179,10 +179,10 @@ extern "C" fn handler(signal: libc::c_int, info: *mut libc::siginfo_t, context: 
         if let Some(slot) = globals.slots.get(signal as usize) {
             slot.pending.store(true, SeqCst);
             let byte = signal as u8;
+            // A full pipe (EAGAIN) loses nothing: the pending flag holds the
+            // signal.
             // SAFETY: `write(2)` is async-signal-safe; the fd is the pipe's
             // write end, open for the life of the process; one valid byte.
-            // (A full pipe, EAGAIN, loses nothing: the pending flag holds the
-            // signal.)
             unsafe { libc::write(globals.write.as_raw_fd(), (&byte as *const u8).cast(), 1) };
             let previous = slot.previous.load(SeqCst);
             if previous != 0 {

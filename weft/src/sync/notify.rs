@@ -522,12 +522,11 @@ impl Notify {
             .store(set_state(curr.wrapping_add(CALL), EMPTY), Release);
 
         let guard = pin!(Waiter::new());
-        // SAFETY: `guard` is pinned on this stack frame and in no list; the
-        // `Drain` below empties the guarded list (under the lock) before
-        // this function returns or unwinds, and `guard` is declared before
-        // `drain`, so it is dropped after it. (`Drain::drop` takes the lock
-        // again: only `wake_all`, run with the lock released, can panic
-        // here; nothing between a `lock` and its `drop` below can.)
+        // (`Drain::drop` takes the lock again: only `wake_all`, run with the
+        // lock released, can panic here; nothing between a `lock` and its
+        // `drop` below can.)
+        // SAFETY: `guard` is pinned here and in no list; `drain` (declared
+        // after it, so dropped first) empties the guarded list under the lock.
         let list = unsafe { waiters.take_guarded(NonNull::from(&*guard)) };
         let mut drain = Drain {
             list,

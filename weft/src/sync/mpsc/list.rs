@@ -102,10 +102,10 @@ impl<T> Tx<T> {
 
     fn write(&self, index: usize, value: T) -> bool {
         let block = self.find_block(index);
-        // SAFETY: `index` was claimed by this sender alone, and its block
-        // stays alive until the slot is written and read; the write's one
-        // atomic step (ready bit and `RX_WAITING` together) is this
-        // sender's last touch of the block.
+        // The write's one atomic step (ready bit and `RX_WAITING` together) is
+        // this sender's last touch of the block.
+        // SAFETY: `index` was claimed by this sender alone, and its block stays
+        // alive until the slot is written and read.
         unsafe { block.as_ref().write(offset_of(index), value) }
     }
 
@@ -130,10 +130,10 @@ impl<T> Tx<T> {
         // The hint may follow us only past full blocks, the first ones.
         let mut advance = true;
         loop {
-            // SAFETY: `current` is the hint or a block linked after it; the
-            // hint is at or before our block, which cannot be recycled while
-            // our slot is unwritten, and neither can anything after the hint
-            // we loaded (see the module docs).
+            // The hint is at or before our block, which cannot be recycled
+            // while our slot is unwritten (see the module docs).
+            // SAFETY: `current` is the hint or a block linked after it, and
+            // none of those is recycled while our slot is unwritten.
             let block = unsafe { &*current };
             if block.start() == start {
                 // SAFETY: `current` is never null (the hint and linked blocks).

@@ -183,11 +183,11 @@ fn current() -> Option<&'static WorkerCx> {
     if cx.is_null() {
         return None;
     }
-    // SAFETY: `WORKER` is non-null only while `run_thread`'s frame, which
-    // owns the `WorkerCx` it points at, is live on this thread (`Installed`
-    // resets it before the frame ends, unwinding included), and every caller
-    // is inside a poll or a wake made from that loop, so `cx` points at a
-    // live `WorkerCx` and the 'static lifetime never outlives the frame.
+    // `WORKER` is non-null only while `run_thread`'s frame, which owns the
+    // `WorkerCx` it points at, is live on this thread (`Installed` resets it
+    // before the frame ends, unwinding included).
+    // SAFETY: so `cx` points at a live `WorkerCx`; every caller is inside that
+    // loop's polls and wakes, so the 'static never outlives the frame.
     Some(unsafe { &*cx })
 }
 

@@ -1,0 +1,83 @@
+//! The loop `bench sync` and `bench timer` share: each shape on weft and
+//! on tokio, a fresh runtime per run, order alternating per round, on the
+//! current-thread runtime and then on 2 workers; medians and
+//! `RESULT <bench>-<shape>-<ct|mt2> weft/tokio <ratio>` lines.
+
+use std::io;
+use std::time::Duration;
+
+use crate::echo::median;
+
+/// One workload, on each runtime (`true`: the 2-worker runtime).
+pub(crate) struct Shape {
+    pub(crate) name: &'static str,
+    pub(crate) weft: fn(bool) -> Duration,
+    pub(crate) tokio: fn(bool) -> Duration,
+    /// Also run on the 2-worker runtime.
+    pub(crate) multi: bool,
+}
+
+/// Runs `shapes` (or only the one named `only`) for `rounds` rounds each
+/// and prints the table and the `RESULT bench-…` lines.
+pub(crate) fn run(
+    bench: &str,
+    shapes: &[Shape],
+    rounds: usize,
+    only: Option<&str>,
+) -> io::Result<()> {
+    if let Some(only) = only {
+        if !shapes.iter().any(|s| s.name == only) {
+            let names: Vec<&str> = shapes.iter().map(|s| s.name).collect();
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("no shape named {only:?} (one of {})", names.join(", ")),
+            ));
+        }
+    }
+    println!(
+        "{bench}: {rounds} rounds; each shape on a fresh runtime per round, weft and tokio \
+         alternating first; ratio = weft time / tokio time (below 1.0: weft faster)"
+    );
+    println!(
+        "{:<22}{:>6}{:>12}{:>12}{:>9}",
+        "shape", "rt", "weft ms", "tokio ms", "ratio"
+    );
+    let mut results = Vec::new();
+    for multi in [false, true] {
+        let flavour = if multi { "mt2" } else { "ct" };
+        let chosen = shapes
+            .iter()
+            .filter(|s| only.is_none_or(|o| o == s.name) && (s.multi || !multi));
+        for s in chosen {
+            // A warmup run of each, not counted.
+            (s.weft)(multi);
+            (s.tokio)(multi);
+            let (mut w, mut t) = (Vec::new(), Vec::new());
+            let ms = |d: Duration| d.as_secs_f64() * 1e3;
+            for round in 0..rounds {
+                if round % 2 == 0 {
+                    w.push(ms((s.weft)(multi)));
+                    t.push(ms((s.tokio)(multi)));
+                } else {
+                    t.push(ms((s.tokio)(multi)));
+                    w.push(ms((s.weft)(multi)));
+                }
+            }
+            let (w, t) = (median(w), median(t));
+            println!(
+                "{:<22}{:>6}{:>12.2}{:>12.2}{:>9.3}",
+                s.name,
+                flavour,
+                w,
+                t,
+                w / t
+            );
+            results.push((format!("{}-{flavour}", s.name), w / t));
+        }
+    }
+    println!();
+    for (name, ratio) in results {
+        println!("RESULT {bench}-{name} weft/tokio {ratio:.3}");
+    }
+    Ok(())
+}
