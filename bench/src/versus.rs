@@ -1,12 +1,16 @@
 //! The loop `bench sync` and `bench timer` share: each shape on weft and
 //! on tokio, a fresh runtime per run, order alternating per round, on the
 //! current-thread runtime and then on 2 workers; medians and
-//! `RESULT <bench>-<shape>-<ct|mt2> weft/tokio <ratio>` lines.
+//! `RESULT <bench>-<shape>-<ct|mt2> weft/tokio <ratio>` lines. Beside each
+//! median time, the median CPU time of the process over the same runs (all
+//! threads, the runtime's start and stop included): a runtime that spends
+//! more CPU to finish sooner shows it there.
 
 use std::io;
 use std::time::Duration;
 
 use crate::echo::median;
+use crate::procstat::self_cpu_secs;
 
 /// One workload, on each runtime (`true`: the 2-worker runtime).
 pub(crate) struct Shape {
@@ -39,8 +43,8 @@ pub(crate) fn run(
          alternating first; ratio = weft time / tokio time (below 1.0: weft faster)"
     );
     println!(
-        "{:<22}{:>6}{:>12}{:>12}{:>9}",
-        "shape", "rt", "weft ms", "tokio ms", "ratio"
+        "{:<22}{:>6}{:>10}{:>10}{:>8}{:>10}{:>10}",
+        "shape", "rt", "weft ms", "tokio ms", "ratio", "weft cpu", "tokio cpu"
     );
     let mut results = Vec::new();
     for multi in [false, true] {
@@ -53,24 +57,39 @@ pub(crate) fn run(
             (s.weft)(multi);
             (s.tokio)(multi);
             let (mut w, mut t) = (Vec::new(), Vec::new());
+            let (mut wc, mut tc) = (Vec::new(), Vec::new());
             let ms = |d: Duration| d.as_secs_f64() * 1e3;
+            let measure = |run: fn(bool) -> Duration, wall: &mut Vec<f64>, cpu: &mut Vec<f64>| {
+                let before = self_cpu_secs();
+                wall.push(ms(run(multi)));
+                cpu.push((self_cpu_secs() - before) * 1e3);
+            };
             for round in 0..rounds {
                 if round % 2 == 0 {
-                    w.push(ms((s.weft)(multi)));
-                    t.push(ms((s.tokio)(multi)));
+                    measure(s.weft, &mut w, &mut wc);
+                    measure(s.tokio, &mut t, &mut tc);
                 } else {
-                    t.push(ms((s.tokio)(multi)));
-                    w.push(ms((s.weft)(multi)));
+                    measure(s.tokio, &mut t, &mut tc);
+                    measure(s.weft, &mut w, &mut wc);
+                }
+            }
+            // Every round's time, to see a bimodal shape for what it is.
+            if std::env::var_os("WEFT_BENCH_SAMPLES").is_some() {
+                for (who, times) in [("weft", &w), ("tokio", &t)] {
+                    let times: Vec<u64> = times.iter().map(|ms| ms.round() as u64).collect();
+                    eprintln!("{} {flavour} {who} ms: {times:?}", s.name);
                 }
             }
             let (w, t) = (median(w), median(t));
             println!(
-                "{:<22}{:>6}{:>12.2}{:>12.2}{:>9.3}",
+                "{:<22}{:>6}{:>10.2}{:>10.2}{:>8.3}{:>10.2}{:>10.2}",
                 s.name,
                 flavour,
                 w,
                 t,
-                w / t
+                w / t,
+                median(wc),
+                median(tc)
             );
             results.push((format!("{}-{flavour}", s.name), w / t));
         }

@@ -290,6 +290,36 @@ fn ping_pong_with_the_block_on_thread() {
 }
 
 #[test]
+fn block_on_sees_every_wake_whether_spinning_or_parked() {
+    // `block_on` spins briefly for a wake while a worker is awake, parks
+    // otherwise, and backs off spinning after misses: replies that come at
+    // once (caught while spinning), late (after a sleep: it parks), and from
+    // a thread outside the runtime (no worker awake: it parks at once) must
+    // each be seen. A lost wake stalls the loop; `within` fails it.
+    within(60, || {
+        let rt = rt(2);
+        rt.block_on(async {
+            for n in 0..3_000u32 {
+                let (tx, rx) = weft::sync::oneshot::channel();
+                match n % 3 {
+                    0 => drop(weft::spawn(async move { tx.send(n).unwrap() })),
+                    1 if n % 60 == 1 => drop(weft::spawn(async move {
+                        weft::time::sleep(Duration::from_millis(1)).await;
+                        tx.send(n).unwrap();
+                    })),
+                    1 => drop(weft::spawn(async move {
+                        weft::task::yield_now().await;
+                        tx.send(n).unwrap();
+                    })),
+                    _ => drop(thread::spawn(move || tx.send(n).unwrap())),
+                }
+                assert_eq!(rx.await.unwrap(), n);
+            }
+        });
+    });
+}
+
+#[test]
 fn spawn_local_outside_a_worker_panics_with_a_reason() {
     within(30, || {
         let rt = rt(1);

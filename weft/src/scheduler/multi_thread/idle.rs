@@ -124,7 +124,12 @@ impl Idle {
     /// True if every worker is parked (the paused clock's idle check).
     #[cfg(feature = "test-util")]
     pub(crate) fn all_parked(&self) -> bool {
-        unparked(self.state.load(SeqCst)) == 0
+        !self.any_unparked()
+    }
+
+    /// True if some worker is awake (running, searching, or about to park).
+    pub(crate) fn any_unparked(&self) -> bool {
+        unparked(self.state.load(SeqCst)) > 0
     }
 
     /// True while worker `index` is listed as a sleeper.

@@ -20,6 +20,7 @@
 //! and hands its core in. The last worker to do so drops every other task's
 //! future, once, then the driver.
 
+mod block_on;
 pub(crate) mod idle;
 mod park;
 pub(crate) mod queue;
@@ -29,12 +30,10 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::pin::pin;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use self::idle::Idle;
@@ -51,6 +50,7 @@ use crate::task::id::Id;
 use crate::task::join::JoinHandle;
 use crate::task::raw::NOT_OWNED;
 
+pub(crate) use block_on::block_on;
 pub(crate) use worker::{
     block_in_place, in_block_on, in_worker_loop, is_worker, schedule, spawn_local, BlockOnGuard,
 };
@@ -87,6 +87,8 @@ pub(crate) struct Shared {
     inject: Inject,
     remotes: Box<[Remote]>,
     idle: Idle,
+    /// More than one CPU: `block_on` may spin for a wake before it parks.
+    spin_before_park: bool,
     owned: registry::Shared,
     config: Config,
     threads: ThreadConfig,
@@ -184,6 +186,7 @@ impl Shared {
             inject: Inject::new(),
             remotes: remotes.into_boxed_slice(),
             idle: Idle::new(workers),
+            spin_before_park: thread::available_parallelism().is_ok_and(|n| n.get() > 1),
             owned: registry::Shared::new(workers * 4),
             config,
             threads,
@@ -409,182 +412,6 @@ where
         task.shutdown();
     }
     join
-}
-
-/// `ThreadWake::state`: nothing to do, woken, `block_on` returned.
-const IDLE: u8 = 0;
-const WOKEN: u8 = 1;
-/// (`block_on` returned: only tracked with `test-util`.)
-#[cfg(feature = "test-util")]
-const DONE: u8 = 2;
-
-/// Wakes a thread blocked in [`block_on`].
-///
-/// With the `test-util` feature, the future counts as something that may
-/// still run (holding a paused clock's auto-advance back) from each wake
-/// until the poll after it ends: a waker takes a count before it marks the
-/// future woken (a wake that finds it woken already, or `block_on` gone,
-/// gives it back), and the poll that consumes the mark gives it back after.
-struct ThreadWake {
-    state: AtomicU8,
-    thread: Thread,
-    #[cfg(feature = "test-util")]
-    driver: driver::Handle,
-}
-
-impl Wake for ThreadWake {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        #[cfg(feature = "test-util")]
-        self.driver.inhibit_auto_advance();
-        if self
-            .state
-            .compare_exchange(IDLE, WOKEN, AcqRel, Acquire)
-            .is_ok()
-        {
-            self.thread.unpark();
-        } else {
-            #[cfg(feature = "test-util")]
-            self.driver.allow_auto_advance();
-        }
-    }
-}
-
-/// At the end of a poll of the `block_on` future (also when it panics):
-/// gives back the count its wake took. A poll that returned `Ready` hands
-/// its count to [`BlockOnDone`] instead, which gives it back once the
-/// future is dropped: a timer the finished future still holds (a
-/// `timeout`'s sleep) must not be jumped to in between.
-struct PollDone<'a> {
-    #[cfg(feature = "test-util")]
-    wake: &'a ThreadWake,
-    #[cfg(feature = "test-util")]
-    armed: bool,
-    #[cfg(not(feature = "test-util"))]
-    _wake: std::marker::PhantomData<&'a ThreadWake>,
-}
-
-impl<'a> PollDone<'a> {
-    fn new(_wake: &'a ThreadWake) -> PollDone<'a> {
-        PollDone {
-            #[cfg(feature = "test-util")]
-            wake: _wake,
-            #[cfg(feature = "test-util")]
-            armed: true,
-            #[cfg(not(feature = "test-util"))]
-            _wake: std::marker::PhantomData,
-        }
-    }
-
-    /// The poll returned `Ready`: `done` gives the count back after the
-    /// future is dropped.
-    fn hand_to(self, _done: &BlockOnDone<'_>) {
-        #[cfg(feature = "test-util")]
-        {
-            let mut this = self;
-            this.armed = false;
-            _done.ready_count.set(true);
-        }
-    }
-}
-
-impl Drop for PollDone<'_> {
-    fn drop(&mut self) {
-        #[cfg(feature = "test-util")]
-        if self.armed {
-            self.wake.driver.allow_auto_advance();
-        }
-    }
-}
-
-/// On the way out of `block_on`, after the future is dropped (it is
-/// declared before the future): later wakes do nothing; the count of a
-/// wake that came after the last poll, and that of the `Ready` poll, go
-/// back. Without `test-util` there is nothing to give back, and a late
-/// wake's stray unpark is harmless (`thread::park` may return spuriously).
-struct BlockOnDone<'a> {
-    #[cfg(feature = "test-util")]
-    wake: &'a ThreadWake,
-    #[cfg(feature = "test-util")]
-    block_ons: &'a AtomicUsize,
-    #[cfg(feature = "test-util")]
-    ready_count: std::cell::Cell<bool>,
-    #[cfg(not(feature = "test-util"))]
-    _wake: std::marker::PhantomData<&'a ThreadWake>,
-}
-
-impl<'a> BlockOnDone<'a> {
-    fn new(_shared: &'a Shared, _wake: &'a ThreadWake) -> BlockOnDone<'a> {
-        BlockOnDone {
-            #[cfg(feature = "test-util")]
-            wake: _wake,
-            #[cfg(feature = "test-util")]
-            block_ons: &_shared.block_ons,
-            #[cfg(feature = "test-util")]
-            ready_count: std::cell::Cell::new(false),
-            #[cfg(not(feature = "test-util"))]
-            _wake: std::marker::PhantomData,
-        }
-    }
-}
-
-#[cfg(feature = "test-util")]
-impl Drop for BlockOnDone<'_> {
-    fn drop(&mut self) {
-        if self.wake.state.swap(DONE, AcqRel) == WOKEN {
-            self.wake.driver.allow_auto_advance();
-        }
-        if self.ready_count.get() {
-            self.wake.driver.allow_auto_advance();
-        }
-        self.block_ons
-            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-    }
-}
-
-/// Runs `future` on this (non-worker) thread; the workers run the tasks.
-#[track_caller]
-pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output {
-    crate::scheduler::refuse_nested_block_on();
-    let _enter = context::enter(crate::scheduler::Handle::MultiThread(Arc::clone(shared)));
-    let _blocking = worker::BlockOnGuard::enter();
-    // Starts woken, with the count a wake would have taken.
-    #[cfg(feature = "test-util")]
-    {
-        shared.driver_handle.inhibit_auto_advance();
-        shared
-            .block_ons
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    }
-    let wake = Arc::new(ThreadWake {
-        state: AtomicU8::new(WOKEN),
-        thread: thread::current(),
-        #[cfg(feature = "test-util")]
-        driver: shared.driver_handle.clone(),
-    });
-    // Declared before the future, so dropped after it.
-    let done = BlockOnDone::new(shared, &wake);
-    let mut future = pin!(future);
-    let waker = Waker::from(Arc::clone(&wake));
-    let mut cx = Context::from_waker(&waker);
-    loop {
-        if wake
-            .state
-            .compare_exchange(WOKEN, IDLE, AcqRel, Acquire)
-            .is_ok()
-        {
-            let polled = PollDone::new(&wake);
-            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-                polled.hand_to(&done);
-                return output;
-            }
-        } else {
-            thread::park();
-        }
-    }
 }
 
 /// Closes the runtime: workers stop after their current poll, drop their
