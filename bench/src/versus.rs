@@ -46,6 +46,10 @@ pub(crate) fn run(
         "{:<22}{:>6}{:>10}{:>10}{:>8}{:>10}{:>10}",
         "shape", "rt", "weft ms", "tokio ms", "ratio", "weft cpu", "tokio cpu"
     );
+    println!(
+        "(ms: median time of a run; cpu: median CPU ms of the process over a run, all threads, \
+         runtime start and stop included)"
+    );
     let mut results = Vec::new();
     for multi in [false, true] {
         let flavour = if multi { "mt2" } else { "ct" };
@@ -74,10 +78,16 @@ pub(crate) fn run(
                 }
             }
             // Every round's time, to see a bimodal shape for what it is.
-            if std::env::var_os("WEFT_BENCH_SAMPLES").is_some() {
-                for (who, times) in [("weft", &w), ("tokio", &t)] {
-                    let times: Vec<u64> = times.iter().map(|ms| ms.round() as u64).collect();
-                    eprintln!("{} {flavour} {who} ms: {times:?}", s.name);
+            if std::env::var("WEFT_BENCH_SAMPLES").is_ok_and(|v| !v.is_empty() && v != "0") {
+                for (who, times, cpu) in [("weft", &w, &wc), ("tokio", &t, &tc)] {
+                    let show =
+                        |v: &Vec<f64>| v.iter().map(|ms| format!("{ms:.1}")).collect::<Vec<_>>();
+                    eprintln!(
+                        "{} {flavour} {who} ms: {:?} cpu ms: {:?}",
+                        s.name,
+                        show(times),
+                        show(cpu)
+                    );
                 }
             }
             let (w, t) = (median(w), median(t));

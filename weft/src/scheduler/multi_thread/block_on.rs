@@ -5,19 +5,27 @@
 //! Waiting is spin-then-park. A `block_on` whose future just handed work to
 //! a worker (sent a request, notified a task) is usually woken again within
 //! microseconds; parking the thread for that costs a futex sleep and, on a
-//! virtual machine, an idle CPU's wake-up, which measured 2–3 × the round
-//! trip itself. So before parking, the thread watches its state word for up
-//! to [`SPIN`], and only while (1) some worker is awake, the only place a
-//! quick wake can come from, and (2) the machine has more than one CPU, so
-//! the spin cannot hold off the very worker it waits for. A wake that finds
-//! the thread spinning only flips the word: no `unpark`, no syscall. A
-//! program whose `block_on` waits on a socket or a timer with every worker
-//! asleep never spins, and one whose spins keep missing their wakes spins
-//! for fewer and fewer of its waits ([`SpinPolicy`]).
+//! virtual machine, an idle virtual CPU's wake-up, which on the 2-vCPU VM of
+//! BENCHMARKS.md made such round trips 2–2.5 × slower. So before parking,
+//! the thread watches its state word for up to [`SPIN`], when (1) some worker
+//! is awake, so a quick wake is likely (with every worker asleep, a wake
+//! can only come from I/O, a timer, a blocking job or another thread, and
+//! the thread parks at once), (2)
+//! the process may use more than one CPU, and (3) no other `block_on` of
+//! the runtime spins. With as many workers as CPUs (the default) a spin can
+//! take a CPU from an awake worker; if that makes it miss, the misses back
+//! off. Spinning only while fewer workers than CPUs were awake, tried, kept
+//! the thread from spinning in the very round trips it is for. A wake
+//! that finds the thread spinning only flips the word: no `unpark`, no
+//! syscall. A program whose `block_on` waits on a socket or a timer with
+//! every worker asleep never spins, and a thread whose spins keep missing
+//! their wakes spins for fewer and fewer of its waits ([`SpinPolicy`]).
 
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::Ordering::{AcqRel, Acquire};
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Release};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
@@ -33,8 +41,9 @@ use crate::scheduler::context;
 use crate::sys::loom::{spin_loop, AtomicU8};
 
 /// The longest a `block_on` thread watches for a wake before it parks.
-/// Long enough to cover a round trip through a worker that is awake
-/// (5–10 µs here), short enough that a wait which will be long wastes little.
+/// Long enough to cover a round trip through a worker that is awake (5–10 µs
+/// on the 2-vCPU VM of BENCHMARKS.md), short enough that a wait which will
+/// be long wastes little.
 const SPIN: Duration = Duration::from_micros(25);
 
 /// [`WakeState`]'s values: nothing to do (the thread polls or is parked),
@@ -259,7 +268,6 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
     let mut future = pin!(future);
     let waker = Waker::from(Arc::clone(&wake));
     let mut cx = Context::from_waker(&waker);
-    let mut policy = SpinPolicy::default();
     loop {
         if wake.state.take_wake() {
             let polled = PollDone::new(&wake);
@@ -268,32 +276,146 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
                 return output;
             }
         } else {
-            let spin = shared.spin_before_park && shared.idle.any_unparked() && policy.try_spin();
-            if !(spin && policy.spun(spin_for_wake(&wake.state))) {
-                thread::park();
-            }
+            let mut policy = POLICY.get();
+            let spinner = Spinner::claim(shared);
+            wait_for_wake(
+                &wake.state,
+                spinner,
+                &mut policy,
+                SPIN_CHECKS,
+                spin_expired(),
+                thread::park,
+            );
+            POLICY.set(policy);
         }
     }
 }
 
-/// When a failed spin stops `block_on` spinning: after `n` failures in a
-/// row it parks straight away for the next `n` waits (doubling, up to
-/// [`MAX_SKIP`]); one spin that catches its wake resets that. Wakes that
-/// come just later than [`SPIN`] (every 30 µs, say) would otherwise keep a
-/// CPU spinning in vain most of the time; with this, one wait in
-/// `MAX_SKIP + 1` spins (under 5 % of a CPU at that rate).
-#[derive(Debug, Default)]
+thread_local! {
+    /// This thread's [`SpinPolicy`], kept across `block_on` calls: a
+    /// program calling `block_on` in a loop backs off like one long call.
+    static POLICY: Cell<SpinPolicy> = const { Cell::new(SpinPolicy::new()) };
+}
+
+/// Looks at the state word this many times between looks at the clock.
+const SPIN_CHECKS: usize = 16;
+
+/// True once [`SPIN`] has passed since the first call.
+fn spin_expired() -> impl FnMut() -> bool {
+    let mut start = None;
+    move || start.get_or_insert_with(Instant::now).elapsed() >= SPIN
+}
+
+/// The right to spin in one `block_on` wait: held by at most one thread of
+/// a runtime at a time, only while some worker is awake, and only where the
+/// process may use more than one CPU.
+struct Spinner<'a>(&'a AtomicBool);
+
+impl<'a> Spinner<'a> {
+    fn claim(shared: &'a Shared) -> Option<Spinner<'a>> {
+        if shared.cpus < 2 || shared.idle.unparked() == 0 {
+            return None;
+        }
+        (!shared.spinner.swap(true, Acquire)).then_some(Spinner(&shared.spinner))
+    }
+}
+
+impl Drop for Spinner<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Release);
+    }
+}
+
+/// The waiting half of `block_on`'s loop, after `take_wake` found no wake:
+/// spins (if `spinner` allows it and `policy` agrees) until a wake or until
+/// `expired`, then lets go of `spinner` and parks unless a wake came. The
+/// caller's loop then takes the wake, or comes back here (a park may return
+/// for nothing).
+fn wait_for_wake<S>(
+    state: &WakeState,
+    spinner: Option<S>,
+    policy: &mut SpinPolicy,
+    checks: usize,
+    expired: impl FnMut() -> bool,
+    park: impl FnOnce(),
+) {
+    if spinner.is_some() && policy.try_spin() {
+        match spin_for_wake(state, checks, expired) {
+            Spun::Caught => return policy.caught(),
+            Spun::Early => return,
+            Spun::Missed => policy.missed(),
+        }
+    }
+    drop(spinner);
+    park();
+}
+
+/// How a spin ended.
+#[derive(Debug, PartialEq)]
+enum Spun {
+    /// A wake came while spinning.
+    Caught,
+    /// A wake came before the spin began (not the spin's doing).
+    Early,
+    /// None came in time; the state is IDLE again, so a later wake unparks.
+    Missed,
+}
+
+/// Watches `state` until a wake comes or `expired` says to stop, looking at
+/// the word `checks` times between calls of `expired`.
+fn spin_for_wake(state: &WakeState, checks: usize, mut expired: impl FnMut() -> bool) -> Spun {
+    if !state.start_spin() {
+        return Spun::Early;
+    }
+    loop {
+        for _ in 0..checks {
+            if !state.spinning() {
+                return Spun::Caught;
+            }
+            spin_loop();
+        }
+        if expired() {
+            // A wake between the last look and this exchange wins: then
+            // the thread must not park (no unpark is on its way).
+            return if state.stop_spin() {
+                Spun::Missed
+            } else {
+                Spun::Caught
+            };
+        }
+    }
+}
+
+/// When missed spins stop `block_on` spinning. After a miss the thread
+/// parks at once for the next `backoff` waits; `backoff` doubles with each
+/// miss in a row (1, 2, 4 … [`MAX_SKIP`]), and a spin that catches its wake
+/// sets it back to nothing. Wakes that always come just later than [`SPIN`]
+/// (every 30 µs, say) would otherwise keep a CPU spinning in vain most of
+/// the time; with this, one wait in `MAX_SKIP + 1` spins (under 5 % of a CPU
+/// at that rate). Quick and late wakes mixed spin on most waits, and each
+/// late one costs up to `SPIN`: the price of not parking for the quick ones.
+/// (Halving the backoff on a catch instead, tried, lost most of the gain on
+/// `bench sync`'s request/reply shapes: a few misses kept the thread parking,
+/// which is what makes the next wakes slow.)
+#[derive(Debug, Clone, Copy)]
 struct SpinPolicy {
     /// Waits left to park without spinning.
     skip: u32,
-    /// Waits to skip after the next failure.
+    /// Waits to skip after the next miss.
     backoff: u32,
 }
 
-/// The most waits a run of failed spins skips before spinning again.
+/// The most waits a run of missed spins skips before spinning again.
 const MAX_SKIP: u32 = 16;
 
 impl SpinPolicy {
+    const fn new() -> SpinPolicy {
+        SpinPolicy {
+            skip: 0,
+            backoff: 0,
+        }
+    }
+
     /// Whether this wait may spin.
     fn try_spin(&mut self) -> bool {
         match self.skip {
@@ -305,37 +427,13 @@ impl SpinPolicy {
         }
     }
 
-    /// Records whether the spin caught its wake; returns `caught`.
-    fn spun(&mut self, caught: bool) -> bool {
-        if caught {
-            self.backoff = 0;
-        } else {
-            self.backoff = (self.backoff * 2).clamp(1, MAX_SKIP);
-            self.skip = self.backoff;
-        }
-        caught
+    fn caught(&mut self) {
+        self.backoff = 0;
     }
-}
 
-/// Watches `wake`'s state for up to [`SPIN`]. True if a wake came (the
-/// state is WOKEN); false if none did, with the state IDLE again, so a
-/// later wake unparks the thread.
-fn spin_for_wake(state: &WakeState) -> bool {
-    if !state.start_spin() {
-        // Woken since the check in the caller's loop.
-        return true;
-    }
-    let start = Instant::now();
-    loop {
-        for _ in 0..16 {
-            if !state.spinning() {
-                return true;
-            }
-            spin_loop();
-        }
-        if start.elapsed() >= SPIN {
-            return !state.stop_spin();
-        }
+    fn missed(&mut self) {
+        self.backoff = (self.backoff * 2).clamp(1, MAX_SKIP);
+        self.skip = self.backoff;
     }
 }
 
@@ -344,76 +442,151 @@ mod tests {
     use super::*;
 
     #[test]
-    fn failed_spins_back_off_and_a_caught_wake_resets() {
-        let mut policy = SpinPolicy::default();
+    fn missed_spins_back_off_and_caught_wakes_come_back() {
+        let mut policy = SpinPolicy::new();
         assert!(policy.try_spin());
-        assert!(policy.spun(true));
+        policy.caught();
         assert!(policy.try_spin(), "a caught wake keeps spinning");
-        assert!(!policy.spun(false));
-        // One failure skips one wait, the next two, then four ...
+        // Each miss doubles the waits skipped: 1, 2, 4, 8, 16, then 16.
         for skipped in [1, 2, 4, 8, 16, 16] {
+            policy.missed();
             for _ in 0..skipped {
                 assert!(!policy.try_spin());
             }
             assert!(policy.try_spin(), "spins again after {skipped} skipped");
-            policy.spun(false);
         }
-        for _ in 0..MAX_SKIP {
-            assert!(!policy.try_spin());
-        }
+        // A catch resets the backoff: the next miss skips one wait.
+        policy.caught();
+        policy.missed();
+        assert!(!policy.try_spin());
         assert!(policy.try_spin());
-        policy.spun(true);
-        assert!(policy.try_spin(), "reset by the caught wake");
-        policy.spun(false);
-        assert!(!policy.try_spin(), "backoff starts over at one");
-        assert!(policy.try_spin());
+    }
+
+    #[test]
+    fn a_spin_reports_how_it_ended() {
+        let never = || false;
+        let state = WakeState::woken();
+        assert_eq!(spin_for_wake(&state, 1, never), Spun::Early);
+        assert!(state.take_wake());
+        assert_eq!(spin_for_wake(&state, 1, || true), Spun::Missed);
+        assert_eq!(state.mark_woken(), Some(true), "idle again: a wake unparks");
+        assert!(state.take_wake());
+        let mut looks = 0;
+        let spun = spin_for_wake(&state, 1, || {
+            looks += 1;
+            if looks == 3 {
+                assert_eq!(state.mark_woken(), Some(false), "spinning: no unpark");
+            }
+            false
+        });
+        assert_eq!(spun, Spun::Caught);
+        assert!(state.take_wake());
+    }
+
+    #[test]
+    fn no_spinner_or_a_skipped_spin_parks_at_once() {
+        let state = WakeState::woken();
+        assert!(state.take_wake());
+        let mut policy = SpinPolicy::new();
+        let mut parked = false;
+        wait_for_wake::<()>(
+            &state,
+            None,
+            &mut policy,
+            1,
+            || panic!("spun"),
+            || parked = true,
+        );
+        assert!(parked);
+        policy.missed();
+        parked = false;
+        wait_for_wake(
+            &state,
+            Some(()),
+            &mut policy,
+            1,
+            || panic!("spun"),
+            || parked = true,
+        );
+        assert!(parked, "the skipped wait parks");
+        parked = false;
+        wait_for_wake(&state, Some(()), &mut policy, 1, || true, || parked = true);
+        assert!(parked, "a missed spin parks");
     }
 }
 
 #[cfg(all(test, weft_loom))]
 mod loom_models {
-    use super::WakeState;
+    use super::{wait_for_wake, SpinPolicy, WakeState};
+    use loom::sync::atomic::AtomicUsize;
     use loom::sync::Arc;
     use loom::thread;
+    use std::sync::atomic::Ordering::SeqCst;
 
-    /// A `block_on` thread that spins (or not), gives up and parks, against
-    /// a waker on another thread: the thread always ends up woken, and never
-    /// waits for an unpark nobody sends (loom fails a thread blocked
-    /// forever).
-    fn model(spin: bool) {
+    /// `block_on`'s loop (`take_wake`, else `wait_for_wake` with the real
+    /// spin and park) against `wakers` threads waking it the way
+    /// `ThreadWake` does: the thread always ends up woken and never waits
+    /// for an unpark nobody sends (loom fails a thread blocked forever).
+    fn model(spin: bool, wakers: usize) {
         loom::model(move || {
             let state = Arc::new(WakeState::woken());
             assert!(state.take_wake(), "starts woken");
             let waiter = thread::current();
-            let waker = {
-                let state = Arc::clone(&state);
-                thread::spawn(move || {
-                    if state.mark_woken() == Some(true) {
-                        waiter.unpark();
-                    }
+            let done = Arc::new(AtomicUsize::new(0));
+            let handles: Vec<_> = (0..wakers)
+                .map(|_| {
+                    let (state, waiter) = (Arc::clone(&state), waiter.clone());
+                    let done = Arc::clone(&done);
+                    thread::spawn(move || {
+                        if state.mark_woken() == Some(true) {
+                            waiter.unpark();
+                        }
+                        done.fetch_add(1, SeqCst);
+                    })
                 })
-            };
-            let caught = spin && (!state.start_spin() || !state.spinning() || !state.stop_spin());
-            if !caught {
-                while !state.take_wake() {
-                    thread::park();
-                }
+                .collect();
+            let mut policy = SpinPolicy::new();
+            while !state.take_wake() {
+                let mut looks = 0;
+                let expired = move || {
+                    looks += 1;
+                    looks > 1
+                };
+                wait_for_wake(
+                    &state,
+                    spin.then_some(()),
+                    &mut policy,
+                    1,
+                    expired,
+                    thread::park,
+                );
             }
-            waker.join().unwrap();
-            if caught {
-                assert!(state.take_wake(), "a caught wake is left for the poll");
+            // (Waits for the wakers without blocking: loom's `join` would
+            // take a late unpark for its own wake-up.)
+            while done.load(SeqCst) < wakers {
+                thread::yield_now();
             }
-            assert!(state.mark_woken().is_some(), "idle again after the wake");
+            for handle in handles {
+                handle.join().unwrap();
+            }
+            // Idle or woken again (a second waker after the take), never
+            // left spinning.
+            assert!(!state.spinning());
         });
     }
 
     #[test]
     fn loom_block_on_spin_then_park_loses_no_wake() {
-        model(true);
+        model(true, 1);
     }
 
     #[test]
     fn loom_block_on_park_loses_no_wake() {
-        model(false);
+        model(false, 1);
+    }
+
+    #[test]
+    fn loom_block_on_two_wakers_spin_then_park() {
+        model(true, 2);
     }
 }

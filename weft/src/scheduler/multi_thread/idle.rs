@@ -124,12 +124,12 @@ impl Idle {
     /// True if every worker is parked (the paused clock's idle check).
     #[cfg(feature = "test-util")]
     pub(crate) fn all_parked(&self) -> bool {
-        !self.any_unparked()
+        self.unparked() == 0
     }
 
-    /// True if some worker is awake (running, searching, or about to park).
-    pub(crate) fn any_unparked(&self) -> bool {
-        unparked(self.state.load(SeqCst)) > 0
+    /// How many workers are awake (running, searching, or about to park).
+    pub(crate) fn unparked(&self) -> usize {
+        unparked(self.state.load(SeqCst))
     }
 
     /// True while worker `index` is listed as a sleeper.

@@ -87,8 +87,10 @@ pub(crate) struct Shared {
     inject: Inject,
     remotes: Box<[Remote]>,
     idle: Idle,
-    /// More than one CPU: `block_on` may spin for a wake before it parks.
-    spin_before_park: bool,
+    /// CPUs this process may use: with one, a `block_on` never spins.
+    cpus: usize,
+    /// Set while a `block_on` thread spins for a wake (one at a time).
+    spinner: AtomicBool,
     owned: registry::Shared,
     config: Config,
     threads: ThreadConfig,
@@ -186,7 +188,8 @@ impl Shared {
             inject: Inject::new(),
             remotes: remotes.into_boxed_slice(),
             idle: Idle::new(workers),
-            spin_before_park: thread::available_parallelism().is_ok_and(|n| n.get() > 1),
+            cpus: thread::available_parallelism().map_or(1, |n| n.get()),
+            spinner: AtomicBool::new(false),
             owned: registry::Shared::new(workers * 4),
             config,
             threads,
