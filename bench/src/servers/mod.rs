@@ -63,6 +63,8 @@ pub enum ServerImpl {
     Raw,
     /// weft, multi-thread runtime with one worker.
     WeftMt,
+    /// weft, current-thread runtime, on the io_uring I/O driver.
+    WeftUring,
     /// tokio, multi_thread runtime with one worker.
     TokioMt,
     /// weft, current-thread runtime, over a Unix socket.
@@ -79,8 +81,9 @@ impl ServerImpl {
     /// The default set, in the default order.
     pub const ALL: [ServerImpl; 3] = [ServerImpl::Weft, ServerImpl::Tokio, ServerImpl::Raw];
     /// Every implementation `--peers` may name.
-    pub const KNOWN: [ServerImpl; 9] = [
+    pub const KNOWN: [ServerImpl; 10] = [
         ServerImpl::Weft,
+        ServerImpl::WeftUring,
         ServerImpl::Tokio,
         ServerImpl::Raw,
         ServerImpl::WeftMt,
@@ -98,6 +101,7 @@ impl ServerImpl {
             ServerImpl::Tokio => "tokio",
             ServerImpl::Raw => "raw",
             ServerImpl::WeftMt => "weft-mt",
+            ServerImpl::WeftUring => "weft-uring",
             ServerImpl::TokioMt => "tokio-mt",
             ServerImpl::WeftUnix => "weft-unix",
             ServerImpl::TokioUnix => "tokio-unix",
@@ -145,7 +149,7 @@ impl FromStr for ServerImpl {
             .find(|i| i.name() == s)
             .ok_or_else(|| {
                 format!(
-                    "unknown server impl {s:?} (expected weft, tokio, raw, weft-mt, tokio-mt, weft-unix, tokio-unix, weft-coro or may)"
+                    "unknown server impl {s:?} (expected weft, weft-uring, tokio, raw, weft-mt, tokio-mt, weft-unix, tokio-unix, weft-coro or may)"
                 )
             })
     }
@@ -163,6 +167,7 @@ pub fn serve(which: ServerImpl, endpoint: Endpoint) -> io::Result<()> {
         (ServerImpl::Raw, Endpoint::Tcp(addr)) => raw_echo::serve(addr),
         (ServerImpl::Tokio, Endpoint::Tcp(addr)) => tokio_echo::serve(addr, false),
         (ServerImpl::Weft, Endpoint::Tcp(addr)) => weft_echo::serve(addr, false),
+        (ServerImpl::WeftUring, Endpoint::Tcp(addr)) => weft_echo::serve_uring(addr),
         (ServerImpl::TokioMt, Endpoint::Tcp(addr)) => tokio_echo::serve(addr, true),
         (ServerImpl::WeftMt, Endpoint::Tcp(addr)) => weft_echo::serve(addr, true),
         (ServerImpl::WeftCoro, Endpoint::Tcp(addr)) => coro_echo::serve(addr),

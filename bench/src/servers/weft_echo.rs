@@ -18,6 +18,15 @@ pub fn serve(addr: SocketAddr, multi_thread: bool) -> io::Result<()> {
     rt.block_on(run(addr))
 }
 
+/// The same server on a current-thread runtime whose I/O driver is io_uring
+/// (fails, saying why, where the kernel or a seccomp filter refuses it).
+pub fn serve_uring(addr: SocketAddr) -> io::Result<()> {
+    weft::runtime::Builder::new_current_thread()
+        .io_driver(weft::runtime::IoDriver::Uring)
+        .build()?
+        .block_on(run(addr))
+}
+
 /// The accept loop and connections: `examples::echo`, the same server the
 /// `echo` example runs.
 async fn run(addr: SocketAddr) -> io::Result<()> {

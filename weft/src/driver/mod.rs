@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use self::io::{IoDriver, IoShared};
+use self::io::{IoCore, IoShared};
 use self::time::TimeShared;
 
 /// What every handle to a runtime can reach: registration, timers, and
@@ -34,6 +34,8 @@ pub(crate) struct Handle {
 pub(crate) struct Config {
     /// Events fetched by one `epoll_wait` (at least 1).
     pub(crate) events_per_tick: usize,
+    /// The backend asked for (`Builder::io_driver`, `WEFT_IO_DRIVER`).
+    pub(crate) io_driver: io::IoDriver,
     pub(crate) runtime_id: NonZeroU64,
     pub(crate) runtime_name: Option<Arc<str>>,
     /// `Builder::start_paused`.
@@ -94,7 +96,7 @@ impl time::Unpark for IoShared {
 
 /// The driver proper, owned by whichever thread runs the loop.
 pub(crate) struct Driver {
-    io: IoDriver,
+    io: IoCore,
     handle: Handle,
     /// Reused buffer of timer wakers fired in one turn.
     fired: Vec<Waker>,
@@ -119,7 +121,7 @@ const MAX_UNCHECKED_YIELDS: u32 = 8;
 
 impl Driver {
     pub(crate) fn new(config: Config) -> std::io::Result<Driver> {
-        let io = IoDriver::new(config.events_per_tick)?;
+        let io = IoCore::new(config.events_per_tick, config.io_driver)?;
         let unpark: Arc<dyn time::Unpark> = Arc::clone(io.shared()) as Arc<IoShared>;
         #[cfg(not(feature = "test-util"))]
         let time = TimeShared::new(unpark);
@@ -333,9 +335,9 @@ fn report_waker_panic(payload: &(dyn std::any::Any + Send)) {
     );
 }
 
-/// One I/O turn (see [`IoDriver::turn`]); returns the I/O events it
+/// One I/O turn (see [`IoCore::turn`]); returns the I/O events it
 /// dispatched and whether it drained an unpark.
-fn turn_io(io: &mut IoDriver, timeout: Option<Duration>) -> (usize, bool) {
+fn turn_io(io: &mut IoCore, timeout: Option<Duration>) -> (usize, bool) {
     match io.turn(timeout) {
         Ok(events) => events,
         // epoll_wait fails only on a broken epoll fd or a bad buffer:

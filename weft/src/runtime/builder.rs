@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Handle, Runtime};
+use crate::driver::io::IoDriver;
 use crate::driver::Driver;
 use crate::scheduler::{self, current_thread, multi_thread, Callback, Config, Hooks};
 
@@ -42,6 +43,7 @@ pub struct Builder {
     thread_keep_alive: Duration,
     drop_timeout: Duration,
     max_io_events_per_tick: usize,
+    io_driver: Option<IoDriver>,
     name: Option<String>,
     #[cfg(feature = "test-util")]
     start_paused: bool,
@@ -57,6 +59,11 @@ enum Kind {
 /// multi-thread runtimes (when [`Builder::worker_threads`] is not called).
 pub const WORKER_THREADS_ENV: &str = "WEFT_WORKER_THREADS";
 
+/// The environment variable that chooses the I/O driver backend (`epoll`,
+/// `uring` or `auto`) of runtimes whose builder does not
+/// ([`Builder::io_driver`]).
+pub const IO_DRIVER_ENV: &str = "WEFT_IO_DRIVER";
+
 impl Builder {
     fn new(kind: Kind, global_queue_interval: u32) -> Builder {
         Builder {
@@ -71,6 +78,7 @@ impl Builder {
             thread_keep_alive: Duration::from_secs(10),
             drop_timeout: Duration::from_secs(30),
             max_io_events_per_tick: crate::driver::io::DEFAULT_EVENTS_PER_TURN,
+            io_driver: None,
             name: None,
             #[cfg(feature = "test-util")]
             start_paused: false,
@@ -123,6 +131,42 @@ impl Builder {
     pub fn max_io_events_per_tick(&mut self, capacity: usize) -> &mut Builder {
         self.max_io_events_per_tick = capacity;
         self
+    }
+
+    /// Chooses the backend the I/O driver polls descriptors with: epoll,
+    /// io_uring, or the best this process can run ([`IoDriver`]). Where this
+    /// is not called, the environment variable `WEFT_IO_DRIVER`
+    /// ([`IO_DRIVER_ENV`]: `epoll`, `uring` or `auto`) chooses, so the user
+    /// of a binary can; where neither says, epoll. An explicit call here
+    /// wins over the variable, as `worker_threads` does over
+    /// `WEFT_WORKER_THREADS`.
+    ///
+    /// ```
+    /// use weft::runtime::{Builder, IoDriver};
+    ///
+    /// let rt = Builder::new_multi_thread().io_driver(IoDriver::Epoll).build()?;
+    /// assert_eq!(rt.metrics().io_driver(), IoDriver::Epoll);
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn io_driver(&mut self, driver: IoDriver) -> &mut Builder {
+        self.io_driver = Some(driver);
+        self
+    }
+
+    /// The backend asked for: the builder's, else `WEFT_IO_DRIVER`'s, else
+    /// epoll.
+    fn chosen_io_driver(&self) -> io::Result<IoDriver> {
+        if let Some(driver) = self.io_driver {
+            return Ok(driver);
+        }
+        match std::env::var(IO_DRIVER_ENV) {
+            Ok(value) => IoDriver::parse(&value).ok_or_else(|| {
+                Builder::invalid(format!(
+                    "{IO_DRIVER_ENV}={value:?} is not an I/O driver (one of epoll, uring, auto)"
+                ))
+            }),
+            Err(_) => Ok(IoDriver::Epoll),
+        }
     }
 
     /// Names the runtime; [`Handle::name`](super::Handle::name) returns it.
@@ -370,9 +414,11 @@ impl Builder {
     ///
     /// `InvalidInput` if an interval, the worker count, `max_blocking_threads`
     /// or `max_io_events_per_tick` is 0 (or `WEFT_WORKER_THREADS` is not a
-    /// number), or the `name` is empty; the kernel's error if epoll,
-    /// the eventfd or a thread cannot be created (for example when out of
-    /// file descriptors).
+    /// number, or `WEFT_IO_DRIVER` names no backend), or the `name` is
+    /// empty; `Unsupported`, saying why, if [`IoDriver::Uring`] was asked for
+    /// and this process cannot run it; the kernel's error if epoll or the
+    /// ring, the eventfd or a thread cannot be created (for example when out
+    /// of file descriptors).
     pub fn build(&mut self) -> io::Result<Runtime> {
         for (name, value) in [
             ("event_interval", self.event_interval),
@@ -401,8 +447,10 @@ impl Builder {
                 )));
             }
         }
+        let io_driver = self.chosen_io_driver()?;
         let driver_config = || crate::driver::Config {
             events_per_tick: self.max_io_events_per_tick,
+            io_driver,
             runtime_id: super::Id::next().as_raw(),
             runtime_name: self.name.as_deref().map(Arc::from),
             #[cfg(feature = "test-util")]
@@ -485,6 +533,7 @@ impl fmt::Debug for Builder {
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("thread_keep_alive", &self.thread_keep_alive)
             .field("max_io_events_per_tick", &self.max_io_events_per_tick)
+            .field("io_driver", &self.io_driver)
             .field("hooks", &self.hooks)
             .finish_non_exhaustive()
     }

@@ -72,6 +72,22 @@ impl RuntimeMetrics {
         self.handle.driver().io.turns()
     }
 
+    /// The backend the runtime's I/O driver runs on: [`IoDriver::Epoll`] or
+    /// [`IoDriver::Uring`] (an `Auto` choice resolved), as chosen by
+    /// [`Builder::io_driver`](super::Builder::io_driver) or `WEFT_IO_DRIVER`.
+    /// tokio has no such method.
+    ///
+    /// ```
+    /// let rt = weft::runtime::Builder::new_current_thread()
+    ///     .io_driver(weft::runtime::IoDriver::Epoll)
+    ///     .build()?;
+    /// assert_eq!(rt.metrics().io_driver(), weft::runtime::IoDriver::Epoll);
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn io_driver(&self) -> super::IoDriver {
+        self.handle.driver().io.io_driver()
+    }
+
     /// Task polls made by worker `worker` since the runtime started.
     pub fn worker_poll_count(&self, worker: usize) -> Option<u64> {
         self.handle.worker_metrics(worker).map(|w| w.polls)

@@ -30,8 +30,9 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
+pub use crate::driver::io::IoDriver;
 pub use crate::scheduler::context::TryCurrentError;
-pub use builder::{Builder, WORKER_THREADS_ENV};
+pub use builder::{Builder, IO_DRIVER_ENV, WORKER_THREADS_ENV};
 pub use handle::{EnterGuard, Handle, RuntimeFlavor};
 pub use id::Id;
 pub use metrics::RuntimeMetrics;

@@ -32,30 +32,11 @@ const INTEREST: EventFlags = EventFlags::IN
     .union(EventFlags::RDHUP)
     .union(EventFlags::ET);
 
-/// Translates epoll's event flags. EPOLLHUP means both directions are
-/// finished; EPOLLRDHUP only that the peer will send nothing more.
+/// Translates epoll's event flags (`poll(2)`'s bits: see
+/// [`Ready::from_poll_bits`]).
 #[inline]
 fn ready_from_flags(flags: EventFlags) -> Ready {
-    let mut ready = Ready::EMPTY;
-    if flags.contains(EventFlags::IN) {
-        ready = ready | Ready::READABLE;
-    }
-    if flags.contains(EventFlags::OUT) {
-        ready = ready | Ready::WRITABLE;
-    }
-    if flags.contains(EventFlags::PRI) {
-        ready = ready | Ready::PRIORITY;
-    }
-    if flags.contains(EventFlags::RDHUP) {
-        ready = ready | Ready::READ_CLOSED;
-    }
-    if flags.contains(EventFlags::HUP) {
-        ready = ready | Ready::READ_CLOSED | Ready::WRITE_CLOSED;
-    }
-    if flags.contains(EventFlags::ERR) {
-        ready = ready | Ready::ERROR;
-    }
-    ready
+    Ready::from_poll_bits(flags.bits())
 }
 
 /// An epoll instance and its wake-up eventfd.

@@ -1,8 +1,9 @@
 //! The I/O driver: the readiness slab and its dispatch, over a backend.
 //!
 //! Owns: the slab of readiness slots and the backend ([`backend::Backend`]:
-//! epoll today, in `epoll.rs`, the only file here that makes I/O-polling
-//! syscalls). Calls: the backend and wakers. Nothing above it.
+//! epoll in `epoll.rs` or io_uring in `uring/`, the only files here that
+//! make I/O-polling syscalls, chosen by `selector.rs`). Calls: the backend
+//! and wakers. Nothing above it.
 //!
 //! Every resource is registered once, for read and write interest together,
 //! edge-triggered; the slot's readiness bits remember an edge until an
@@ -16,7 +17,9 @@ pub(crate) mod evented;
 pub(crate) mod interest;
 mod ready;
 mod registration;
+mod selector;
 mod slab;
+mod uring;
 mod waiter;
 
 use std::io;
@@ -26,15 +29,13 @@ use std::sync::atomic::Ordering::{Acquire, Release};
 use std::sync::Arc;
 use std::time::Duration;
 
-use backend::Backend;
 pub(crate) use ready::Ready;
 pub(crate) use registration::{Direction, Registration};
+pub use selector::IoDriver;
+use selector::{Events, Selector};
 use slab::{decode_token, Dispatch, Slab};
 
 use crate::sys::counter::Counter;
-
-/// The backend the driver runs on.
-type Selector = epoll::Epoll;
 
 /// Events fetched by one `epoll_wait` unless the runtime's builder says
 /// otherwise (`max_io_events_per_tick`); more ready descriptors than this
@@ -66,30 +67,37 @@ impl IoShared {
     pub(crate) fn turns(&self) -> u64 {
         self.turns.get()
     }
+
+    /// The backend the driver runs on (never `Auto`).
+    pub(crate) fn io_driver(&self) -> IoDriver {
+        self.selector.kind()
+    }
 }
 
 /// The part of the driver that only the thread driving the loop touches.
-pub(crate) struct IoDriver {
+pub(crate) struct IoCore {
     shared: Arc<IoShared>,
-    events: <Selector as Backend>::Events,
+    events: Events,
     /// Driver turn counter, stamped into every readiness it sets.
     tick: u32,
 }
 
-impl IoDriver {
-    /// A driver fetching up to `events_per_turn` (at least 1) events per
-    /// wait.
-    pub(crate) fn new(events_per_turn: usize) -> io::Result<IoDriver> {
+impl IoCore {
+    /// A driver on the backend `choice` asks for, fetching up to
+    /// `events_per_turn` (at least 1) events per wait.
+    pub(crate) fn new(events_per_turn: usize, choice: IoDriver) -> io::Result<IoCore> {
         debug_assert!(events_per_turn > 0, "the builder rejects 0");
+        let selector = Selector::new(choice)?;
+        let events = selector.events(events_per_turn);
         let shared = Arc::new(IoShared {
-            selector: Selector::new()?,
+            selector,
             slab: Slab::new(),
             shutdown: AtomicBool::new(false),
             turns: Counter::default(),
         });
-        Ok(IoDriver {
+        Ok(IoCore {
             shared,
-            events: Selector::events(events_per_turn),
+            events,
             tick: 0,
         })
     }
@@ -110,14 +118,14 @@ impl IoDriver {
         // A waker that panics is reported and the rest of the batch is
         // still dispatched: with edge-triggered readiness a skipped event
         // never comes again.
-        crate::driver::each_contained(Selector::ready_events(&self.events), |(token, ready)| {
+        Selector::for_each_ready(&self.events, |(token, ready)| {
             shared.dispatch(token, ready, tick);
         });
         Ok((ready, unparked))
     }
 }
 
-impl Drop for IoDriver {
+impl Drop for IoCore {
     fn drop(&mut self) {
         self.shared.shutdown.store(true, Release);
         // Every waiter learns of the shutdown; one panicking waker does not
@@ -236,7 +244,7 @@ mod tests {
 
     #[test]
     fn stale_event_for_a_reused_slot_wakes_nobody() {
-        let driver = IoDriver::new(DEFAULT_EVENTS_PER_TURN).unwrap();
+        let driver = IoCore::new(DEFAULT_EVENTS_PER_TURN, IoDriver::Epoll).unwrap();
         let shared = Arc::clone(driver.shared());
         let (a, _a_peer) = std::os::unix::net::UnixStream::pair().unwrap();
         let old = shared.register(&a).unwrap();

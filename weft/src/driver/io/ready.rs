@@ -38,6 +38,36 @@ impl Ready {
     pub(crate) const CLEARABLE: Ready =
         Ready(Self::READABLE.0 | Self::WRITABLE.0 | Self::PRIORITY.0 | Self::ERROR.0);
 
+    /// Translates `poll(2)`/epoll event bits (the same values in both: what
+    /// `epoll_wait` returns and what an io_uring poll completes with).
+    /// POLLHUP means both directions are finished; POLLRDHUP only that the
+    /// peer will send nothing more.
+    #[inline]
+    pub(crate) fn from_poll_bits(bits: u32) -> Ready {
+        // An `if` per bit: a loop over a table of them cost a few
+        // instructions per event more (BENCHMARKS.md, issue 16).
+        let mut ready = Ready::EMPTY;
+        if bits & libc::POLLIN as u32 != 0 {
+            ready = ready | Ready::READABLE;
+        }
+        if bits & libc::POLLOUT as u32 != 0 {
+            ready = ready | Ready::WRITABLE;
+        }
+        if bits & libc::POLLPRI as u32 != 0 {
+            ready = ready | Ready::PRIORITY;
+        }
+        if bits & libc::POLLRDHUP as u32 != 0 {
+            ready = ready | Ready::READ_CLOSED;
+        }
+        if bits & libc::POLLHUP as u32 != 0 {
+            ready = ready | Ready::READ_CLOSED | Ready::WRITE_CLOSED;
+        }
+        if bits & libc::POLLERR as u32 != 0 {
+            ready = ready | Ready::ERROR;
+        }
+        ready
+    }
+
     pub(crate) const fn from_bits(bits: u8) -> Ready {
         Ready(bits & Self::ALL.0)
     }

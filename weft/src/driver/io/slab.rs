@@ -68,6 +68,9 @@ const PAGE_SIZE: usize = 512;
 /// Pages the slab can hold: 2,097,152 registrations in all, more than the
 /// file-descriptor limit of any ordinary process.
 const MAX_PAGES: usize = 4096;
+/// Slots in all: every slot index is below this (a backend may use the
+/// index's higher bits of a token as flags).
+pub(super) const MAX_SLOTS: usize = PAGE_SIZE * MAX_PAGES;
 
 /// Readiness as a driver tick saw it; returned by `Slot::poll_ready` and
 /// handed back to `Slot::clear` after a `WouldBlock`.

@@ -1,0 +1,178 @@
+//! Which backend the I/O driver runs on: [`IoDriver`], the choice a runtime
+//! is built with, and [`Selector`], the backend it got.
+//!
+//! `Auto` takes io_uring where the probe passes and epoll otherwise, saying
+//! why once per process on stderr; `Uring` refuses to build without it.
+//! Dispatch is a `match` per call, which the branch predictor makes free:
+//! a runtime never changes backend.
+
+use std::io;
+use std::os::fd::BorrowedFd;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::time::Duration;
+
+use super::backend::Backend;
+use super::epoll::{self, Epoll};
+use super::ready::Ready;
+use super::uring::{self, probe, Uring};
+
+/// The I/O driver backend a runtime polls its sockets, pipes and other
+/// descriptors with. Every public type behaves the same on each.
+///
+/// Chosen with [`Builder::io_driver`](crate::runtime::Builder::io_driver);
+/// where the builder does not say, the environment variable
+/// `WEFT_IO_DRIVER` (`epoll`, `uring` or `auto`) does, and where neither
+/// does, weft uses [`Epoll`](IoDriver::Epoll).
+/// [`RuntimeMetrics::io_driver`](crate::runtime::RuntimeMetrics::io_driver)
+/// says which one a runtime runs.
+///
+/// ```
+/// use weft::runtime::{Builder, IoDriver};
+///
+/// let rt = Builder::new_current_thread().io_driver(IoDriver::Auto).build()?;
+/// let chosen = rt.metrics().io_driver();
+/// assert!(chosen == IoDriver::Epoll || chosen == IoDriver::Uring);
+/// # std::io::Result::Ok(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IoDriver {
+    /// io_uring if this kernel and process allow it (see
+    /// [`Uring`](IoDriver::Uring)), epoll otherwise, with one line on
+    /// stderr saying why.
+    Auto,
+    /// epoll, edge-triggered.
+    Epoll,
+    /// io_uring: descriptors are polled by multishot poll requests on a
+    /// ring, with the same readiness (edge-triggered) as epoll gives, so
+    /// everything above behaves as it does on epoll. Needs Linux 5.19 or
+    /// later with io_uring allowed (not switched off by
+    /// `kernel.io_uring_disabled` or refused by a seccomp filter); without
+    /// it, building the runtime fails with `Unsupported`, saying why.
+    ///
+    /// Today this is readiness through the ring and costs about what epoll
+    /// costs per event (see BENCHMARKS.md); receiving into buffers the ring
+    /// provides, where io_uring saves syscalls, is being built on it.
+    Uring,
+}
+
+impl IoDriver {
+    /// Parses `WEFT_IO_DRIVER`'s value.
+    pub(crate) fn parse(value: &str) -> Option<IoDriver> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "auto" => Some(IoDriver::Auto),
+            "epoll" => Some(IoDriver::Epoll),
+            "uring" | "io_uring" | "io-uring" => Some(IoDriver::Uring),
+            _ => None,
+        }
+    }
+}
+
+/// The backend a driver got. (One per runtime, inside its `Arc`: the
+/// ring's larger size costs nothing, and boxing it would cost a pointer
+/// chase per call.)
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Selector {
+    Epoll(Epoll),
+    Uring(Uring),
+}
+
+/// The event buffer of either backend.
+pub(crate) enum Events {
+    Epoll(epoll::Events),
+    Uring(uring::Events),
+}
+
+/// Set once `Auto` has said why it fell back to epoll.
+static FELL_BACK: AtomicBool = AtomicBool::new(false);
+
+impl Selector {
+    /// The backend `choice` asks for (`Auto`: the best this process can run).
+    pub(crate) fn new(choice: IoDriver) -> io::Result<Selector> {
+        match choice {
+            IoDriver::Epoll => Ok(Selector::Epoll(Epoll::new()?)),
+            IoDriver::Uring => Ok(Selector::Uring(Uring::new()?)),
+            IoDriver::Auto => {
+                match probe::check().and_then(|()| Uring::new().map_err(|e| e.to_string())) {
+                    Ok(uring) => Ok(Selector::Uring(uring)),
+                    Err(reason) => {
+                        if !FELL_BACK.swap(true, Relaxed) {
+                            eprintln!("weft: io_uring unavailable, using epoll: {reason}");
+                        }
+                        Ok(Selector::Epoll(Epoll::new()?))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Which backend this is (never `Auto`).
+    pub(crate) fn kind(&self) -> IoDriver {
+        match self {
+            Selector::Epoll(_) => IoDriver::Epoll,
+            Selector::Uring(_) => IoDriver::Uring,
+        }
+    }
+
+    pub(crate) fn events(&self, capacity: usize) -> Events {
+        match self {
+            Selector::Epoll(_) => Events::Epoll(Epoll::events(capacity)),
+            Selector::Uring(_) => Events::Uring(Uring::events(capacity)),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn register(&self, fd: BorrowedFd<'_>, token: u64) -> io::Result<()> {
+        match self {
+            Selector::Epoll(b) => b.register(fd, token),
+            Selector::Uring(b) => b.register(fd, token),
+        }
+    }
+
+    pub(crate) fn rearm(&self, fd: BorrowedFd<'_>, token: u64) -> io::Result<()> {
+        match self {
+            Selector::Epoll(b) => b.rearm(fd, token),
+            Selector::Uring(b) => b.rearm(fd, token),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn deregister(&self, fd: BorrowedFd<'_>) {
+        match self {
+            Selector::Epoll(b) => b.deregister(fd),
+            Selector::Uring(b) => b.deregister(fd),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn wake(&self) {
+        match self {
+            Selector::Epoll(b) => b.wake(),
+            Selector::Uring(b) => b.wake(),
+        }
+    }
+
+    /// `Backend::wait` on whichever backend; `events` came from this
+    /// selector's [`events`](Self::events).
+    #[inline]
+    pub(crate) fn wait(
+        &self,
+        events: &mut Events,
+        timeout: Option<Duration>,
+    ) -> io::Result<(usize, bool)> {
+        match (self, events) {
+            (Selector::Epoll(b), Events::Epoll(e)) => b.wait(e, timeout),
+            (Selector::Uring(b), Events::Uring(e)) => b.wait(e, timeout),
+            _ => unreachable!("weft: an event buffer of the other backend"),
+        }
+    }
+
+    /// Calls `f` for each readiness the last `wait` put in `events`.
+    #[inline]
+    pub(crate) fn for_each_ready(events: &Events, f: impl FnMut((u64, Ready))) {
+        match events {
+            Events::Epoll(e) => crate::driver::each_contained(Epoll::ready_events(e), f),
+            Events::Uring(e) => crate::driver::each_contained(Uring::ready_events(e), f),
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! Whether this process can run the io_uring backend, and if not, why.
+//!
+//! Checked once per process, on the first runtime that asks: a ring can be
+//! set up (not `ENOSYS`: no io_uring in the kernel; not `EPERM`: refused by
+//! `kernel.io_uring_disabled` or a seccomp filter); the kernel keeps
+//! completions that overflow the queue (`IORING_FEAT_NODROP`) and takes a
+//! timeout with a wait (`IORING_FEAT_EXT_ARG`); it knows the opcodes the
+//! backend uses; and a multishot poll on a socket pair reports an edge and
+//! stays armed, then ends when cancelled by descriptor (kernel 5.19).
+
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use io_uring::{cqueue, opcode, types, IoUring, Probe};
+
+/// `Ok`, or why the io_uring backend cannot run here (one line).
+pub(crate) fn check() -> Result<(), String> {
+    static RESULT: OnceLock<Result<(), String>> = OnceLock::new();
+    RESULT.get_or_init(run).clone()
+}
+
+fn run() -> Result<(), String> {
+    let ring = IoUring::new(8).map_err(|e| match e.raw_os_error() {
+        Some(libc::ENOSYS) => "the kernel has no io_uring (ENOSYS)".to_string(),
+        Some(libc::EPERM) => {
+            "io_uring is not permitted here (EPERM: kernel.io_uring_disabled, or a seccomp \
+             filter)"
+                .to_string()
+        }
+        _ => format!("setting up an io_uring failed: {e}"),
+    })?;
+    let params = ring.params();
+    if !params.is_feature_nodrop() || !params.is_feature_ext_arg() {
+        return Err(
+            "the kernel's io_uring is too old (it lacks IORING_FEAT_NODROP or \
+                    IORING_FEAT_EXT_ARG: Linux 5.11 or later is needed)"
+                .to_string(),
+        );
+    }
+    let mut probe = Probe::new();
+    ring.submitter()
+        .register_probe(&mut probe)
+        .map_err(|e| format!("probing io_uring's opcodes failed: {e}"))?;
+    for (code, name) in [
+        (opcode::PollAdd::CODE, "POLL_ADD"),
+        (opcode::AsyncCancel::CODE, "ASYNC_CANCEL"),
+    ] {
+        if !probe.is_supported(code) {
+            return Err(format!("the kernel's io_uring lacks the {name} opcode"));
+        }
+    }
+    multishot_poll(ring)
+}
+
+/// A multishot poll on one end of a socket pair: two writes to the other
+/// end give two completions, each with `F_MORE` (still armed); cancelling
+/// by descriptor ends it.
+fn multishot_poll(mut ring: IoUring) -> Result<(), String> {
+    let fail = |what: &str, e: &dyn std::fmt::Display| format!("io_uring's {what} failed: {e}");
+    let (a, mut b) = std::os::unix::net::UnixStream::pair().map_err(|e| fail("socket pair", &e))?;
+    let fd = types::Fd(a.as_raw_fd());
+    let poll = opcode::PollAdd::new(fd, libc::POLLIN as u32)
+        .multi(true)
+        .build()
+        .user_data(1);
+    // SAFETY: a poll entry points at no memory of ours.
+    unsafe { ring.submission().push(&poll) }.map_err(|e| fail("submission", &e))?;
+    let ts = types::Timespec::from(Duration::from_secs(1));
+    let args = types::SubmitArgs::new().timespec(&ts);
+    for round in 0..2 {
+        b.write_all(b"x").map_err(|e| fail("socket pair", &e))?;
+        match ring.submitter().submit_with_args(1, &args) {
+            Ok(_) => {}
+            Err(e) if e.raw_os_error() == Some(libc::ETIME) => {}
+            Err(e) => return Err(fail("wait", &e)),
+        }
+        let entry = ring.completion().next();
+        match entry {
+            Some(e) if e.user_data() == 1 && e.result() > 0 && cqueue::more(e.flags()) => {}
+            Some(e) => {
+                return Err(format!(
+                    "io_uring's multishot poll did not stay armed (completion {round}: result \
+                     {}, flags {:#x}; Linux 5.13 or later is needed)",
+                    e.result(),
+                    e.flags()
+                ))
+            }
+            None => {
+                return Err(format!(
+                    "io_uring's multishot poll reported nothing for write {round} within 1 s"
+                ))
+            }
+        }
+    }
+    let cancel = opcode::AsyncCancel2::new(types::CancelBuilder::fd(fd).all())
+        .build()
+        .user_data(2);
+    // SAFETY: a cancel entry points at no memory of ours.
+    unsafe { ring.submission().push(&cancel) }.map_err(|e| fail("submission", &e))?;
+    ring.submitter()
+        .submit_and_wait(2)
+        .map_err(|e| fail("cancel", &e))?;
+    for entry in ring.completion() {
+        if entry.user_data() == 2 && entry.result() < 0 {
+            return Err(format!(
+                "io_uring cannot cancel by descriptor (result {}; Linux 5.19 or later is \
+                 needed)",
+                entry.result()
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_probe_answers_and_says_why_not() {
+        // Either answer is right on some machine; a refusal must say why.
+        match super::check() {
+            Ok(()) => {}
+            Err(reason) => assert!(!reason.is_empty()),
+        }
+        // Cached: the same answer again.
+        assert_eq!(super::check(), super::check());
+    }
+}
