@@ -22,15 +22,25 @@ pub(crate) fn check() -> Result<(), String> {
 }
 
 fn run() -> Result<(), String> {
-    let ring = IoUring::new(8).map_err(|e| match e.raw_os_error() {
-        Some(libc::ENOSYS) => "the kernel has no io_uring (ENOSYS)".to_string(),
-        Some(libc::EPERM) => {
-            "io_uring is not permitted here (EPERM: kernel.io_uring_disabled, or a seccomp \
+    // The setup flags the backend uses (COOP_TASKRUN, TASKRUN_FLAG: 5.19).
+    let ring = IoUring::builder()
+        .setup_coop_taskrun()
+        .setup_taskrun_flag()
+        .build(8)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ENOSYS) => "the kernel has no io_uring (ENOSYS)".to_string(),
+            Some(libc::EPERM) => {
+                "io_uring is not permitted here (EPERM: kernel.io_uring_disabled, or a seccomp \
              filter)"
-                .to_string()
-        }
-        _ => format!("setting up an io_uring failed: {e}"),
-    })?;
+                    .to_string()
+            }
+            Some(libc::EINVAL) => {
+                "the kernel's io_uring refuses IORING_SETUP_COOP_TASKRUN (Linux 5.19 or later is \
+             needed)"
+                    .to_string()
+            }
+            _ => format!("setting up an io_uring failed: {e}"),
+        })?;
     let params = ring.params();
     if !params.is_feature_nodrop() || !params.is_feature_ext_arg() {
         return Err(
