@@ -5,7 +5,8 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use common::within;
 use weft::io::{AsyncReadExt, AsyncWriteExt};
@@ -77,8 +78,8 @@ fn sockets_pipes_and_closes_work_on_io_uring() {
                     client.read_exact(&mut back).await.unwrap();
                     assert_eq!(back, msg);
                 }
-                // Dropping a socket closes it at once (the ring holds no
-                // request on it): the peer reads end-of-file.
+                // Dropping a socket closes it (the ring's requests on it are
+                // cancelled first): the peer reads end-of-file.
                 drop(client);
                 echo.await.unwrap();
 
@@ -106,19 +107,29 @@ fn sockets_pipes_and_closes_work_on_io_uring() {
 fn a_socket_registered_on_a_thread_that_exited_still_gets_events() {
     // A request on a ring belongs to the thread that submitted it, and the
     // kernel cancels it when that thread exits: the backend must submit the
-    // poll again, or this read would wait forever.
+    // poll again, or the read below would wait forever. Here the thread
+    // that drives the runtime first (and so submits the socket's poll)
+    // exits, and another drives it afterwards.
     let Some(rt) = uring_rt(false) else { return };
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let mut peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     let (accepted, _) = listener.accept().unwrap();
     accepted.set_nonblocking(true).unwrap();
-    let handle = rt.handle().clone();
-    let stream = std::thread::spawn(move || {
-        let _enter = handle.enter();
-        weft::net::TcpStream::from_std(accepted).unwrap()
-    })
-    .join()
-    .unwrap();
+    let stream = std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                rt.block_on(async {
+                    // A turn first, so this thread is the driving one and
+                    // submits the poll itself.
+                    weft::task::yield_now().await;
+                    let stream = weft::net::TcpStream::from_std(accepted).unwrap();
+                    weft::task::yield_now().await;
+                    stream
+                })
+            })
+            .join()
+            .unwrap()
+    });
     within(30, move || {
         rt.block_on(async move {
             let mut stream = stream;
@@ -142,7 +153,7 @@ fn auto_falls_back_to_epoll_when_io_uring_is_refused_and_says_why() {
     if std::env::var_os(CHILD).is_some() {
         return child_with_io_uring_refused();
     }
-    let out = Command::new(std::env::current_exe().unwrap())
+    let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
             "auto_falls_back_to_epoll_when_io_uring_is_refused_and_says_why",
@@ -151,8 +162,21 @@ fn auto_falls_back_to_epoll_when_io_uring_is_refused_and_says_why() {
         ])
         .env(CHILD, "1")
         .env_remove(IO_DRIVER_ENV)
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    // Bounded: a child that hangs is killed and fails the test.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the child did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
@@ -181,12 +205,14 @@ fn child_with_io_uring_refused() {
         .build()
         .unwrap();
     assert_eq!(auto.metrics().io_driver(), IoDriver::Epoll);
-    auto.block_on(async {
-        let (mut a, mut b) = common::pair().await;
-        a.write_all(b"on epoll").await.unwrap();
-        let mut buf = [0u8; 8];
-        b.read_exact(&mut buf).await.unwrap();
-        assert_eq!(&buf, b"on epoll");
+    within(30, move || {
+        auto.block_on(async {
+            let (mut a, mut b) = common::pair().await;
+            a.write_all(b"on epoll").await.unwrap();
+            let mut buf = [0u8; 8];
+            b.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"on epoll");
+        })
     });
     // A second `Auto` runtime falls back silently (the line is said once).
     let again = Builder::new_multi_thread()
@@ -236,12 +262,28 @@ fn refuse_io_uring_setup() -> std::io::Result<()> {
         filter: filter.as_ptr() as *mut sock_filter,
     };
     // SAFETY: PR_SET_NO_NEW_PRIVS takes integer arguments only.
-    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+    if unsafe {
+        libc::prctl(
+            libc::PR_SET_NO_NEW_PRIVS,
+            1 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    } != 0
+    {
         return Err(std::io::Error::last_os_error());
     }
     // SAFETY: `prog` points at `filter`, both alive across the call (the
     // kernel copies the program); the filter only returns ERRNO or ALLOW.
-    if unsafe { libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &prog) } != 0 {
+    if unsafe {
+        libc::prctl(
+            libc::PR_SET_SECCOMP,
+            libc::SECCOMP_MODE_FILTER as libc::c_ulong,
+            &prog as *const sock_fprog,
+        )
+    } != 0
+    {
         return Err(std::io::Error::last_os_error());
     }
     Ok(())

@@ -72,8 +72,8 @@ impl RuntimeMetrics {
         self.handle.driver().io.turns()
     }
 
-    /// The backend the runtime's I/O driver runs on: [`IoDriver::Epoll`] or
-    /// [`IoDriver::Uring`] (an `Auto` choice resolved), as chosen by
+    /// The backend the runtime's I/O driver runs on: [`IoDriver::Epoll`](super::IoDriver::Epoll) or
+    /// [`IoDriver::Uring`](super::IoDriver::Uring) (an `Auto` choice resolved), as chosen by
     /// [`Builder::io_driver`](super::Builder::io_driver) or `WEFT_IO_DRIVER`.
     /// tokio has no such method.
     ///

@@ -44,15 +44,18 @@ pub enum IoDriver {
     /// epoll, edge-triggered.
     Epoll,
     /// io_uring: descriptors are polled by multishot poll requests on a
-    /// ring, with the same readiness (edge-triggered) as epoll gives, so
-    /// everything above behaves as it does on epoll. Needs Linux 5.19 or
-    /// later with io_uring allowed (not switched off by
+    /// ring, with the same readiness (edge-triggered) as epoll gives, so the
+    /// types above behave as they do on epoll, with one difference: closing
+    /// a socket lets go of it once the thread that armed its poll next
+    /// enters the kernel, so the peer's end-of-file (or a port free to bind
+    /// again) can lag the `drop` by microseconds (immediate on epoll). Needs
+    /// Linux 5.19 or later with io_uring allowed (not switched off by
     /// `kernel.io_uring_disabled` or refused by a seccomp filter); without
     /// it, building the runtime fails with `Unsupported`, saying why.
     ///
-    /// Today this is readiness through the ring and costs about what epoll
-    /// costs per event (see BENCHMARKS.md); receiving into buffers the ring
-    /// provides, where io_uring saves syscalls, is being built on it.
+    /// Today this is readiness through the ring and costs a little more CPU
+    /// per event than epoll (see BENCHMARKS.md); receiving into buffers the
+    /// ring provides, where io_uring saves syscalls, is being built on it.
     Uring,
 }
 

@@ -7,37 +7,42 @@
 //! slab, `Evented` and everything above see no difference. `rearm` adds a
 //! one-shot poll that reports the current readiness (epoll's
 //! `EPOLL_CTL_MOD`); `deregister` cancels every request on the descriptor
-//! (`ASYNC_CANCEL` by fd) before the caller closes it, so that no request
-//! keeps the file open. The wake-up eventfd is polled the same way, under
-//! [`WAKE_TOKEN`].
+//! (`ASYNC_CANCEL` by fd) before the caller closes it. A wake is a `NOP`
+//! under [`WAKE_TOKEN`], completed by the waking thread's own submission.
 //!
 //! Who submits. The kernel completes a poll in the context of the thread
-//! that submitted it (its "task work"), so a poll submitted by a thread
-//! that is asleep elsewhere (a `block_on` thread waiting for a task, a
-//! blocking-pool thread) reaches the ring only once that thread is woken to
-//! run it: later than the driving thread's next turn, which then misses it.
-//! So polls are submitted by the thread that drives the loop: a
-//! registration or re-arm made on any other thread is queued (under the
-//! lock that guards the submission queue) and the driver woken; its next
-//! `wait` submits the queue before it blocks. The driving thread is the one
-//! that last called `wait`; its own registrations go in at once, one
-//! `io_uring_enter` as epoll's one `epoll_ctl`. Cancelling (`deregister`)
-//! is submitted at once from whichever thread, so that the close that
-//! follows really closes. A thread that exits takes its requests with it
-//! (the kernel cancels them): a poll that completes with `ECANCELED` while
-//! its descriptor is still registered is submitted again, by the driving
-//! thread. (Ending a poll ourselves takes the descriptor out of the table
-//! first, so its `ECANCELED` is not resubmitted.)
+//! that submitted it (its "task work"): a poll owned by a thread that is
+//! not the one waiting on the ring costs a wake-up of that thread per event
+//! (or waits for it, below), and the kernel cancels a thread's requests when
+//! it exits. So polls are submitted by the thread that drives the loop: a
+//! registration or re-arm made on any other thread is queued (under the lock
+//! that guards the submission queue) and the driver woken; its next `wait`
+//! submits the queue before it blocks. The driving thread is the one that
+//! last called `wait`; its own registrations go in at once, one
+//! `io_uring_enter` as epoll's one `epoll_ctl`. A poll that completes
+//! without `IORING_CQE_F_MORE` (its thread exited: `ECANCELED`; or the
+//! kernel could not post a completion) while its descriptor is still
+//! registered is submitted again by the driving thread, and reports the
+//! current readiness, so no edge is lost. (Ending a poll ourselves takes the
+//! descriptor out of the table first, so it is not resubmitted.)
 //!
 //! The ring is set up with `COOP_TASKRUN`: a thread's completion work runs
 //! when it next enters the kernel (the driving thread does, every turn) or,
 //! if it sleeps, when the kernel wakes it for that work; it is never
-//! interrupted for it. So a poll submitted by a thread that no longer drives
-//! (a multi-thread runtime's worker that drove before, now running a task)
-//! reports when that thread next makes a syscall or takes a timer tick, not
-//! at once: a delay of microseconds in a busy worker, up to a scheduler tick
-//! in one computing without syscalls. A cancel's effect (the file let go)
-//! follows the same rule.
+//! interrupted for it (measured: the interrupt per event doubled the server
+//! CPU per message of `bench echo`). So a poll owned by a thread that no
+//! longer drives (a multi-thread runtime's worker that drove before, now
+//! running a task) reports when that thread next makes a syscall or takes
+//! a timer tick: microseconds in a busy worker, up to a scheduler tick in
+//! one computing without syscalls. A cancel lets go of the file the same
+//! way: at once when the poll's owner is the cancelling thread or waits on
+//! the ring, else at the owner's next entry into the kernel. So on this
+//! backend a close (the peer's end-of-file, a port free to bind again) may
+//! lag the `drop` by that much, where on epoll it is immediate.
+//!
+//! Completions are all taken off the ring each turn (into [`Events`]'s
+//! backlog, `max_io_events_per_tick` of them handed out per turn), so the
+//! ring's completion queue never overflows because of our pacing.
 //!
 //! This is readiness through the ring: it costs a little more per event
 //! than epoll (BENCHMARKS.md). Where the ring gains (receives into provided
@@ -46,24 +51,23 @@
 
 pub(crate) mod probe;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::sync::atomic::AtomicBool;
-use std::sync::atomic::Ordering::SeqCst;
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
-use rustix::event::{eventfd, EventfdFlags};
 
 use super::backend::Backend;
 use super::ready::Ready;
 use super::slab::MAX_SLOTS;
 use crate::sys::lock::lock;
 
-/// The wake-up eventfd's poll. Slot tokens never reach it: their index is
-/// below the slab's capacity.
+/// A wake (`NOP`). Slot tokens never reach it: their index is below the
+/// slab's capacity.
 const WAKE_TOKEN: u64 = u64::MAX;
 /// The `user_data` of cancellations: their own completions are dropped.
 const CANCEL_TOKEN: u64 = u64::MAX - 1;
@@ -80,22 +84,24 @@ const _: () = assert!(
 const INTEREST: u32 = (libc::POLLIN | libc::POLLOUT | libc::POLLPRI | libc::POLLRDHUP) as u32;
 
 /// Submission and completion queue sizes. Registrations are submitted as
-/// they come, so the submission queue stays nearly empty; completions wait
-/// for the next turn, and beyond this many the kernel keeps them
-/// (`IORING_FEAT_NODROP`, which the probe requires) until we reap.
+/// they come, so the submission queue stays nearly empty; every turn takes
+/// all completions off the ring.
 const SQ_ENTRIES: u32 = 256;
 const CQ_ENTRIES: u32 = 4096;
 
-/// A ring, its registrations, and its wake-up eventfd.
+/// How many times a submission that the kernel answers with `EAGAIN` or
+/// `ENOMEM` (short of memory for a moment) is tried again before giving up.
+const SUBMIT_TRIES: usize = 100;
+
+/// A ring and its registrations.
 pub(crate) struct Uring {
     ring: IoUring,
     /// Held while anything is written to the submission queue and
     /// submitted; the registered descriptors, to resubmit a poll the kernel
     /// ended.
     sq: Mutex<Registered>,
-    wake_fd: OwnedFd,
-    /// Set by the first `wake` after the driving thread last saw the
-    /// eventfd's poll complete; later wakes skip the `write` until then.
+    /// Set by the first `wake` after the driving thread last saw a wake
+    /// complete; later wakes skip the submission until then.
     wake_pending: AtomicBool,
 }
 
@@ -111,23 +117,29 @@ struct Registered {
     driver: usize,
 }
 
-/// An identifier of the calling thread, unique among live threads.
+/// A number for the calling thread, never reused in the process (0: none).
 fn this_thread() -> usize {
-    thread_local!(static ME: u8 = const { 0 });
-    ME.with(|me| me as *const u8 as usize)
+    static NEXT: AtomicUsize = AtomicUsize::new(1);
+    thread_local!(static ME: usize = NEXT.fetch_add(1, Relaxed));
+    ME.with(|me| *me)
 }
 
-/// What one `wait` reaped: readiness, and the tokens whose multishot poll
-/// the kernel ended (`ECANCELED`) to submit again.
+/// What `wait` took off the ring: readiness to hand out (at most
+/// `capacity` per turn, the rest kept for the next), and the tokens whose
+/// multishot poll the kernel ended, to submit again.
 pub(crate) struct Events {
     ready: Vec<(u64, Ready)>,
+    backlog: VecDeque<(u64, Ready)>,
     capacity: usize,
     resubmit: Vec<u64>,
 }
 
 impl Uring {
     /// Writes `entries` to the submission queue and submits them. The
-    /// guard proves the caller holds `sq`.
+    /// guard proves the caller holds `sq`. An entry written is in the
+    /// kernel's hands even if this `io_uring_enter` fails for a moment: the
+    /// next one (this call's retries, or the driving thread's next wait)
+    /// submits it. Fails only if an entry could not be written at all.
     fn submit(
         &self,
         _held: &mut MutexGuard<'_, Registered>,
@@ -138,18 +150,47 @@ impl Uring {
                 // SAFETY: the submission queue is only touched with `sq`'s
                 // lock held (`_held`), so no other `SubmissionQueue` exists.
                 let mut sq = unsafe { self.ring.submission_shared() };
-                // SAFETY: poll, poll-remove and cancel entries point at no
-                // memory of ours (an fd and flags, or a `user_data`).
+                // SAFETY: the entries pushed here (poll, cancel, nop) point
+                // at no memory of ours: an fd, flags and a `user_data`.
                 if unsafe { sq.push(entry) }.is_ok() {
                     break;
                 }
                 drop(sq);
                 // Full: submit what is there to make room.
-                self.ring.submit()?;
+                self.enter()?;
             }
         }
-        self.ring.submit()?;
+        // Written: a failure to enter now is not the caller's error.
+        let _ = self.enter();
         Ok(())
+    }
+
+    /// Submits what the submission queue holds, trying again while the
+    /// kernel is short of memory for a moment.
+    fn enter(&self) -> io::Result<()> {
+        let mut tries = 0;
+        loop {
+            match self.ring.submit() {
+                Ok(_) => return Ok(()),
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::EAGAIN | libc::ENOMEM | libc::EINTR)
+                    ) && tries < SUBMIT_TRIES =>
+                {
+                    tries += 1;
+                    std::thread::yield_now();
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn poll(fd: RawFd, user_data: u64, multi: bool) -> squeue::Entry {
+        opcode::PollAdd::new(types::Fd(fd), INTEREST)
+            .multi(multi)
+            .build()
+            .user_data(user_data)
     }
 
     /// Submits a poll now on the driving thread; queues it for the driving
@@ -165,12 +206,12 @@ impl Uring {
             return self.submit(registered, &[Uring::poll(fd, user_data, multi)]);
         }
         registered.queued.push((fd, user_data, multi));
-        self.wake();
+        self.wake_locked(registered);
         Ok(())
     }
 
-    /// On the driving thread, before it blocks: submits the polls other
-    /// threads queued, and the polls the kernel ended that are to go again.
+    /// On the driving thread: submits the polls other threads queued, and
+    /// the polls the kernel ended that are still registered.
     fn submit_queued(&self, resubmit: &[u64]) {
         let mut registered = lock(&self.sq);
         registered.driver = this_thread();
@@ -179,62 +220,73 @@ impl Uring {
         }
         let mut entries: Vec<squeue::Entry> = registered
             .queued
-            .drain(..)
-            .map(|(fd, user_data, multi)| Uring::poll(fd, user_data, multi))
+            .iter()
+            .map(|&(fd, user_data, multi)| Uring::poll(fd, user_data, multi))
             .collect();
         entries.extend(resubmit.iter().filter_map(|token| {
             let fd = *registered.by_token.get(token)?;
             Some(Uring::poll(fd, *token, true))
         }));
-        // A failure here (the ring refusing a submission: out of memory)
-        // leaves those descriptors without events; there is no caller to
-        // tell.
-        let _ = self.submit(&mut registered, &entries);
+        // Kept queued if not even written (the ring refusing entries): the
+        // next wait tries them again.
+        if self.submit(&mut registered, &entries).is_ok() {
+            registered.queued.clear();
+        } else {
+            let again: Vec<_> = resubmit
+                .iter()
+                .filter_map(|token| Some((*registered.by_token.get(token)?, *token, true)))
+                .collect();
+            registered.queued.extend(again);
+        }
     }
 
-    fn poll(fd: RawFd, user_data: u64, multi: bool) -> squeue::Entry {
-        opcode::PollAdd::new(types::Fd(fd), INTEREST)
-            .multi(multi)
-            .build()
-            .user_data(user_data)
+    /// A `NOP` completion under [`WAKE_TOKEN`] ends the driving thread's
+    /// wait; it completes in this thread's own submission, so no other
+    /// thread has to run for it.
+    fn wake_locked(&self, registered: &mut MutexGuard<'_, Registered>) {
+        if !self.wake_pending.swap(true, SeqCst) {
+            let nop = opcode::Nop::new().build().user_data(WAKE_TOKEN);
+            if self.submit(registered, &[nop]).is_err() {
+                // Not written: the next wake tries again.
+                self.wake_pending.store(false, SeqCst);
+            }
+        }
     }
 
     /// Turns one completion into readiness, or a wake, or a poll to submit
-    /// again. Returns true for the wake-up eventfd's.
-    fn reap_one(&self, entry: &cqueue::Entry, events: &mut Events) -> bool {
+    /// again. Returns true for a wake.
+    fn reap_one(entry: &cqueue::Entry, events: &mut Events) -> bool {
         let (user_data, res, more) = (
             entry.user_data(),
             entry.result(),
             cqueue::more(entry.flags()),
         );
         match user_data {
-            WAKE_TOKEN => {
-                if !more {
-                    events.resubmit.push(WAKE_TOKEN);
-                }
-                true
-            }
+            WAKE_TOKEN => true,
             CANCEL_TOKEN => false,
             token if token & ONESHOT != 0 => {
                 if res > 0 {
                     events
-                        .ready
-                        .push((token & !ONESHOT, Ready::from_poll_bits(res as u32)));
+                        .backlog
+                        .push_back((token & !ONESHOT, Ready::from_poll_bits(res as u32)));
                 }
                 false
             }
             token => {
-                if res >= 0 {
+                if res > 0 {
                     events
-                        .ready
-                        .push((token, Ready::from_poll_bits(res as u32)));
-                } else if res == -libc::ECANCELED {
-                    // The thread that submitted it exited (or we cancelled
-                    // it and it is no longer registered: `resubmit` skips it).
-                    events.resubmit.push(token);
-                } else if !more {
+                        .backlog
+                        .push_back((token, Ready::from_poll_bits(res as u32)));
+                } else if res < 0 && res != -libc::ECANCELED {
                     // The poll failed: let the operation find out why.
-                    events.ready.push((token, Ready::ERROR));
+                    events.backlog.push_back((token, Ready::ERROR));
+                }
+                if !more {
+                    // Ended: its thread exited (`ECANCELED`), the kernel
+                    // could not post a completion, or it failed. Submitted
+                    // again while registered (`register` refused what
+                    // cannot be polled, so this does not loop).
+                    events.resubmit.push(token);
                 }
                 false
             }
@@ -247,38 +299,23 @@ impl Backend for Uring {
 
     fn new() -> io::Result<Uring> {
         probe::check().map_err(|reason| io::Error::new(io::ErrorKind::Unsupported, reason))?;
-        // COOP_TASKRUN: the kernel runs a thread's completion work when it
-        // next enters the kernel (the driving thread does each turn), waking
-        // it if it sleeps, instead of interrupting it at once; TASKRUN_FLAG
-        // marks the ring when such work waits, so the next wait collects it.
-        // Measured: the interrupt per event doubled the server's CPU per
-        // message in `bench echo`.
+        // COOP_TASKRUN and TASKRUN_FLAG: see the module's docs.
         let ring = IoUring::builder()
             .setup_cqsize(CQ_ENTRIES)
             .setup_coop_taskrun()
             .setup_taskrun_flag()
             .build(SQ_ENTRIES)?;
-        let wake_fd = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
-        let uring = Uring {
+        Ok(Uring {
             ring,
             sq: Mutex::new(Registered::default()),
-            wake_fd,
             wake_pending: AtomicBool::new(false),
-        };
-        {
-            // Queued for the first driving thread, like every poll made
-            // before one drives.
-            let mut registered = lock(&uring.sq);
-            let fd = uring.wake_fd.as_raw_fd();
-            registered.by_token.insert(WAKE_TOKEN, fd);
-            registered.queued.push((fd, WAKE_TOKEN, true));
-        }
-        Ok(uring)
+        })
     }
 
     fn events(capacity: usize) -> Events {
         Events {
             ready: Vec::with_capacity(capacity.max(1)),
+            backlog: VecDeque::new(),
             capacity: capacity.max(1),
             resubmit: Vec::new(),
         }
@@ -313,31 +350,25 @@ impl Backend for Uring {
             return;
         };
         registered.by_token.remove(&token);
-        // A queued poll never reaches the kernel; if the multishot poll was
-        // still queued, nothing is on the ring to cancel.
-        let mut was_queued = false;
-        registered.queued.retain(|&(fd, user_data, _)| {
-            let ours = fd == raw;
-            was_queued |= ours && user_data == token;
-            !ours
-        });
-        if was_queued {
-            return;
-        }
+        // A queued poll never reaches the kernel.
+        registered.queued.retain(|&(fd, _, _)| fd != raw);
         // Every request on the descriptor (the multishot poll, a pending
-        // rearm) ends now, so none holds the file open after the close.
+        // rearm) ends, so none keeps the file open after the close (see the
+        // module's docs for when the kernel lets go of it).
         let cancel = opcode::AsyncCancel2::new(types::CancelBuilder::fd(types::Fd(raw)).all())
             .build()
             .user_data(CANCEL_TOKEN);
-        let _ = self.submit(&mut registered, &[cancel]);
+        if self.submit(&mut registered, &[cancel]).is_ok() {
+            // Written; make sure it is submitted before the fd is closed
+            // (a cancel by fd after the close would miss, or hit the next
+            // owner of the number).
+            let _ = self.enter();
+        }
     }
 
     fn wake(&self) {
-        if !self.wake_pending.swap(true, SeqCst) {
-            // Never drained: the poll reports each write's wake-up (it is
-            // edge-triggered), and a u64 counter of single wakes does not
-            // overflow.
-            let _ = rustix::io::write(&self.wake_fd, &1u64.to_ne_bytes());
+        if !self.wake_pending.load(SeqCst) {
+            self.wake_locked(&mut lock(&self.sq));
         }
     }
 
@@ -348,8 +379,8 @@ impl Backend for Uring {
         events.resubmit.clear();
         // SAFETY: only the thread in `wait` reads the completion queue, and
         // the driver lets one thread at a time wait.
-        let waiting = unsafe { self.ring.completion_shared() }.is_empty();
-        if waiting {
+        let nothing = unsafe { self.ring.completion_shared() }.is_empty();
+        if nothing && events.backlog.is_empty() {
             let submitter = self.ring.submitter();
             let entered = match timeout {
                 None => submitter.submit_and_wait(1),
@@ -360,25 +391,31 @@ impl Backend for Uring {
                 }
             };
             if let Err(e) = entered {
-                // Timed out, interrupted by a signal (nothing ready then), or
-                // completions to reap first: none of them an error.
-                if !matches!(
-                    e.raw_os_error(),
-                    Some(libc::ETIME | libc::EINTR | libc::EBUSY)
-                ) {
+                // Timed out, interrupted by a signal (nothing ready then),
+                // completions to reap first, or short of memory for a
+                // moment: none of them an error.
+                let transient = [
+                    libc::ETIME,
+                    libc::EINTR,
+                    libc::EBUSY,
+                    libc::EAGAIN,
+                    libc::ENOMEM,
+                ];
+                if !e
+                    .raw_os_error()
+                    .is_some_and(|code| transient.contains(&code))
+                {
                     return Err(e);
                 }
             }
         }
         let mut woken = false;
         {
-            // SAFETY: as above.
-            let mut cq = unsafe { self.ring.completion_shared() };
-            // More than `capacity` completions wait for the next turn (which
-            // then does not block).
-            while events.ready.len() < events.capacity {
-                let Some(entry) = cq.next() else { break };
-                woken |= self.reap_one(&entry, events);
+            // SAFETY: only the thread in `wait` reads the completion queue,
+            // and the driver lets one thread at a time wait.
+            let cq = unsafe { self.ring.completion_shared() };
+            for entry in cq {
+                woken |= Uring::reap_one(&entry, events);
             }
         }
         if woken {
@@ -387,6 +424,8 @@ impl Backend for Uring {
             // loop's next look at its queues.
             self.wake_pending.swap(false, SeqCst);
         }
+        let n = events.backlog.len().min(events.capacity);
+        events.ready.extend(events.backlog.drain(..n));
         if !events.resubmit.is_empty() {
             // Now, not at the next turn's start: a poll the kernel ended
             // must not miss an edge in between.
@@ -401,16 +440,26 @@ impl Backend for Uring {
     }
 }
 
-/// epoll refuses what it cannot poll (regular files, directories) with
-/// `EPERM`; a ring would accept them and report them ready at once. The
-/// same error keeps both backends alike.
+/// epoll refuses what it cannot poll with `EPERM`; a ring would take it and
+/// report it ready once. Sockets and pipes are pollable; anything else gets
+/// epoll's own answer from a scratch epoll instance, so both backends
+/// accept and refuse the same files.
 fn refuse_unpollable(fd: BorrowedFd<'_>) -> io::Result<()> {
+    use rustix::event::epoll;
+    use rustix::fs::FileType;
     let stat = rustix::fs::fstat(fd)?;
-    match rustix::fs::FileType::from_raw_mode(stat.st_mode) {
-        rustix::fs::FileType::RegularFile | rustix::fs::FileType::Directory => {
-            Err(io::Error::from_raw_os_error(libc::EPERM))
+    match FileType::from_raw_mode(stat.st_mode) {
+        FileType::Socket | FileType::Fifo => Ok(()),
+        _ => {
+            let scratch = epoll::create(epoll::CreateFlags::CLOEXEC)?;
+            epoll::add(
+                &scratch,
+                fd,
+                epoll::EventData::new_u64(0),
+                epoll::EventFlags::IN,
+            )?;
+            Ok(())
         }
-        _ => Ok(()),
     }
 }
 
@@ -456,8 +505,13 @@ mod tests {
         // armed; then a wake ends a blocking wait.
         uring.wait(&mut events, Some(Duration::ZERO)).unwrap();
         uring.wake();
-        uring.wake(); // coalesced: one write
-        assert_eq!(uring.wait(&mut events, None).unwrap(), (0, true));
+        uring.wake(); // coalesced: one NOP
+        assert_eq!(
+            uring
+                .wait(&mut events, Some(Duration::from_secs(5)))
+                .unwrap(),
+            (0, true)
+        );
         // Nothing more: the next wait times out.
         assert_eq!(
             uring
@@ -516,6 +570,51 @@ mod tests {
         let mut buf = [0u8; 1];
         b.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         assert_eq!(b.read(&mut buf).unwrap(), 0, "the peer reads end-of-file");
+    }
+
+    #[test]
+    fn a_flood_of_edges_past_the_completion_queue_loses_no_later_edge() {
+        // More edges than the completion queue holds arrive while nobody
+        // reaps; the kernel may end the multishot poll when it cannot post
+        // one. The next edge after the flood must still be reported.
+        let Some(uring) = uring() else { return };
+        let mut events = Uring::events(64);
+        let (a, mut b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        uring.wait(&mut events, Some(Duration::ZERO)).unwrap(); // now the driver
+        uring.register(a.as_fd(), 9).unwrap();
+        let mut byte = [0u8; 1];
+        for _ in 0..(CQ_ENTRIES as usize + 1_000) {
+            b.write_all(b"x").unwrap();
+            (&a).read_exact(&mut byte).unwrap();
+        }
+        // Take everything the flood left, turn by turn.
+        while uring
+            .wait(&mut events, Some(Duration::from_millis(50)))
+            .unwrap()
+            .0
+            > 0
+        {}
+        b.write_all(b"y").unwrap();
+        let seen = wait_for(&uring, &mut events);
+        assert!(
+            seen.iter().any(|(t, r)| *t == 9 && r.is_readable()),
+            "the edge after the flood: {seen:?}"
+        );
+        uring.deregister(a.as_fd());
+    }
+
+    #[test]
+    fn what_epoll_refuses_is_refused_and_what_it_takes_is_taken() {
+        let Some(uring) = uring() else { return };
+        // /dev/null has no poll: epoll refuses it, so must the ring.
+        let null = std::fs::File::open("/dev/null").unwrap();
+        let err = uring.register(null.as_fd(), 2).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EPERM));
+        // A pipe is taken.
+        let (rx, _tx) = rustix::pipe::pipe().unwrap();
+        uring.register(rx.as_fd(), 3).unwrap();
+        uring.deregister(rx.as_fd());
     }
 
     #[test]

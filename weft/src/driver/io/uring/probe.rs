@@ -11,7 +11,7 @@
 use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use io_uring::{cqueue, opcode, types, IoUring, Probe};
 
@@ -21,26 +21,37 @@ pub(crate) fn check() -> Result<(), String> {
     RESULT.get_or_init(run).clone()
 }
 
+/// A ring with the backend's setup flags; a signal's interruption is tried
+/// again (one stray signal must not turn io_uring off for the process).
+fn setup() -> std::io::Result<IoUring> {
+    loop {
+        match IoUring::builder()
+            .setup_coop_taskrun()
+            .setup_taskrun_flag()
+            .build(8)
+        {
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+            other => return other,
+        }
+    }
+}
+
 fn run() -> Result<(), String> {
     // The setup flags the backend uses (COOP_TASKRUN, TASKRUN_FLAG: 5.19).
-    let ring = IoUring::builder()
-        .setup_coop_taskrun()
-        .setup_taskrun_flag()
-        .build(8)
-        .map_err(|e| match e.raw_os_error() {
-            Some(libc::ENOSYS) => "the kernel has no io_uring (ENOSYS)".to_string(),
-            Some(libc::EPERM) => {
-                "io_uring is not permitted here (EPERM: kernel.io_uring_disabled, or a seccomp \
+    let ring = setup().map_err(|e| match e.raw_os_error() {
+        Some(libc::ENOSYS) => "the kernel has no io_uring (ENOSYS)".to_string(),
+        Some(libc::EPERM) => {
+            "io_uring is not permitted here (EPERM: kernel.io_uring_disabled, or a seccomp \
              filter)"
-                    .to_string()
-            }
-            Some(libc::EINVAL) => {
-                "the kernel's io_uring refuses IORING_SETUP_COOP_TASKRUN (Linux 5.19 or later is \
+                .to_string()
+        }
+        Some(libc::EINVAL) => {
+            "the kernel's io_uring refuses IORING_SETUP_COOP_TASKRUN (Linux 5.19 or later is \
              needed)"
-                    .to_string()
-            }
-            _ => format!("setting up an io_uring failed: {e}"),
-        })?;
+                .to_string()
+        }
+        _ => format!("setting up an io_uring failed: {e}"),
+    })?;
     let params = ring.params();
     if !params.is_feature_nodrop() || !params.is_feature_ext_arg() {
         return Err(
@@ -56,6 +67,7 @@ fn run() -> Result<(), String> {
     for (code, name) in [
         (opcode::PollAdd::CODE, "POLL_ADD"),
         (opcode::AsyncCancel::CODE, "ASYNC_CANCEL"),
+        (opcode::Nop::CODE, "NOP"),
     ] {
         if !probe.is_supported(code) {
             return Err(format!("the kernel's io_uring lacks the {name} opcode"));
@@ -77,15 +89,9 @@ fn multishot_poll(mut ring: IoUring) -> Result<(), String> {
         .user_data(1);
     // SAFETY: a poll entry points at no memory of ours.
     unsafe { ring.submission().push(&poll) }.map_err(|e| fail("submission", &e))?;
-    let ts = types::Timespec::from(Duration::from_secs(1));
-    let args = types::SubmitArgs::new().timespec(&ts);
     for round in 0..2 {
         b.write_all(b"x").map_err(|e| fail("socket pair", &e))?;
-        match ring.submitter().submit_with_args(1, &args) {
-            Ok(_) => {}
-            Err(e) if e.raw_os_error() == Some(libc::ETIME) => {}
-            Err(e) => return Err(fail("wait", &e)),
-        }
+        wait_one(&ring).map_err(|e| fail("wait", &e))?;
         let entry = ring.completion().next();
         match entry {
             Some(e) if e.user_data() == 1 && e.result() > 0 && cqueue::more(e.flags()) => {}
@@ -109,19 +115,42 @@ fn multishot_poll(mut ring: IoUring) -> Result<(), String> {
         .user_data(2);
     // SAFETY: a cancel entry points at no memory of ours.
     unsafe { ring.submission().push(&cancel) }.map_err(|e| fail("submission", &e))?;
-    ring.submitter()
-        .submit_and_wait(2)
-        .map_err(|e| fail("cancel", &e))?;
-    for entry in ring.completion() {
-        if entry.user_data() == 2 && entry.result() < 0 {
-            return Err(format!(
-                "io_uring cannot cancel by descriptor (result {}; Linux 5.19 or later is \
-                 needed)",
-                entry.result()
-            ));
+    // The cancel's own completion, within a bound (a kernel that refuses
+    // the flags answers it at once, but leaves the poll armed and silent).
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        wait_one(&ring).map_err(|e| fail("wait", &e))?;
+        for entry in ring.completion() {
+            if entry.user_data() == 2 {
+                return match entry.result() {
+                    res if res < 0 => Err(format!(
+                        "io_uring cannot cancel by descriptor (result {res}; Linux 5.19 or \
+                         later is needed)"
+                    )),
+                    _ => Ok(()),
+                };
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err("io_uring's cancel by descriptor did not complete within 2 s".into());
         }
     }
-    Ok(())
+}
+
+/// Submits what is queued and waits up to a second for a completion; a
+/// signal's interruption is tried again, a timeout is no error (the caller
+/// looks at what arrived).
+fn wait_one(ring: &IoUring) -> std::io::Result<()> {
+    let ts = types::Timespec::from(Duration::from_secs(1));
+    let args = types::SubmitArgs::new().timespec(&ts);
+    loop {
+        match ring.submitter().submit_with_args(1, &args) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::ETIME) => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 #[cfg(test)]
