@@ -29,6 +29,7 @@ use std::sync::atomic::Ordering::{Acquire, Release};
 use std::sync::Arc;
 use std::time::Duration;
 
+use backend::Backend;
 pub(crate) use ready::Ready;
 pub(crate) use registration::{Direction, Registration};
 pub use selector::IoDriver;
@@ -113,16 +114,33 @@ impl IoCore {
     pub(crate) fn turn(&mut self, timeout: Option<Duration>) -> io::Result<(usize, bool)> {
         self.tick = self.tick.wrapping_add(1);
         self.shared.turns.bump();
-        let (ready, unparked) = self.shared.selector.wait(&mut self.events, timeout)?;
-        let (shared, tick) = (&self.shared, self.tick);
-        // A waker that panics is reported and the rest of the batch is
-        // still dispatched: with edge-triggered readiness a skipped event
-        // never comes again.
-        Selector::for_each_ready(&self.events, |(token, ready)| {
-            shared.dispatch(token, ready, tick);
-        });
-        Ok((ready, unparked))
+        let (shared, tick) = (&*self.shared, self.tick);
+        // One `match` per turn; inside, the turn is the backend's own code.
+        match (&shared.selector, &mut self.events) {
+            (Selector::Epoll(b), Events::Epoll(e)) => turn_on(b, e, shared, tick, timeout),
+            (Selector::Uring(b), Events::Uring(e)) => turn_on(b, e, shared, tick, timeout),
+            _ => unreachable!("weft: an event buffer of the other backend"),
+        }
     }
+}
+
+/// One turn on backend `B`: wait, then record the readiness and wake.
+#[inline(always)]
+fn turn_on<B: Backend>(
+    backend: &B,
+    events: &mut B::Events,
+    shared: &IoShared,
+    tick: u32,
+    timeout: Option<Duration>,
+) -> io::Result<(usize, bool)> {
+    let (ready, unparked) = backend.wait(events, timeout)?;
+    // A waker that panics is reported and the rest of the batch is still
+    // dispatched: with edge-triggered readiness a skipped event never comes
+    // again.
+    crate::driver::each_contained(B::ready_events(events), |(token, ready)| {
+        shared.dispatch(token, ready, tick);
+    });
+    Ok((ready, unparked))
 }
 
 impl Drop for IoCore {
