@@ -33,22 +33,26 @@ use crate::procstat;
 pub enum HttpImpl {
     Weft,
     WeftMt,
+    /// weft's current-thread runtime on the io_uring I/O driver.
+    WeftUring,
     Tokio,
     TokioMt,
 }
 
 impl HttpImpl {
-    const ALL: [HttpImpl; 4] = [
+    const ALL: [HttpImpl; 5] = [
         HttpImpl::Weft,
         HttpImpl::Tokio,
         HttpImpl::WeftMt,
         HttpImpl::TokioMt,
+        HttpImpl::WeftUring,
     ];
 
     pub fn name(self) -> &'static str {
         match self {
             HttpImpl::Weft => "weft",
             HttpImpl::WeftMt => "weft-mt",
+            HttpImpl::WeftUring => "weft-uring",
             HttpImpl::Tokio => "tokio",
             HttpImpl::TokioMt => "tokio-mt",
         }
@@ -58,7 +62,9 @@ impl HttpImpl {
         HttpImpl::ALL
             .into_iter()
             .find(|i| i.name() == s)
-            .ok_or_else(|| format!("unknown http server {s:?} (weft, weft-mt, tokio, tokio-mt)"))
+            .ok_or_else(|| {
+                format!("unknown http server {s:?} (weft, weft-mt, weft-uring, tokio, tokio-mt)")
+            })
     }
 }
 
@@ -71,13 +77,15 @@ async fn hello(_: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>
 /// Runs one server until killed (the `serve-http` subcommand).
 pub fn serve(which: HttpImpl, addr: SocketAddr) -> io::Result<()> {
     match which {
-        HttpImpl::Weft | HttpImpl::WeftMt => {
-            let rt = if which == HttpImpl::WeftMt {
-                weft::runtime::Builder::new_multi_thread()
+        HttpImpl::Weft | HttpImpl::WeftMt | HttpImpl::WeftUring => {
+            let rt = match which {
+                HttpImpl::WeftMt => weft::runtime::Builder::new_multi_thread()
                     .worker_threads(1)
-                    .build()?
-            } else {
-                weft::runtime::Builder::new_current_thread().build()?
+                    .build()?,
+                HttpImpl::WeftUring => weft::runtime::Builder::new_current_thread()
+                    .io_driver(weft::runtime::IoDriver::Uring)
+                    .build()?,
+                _ => weft::runtime::Builder::new_current_thread().build()?,
             };
             rt.block_on(async {
                 let listener = weft::net::TcpListener::bind(addr).await?;
@@ -239,7 +247,7 @@ pub fn run(rounds: usize, secs: u32, conns: u32) -> io::Result<()> {
     }
     let exe = std::env::current_exe()?;
     let pin = plan_pinning().map(|p| (p.server_cpu, p.client_cpu));
-    println!("http: {rounds} rounds x [weft, tokio, weft-mt, tokio-mt], wrk -t1 -c{conns} -d{secs}s --latency");
+    println!("http: {rounds} rounds x [weft, tokio, weft-mt, tokio-mt, weft-uring], wrk -t1 -c{conns} -d{secs}s --latency");
     let mut runs: Vec<(HttpImpl, Vec<Run>)> =
         HttpImpl::ALL.iter().map(|&i| (i, Vec::new())).collect();
     for round in 0..rounds {
@@ -294,6 +302,8 @@ pub fn run(rounds: usize, secs: u32, conns: u32) -> io::Result<()> {
     for (ours, theirs, label) in [
         (HttpImpl::Weft, HttpImpl::Tokio, "weft/tokio"),
         (HttpImpl::WeftMt, HttpImpl::TokioMt, "weft-mt/tokio-mt"),
+        (HttpImpl::WeftUring, HttpImpl::Tokio, "weft-uring/tokio"),
+        (HttpImpl::WeftUring, HttpImpl::Weft, "weft-uring/weft"),
     ] {
         let (a, b) = (med(ours), med(theirs));
         println!("RESULT http {label} {:.3}", a.req_per_sec / b.req_per_sec);

@@ -256,7 +256,9 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
                 http::HttpImpl::parse(which)?,
                 parse_value("<addr>", addr)?,
             )),
-            _ => Err("usage: bench serve-http <weft|weft-mt|tokio|tokio-mt> <addr>".into()),
+            _ => Err(
+                "usage: bench serve-http <weft|weft-mt|weft-uring|tokio|tokio-mt> <addr>".into(),
+            ),
         },
         "serve-echo" => match rest {
             [which, addr] => Ok(Command::ServeEcho(which.parse()?, addr.parse()?)),
