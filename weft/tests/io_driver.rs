@@ -6,7 +6,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::within;
 use weft::io::{AsyncReadExt, AsyncWriteExt};
@@ -153,7 +153,7 @@ fn auto_falls_back_to_epoll_when_io_uring_is_refused_and_says_why() {
     if std::env::var_os(CHILD).is_some() {
         return child_with_io_uring_refused();
     }
-    let mut child = Command::new(std::env::current_exe().unwrap())
+    let child = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
             "auto_falls_back_to_epoll_when_io_uring_is_refused_and_says_why",
@@ -166,17 +166,24 @@ fn auto_falls_back_to_epoll_when_io_uring_is_refused_and_says_why() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Bounded: a child that hangs is killed and fails the test.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the child did not finish within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(10));
+    // Bounded: a child that hangs is killed (which ends its output) and
+    // fails the test. Its output is read as it comes, so a full pipe
+    // cannot stall it.
+    let pid = child.id() as libc::pid_t;
+    let (done, exited) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let out = child.wait_with_output();
+        let _ = done.send(());
+        out
+    });
+    if exited.recv_timeout(Duration::from_secs(60)).is_err() {
+        // SAFETY: `kill` takes integers; `pid` is our child, not yet
+        // reaped (its reader thread is still waiting on it).
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        let _ = reader.join();
+        panic!("the child did not finish within 60 s");
     }
-    let out = child.wait_with_output().unwrap();
+    let out = reader.join().unwrap().unwrap();
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),

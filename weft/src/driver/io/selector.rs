@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use super::backend::Backend;
 use super::epoll::{self, Epoll};
-use super::uring::{self, probe, Uring};
+use super::uring::{self, Uring};
 
 /// The I/O driver backend a runtime polls its sockets, pipes and other
 /// descriptors with. Every public type behaves the same on each.
@@ -95,17 +95,17 @@ impl Selector {
         match choice {
             IoDriver::Epoll => Ok(Selector::Epoll(Epoll::new()?)),
             IoDriver::Uring => Ok(Selector::Uring(Uring::new()?)),
-            IoDriver::Auto => {
-                match probe::check().and_then(|()| Uring::new().map_err(|e| e.to_string())) {
-                    Ok(uring) => Ok(Selector::Uring(uring)),
-                    Err(reason) => {
-                        if !FELL_BACK.swap(true, Relaxed) {
-                            eprintln!("weft: io_uring unavailable, using epoll: {reason}");
-                        }
-                        Ok(Selector::Epoll(Epoll::new()?))
+            // `Uring::new` runs the probe; its error is the probe's reason
+            // (or the ring's own setup error).
+            IoDriver::Auto => match Uring::new() {
+                Ok(uring) => Ok(Selector::Uring(uring)),
+                Err(reason) => {
+                    if !FELL_BACK.swap(true, Relaxed) {
+                        eprintln!("weft: io_uring unavailable, using epoll: {reason}");
                     }
+                    Ok(Selector::Epoll(Epoll::new()?))
                 }
-            }
+            },
         }
     }
 
