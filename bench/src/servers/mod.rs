@@ -9,6 +9,7 @@
 pub mod coro_echo;
 pub mod may_echo;
 pub mod raw_echo;
+pub mod raw_uring_echo;
 pub mod tokio_echo;
 pub mod weft_echo;
 
@@ -61,6 +62,9 @@ pub enum ServerImpl {
     Tokio,
     /// Hand-written edge-triggered epoll loop: the floor.
     Raw,
+    /// Hand-written io_uring loop in one of its shapes: the ring's floor
+    /// (`raw-uring` is the cheapest shape; the others are named by theirs).
+    RawUring(raw_uring_echo::Mode),
     /// weft, multi-thread runtime with one worker.
     WeftMt,
     /// weft, current-thread runtime, on the io_uring I/O driver.
@@ -81,11 +85,19 @@ impl ServerImpl {
     /// The default set, in the default order.
     pub const ALL: [ServerImpl; 3] = [ServerImpl::Weft, ServerImpl::Tokio, ServerImpl::Raw];
     /// Every implementation `--peers` may name.
-    pub const KNOWN: [ServerImpl; 10] = [
+    pub const KNOWN: [ServerImpl; 18] = [
         ServerImpl::Weft,
         ServerImpl::WeftUring,
         ServerImpl::Tokio,
         ServerImpl::Raw,
+        ServerImpl::RawUring(raw_uring_echo::MODES[0].1),
+        ServerImpl::RawUring(raw_uring_echo::MODES[1].1),
+        ServerImpl::RawUring(raw_uring_echo::MODES[2].1),
+        ServerImpl::RawUring(raw_uring_echo::MODES[3].1),
+        ServerImpl::RawUring(raw_uring_echo::MODES[4].1),
+        ServerImpl::RawUring(raw_uring_echo::MODES[5].1),
+        ServerImpl::RawUring(raw_uring_echo::MODES[6].1),
+        ServerImpl::RawUring(raw_uring_echo::MODES[7].1),
         ServerImpl::WeftMt,
         ServerImpl::TokioMt,
         ServerImpl::WeftUnix,
@@ -102,6 +114,7 @@ impl ServerImpl {
             ServerImpl::Raw => "raw",
             ServerImpl::WeftMt => "weft-mt",
             ServerImpl::WeftUring => "weft-uring",
+            ServerImpl::RawUring(mode) => mode.name(),
             ServerImpl::TokioMt => "tokio-mt",
             ServerImpl::WeftUnix => "weft-unix",
             ServerImpl::TokioUnix => "tokio-unix",
@@ -149,7 +162,7 @@ impl FromStr for ServerImpl {
             .find(|i| i.name() == s)
             .ok_or_else(|| {
                 format!(
-                    "unknown server impl {s:?} (expected weft, weft-uring, tokio, raw, weft-mt, tokio-mt, weft-unix, tokio-unix, weft-coro or may)"
+                    "unknown server impl {s:?} (expected weft, weft-uring, tokio, raw, raw-uring, raw-uring-<recv>-<send>-<taskrun> (ms|one, sqe|call, defer|coop; the floor's own shape is named raw-uring), weft-mt, tokio-mt, weft-unix, tokio-unix, weft-coro or may)"
                 )
             })
     }
@@ -165,6 +178,7 @@ pub fn serve(which: ServerImpl, endpoint: Endpoint) -> io::Result<()> {
     };
     match (which, endpoint.clone()) {
         (ServerImpl::Raw, Endpoint::Tcp(addr)) => raw_echo::serve(addr),
+        (ServerImpl::RawUring(mode), Endpoint::Tcp(addr)) => raw_uring_echo::serve(addr, mode),
         (ServerImpl::Tokio, Endpoint::Tcp(addr)) => tokio_echo::serve(addr, false),
         (ServerImpl::Weft, Endpoint::Tcp(addr)) => weft_echo::serve(addr, false),
         (ServerImpl::WeftUring, Endpoint::Tcp(addr)) => weft_echo::serve_uring(addr),
