@@ -36,6 +36,9 @@ pub(crate) struct Config {
     pub(crate) events_per_tick: usize,
     /// The backend asked for (`Builder::io_driver`, `WEFT_IO_DRIVER`).
     pub(crate) io_driver: io::IoDriver,
+    /// One thread drives the loop, mostly the same one (a current-thread
+    /// runtime): the io_uring backend takes a ring that thread owns.
+    pub(crate) one_thread: bool,
     pub(crate) runtime_id: NonZeroU64,
     pub(crate) runtime_name: Option<Arc<str>>,
     /// `Builder::start_paused`.
@@ -121,7 +124,7 @@ const MAX_UNCHECKED_YIELDS: u32 = 8;
 
 impl Driver {
     pub(crate) fn new(config: Config) -> std::io::Result<Driver> {
-        let io = IoCore::new(config.events_per_tick, config.io_driver)?;
+        let io = IoCore::new(config.events_per_tick, config.io_driver, config.one_thread)?;
         let unpark: Arc<dyn time::Unpark> = Arc::clone(io.shared()) as Arc<IoShared>;
         #[cfg(not(feature = "test-util"))]
         let time = TimeShared::new(unpark);

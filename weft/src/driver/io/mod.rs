@@ -85,10 +85,15 @@ pub(crate) struct IoCore {
 
 impl IoCore {
     /// A driver on the backend `choice` asks for, fetching up to
-    /// `events_per_turn` (at least 1) events per wait.
-    pub(crate) fn new(events_per_turn: usize, choice: IoDriver) -> io::Result<IoCore> {
+    /// `events_per_turn` (at least 1) events per wait; `one_thread`: one
+    /// thread drives it, mostly the same one (see `Selector::new`).
+    pub(crate) fn new(
+        events_per_turn: usize,
+        choice: IoDriver,
+        one_thread: bool,
+    ) -> io::Result<IoCore> {
         debug_assert!(events_per_turn > 0, "the builder rejects 0");
-        let selector = Selector::new(choice)?;
+        let selector = Selector::new(choice, one_thread)?;
         let events = selector.events(events_per_turn);
         let shared = Arc::new(IoShared {
             selector,
@@ -262,7 +267,7 @@ mod tests {
 
     #[test]
     fn stale_event_for_a_reused_slot_wakes_nobody() {
-        let driver = IoCore::new(DEFAULT_EVENTS_PER_TURN, IoDriver::Epoll).unwrap();
+        let driver = IoCore::new(DEFAULT_EVENTS_PER_TURN, IoDriver::Epoll, true).unwrap();
         let shared = Arc::clone(driver.shared());
         let (a, _a_peer) = std::os::unix::net::UnixStream::pair().unwrap();
         let old = shared.register(&a).unwrap();

@@ -46,15 +46,21 @@ pub enum IoDriver {
     /// io_uring: descriptors are polled by multishot poll requests on a
     /// ring, with the same readiness (edge-triggered) as epoll gives, so the
     /// types above behave as they do on epoll, with one difference: closing
-    /// a socket lets go of it once the thread that armed its poll next
-    /// enters the kernel, so the peer's end-of-file (or a port free to bind
-    /// again) can lag the `drop` by microseconds (immediate on epoll). Needs
-    /// Linux 5.19 or later with io_uring allowed (not switched off by
-    /// `kernel.io_uring_disabled` or refused by a seccomp filter); without
-    /// it, building the runtime fails with `Unsupported`, saying why.
+    /// a socket may let go of it a little after the `drop`, so the peer's
+    /// end-of-file (or a port free to bind again) can lag by microseconds
+    /// (immediate on epoll). On a current-thread runtime the ring belongs
+    /// to the thread that drives it (`SINGLE_ISSUER | DEFER_TASKRUN` where
+    /// the kernel has them, Linux 6.1): a close on that thread is immediate,
+    /// one on another thread happens at the loop's next turn. On a
+    /// multi-thread runtime a close happens once the worker that armed the
+    /// poll next enters the kernel. Needs Linux 5.19 or later with io_uring
+    /// allowed (not switched off by `kernel.io_uring_disabled` or refused by
+    /// a seccomp filter); without it, building the runtime fails with
+    /// `Unsupported`, saying why.
     ///
-    /// Today this is readiness through the ring and costs a little more CPU
-    /// per event than epoll (see BENCHMARKS.md); receiving into buffers the
+    /// Today this is readiness through the ring, at about epoll's CPU per
+    /// event on a current-thread runtime and a little more on a
+    /// multi-thread one (see BENCHMARKS.md); receiving into buffers the
     /// ring provides, where io_uring saves syscalls, is being built on it.
     Uring,
 }
@@ -90,14 +96,22 @@ pub(crate) enum Events {
 static FELL_BACK: AtomicBool = AtomicBool::new(false);
 
 impl Selector {
-    /// The backend `choice` asks for (`Auto`: the best this process can run).
-    pub(crate) fn new(choice: IoDriver) -> io::Result<Selector> {
+    /// The backend `choice` asks for (`Auto`: the best this process can
+    /// run). `one_thread`: one thread drives the loop, mostly the same one
+    /// (a current-thread runtime), so an io_uring ring can be that thread's
+    /// own (`uring::Flavor::Owned`).
+    pub(crate) fn new(choice: IoDriver, one_thread: bool) -> io::Result<Selector> {
+        let flavor = if one_thread {
+            uring::Flavor::Owned
+        } else {
+            uring::Flavor::Shared
+        };
         match choice {
             IoDriver::Epoll => Ok(Selector::Epoll(Epoll::new()?)),
-            IoDriver::Uring => Ok(Selector::Uring(Uring::new()?)),
-            // `Uring::new` runs the probe; its error is the probe's reason
+            IoDriver::Uring => Ok(Selector::Uring(Uring::with_flavor(flavor)?)),
+            // `with_flavor` runs the probe; its error is the probe's reason
             // (or the ring's own setup error).
-            IoDriver::Auto => match Uring::new() {
+            IoDriver::Auto => match Uring::with_flavor(flavor) {
                 Ok(uring) => Ok(Selector::Uring(uring)),
                 Err(reason) => {
                     if !FELL_BACK.swap(true, Relaxed) {

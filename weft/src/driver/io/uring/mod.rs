@@ -7,56 +7,81 @@
 //! slab, `Evented` and everything above see no difference. `rearm` adds a
 //! one-shot poll that reports the current readiness (epoll's
 //! `EPOLL_CTL_MOD`); `deregister` cancels every request on the descriptor
-//! (`ASYNC_CANCEL` by fd) before the caller closes it. A wake is a `NOP`
-//! under [`WAKE_TOKEN`], completed by the waking thread's own submission.
+//! before the caller closes it.
 //!
-//! Who submits. The kernel completes a poll in the context of the thread
-//! that submitted it (its "task work"): a poll owned by a thread that is
-//! not the one waiting on the ring costs a wake-up of that thread per event
-//! (or waits for it, below), and the kernel cancels a thread's requests when
-//! it exits. So polls are submitted by the thread that drives the loop: a
-//! registration or re-arm made on any other thread is queued (under the lock
-//! that guards the submission queue) and the driver woken; its next `wait`
-//! submits the queue before it blocks. The driving thread is the one that
-//! last called `wait`; its own registrations go in at once, one
-//! `io_uring_enter` as epoll's one `epoll_ctl`. A poll that completes
-//! without `IORING_CQE_F_MORE` (its thread exited: `ECANCELED`; or the
-//! kernel could not post a completion) while its descriptor is still
-//! registered is submitted again by the driving thread, and reports the
-//! current readiness, so no edge is lost. (Ending a poll ourselves takes the
-//! descriptor out of the table first, so it is not resubmitted.)
+//! Two flavors of ring ([`Flavor`]), by who drives the loop.
 //!
-//! The ring is set up with `COOP_TASKRUN`: a thread's completion work runs
-//! when it next enters the kernel (the driving thread does, every turn) or,
-//! if it sleeps, when the kernel wakes it for that work; it is never
-//! interrupted for it (measured: the interrupt per event doubled the server
-//! CPU per message of `bench echo`). So a poll owned by a thread that no
-//! longer drives (a multi-thread runtime's worker that drove before, now
-//! running a task) reports when that thread next makes a syscall or takes
-//! a timer tick: microseconds in a busy worker, up to a scheduler tick in
-//! one computing without syscalls. A cancel lets go of the file the same
-//! way: at once when the poll's owner is the cancelling thread or waits on
-//! the ring, else at the owner's next entry into the kernel. So on this
-//! backend a close (the peer's end-of-file, a port free to bind again) may
-//! lag the `drop` by that much, where on epoll it is immediate.
+//! **Owned** (a current-thread runtime: one thread drives, mostly the same
+//! one). The ring is set up `SINGLE_ISSUER | DEFER_TASKRUN`: only its owner
+//! thread submits to it or waits on it, and the kernel runs the ring's
+//! completion work (a poll's wake-up, a cancel) only when the owner enters
+//! the ring asking for completions, so a turn costs one `io_uring_enter`
+//! that submits, runs that work and waits, and nothing interrupts the owner
+//! between turns. The ring is made disabled and the first thread to `wait`
+//! enables it and becomes its owner; a later `wait` from another thread
+//! builds a new ring of its own and arms every registered descriptor on it
+//! (a new poll reports the descriptor's readiness at once, so no edge the
+//! old ring had not reported is lost; closing the old ring ends its
+//! requests). Every other thread queues what it asks for (polls, re-arms,
+//! cancels) under the lock and wakes the owner through an eventfd, whose
+//! multishot poll on the ring completes under [`WAKE_TOKEN`]. The owner's
+//! own registrations wait in the submission queue for its next turn; its
+//! cancels are entered at once together with the ring's completion work,
+//! so a socket closed on the owning thread lets go of its file at once,
+//! even when no turn follows (a runtime no longer driven). One closed on
+//! another thread lets go of it at the owner's next turn.
+//!
+//! **Shared** (a multi-thread runtime, whose workers take turns driving).
+//! The ring is set up `COOP_TASKRUN`, and any thread may submit. The kernel
+//! completes a poll in the context of the thread that submitted it (its
+//! "task work"): a poll owned by a thread that is not the one waiting on
+//! the ring costs a wake-up of that thread per event (or waits for it,
+//! below), and the kernel cancels a thread's requests when it exits. So
+//! polls are submitted by the thread that drives the loop: a registration
+//! or re-arm made on any other thread is queued (under the lock that guards
+//! the submission queue) and the driver woken with a `NOP` the waking
+//! thread submits; its next `wait` submits the queue before it blocks. The
+//! driving thread is the one that last called `wait`; its own registrations
+//! go in at once, one `io_uring_enter` as epoll's one `epoll_ctl`.
+//! `COOP_TASKRUN`: a thread's completion work runs when it next enters the
+//! kernel (the driving thread does, every turn) or, if it sleeps, when the
+//! kernel wakes it for that work; it is never interrupted for it
+//! (measured: the interrupt per event doubled the server CPU per message
+//! of `bench echo`). So a poll owned by a thread that no longer drives (a
+//! worker that drove before, now running a task) reports when that thread
+//! next makes a syscall or takes a timer tick: microseconds in a busy
+//! worker, up to a scheduler tick in one computing without syscalls. A
+//! cancel lets go of the file the same way: at once when the poll's owner
+//! is the cancelling thread or waits on the ring, else at the owner's next
+//! entry into the kernel. So on this flavor a close (the peer's
+//! end-of-file, a port free to bind again) may lag the `drop` by that
+//! much, where on epoll it is immediate.
+//!
+//! In both, a poll that completes without `IORING_CQE_F_MORE` (its thread
+//! exited: `ECANCELED`; or the kernel could not post a completion) while
+//! its descriptor is still registered is submitted again by the driving
+//! thread, and reports the current readiness, so no edge is lost. A
+//! deregistration cancels by `user_data` (the slot's token, which carries
+//! its generation), never by descriptor, so a cancel that runs after the
+//! close cannot reach the next owner of the number.
 //!
 //! Completions are all taken off the ring each turn (into [`Events`]'s
 //! backlog, `max_io_events_per_tick` of them handed out per turn), so the
 //! ring's completion queue never overflows because of our pacing.
 //!
-//! This is readiness through the ring: it costs a little more per event
-//! than epoll (BENCHMARKS.md). Where the ring gains (receives into provided
-//! buffers, a ring per worker, one `io_uring_enter` per turn for
-//! everything) builds on it.
+//! This is readiness through the ring: on the shared flavor it costs a
+//! little more per event than epoll, on the owned one about what epoll
+//! costs (BENCHMARKS.md). Where the ring gains (receives into provided
+//! buffers) builds on it.
 
 pub(crate) mod probe;
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::atomic::{AtomicBool, AtomicUsize};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
@@ -66,8 +91,8 @@ use super::ready::Ready;
 use super::slab::MAX_SLOTS;
 use crate::sys::lock::lock;
 
-/// A wake (`NOP`). Slot tokens never reach it: their index is below the
-/// slab's capacity.
+/// A wake (a `NOP`, or the wake eventfd's poll). Slot tokens never reach
+/// it: their index is below the slab's capacity.
 const WAKE_TOKEN: u64 = u64::MAX;
 /// The `user_data` of cancellations: their own completions are dropped.
 const CANCEL_TOKEN: u64 = u64::MAX - 1;
@@ -93,28 +118,57 @@ const CQ_ENTRIES: u32 = 4096;
 /// `ENOMEM` (short of memory for a moment) is tried again before giving up.
 const SUBMIT_TRIES: usize = 100;
 
+/// Who may use the ring (see the module's docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    /// `COOP_TASKRUN`: any thread may submit; the driving thread submits
+    /// the polls (a multi-thread runtime, whose workers take turns driving).
+    Shared,
+    /// `SINGLE_ISSUER | DEFER_TASKRUN`: only the driving thread enters the
+    /// ring, which it owns; a new driving thread builds a new ring (a
+    /// current-thread runtime).
+    Owned,
+}
+
 /// A ring and its registrations.
 pub(crate) struct Uring {
-    ring: IoUring,
+    flavor: Flavor,
     /// Held while anything is written to the submission queue and
-    /// submitted; the registered descriptors, to resubmit a poll the kernel
-    /// ended.
+    /// submitted; the ring, the registered descriptors (to resubmit a poll
+    /// the kernel ended, or all of them on a new ring).
     sq: Mutex<Registered>,
     /// Set by the first `wake` after the driving thread last saw a wake
     /// complete; later wakes skip the submission until then.
     wake_pending: AtomicBool,
+    /// `Owned`: the eventfd a wake writes to (its multishot poll on the
+    /// ring completes under [`WAKE_TOKEN`]).
+    wake_fd: Option<OwnedFd>,
 }
 
-/// The descriptors with a poll on the ring (or queued for one), both ways
-/// round, and the polls other threads queued for the driving thread.
-#[derive(Default)]
+/// The ring, the descriptors with a poll on it (or queued for one), both
+/// ways round, and the requests other threads queued for the driving
+/// thread.
 struct Registered {
+    /// Replaced (`Owned`) when another thread takes over the driving; the
+    /// driving thread holds a clone while it waits, outside the lock.
+    ring: Arc<IoUring>,
+    /// `Owned`: the ring has had its owner since it was made (enabled).
+    owned: bool,
     by_fd: HashMap<RawFd, u64>,
     by_token: HashMap<u64, RawFd>,
-    /// `(fd, user_data, multishot)` of polls to submit at the next `wait`.
-    queued: Vec<(RawFd, u64, bool)>,
+    /// Requests to submit at the next `wait`.
+    queued: Vec<Queued>,
     /// The thread that last called `wait` ([`this_thread`]; 0: none yet).
     driver: usize,
+}
+
+/// A request another thread asked the driving thread to submit.
+#[derive(Clone, Copy)]
+enum Queued {
+    /// `(fd, user_data, multishot)`.
+    Poll(RawFd, u64, bool),
+    /// Cancel every request under this `user_data`.
+    Cancel(u64),
 }
 
 /// A number for the calling thread, never reused in the process (0: none).
@@ -134,22 +188,80 @@ pub(crate) struct Events {
     resubmit: Vec<u64>,
 }
 
+/// A new ring of `flavor` (`Owned`: disabled until its first driving
+/// thread enables it, so that thread becomes its one issuer).
+fn new_ring(flavor: Flavor, disabled: bool) -> io::Result<IoUring> {
+    let mut builder = IoUring::builder();
+    builder.setup_cqsize(CQ_ENTRIES);
+    match flavor {
+        // COOP_TASKRUN and TASKRUN_FLAG: see the module's docs.
+        Flavor::Shared => builder.setup_coop_taskrun().setup_taskrun_flag(),
+        Flavor::Owned if disabled => builder
+            .setup_single_issuer()
+            .setup_defer_taskrun()
+            .setup_r_disabled(),
+        Flavor::Owned => builder.setup_single_issuer().setup_defer_taskrun(),
+    };
+    builder.build(SQ_ENTRIES)
+}
+
 impl Uring {
-    /// Writes `entries` to the submission queue and submits them. The
-    /// guard proves the caller holds `sq`. An entry written is in the
-    /// kernel's hands even if this `io_uring_enter` fails for a moment: the
-    /// next one (this call's retries, or the driving thread's next wait)
-    /// submits it. Fails only if an entry could not be written at all.
-    fn submit(
+    /// A ring of `flavor` (`Owned` where the kernel takes
+    /// `DEFER_TASKRUN`, else `Shared`), after the probe passed.
+    pub(crate) fn with_flavor(flavor: Flavor) -> io::Result<Uring> {
+        probe::check().map_err(|reason| io::Error::new(io::ErrorKind::Unsupported, reason))?;
+        let flavor = match flavor {
+            Flavor::Owned if probe::defer_taskrun() => Flavor::Owned,
+            _ => Flavor::Shared,
+        };
+        let ring = new_ring(flavor, true)?;
+        let wake_fd = match flavor {
+            Flavor::Shared => None,
+            Flavor::Owned => Some(rustix::event::eventfd(
+                0,
+                rustix::event::EventfdFlags::CLOEXEC | rustix::event::EventfdFlags::NONBLOCK,
+            )?),
+        };
+        Ok(Uring {
+            flavor,
+            sq: Mutex::new(Registered {
+                ring: Arc::new(ring),
+                owned: false,
+                by_fd: HashMap::new(),
+                by_token: HashMap::new(),
+                queued: Vec::new(),
+                driver: 0,
+            }),
+            wake_pending: AtomicBool::new(false),
+            wake_fd,
+        })
+    }
+
+    /// Which flavor of ring this is.
+    #[cfg(test)]
+    pub(crate) fn flavor(&self) -> Flavor {
+        self.flavor
+    }
+
+    /// Writes `entries` to the submission queue; `Shared`, or `now`, also
+    /// submits them (`Owned` otherwise leaves them to the owner's next
+    /// `wait`, which submits and waits in one `io_uring_enter`). The guard
+    /// proves the caller holds `sq` (and, `Owned`, is the ring's owner). An
+    /// entry written is in the kernel's hands even if this `io_uring_enter`
+    /// fails for a moment: the next one submits it. Fails only if an entry
+    /// could not be written at all.
+    fn push(
         &self,
-        _held: &mut MutexGuard<'_, Registered>,
+        held: &mut MutexGuard<'_, Registered>,
         entries: &[squeue::Entry],
+        now: bool,
     ) -> io::Result<()> {
+        let ring = &*held.ring;
         for entry in entries {
             loop {
                 // SAFETY: the submission queue is only touched with `sq`'s
-                // lock held (`_held`), so no other `SubmissionQueue` exists.
-                let mut sq = unsafe { self.ring.submission_shared() };
+                // lock held (`held`), so no other `SubmissionQueue` exists.
+                let mut sq = unsafe { ring.submission_shared() };
                 // SAFETY: the entries pushed here (poll, cancel, nop) point
                 // at no memory of ours: an fd, flags and a `user_data`.
                 if unsafe { sq.push(entry) }.is_ok() {
@@ -157,33 +269,14 @@ impl Uring {
                 }
                 drop(sq);
                 // Full: submit what is there to make room.
-                self.enter()?;
+                enter(ring, false)?;
             }
         }
-        // Written: a failure to enter now is not the caller's error.
-        let _ = self.enter();
+        if now || self.flavor == Flavor::Shared {
+            // Written: a failure to enter now is not the caller's error.
+            let _ = enter(ring, self.flavor == Flavor::Owned);
+        }
         Ok(())
-    }
-
-    /// Submits what the submission queue holds, trying again while the
-    /// kernel is short of memory for a moment.
-    fn enter(&self) -> io::Result<()> {
-        let mut tries = 0;
-        loop {
-            match self.ring.submit() {
-                Ok(_) => return Ok(()),
-                Err(e)
-                    if matches!(
-                        e.raw_os_error(),
-                        Some(libc::EAGAIN | libc::ENOMEM | libc::EINTR)
-                    ) && tries < SUBMIT_TRIES =>
-                {
-                    tries += 1;
-                    std::thread::yield_now();
-                }
-                Err(e) => return Err(e),
-            }
-        }
     }
 
     fn poll(fd: RawFd, user_data: u64, multi: bool) -> squeue::Entry {
@@ -193,63 +286,129 @@ impl Uring {
             .user_data(user_data)
     }
 
-    /// Submits a poll now on the driving thread; queues it for the driving
-    /// thread's next `wait` (and wakes it) on any other.
+    /// Ends every request under `user_data`.
+    fn cancel(user_data: u64) -> squeue::Entry {
+        opcode::AsyncCancel2::new(types::CancelBuilder::user_data(user_data).all())
+            .build()
+            .user_data(CANCEL_TOKEN)
+    }
+
+    fn entry(queued: Queued) -> squeue::Entry {
+        match queued {
+            Queued::Poll(fd, user_data, multi) => Uring::poll(fd, user_data, multi),
+            Queued::Cancel(user_data) => Uring::cancel(user_data),
+        }
+    }
+
+    /// Submits a request now on the driving thread; queues it for the
+    /// driving thread's next `wait` (and wakes it) on any other. (`Shared`
+    /// lets any thread submit a cancel; a poll is the driver's, see the
+    /// module's docs.)
     fn submit_or_queue(
         &self,
         registered: &mut MutexGuard<'_, Registered>,
-        fd: RawFd,
-        user_data: u64,
-        multi: bool,
+        request: Queued,
+        now: bool,
     ) -> io::Result<()> {
-        if registered.driver == this_thread() {
-            return self.submit(registered, &[Uring::poll(fd, user_data, multi)]);
+        let mine = registered.driver == this_thread();
+        let anyone = self.flavor == Flavor::Shared && matches!(request, Queued::Cancel(_));
+        if mine || anyone {
+            return self.push(registered, &[Uring::entry(request)], now);
         }
-        registered.queued.push((fd, user_data, multi));
+        registered.queued.push(request);
         self.wake_locked(registered);
         Ok(())
     }
 
-    /// On the driving thread: submits the polls other threads queued, and
-    /// the polls the kernel ended that are still registered.
-    fn submit_queued(&self, resubmit: &[u64]) {
+    /// On the driving thread: makes this thread the ring's owner (`Owned`:
+    /// enables the ring, or builds a new one and arms every registered
+    /// descriptor on it); then writes the requests other threads queued,
+    /// and the polls the kernel ended that are still registered.
+    ///
+    /// Returns the ring, for the driving thread to wait on.
+    fn submit_queued(&self, resubmit: &[u64]) -> io::Result<Arc<IoUring>> {
         let mut registered = lock(&self.sq);
-        registered.driver = this_thread();
-        if registered.queued.is_empty() && resubmit.is_empty() {
-            return;
+        let me = this_thread();
+        if registered.driver != me {
+            if self.flavor == Flavor::Owned {
+                self.take_ring(&mut registered)?;
+            }
+            registered.driver = me;
         }
-        let mut entries: Vec<squeue::Entry> = registered
-            .queued
-            .iter()
-            .map(|&(fd, user_data, multi)| Uring::poll(fd, user_data, multi))
-            .collect();
-        entries.extend(resubmit.iter().filter_map(|token| {
-            let fd = *registered.by_token.get(token)?;
-            Some(Uring::poll(fd, *token, true))
+        let ring = Arc::clone(&registered.ring);
+        if registered.queued.is_empty() && resubmit.is_empty() {
+            return Ok(ring);
+        }
+        let mut entries: Vec<squeue::Entry> =
+            registered.queued.iter().map(|&q| Uring::entry(q)).collect();
+        entries.extend(resubmit.iter().filter_map(|&token| {
+            let fd = match token {
+                WAKE_TOKEN => self.wake_fd.as_ref()?.as_raw_fd(),
+                token => *registered.by_token.get(&token)?,
+            };
+            Some(Uring::poll(fd, token, true))
         }));
         // Kept queued if not even written (the ring refusing entries): the
         // next wait tries them again.
-        if self.submit(&mut registered, &entries).is_ok() {
+        if self.push(&mut registered, &entries, false).is_ok() {
             registered.queued.clear();
         } else {
             let again: Vec<_> = resubmit
                 .iter()
-                .filter_map(|token| Some((*registered.by_token.get(token)?, *token, true)))
+                .filter_map(|token| {
+                    Some(Queued::Poll(*registered.by_token.get(token)?, *token, true))
+                })
                 .collect();
             registered.queued.extend(again);
         }
+        Ok(ring)
     }
 
-    /// A `NOP` completion under [`WAKE_TOKEN`] ends the driving thread's
-    /// wait; it completes in this thread's own submission, so no other
-    /// thread has to run for it.
+    /// `Owned`, on a thread that is about to drive: enables the ring made
+    /// disabled, or (the driving thread changed) replaces the ring with one
+    /// of this thread's and arms the wake eventfd and every registered
+    /// descriptor on it. A new poll reports the descriptor's readiness at
+    /// once, so nothing the old ring had not reported is lost; the old
+    /// ring's requests end when it is closed.
+    fn take_ring(&self, registered: &mut MutexGuard<'_, Registered>) -> io::Result<()> {
+        if registered.owned {
+            registered.ring = Arc::new(new_ring(Flavor::Owned, false)?);
+        } else {
+            registered.ring.submitter().register_enable_rings()?;
+            registered.owned = true;
+        }
+        // Queued requests were for the old ring: a new ring starts with a
+        // poll on every registered descriptor and nothing to cancel.
+        registered.queued.clear();
+        let mut entries: Vec<squeue::Entry> = registered
+            .by_token
+            .iter()
+            .map(|(&token, &fd)| Uring::poll(fd, token, true))
+            .collect();
+        if let Some(fd) = &self.wake_fd {
+            entries.push(Uring::poll(fd.as_raw_fd(), WAKE_TOKEN, true));
+        }
+        self.push(registered, &entries, false)
+    }
+
+    /// Ends the driving thread's wait: `Shared`, a `NOP` under
+    /// [`WAKE_TOKEN`], completed in this thread's own submission, so no
+    /// other thread has to run for it; `Owned`, a write to the wake
+    /// eventfd, whose poll completes on the ring.
     fn wake_locked(&self, registered: &mut MutexGuard<'_, Registered>) {
-        if !self.wake_pending.swap(true, SeqCst) {
-            let nop = opcode::Nop::new().build().user_data(WAKE_TOKEN);
-            if self.submit(registered, &[nop]).is_err() {
-                // Not written: the next wake tries again.
-                self.wake_pending.store(false, SeqCst);
+        if self.wake_pending.swap(true, SeqCst) {
+            return;
+        }
+        let woke = match &self.wake_fd {
+            Some(fd) => rustix::io::write(fd, &1u64.to_ne_bytes()).is_ok(),
+            None => {
+                let nop = opcode::Nop::new().build().user_data(WAKE_TOKEN);
+                self.push(registered, &[nop], true).is_ok()
             }
+        };
+        if !woke {
+            // Not written: the next wake tries again.
+            self.wake_pending.store(false, SeqCst);
         }
     }
 
@@ -262,7 +421,13 @@ impl Uring {
             cqueue::more(entry.flags()),
         );
         match user_data {
-            WAKE_TOKEN => true,
+            WAKE_TOKEN => {
+                if !more && res != -libc::ECANCELED {
+                    // The wake eventfd's poll ended: armed again.
+                    events.resubmit.push(WAKE_TOKEN);
+                }
+                true
+            }
             CANCEL_TOKEN => false,
             token if token & ONESHOT != 0 => {
                 if res > 0 {
@@ -292,24 +457,92 @@ impl Uring {
             }
         }
     }
+
+    /// Blocks (up to `timeout`; `None`: no limit) for one completion, or,
+    /// with `block` false, only submits (and, `Owned`, runs the ring's
+    /// pending completion work). Timeouts, signals and the kernel being
+    /// short of memory for a moment are no error.
+    fn enter_and_wait(
+        &self,
+        ring: &IoUring,
+        block: bool,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
+        let submitter = ring.submitter();
+        let entered = match (block, timeout) {
+            (false, _) => enter(ring, self.flavor == Flavor::Owned).map(|_| 0),
+            (true, None) => submitter.submit_and_wait(1),
+            (true, Some(timeout)) => {
+                let ts = types::Timespec::from(timeout);
+                let args = types::SubmitArgs::new().timespec(&ts);
+                submitter.submit_with_args(1, &args)
+            }
+        };
+        match entered {
+            Err(e)
+                if !e.raw_os_error().is_some_and(|code| {
+                    [
+                        libc::ETIME,
+                        libc::EINTR,
+                        libc::EBUSY,
+                        libc::EAGAIN,
+                        libc::ENOMEM,
+                    ]
+                    .contains(&code)
+                }) =>
+            {
+                Err(e)
+            }
+            _ => Ok(()),
+        }
+    }
 }
+
+/// Submits what `ring`'s submission queue holds, trying again while the
+/// kernel is short of memory for a moment; `run_work` (`Owned`) also runs
+/// the ring's deferred completion work (`IORING_ENTER_GETEVENTS`, waiting
+/// for nothing), which is what lets go of a cancelled poll's file.
+fn enter(ring: &IoUring, run_work: bool) -> io::Result<()> {
+    let mut tries = 0;
+    loop {
+        let entered = if run_work {
+            // SAFETY: the caller is the one thread that touches this ring's
+            // submission queue (its owner), and reads its length only.
+            let pending = unsafe { ring.submission_shared() }.len() as u32;
+            // SAFETY: `enter` with no argument struct (`arg` is `None`) and
+            // a flag that points at no memory of ours.
+            unsafe {
+                ring.submitter()
+                    .enter::<libc::sigset_t>(pending, 0, IORING_ENTER_GETEVENTS, None)
+            }
+            .map(|_| ())
+        } else {
+            ring.submit().map(|_| ())
+        };
+        match entered {
+            Ok(()) => return Ok(()),
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EAGAIN | libc::ENOMEM | libc::EINTR)
+                ) && tries < SUBMIT_TRIES =>
+            {
+                tries += 1;
+                std::thread::yield_now();
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// `io_uring_enter`'s flag to reap completions (and run deferred work).
+const IORING_ENTER_GETEVENTS: u32 = 1;
 
 impl Backend for Uring {
     type Events = Events;
 
     fn new() -> io::Result<Uring> {
-        probe::check().map_err(|reason| io::Error::new(io::ErrorKind::Unsupported, reason))?;
-        // COOP_TASKRUN and TASKRUN_FLAG: see the module's docs.
-        let ring = IoUring::builder()
-            .setup_cqsize(CQ_ENTRIES)
-            .setup_coop_taskrun()
-            .setup_taskrun_flag()
-            .build(SQ_ENTRIES)?;
-        Ok(Uring {
-            ring,
-            sq: Mutex::new(Registered::default()),
-            wake_pending: AtomicBool::new(false),
-        })
+        Uring::with_flavor(Flavor::Shared)
     }
 
     fn events(capacity: usize) -> Events {
@@ -328,7 +561,7 @@ impl Backend for Uring {
         if registered.by_fd.contains_key(&raw) {
             return Err(io::Error::from_raw_os_error(libc::EEXIST));
         }
-        self.submit_or_queue(&mut registered, raw, token, true)?;
+        self.submit_or_queue(&mut registered, Queued::Poll(raw, token, true), false)?;
         registered.by_fd.insert(raw, token);
         registered.by_token.insert(token, raw);
         Ok(())
@@ -340,7 +573,11 @@ impl Backend for Uring {
         if registered.by_fd.get(&raw) != Some(&token) {
             return Err(io::Error::from_raw_os_error(libc::ENOENT));
         }
-        self.submit_or_queue(&mut registered, raw, token | ONESHOT, false)
+        self.submit_or_queue(
+            &mut registered,
+            Queued::Poll(raw, token | ONESHOT, false),
+            false,
+        )
     }
 
     fn deregister(&self, fd: BorrowedFd<'_>) {
@@ -351,18 +588,18 @@ impl Backend for Uring {
         };
         registered.by_token.remove(&token);
         // A queued poll never reaches the kernel.
-        registered.queued.retain(|&(fd, _, _)| fd != raw);
+        registered.queued.retain(|q| match *q {
+            Queued::Poll(_, user_data, _) => user_data & !ONESHOT != token,
+            Queued::Cancel(_) => true,
+        });
         // Every request on the descriptor (the multishot poll, a pending
         // rearm) ends, so none keeps the file open after the close (see the
-        // module's docs for when the kernel lets go of it).
-        let cancel = opcode::AsyncCancel2::new(types::CancelBuilder::fd(types::Fd(raw)).all())
-            .build()
-            .user_data(CANCEL_TOKEN);
-        if self.submit(&mut registered, &[cancel]).is_ok() {
-            // Written; make sure it is submitted before the fd is closed
-            // (a cancel by fd after the close would miss, or hit the next
-            // owner of the number).
-            let _ = self.enter();
+        // module's docs for when the kernel lets go of it). By `user_data`,
+        // not by descriptor: a cancel that runs after the close cannot hit
+        // the next owner of the number. Submitted now where this thread
+        // may, so the file goes at once.
+        for user_data in [token, token | ONESHOT] {
+            let _ = self.submit_or_queue(&mut registered, Queued::Cancel(user_data), true);
         }
     }
 
@@ -375,45 +612,27 @@ impl Backend for Uring {
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<(usize, bool)> {
         events.ready.clear();
         // Polls other threads queued, and those the last turn found ended.
-        self.submit_queued(&events.resubmit);
+        // This thread is the driver now; the ring stays its own until its
+        // next wait.
+        let ring = self.submit_queued(&events.resubmit)?;
         events.resubmit.clear();
         // SAFETY: only the thread in `wait` reads the completion queue, and
         // the driver lets one thread at a time wait.
-        let nothing = unsafe { self.ring.completion_shared() }.is_empty();
-        if nothing && events.backlog.is_empty() {
-            let submitter = self.ring.submitter();
-            let entered = match timeout {
-                None => submitter.submit_and_wait(1),
-                Some(timeout) => {
-                    let ts = types::Timespec::from(timeout);
-                    let args = types::SubmitArgs::new().timespec(&ts);
-                    submitter.submit_with_args(1, &args)
-                }
-            };
-            if let Err(e) = entered {
-                // Timed out, interrupted by a signal (nothing ready then),
-                // completions to reap first, or short of memory for a
-                // moment: none of them an error.
-                let transient = [
-                    libc::ETIME,
-                    libc::EINTR,
-                    libc::EBUSY,
-                    libc::EAGAIN,
-                    libc::ENOMEM,
-                ];
-                if !e
-                    .raw_os_error()
-                    .is_some_and(|code| transient.contains(&code))
-                {
-                    return Err(e);
-                }
-            }
+        let nothing = unsafe { ring.completion_shared() }.is_empty();
+        let block = nothing && events.backlog.is_empty() && timeout != Some(Duration::ZERO);
+        if block || self.flavor == Flavor::Owned {
+            // `Owned`: one `io_uring_enter` per turn submits, runs the
+            // ring's completion work and waits.
+            self.enter_and_wait(&ring, block, timeout)?;
+        } else {
+            // Submits what other threads' polls left (none waits).
+            let _ = enter(&ring, false);
         }
         let mut woken = false;
         {
             // SAFETY: only the thread in `wait` reads the completion queue,
             // and the driver lets one thread at a time wait.
-            let cq = unsafe { self.ring.completion_shared() };
+            let cq = unsafe { ring.completion_shared() };
             for entry in cq {
                 woken |= Uring::reap_one(&entry, events);
             }
@@ -429,7 +648,7 @@ impl Backend for Uring {
         if !events.resubmit.is_empty() {
             // Now, not at the next turn's start: a poll the kernel ended
             // must not miss an edge in between.
-            self.submit_queued(&events.resubmit);
+            let _ = self.submit_queued(&events.resubmit);
             events.resubmit.clear();
         }
         Ok((events.ready.len(), woken))
@@ -495,6 +714,135 @@ mod tests {
             }
         }
         Vec::new()
+    }
+
+    /// An `Owned` ring, or `None` (printing why) where this kernel has no
+    /// `DEFER_TASKRUN`.
+    fn owned() -> Option<Uring> {
+        let uring = uring()?;
+        drop(uring);
+        match Uring::with_flavor(Flavor::Owned) {
+            Ok(uring) if uring.flavor() == Flavor::Owned => Some(uring),
+            _ => {
+                println!("skipped: this kernel's io_uring has no DEFER_TASKRUN");
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn an_owned_ring_reports_what_was_registered_before_its_first_wait() {
+        let Some(uring) = owned() else { return };
+        let mut events = Uring::events(4);
+        let (a, mut b) = UnixStream::pair().unwrap();
+        uring.register(a.as_fd(), 5).unwrap();
+        b.write_all(b"x").unwrap();
+        let seen = wait_for(&uring, &mut events);
+        assert!(
+            seen.iter().any(|(t, r)| *t == 5 && r.is_readable()),
+            "{seen:?}"
+        );
+        uring.deregister(a.as_fd());
+    }
+
+    #[test]
+    fn an_owned_ring_is_woken_from_another_thread() {
+        let Some(uring) = owned() else { return };
+        let mut events = Uring::events(4);
+        uring.wait(&mut events, Some(Duration::ZERO)).unwrap();
+        std::thread::scope(|scope| {
+            scope.spawn(|| uring.wake());
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            while !uring
+                .wait(&mut events, Some(Duration::from_millis(100)))
+                .unwrap()
+                .1
+            {
+                assert!(std::time::Instant::now() < deadline, "the wake never came");
+            }
+        });
+        // Woken once: the next wait times out.
+        assert_eq!(
+            uring
+                .wait(&mut events, Some(Duration::from_millis(1)))
+                .unwrap(),
+            (0, false)
+        );
+    }
+
+    #[test]
+    fn a_new_driving_thread_takes_a_new_ring_and_loses_no_readiness() {
+        let Some(uring) = owned() else { return };
+        let mut events = Uring::events(4);
+        let (a, mut b) = UnixStream::pair().unwrap();
+        uring.register(a.as_fd(), 6).unwrap();
+        // Driven here first: the write edge.
+        assert!(!wait_for(&uring, &mut events).is_empty());
+        // Data arrives while nobody drives; another thread takes over.
+        b.write_all(b"x").unwrap();
+        let seen = std::thread::scope(|scope| {
+            scope
+                .spawn(|| wait_for(&uring, &mut Uring::events(4)))
+                .join()
+                .unwrap()
+        });
+        assert!(
+            seen.iter().any(|(t, r)| *t == 6 && r.is_readable()),
+            "{seen:?}"
+        );
+        // And back: this thread's ring is new again, and still armed.
+        let _ = uring.wait(&mut events, Some(Duration::ZERO));
+        assert_eq!((&a).read(&mut [0u8; 1]).unwrap(), 1);
+        b.write_all(b"y").unwrap();
+        let seen = wait_for(&uring, &mut events);
+        assert!(
+            seen.iter().any(|(t, r)| *t == 6 && r.is_readable()),
+            "{seen:?}"
+        );
+        uring.deregister(a.as_fd());
+    }
+
+    #[test]
+    fn a_close_on_the_owning_thread_lets_go_of_the_file_at_once() {
+        // Outside any wait: nobody drives the ring afterwards, and the
+        // peer must still see the end-of-file.
+        let Some(uring) = owned() else { return };
+        let mut events = Uring::events(4);
+        let (a, mut b) = UnixStream::pair().unwrap();
+        uring.register(a.as_fd(), 7).unwrap();
+        assert!(!wait_for(&uring, &mut events).is_empty());
+        uring.deregister(a.as_fd());
+        drop(a);
+        b.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(
+            b.read(&mut [0u8; 1]).unwrap(),
+            0,
+            "the peer reads end-of-file"
+        );
+    }
+
+    #[test]
+    fn a_close_on_another_thread_lets_go_of_the_file_at_the_owners_turn() {
+        let Some(uring) = owned() else { return };
+        let mut events = Uring::events(4);
+        let (a, mut b) = UnixStream::pair().unwrap();
+        uring.register(a.as_fd(), 8).unwrap();
+        assert!(!wait_for(&uring, &mut events).is_empty());
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                uring.deregister(a.as_fd());
+                drop(a);
+            });
+            // The owner's turn, woken by the queued cancel.
+            let _ = uring.wait(&mut events, Some(Duration::from_secs(5)));
+        });
+        let _ = uring.wait(&mut events, Some(Duration::ZERO));
+        b.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(
+            b.read(&mut [0u8; 1]).unwrap(),
+            0,
+            "the peer reads end-of-file"
+        );
     }
 
     #[test]

@@ -21,6 +21,23 @@ pub(crate) fn check() -> Result<(), String> {
     RESULT.get_or_init(run).clone()
 }
 
+/// Whether the kernel takes `SINGLE_ISSUER | DEFER_TASKRUN` (Linux 6.1),
+/// asked once per process. Without it a current-thread runtime's ring is
+/// the shared (`COOP_TASKRUN`) kind.
+pub(crate) fn defer_taskrun() -> bool {
+    static RESULT: OnceLock<bool> = OnceLock::new();
+    *RESULT.get_or_init(|| loop {
+        match IoUring::<io_uring::squeue::Entry>::builder()
+            .setup_single_issuer()
+            .setup_defer_taskrun()
+            .build(8)
+        {
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+            other => break other.is_ok(),
+        }
+    })
+}
+
 /// A ring with the backend's setup flags; a signal's interruption is tried
 /// again (one stray signal must not turn io_uring off for the process).
 fn setup() -> std::io::Result<IoUring> {
