@@ -15,8 +15,6 @@ use crate::driver::io::Direction;
 /// Which call receives.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Recv {
-    /// `read(2)` on a byte stream: any number of bytes, 0 at end of stream.
-    Read,
     /// `recv(2)` of one datagram; one longer than the buffer is an error
     /// (see [`super::datagram`]).
     Datagram,
@@ -40,7 +38,6 @@ pub(crate) fn recv<B: BufMut + ?Sized>(
     // which the kernel writes received (initialised) bytes and reads none.
     let dst = unsafe { chunk.as_uninit_slice_mut() };
     let (filled, from) = match how {
-        Recv::Read => (rustix::io::read(fd, dst)?.0.len(), None),
         Recv::Datagram => {
             let ((filled, _), len) = rustix::net::recv(fd, dst, RecvFlags::TRUNC)?;
             (super::datagram::check_truncation(filled.len(), len)?, None)
@@ -83,14 +80,21 @@ pub(crate) fn try_read_buf<T: AsFd, B: BufMut + ?Sized>(
     io: &Evented<T>,
     buf: &mut B,
 ) -> io::Result<usize> {
-    try_recv_buf(io, buf, Recv::Read).map(|(n, _)| n)
+    let chunk = buf.chunk_mut();
+    // SAFETY: the slice goes only to `try_read_uninit`, which writes
+    // received (initialised) bytes into it and reads none.
+    let dst = unsafe { chunk.as_uninit_slice_mut() };
+    let filled = io.try_read_uninit(dst)?;
+    // SAFETY: `try_read_uninit` initialised the first `filled` bytes of the
+    // chunk, as `advance_mut` requires.
+    unsafe { buf.advance_mut(filled) };
+    Ok(filled)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
-    use std::os::unix::net::{UnixDatagram, UnixStream};
+    use std::os::unix::net::UnixDatagram;
 
     #[test]
     fn a_datagram_lands_after_what_the_buffer_held_and_nothing_more_is_claimed() {
@@ -119,21 +123,5 @@ mod tests {
         let err = recv(&b, &mut slice, Recv::Datagram).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         assert_eq!(slice.len(), 8, "not advanced");
-    }
-
-    #[test]
-    fn a_stream_read_fills_bytes_mut_and_eof_is_zero() {
-        let (mut a, b) = UnixStream::pair().unwrap();
-        a.write_all(b"stream").unwrap();
-        let mut bytes = bytes::BytesMut::with_capacity(4);
-        // A full `BytesMut` would grow; this one has room for 4.
-        assert_eq!(recv(&b, &mut bytes, Recv::Read).unwrap().0, 4);
-        assert_eq!(&bytes[..], b"stre");
-        let mut vec = Vec::new(); // no capacity: `chunk_mut` grows it
-        assert_eq!(recv(&b, &mut vec, Recv::Read).unwrap().0, 2);
-        assert_eq!(vec, b"am");
-        drop(a);
-        assert_eq!(recv(&b, &mut vec, Recv::Read).unwrap().0, 0);
-        assert_eq!(vec, b"am");
     }
 }

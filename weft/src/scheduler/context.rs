@@ -225,6 +225,12 @@ pub(crate) fn register<T: AsFd>(io: T) -> io::Result<Evented<T>> {
     Evented::new(io, &current_io()?)
 }
 
+/// [`register`] for a TCP stream, whose reads an io_uring driver may take
+/// through receives on its ring (`Evented::new_stream`).
+pub(crate) fn register_stream<T: AsFd>(io: T) -> io::Result<Evented<T>> {
+    Evented::new_stream(io, &current_io()?)
+}
+
 /// True if `io` is registered with the runtime this thread is in, and that
 /// runtime's driver still runs.
 pub(crate) fn on_current_runtime<T: AsFd>(io: &Evented<T>) -> bool {

@@ -56,6 +56,11 @@ pub(crate) trait Backend: Send + Sync + Sized {
         timeout: Option<Duration>,
     ) -> io::Result<(usize, bool)>;
 
+    /// The driver is gone: let go of every descriptor still registered
+    /// (their owners may outlive the driver). Nothing by default: epoll
+    /// holds no file.
+    fn shutdown(&self) {}
+
     /// The readiness `wait` put in `events`, as `(token, ready)`.
     fn ready_events(events: &Self::Events) -> impl Iterator<Item = (u64, Ready)> + '_;
 }

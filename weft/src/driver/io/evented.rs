@@ -2,12 +2,13 @@
 //! the I/O object every socket, pipe, signal and child handle is built on.
 
 use std::io;
+use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use super::interest::{Interest, Ready};
-use super::{Direction, IoShared, Registration};
+use super::{Armed, Direction, IoShared, RecvState, Registration};
 
 /// An I/O object plus its readiness registration. Deregisters from epoll
 /// before the object (and so its fd) is closed.
@@ -22,6 +23,16 @@ impl<T: AsFd> Evented<T> {
     /// (the current runtime's: `scheduler::context::current_io`).
     pub(crate) fn new(io: T, driver: &Arc<IoShared>) -> io::Result<Evented<T>> {
         let registration = driver.register(io.as_fd())?;
+        Ok(Evented {
+            io: Some(io),
+            registration,
+        })
+    }
+
+    /// [`new`](Self::new) for a TCP stream, whose reads an io_uring driver
+    /// may take through receives on its ring (`uring/recv.rs`).
+    pub(crate) fn new_stream(io: T, driver: &Arc<IoShared>) -> io::Result<Evented<T>> {
+        let registration = driver.register_stream(io.as_fd())?;
         Ok(Evented {
             io: Some(io),
             registration,
@@ -53,9 +64,93 @@ impl<T: AsFd> Evented<T> {
     where
         T: Into<OwnedFd>,
     {
+        self.refuse_if_bytes_held()?;
         let io = self.io.take().unwrap_or_else(|| unreachable!("taken once"));
         self.registration.deregister(io.as_fd());
         Ok(S::from(io.into()))
+    }
+
+    /// An error where a stream received through the ring holds bytes that
+    /// a read of the socket itself (`into_std`, or a `try_io` of the
+    /// caller's own) would skip: they are only reachable through weft's
+    /// read methods.
+    fn refuse_if_bytes_held(&self) -> io::Result<()> {
+        match self.registration.recv() {
+            Some(recv) if recv.holds_bytes() => Err(io::Error::other(
+                "bytes already received through the io_uring driver wait in this stream; read \
+                 them with its read methods before reading the socket itself",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// A read of a stream received through the ring (`recv`): `op` takes
+    /// what is there; on `WouldBlock` a receive of up to `len` bytes is
+    /// armed and the reader waits for it (readiness `READABLE`, which its
+    /// completion sets), as a read on epoll waits for an edge.
+    fn poll_ring(
+        &self,
+        cx: &mut Context<'_>,
+        recv: &RecvState,
+        want: Armed,
+        mut op: impl FnMut(&RecvState) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            let event = ready!(self.registration.poll_ready_masked(
+                cx,
+                Direction::Read,
+                super::Ready::READABLE
+            ))?;
+            match op(recv) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.registration.clear(event);
+                    self.registration.arm(recv, want)?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                other => return Poll::Ready(other),
+            }
+        }
+    }
+
+    /// True if the slot says the peer closed or the socket failed: a read
+    /// of a stream received through the ring then looks at the socket.
+    fn read_closed(&self) -> bool {
+        !self
+            .registration
+            .readiness_masked(super::Ready::READ_CLOSED | super::Ready::ERROR)
+            .is_empty()
+    }
+
+    /// Reads into memory that need not be initialised, without waiting
+    /// (`try_read_buf`): `WouldBlock`, and readiness cleared, if nothing is
+    /// there.
+    pub(crate) fn try_read_uninit(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+        let io = self.get_ref();
+        match self.registration.recv() {
+            Some(recv) => self
+                .registration
+                .try_io(Direction::Read, || recv.read(io.as_fd(), buf, true)),
+            None => self.registration.try_io(Direction::Read, || {
+                rustix::io::read(io, &mut *buf)
+                    .map(|(filled, _)| filled.len())
+                    .map_err(io::Error::from)
+            }),
+        }
+    }
+
+    /// Peeks (`peek(buf)`, a `MSG_PEEK` receive) once readable; on a
+    /// stream received through the ring, bytes it holds come first.
+    pub(crate) fn poll_peek(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+        mut peek: impl FnMut(&T, &mut [u8]) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let io = self.get_ref();
+        match self.registration.recv() {
+            Some(recv) => self.poll_ring(cx, recv, Armed::Poll, |recv| recv.peek(io.as_fd(), buf)),
+            None => self.poll_io(cx, Direction::Read, |s| peek(s, buf)),
+        }
     }
 
     /// [`Registration::poll_recv`] on this object.
@@ -117,6 +212,13 @@ where
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
+        if self.registration.recv().is_some() {
+            // SAFETY: the ring read writes only initialised bytes (copies of
+            // received ones, or the kernel's) into the slice, so `buf`
+            // stays initialised.
+            let buf = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
+            return self.poll_read_uninit(cx, buf);
+        }
         self.poll_transfer(cx, Direction::Read, buf.len(), |mut s| {
             io::Read::read(&mut s, buf)
         })
@@ -131,6 +233,16 @@ where
         cx: &mut Context<'_>,
         buf: &mut [std::mem::MaybeUninit<u8>],
     ) -> Poll<io::Result<usize>> {
+        if let Some(recv) = self.registration.recv() {
+            if buf.is_empty() {
+                return Poll::Ready(Ok(0));
+            }
+            let io = self.get_ref();
+            let want = Armed::Recv(u32::try_from(buf.len()).unwrap_or(u32::MAX));
+            return self.poll_ring(cx, recv, want, |recv| {
+                recv.read(io.as_fd(), buf, self.read_closed())
+            });
+        }
         self.poll_transfer(cx, Direction::Read, buf.len(), |s| {
             rustix::io::read(s, &mut *buf)
                 .map(|(filled, _)| filled.len())
@@ -143,6 +255,17 @@ where
         cx: &mut Context<'_>,
         bufs: &mut [io::IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
+        if let Some(recv) = self.registration.recv() {
+            let len = vectored_len(bufs.iter().map(|b| b.len()));
+            if len == 0 {
+                return Poll::Ready(Ok(0));
+            }
+            let io = self.get_ref();
+            let want = Armed::Recv(u32::try_from(len).unwrap_or(u32::MAX));
+            return self.poll_ring(cx, recv, want, |recv| {
+                recv.read_vectored(io.as_fd(), bufs, self.read_closed())
+            });
+        }
         let len = vectored_len(bufs.iter().map(|b| b.len()));
         self.poll_transfer(cx, Direction::Read, len, |mut s| {
             io::Read::read_vectored(&mut s, bufs)
@@ -163,10 +286,21 @@ where
     }
 
     pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.registration.recv().is_some() {
+            // SAFETY: as in `poll_read`.
+            let buf = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
+            return self.try_read_uninit(buf);
+        }
         self.try_io(Direction::Read, |mut s| io::Read::read(&mut s, buf))
     }
 
     pub(crate) fn try_read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        if let Some(recv) = self.registration.recv() {
+            let io = self.get_ref();
+            return self.registration.try_io(Direction::Read, || {
+                recv.read_vectored(io.as_fd(), bufs, true)
+            });
+        }
         self.try_io(Direction::Read, |mut s| {
             io::Read::read_vectored(&mut s, bufs)
         })
@@ -247,6 +381,9 @@ impl<T: AsFd> Evented<T> {
         interest: Interest,
         f: impl FnOnce() -> io::Result<R>,
     ) -> io::Result<R> {
+        if interest.is_readable() {
+            self.refuse_if_bytes_held()?;
+        }
         self.registration.try_io_masked(interest.mask(), f)
     }
 

@@ -35,6 +35,7 @@ pub(crate) use registration::{Direction, Registration};
 pub use selector::IoDriver;
 use selector::{Events, Selector};
 use slab::{decode_token, Dispatch, Slab};
+pub(crate) use uring::recv::{Armed, RecvState};
 
 use crate::sys::counter::Counter;
 
@@ -161,6 +162,9 @@ impl Drop for IoCore {
             std::mem::forget(writer_on_unwind);
             slot.writer.wake();
         });
+        // Closes an io_uring ring: a socket closed on another thread while
+        // no turn followed lets go of its file now.
+        self.shared.selector.shutdown();
     }
 }
 
@@ -216,7 +220,28 @@ impl IoShared {
             self.slab.release(&slot);
             return Err(e);
         }
-        Ok(Registration::new(Arc::clone(self), slot))
+        Ok(Registration::new(Arc::clone(self), slot, None))
+    }
+
+    /// [`register`](Self::register) for a TCP stream: on an owned io_uring
+    /// ring its reads go through receives (`uring/recv.rs`).
+    pub(crate) fn register_stream(self: &Arc<Self>, fd: impl AsFd) -> io::Result<Registration> {
+        if self.is_shutdown() {
+            return Err(shutdown_error());
+        }
+        let slot = self.slab.allocate()?;
+        match self.selector.register_stream(fd.as_fd(), slot.token()) {
+            Err(e) => {
+                self.slab.release(&slot);
+                Err(e)
+            }
+            Ok(recv) => Ok(Registration::new(Arc::clone(self), slot, recv)),
+        }
+    }
+
+    /// Arms a read for a stream received through the ring.
+    pub(crate) fn arm(&self, state: &RecvState, want: Armed) -> io::Result<()> {
+        self.selector.arm(state, want)
     }
 
     /// Re-arms `fd`'s edge-triggered registration: if it is still ready,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use super::slab::{ReadyEvent, SlotRef};
+use super::uring::recv::{Armed, RecvState};
 use super::{shutdown_error, IoShared, Ready};
 use crate::task::coop;
 
@@ -31,11 +32,29 @@ impl Direction {
 pub(crate) struct Registration {
     shared: Arc<IoShared>,
     slot: SlotRef,
+    /// A TCP stream received through an owned io_uring ring: where its
+    /// bytes land (`uring/recv.rs`).
+    recv: Option<Arc<RecvState>>,
 }
 
 impl Registration {
-    pub(crate) fn new(shared: Arc<IoShared>, slot: SlotRef) -> Registration {
-        Registration { shared, slot }
+    pub(crate) fn new(
+        shared: Arc<IoShared>,
+        slot: SlotRef,
+        recv: Option<Arc<RecvState>>,
+    ) -> Registration {
+        Registration { shared, slot, recv }
+    }
+
+    /// The receive state of a stream received through the ring.
+    #[inline]
+    pub(crate) fn recv(&self) -> Option<&RecvState> {
+        self.recv.as_deref()
+    }
+
+    /// Arms a read (`want`) for a stream received through the ring.
+    pub(crate) fn arm(&self, state: &RecvState, want: Armed) -> io::Result<()> {
+        self.shared.arm(state, want)
     }
 
     /// True if this registration is with `driver` and that driver still
@@ -109,6 +128,16 @@ impl Registration {
             Direction::Read => &slot.reader,
             Direction::Write => &slot.writer,
         };
+        if direction == Direction::Read {
+            if let Some(recv) = &self.recv {
+                // A stream received through the ring learns of data only
+                // from something in flight: a readiness wait arms a poll
+                // (a reader has armed its receive already).
+                if let Err(e) = self.arm(recv, Armed::Poll) {
+                    return Poll::Ready(Err(e));
+                }
+            }
+        }
         waiter.register(cx.waker());
         // Look again: the driver may have set readiness between the first
         // load and the registration, and its wake went to the old waker.

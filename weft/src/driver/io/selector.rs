@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use super::backend::Backend;
 use super::epoll::{self, Epoll};
+use super::uring::recv::{Armed, RecvState};
 use super::uring::{self, Uring};
+use std::sync::Arc;
 
 /// The I/O driver backend a runtime polls its sockets, pipes and other
 /// descriptors with. Every public type behaves the same on each.
@@ -146,6 +148,28 @@ impl Selector {
         }
     }
 
+    /// Registers a TCP stream: on an owned ring, its reads go through
+    /// receives, which land in the returned state; elsewhere as `register`.
+    pub(crate) fn register_stream(
+        &self,
+        fd: BorrowedFd<'_>,
+        token: u64,
+    ) -> io::Result<Option<Arc<RecvState>>> {
+        match self {
+            Selector::Epoll(b) => b.register(fd, token).map(|()| None),
+            Selector::Uring(b) => b.register_stream(fd, token),
+        }
+    }
+
+    /// Arms a read for a stream `register_stream` gave a state (only the
+    /// ring gives any).
+    pub(crate) fn arm(&self, state: &RecvState, want: Armed) -> io::Result<()> {
+        match self {
+            Selector::Epoll(_) => Ok(()),
+            Selector::Uring(b) => b.arm(state, want),
+        }
+    }
+
     pub(crate) fn rearm(&self, fd: BorrowedFd<'_>, token: u64) -> io::Result<()> {
         match self {
             Selector::Epoll(b) => b.rearm(fd, token),
@@ -158,6 +182,14 @@ impl Selector {
         match self {
             Selector::Epoll(b) => b.deregister(fd),
             Selector::Uring(b) => b.deregister(fd),
+        }
+    }
+
+    /// See [`Backend::shutdown`].
+    pub(crate) fn shutdown(&self) {
+        match self {
+            Selector::Epoll(b) => b.shutdown(),
+            Selector::Uring(b) => b.shutdown(),
         }
     }
 

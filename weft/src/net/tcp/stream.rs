@@ -64,7 +64,7 @@ impl TcpStream {
             Err(e) => return Err(e),
         }
         let stream = TcpStream {
-            io: crate::scheduler::context::register(std::net::TcpStream::from(socket))?,
+            io: crate::scheduler::context::register_stream(std::net::TcpStream::from(socket))?,
         };
         // Writable (or error/hang-up) means the handshake finished, one way
         // or the other; SO_ERROR says which.
@@ -81,7 +81,7 @@ impl TcpStream {
     /// Wraps a connected, non-blocking stream.
     pub(crate) fn from_connected(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            io: crate::scheduler::context::register(stream)?,
+            io: crate::scheduler::context::register_stream(stream)?,
         })
     }
 
@@ -247,7 +247,7 @@ impl TcpStream {
             return Poll::Ready(Ok(0));
         }
         // Never clear on a short peek: the data is still queued.
-        self.io.poll_io(cx, Direction::Read, |s| s.peek(buf))
+        self.io.poll_peek(cx, buf, |s, buf| s.peek(buf))
     }
 }
 

@@ -7,7 +7,8 @@
 //! slab, `Evented` and everything above see no difference. `rearm` adds a
 //! one-shot poll that reports the current readiness (epoll's
 //! `EPOLL_CTL_MOD`); `deregister` cancels every request on the descriptor
-//! before the caller closes it.
+//! (submitted before the caller closes it where this thread may submit,
+//! else queued for the driving thread).
 //!
 //! Two flavors of ring ([`Flavor`]), by who drives the loop.
 //!
@@ -74,7 +75,9 @@
 //! costs (BENCHMARKS.md). Where the ring gains (receives into provided
 //! buffers) builds on it.
 
+mod bufs;
 pub(crate) mod probe;
+pub(crate) mod recv;
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -90,6 +93,8 @@ use super::backend::Backend;
 use super::ready::Ready;
 use super::slab::MAX_SLOTS;
 use crate::sys::lock::lock;
+use bufs::Pool;
+use recv::{Armed, RecvState};
 
 /// A wake (a `NOP`, or the wake eventfd's poll). Slot tokens never reach
 /// it: their index is below the slab's capacity.
@@ -99,18 +104,32 @@ const CANCEL_TOKEN: u64 = u64::MAX - 1;
 /// Set in a token's index bits for a one-shot poll (a `rearm`): its
 /// completion reports readiness but is never resubmitted.
 const ONESHOT: u64 = 1 << 31;
+/// Set in a token's index bits for a stream's `recv` (`recv.rs`).
+const RECV: u64 = 1 << 30;
+/// Set in a token's index bits for a stream's one-shot `POLLIN` poll.
+const READ_POLL: u64 = 1 << 29;
+/// The bits above that mark what a completion is for.
+const TAGS: u64 = ONESHOT | RECV | READ_POLL;
 const _: () = assert!(
-    MAX_SLOTS as u64 <= ONESHOT,
-    "slot indices stay below ONESHOT"
+    MAX_SLOTS as u64 <= READ_POLL,
+    "slot indices stay below the tag bits"
 );
 
 /// Every poll asks for these: readable, writable, urgent data and the
 /// peer's half-close; POLLHUP and POLLERR are always reported.
 const INTEREST: u32 = (libc::POLLIN | libc::POLLOUT | libc::POLLPRI | libc::POLLRDHUP) as u32;
+/// A stream received through the ring polls for room to write only: its
+/// read side is its receives' (and, for a readiness wait, a one-shot poll
+/// for [`READ_INTEREST`]).
+const STREAM_INTEREST: u32 = libc::POLLOUT as u32;
+const READ_INTEREST: u32 = (libc::POLLIN | libc::POLLPRI | libc::POLLRDHUP) as u32;
+/// `IORING_RECVSEND_POLL_FIRST`: a receive armed when nothing is expected
+/// waits for data before it tries.
+const RECVSEND_POLL_FIRST: u16 = 1;
 
-/// Submission and completion queue sizes. Registrations are submitted as
-/// they come, so the submission queue stays nearly empty; every turn takes
-/// all completions off the ring.
+/// Submission and completion queue sizes. A turn's entries are submitted
+/// by its one `io_uring_enter` (a full queue is submitted early, to make
+/// room); every turn takes all completions off the ring.
 const SQ_ENTRIES: u32 = 256;
 const CQ_ENTRIES: u32 = 4096;
 
@@ -141,7 +160,10 @@ pub(crate) struct Uring {
     /// complete; later wakes skip the submission until then.
     wake_pending: AtomicBool,
     /// `Owned`: the eventfd a wake writes to (its multishot poll on the
-    /// ring completes under [`WAKE_TOKEN`]).
+    /// ring completes under [`WAKE_TOKEN`]). Never read: each write wakes
+    /// the poll whatever the count, and a count left non-zero makes the
+    /// poll a new ring arms report at once (a spurious wake, never a lost
+    /// one). Do not drain it as epoll's is drained.
     wake_fd: Option<OwnedFd>,
 }
 
@@ -151,24 +173,104 @@ pub(crate) struct Uring {
 struct Registered {
     /// Replaced (`Owned`) when another thread takes over the driving; the
     /// driving thread holds a clone while it waits, outside the lock.
-    ring: Arc<IoUring>,
+    /// `None` once the driver is gone (`shutdown`): closing the ring ends
+    /// every request on it, so no file stays held.
+    ring: Option<Arc<IoUring>>,
     /// `Owned`: the ring has had its owner since it was made (enabled).
     owned: bool,
     by_fd: HashMap<RawFd, u64>,
-    by_token: HashMap<u64, RawFd>,
+    by_token: HashMap<u64, Reg>,
     /// Requests to submit at the next `wait`.
     queued: Vec<Queued>,
     /// The thread that last called `wait` ([`this_thread`]; 0: none yet).
     driver: usize,
+    /// `Owned`: the current ring's provided buffers, made when a receive
+    /// first needs them.
+    pool: Option<Arc<Pool>>,
+    /// `Owned`: the wake eventfd, polled under [`WAKE_TOKEN`].
+    wake_fd: Option<RawFd>,
 }
 
-/// A request another thread asked the driving thread to submit.
-#[derive(Clone, Copy)]
+/// A registered descriptor.
+struct Reg {
+    fd: RawFd,
+    /// A stream received through the ring (`register_stream`).
+    recv: Option<Arc<RecvState>>,
+}
+
+/// A request for the ring, resolved into an entry by the thread that
+/// submits it (the descriptor from the registration, so that one closed in
+/// between is never named).
+#[derive(Clone, Copy, Debug)]
 enum Queued {
-    /// `(fd, user_data, multishot)`.
-    Poll(RawFd, u64, bool),
+    /// The multishot poll of a registered token ([`WAKE_TOKEN`]: the wake
+    /// eventfd's).
+    Poll(u64),
+    /// A one-shot poll for the token's interest (a `rearm`).
+    Rearm(u64),
+    /// A stream's receive of at most this many bytes.
+    Recv(u64, u32),
+    /// A stream's one-shot `POLLIN` poll.
+    ReadPoll(u64),
     /// Cancel every request under this `user_data`.
     Cancel(u64),
+}
+
+impl Queued {
+    /// The registration it is for (`None`: a cancel, kept to the end).
+    fn token(self) -> Option<u64> {
+        match self {
+            Queued::Poll(t) | Queued::Rearm(t) | Queued::Recv(t, _) | Queued::ReadPoll(t) => {
+                Some(t)
+            }
+            Queued::Cancel(_) => None,
+        }
+    }
+}
+
+impl Registered {
+    /// The entry for `request`, or `None` if its registration is gone.
+    fn entry(&mut self, request: Queued) -> Option<squeue::Entry> {
+        let interest = |reg: &Reg| {
+            if reg.recv.is_some() {
+                STREAM_INTEREST
+            } else {
+                INTEREST
+            }
+        };
+        Some(match request {
+            Queued::Cancel(user_data) => Uring::cancel(user_data),
+            Queued::Poll(WAKE_TOKEN) => Uring::poll(self.wake_fd?, INTEREST, WAKE_TOKEN, true),
+            Queued::Poll(token) => {
+                let reg = self.by_token.get(&token)?;
+                Uring::poll(reg.fd, interest(reg), token, true)
+            }
+            Queued::Rearm(token) => {
+                let reg = self.by_token.get(&token)?;
+                Uring::poll(reg.fd, interest(reg), token | ONESHOT, false)
+            }
+            Queued::ReadPoll(token) => {
+                let fd = self.by_token.get(&token)?.fd;
+                Uring::poll(fd, READ_INTEREST, token | READ_POLL, false)
+            }
+            Queued::Recv(token, len) => {
+                let fd = self.by_token.get(&token)?.fd;
+                if self.pool.is_none() {
+                    self.pool = Pool::new(self.ring.as_ref()?).ok().map(Arc::new);
+                }
+                if self.pool.is_none() {
+                    // No buffers to be had: wait for data, read it directly.
+                    return self.entry(Queued::ReadPoll(token));
+                }
+                opcode::Recv::new(types::Fd(fd), std::ptr::null_mut(), len)
+                    .buf_group(bufs::GROUP)
+                    .ioprio(RECVSEND_POLL_FIRST)
+                    .build()
+                    .flags(squeue::Flags::BUFFER_SELECT)
+                    .user_data(token | RECV)
+            }
+        })
+    }
 }
 
 /// A number for the calling thread, never reused in the process (0: none).
@@ -186,6 +288,9 @@ pub(crate) struct Events {
     backlog: VecDeque<(u64, Ready)>,
     capacity: usize,
     resubmit: Vec<u64>,
+    /// Stream completions (`user_data`, result, flags), handed to their
+    /// [`RecvState`]s after the reap.
+    recvs: Vec<(u64, i32, u32)>,
 }
 
 /// A new ring of `flavor` (`Owned`: disabled until its first driving
@@ -225,12 +330,14 @@ impl Uring {
         Ok(Uring {
             flavor,
             sq: Mutex::new(Registered {
-                ring: Arc::new(ring),
+                ring: Some(Arc::new(ring)),
                 owned: false,
                 by_fd: HashMap::new(),
                 by_token: HashMap::new(),
                 queued: Vec::new(),
                 driver: 0,
+                pool: None,
+                wake_fd: wake_fd.as_ref().map(AsRawFd::as_raw_fd),
             }),
             wake_pending: AtomicBool::new(false),
             wake_fd,
@@ -256,31 +363,40 @@ impl Uring {
         entries: &[squeue::Entry],
         now: bool,
     ) -> io::Result<()> {
-        let ring = &*held.ring;
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let Some(ring) = held.ring.clone() else {
+            return Err(super::shutdown_error());
+        };
         for entry in entries {
             loop {
-                // SAFETY: the submission queue is only touched with `sq`'s
-                // lock held (`held`), so no other `SubmissionQueue` exists.
+                // SAFETY: the submission queue is touched only with `sq`'s
+                // lock held (`held`), or, on an owned ring, by its owner
+                // alone (`enter` in its `wait`), which is this thread when
+                // it pushes; so no other `SubmissionQueue` exists.
                 let mut sq = unsafe { ring.submission_shared() };
                 // SAFETY: the entries pushed here (poll, cancel, nop) point
-                // at no memory of ours: an fd, flags and a `user_data`.
+                // at no memory of ours; a receive selects its buffer from
+                // the ring's pool, whose memory outlives the ring's use of
+                // it (`bufs.rs`).
                 if unsafe { sq.push(entry) }.is_ok() {
                     break;
                 }
                 drop(sq);
                 // Full: submit what is there to make room.
-                enter(ring, false)?;
+                enter(&ring, false)?;
             }
         }
         if now || self.flavor == Flavor::Shared {
             // Written: a failure to enter now is not the caller's error.
-            let _ = enter(ring, self.flavor == Flavor::Owned);
+            let _ = enter(&ring, self.flavor == Flavor::Owned);
         }
         Ok(())
     }
 
-    fn poll(fd: RawFd, user_data: u64, multi: bool) -> squeue::Entry {
-        opcode::PollAdd::new(types::Fd(fd), INTEREST)
+    fn poll(fd: RawFd, interest: u32, user_data: u64, multi: bool) -> squeue::Entry {
+        opcode::PollAdd::new(types::Fd(fd), interest)
             .multi(multi)
             .build()
             .user_data(user_data)
@@ -293,14 +409,8 @@ impl Uring {
             .user_data(CANCEL_TOKEN)
     }
 
-    fn entry(queued: Queued) -> squeue::Entry {
-        match queued {
-            Queued::Poll(fd, user_data, multi) => Uring::poll(fd, user_data, multi),
-            Queued::Cancel(user_data) => Uring::cancel(user_data),
-        }
-    }
-
-    /// Submits a request now on the driving thread; queues it for the
+    /// Pushes a request on the driving thread (`Shared`: submitted at once;
+    /// `Owned`: at its next turn, or at once if `now`); queues it for the
     /// driving thread's next `wait` (and wakes it) on any other. (`Shared`
     /// lets any thread submit a cancel; a poll is the driver's, see the
     /// module's docs.)
@@ -313,7 +423,10 @@ impl Uring {
         let mine = registered.driver == this_thread();
         let anyone = self.flavor == Flavor::Shared && matches!(request, Queued::Cancel(_));
         if mine || anyone {
-            return self.push(registered, &[Uring::entry(request)], now);
+            return match registered.entry(request) {
+                Some(entry) => self.push(registered, &[entry], now),
+                None => Ok(()),
+            };
         }
         registered.queued.push(request);
         self.wake_locked(registered);
@@ -326,42 +439,43 @@ impl Uring {
     /// and the polls the kernel ended that are still registered.
     ///
     /// Returns the ring, for the driving thread to wait on.
-    fn submit_queued(&self, resubmit: &[u64]) -> io::Result<Arc<IoUring>> {
+    ///
+    /// `Ok(None)`: this thread could not make a ring its own (the kernel
+    /// refused a new one: out of descriptors or memory); the caller waits a
+    /// little and tries again, as the accept loop does when descriptors run
+    /// out, and the ring stays the previous driver's.
+    fn submit_queued(&self, resubmit: &[u64]) -> io::Result<Option<Arc<IoUring>>> {
         let mut registered = lock(&self.sq);
         let me = this_thread();
         if registered.driver != me {
             if self.flavor == Flavor::Owned {
-                self.take_ring(&mut registered)?;
+                if let Err(e) = self.take_ring(&mut registered) {
+                    if e.raw_os_error() == Some(libc::EBADF) || super::is_shutdown_error(&e) {
+                        return Err(e);
+                    }
+                    return Ok(None);
+                }
             }
             registered.driver = me;
         }
-        let ring = Arc::clone(&registered.ring);
+        let Some(ring) = registered.ring.clone() else {
+            return Err(super::shutdown_error());
+        };
         if registered.queued.is_empty() && resubmit.is_empty() {
-            return Ok(ring);
+            return Ok(Some(ring));
         }
-        let mut entries: Vec<squeue::Entry> =
-            registered.queued.iter().map(|&q| Uring::entry(q)).collect();
-        entries.extend(resubmit.iter().filter_map(|&token| {
-            let fd = match token {
-                WAKE_TOKEN => self.wake_fd.as_ref()?.as_raw_fd(),
-                token => *registered.by_token.get(&token)?,
-            };
-            Some(Uring::poll(fd, token, true))
-        }));
+        let mut requests = std::mem::take(&mut registered.queued);
+        requests.extend(resubmit.iter().map(|&token| Queued::Poll(token)));
+        let entries: Vec<squeue::Entry> = requests
+            .iter()
+            .filter_map(|&request| registered.entry(request))
+            .collect();
         // Kept queued if not even written (the ring refusing entries): the
         // next wait tries them again.
-        if self.push(&mut registered, &entries, false).is_ok() {
-            registered.queued.clear();
-        } else {
-            let again: Vec<_> = resubmit
-                .iter()
-                .filter_map(|token| {
-                    Some(Queued::Poll(*registered.by_token.get(token)?, *token, true))
-                })
-                .collect();
-            registered.queued.extend(again);
+        if self.push(&mut registered, &entries, false).is_err() {
+            registered.queued.extend(requests);
         }
-        Ok(ring)
+        Ok(Some(ring))
     }
 
     /// `Owned`, on a thread that is about to drive: enables the ring made
@@ -371,23 +485,37 @@ impl Uring {
     /// once, so nothing the old ring had not reported is lost; the old
     /// ring's requests end when it is closed.
     fn take_ring(&self, registered: &mut MutexGuard<'_, Registered>) -> io::Result<()> {
+        let Some(ring) = &registered.ring else {
+            return Err(super::shutdown_error());
+        };
         if registered.owned {
-            registered.ring = Arc::new(new_ring(Flavor::Owned, false)?);
+            let new = new_ring(Flavor::Owned, false)?;
+            // The old ring closes here (only a `wait` holds a clone, and
+            // this thread is the one in `wait`): its requests end.
+            registered.ring = Some(Arc::new(new));
         } else {
-            registered.ring.submitter().register_enable_rings()?;
+            ring.submitter().register_enable_rings()?;
             registered.owned = true;
         }
         // Queued requests were for the old ring: a new ring starts with a
-        // poll on every registered descriptor and nothing to cancel.
+        // poll on every registered descriptor, the reads streams had in
+        // flight, and nothing to cancel. Its buffers are made when a
+        // receive needs them (chunks keep the old ring's alive).
         registered.queued.clear();
-        let mut entries: Vec<squeue::Entry> = registered
-            .by_token
-            .iter()
-            .map(|(&token, &fd)| Uring::poll(fd, token, true))
-            .collect();
-        if let Some(fd) = &self.wake_fd {
-            entries.push(Uring::poll(fd.as_raw_fd(), WAKE_TOKEN, true));
+        registered.pool = None;
+        let mut requests = vec![Queued::Poll(WAKE_TOKEN)];
+        for (&token, reg) in &registered.by_token {
+            requests.push(Queued::Poll(token));
+            match reg.recv.as_ref().map(|recv| recv.armed()) {
+                Some(Armed::Recv(len)) => requests.push(Queued::Recv(token, len)),
+                Some(Armed::Poll) => requests.push(Queued::ReadPoll(token)),
+                _ => {}
+            }
         }
+        let entries: Vec<squeue::Entry> = requests
+            .into_iter()
+            .filter_map(|request| registered.entry(request))
+            .collect();
         self.push(registered, &entries, false)
     }
 
@@ -422,13 +550,19 @@ impl Uring {
         );
         match user_data {
             WAKE_TOKEN => {
-                if !more && res != -libc::ECANCELED {
+                // An owned ring's eventfd poll that ended is armed again
+                // (a shared ring's `NOP` wake, result 0, is not a poll).
+                if !more && res != 0 && res != -libc::ECANCELED {
                     // The wake eventfd's poll ended: armed again.
                     events.resubmit.push(WAKE_TOKEN);
                 }
                 true
             }
             CANCEL_TOKEN => false,
+            token if token & (RECV | READ_POLL) != 0 => {
+                events.recvs.push((token, res, entry.flags()));
+                false
+            }
             token if token & ONESHOT != 0 => {
                 if res > 0 {
                     events
@@ -454,6 +588,96 @@ impl Uring {
                     events.resubmit.push(token);
                 }
                 false
+            }
+        }
+    }
+
+    /// Registers `fd` under `token`, a stream received through the ring if
+    /// `recv` is given: its poll is for writing only.
+    fn add(&self, fd: BorrowedFd<'_>, token: u64, recv: Option<Arc<RecvState>>) -> io::Result<()> {
+        let raw = fd.as_raw_fd();
+        let mut registered = lock(&self.sq);
+        if registered.by_fd.contains_key(&raw) {
+            return Err(io::Error::from_raw_os_error(libc::EEXIST));
+        }
+        registered.by_fd.insert(raw, token);
+        registered.by_token.insert(token, Reg { fd: raw, recv });
+        if let Err(e) = self.submit_or_queue(&mut registered, Queued::Poll(token), false) {
+            registered.by_fd.remove(&raw);
+            registered.by_token.remove(&token);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Registers a TCP stream: on an owned ring its reads go through
+    /// receives (`recv.rs`), and the returned state is where they land; on
+    /// a shared ring, as [`register`](Backend::register) (`None`).
+    pub(crate) fn register_stream(
+        &self,
+        fd: BorrowedFd<'_>,
+        token: u64,
+    ) -> io::Result<Option<Arc<RecvState>>> {
+        if self.flavor == Flavor::Shared {
+            return self.register(fd, token).map(|()| None);
+        }
+        let state = Arc::new(RecvState::new(token));
+        self.add(fd, token, Some(Arc::clone(&state)))?;
+        // As epoll reports a new descriptor's readiness at once: data that
+        // is there (or comes first) makes the stream readable without a
+        // reader waiting.
+        self.arm(&state, Armed::Poll)?;
+        Ok(Some(state))
+    }
+
+    /// Arms `want` for a stream's reader (a receive, or a one-shot poll
+    /// for a readiness wait), unless something is in flight already or
+    /// the stream is gone. An error leaves nothing armed.
+    pub(crate) fn arm(&self, state: &RecvState, want: Armed) -> io::Result<()> {
+        let token = state.token();
+        let request = match state.arm(want) {
+            Armed::None => return Ok(()),
+            Armed::Recv(len) => Queued::Recv(token, len),
+            Armed::Poll => Queued::ReadPoll(token),
+        };
+        let mut registered = lock(&self.sq);
+        if !registered.by_token.contains_key(&token) {
+            return Ok(());
+        }
+        let submitted = self.submit_or_queue(&mut registered, request, false);
+        if submitted.is_err() {
+            state.complete(true, -libc::ECANCELED, 0, None);
+        }
+        submitted
+    }
+
+    /// Hands this turn's stream completions to their states (a buffer whose
+    /// stream is gone goes straight back), and makes each stream's slot
+    /// `READABLE` so its reader looks.
+    fn complete_recvs(&self, events: &mut Events) {
+        let registered = lock(&self.sq);
+        for (user_data, res, flags) in events.recvs.drain(..) {
+            let token = user_data & !TAGS;
+            let poll = user_data & READ_POLL != 0;
+            let state = registered
+                .by_token
+                .get(&token)
+                .and_then(|reg| reg.recv.as_ref());
+            let Some(state) = state else {
+                if let (Some(bid), Some(pool)) = (cqueue::buffer_select(flags), &registered.pool) {
+                    pool.give(bid);
+                }
+                continue;
+            };
+            if state.complete(poll, res, flags, registered.pool.as_ref()) {
+                let ready = match (poll, res) {
+                    (true, bits) if bits > 0 => {
+                        Ready::from_poll_bits(bits as u32) | Ready::READABLE
+                    }
+                    (false, 0) => Ready::READABLE | Ready::READ_CLOSED,
+                    _ => Ready::READABLE,
+                };
+                events.backlog.push_back((token, ready));
             }
         }
     }
@@ -507,7 +731,8 @@ fn enter(ring: &IoUring, run_work: bool) -> io::Result<()> {
     loop {
         let entered = if run_work {
             // SAFETY: the caller is the one thread that touches this ring's
-            // submission queue (its owner), and reads its length only.
+            // submission queue (its owner); it reads the length, and the
+            // queue's drop writes back the tail it read, unchanged.
             let pending = unsafe { ring.submission_shared() }.len() as u32;
             // SAFETY: `enter` with no argument struct (`arg` is `None`) and
             // a flag that points at no memory of ours.
@@ -551,20 +776,13 @@ impl Backend for Uring {
             backlog: VecDeque::new(),
             capacity: capacity.max(1),
             resubmit: Vec::new(),
+            recvs: Vec::new(),
         }
     }
 
     fn register(&self, fd: BorrowedFd<'_>, token: u64) -> io::Result<()> {
         refuse_unpollable(fd)?;
-        let raw = fd.as_raw_fd();
-        let mut registered = lock(&self.sq);
-        if registered.by_fd.contains_key(&raw) {
-            return Err(io::Error::from_raw_os_error(libc::EEXIST));
-        }
-        self.submit_or_queue(&mut registered, Queued::Poll(raw, token, true), false)?;
-        registered.by_fd.insert(raw, token);
-        registered.by_token.insert(token, raw);
-        Ok(())
+        self.add(fd, token, None)
     }
 
     fn rearm(&self, fd: BorrowedFd<'_>, token: u64) -> io::Result<()> {
@@ -573,11 +791,7 @@ impl Backend for Uring {
         if registered.by_fd.get(&raw) != Some(&token) {
             return Err(io::Error::from_raw_os_error(libc::ENOENT));
         }
-        self.submit_or_queue(
-            &mut registered,
-            Queued::Poll(raw, token | ONESHOT, false),
-            false,
-        )
+        self.submit_or_queue(&mut registered, Queued::Rearm(token), false)
     }
 
     fn deregister(&self, fd: BorrowedFd<'_>) {
@@ -587,19 +801,27 @@ impl Backend for Uring {
             return;
         };
         registered.by_token.remove(&token);
-        // A queued poll never reaches the kernel.
-        registered.queued.retain(|q| match *q {
-            Queued::Poll(_, user_data, _) => user_data & !ONESHOT != token,
-            Queued::Cancel(_) => true,
-        });
+        // A queued request never reaches the kernel.
+        registered
+            .queued
+            .retain(|request| request.token() != Some(token));
         // Every request on the descriptor (the multishot poll, a pending
-        // rearm) ends, so none keeps the file open after the close (see the
-        // module's docs for when the kernel lets go of it). By `user_data`,
-        // not by descriptor: a cancel that runs after the close cannot hit
-        // the next owner of the number. Submitted now where this thread
-        // may, so the file goes at once.
-        for user_data in [token, token | ONESHOT] {
-            let _ = self.submit_or_queue(&mut registered, Queued::Cancel(user_data), true);
+        // rearm, a stream's receive or read poll) ends, so none keeps the
+        // file open after the close (see the module's docs for when the
+        // kernel lets go of it). By `user_data`, not by descriptor: a
+        // cancel that runs after the close cannot hit the next owner of the
+        // number. Submitted now where this thread may, so the file goes at
+        // once.
+        let cancels = [token, token | ONESHOT, token | RECV, token | READ_POLL];
+        let mine = registered.driver == this_thread();
+        if mine || self.flavor == Flavor::Shared {
+            let entries = cancels.map(Uring::cancel);
+            let _ = self.push(&mut registered, &entries, true);
+        } else {
+            registered
+                .queued
+                .extend(cancels.into_iter().map(Queued::Cancel));
+            self.wake_locked(&mut registered);
         }
     }
 
@@ -614,19 +836,27 @@ impl Backend for Uring {
         // Polls other threads queued, and those the last turn found ended.
         // This thread is the driver now; the ring stays its own until its
         // next wait.
-        let ring = self.submit_queued(&events.resubmit)?;
+        let Some(ring) = self.submit_queued(&events.resubmit)? else {
+            // Not this thread's ring yet: try again shortly.
+            let pause = Duration::from_millis(10);
+            std::thread::sleep(timeout.map_or(pause, |t| t.min(pause)));
+            return Ok((0, false));
+        };
         events.resubmit.clear();
         // SAFETY: only the thread in `wait` reads the completion queue, and
         // the driver lets one thread at a time wait.
-        let nothing = unsafe { ring.completion_shared() }.is_empty();
-        let block = nothing && events.backlog.is_empty() && timeout != Some(Duration::ZERO);
-        if block || self.flavor == Flavor::Owned {
-            // `Owned`: one `io_uring_enter` per turn submits, runs the
-            // ring's completion work and waits.
-            self.enter_and_wait(&ring, block, timeout)?;
-        } else {
-            // Submits what other threads' polls left (none waits).
-            let _ = enter(&ring, false);
+        let nothing = unsafe { ring.completion_shared() }.is_empty() && events.backlog.is_empty();
+        match self.flavor {
+            // One `io_uring_enter` per turn submits, runs the ring's
+            // completion work and waits (unless there is work already).
+            Flavor::Owned => {
+                let block = nothing && timeout != Some(Duration::ZERO);
+                self.enter_and_wait(&ring, block, timeout)?;
+            }
+            // Entries are submitted as they are pushed; completions already
+            // there need no syscall.
+            Flavor::Shared if nothing => self.enter_and_wait(&ring, true, timeout)?,
+            Flavor::Shared => {}
         }
         let mut woken = false;
         {
@@ -636,6 +866,9 @@ impl Backend for Uring {
             for entry in cq {
                 woken |= Uring::reap_one(&entry, events);
             }
+        }
+        if !events.recvs.is_empty() {
+            self.complete_recvs(events);
         }
         if woken {
             // A swap, not a store: it reads the `true` written by the last
@@ -652,6 +885,14 @@ impl Backend for Uring {
             events.resubmit.clear();
         }
         Ok((events.ready.len(), woken))
+    }
+
+    fn shutdown(&self) {
+        let mut registered = lock(&self.sq);
+        // The ring first: once it is closed no receive writes into the
+        // buffers (see `bufs.rs`).
+        registered.ring = None;
+        registered.pool = None;
     }
 
     fn ready_events(events: &Events) -> impl Iterator<Item = (u64, Ready)> + '_ {

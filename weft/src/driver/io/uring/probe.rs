@@ -6,7 +6,8 @@
 //! completions that overflow the queue (`IORING_FEAT_NODROP`) and takes a
 //! timeout with a wait (`IORING_FEAT_EXT_ARG`); it knows the opcodes the
 //! backend uses; and a multishot poll on a socket pair reports an edge and
-//! stays armed, then ends when cancelled by descriptor (kernel 5.19).
+//! stays armed, then ends when cancelled (every request under its
+//! `user_data`, kernel 5.19).
 
 use std::io::Write;
 use std::os::fd::AsRawFd;
@@ -95,7 +96,7 @@ fn run() -> Result<(), String> {
 
 /// A multishot poll on one end of a socket pair: two writes to the other
 /// end give two completions, each with `F_MORE` (still armed); cancelling
-/// by descriptor ends it.
+/// every request under its `user_data` ends it.
 fn multishot_poll(mut ring: IoUring) -> Result<(), String> {
     let fail = |what: &str, e: &dyn std::fmt::Display| format!("io_uring's {what} failed: {e}");
     let (a, mut b) = std::os::unix::net::UnixStream::pair().map_err(|e| fail("socket pair", &e))?;
@@ -127,7 +128,7 @@ fn multishot_poll(mut ring: IoUring) -> Result<(), String> {
             }
         }
     }
-    let cancel = opcode::AsyncCancel2::new(types::CancelBuilder::fd(fd).all())
+    let cancel = opcode::AsyncCancel2::new(types::CancelBuilder::user_data(1).all())
         .build()
         .user_data(2);
     // SAFETY: a cancel entry points at no memory of ours.
@@ -141,15 +142,15 @@ fn multishot_poll(mut ring: IoUring) -> Result<(), String> {
             if entry.user_data() == 2 {
                 return match entry.result() {
                     res if res < 0 => Err(format!(
-                        "io_uring cannot cancel by descriptor (result {res}; Linux 5.19 or \
-                         later is needed)"
+                        "io_uring cannot cancel every request under a user_data (result \
+                         {res}; Linux 5.19 or later is needed)"
                     )),
                     _ => Ok(()),
                 };
             }
         }
         if Instant::now() >= deadline {
-            return Err("io_uring's cancel by descriptor did not complete within 2 s".into());
+            return Err("io_uring's cancel did not complete within 2 s".into());
         }
     }
 }

@@ -1,0 +1,168 @@
+//! The provided buffer ring an owned ring receives into ([`Pool`]).
+//!
+//! `COUNT` buffers of `SIZE` bytes, and the ring of entries through which
+//! the kernel takes them: a receive that selects a buffer takes the entry
+//! at the ring's head; a buffer goes back with a userspace store of an
+//! entry at the tail and of the tail itself (no syscall). Any thread may
+//! give a buffer back (under the pool's lock); the kernel only reads the
+//! entries between its head and the published tail.
+//!
+//! Lifetime. A received chunk holds its pool (`Arc`), so the memory stays
+//! while any chunk points into it, even after the ring it was registered
+//! with is gone. The kernel writes into a buffer only while it runs a
+//! receive in the owner thread's completion work (`DEFER_TASKRUN`), which
+//! needs the ring open; once the ring's descriptor is closed, no receive
+//! runs again (one left to the kernel's exit work is failed, not issued).
+
+use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::io;
+use std::sync::atomic::{AtomicU16, Ordering::Release};
+use std::sync::Mutex;
+
+use io_uring::{types::BufRingEntry, IoUring};
+
+use crate::sys::lock::lock;
+
+/// Bytes per buffer: what one receive delivers at most.
+pub(crate) const SIZE: usize = 4096;
+/// Buffers per ring (a power of two, at most 32,768): 2 MiB. A receive
+/// finding none completes with `ENOBUFS`, which is no error (the reader
+/// reads the socket directly then).
+pub(crate) const COUNT: u16 = 512;
+/// The buffer group every receive selects from.
+pub(crate) const GROUP: u16 = 0;
+
+/// The ring's memory: entries and buffers, allocated once.
+struct Memory {
+    entries: *mut BufRingEntry,
+    bufs: *mut u8,
+}
+
+/// A provided buffer ring (see the module's docs).
+pub(crate) struct Pool {
+    memory: Memory,
+    /// The tail not yet published (`publish` writes it where the kernel
+    /// reads it); held while an entry is written.
+    tail: Mutex<u16>,
+}
+
+// SAFETY: `Memory`'s pointers are to allocations the pool owns; the entries
+// are written only under `tail`'s lock, and a buffer is read only by the
+// holder of the chunk the kernel filled it for (`Chunk` in `recv.rs`).
+unsafe impl Send for Pool {}
+// SAFETY: as for `Send`: every shared access goes through `tail`'s lock or
+// a chunk's exclusive claim on its buffer.
+unsafe impl Sync for Pool {}
+
+fn entries_layout() -> Layout {
+    // Page-aligned, as the kernel requires of a buffer ring.
+    Layout::from_size_align(COUNT as usize * std::mem::size_of::<BufRingEntry>(), 4096)
+        .expect("a valid layout")
+}
+
+fn bufs_layout() -> Layout {
+    Layout::from_size_align(COUNT as usize * SIZE, 4096).expect("a valid layout")
+}
+
+impl Pool {
+    /// A pool with every buffer in its ring, registered with `ring` as
+    /// group [`GROUP`].
+    pub(crate) fn new(ring: &IoUring) -> io::Result<Pool> {
+        // SAFETY: both layouts have a non-zero size.
+        let (entries, bufs) =
+            unsafe { (alloc_zeroed(entries_layout()), alloc_zeroed(bufs_layout())) };
+        let memory = Memory {
+            entries: entries.cast(),
+            bufs,
+        };
+        if entries.is_null() || bufs.is_null() {
+            drop(Pool {
+                memory,
+                tail: Mutex::new(0),
+            });
+            return Err(io::ErrorKind::OutOfMemory.into());
+        }
+        let pool = Pool {
+            memory,
+            tail: Mutex::new(0),
+        };
+        {
+            let mut tail = lock(&pool.tail);
+            for bid in 0..COUNT {
+                pool.put(&mut tail, bid);
+            }
+            pool.publish(*tail);
+        }
+        // SAFETY: the entries are a page-aligned array of `COUNT` entries,
+        // alive as long as the pool, which outlives the ring's use of them
+        // (see the module's docs).
+        unsafe {
+            ring.submitter().register_buf_ring_with_flags(
+                pool.memory.entries as u64,
+                COUNT,
+                GROUP,
+                0,
+            )?;
+        }
+        Ok(pool)
+    }
+
+    /// The first `len` bytes of buffer `bid`, which a receive filled.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the completion that handed buffer `bid` out, and
+    /// has not given it back; `len` is at most that completion's result.
+    pub(crate) unsafe fn bytes(&self, bid: u16, len: usize) -> &[u8] {
+        debug_assert!(bid < COUNT && len <= SIZE);
+        // SAFETY: (the caller's contract) the kernel wrote these bytes and
+        // does not touch the buffer until it is given back.
+        unsafe { std::slice::from_raw_parts(self.memory.bufs.add(bid as usize * SIZE), len) }
+    }
+
+    /// Gives buffer `bid` back to the ring.
+    pub(crate) fn give(&self, bid: u16) {
+        let mut tail = lock(&self.tail);
+        self.put(&mut tail, bid);
+        self.publish(*tail);
+    }
+
+    /// Writes the entry for `bid` at the tail and moves the tail on
+    /// (unpublished).
+    fn put(&self, tail: &mut u16, bid: u16) {
+        let slot = (*tail & (COUNT - 1)) as usize;
+        // SAFETY: `slot < COUNT`; the entry lies past the published tail,
+        // so the kernel does not read it; `tail`'s lock is held.
+        let entry = unsafe { &mut *self.memory.entries.add(slot) };
+        // SAFETY: `bid < COUNT` (every bid comes from a completion of this
+        // pool or from `new`), so the buffer lies inside the allocation.
+        entry.set_addr(unsafe { self.memory.bufs.add(bid as usize * SIZE) } as u64);
+        entry.set_len(SIZE as u32);
+        entry.set_bid(bid);
+        *tail = tail.wrapping_add(1);
+    }
+
+    /// Publishes `tail`: the entries before it are the kernel's to take.
+    fn publish(&self, tail: u16) {
+        // SAFETY: the tail field of the ring's first entry, a `u16` the
+        // kernel reads with acquire ordering; we write it only under
+        // `tail`'s lock.
+        let shared = unsafe { &*(BufRingEntry::tail(self.memory.entries).cast::<AtomicU16>()) };
+        shared.store(tail, Release);
+    }
+}
+
+impl Drop for Memory {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `Pool::new` with these layouts (a null one
+        // was never allocated).
+        unsafe {
+            if !self.entries.is_null() {
+                dealloc(self.entries.cast(), entries_layout());
+            }
+            if !self.bufs.is_null() {
+                dealloc(self.bufs, bufs_layout());
+            }
+        }
+    }
+}

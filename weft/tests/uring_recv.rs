@@ -1,0 +1,290 @@
+//! TCP streams received through an owned io_uring ring (a current-thread
+//! runtime on `IoDriver::Uring`): reads come from `recv`s into the ring's
+//! provided buffers. Alone in its binary: it counts the process's open
+//! descriptors and raises their limit. Each test skips, saying why, where
+//! io_uring is unavailable.
+
+mod common;
+
+use std::time::Duration;
+
+use common::within;
+use weft::io::{AsyncReadExt, AsyncWriteExt, Interest};
+use weft::net::{TcpListener, TcpStream};
+use weft::runtime::{Builder, IoDriver, Runtime};
+use weft::time::timeout;
+
+/// A current-thread runtime on io_uring, or `None` (printing why).
+fn uring_rt() -> Option<Runtime> {
+    match Builder::new_current_thread()
+        .io_driver(IoDriver::Uring)
+        .build()
+    {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            assert_eq!(e.kind(), std::io::ErrorKind::Unsupported, "{e}");
+            println!("skipped: io_uring unavailable here: {e}");
+            None
+        }
+    }
+}
+
+/// The process's open descriptors.
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// Raises the open-file soft limit to the hard limit; returns it.
+fn raise_fd_limit() -> u64 {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let _ = setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        },
+    );
+    getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)
+}
+
+/// `n` connected pairs on one listener: (client, server), each with a
+/// first byte sent and read both ways (a new stream's first read waits on
+/// a readiness poll and reads the socket; the reads after it arm
+/// receives).
+async fn pairs(n: usize) -> Vec<(TcpStream, TcpStream)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        client.write_all(b"<").await.unwrap();
+        server.read_exact(&mut [0u8; 1]).await.unwrap();
+        server.write_all(b">").await.unwrap();
+        client.read_exact(&mut [0u8; 1]).await.unwrap();
+        out.push((client, server));
+    }
+    out
+}
+
+/// Starts a read on `stream` and drops it mid-flight (its receive armed,
+/// nothing there yet).
+async fn drop_a_read(stream: &mut TcpStream, len: usize) {
+    let mut buf = vec![0u8; len];
+    let dropped = timeout(Duration::from_millis(1), stream.read(&mut buf)).await;
+    assert!(dropped.is_err(), "nothing was sent yet: the read must wait");
+}
+
+#[test]
+fn thousands_of_connections_echo_with_reads_dropped_mid_flight() {
+    let Some(rt) = uring_rt() else { return };
+    const CONNS: usize = 5_000;
+    let limit = raise_fd_limit();
+    if limit < (2 * CONNS + 200) as u64 {
+        println!("skipped: the open-file limit ({limit}) is below what 5,000 pairs need");
+        return;
+    }
+    within(120, move || {
+        let before = open_fds();
+        rt.block_on(async {
+            let mut all = pairs(CONNS).await;
+            // A read dropped while its receive is in flight on every
+            // server side; then the message, which that receive takes.
+            for (_, server) in &mut all {
+                drop_a_read(server, 64).await;
+            }
+            let mut tasks = Vec::new();
+            for (i, (mut client, mut server)) in all.into_iter().enumerate() {
+                tasks.push(weft::spawn(async move {
+                    let msg = format!("message {i} ").repeat(1 + i % 7).into_bytes();
+                    client.write_all(&msg).await.unwrap();
+                    // The server echoes it back, in two reads of odd sizes.
+                    let mut got = vec![0u8; msg.len()];
+                    let split = msg.len() / 3;
+                    server.read_exact(&mut got[..split]).await.unwrap();
+                    server.read_exact(&mut got[split..]).await.unwrap();
+                    assert_eq!(got, msg, "connection {i}: bytes lost, doubled or reordered");
+                    server.write_all(&got).await.unwrap();
+                    // And a read dropped on the client before the echo.
+                    let mut back = vec![0u8; msg.len()];
+                    client.read_exact(&mut back).await.unwrap();
+                    assert_eq!(back, msg, "connection {i}: the echo differs");
+                    drop(server);
+                    // End of stream after the echo, nothing more.
+                    assert_eq!(client.read(&mut back).await.unwrap(), 0);
+                }));
+            }
+            for task in tasks {
+                task.await.unwrap();
+            }
+        });
+        // Every socket closed, the ring let go of every file.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while open_fds() > before && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(
+            open_fds() <= before,
+            "descriptors leaked: {} open, {before} before",
+            open_fds()
+        );
+    });
+}
+
+#[test]
+fn a_pool_pinned_by_unread_bytes_falls_back_without_losing_any() {
+    // More connections than the ring has buffers (512) each leave one
+    // received chunk unread (a read dropped after its receive was armed,
+    // then the data): the pool runs dry and later receives find no buffer
+    // (`ENOBUFS`), which must not fail a connection or lose a byte.
+    let Some(rt) = uring_rt() else { return };
+    const CONNS: usize = 700;
+    if raise_fd_limit() < (2 * CONNS + 200) as u64 {
+        println!("skipped: the open-file limit is below what 700 pairs need");
+        return;
+    }
+    within(60, move || {
+        rt.block_on(async {
+            let mut all = pairs(CONNS).await;
+            for (_, server) in &mut all {
+                drop_a_read(server, 4096).await;
+            }
+            for (i, (client, _)) in all.iter_mut().enumerate() {
+                client
+                    .write_all(format!("first {i};").as_bytes())
+                    .await
+                    .unwrap();
+            }
+            // Let every receive complete (or find no buffer).
+            weft::time::sleep(Duration::from_millis(50)).await;
+            for (i, (client, _)) in all.iter_mut().enumerate() {
+                client
+                    .write_all(format!("second {i};").as_bytes())
+                    .await
+                    .unwrap();
+            }
+            for (i, (client, server)) in all.iter_mut().enumerate() {
+                let want = format!("first {i};second {i};").into_bytes();
+                let mut got = vec![0u8; want.len()];
+                server.read_exact(&mut got).await.unwrap();
+                assert_eq!(got, want, "connection {i}");
+                client.close().await.unwrap();
+                assert_eq!(server.read(&mut got).await.unwrap(), 0, "connection {i}");
+            }
+        });
+    });
+}
+
+#[test]
+fn a_stream_nobody_reads_leaves_its_bytes_in_the_kernel() {
+    // A megabyte arrives on a registered stream that is never read: the
+    // ring takes none of it (no buffer pinned, memory bounded), so the
+    // stream can leave the runtime and std reads every byte, in order.
+    let Some(rt) = uring_rt() else { return };
+    within(30, move || {
+        let (mut client, server) = rt.block_on(common::pair());
+        let data: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
+        let writer = {
+            let data = data.clone();
+            rt.spawn(async move {
+                client.write_all(&data).await.unwrap();
+                client.close().await.unwrap();
+            })
+        };
+        // The socket buffers fill; the writer waits. Give it turns.
+        rt.block_on(async {
+            for _ in 0..20 {
+                weft::time::sleep(Duration::from_millis(5)).await;
+            }
+            assert!(server
+                .ready(Interest::WRITABLE)
+                .await
+                .unwrap()
+                .is_writable());
+        });
+        let mut std = server
+            .into_std()
+            .expect("nothing was received into the ring");
+        std.set_nonblocking(false).unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            std::io::Read::read_to_end(&mut std, &mut got).unwrap();
+            got
+        });
+        rt.block_on(writer).unwrap();
+        assert!(reader.join().unwrap() == data, "bytes lost or reordered");
+    });
+}
+
+#[test]
+fn bytes_held_by_a_dropped_read_come_first_and_refuse_raw_reads() {
+    let Some(rt) = uring_rt() else { return };
+    within(30, move || {
+        rt.block_on(async {
+            let (mut client, mut server) = pairs(1).await.pop().unwrap();
+            drop_a_read(&mut server, 3).await;
+            client.write_all(b"abcdef").await.unwrap();
+            // The receive armed for 3 bytes takes "abc"; they wait here.
+            weft::time::sleep(Duration::from_millis(20)).await;
+            // A read of the socket itself would skip them: refused.
+            let raw = server.try_io(Interest::READABLE, || Ok(()));
+            let err = raw.expect_err("a raw read would skip the held bytes");
+            assert_eq!(err.kind(), std::io::ErrorKind::Other, "{err}");
+            let mut peeked = [0u8; 8];
+            let n = server.peek(&mut peeked).await.unwrap();
+            assert!(
+                n >= 1 && b"abcdef".starts_with(&peeked[..n]),
+                "{:?}",
+                &peeked[..n]
+            );
+            let mut got = [0u8; 6];
+            server.read_exact(&mut got).await.unwrap();
+            assert_eq!(&got, b"abcdef");
+            // Nothing held now: the stream may leave.
+            server.into_std().unwrap();
+        });
+    });
+}
+
+#[test]
+fn a_read_loop_of_try_read_sees_every_byte_and_the_end() {
+    // tokio's readiness loop (`readable` + `try_read`), which reads the
+    // socket directly, mixed with `read`s that go through the ring.
+    let Some(rt) = uring_rt() else { return };
+    within(30, move || {
+        rt.block_on(async {
+            let (mut client, mut server) = common::pair().await;
+            let writer = weft::spawn(async move {
+                for i in 0..200u32 {
+                    client.write_all(&i.to_le_bytes()).await.unwrap();
+                    if i % 10 == 0 {
+                        weft::task::yield_now().await;
+                    }
+                }
+                client.close().await.unwrap();
+            });
+            let mut got = Vec::new();
+            let mut buf = [0u8; 7];
+            loop {
+                let n = if got.len() % 3 == 0 {
+                    server.read(&mut buf).await.unwrap()
+                } else {
+                    server.readable().await.unwrap();
+                    match server.try_read(&mut buf) {
+                        Ok(n) => n,
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                        Err(e) => panic!("{e}"),
+                    }
+                };
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+            }
+            writer.await.unwrap();
+            let want: Vec<u8> = (0..200u32).flat_map(|i| i.to_le_bytes()).collect();
+            assert!(got == want, "bytes lost or reordered");
+        });
+    });
+}
