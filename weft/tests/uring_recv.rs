@@ -288,3 +288,75 @@ fn a_read_loop_of_try_read_sees_every_byte_and_the_end() {
         });
     });
 }
+
+#[test]
+fn a_new_driving_thread_loses_no_bytes_a_close_already_received() {
+    // Thread A's last turn leaves a receive in flight; a close on A then
+    // runs the ring's completion work (the receive takes the bytes) with
+    // no turn after it. Thread B drives next, on a ring of its own: the
+    // bytes the old ring received must reach B's read.
+    let Some(rt) = uring_rt() else { return };
+    within(30, move || {
+        let (mut client, mut server, other) = rt.block_on(async {
+            let mut two = pairs(2).await;
+            let (_, other) = two.pop().unwrap();
+            let (client, server) = two.pop().unwrap();
+            (client, server, other)
+        });
+        rt.block_on(async {
+            drop_a_read(&mut server, 64).await;
+            client.write_all(b"abc").await.unwrap();
+            // The bytes reach the socket while no turn runs.
+            std::thread::sleep(Duration::from_millis(20));
+            drop(other);
+        });
+        let got = std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    rt.block_on(async {
+                        let mut got = [0u8; 3];
+                        server.read_exact(&mut got).await.unwrap();
+                        got
+                    })
+                })
+                .join()
+                .unwrap()
+        });
+        assert_eq!(&got, b"abc");
+        // And the stream keeps working on the new ring.
+        rt.block_on(async {
+            client.write_all(b"more").await.unwrap();
+            let mut more = [0u8; 4];
+            server.read_exact(&mut more).await.unwrap();
+            assert_eq!(&more, b"more");
+        });
+    });
+}
+
+#[test]
+fn try_read_alone_sees_new_data_as_on_epoll() {
+    // Polling with `try_read` between sleeps, never waiting on the
+    // stream: new data must still be found (epoll's edge sets readiness;
+    // here a poll armed by the `WouldBlock` does).
+    let Some(rt) = uring_rt() else { return };
+    within(30, move || {
+        rt.block_on(async {
+            let (mut client, server) = pairs(1).await.pop().unwrap();
+            let mut buf = [0u8; 16];
+            assert_eq!(
+                server.try_read(&mut buf).unwrap_err().kind(),
+                std::io::ErrorKind::WouldBlock
+            );
+            client.write_all(b"late").await.unwrap();
+            let n = loop {
+                weft::time::sleep(Duration::from_millis(1)).await;
+                match server.try_read(&mut buf) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                    Err(e) => panic!("{e}"),
+                }
+            };
+            assert_eq!(&buf[..n], b"late");
+        });
+    });
+}

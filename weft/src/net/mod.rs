@@ -115,6 +115,11 @@ macro_rules! readiness_methods {
         /// `f` must not do blocking I/O, and must return `WouldBlock` only
         /// when the kernel did: a made-up `WouldBlock` clears readiness that
         /// nothing will set again.
+        ///
+        /// On the io_uring driver, a TCP stream whose dropped read left
+        /// received bytes waiting in it refuses a readable `f` with an
+        /// error: reading the socket itself would skip them (read them with
+        /// the stream's read methods first).
         pub fn try_io<R>(
             &self,
             interest: $crate::io::Interest,
@@ -230,8 +235,9 @@ macro_rules! byte_stream_methods {
         }
 
         // SAFETY: `Evented::poll_read_uninit` reads with `read(2)` into
-        // `buf` and returns the kernel's count, which is at most
-        // `buf.len()` and covers exactly the bytes the kernel wrote.
+        // `buf` and returns the kernel's count, or copies bytes received
+        // through an io_uring ring into it and returns how many; either is
+        // at most `buf.len()` and covers exactly the bytes written.
         unsafe impl $crate::net::ReadUninit for $t {
             fn poll_read_uninit(
                 &self,

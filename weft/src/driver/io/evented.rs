@@ -58,8 +58,9 @@ impl<T: AsFd> Evented<T> {
     }
 
     /// Leaves the runtime: deregisters and returns the I/O object (still
-    /// non-blocking) as a `std` type. Cannot fail; the `Result` is kept for
-    /// tokio's signature.
+    /// non-blocking) as a `std` type. Fails only for a stream read through
+    /// an io_uring ring whose bytes (or a receive in flight) wait in it:
+    /// they would be lost.
     pub(crate) fn into_std<S: From<OwnedFd>>(mut self) -> io::Result<S>
     where
         T: Into<OwnedFd>,
@@ -70,18 +71,30 @@ impl<T: AsFd> Evented<T> {
         Ok(S::from(io.into()))
     }
 
-    /// An error where a stream received through the ring holds bytes that
-    /// a read of the socket itself (`into_std`, or a `try_io` of the
+    /// An error where a stream received through the ring holds bytes (or
+    /// has a receive in flight, left by a read dropped before it returned)
+    /// that a read of the socket itself (`into_std`, or a `try_io` of the
     /// caller's own) would skip: they are only reachable through weft's
     /// read methods.
     fn refuse_if_bytes_held(&self) -> io::Result<()> {
         match self.registration.recv() {
             Some(recv) if recv.holds_bytes() => Err(io::Error::other(
-                "bytes already received through the io_uring driver wait in this stream; read \
-                 them with its read methods before reading the socket itself",
+                "bytes received (or being received) through the io_uring driver wait in this \
+                 stream, left by a read dropped before it returned; read them with its read \
+                 methods before reading the socket itself",
             )),
             _ => Ok(()),
         }
+    }
+
+    /// After a `try_` read of a ring-read stream found nothing: arms a
+    /// readiness poll, so new data sets `READABLE` again as an epoll edge
+    /// would (without one, nothing would look at the socket).
+    fn after_try_read<R>(&self, recv: &RecvState, result: io::Result<R>) -> io::Result<R> {
+        if matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+            self.registration.arm(recv, Armed::Poll)?;
+        }
+        result
     }
 
     /// A read of a stream received through the ring (`recv`): `op` takes
@@ -127,9 +140,12 @@ impl<T: AsFd> Evented<T> {
     pub(crate) fn try_read_uninit(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
         let io = self.get_ref();
         match self.registration.recv() {
-            Some(recv) => self
-                .registration
-                .try_io(Direction::Read, || recv.read(io.as_fd(), buf, true)),
+            Some(recv) => {
+                let result = self
+                    .registration
+                    .try_io(Direction::Read, || recv.read(io.as_fd(), buf, true));
+                self.after_try_read(recv, result)
+            }
             None => self.registration.try_io(Direction::Read, || {
                 rustix::io::read(io, &mut *buf)
                     .map(|(filled, _)| filled.len())
@@ -297,9 +313,10 @@ where
     pub(crate) fn try_read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
         if let Some(recv) = self.registration.recv() {
             let io = self.get_ref();
-            return self.registration.try_io(Direction::Read, || {
+            let result = self.registration.try_io(Direction::Read, || {
                 recv.read_vectored(io.as_fd(), bufs, true)
             });
+            return self.after_try_read(recv, result);
         }
         self.try_io(Direction::Read, |mut s| {
             io::Read::read_vectored(&mut s, bufs)
@@ -383,6 +400,10 @@ impl<T: AsFd> Evented<T> {
     ) -> io::Result<R> {
         if interest.is_readable() {
             self.refuse_if_bytes_held()?;
+            if let Some(recv) = self.registration.recv() {
+                let result = self.registration.try_io_masked(interest.mask(), f);
+                return self.after_try_read(recv, result);
+            }
         }
         self.registration.try_io_masked(interest.mask(), f)
     }

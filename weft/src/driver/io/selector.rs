@@ -60,10 +60,18 @@ pub enum IoDriver {
     /// a seccomp filter); without it, building the runtime fails with
     /// `Unsupported`, saying why.
     ///
-    /// Today this is readiness through the ring, at about epoll's CPU per
-    /// event on a current-thread runtime and a little more on a
-    /// multi-thread one (see BENCHMARKS.md); receiving into buffers the
-    /// ring provides, where io_uring saves syscalls, is being built on it.
+    /// On a current-thread runtime a [`TcpStream`](crate::net::TcpStream)
+    /// reads through the ring: a read that finds nothing arms a receive
+    /// into buffers the ring provides, and the next turn's one
+    /// `io_uring_enter` brings the bytes, so a message costs no read
+    /// syscall. Only a waiting read takes bytes out of the kernel, and only
+    /// as many as it asked for; bytes a read took but was dropped before
+    /// returning (a `select!` or timeout) wait in the stream and come
+    /// first at the next read. While any do, `into_std` and
+    /// `try_io(Interest::READABLE, ..)` (which would read the socket past
+    /// them) return an error instead. On a multi-thread runtime, and for
+    /// other sockets, reads are as on epoll. CPU per message is about
+    /// epoll's here (see BENCHMARKS.md).
     Uring,
 }
 

@@ -101,7 +101,11 @@ impl TcpStream {
     ///
     /// # Errors
     ///
-    /// If the descriptor cannot be duplicated (out of descriptors).
+    /// If the descriptor cannot be duplicated (out of descriptors). On the
+    /// io_uring driver ([`IoDriver::Uring`](crate::runtime::IoDriver::Uring)),
+    /// also while bytes received through the ring by a read that was
+    /// dropped before it returned wait in the stream: the `std` stream
+    /// would never see them (read them first).
     pub fn into_std(self) -> io::Result<std::net::TcpStream> {
         self.io.into_std()
     }

@@ -31,6 +31,10 @@ pub(crate) const SIZE: usize = 4096;
 pub(crate) const COUNT: u16 = 512;
 /// The buffer group every receive selects from.
 pub(crate) const GROUP: u16 = 0;
+const _: () = assert!(
+    std::mem::size_of::<BufRingEntry>() == 16,
+    "the kernel's io_uring_buf: addr u64, len u32, bid u16, resv/tail u16"
+);
 
 /// The ring's memory: entries and buffers, allocated once.
 struct Memory {
@@ -131,14 +135,21 @@ impl Pool {
     /// (unpublished).
     fn put(&self, tail: &mut u16, bid: u16) {
         let slot = (*tail & (COUNT - 1)) as usize;
-        // SAFETY: `slot < COUNT`; the entry lies past the published tail,
-        // so the kernel does not read it; `tail`'s lock is held.
-        let entry = unsafe { &mut *self.memory.entries.add(slot) };
         // SAFETY: `bid < COUNT` (every bid comes from a completion of this
         // pool or from `new`), so the buffer lies inside the allocation.
-        entry.set_addr(unsafe { self.memory.bufs.add(bid as usize * SIZE) } as u64);
-        entry.set_len(SIZE as u32);
-        entry.set_bid(bid);
+        let addr = unsafe { self.memory.bufs.add(bid as usize * SIZE) } as u64;
+        // SAFETY: `slot < COUNT`, inside the entries' allocation; the entry
+        // lies past the published tail, so the kernel reads none of the
+        // fields written (`addr` at 0, `len` at 8, `bid` at 12, of the
+        // kernel's 16-byte `io_uring_buf`); the tail (at 14 of the first
+        // entry) is left alone, written only by `publish`. Raw writes: no
+        // reference covers the tail the kernel reads. `tail`'s lock is held.
+        unsafe {
+            let entry = self.memory.entries.add(slot).cast::<u8>();
+            entry.cast::<u64>().write(addr);
+            entry.add(8).cast::<u32>().write(SIZE as u32);
+            entry.add(12).cast::<u16>().write(bid);
+        }
         *tail = tail.wrapping_add(1);
     }
 

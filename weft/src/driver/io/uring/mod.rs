@@ -66,20 +66,33 @@
 //! its generation), never by descriptor, so a cancel that runs after the
 //! close cannot reach the next owner of the number.
 //!
+//! **TCP streams on an owned ring** (`register_stream`) read through the
+//! ring: their multishot poll asks for room to write only, and a read that
+//! finds nothing arms one `recv` into the ring's provided buffers
+//! ([`bufs::Pool`], made when a receive first needs it), whose completion
+//! holds the bytes in the stream's [`RecvState`] until the reader copies
+//! them out; readiness waits arm a one-shot `POLLIN` poll. `recv.rs` says
+//! when a read looks at the socket directly instead, and why byte order
+//! holds. Completions for these carry the `RECV` or `READ_POLL` bit and are
+//! handed to their states after each reap (`complete_recvs`), which makes
+//! the slot `READABLE`. Other sockets, pipes and a shared ring's streams
+//! read as on epoll.
+//!
 //! Completions are all taken off the ring each turn (into [`Events`]'s
 //! backlog, `max_io_events_per_tick` of them handed out per turn), so the
 //! ring's completion queue never overflows because of our pacing.
 //!
-//! This is readiness through the ring: on the shared flavor it costs a
-//! little more per event than epoll, on the owned one about what epoll
-//! costs (BENCHMARKS.md). Where the ring gains (receives into provided
-//! buffers) builds on it.
+//! Costs (BENCHMARKS.md): readiness through a shared ring costs a little
+//! more per event than epoll; on an owned ring a TCP echo makes one
+//! syscall per message (the send) where epoll makes two, at about epoll's
+//! CPU per message on this machine.
 
 mod bufs;
 pub(crate) mod probe;
 pub(crate) mod recv;
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
@@ -178,8 +191,8 @@ struct Registered {
     ring: Option<Arc<IoUring>>,
     /// `Owned`: the ring has had its owner since it was made (enabled).
     owned: bool,
-    by_fd: HashMap<RawFd, u64>,
-    by_token: HashMap<u64, Reg>,
+    by_fd: Map<RawFd, u64>,
+    by_token: Map<u64, Reg>,
     /// Requests to submit at the next `wait`.
     queued: Vec<Queued>,
     /// The thread that last called `wait` ([`this_thread`]; 0: none yet).
@@ -187,9 +200,44 @@ struct Registered {
     /// `Owned`: the current ring's provided buffers, made when a receive
     /// first needs them.
     pool: Option<Arc<Pool>>,
+    /// Making the pool failed on this ring: receives fall back to polls
+    /// (not tried again for every read).
+    pool_failed: bool,
+    /// Pools of rings replaced by a new driving thread, kept until the
+    /// driver goes (dropped after the ring, see `shutdown`).
+    retired: Vec<Arc<Pool>>,
     /// `Owned`: the wake eventfd, polled under [`WAKE_TOKEN`].
     wake_fd: Option<RawFd>,
 }
+
+/// The tables' hash of their keys (slot tokens, descriptors): one
+/// multiply. The keys are distinct numbers the runtime hands out, never
+/// chosen by a peer, so `std`'s keyed hash buys nothing here and costs
+/// two lookups' worth per message.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    fn write_i32(&mut self, n: i32) {
+        self.0 = u64::from(n as u32);
+    }
+}
+
+type Map<K, V> = HashMap<K, V, BuildHasherDefault<KeyHasher>>;
 
 /// A registered descriptor.
 struct Reg {
@@ -255,8 +303,9 @@ impl Registered {
             }
             Queued::Recv(token, len) => {
                 let fd = self.by_token.get(&token)?.fd;
-                if self.pool.is_none() {
+                if self.pool.is_none() && !self.pool_failed {
                     self.pool = Pool::new(self.ring.as_ref()?).ok().map(Arc::new);
+                    self.pool_failed = self.pool.is_none();
                 }
                 if self.pool.is_none() {
                     // No buffers to be had: wait for data, read it directly.
@@ -332,11 +381,13 @@ impl Uring {
             sq: Mutex::new(Registered {
                 ring: Some(Arc::new(ring)),
                 owned: false,
-                by_fd: HashMap::new(),
-                by_token: HashMap::new(),
+                by_fd: Map::default(),
+                by_token: Map::default(),
                 queued: Vec::new(),
                 driver: 0,
                 pool: None,
+                pool_failed: false,
+                retired: Vec::new(),
                 wake_fd: wake_fd.as_ref().map(AsRawFd::as_raw_fd),
             }),
             wake_pending: AtomicBool::new(false),
@@ -357,19 +408,22 @@ impl Uring {
     /// entry written is in the kernel's hands even if this `io_uring_enter`
     /// fails for a moment: the next one submits it. Fails only if an entry
     /// could not be written at all.
+    ///
+    /// On an error, also how many entries were written (and so are the
+    /// kernel's): the caller keeps only the rest.
     fn push(
         &self,
         held: &mut MutexGuard<'_, Registered>,
         entries: &[squeue::Entry],
         now: bool,
-    ) -> io::Result<()> {
+    ) -> Result<(), (usize, io::Error)> {
         if entries.is_empty() {
             return Ok(());
         }
         let Some(ring) = held.ring.clone() else {
-            return Err(super::shutdown_error());
+            return Err((0, super::shutdown_error()));
         };
-        for entry in entries {
+        for (written, entry) in entries.iter().enumerate() {
             loop {
                 // SAFETY: the submission queue is touched only with `sq`'s
                 // lock held (`held`), or, on an owned ring, by its owner
@@ -385,7 +439,7 @@ impl Uring {
                 }
                 drop(sq);
                 // Full: submit what is there to make room.
-                enter(&ring, false)?;
+                enter(&ring, false).map_err(|e| (written, e))?;
             }
         }
         if now || self.flavor == Flavor::Shared {
@@ -424,7 +478,7 @@ impl Uring {
         let anyone = self.flavor == Flavor::Shared && matches!(request, Queued::Cancel(_));
         if mine || anyone {
             return match registered.entry(request) {
-                Some(entry) => self.push(registered, &[entry], now),
+                Some(entry) => self.push(registered, &[entry], now).map_err(|(_, e)| e),
                 None => Ok(()),
             };
         }
@@ -444,12 +498,16 @@ impl Uring {
     /// refused a new one: out of descriptors or memory); the caller waits a
     /// little and tries again, as the accept loop does when descriptors run
     /// out, and the ring stays the previous driver's.
-    fn submit_queued(&self, resubmit: &[u64]) -> io::Result<Option<Arc<IoUring>>> {
+    fn submit_queued(
+        &self,
+        resubmit: &[u64],
+        events: &mut Events,
+    ) -> io::Result<Option<Arc<IoUring>>> {
         let mut registered = lock(&self.sq);
         let me = this_thread();
         if registered.driver != me {
             if self.flavor == Flavor::Owned {
-                if let Err(e) = self.take_ring(&mut registered) {
+                if let Err(e) = self.take_ring(&mut registered, events) {
                     if e.raw_os_error() == Some(libc::EBADF) || super::is_shutdown_error(&e) {
                         return Err(e);
                     }
@@ -466,14 +524,14 @@ impl Uring {
         }
         let mut requests = std::mem::take(&mut registered.queued);
         requests.extend(resubmit.iter().map(|&token| Queued::Poll(token)));
-        let entries: Vec<squeue::Entry> = requests
-            .iter()
-            .filter_map(|&request| registered.entry(request))
-            .collect();
-        // Kept queued if not even written (the ring refusing entries): the
-        // next wait tries them again.
-        if self.push(&mut registered, &entries, false).is_err() {
-            registered.queued.extend(requests);
+        let (requests, entries): (Vec<Queued>, Vec<squeue::Entry>) = requests
+            .into_iter()
+            .filter_map(|request| Some((request, registered.entry(request)?)))
+            .unzip();
+        // What was not even written (the ring refusing entries) stays
+        // queued: the next wait tries it again.
+        if let Err((written, _)) = self.push(&mut registered, &entries, false) {
+            registered.queued.extend_from_slice(&requests[written..]);
         }
         Ok(Some(ring))
     }
@@ -484,15 +542,38 @@ impl Uring {
     /// descriptor on it. A new poll reports the descriptor's readiness at
     /// once, so nothing the old ring had not reported is lost; the old
     /// ring's requests end when it is closed.
-    fn take_ring(&self, registered: &mut MutexGuard<'_, Registered>) -> io::Result<()> {
-        let Some(ring) = &registered.ring else {
+    fn take_ring(
+        &self,
+        registered: &mut MutexGuard<'_, Registered>,
+        events: &mut Events,
+    ) -> io::Result<()> {
+        let Some(ring) = registered.ring.clone() else {
             return Err(super::shutdown_error());
         };
         if registered.owned {
             let new = new_ring(Flavor::Owned, false)?;
+            // What the old ring completed and nobody read yet (its owner
+            // may have run completion work outside a wait: a close) is
+            // taken now, receives included, before the old ring and its
+            // pool go. (Reading a completion queue needs no ownership;
+            // only a `wait` reads one, and this thread is the one in it.)
+            // SAFETY: as above: no other thread reads this queue now.
+            let cq = unsafe { ring.completion_shared() };
+            for entry in cq {
+                Uring::reap_one(&entry, events);
+            }
+            Uring::complete_recvs(registered, events);
             // The old ring closes here (only a `wait` holds a clone, and
-            // this thread is the one in `wait`): its requests end.
+            // this thread is the one in `wait`): its requests end. A
+            // receive it had not run leaves its bytes in the socket, for
+            // the new ring's receive.
+            drop(ring);
             registered.ring = Some(Arc::new(new));
+            // Its pool stays until the driver goes (`retired`), in case the
+            // kernel's teardown of the old ring still looks at it.
+            if let Some(pool) = registered.pool.take() {
+                registered.retired.push(pool);
+            }
         } else {
             ring.submitter().register_enable_rings()?;
             registered.owned = true;
@@ -500,9 +581,9 @@ impl Uring {
         // Queued requests were for the old ring: a new ring starts with a
         // poll on every registered descriptor, the reads streams had in
         // flight, and nothing to cancel. Its buffers are made when a
-        // receive needs them (chunks keep the old ring's alive).
+        // receive needs them.
         registered.queued.clear();
-        registered.pool = None;
+        registered.pool_failed = false;
         let mut requests = vec![Queued::Poll(WAKE_TOKEN)];
         for (&token, reg) in &registered.by_token {
             requests.push(Queued::Poll(token));
@@ -516,7 +597,7 @@ impl Uring {
             .into_iter()
             .filter_map(|request| registered.entry(request))
             .collect();
-        self.push(registered, &entries, false)
+        self.push(registered, &entries, false).map_err(|(_, e)| e)
     }
 
     /// Ends the driving thread's wait: `Shared`, a `NOP` under
@@ -626,7 +707,8 @@ impl Uring {
         // As epoll reports a new descriptor's readiness at once: data that
         // is there (or comes first) makes the stream readable without a
         // reader waiting.
-        self.arm(&state, Armed::Poll)?;
+        // (A failure leaves nothing armed; the first wait arms it.)
+        let _ = self.arm(&state, Armed::Poll);
         Ok(Some(state))
     }
 
@@ -635,15 +717,17 @@ impl Uring {
     /// the stream is gone. An error leaves nothing armed.
     pub(crate) fn arm(&self, state: &RecvState, want: Armed) -> io::Result<()> {
         let token = state.token();
+        // The lock first (then the state's, the one order), so that a new
+        // ring's `take_ring` cannot arm what this arms too.
+        let mut registered = lock(&self.sq);
+        if !registered.by_token.contains_key(&token) {
+            return Ok(());
+        }
         let request = match state.arm(want) {
             Armed::None => return Ok(()),
             Armed::Recv(len) => Queued::Recv(token, len),
             Armed::Poll => Queued::ReadPoll(token),
         };
-        let mut registered = lock(&self.sq);
-        if !registered.by_token.contains_key(&token) {
-            return Ok(());
-        }
         let submitted = self.submit_or_queue(&mut registered, request, false);
         if submitted.is_err() {
             state.complete(true, -libc::ECANCELED, 0, None);
@@ -654,8 +738,7 @@ impl Uring {
     /// Hands this turn's stream completions to their states (a buffer whose
     /// stream is gone goes straight back), and makes each stream's slot
     /// `READABLE` so its reader looks.
-    fn complete_recvs(&self, events: &mut Events) {
-        let registered = lock(&self.sq);
+    fn complete_recvs(registered: &Registered, events: &mut Events) {
         for (user_data, res, flags) in events.recvs.drain(..) {
             let token = user_data & !TAGS;
             let poll = user_data & READ_POLL != 0;
@@ -836,7 +919,10 @@ impl Backend for Uring {
         // Polls other threads queued, and those the last turn found ended.
         // This thread is the driver now; the ring stays its own until its
         // next wait.
-        let Some(ring) = self.submit_queued(&events.resubmit)? else {
+        let resubmit = std::mem::take(&mut events.resubmit);
+        let submitted = self.submit_queued(&resubmit, events);
+        events.resubmit = resubmit;
+        let Some(ring) = submitted? else {
             // Not this thread's ring yet: try again shortly.
             let pause = Duration::from_millis(10);
             std::thread::sleep(timeout.map_or(pause, |t| t.min(pause)));
@@ -868,7 +954,7 @@ impl Backend for Uring {
             }
         }
         if !events.recvs.is_empty() {
-            self.complete_recvs(events);
+            Uring::complete_recvs(&lock(&self.sq), events);
         }
         if woken {
             // A swap, not a store: it reads the `true` written by the last
@@ -881,7 +967,9 @@ impl Backend for Uring {
         if !events.resubmit.is_empty() {
             // Now, not at the next turn's start: a poll the kernel ended
             // must not miss an edge in between.
-            let _ = self.submit_queued(&events.resubmit);
+            let resubmit = std::mem::take(&mut events.resubmit);
+            let _ = self.submit_queued(&resubmit, events);
+            events.resubmit = resubmit;
             events.resubmit.clear();
         }
         Ok((events.ready.len(), woken))
@@ -893,6 +981,7 @@ impl Backend for Uring {
         // buffers (see `bufs.rs`).
         registered.ring = None;
         registered.pool = None;
+        registered.retired.clear();
     }
 
     fn ready_events(events: &Events) -> impl Iterator<Item = (u64, Ready)> + '_ {

@@ -142,7 +142,9 @@ impl Sink for Slices<'_, '_> {
     }
 
     fn direct(&mut self, fd: BorrowedFd<'_>) -> io::Result<usize> {
-        rustix::io::readv(fd, self.0).map_err(io::Error::from)
+        // At most IOV_MAX (1024) slices per call, as std's `readv` caps.
+        let n = self.0.len().min(1024);
+        rustix::io::readv(fd, &mut self.0[..n]).map_err(io::Error::from)
     }
 }
 
@@ -258,15 +260,20 @@ impl RecvState {
         if inner.eof {
             return Ok(0);
         }
-        // A receive in flight takes only bytes after these.
+        if matches!(inner.armed, Armed::Recv(_)) {
+            // A receive in flight takes the next bytes: they come first.
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
         rustix::net::recv(fd, buf, rustix::net::RecvFlags::PEEK)
             .map(|(n, _)| n)
             .map_err(io::Error::from)
     }
 
-    /// True if bytes received through the ring wait here.
+    /// True if bytes received through the ring wait here, or a receive is
+    /// in flight (which may be taking some).
     pub(crate) fn holds_bytes(&self) -> bool {
-        !lock(&self.inner).chunks.is_empty()
+        let inner = lock(&self.inner);
+        !inner.chunks.is_empty() || matches!(inner.armed, Armed::Recv(_))
     }
 
     /// Marks `want` armed if nothing is; returns what the caller must now
@@ -318,8 +325,15 @@ impl RecvState {
         }
         match res {
             n if n > 0 => {
-                if let Some(chunk) = chunk {
-                    inner.chunks.push_back(chunk);
+                match chunk {
+                    Some(chunk) => inner.chunks.push_back(chunk),
+                    // Bytes with no buffer to find them in (never seen: a
+                    // receive always selects one): say so, never drop them
+                    // silently.
+                    None => {
+                        debug_assert!(false, "a receive's bytes without a buffer");
+                        inner.error = Some(libc::EIO);
+                    }
                 }
                 if cqueue::sock_nonempty(flags) {
                     inner.more = true;
