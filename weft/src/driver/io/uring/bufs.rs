@@ -8,11 +8,15 @@
 //! entries between its head and the published tail.
 //!
 //! Lifetime. A received chunk holds its pool (`Arc`), so the memory stays
-//! while any chunk points into it, even after the ring it was registered
-//! with is gone. The kernel writes into a buffer only while it runs a
-//! receive in the owner thread's completion work (`DEFER_TASKRUN`), which
-//! needs the ring open; once the ring's descriptor is closed, no receive
-//! runs again (one left to the kernel's exit work is failed, not issued).
+//! while any chunk points into it. The backend frees a pool only with the
+//! driver (a ring replaced by a new driving thread retires its pool, kept
+//! until then), and closes the ring first. The kernel writes into a buffer
+//! only while it runs a receive in the owner thread's completion work
+//! (`DEFER_TASKRUN`), which needs the ring open: once the ring's file is
+//! closed no receive is issued again (a completion-work item still queued
+//! is failed, not issued: the kernel checks for a dying ring, and older
+//! kernels run leftovers in a kernel thread, which has no user memory to
+//! write).
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::io;

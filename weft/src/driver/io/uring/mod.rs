@@ -29,8 +29,16 @@
 //! own registrations wait in the submission queue for its next turn; its
 //! cancels are entered at once together with the ring's completion work,
 //! so a socket closed on the owning thread lets go of its file at once,
-//! even when no turn follows (a runtime no longer driven). One closed on
-//! another thread lets go of it at the owner's next turn.
+//! even when no turn follows (a runtime no longer driven); but the kernel
+//! runs a bounded batch of completion work per entry (recent kernels), so
+//! behind a large backlog the file goes at the next turn. One closed on
+//! another thread lets go of it at the owner's next turn, or when the
+//! driver is dropped (which closes the ring). A new driving thread first
+//! takes what the old ring completed and nobody read (a close runs the
+//! ring's completion work outside a turn: a receive may have taken bytes),
+//! so no received byte is lost in the handover. Each change of driving
+//! thread builds a ring: a runtime driven by threads in turn pays that per
+//! change.
 //!
 //! **Shared** (a multi-thread runtime, whose workers take turns driving).
 //! The ring is set up `COOP_TASKRUN`, and any thread may submit. The kernel
