@@ -21,20 +21,6 @@ use weft::net::{TcpListener, TcpStream};
 #[allow(dead_code)] // `serve_unix` is not used here.
 mod echo;
 
-/// Raises the open-file soft limit to the hard limit; returns the limit.
-fn raise_fd_limit() -> u64 {
-    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
-    let limit = getrlimit(Resource::Nofile);
-    let _ = setrlimit(
-        Resource::Nofile,
-        Rlimit {
-            current: limit.maximum,
-            maximum: limit.maximum,
-        },
-    );
-    getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)
-}
-
 /// `rounds` round trips of a 64-byte message, every byte checked.
 async fn normal_client(addr: std::net::SocketAddr, rounds: usize) {
     let mut stream = TcpStream::connect(addr).await.unwrap();
@@ -51,7 +37,7 @@ async fn normal_client(addr: std::net::SocketAddr, rounds: usize) {
 #[test]
 fn idle_and_slow_clients_do_not_stop_a_normal_client() {
     within(180, || {
-        let limit = raise_fd_limit();
+        let limit = common::raise_fd_limit();
         // Each connection is two descriptors in this process (both ends).
         let wanted = (2000, 200);
         let fits = |idle: usize, slow: usize| ((idle + slow) * 2 + 200) as u64 <= limit;

@@ -34,20 +34,6 @@ fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
 
-/// Raises the open-file soft limit to the hard limit; returns it.
-fn raise_fd_limit() -> u64 {
-    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
-    let limit = getrlimit(Resource::Nofile);
-    let _ = setrlimit(
-        Resource::Nofile,
-        Rlimit {
-            current: limit.maximum,
-            maximum: limit.maximum,
-        },
-    );
-    getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)
-}
-
 /// `n` connected pairs on one listener: (client, server), each with a
 /// first byte sent and read both ways (a new stream's first read waits on
 /// a readiness poll and reads the socket; the reads after it arm
@@ -80,7 +66,7 @@ async fn drop_a_read(stream: &mut TcpStream, len: usize) {
 fn thousands_of_connections_echo_with_reads_dropped_mid_flight() {
     let Some(rt) = uring_rt() else { return };
     const CONNS: usize = 5_000;
-    let limit = raise_fd_limit();
+    let limit = common::raise_fd_limit();
     if limit < (2 * CONNS + 200) as u64 {
         println!("skipped: the open-file limit ({limit}) is below what 5,000 pairs need");
         return;
@@ -140,7 +126,7 @@ fn a_pool_pinned_by_unread_bytes_falls_back_without_losing_any() {
     // (`ENOBUFS`), which must not fail a connection or lose a byte.
     let Some(rt) = uring_rt() else { return };
     const CONNS: usize = 700;
-    if raise_fd_limit() < (2 * CONNS + 200) as u64 {
+    if common::raise_fd_limit() < (2 * CONNS + 200) as u64 {
         println!("skipped: the open-file limit is below what 700 pairs need");
         return;
     }

@@ -42,6 +42,20 @@ pub async fn pair() -> (weft::net::TcpStream, weft::net::TcpStream) {
     (client, server)
 }
 
+/// Raises the open-file soft limit to the hard limit; returns the limit.
+pub fn raise_fd_limit() -> u64 {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let _ = setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        },
+    );
+    getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)
+}
+
 /// A current-thread runtime.
 pub fn rt() -> weft::runtime::Runtime {
     weft::runtime::Builder::new_current_thread()

@@ -1054,6 +1054,14 @@ mod tests {
         Vec::new()
     }
 
+    /// Fails unless `seen` has `token` readable.
+    fn assert_readable(seen: &[(u64, Ready)], token: u64) {
+        assert!(
+            seen.iter().any(|(t, r)| *t == token && r.is_readable()),
+            "{seen:?}"
+        );
+    }
+
     /// An `Owned` ring, or `None` (printing why) where this kernel has no
     /// `DEFER_TASKRUN`.
     fn owned() -> Option<Uring> {
@@ -1076,10 +1084,7 @@ mod tests {
         uring.register(a.as_fd(), 5).unwrap();
         b.write_all(b"x").unwrap();
         let seen = wait_for(&uring, &mut events);
-        assert!(
-            seen.iter().any(|(t, r)| *t == 5 && r.is_readable()),
-            "{seen:?}"
-        );
+        assert_readable(&seen, 5);
         uring.deregister(a.as_fd());
     }
 
@@ -1124,19 +1129,13 @@ mod tests {
                 .join()
                 .unwrap()
         });
-        assert!(
-            seen.iter().any(|(t, r)| *t == 6 && r.is_readable()),
-            "{seen:?}"
-        );
+        assert_readable(&seen, 6);
         // And back: this thread's ring is new again, and still armed.
         let _ = uring.wait(&mut events, Some(Duration::ZERO));
         assert_eq!((&a).read(&mut [0u8; 1]).unwrap(), 1);
         b.write_all(b"y").unwrap();
         let seen = wait_for(&uring, &mut events);
-        assert!(
-            seen.iter().any(|(t, r)| *t == 6 && r.is_readable()),
-            "{seen:?}"
-        );
+        assert_readable(&seen, 6);
         uring.deregister(a.as_fd());
     }
 
@@ -1224,10 +1223,7 @@ mod tests {
         // Data: an edge with READABLE.
         b.write_all(b"x").unwrap();
         let seen = wait_for(&uring, &mut events);
-        assert!(
-            seen.iter().any(|(t, r)| *t == 7 && r.is_readable()),
-            "{seen:?}"
-        );
+        assert_readable(&seen, 7);
         // Still readable, no new edge: nothing until re-armed.
         assert_eq!(
             uring
@@ -1238,10 +1234,7 @@ mod tests {
         );
         uring.rearm(a.as_fd(), 7).unwrap();
         let seen = wait_for(&uring, &mut events);
-        assert!(
-            seen.iter().any(|(t, r)| *t == 7 && r.is_readable()),
-            "{seen:?}"
-        );
+        assert_readable(&seen, 7);
         // Twice is refused, as epoll refuses it.
         assert_eq!(
             uring.register(a.as_fd(), 8).unwrap_err().raw_os_error(),
