@@ -120,10 +120,11 @@ fn thousands_of_connections_echo_with_reads_dropped_mid_flight() {
 
 #[test]
 fn a_pool_pinned_by_unread_bytes_falls_back_without_losing_any() {
-    // More connections than the ring has buffers (512) each leave one
-    // received chunk unread (a read dropped after its receive was armed,
-    // then the data): the pool runs dry and later receives find no buffer
-    // (`ENOBUFS`), which must not fail a connection or lose a byte.
+    // More connections than the ring's first pool has buffers (512) each
+    // leave one received chunk unread (a read dropped after its receive was
+    // armed, then the data): the pool runs dry and later receives find no
+    // buffer (`ENOBUFS`, which makes the next pool twice as large), which
+    // must not fail a connection or lose a byte.
     let Some(rt) = uring_rt() else { return };
     const CONNS: usize = 700;
     if common::raise_fd_limit() < (2 * CONNS + 200) as u64 {
@@ -132,6 +133,14 @@ fn a_pool_pinned_by_unread_bytes_falls_back_without_losing_any() {
     }
     within(60, move || {
         rt.block_on(async {
+            // The ring's first pool is made by the first receive, sized
+            // from the streams there are then (two): its 512 buffers.
+            let (mut c0, mut s0) = pairs(1).await.pop().unwrap();
+            drop_a_read(&mut s0, 16).await;
+            c0.write_all(b"first").await.unwrap();
+            let mut five = [0u8; 5];
+            s0.read_exact(&mut five).await.unwrap();
+            assert_eq!(&five, b"first");
             let mut all = pairs(CONNS).await;
             for (_, server) in &mut all {
                 drop_a_read(server, 4096).await;
@@ -150,8 +159,24 @@ fn a_pool_pinned_by_unread_bytes_falls_back_without_losing_any() {
                     .await
                     .unwrap();
             }
-            for (i, (client, server)) in all.iter_mut().enumerate() {
+            for (i, (_, server)) in all.iter_mut().enumerate() {
                 let want = format!("first {i};second {i};").into_bytes();
+                let mut got = vec![0u8; want.len()];
+                server.read_exact(&mut got).await.unwrap();
+                assert_eq!(got, want, "connection {i}");
+            }
+            // Again, on the larger pool the shortage made: every byte.
+            for (_, server) in &mut all {
+                drop_a_read(server, 4096).await;
+            }
+            for (i, (client, _)) in all.iter_mut().enumerate() {
+                client
+                    .write_all(format!("third {i};").as_bytes())
+                    .await
+                    .unwrap();
+            }
+            for (i, (client, server)) in all.iter_mut().enumerate() {
+                let want = format!("third {i};").into_bytes();
                 let mut got = vec![0u8; want.len()];
                 server.read_exact(&mut got).await.unwrap();
                 assert_eq!(got, want, "connection {i}");

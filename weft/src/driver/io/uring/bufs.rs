@@ -1,16 +1,24 @@
 //! The provided buffer ring an owned ring receives into ([`Pool`]).
 //!
-//! `COUNT` buffers of `SIZE` bytes, and the ring of entries through which
+//! `count` buffers of `SIZE` bytes, and the ring of entries through which
 //! the kernel takes them: a receive that selects a buffer takes the entry
 //! at the ring's head; a buffer goes back with a userspace store of an
 //! entry at the tail and of the tail itself (no syscall). Any thread may
 //! give a buffer back (under the pool's lock); the kernel only reads the
 //! entries between its head and the published tail.
 //!
+//! Sizes. A ring's first pool has two buffers per TCP stream registered
+//! when a receive first needs one (at least `MIN_COUNT`); a receive that
+//! finds none (`ENOBUFS`, no error: the reader reads the socket directly)
+//! makes the next receive take a pool twice as large (up to `MAX_COUNT`),
+//! a new buffer group, while the old pool keeps serving the buffers it
+//! lent. Only a waiting read holds a buffer, so this follows the number of
+//! readers, not of bytes in flight.
+//!
 //! Lifetime. A received chunk holds its pool (`Arc`), so the memory stays
-//! while any chunk points into it. The backend frees a pool only with the
-//! driver (a ring replaced by a new driving thread retires its pool, kept
-//! until then), and closes the ring first. The kernel writes into a buffer
+//! while any chunk points into it. The backend lets go of a ring's pools
+//! only after the ring is closed (a new driving thread's ring, or the
+//! driver's drop). The kernel writes into a buffer
 //! only while it runs a receive in the owner thread's completion work
 //! (`DEFER_TASKRUN`), which needs the ring open: once the ring's file is
 //! closed no receive is issued again (a completion-work item still queued
@@ -29,12 +37,13 @@ use crate::sys::lock::lock;
 
 /// Bytes per buffer: what one receive delivers at most.
 pub(crate) const SIZE: usize = 4096;
-/// Buffers per ring (a power of two, at most 32,768): 2 MiB. A receive
-/// finding none completes with `ENOBUFS`, which is no error (the reader
-/// reads the socket directly then).
-pub(crate) const COUNT: u16 = 512;
-/// The buffer group every receive selects from.
-pub(crate) const GROUP: u16 = 0;
+/// Buffers in a ring's first pool (a power of two): 2 MiB, or two per TCP
+/// stream registered when it is made, if more. A receive finding none
+/// completes with `ENOBUFS`, which is no error (the reader reads the
+/// socket directly then), and makes the next pool twice as large.
+pub(crate) const MIN_COUNT: u16 = 512;
+/// The largest pool: 32 MiB. Past it, `ENOBUFS` only falls back.
+pub(crate) const MAX_COUNT: u16 = 8192;
 const _: () = assert!(
     std::mem::size_of::<BufRingEntry>() == 16,
     "the kernel's io_uring_buf: addr u64, len u32, bid u16, resv/tail u16"
@@ -44,11 +53,16 @@ const _: () = assert!(
 struct Memory {
     entries: *mut BufRingEntry,
     bufs: *mut u8,
+    count: u16,
 }
 
 /// A provided buffer ring (see the module's docs).
 pub(crate) struct Pool {
     memory: Memory,
+    /// Buffers (a power of two).
+    count: u16,
+    /// The buffer group its receives select from.
+    group: u16,
     /// The tail not yet published (`publish` writes it where the kernel
     /// reads it); held while an entry is written.
     tail: Mutex<u16>,
@@ -62,57 +76,71 @@ unsafe impl Send for Pool {}
 // a chunk's exclusive claim on its buffer.
 unsafe impl Sync for Pool {}
 
-fn entries_layout() -> Layout {
+fn entries_layout(count: u16) -> Layout {
     // Page-aligned, as the kernel requires of a buffer ring.
-    Layout::from_size_align(COUNT as usize * std::mem::size_of::<BufRingEntry>(), 4096)
+    Layout::from_size_align(count as usize * std::mem::size_of::<BufRingEntry>(), 4096)
         .expect("a valid layout")
 }
 
-fn bufs_layout() -> Layout {
-    Layout::from_size_align(COUNT as usize * SIZE, 4096).expect("a valid layout")
+fn bufs_layout(count: u16) -> Layout {
+    Layout::from_size_align(count as usize * SIZE, 4096).expect("a valid layout")
 }
 
 impl Pool {
-    /// A pool with every buffer in its ring, registered with `ring` as
-    /// group [`GROUP`].
-    pub(crate) fn new(ring: &IoUring) -> io::Result<Pool> {
+    /// A pool of `count` buffers (a power of two, from `MIN_COUNT` to
+    /// `MAX_COUNT`), all in its ring, registered with `ring` as buffer
+    /// group `group`.
+    pub(crate) fn new(ring: &IoUring, count: u16, group: u16) -> io::Result<Pool> {
+        assert!(count.is_power_of_two() && (MIN_COUNT..=MAX_COUNT).contains(&count));
         // SAFETY: both layouts have a non-zero size.
-        let (entries, bufs) =
-            unsafe { (alloc_zeroed(entries_layout()), alloc_zeroed(bufs_layout())) };
-        let memory = Memory {
-            entries: entries.cast(),
-            bufs,
+        let (entries, bufs) = unsafe {
+            (
+                alloc_zeroed(entries_layout(count)),
+                alloc_zeroed(bufs_layout(count)),
+            )
         };
-        if entries.is_null() || bufs.is_null() {
-            drop(Pool {
-                memory,
-                tail: Mutex::new(0),
-            });
-            return Err(io::ErrorKind::OutOfMemory.into());
-        }
         let pool = Pool {
-            memory,
+            memory: Memory {
+                entries: entries.cast(),
+                bufs,
+                count,
+            },
+            count,
+            group,
             tail: Mutex::new(0),
         };
+        if entries.is_null() || bufs.is_null() {
+            return Err(io::ErrorKind::OutOfMemory.into());
+        }
         {
             let mut tail = lock(&pool.tail);
-            for bid in 0..COUNT {
+            for bid in 0..count {
                 pool.put(&mut tail, bid);
             }
             pool.publish(*tail);
         }
-        // SAFETY: the entries are a page-aligned array of `COUNT` entries,
+        // SAFETY: the entries are a page-aligned array of `count` entries,
         // alive as long as the pool, which outlives the ring's use of them
         // (see the module's docs).
         unsafe {
             ring.submitter().register_buf_ring_with_flags(
                 pool.memory.entries as u64,
-                COUNT,
-                GROUP,
+                count,
+                group,
                 0,
             )?;
         }
         Ok(pool)
+    }
+
+    /// How many buffers it has.
+    pub(crate) fn count(&self) -> u16 {
+        self.count
+    }
+
+    /// The buffer group its receives select from.
+    pub(crate) fn group(&self) -> u16 {
+        self.group
     }
 
     /// The first `len` bytes of buffer `bid`, which a receive filled.
@@ -122,7 +150,7 @@ impl Pool {
     /// The caller holds the completion that handed buffer `bid` out, and
     /// has not given it back; `len` is at most that completion's result.
     pub(crate) unsafe fn bytes(&self, bid: u16, len: usize) -> &[u8] {
-        debug_assert!(bid < COUNT && len <= SIZE);
+        debug_assert!(bid < self.count && len <= SIZE);
         // SAFETY: (the caller's contract) the kernel wrote these bytes and
         // does not touch the buffer until it is given back.
         unsafe { std::slice::from_raw_parts(self.memory.bufs.add(bid as usize * SIZE), len) }
@@ -138,11 +166,12 @@ impl Pool {
     /// Writes the entry for `bid` at the tail and moves the tail on
     /// (unpublished).
     fn put(&self, tail: &mut u16, bid: u16) {
-        let slot = (*tail & (COUNT - 1)) as usize;
-        // SAFETY: `bid < COUNT` (every bid comes from a completion of this
-        // pool or from `new`), so the buffer lies inside the allocation.
+        let slot = (*tail & (self.count - 1)) as usize;
+        // SAFETY: `bid < count` (every bid comes from a completion of this
+        // pool, the group its `user_data` names, or from `new`), so the
+        // buffer lies inside the allocation.
         let addr = unsafe { self.memory.bufs.add(bid as usize * SIZE) } as u64;
-        // SAFETY: `slot < COUNT`, inside the entries' allocation; the entry
+        // SAFETY: `slot < count`, inside the entries' allocation; the entry
         // lies past the published tail, so the kernel reads none of the
         // fields written (`addr` at 0, `len` at 8, `bid` at 12, of the
         // kernel's 16-byte `io_uring_buf`); the tail (at 14 of the first
@@ -173,10 +202,10 @@ impl Drop for Memory {
         // was never allocated).
         unsafe {
             if !self.entries.is_null() {
-                dealloc(self.entries.cast(), entries_layout());
+                dealloc(self.entries.cast(), entries_layout(self.count));
             }
             if !self.bufs.is_null() {
-                dealloc(self.bufs, bufs_layout());
+                dealloc(self.bufs, bufs_layout(self.count));
             }
         }
     }

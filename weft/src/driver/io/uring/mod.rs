@@ -129,10 +129,14 @@ const ONESHOT: u64 = 1 << 31;
 const RECV: u64 = 1 << 30;
 /// Set in a token's index bits for a stream's one-shot `POLLIN` poll.
 const READ_POLL: u64 = 1 << 29;
+/// A receive's buffer group, in the token's index bits 21 to 28: which of
+/// the ring's pools its buffer comes from.
+const GROUP_SHIFT: u32 = 21;
+const GROUP_MASK: u64 = 0xFF;
 /// The bits above that mark what a completion is for.
-const TAGS: u64 = ONESHOT | RECV | READ_POLL;
+const TAGS: u64 = ONESHOT | RECV | READ_POLL | (GROUP_MASK << GROUP_SHIFT);
 const _: () = assert!(
-    MAX_SLOTS as u64 <= READ_POLL,
+    MAX_SLOTS as u64 <= 1 << GROUP_SHIFT && (GROUP_MASK << GROUP_SHIFT) < READ_POLL,
     "slot indices stay below the tag bits"
 );
 
@@ -205,15 +209,18 @@ struct Registered {
     queued: Vec<Queued>,
     /// The thread that last called `wait` ([`this_thread`]; 0: none yet).
     driver: usize,
-    /// `Owned`: the current ring's provided buffers, made when a receive
-    /// first needs them.
+    /// `Owned`: the pool new receives take buffers from, made when a
+    /// receive first needs one (sized from the streams registered then),
+    /// replaced by one twice as large after an `ENOBUFS` (`grow`).
     pool: Option<Arc<Pool>>,
-    /// Making the pool failed on this ring: receives fall back to polls
-    /// (not tried again for every read).
+    /// Every pool of the current ring, by buffer group (a receive's
+    /// `user_data` names its group): a completion finds its buffer's pool.
+    pools: Vec<Arc<Pool>>,
+    /// A receive found no buffer: the next receive makes a larger pool.
+    grow: bool,
+    /// Making a pool failed on this ring: receives fall back to polls (not
+    /// tried again for every read).
     pool_failed: bool,
-    /// Pools of rings replaced by a new driving thread, kept until the
-    /// driver goes (dropped after the ring, see `shutdown`).
-    retired: Vec<Arc<Pool>>,
     /// `Owned`: the wake eventfd, polled under [`WAKE_TOKEN`].
     wake_fd: Option<RawFd>,
 }
@@ -285,6 +292,48 @@ impl Queued {
 }
 
 impl Registered {
+    /// Makes the pool new receives use where there is none yet (two
+    /// buffers per registered stream, at least `MIN_COUNT`), or, after an
+    /// `ENOBUFS`, one twice as large (up to `MAX_COUNT`; the old one stays
+    /// for the buffers it lent). A pool the kernel refuses leaves the old
+    /// one in use (or none: receives become polls and direct reads).
+    fn ensure_pool(&mut self) {
+        let grow = self.grow
+            && self
+                .pool
+                .as_ref()
+                .is_some_and(|p| p.count() < bufs::MAX_COUNT);
+        self.grow = false;
+        if (self.pool.is_some() && !grow) || self.pool_failed {
+            return;
+        }
+        let streams = self
+            .by_token
+            .values()
+            .filter(|reg| reg.recv.is_some())
+            .count();
+        let wanted = match &self.pool {
+            Some(pool) => usize::from(pool.count()) * 2,
+            None => streams.saturating_mul(2),
+        };
+        let count = wanted
+            .clamp(usize::from(bufs::MIN_COUNT), usize::from(bufs::MAX_COUNT))
+            .next_power_of_two() as u16;
+        let group = self.pools.len();
+        let made = match &self.ring {
+            Some(ring) if group as u64 <= GROUP_MASK => Pool::new(ring, count, group as u16),
+            _ => Err(io::ErrorKind::Unsupported.into()),
+        };
+        match made {
+            Ok(pool) => {
+                let pool = Arc::new(pool);
+                self.pools.push(Arc::clone(&pool));
+                self.pool = Some(pool);
+            }
+            Err(_) => self.pool_failed = self.pool.is_none(),
+        }
+    }
+
     /// The entry for `request`, or `None` if its registration is gone.
     fn entry(&mut self, request: Queued) -> Option<squeue::Entry> {
         let interest = |reg: &Reg| {
@@ -311,20 +360,18 @@ impl Registered {
             }
             Queued::Recv(token, len) => {
                 let fd = self.by_token.get(&token)?.fd;
-                if self.pool.is_none() && !self.pool_failed {
-                    self.pool = Pool::new(self.ring.as_ref()?).ok().map(Arc::new);
-                    self.pool_failed = self.pool.is_none();
-                }
-                if self.pool.is_none() {
+                self.ensure_pool();
+                let Some(pool) = &self.pool else {
                     // No buffers to be had: wait for data, read it directly.
                     return self.entry(Queued::ReadPoll(token));
-                }
+                };
+                let group = pool.group();
                 opcode::Recv::new(types::Fd(fd), std::ptr::null_mut(), len)
-                    .buf_group(bufs::GROUP)
+                    .buf_group(group)
                     .ioprio(RECVSEND_POLL_FIRST)
                     .build()
                     .flags(squeue::Flags::BUFFER_SELECT)
-                    .user_data(token | RECV)
+                    .user_data(token | RECV | (u64::from(group) << GROUP_SHIFT))
             }
         })
     }
@@ -394,8 +441,9 @@ impl Uring {
                 queued: Vec::new(),
                 driver: 0,
                 pool: None,
+                pools: Vec::new(),
+                grow: false,
                 pool_failed: false,
-                retired: Vec::new(),
                 wake_fd: wake_fd.as_ref().map(AsRawFd::as_raw_fd),
             }),
             wake_pending: AtomicBool::new(false),
@@ -570,18 +618,17 @@ impl Uring {
             for entry in cq {
                 Uring::reap_one(&entry, events);
             }
-            Uring::complete_recvs(registered, events);
+            Uring::complete_recvs(&mut *registered, events);
             // The old ring closes here (only a `wait` holds a clone, and
             // this thread is the one in `wait`): its requests end. A
             // receive it had not run leaves its bytes in the socket, for
-            // the new ring's receive.
+            // the new ring's receive. Its pools go when the last chunk
+            // holding one is read (no receive writes into them once the
+            // ring is closed, see `bufs.rs`).
             drop(ring);
             registered.ring = Some(Arc::new(new));
-            // Its pool stays until the driver goes (`retired`), in case the
-            // kernel's teardown of the old ring still looks at it.
-            if let Some(pool) = registered.pool.take() {
-                registered.retired.push(pool);
-            }
+            registered.pool = None;
+            registered.pools.clear();
         } else {
             ring.submitter().register_enable_rings()?;
             registered.owned = true;
@@ -592,6 +639,7 @@ impl Uring {
         // receive needs them.
         registered.queued.clear();
         registered.pool_failed = false;
+        registered.grow = false;
         let mut requests = vec![Queued::Poll(WAKE_TOKEN)];
         for (&token, reg) in &registered.by_token {
             requests.push(Queued::Poll(token));
@@ -746,21 +794,26 @@ impl Uring {
     /// Hands this turn's stream completions to their states (a buffer whose
     /// stream is gone goes straight back), and makes each stream's slot
     /// `READABLE` so its reader looks.
-    fn complete_recvs(registered: &Registered, events: &mut Events) {
+    fn complete_recvs(registered: &mut Registered, events: &mut Events) {
         for (user_data, res, flags) in events.recvs.drain(..) {
             let token = user_data & !TAGS;
             let poll = user_data & READ_POLL != 0;
+            let group = ((user_data >> GROUP_SHIFT) & GROUP_MASK) as usize;
+            if !poll && res == -libc::ENOBUFS {
+                registered.grow = true;
+            }
+            let pool = registered.pools.get(group);
             let state = registered
                 .by_token
                 .get(&token)
                 .and_then(|reg| reg.recv.as_ref());
             let Some(state) = state else {
-                if let (Some(bid), Some(pool)) = (cqueue::buffer_select(flags), &registered.pool) {
+                if let (Some(bid), Some(pool)) = (cqueue::buffer_select(flags), pool) {
                     pool.give(bid);
                 }
                 continue;
             };
-            if state.complete(poll, res, flags, registered.pool.as_ref()) {
+            if state.complete(poll, res, flags, pool) {
                 let ready = match (poll, res) {
                     (true, bits) if bits > 0 => {
                         Ready::from_poll_bits(bits as u32) | Ready::READABLE
@@ -962,7 +1015,7 @@ impl Backend for Uring {
             }
         }
         if !events.recvs.is_empty() {
-            Uring::complete_recvs(&lock(&self.sq), events);
+            Uring::complete_recvs(&mut lock(&self.sq), events);
         }
         if woken {
             // A swap, not a store: it reads the `true` written by the last
@@ -989,7 +1042,7 @@ impl Backend for Uring {
         // buffers (see `bufs.rs`).
         registered.ring = None;
         registered.pool = None;
-        registered.retired.clear();
+        registered.pools.clear();
     }
 
     fn ready_events(events: &Events) -> impl Iterator<Item = (u64, Ready)> + '_ {
