@@ -956,10 +956,17 @@ impl Backend for Uring {
         // cancel that runs after the close cannot hit the next owner of the
         // number. Submitted now where this thread may, so the file goes at
         // once.
-        let cancels = [token, token | ONESHOT, token | RECV, token | READ_POLL];
+        // A receive's `user_data` names its buffer group: one cancel per
+        // group this ring has.
+        let groups = registered.pools.len().max(1) as u64;
+        let receives = (0..groups).map(|group| token | RECV | (group << GROUP_SHIFT));
+        let cancels: Vec<u64> = [token, token | ONESHOT, token | READ_POLL]
+            .into_iter()
+            .chain(receives)
+            .collect();
         let mine = registered.driver == this_thread();
         if mine || self.flavor == Flavor::Shared {
-            let entries = cancels.map(Uring::cancel);
+            let entries: Vec<squeue::Entry> = cancels.into_iter().map(Uring::cancel).collect();
             let _ = self.push(&mut registered, &entries, true);
         } else {
             registered
