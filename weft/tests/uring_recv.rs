@@ -29,6 +29,23 @@ fn uring_rt() -> Option<Runtime> {
     }
 }
 
+/// True if this kernel lets TCP streams read through the ring (Linux 6.13
+/// or later; before it they read as on epoll, and only the tests of what
+/// the ring holds skip).
+fn ring_reads_here() -> bool {
+    let uname = rustix::system::uname();
+    let release = String::from_utf8_lossy(uname.release().to_bytes()).into_owned();
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let version = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    if version < (6, 13) {
+        println!("skipped: streams read through the ring from Linux 6.13 (this is {release})");
+        return false;
+    }
+    true
+}
+
 /// The process's open descriptors.
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
@@ -175,7 +192,7 @@ fn a_pool_pinned_by_unread_bytes_falls_back_without_losing_any() {
                     .await
                     .unwrap();
             }
-            for (i, (client, server)) in all.iter_mut().enumerate() {
+            for (i, (_, server)) in all.iter_mut().enumerate() {
                 let want = format!("third {i};").into_bytes();
                 let mut got = vec![0u8; want.len()];
                 server.read_exact(&mut got).await.unwrap();
@@ -240,6 +257,9 @@ fn a_stream_nobody_reads_leaves_its_bytes_in_the_kernel() {
 #[test]
 fn bytes_held_by_a_dropped_read_come_first_and_refuse_raw_reads() {
     let Some(rt) = uring_rt() else { return };
+    if !ring_reads_here() {
+        return;
+    }
     within(30, move || {
         rt.block_on(async {
             let (mut client, mut server) = pairs(1).await.pop().unwrap();

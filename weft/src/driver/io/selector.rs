@@ -60,8 +60,8 @@ pub enum IoDriver {
     /// a seccomp filter); without it, building the runtime fails with
     /// `Unsupported`, saying why.
     ///
-    /// On a current-thread runtime a [`TcpStream`](crate::net::TcpStream)
-    /// reads through the ring: a read that finds nothing arms a receive
+    /// On a current-thread runtime (Linux 6.13 or later) a
+    /// [`TcpStream`](crate::net::TcpStream) reads through the ring: a read that finds nothing arms a receive
     /// into buffers the ring provides, and the next turn's one
     /// `io_uring_enter` brings the bytes, so a message costs no read
     /// syscall. Only a waiting read takes bytes out of the kernel, and only

@@ -21,10 +21,11 @@
 //! driver's drop). The kernel writes into a buffer
 //! only while it runs a receive in the owner thread's completion work
 //! (`DEFER_TASKRUN`), which needs the ring open: once the ring's file is
-//! closed no receive is issued again (a completion-work item still queued
-//! is failed, not issued: the kernel checks for a dying ring, and older
-//! kernels run leftovers in a kernel thread, which has no user memory to
-//! write).
+//! closed no receive is issued again. A completion-work item still queued
+//! then runs in a kernel thread, where the kernel fails it instead of
+//! issuing it, from Linux 6.13 on; before 6.13 it could run later on the
+//! owner thread, so streams read through the ring only from 6.13
+//! (`probe::ring_reads`).
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::io;

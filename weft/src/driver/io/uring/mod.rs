@@ -755,7 +755,7 @@ impl Uring {
         fd: BorrowedFd<'_>,
         token: u64,
     ) -> io::Result<Option<Arc<RecvState>>> {
-        if self.flavor == Flavor::Shared {
+        if self.flavor == Flavor::Shared || !probe::ring_reads() {
             return self.register(fd, token).map(|()| None);
         }
         let state = Arc::new(RecvState::new(token));
@@ -799,7 +799,10 @@ impl Uring {
             let token = user_data & !TAGS;
             let poll = user_data & READ_POLL != 0;
             let group = ((user_data >> GROUP_SHIFT) & GROUP_MASK) as usize;
-            if !poll && res == -libc::ENOBUFS {
+            // Only a shortage of the newest pool makes a larger one (late
+            // completions of receives on an older pool say nothing new).
+            let newest = registered.pool.as_ref().map(|p| usize::from(p.group()));
+            if !poll && res == -libc::ENOBUFS && newest == Some(group) {
                 registered.grow = true;
             }
             let pool = registered.pools.get(group);

@@ -22,6 +22,34 @@ pub(crate) fn check() -> Result<(), String> {
     RESULT.get_or_init(run).clone()
 }
 
+/// Whether TCP streams may read through an owned ring (receives into
+/// provided buffers): `DEFER_TASKRUN`, and Linux 6.13 or later. Before
+/// 6.13 the completion work a closed ring left (a receive whose data had
+/// come) could still run on its owner thread, later, and write into
+/// buffers the runtime no longer owns; from 6.13 it runs in a kernel
+/// thread, where the kernel fails it instead of issuing it. Where this is
+/// false, streams read as on epoll (readiness through the ring).
+pub(crate) fn ring_reads() -> bool {
+    static RESULT: OnceLock<bool> = OnceLock::new();
+    *RESULT.get_or_init(|| {
+        let uname = rustix::system::uname();
+        defer_taskrun() && kernel_at_least(uname.release().to_bytes(), (6, 13))
+    })
+}
+
+/// True if a kernel release string (`6.18.0-1-amd64`) is at least
+/// `(major, minor)`; an unreadable one is not.
+fn kernel_at_least(release: &[u8], (major, minor): (u32, u32)) -> bool {
+    let text = String::from_utf8_lossy(release);
+    let mut parts = text
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|part| part.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(a), Some(b)) => (a, b) >= (major, minor),
+        _ => false,
+    }
+}
+
 /// Whether the kernel takes `SINGLE_ISSUER | DEFER_TASKRUN` (Linux 6.1),
 /// asked once per process. Without it a current-thread runtime's ring is
 /// the shared (`COOP_TASKRUN`) kind.
@@ -173,6 +201,17 @@ fn wait_one(ring: &IoUring) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn kernel_releases_compare_by_major_and_minor() {
+        use super::kernel_at_least;
+        assert!(kernel_at_least(b"6.18.0-1-amd64", (6, 13)));
+        assert!(kernel_at_least(b"6.13", (6, 13)));
+        assert!(kernel_at_least(b"7.0.1", (6, 13)));
+        assert!(!kernel_at_least(b"6.12.48+deb13-amd64", (6, 13)));
+        assert!(!kernel_at_least(b"5.19.0", (6, 13)));
+        assert!(!kernel_at_least(b"garbage", (6, 13)));
+    }
+
     #[test]
     fn the_probe_answers_and_says_why_not() {
         // Either answer is right on some machine; a refusal must say why.
