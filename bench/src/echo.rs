@@ -41,6 +41,11 @@ pub struct EchoOpts {
     pub size: usize,
     /// Server implementations to compare, in round-1 order.
     pub peers: Vec<ServerImpl>,
+    /// Messages per second the client sends in all (0: as fast as echoes
+    /// come back, the default). A fixed rate below what either side can do
+    /// leaves both with CPU to spare, so server CPU per message compares
+    /// the servers' costs at the same load instead of the client's pace.
+    pub rate: u64,
 }
 
 impl Default for EchoOpts {
@@ -52,6 +57,7 @@ impl Default for EchoOpts {
             conns: 64,
             size: 64,
             peers: ServerImpl::ALL.to_vec(),
+            rate: 0,
         }
     }
 }
@@ -200,6 +206,13 @@ pub fn measure(opts: &EchoOpts) -> io::Result<Vec<(ServerImpl, Sample)>> {
         opts.warmup,
         opts.secs,
     );
+    if opts.rate > 0 {
+        println!(
+            "paced: the client sends {} msgs/s in all; below what either side can do, srv µs/msg \
+             compares the servers at the same load",
+            opts.rate
+        );
+    }
     println!();
 
     let mut samples: Vec<(ServerImpl, Vec<Sample>)> =
@@ -345,6 +358,7 @@ fn finish_client(client: &mut Proc, line: &str) -> io::Result<LoadReport> {
 fn spawn_client(exe: &Path, addr: &str, opts: &EchoOpts, cpu: Option<usize>) -> io::Result<Proc> {
     let (conns, size) = (opts.conns.to_string(), opts.size.to_string());
     let (secs, warmup) = (opts.secs.to_string(), opts.warmup.to_string());
+    let rate = opts.rate.to_string();
     let args = [
         "load-echo",
         "--addr",
@@ -357,6 +371,8 @@ fn spawn_client(exe: &Path, addr: &str, opts: &EchoOpts, cpu: Option<usize>) -> 
         &secs,
         "--warmup",
         &warmup,
+        "--rate",
+        &rate,
     ];
     Proc::spawn("client", exe, cpu, &args)
 }

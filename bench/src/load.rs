@@ -4,6 +4,9 @@
 //! the full echo, compare it byte for byte, send the next. Per message the client costs
 //! one `write`, one `read` and a share of an `epoll_wait`, so it is about as cheap as the
 //! raw server; see `BENCHMARKS.md` for how to tell when it is the limit anyway.
+//! With `--rate R` the sends are paced to R per second in all: a connection whose echo
+//! is back waits in a queue for its turn, so neither side runs flat out and the server's
+//! CPU per message is its own cost at that load.
 //!
 //! Protocol with the orchestrator (stdout, one line each):
 //! `START` when the warmup ends and the measured window begins, then
@@ -35,6 +38,10 @@ pub struct LoadOpts {
     pub secs: f64,
     /// Warmup before the measured window, in seconds (not counted).
     pub warmup: f64,
+    /// Messages per second in all (0: each connection sends its next
+    /// message as soon as the echo is back). Paced, a connection whose
+    /// echo is back waits in a queue until the rate allows its next send.
+    pub rate: u64,
 }
 
 /// Final report of one load run, as printed on the `LOAD` line.
@@ -109,6 +116,8 @@ struct Conn {
     recvd: usize,
     /// Sequence number of the message in flight.
     seq: u64,
+    /// No message in flight (before the first, or paced between two).
+    idle: bool,
 }
 
 impl Conn {
@@ -137,6 +146,7 @@ impl Conn {
             sent: 0,
             recvd: 0,
             seq: 0,
+            idle: true,
         })
     }
 
@@ -161,12 +171,18 @@ impl Conn {
         self.tx[..n].copy_from_slice(&stamp[..n]);
         self.sent = 0;
         self.recvd = 0;
+        self.idle = false;
         self.send().map(drop)
     }
 
     /// Handles readiness: finishes a partial send, reads the echo, and on a full echo
     /// verifies it and sends the next message.
-    fn on_event(&mut self, flags: epoll::EventFlags) -> io::Result<Echo> {
+    /// `paced`: the next message waits for its turn (the caller queues the
+    /// connection) instead of going out at once.
+    fn on_event(&mut self, flags: epoll::EventFlags, paced: bool) -> io::Result<Echo> {
+        if self.idle {
+            return Ok(Echo::Pending);
+        }
         if self.sent < self.tx.len() && !self.send()? {
             return Ok(Echo::Pending);
         }
@@ -199,7 +215,11 @@ impl Conn {
         };
         // The echo of the next message cannot arrive before this write, and its arrival
         // raises a new edge, so there is no need to try reading again now.
-        self.next_message()?;
+        if paced {
+            self.idle = true;
+        } else {
+            self.next_message()?;
+        }
         Ok(echo)
     }
 }
@@ -234,9 +254,18 @@ pub fn run(opts: &LoadOpts) -> io::Result<()> {
         )?;
         conns.push(conn);
     }
-    for conn in &mut conns {
-        conn.next_message()?;
-    }
+    // Paced: connections waiting for their turn to send, and how many
+    // sends the rate has allowed since `paced_from`.
+    let paced_from = Instant::now();
+    let mut sent_total = 0u64;
+    let mut waiting: std::collections::VecDeque<usize> = (0..opts.conns).collect();
+    let allowed = |now: Instant| -> u64 {
+        if opts.rate == 0 {
+            u64::MAX
+        } else {
+            (now.duration_since(paced_from).as_secs_f64() * opts.rate as f64) as u64 + 1
+        }
+    };
 
     let warmup_end = Instant::now() + Duration::from_secs_f64(opts.warmup);
     let mut window: Option<(Instant, f64)> = None; // (start, cpu at start)
@@ -247,10 +276,28 @@ pub fn run(opts: &LoadOpts) -> io::Result<()> {
         tv_sec: 0,
         tv_nsec: 20_000_000,
     };
+    // Paced and waiting to send: look again within a millisecond.
+    let pace_timeout = rustix::time::Timespec {
+        tv_sec: 0,
+        tv_nsec: 1_000_000,
+    };
     let mut events: Vec<epoll::Event> = Vec::with_capacity(opts.conns.clamp(16, 1024));
     loop {
+        let now = Instant::now();
+        let mut may = allowed(now).saturating_sub(sent_total);
+        while may > 0 {
+            let Some(id) = waiting.pop_front() else { break };
+            conns[id].next_message()?;
+            sent_total += 1;
+            may -= 1;
+        }
         events.clear();
-        match epoll::wait(&ep, spare_capacity(&mut events), Some(&poll_timeout)) {
+        let timeout = if waiting.is_empty() {
+            &poll_timeout
+        } else {
+            &pace_timeout
+        };
+        match epoll::wait(&ep, spare_capacity(&mut events), Some(timeout)) {
             Ok(_) => {}
             Err(Errno::INTR) => continue,
             Err(e) => return Err(e.into()),
@@ -258,9 +305,13 @@ pub fn run(opts: &LoadOpts) -> io::Result<()> {
         for ev in &events {
             // `Event` is packed on x86_64: copy the fields out before use.
             let (id, flags) = (ev.data.u64() as usize, ev.flags);
+            let paced = opts.rate > 0;
             let echo = conns[id]
-                .on_event(flags)
+                .on_event(flags, paced)
                 .map_err(|e| io::Error::new(e.kind(), format!("connection #{id}: {e}")))?;
+            if paced && !matches!(echo, Echo::Pending) {
+                waiting.push_back(id);
+            }
             match echo {
                 Echo::Pending => {}
                 Echo::Verified => {

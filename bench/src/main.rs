@@ -87,6 +87,10 @@ options:
   --conns C         concurrent connections (default 64)
   --size B          message size in bytes (default 64)
   --peers LIST      comma-separated subset of weft,tokio,raw (default all)
+  --rate R          echo: messages per second in all, paced (default 0: as
+                    fast as echoes come back); below what either side can
+                    do, server CPU per message compares the servers at the
+                    same load
 ";
 
 /// A parsed command line.
@@ -371,6 +375,7 @@ fn parse_echo(args: &[String]) -> Result<EchoOpts, String> {
             "--conns" => opts.conns = parse_value(&flag, &value)?,
             "--size" => opts.size = parse_value(&flag, &value)?,
             "--peers" => opts.peers = parse_peers(&value)?,
+            "--rate" => opts.rate = parse_value(&flag, &value)?,
             _ => return Err(format!("unknown option {flag} for `bench echo`")),
         }
     }
@@ -391,6 +396,7 @@ fn parse_load(args: &[String]) -> Result<LoadOpts, String> {
         size: defaults.size,
         secs: defaults.secs,
         warmup: defaults.warmup,
+        rate: 0,
     };
     for (flag, value) in parse_flags(args)? {
         match flag.as_str() {
@@ -399,6 +405,7 @@ fn parse_load(args: &[String]) -> Result<LoadOpts, String> {
             "--warmup" => opts.warmup = parse_value(&flag, &value)?,
             "--conns" => opts.conns = parse_value(&flag, &value)?,
             "--size" => opts.size = parse_value(&flag, &value)?,
+            "--rate" => opts.rate = parse_value(&flag, &value)?,
             _ => return Err(format!("unknown option {flag} for `bench load-echo`")),
         }
     }
@@ -513,6 +520,27 @@ mod tests {
             (5, 3.0, 64, 64)
         );
         assert_eq!(opts.peers, ServerImpl::ALL.to_vec());
+    }
+
+    #[test]
+    fn echo_and_load_take_a_rate_and_the_raw_uring_shapes() {
+        let Command::Echo(opts) = parse_args(&args(
+            "echo --rate 90000 --peers raw-uring,raw-uring-one-call-coop",
+        ))
+        .expect("parses") else {
+            panic!("not echo");
+        };
+        assert_eq!(opts.rate, 90_000);
+        assert_eq!(opts.peers.len(), 2);
+        assert_eq!(opts.peers[0].name(), "raw-uring");
+        assert_eq!(opts.peers[1].name(), "raw-uring-one-call-coop");
+        let Command::LoadEcho(load) =
+            parse_args(&args("load-echo --addr 127.0.0.1:1 --rate 5")).expect("parses")
+        else {
+            panic!("not load-echo");
+        };
+        assert_eq!(load.rate, 5);
+        assert!(parse_args(&args("echo --rate fast")).is_err());
     }
 
     #[test]
