@@ -71,6 +71,23 @@ async fn pairs(n: usize) -> Vec<(TcpStream, TcpStream)> {
     out
 }
 
+/// Writes `message(i)` on each pair's client.
+async fn write_each(all: &mut [(TcpStream, TcpStream)], message: impl Fn(usize) -> String) {
+    for (i, (client, _)) in all.iter_mut().enumerate() {
+        client.write_all(message(i).as_bytes()).await.unwrap();
+    }
+}
+
+/// Reads exactly `message(i)` on each pair's server.
+async fn read_each(all: &mut [(TcpStream, TcpStream)], message: impl Fn(usize) -> String) {
+    for (i, (_, server)) in all.iter_mut().enumerate() {
+        let want = message(i).into_bytes();
+        let mut got = vec![0u8; want.len()];
+        server.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, want, "connection {i}");
+    }
+}
+
 /// Starts a read on `stream` and drops it mid-flight (its receive armed,
 /// nothing there yet).
 async fn drop_a_read(stream: &mut TcpStream, len: usize) {
@@ -162,42 +179,20 @@ fn a_pool_pinned_by_unread_bytes_falls_back_without_losing_any() {
             for (_, server) in &mut all {
                 drop_a_read(server, 4096).await;
             }
-            for (i, (client, _)) in all.iter_mut().enumerate() {
-                client
-                    .write_all(format!("first {i};").as_bytes())
-                    .await
-                    .unwrap();
+            write_each(&mut all, |i| format!("first {i};")).await;
+            // Every receive has completed (or found no buffer) once a peek
+            // sees bytes: a peek waits for a receive in flight.
+            for (_, server) in &mut all {
+                assert!(server.peek(&mut [0u8; 1]).await.unwrap() > 0);
             }
-            // Let every receive complete (or find no buffer).
-            weft::time::sleep(Duration::from_millis(50)).await;
-            for (i, (client, _)) in all.iter_mut().enumerate() {
-                client
-                    .write_all(format!("second {i};").as_bytes())
-                    .await
-                    .unwrap();
-            }
-            for (i, (_, server)) in all.iter_mut().enumerate() {
-                let want = format!("first {i};second {i};").into_bytes();
-                let mut got = vec![0u8; want.len()];
-                server.read_exact(&mut got).await.unwrap();
-                assert_eq!(got, want, "connection {i}");
-            }
+            write_each(&mut all, |i| format!("second {i};")).await;
+            read_each(&mut all, |i| format!("first {i};second {i};")).await;
             // Again, on the larger pool the shortage made: every byte.
             for (_, server) in &mut all {
                 drop_a_read(server, 4096).await;
             }
-            for (i, (client, _)) in all.iter_mut().enumerate() {
-                client
-                    .write_all(format!("third {i};").as_bytes())
-                    .await
-                    .unwrap();
-            }
-            for (i, (_, server)) in all.iter_mut().enumerate() {
-                let want = format!("third {i};").into_bytes();
-                let mut got = vec![0u8; want.len()];
-                server.read_exact(&mut got).await.unwrap();
-                assert_eq!(got, want, "connection {i}");
-            }
+            write_each(&mut all, |i| format!("third {i};")).await;
+            read_each(&mut all, |i| format!("third {i};")).await;
             // Closed with a receive in flight on the grown pool (a buffer
             // group other than the first): the close cancels it, so the
             // file goes and each peer reads the end of the stream.
@@ -215,31 +210,32 @@ fn a_pool_pinned_by_unread_bytes_falls_back_without_losing_any() {
 
 #[test]
 fn a_stream_nobody_reads_leaves_its_bytes_in_the_kernel() {
-    // A megabyte arrives on a registered stream that is never read: the
+    // The socket buffers fill up with bytes for a registered stream that
+    // is never read: the
     // ring takes none of it (no buffer pinned, memory bounded), so the
     // stream can leave the runtime and std reads every byte, in order.
     let Some(rt) = uring_rt() else { return };
     within(30, move || {
         let (mut client, server) = rt.block_on(common::pair());
-        let data: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
+        let data: Vec<u8> = (0..32 << 20).map(|i| (i % 251) as u8).collect();
+        // Write until the kernel's buffers are full (`WouldBlock`): the
+        // bytes wait on the registered, unread stream.
+        let mut sent = 0;
+        while sent < data.len() {
+            match client.try_write(&data[sent..]) {
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert!(sent < data.len(), "32 MiB fit in the socket buffers");
         let writer = {
             let data = data.clone();
             rt.spawn(async move {
-                client.write_all(&data).await.unwrap();
+                client.write_all(&data[sent..]).await.unwrap();
                 client.close().await.unwrap();
             })
         };
-        // The socket buffers fill; the writer waits. Give it turns.
-        rt.block_on(async {
-            for _ in 0..20 {
-                weft::time::sleep(Duration::from_millis(5)).await;
-            }
-            assert!(server
-                .ready(Interest::WRITABLE)
-                .await
-                .unwrap()
-                .is_writable());
-        });
         let mut std = server
             .into_std()
             .expect("nothing was received into the ring");
@@ -265,9 +261,9 @@ fn bytes_held_by_a_dropped_read_come_first_and_refuse_raw_reads() {
             let (mut client, mut server) = pairs(1).await.pop().unwrap();
             drop_a_read(&mut server, 3).await;
             client.write_all(b"abcdef").await.unwrap();
-            // The receive armed for 3 bytes takes "abc"; they wait here.
-            weft::time::sleep(Duration::from_millis(20)).await;
-            // A read of the socket itself would skip them: refused.
+            // The receive armed for 3 bytes (in flight, or done: "abc"
+            // waits here) would be skipped by a read of the socket itself:
+            // refused.
             let raw = server.try_io(Interest::READABLE, || Ok(()));
             let err = raw.expect_err("a raw read would skip the held bytes");
             assert_eq!(err.kind(), std::io::ErrorKind::Other, "{err}");
@@ -345,9 +341,9 @@ fn a_new_driving_thread_loses_no_bytes_a_close_already_received() {
         });
         rt.block_on(async {
             drop_a_read(&mut server, 64).await;
+            // On loopback the bytes are in the socket when the write
+            // returns; no turn runs after it.
             client.write_all(b"abc").await.unwrap();
-            // The bytes reach the socket while no turn runs.
-            std::thread::sleep(Duration::from_millis(20));
             drop(other);
         });
         let got = std::thread::scope(|scope| {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use super::interest::{Interest, Ready};
+use super::uring::recv::{Init, Sink, Slices, Uninit};
 use super::{Armed, Direction, IoShared, RecvState, Registration};
 
 /// An I/O object plus its readiness registration. Deregisters from epoll
@@ -125,6 +126,34 @@ impl<T: AsFd> Evented<T> {
         }
     }
 
+    /// A waiting read of a ring-read stream into `to` (a receive of up to
+    /// its length is armed while nothing is there).
+    fn poll_ring_read(
+        &self,
+        cx: &mut Context<'_>,
+        recv: &RecvState,
+        to: &mut impl Sink,
+    ) -> Poll<io::Result<usize>> {
+        let len = to.len();
+        if len == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        let fd = self.get_ref().as_fd();
+        let want = Armed::Recv(u32::try_from(len).unwrap_or(u32::MAX));
+        self.poll_ring(cx, recv, want, |recv| recv.read(fd, to, self.read_closed()))
+    }
+
+    /// A `try_` read of a ring-read stream into `to`: the socket is read
+    /// whenever the slot is readable (as on epoll), and a `WouldBlock` arms
+    /// a readiness poll.
+    fn try_ring_read(&self, recv: &RecvState, to: &mut impl Sink) -> io::Result<usize> {
+        let fd = self.get_ref().as_fd();
+        let result = self
+            .registration
+            .try_io(Direction::Read, || recv.read(fd, to, true));
+        self.after_try_read(recv, result)
+    }
+
     /// True if the slot says the peer closed or the socket failed: a read
     /// of a stream received through the ring then looks at the socket.
     fn read_closed(&self) -> bool {
@@ -138,19 +167,9 @@ impl<T: AsFd> Evented<T> {
     /// (`try_read_buf`): `WouldBlock`, and readiness cleared, if nothing is
     /// there.
     pub(crate) fn try_read_uninit(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
-        let io = self.get_ref();
         match self.registration.recv() {
-            Some(recv) => {
-                let result = self
-                    .registration
-                    .try_io(Direction::Read, || recv.read(io.as_fd(), buf, true));
-                self.after_try_read(recv, result)
-            }
-            None => self.registration.try_io(Direction::Read, || {
-                rustix::io::read(io, &mut *buf)
-                    .map(|(filled, _)| filled.len())
-                    .map_err(io::Error::from)
-            }),
+            Some(recv) => self.try_ring_read(recv, &mut Uninit(buf)),
+            None => self.try_io(Direction::Read, |s| read_uninit(s, buf)),
         }
     }
 
@@ -228,12 +247,8 @@ where
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        if self.registration.recv().is_some() {
-            // SAFETY: the ring read writes only initialised bytes (copies of
-            // received ones, or the kernel's) into the slice, so `buf`
-            // stays initialised.
-            let buf = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
-            return self.poll_read_uninit(cx, buf);
+        if let Some(recv) = self.registration.recv() {
+            return self.poll_ring_read(cx, recv, &mut Init(buf));
         }
         self.poll_transfer(cx, Direction::Read, buf.len(), |mut s| {
             io::Read::read(&mut s, buf)
@@ -250,19 +265,10 @@ where
         buf: &mut [std::mem::MaybeUninit<u8>],
     ) -> Poll<io::Result<usize>> {
         if let Some(recv) = self.registration.recv() {
-            if buf.is_empty() {
-                return Poll::Ready(Ok(0));
-            }
-            let io = self.get_ref();
-            let want = Armed::Recv(u32::try_from(buf.len()).unwrap_or(u32::MAX));
-            return self.poll_ring(cx, recv, want, |recv| {
-                recv.read(io.as_fd(), buf, self.read_closed())
-            });
+            return self.poll_ring_read(cx, recv, &mut Uninit(buf));
         }
         self.poll_transfer(cx, Direction::Read, buf.len(), |s| {
-            rustix::io::read(s, &mut *buf)
-                .map(|(filled, _)| filled.len())
-                .map_err(io::Error::from)
+            read_uninit(s, &mut *buf)
         })
     }
 
@@ -272,15 +278,7 @@ where
         bufs: &mut [io::IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
         if let Some(recv) = self.registration.recv() {
-            let len = vectored_len(bufs.iter().map(|b| b.len()));
-            if len == 0 {
-                return Poll::Ready(Ok(0));
-            }
-            let io = self.get_ref();
-            let want = Armed::Recv(u32::try_from(len).unwrap_or(u32::MAX));
-            return self.poll_ring(cx, recv, want, |recv| {
-                recv.read_vectored(io.as_fd(), bufs, self.read_closed())
-            });
+            return self.poll_ring_read(cx, recv, &mut Slices(bufs));
         }
         let len = vectored_len(bufs.iter().map(|b| b.len()));
         self.poll_transfer(cx, Direction::Read, len, |mut s| {
@@ -302,21 +300,15 @@ where
     }
 
     pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.registration.recv().is_some() {
-            // SAFETY: as in `poll_read`.
-            let buf = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
-            return self.try_read_uninit(buf);
+        if let Some(recv) = self.registration.recv() {
+            return self.try_ring_read(recv, &mut Init(buf));
         }
         self.try_io(Direction::Read, |mut s| io::Read::read(&mut s, buf))
     }
 
     pub(crate) fn try_read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
         if let Some(recv) = self.registration.recv() {
-            let io = self.get_ref();
-            let result = self.registration.try_io(Direction::Read, || {
-                recv.read_vectored(io.as_fd(), bufs, true)
-            });
-            return self.after_try_read(recv, result);
+            return self.try_ring_read(recv, &mut Slices(bufs));
         }
         self.try_io(Direction::Read, |mut s| {
             io::Read::read_vectored(&mut s, bufs)
@@ -343,8 +335,8 @@ pub(crate) trait StreamWrite {
     fn write_stream_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize>;
 }
 
-/// Linux's limit on the slices of one `sendmsg`.
-const IOV_MAX: usize = 1024;
+/// Linux's limit on the slices of one `sendmsg` or `readv`.
+pub(crate) const IOV_MAX: usize = 1024;
 
 macro_rules! socket_stream_write {
     ($($t:ty),*) => {$(
@@ -470,6 +462,13 @@ impl<T: AsFd> Evented<T> {
 /// (1024) slices per call, so a shorter transfer over more slices than that
 /// says nothing about the socket buffer.
 pub(crate) fn vectored_len(lens: impl Iterator<Item = usize>) -> usize {
-    const IOV_MAX: usize = 1024;
     lens.take(IOV_MAX).fold(0, usize::saturating_add)
+}
+
+/// `read(2)` into memory that need not be initialised; returns how many
+/// bytes at the front of `buf` the kernel wrote.
+pub(crate) fn read_uninit(fd: impl AsFd, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+    rustix::io::read(fd, buf)
+        .map(|(filled, _)| filled.len())
+        .map_err(io::Error::from)
 }

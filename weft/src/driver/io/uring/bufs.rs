@@ -168,16 +168,16 @@ impl Pool {
     /// (unpublished).
     fn put(&self, tail: &mut u16, bid: u16) {
         let slot = (*tail & (self.count - 1)) as usize;
-        // SAFETY: `bid < count` (every bid comes from a completion of this
-        // pool, the group its `user_data` names, or from `new`), so the
-        // buffer lies inside the allocation.
-        let addr = unsafe { self.memory.bufs.add(bid as usize * SIZE) } as u64;
-        // SAFETY: `slot < count`, inside the entries' allocation; the entry
-        // lies past the published tail, so the kernel reads none of the
-        // fields written (`addr` at 0, `len` at 8, `bid` at 12, of the
-        // kernel's 16-byte `io_uring_buf`); the tail (at 14 of the first
-        // entry) is left alone, written only by `publish`. Raw writes: no
-        // reference covers the tail the kernel reads. `tail`'s lock is held.
+        // `bid < count` (every bid comes from a completion of this pool,
+        // the group its `user_data` names, or from `new`): the buffer lies
+        // inside the allocation.
+        let addr = self.memory.bufs as u64 + u64::from(bid) * SIZE as u64;
+        // The entry at `slot < count` lies past the published tail, so the
+        // kernel reads none of the fields written (`addr` at 0, `len` at 8,
+        // `bid` at 12 of its 16-byte `io_uring_buf`); the tail (at 14 of the
+        // first entry) is left alone, written only by `publish`; raw writes,
+        // so no reference covers it; `tail`'s lock is held.
+        // SAFETY: so these writes are in bounds and race with nothing.
         unsafe {
             let entry = self.memory.entries.add(slot).cast::<u8>();
             entry.cast::<u64>().write(addr);

@@ -185,12 +185,6 @@ pub(crate) struct Uring {
     /// Set by the first `wake` after the driving thread last saw a wake
     /// complete; later wakes skip the submission until then.
     wake_pending: AtomicBool,
-    /// `Owned`: the eventfd a wake writes to (its multishot poll on the
-    /// ring completes under [`WAKE_TOKEN`]). Never read: each write wakes
-    /// the poll whatever the count, and a count left non-zero makes the
-    /// poll a new ring arms report at once (a spurious wake, never a lost
-    /// one). Do not drain it as epoll's is drained.
-    wake_fd: Option<OwnedFd>,
 }
 
 /// The ring, the descriptors with a poll on it (or queued for one), both
@@ -222,8 +216,12 @@ struct Registered {
     /// Making a pool failed on this ring: receives fall back to polls (not
     /// tried again for every read).
     pool_failed: bool,
-    /// `Owned`: the wake eventfd, polled under [`WAKE_TOKEN`].
-    wake_fd: Option<RawFd>,
+    /// `Owned`: the eventfd a wake writes to (its multishot poll on the
+    /// ring completes under [`WAKE_TOKEN`]). Never read: each write wakes
+    /// the poll whatever the count, and a count left non-zero makes the
+    /// poll a new ring arms report at once (a spurious wake, never a lost
+    /// one). Do not drain it as epoll's is drained.
+    wake_fd: Option<OwnedFd>,
 }
 
 /// The tables' hash of their keys (slot tokens, descriptors): one
@@ -346,7 +344,10 @@ impl Registered {
         };
         Some(match request {
             Queued::Cancel(user_data) => Uring::cancel(user_data),
-            Queued::Poll(WAKE_TOKEN) => Uring::poll(self.wake_fd?, INTEREST, WAKE_TOKEN, true),
+            Queued::Poll(WAKE_TOKEN) => {
+                let fd = self.wake_fd.as_ref()?.as_raw_fd();
+                Uring::poll(fd, INTEREST, WAKE_TOKEN, true)
+            }
             Queued::Poll(token) => {
                 let reg = self.by_token.get(&token)?;
                 Uring::poll(reg.fd, interest(reg), token, true)
@@ -445,10 +446,9 @@ impl Uring {
                 pools: Vec::new(),
                 grow: false,
                 pool_failed: false,
-                wake_fd: wake_fd.as_ref().map(AsRawFd::as_raw_fd),
+                wake_fd,
             }),
             wake_pending: AtomicBool::new(false),
-            wake_fd,
         })
     }
 
@@ -482,15 +482,15 @@ impl Uring {
         };
         for (written, entry) in entries.iter().enumerate() {
             loop {
-                // SAFETY: the submission queue is touched only with `sq`'s
-                // lock held (`held`), or, on an owned ring, by its owner
-                // alone (`enter` in its `wait`), which is this thread when
-                // it pushes; so no other `SubmissionQueue` exists.
+                // The submission queue is touched only under `sq`'s lock
+                // (`held`) or, on an owned ring, by its owner alone (in
+                // `wait`), which is this thread when it pushes.
+                // SAFETY: so no other `SubmissionQueue` exists now.
                 let mut sq = unsafe { ring.submission_shared() };
-                // SAFETY: the entries pushed here (poll, cancel, nop) point
-                // at no memory of ours; a receive selects its buffer from
-                // the ring's pool, whose memory outlives the ring's use of
-                // it (`bufs.rs`).
+                // The entries (poll, cancel, nop) point at no memory of
+                // ours; a receive takes a buffer from the ring's pool, whose
+                // memory outlives the ring's use of it (`bufs.rs`).
+                // SAFETY: so nothing an entry names can go while it runs.
                 if unsafe { sq.push(entry) }.is_ok() {
                     break;
                 }
@@ -555,11 +555,10 @@ impl Uring {
     /// refused a new one: out of descriptors or memory); the caller waits a
     /// little and tries again, as the accept loop does when descriptors run
     /// out, and the ring stays the previous driver's.
-    fn submit_queued(
-        &self,
-        resubmit: &[u64],
-        events: &mut Events,
-    ) -> io::Result<Option<Arc<IoUring>>> {
+    fn submit_queued(&self, events: &mut Events) -> io::Result<Option<Arc<IoUring>>> {
+        // (A new ring arms every registered descriptor: whatever `take_ring`
+        // finds ended on the old one needs nothing more.)
+        let resubmit = std::mem::take(&mut events.resubmit);
         let mut registered = lock(&self.sq);
         let me = this_thread();
         if registered.driver != me {
@@ -580,7 +579,7 @@ impl Uring {
             return Ok(Some(ring));
         }
         let mut requests = std::mem::take(&mut registered.queued);
-        requests.extend(resubmit.iter().map(|&token| Queued::Poll(token)));
+        requests.extend(resubmit.into_iter().map(Queued::Poll));
         let (requests, entries): (Vec<Queued>, Vec<squeue::Entry>) = requests
             .into_iter()
             .filter_map(|request| Some((request, registered.entry(request)?)))
@@ -614,11 +613,7 @@ impl Uring {
             // taken now, receives included, before the old ring and its
             // pool go. (Reading a completion queue needs no ownership;
             // only a `wait` reads one, and this thread is the one in it.)
-            // SAFETY: as above: no other thread reads this queue now.
-            let cq = unsafe { ring.completion_shared() };
-            for entry in cq {
-                Uring::reap_one(&entry, events);
-            }
+            Uring::reap(&ring, events);
             Uring::complete_recvs(&mut *registered, events);
             // The old ring closes here (only a `wait` holds a clone, and
             // this thread is the one in `wait`): its requests end. A
@@ -665,7 +660,7 @@ impl Uring {
         if self.wake_pending.swap(true, SeqCst) {
             return;
         }
-        let woke = match &self.wake_fd {
+        let woke = match &registered.wake_fd {
             Some(fd) => rustix::io::write(fd, &1u64.to_ne_bytes()).is_ok(),
             None => {
                 let nop = opcode::Nop::new().build().user_data(WAKE_TOKEN);
@@ -676,6 +671,17 @@ impl Uring {
             // Not written: the next wake tries again.
             self.wake_pending.store(false, SeqCst);
         }
+    }
+
+    /// Takes every completion off `ring` (`reap_one`); true if one was a
+    /// wake. Called only by the thread in `wait` (the driver lets one at a
+    /// time wait), for its own ring or, in `take_ring`, the one it replaces.
+    fn reap(ring: &IoUring, events: &mut Events) -> bool {
+        // SAFETY: only the thread in `wait` reads a completion queue.
+        let cq = unsafe { ring.completion_shared() };
+        cq.fold(false, |woken, entry| {
+            Uring::reap_one(&entry, events) | woken
+        })
     }
 
     /// Turns one completion into readiness, or a wake, or a poll to submit
@@ -776,10 +782,8 @@ impl Uring {
         let token = state.token();
         // The lock first (then the state's, the one order), so that a new
         // ring's `take_ring` cannot arm what this arms too.
+        // (A stream gone has no reader left to arm for; `entry` skips it.)
         let mut registered = lock(&self.sq);
-        if !registered.by_token.contains_key(&token) {
-            return Ok(());
-        }
         let request = match state.arm(want) {
             Armed::None => return Ok(()),
             Armed::Recv(len) => Queued::Recv(token, len),
@@ -991,10 +995,7 @@ impl Backend for Uring {
         // Polls other threads queued, and those the last turn found ended.
         // This thread is the driver now; the ring stays its own until its
         // next wait.
-        let resubmit = std::mem::take(&mut events.resubmit);
-        let submitted = self.submit_queued(&resubmit, events);
-        events.resubmit = resubmit;
-        let Some(ring) = submitted? else {
+        let Some(ring) = self.submit_queued(events)? else {
             // Not this thread's ring yet: try again shortly.
             let pause = Duration::from_millis(10);
             std::thread::sleep(timeout.map_or(pause, |t| t.min(pause)));
@@ -1016,15 +1017,7 @@ impl Backend for Uring {
             Flavor::Shared if nothing => self.enter_and_wait(&ring, true, timeout)?,
             Flavor::Shared => {}
         }
-        let mut woken = false;
-        {
-            // SAFETY: only the thread in `wait` reads the completion queue,
-            // and the driver lets one thread at a time wait.
-            let cq = unsafe { ring.completion_shared() };
-            for entry in cq {
-                woken |= Uring::reap_one(&entry, events);
-            }
-        }
+        let woken = Uring::reap(&ring, events);
         if !events.recvs.is_empty() {
             Uring::complete_recvs(&mut lock(&self.sq), events);
         }
@@ -1039,10 +1032,7 @@ impl Backend for Uring {
         if !events.resubmit.is_empty() {
             // Now, not at the next turn's start: a poll the kernel ended
             // must not miss an edge in between.
-            let resubmit = std::mem::take(&mut events.resubmit);
-            let _ = self.submit_queued(&resubmit, events);
-            events.resubmit = resubmit;
-            events.resubmit.clear();
+            let _ = self.submit_queued(events);
         }
         Ok((events.ready.len(), woken))
     }
@@ -1118,6 +1108,20 @@ mod tests {
         Vec::new()
     }
 
+    /// Fails unless a short wait finds nothing (no event, no wake).
+    fn assert_quiet(uring: &Uring, events: &mut Events) {
+        let got = uring.wait(events, Some(Duration::from_millis(1))).unwrap();
+        assert_eq!(got, (0, false));
+    }
+
+    /// Fails unless the peer of a closed socket reads end-of-file within
+    /// 5 s (the ring let go of the file).
+    fn assert_peer_reads_eof(mut peer: UnixStream) {
+        peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let n = peer.read(&mut [0u8; 1]).unwrap();
+        assert_eq!(n, 0, "the peer reads end-of-file");
+    }
+
     /// Fails unless `seen` has `token` readable.
     fn assert_readable(seen: &[(u64, Ready)], token: u64) {
         assert!(
@@ -1169,12 +1173,7 @@ mod tests {
             }
         });
         // Woken once: the next wait times out.
-        assert_eq!(
-            uring
-                .wait(&mut events, Some(Duration::from_millis(1)))
-                .unwrap(),
-            (0, false)
-        );
+        assert_quiet(&uring, &mut events);
     }
 
     #[test]
@@ -1209,24 +1208,19 @@ mod tests {
         // peer must still see the end-of-file.
         let Some(uring) = owned() else { return };
         let mut events = Uring::events(4);
-        let (a, mut b) = UnixStream::pair().unwrap();
+        let (a, b) = UnixStream::pair().unwrap();
         uring.register(a.as_fd(), 7).unwrap();
         assert!(!wait_for(&uring, &mut events).is_empty());
         uring.deregister(a.as_fd());
         drop(a);
-        b.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        assert_eq!(
-            b.read(&mut [0u8; 1]).unwrap(),
-            0,
-            "the peer reads end-of-file"
-        );
+        assert_peer_reads_eof(b);
     }
 
     #[test]
     fn a_close_on_another_thread_lets_go_of_the_file_at_the_owners_turn() {
         let Some(uring) = owned() else { return };
         let mut events = Uring::events(4);
-        let (a, mut b) = UnixStream::pair().unwrap();
+        let (a, b) = UnixStream::pair().unwrap();
         uring.register(a.as_fd(), 8).unwrap();
         assert!(!wait_for(&uring, &mut events).is_empty());
         std::thread::scope(|scope| {
@@ -1238,12 +1232,7 @@ mod tests {
             let _ = uring.wait(&mut events, Some(Duration::from_secs(5)));
         });
         let _ = uring.wait(&mut events, Some(Duration::ZERO));
-        b.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        assert_eq!(
-            b.read(&mut [0u8; 1]).unwrap(),
-            0,
-            "the peer reads end-of-file"
-        );
+        assert_peer_reads_eof(b);
     }
 
     #[test]
@@ -1262,12 +1251,7 @@ mod tests {
             (0, true)
         );
         // Nothing more: the next wait times out.
-        assert_eq!(
-            uring
-                .wait(&mut events, Some(Duration::from_millis(1)))
-                .unwrap(),
-            (0, false)
-        );
+        assert_quiet(&uring, &mut events);
     }
 
     #[test]

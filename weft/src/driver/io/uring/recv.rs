@@ -28,6 +28,7 @@ use std::sync::{Arc, Mutex};
 
 use io_uring::cqueue;
 
+use super::super::evented;
 use super::bufs::{Pool, SIZE};
 use crate::sys::lock::lock;
 
@@ -83,7 +84,7 @@ impl Drop for Chunk {
 }
 
 /// Where a read puts bytes: copies of received ones, or the socket's.
-trait Sink {
+pub(crate) trait Sink {
     /// Room in all.
     fn len(&self) -> usize;
     /// Copies as much of `from` as fits at offset `at`; returns the count.
@@ -92,8 +93,28 @@ trait Sink {
     fn direct(&mut self, fd: BorrowedFd<'_>) -> io::Result<usize>;
 }
 
-/// One buffer that need not be initialised.
-struct Uninit<'a>(&'a mut [MaybeUninit<u8>]);
+/// One buffer.
+pub(crate) struct Init<'a>(pub(crate) &'a mut [u8]);
+
+impl Sink for Init<'_> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn copy(&mut self, from: &[u8], at: usize) -> usize {
+        let to = &mut self.0[at..];
+        let n = from.len().min(to.len());
+        to[..n].copy_from_slice(&from[..n]);
+        n
+    }
+
+    fn direct(&mut self, fd: BorrowedFd<'_>) -> io::Result<usize> {
+        rustix::io::read(fd, &mut *self.0).map_err(io::Error::from)
+    }
+}
+
+/// One buffer that need not be initialised (hyper's, tokio's `ReadBuf`).
+pub(crate) struct Uninit<'a>(pub(crate) &'a mut [MaybeUninit<u8>]);
 
 impl Sink for Uninit<'_> {
     fn len(&self) -> usize {
@@ -103,24 +124,23 @@ impl Sink for Uninit<'_> {
     fn copy(&mut self, from: &[u8], at: usize) -> usize {
         let to = &mut self.0[at..];
         let n = from.len().min(to.len());
-        // SAFETY: `MaybeUninit<u8>` has `u8`'s layout; `n` fits both.
-        unsafe { std::ptr::copy_nonoverlapping(from.as_ptr(), to.as_mut_ptr().cast::<u8>(), n) };
+        for (to, from) in to.iter_mut().zip(&from[..n]) {
+            to.write(*from);
+        }
         n
     }
 
     fn direct(&mut self, fd: BorrowedFd<'_>) -> io::Result<usize> {
-        rustix::io::read(fd, &mut *self.0)
-            .map(|(filled, _)| filled.len())
-            .map_err(io::Error::from)
+        evented::read_uninit(fd, self.0)
     }
 }
 
 /// Several buffers, filled in order.
-struct Slices<'a, 'b>(&'a mut [io::IoSliceMut<'b>]);
+pub(crate) struct Slices<'a, 'b>(pub(crate) &'a mut [io::IoSliceMut<'b>]);
 
 impl Sink for Slices<'_, '_> {
     fn len(&self) -> usize {
-        super::super::evented::vectored_len(self.0.iter().map(|b| b.len()))
+        evented::vectored_len(self.0.iter().map(|b| b.len()))
     }
 
     fn copy(&mut self, from: &[u8], at: usize) -> usize {
@@ -142,8 +162,8 @@ impl Sink for Slices<'_, '_> {
     }
 
     fn direct(&mut self, fd: BorrowedFd<'_>) -> io::Result<usize> {
-        // At most IOV_MAX (1024) slices per call, as std's `readv` caps.
-        let n = self.0.len().min(1024);
+        // At most IOV_MAX slices per call, as std's `readv` caps.
+        let n = self.0.len().min(evented::IOV_MAX);
         rustix::io::readv(fd, &mut self.0[..n]).map_err(io::Error::from)
     }
 }
@@ -167,7 +187,7 @@ impl RecvState {
         self.token
     }
 
-    /// Reads what is here into `buf`: received bytes, else the end of the
+    /// Reads what is here into `to`: received bytes, else the end of the
     /// stream or a receive's error, else (where a direct read may find
     /// bytes, or the caller says so with `force`, and no receive is in
     /// flight) the socket itself. `WouldBlock` when there is nothing: the
@@ -177,24 +197,9 @@ impl RecvState {
     pub(crate) fn read(
         &self,
         fd: BorrowedFd<'_>,
-        buf: &mut [MaybeUninit<u8>],
+        to: &mut impl Sink,
         force: bool,
     ) -> io::Result<usize> {
-        self.take(fd, &mut Uninit(buf), force)
-    }
-
-    /// [`read`](Self::read) into several buffers, in order.
-    pub(crate) fn read_vectored(
-        &self,
-        fd: BorrowedFd<'_>,
-        bufs: &mut [io::IoSliceMut<'_>],
-        force: bool,
-    ) -> io::Result<usize> {
-        self.take(fd, &mut Slices(bufs), force)
-    }
-
-    /// The logic of the reads, into `to`.
-    fn take(&self, fd: BorrowedFd<'_>, to: &mut impl Sink, force: bool) -> io::Result<usize> {
         let len = to.len();
         if len == 0 {
             return Ok(0);
