@@ -1,17 +1,28 @@
-//! File system benchmarks: `weft::fs` against `tokio::fs`, in one process.
+//! File system benchmarks: `weft::fs` (on each I/O driver) against `tokio::fs`, in one
+//! process, with an io_uring floor for the small-file cycle.
 //!
-//! `small_files`: 10,000 cycles of write a 4 KiB file, read it back, remove
-//! it (`fs::write`, `fs::read`, `fs::remove_file`: three trips to the
-//! blocking pool each). `seq_read`: read a 256 MiB file (page-cached: made
-//! once beforehand, not timed) through a `File` in 1 MiB reads. Each round
-//! runs both runtimes, order alternating, on fresh current-thread runtimes;
-//! the figure is the median per operation. `RESULT fs <workload>
-//! weft/tokio <ratio>` is weft's time over tokio's: below 1.0, weft is
-//! faster.
+//! `small_files`: 10,000 cycles of write a 4 KiB file, read it back, remove it
+//! (`fs::write`, `fs::read`, `fs::remove_file`). `seq_read`: read a 256 MiB file
+//! (page-cached: made once beforehand, not timed) through a `File` in 1 MiB reads. Each
+//! round runs every peer, order rotating, on fresh current-thread runtimes; the figure is
+//! the median per operation. `RESULT fs <workload> <peer>/tokio <ratio>` is the peer's
+//! time over tokio's: below 1.0, faster.
+//!
+//! Peers: `weft` (the epoll driver), `weft-uring` (the io_uring driver; skipped with a
+//! printed reason where the kernel refuses a ring), `tokio`, and for `small_files` only
+//! `ring`: the same cycle as requests on an io_uring ring (`SINGLE_ISSUER |
+//! DEFER_TASKRUN`), each submitted and waited for in one `io_uring_enter` by the one
+//! thread, no runtime: what a runtime that put these calls on the ring could reach at
+//! best. The kernel runs an open that creates, an ext4 buffered write and an unlink on
+//! its io-wq worker threads.
 
+use std::ffi::CString;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+use io_uring::{opcode, squeue, types, IoUring};
 
 use crate::echo::median;
 
@@ -20,8 +31,52 @@ const SMALL_SIZE: usize = 4096;
 const BIG_SIZE: usize = 256 * 1024 * 1024;
 const READ_CHUNK: usize = 1024 * 1024;
 
-fn weft_small(dir: &Path, n: usize) -> io::Result<Duration> {
-    let rt = weft::runtime::Builder::new_current_thread().build()?;
+/// Who runs a workload.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Peer {
+    Weft,
+    WeftUring,
+    Tokio,
+    Ring,
+}
+
+impl Peer {
+    fn name(self) -> &'static str {
+        match self {
+            Peer::Weft => "weft",
+            Peer::WeftUring => "weft-uring",
+            Peer::Tokio => "tokio",
+            Peer::Ring => "ring",
+        }
+    }
+
+    fn small(self, dir: &Path, n: usize) -> io::Result<Duration> {
+        match self {
+            Peer::Weft => weft_small(weft_rt(weft::runtime::IoDriver::Epoll)?, dir, n),
+            Peer::WeftUring => weft_small(weft_rt(weft::runtime::IoDriver::Uring)?, dir, n),
+            Peer::Tokio => tokio_small(dir, n),
+            Peer::Ring => ring_small(dir, n),
+        }
+    }
+
+    /// `None`: the peer does not run this workload.
+    fn seq(self, path: &Path) -> io::Result<Option<Duration>> {
+        match self {
+            Peer::Weft => weft_seq(weft_rt(weft::runtime::IoDriver::Epoll)?, path).map(Some),
+            Peer::WeftUring => weft_seq(weft_rt(weft::runtime::IoDriver::Uring)?, path).map(Some),
+            Peer::Tokio => tokio_seq(path).map(Some),
+            Peer::Ring => Ok(None),
+        }
+    }
+}
+
+fn weft_rt(driver: weft::runtime::IoDriver) -> io::Result<weft::runtime::Runtime> {
+    weft::runtime::Builder::new_current_thread()
+        .io_driver(driver)
+        .build()
+}
+
+fn weft_small(rt: weft::runtime::Runtime, dir: &Path, n: usize) -> io::Result<Duration> {
     let dir = dir.to_path_buf();
     rt.block_on(async move {
         let data = vec![7u8; SMALL_SIZE];
@@ -35,6 +90,76 @@ fn weft_small(dir: &Path, n: usize) -> io::Result<Duration> {
         }
         Ok(start.elapsed())
     })
+}
+
+/// The small-file cycle as io_uring requests, one at a time: open (create, truncate),
+/// write, close, open, read to the end, close, unlink.
+fn ring_small(dir: &Path, n: usize) -> io::Result<Duration> {
+    let mut ring: IoUring = IoUring::builder()
+        .setup_single_issuer()
+        .setup_defer_taskrun()
+        .build(8)?;
+    let data = vec![7u8; SMALL_SIZE];
+    let mut back = vec![0u8; SMALL_SIZE * 2];
+    let cwd = types::Fd(libc::AT_FDCWD);
+    let start = Instant::now();
+    for i in 0..n {
+        let path = CString::new(dir.join(format!("r{i}")).as_os_str().as_bytes())?;
+        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC;
+        let fd = one(
+            &mut ring,
+            opcode::OpenAt::new(cwd, path.as_ptr())
+                .flags(flags)
+                .mode(0o644)
+                .build(),
+        )?;
+        let file = types::Fd(fd);
+        let wrote = one(
+            &mut ring,
+            opcode::Write::new(file, data.as_ptr(), SMALL_SIZE as u32)
+                .offset(u64::MAX)
+                .build(),
+        )?;
+        assert_eq!(wrote as usize, SMALL_SIZE);
+        one(&mut ring, opcode::Close::new(file).build())?;
+        let flags = libc::O_RDONLY | libc::O_CLOEXEC;
+        let file = types::Fd(one(
+            &mut ring,
+            opcode::OpenAt::new(cwd, path.as_ptr()).flags(flags).build(),
+        )?);
+        let mut total = 0;
+        loop {
+            let read =
+                opcode::Read::new(file, back.as_mut_ptr(), back.len() as u32).offset(u64::MAX);
+            match one(&mut ring, read.build())? {
+                0 => break,
+                n => total += n as usize,
+            }
+        }
+        assert_eq!(total, SMALL_SIZE);
+        one(&mut ring, opcode::Close::new(file).build())?;
+        one(&mut ring, opcode::UnlinkAt::new(cwd, path.as_ptr()).build())?;
+    }
+    Ok(start.elapsed())
+}
+
+/// Submits `entry` and waits for its completion in one `io_uring_enter`.
+fn one(ring: &mut IoUring, entry: squeue::Entry) -> io::Result<i32> {
+    // SAFETY: every pointer in the entry (a path, a buffer) is borrowed by the caller
+    // until this returns, and this returns only once the entry's completion is taken
+    // (the ring holds one request at a time).
+    unsafe { ring.submission().push(&entry) }.map_err(|_| io::Error::other("full"))?;
+    loop {
+        ring.submit_and_wait(1)?;
+        if let Some(done) = ring.completion().next() {
+            let result = done.result();
+            return if result < 0 {
+                Err(io::Error::from_raw_os_error(-result))
+            } else {
+                Ok(result)
+            };
+        }
+    }
 }
 
 fn tokio_small(dir: &Path, n: usize) -> io::Result<Duration> {
@@ -54,9 +179,8 @@ fn tokio_small(dir: &Path, n: usize) -> io::Result<Duration> {
     })
 }
 
-fn weft_seq(path: &Path) -> io::Result<Duration> {
+fn weft_seq(rt: weft::runtime::Runtime, path: &Path) -> io::Result<Duration> {
     use weft::io::AsyncReadExt;
-    let rt = weft::runtime::Builder::new_current_thread().build()?;
     let path = path.to_path_buf();
     rt.block_on(async move {
         let start = Instant::now();
@@ -117,46 +241,70 @@ pub fn run(rounds: usize) -> io::Result<()> {
          remove), seq_read = 256 MiB in 1 MiB reads (page-cached)",
         scratch.0.display()
     );
-    // Warm both up once.
-    weft_small(&scratch.0, 100)?;
-    tokio_small(&scratch.0, 100)?;
-    let (mut ws, mut ts, mut wq, mut tq) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for round in 0..rounds {
-        let per_cycle = |d: Duration| d.as_nanos() as f64 / SMALL_FILES as f64 / 1000.0;
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        if round % 2 == 0 {
-            ws.push(per_cycle(weft_small(&scratch.0, SMALL_FILES)?));
-            ts.push(per_cycle(tokio_small(&scratch.0, SMALL_FILES)?));
-            wq.push(ms(weft_seq(&big)?));
-            tq.push(ms(tokio_seq(&big)?));
-        } else {
-            ts.push(per_cycle(tokio_small(&scratch.0, SMALL_FILES)?));
-            ws.push(per_cycle(weft_small(&scratch.0, SMALL_FILES)?));
-            tq.push(ms(tokio_seq(&big)?));
-            wq.push(ms(weft_seq(&big)?));
+    let mut peers = Vec::new();
+    for peer in [Peer::Weft, Peer::WeftUring, Peer::Tokio, Peer::Ring] {
+        // A warm-up, which also finds a peer this kernel cannot run.
+        match peer.small(&scratch.0, 100) {
+            Ok(_) => peers.push(peer),
+            Err(e) => println!("{}: skipped ({e})", peer.name()),
         }
     }
-    let (ws, ts, wq, tq) = (median(ws), median(ts), median(wq), median(tq));
-    println!(
-        "{:<14}{:>12}{:>12}{:>12}",
-        "workload", "weft", "tokio", "weft/tokio"
-    );
-    println!(
-        "{:<14}{:>9.1} us{:>9.1} us{:>12.3}   (per cycle)",
-        "small_files",
-        ws,
-        ts,
-        ws / ts
-    );
-    println!(
-        "{:<14}{:>9.1} ms{:>9.1} ms{:>12.3}   (256 MiB)",
-        "seq_read",
-        wq,
-        tq,
-        wq / tq
-    );
+    let mut small: Vec<Vec<f64>> = vec![Vec::new(); peers.len()];
+    let mut seq: Vec<Vec<f64>> = vec![Vec::new(); peers.len()];
+    for round in 0..rounds {
+        // Each round starts with the next peer, so none always runs first.
+        for k in 0..peers.len() {
+            let i = (round + k) % peers.len();
+            let cycle = peers[i].small(&scratch.0, SMALL_FILES)?;
+            small[i].push(cycle.as_nanos() as f64 / SMALL_FILES as f64 / 1000.0);
+            if let Some(whole) = peers[i].seq(&big)? {
+                seq[i].push(whole.as_secs_f64() * 1000.0);
+            }
+        }
+    }
+    let small: Vec<f64> = small.into_iter().map(median).collect();
+    let seq: Vec<Option<f64>> = seq
+        .into_iter()
+        .map(|v| (!v.is_empty()).then(|| median(v)))
+        .collect();
+    print!("{:<14}", "workload");
+    for peer in &peers {
+        print!("{:>14}", peer.name());
+    }
     println!();
-    println!("RESULT fs small_files weft/tokio {:.3}", ws / ts);
-    println!("RESULT fs seq_read weft/tokio {:.3}", wq / tq);
+    print!("{:<14}", "small_files");
+    for us in &small {
+        print!("{:>11.1} us", us);
+    }
+    println!("   (per cycle)");
+    print!("{:<14}", "seq_read");
+    for ms in &seq {
+        match ms {
+            Some(ms) => print!("{:>11.1} ms", ms),
+            None => print!("{:>14}", "-"),
+        }
+    }
+    println!("   (256 MiB)");
+    println!();
+    let Some(tokio) = peers.iter().position(|&p| p == Peer::Tokio) else {
+        return Ok(());
+    };
+    for (i, peer) in peers.iter().enumerate() {
+        if i == tokio {
+            continue;
+        }
+        println!(
+            "RESULT fs small_files {}/tokio {:.3}",
+            peer.name(),
+            small[i] / small[tokio]
+        );
+        if let (Some(mine), Some(theirs)) = (seq[i], seq[tokio]) {
+            println!(
+                "RESULT fs seq_read {}/tokio {:.3}",
+                peer.name(),
+                mine / theirs
+            );
+        }
+    }
     Ok(())
 }

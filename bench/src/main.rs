@@ -57,7 +57,8 @@ spawn_many_remote_idle, spawn_many_remote_busy, yield_many, ping_pong,
 chained_spawn), weft multi-thread vs tokio multi_thread with W workers each
 (default one per CPU); weft time / tokio time, medians of N rounds (7).
 fs: 10,000 small-file write/read/remove cycles and a 256 MiB sequential
-read, weft::fs vs tokio::fs; weft time / tokio time, medians of N rounds (5).
+read, weft::fs (epoll and io_uring drivers) vs tokio::fs, and the cycle as
+plain io_uring requests (ring); time / tokio time, medians of N rounds (5).
 process: 1,000 sequential spawn-and-wait of `true`, weft vs tokio; weft time /
 tokio time, median of N rounds (5).
 http: hyper hello world on weft and tokio (current-thread and 1-worker

@@ -119,6 +119,8 @@ fn every_function_works_and_errors_name_the_path() {
 
             // Error paths name the path.
             let missing = dir.join("missing");
+            // Looked up once, so that its absence is cached.
+            assert!(std::fs::metadata(&missing).is_err());
             let err = fs::read(&missing).await.unwrap_err();
             assert_eq!(err.kind(), ErrorKind::NotFound);
             names_path(&err, &missing);
@@ -538,10 +540,13 @@ const HELLO: &[u8] = b"hello, world!";
 /// Opens `path` (holding `HELLO`) and takes `n` bytes from it in a way that
 /// leaves the rest read ahead in the `File`: a read with a big buffer is
 /// started (its job queued behind the held pool thread) and abandoned, and
-/// a read of `n` bytes takes the first of what that job fetched.
+/// a read of `n` bytes takes the first of what that job fetched. (Reads go
+/// through the pool, as for data not in the page cache: a cached read is
+/// made at once, straight into the caller's buffer, with no read-ahead.)
 async fn with_read_ahead(path: &std::path::Path, n: usize) -> File {
     use futures_util::FutureExt;
     let mut file = File::open(path).await.unwrap();
+    file.read_through_pool_only();
     let release = hold_the_only_pool_thread().await;
     let mut big = [0u8; 1024];
     assert!(
@@ -774,6 +779,100 @@ fn a_vectored_write_takes_every_slice() {
             assert_eq!(file.write_vectored(&slices).await.unwrap(), 5);
             file.flush().await.unwrap();
             assert_eq!(std::fs::read(&path).unwrap(), b"hello");
+        });
+    });
+}
+
+/// Reads the page cache answers at once need no pool thread: with the
+/// pool's one thread held (every job waits), a cached `fs::read`,
+/// `fs::read_to_string` and `File` reads still complete, in one poll, and
+/// the `File`'s offset moves as its reads go.
+#[test]
+fn cached_reads_complete_at_once_without_a_pool_thread() {
+    use futures_util::FutureExt;
+    within(30, || {
+        one_pool_thread().block_on(async {
+            let dir = TempDir::new("cached");
+            let path = dir.join("f");
+            let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+            std::fs::write(&path, &data).unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), data); // now cached
+            let text = dir.join("t");
+            std::fs::write(&text, "cached text").unwrap();
+            let bad = dir.join("not-utf8");
+            std::fs::write(&bad, [0xff, 0xfe]).unwrap();
+            let mut file = File::open(&path).await.unwrap();
+
+            let release = hold_the_only_pool_thread().await;
+            let whole = fs::read(&path).now_or_never().expect("read at once");
+            assert_eq!(whole.unwrap(), data);
+            let string = fs::read_to_string(&text).now_or_never().expect("at once");
+            assert_eq!(string.unwrap(), "cached text");
+            let err = fs::read_to_string(&bad).now_or_never().expect("at once");
+            let err = err.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidData);
+            names_path(&err, &bad);
+            let missing = dir.join("missing");
+            // Looked up once, so that its absence is cached.
+            assert!(std::fs::metadata(&missing).is_err());
+            let err = fs::read(&missing).now_or_never().expect("at once");
+            let err = err.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::NotFound);
+            names_path(&err, &missing);
+
+            let mut got = Vec::new();
+            let mut buf = vec![0u8; 65_536];
+            loop {
+                let n = file.read(&mut buf).now_or_never().expect("at once");
+                let n = n.unwrap();
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+            }
+            assert_eq!(got, data);
+            release.send(()).unwrap();
+
+            // The offset is the reader's: a seek from the current position
+            // lands where the reads left off.
+            let pos = file.seek(SeekFrom::Current(-10)).await.unwrap();
+            assert_eq!(pos, data.len() as u64 - 10);
+            let mut tail = [0u8; 10];
+            file.read_exact(&mut tail).await.unwrap();
+            assert_eq!(tail, data[data.len() - 10..]);
+        });
+    });
+}
+
+/// A cached read is still a step of the task's budget: a loop of reads
+/// that never wait lets the other tasks of its thread run.
+#[test]
+fn a_loop_of_cached_reads_lets_other_tasks_run() {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    within(30, || {
+        one_pool_thread().block_on(async {
+            let dir = TempDir::new("cached-loop");
+            let path = dir.join("f");
+            std::fs::write(&path, vec![1u8; 100_000]).unwrap();
+            std::fs::read(&path).unwrap();
+            let mut file = File::open(&path).await.unwrap();
+            for whole_files in [true, false] {
+                let ran = Arc::new(AtomicBool::new(false));
+                let flag = Arc::clone(&ran);
+                weft::spawn(async move { flag.store(true, Ordering::SeqCst) });
+                let mut reads = 0;
+                while !ran.load(Ordering::SeqCst) {
+                    if whole_files {
+                        assert_eq!(fs::read(&path).await.unwrap().len(), 100_000);
+                    } else {
+                        let mut byte = [0u8; 1];
+                        assert_eq!(file.read(&mut byte).await.unwrap(), 1);
+                    }
+                    reads += 1;
+                    assert!(reads < 10_000, "the spawned task never ran");
+                }
+            }
         });
     });
 }

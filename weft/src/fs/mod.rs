@@ -1,6 +1,8 @@
 //! Files and directories, without blocking the loop: every call runs on the
 //! blocking pool (libuv's rule: file system calls are made asynchronous by a
-//! thread pool) and every error names the path it is about.
+//! thread pool), except reads the page cache answers at once, which are made
+//! on the calling thread (`nowait.rs`); every error names the path it is
+//! about.
 //!
 //! ```
 //! #[weft::main(flavor = "current_thread")]
@@ -19,6 +21,7 @@
 
 mod dir_builder;
 mod file;
+mod nowait;
 mod open_options;
 mod read_dir;
 
@@ -93,7 +96,21 @@ where
 ///
 /// As [`std::fs::read`], naming the path.
 pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
-    on_path("reading", path.as_ref(), |p| std::fs::read(p)).await
+    read_whole(path.as_ref()).await
+}
+
+/// [`read`]: at once if the page cache holds the file (`nowait.rs`), else
+/// on the blocking pool, going on from what was read at once.
+async fn read_whole(path: &Path) -> io::Result<Vec<u8>> {
+    // An answer at once is still a step: a loop of cached reads yields.
+    crate::task::consume_budget().await;
+    match nowait::read_file(path) {
+        Ok(done) => done.map_err(|e| with_path(e, "reading", path)),
+        Err(nowait::Rest::Path) => on_path("reading", path, |p| std::fs::read(p)).await,
+        Err(nowait::Rest::Open(file, bytes)) => {
+            on_path("reading", path, move |_| nowait::blocking(file, bytes)).await
+        }
+    }
 }
 
 /// Reads the whole file as UTF-8.
@@ -103,7 +120,17 @@ pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
 /// As [`std::fs::read_to_string`] (`InvalidData` for bytes that are not
 /// UTF-8), naming the path.
 pub async fn read_to_string(path: impl AsRef<Path>) -> io::Result<String> {
-    on_path("reading", path.as_ref(), |p| std::fs::read_to_string(p)).await
+    let path = path.as_ref();
+    String::from_utf8(read_whole(path).await?).map_err(|_| {
+        with_path(
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            ),
+            "reading",
+            path,
+        )
+    })
 }
 
 /// Writes `contents` as the whole file, creating or truncating it.

@@ -74,6 +74,14 @@ pub enum IoDriver {
     /// epoll: on the machine measured, a TCP echo on it spends 1.06–1.21 ×
     /// epoll's server CPU per message at a fixed load (see BENCHMARKS.md),
     /// so [`Epoll`](IoDriver::Epoll) stays the default.
+    ///
+    /// Files do not go through the ring, on purpose: on either driver a
+    /// read the page cache can answer is made at once on the calling
+    /// thread, straight into the caller's buffer, and the rest runs on the
+    /// blocking pool. What the kernel cannot do without waiting (create,
+    /// ext4's buffered write, unlink) it would run on its io-wq threads,
+    /// which measured slower per call than weft's pool (`bench fs`'s `ring`
+    /// column, BENCHMARKS.md).
     Uring,
 }
 

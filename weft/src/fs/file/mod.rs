@@ -2,7 +2,9 @@
 //!
 //! A `File` runs each read, write and seek as a job on the blocking pool,
 //! one at a time and in order: a `File` never uses more than one pool thread
-//! at once. Reads fill a buffer of up to `max_buf_size` bytes (`MAX_BUF`
+//! at once. A read first takes what the page cache holds straight into the
+//! caller's buffer on the calling thread (`../nowait.rs`), and only a read
+//! that would wait for the disk becomes a job. Reads fill a buffer of up to `max_buf_size` bytes (`MAX_BUF`
 //! unless set) that later reads
 //! take from; writes copy into a buffer and return at once (write-behind),
 //! the job writing it in the background. The next operation waits for that
@@ -23,6 +25,7 @@ use std::task::{ready, Context, Poll};
 
 use buf::Buf;
 
+use super::nowait::Nowait;
 use super::OpenOptions;
 use crate::sys::lock::{get_mut, lock};
 use crate::task::JoinHandle;
@@ -45,6 +48,14 @@ const MAX_BUF: usize = 2 * 1024 * 1024;
 /// runs even if the runtime shuts down before the pool starts it (runtime
 /// shutdown waits for it) — but an error in that write is then lost. So:
 /// `flush` before dropping whenever the outcome matters.
+///
+/// **Reads.** What the page cache holds is copied straight into the
+/// caller's buffer on the calling thread (`preadv2(RWF_NOWAIT)`: no trip to
+/// the blocking pool, no copy through the `File`'s buffer; at most
+/// [`max_buf_size`](Self::max_buf_size) bytes per read, and a read of
+/// partly cached data may return fewer bytes than are left, as any read
+/// may). A read that would wait for the disk is a job on the pool, which
+/// reads ahead into the `File`'s buffer as tokio's `File` does.
 ///
 /// ```
 /// use weft::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
@@ -75,6 +86,9 @@ pub struct File {
     inner: Mutex<Inner>,
     /// Largest buffer one read or write job handles (at least 1).
     max_buf: usize,
+    /// Reads first try the page cache on the calling thread
+    /// (`../nowait.rs`); cleared when the file cannot answer that way.
+    nowait: bool,
     /// A seek started through tokio's `AsyncSeek::start_seek`.
     #[cfg(feature = "tokio-io")]
     pub(crate) tokio_seek: Option<SeekFrom>,
@@ -168,6 +182,7 @@ impl File {
                 }
             }),
             max_buf: MAX_BUF,
+            nowait: true,
             #[cfg(feature = "tokio-io")]
             tokio_seek: None,
         }
@@ -215,6 +230,16 @@ impl File {
     /// ```
     pub fn set_max_buf_size(&mut self, max_buf_size: usize) {
         self.max_buf = max_buf_size.max(1);
+    }
+
+    /// Makes every read a job on the blocking pool, as when the page cache
+    /// never has the data at once: for weft's own tests of that path (its
+    /// read-ahead, its ordering behind other jobs), with the `test-util`
+    /// feature.
+    #[cfg(feature = "test-util")]
+    #[doc(hidden)]
+    pub fn read_through_pool_only(&mut self) {
+        self.nowait = false;
     }
 
     /// The largest buffer one read or write job handles (see
@@ -540,6 +565,26 @@ impl futures_io::AsyncRead for File {
                         return Poll::Ready(Ok(n));
                     }
                     let len = dst.len().min(this.max_buf);
+                    if this.nowait {
+                        // The OS offset is the reader's (nothing read
+                        // ahead): what the page cache holds goes straight
+                        // into `dst`.
+                        let Poll::Ready(coop) = crate::task::coop::proceed(cx) else {
+                            inner.state = State::Idle(Some(buf));
+                            return Poll::Pending;
+                        };
+                        match super::nowait::read(&this.std, &mut dst[..len]) {
+                            Nowait::Done(result) => {
+                                inner.state = State::Idle(Some(buf));
+                                coop.made_progress();
+                                return Poll::Ready(
+                                    result.map_err(|e| super::with_path(e, "reading", &path)),
+                                );
+                            }
+                            Nowait::WouldBlock => {}
+                            Nowait::Unsupported => this.nowait = false,
+                        }
+                    }
                     let std = Arc::clone(&this.std);
                     inner.state = State::Busy(crate::task::spawn_blocking(move || {
                         let result = buf.read_from(&std, len);
