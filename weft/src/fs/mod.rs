@@ -107,6 +107,7 @@ async fn read_whole(path: &Path) -> io::Result<Vec<u8>> {
     match nowait::read_file(path) {
         Ok(done) => done.map_err(|e| with_path(e, "reading", path)),
         Err(nowait::Rest::Path) => on_path("reading", path, |p| std::fs::read(p)).await,
+        Err(nowait::Rest::Learn) => on_path("reading", path, nowait::read_and_learn).await,
         Err(nowait::Rest::Open(file, bytes)) => {
             on_path("reading", path, move |_| nowait::blocking(file, bytes)).await
         }

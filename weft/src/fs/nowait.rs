@@ -6,32 +6,51 @@
 //! trip to the blocking pool, no copy through the `File`'s buffer), and
 //! `openat2(RESOLVE_CACHED)` opens a path whose every component is in the
 //! kernel's lookup cache. Where either would wait (`EAGAIN`), or the file
-//! or kernel cannot say (`EOPNOTSUPP`, `ENOSYS`, ...), the call goes to the
-//! blocking pool as before, which then makes the real, blocking call and
-//! reports its error. This is the rule io_uring applies to its own inline
-//! attempts (a cached lookup, `O_NONBLOCK`, a no-wait read), without the
-//! ring: for what can complete at once a direct call costs the same
-//! syscall, and only a direct call may write into a buffer the caller
-//! lends for one poll. What cannot complete at once (creating, writing,
-//! removing: ext4 has no no-wait buffered write) goes to the pool, whose
-//! trip measured cheaper here than the ring's kernel workers
-//! (BENCHMARKS.md, `bench fs`).
+//! cannot say (`EOPNOTSUPP`, ...), the call goes to the blocking pool as
+//! before, which then makes the real, blocking call and reports its error.
+//! This is the rule io_uring applies to its own inline attempts (a cached
+//! lookup, `O_NONBLOCK`, a no-wait read), without the ring: for what can
+//! complete at once a direct call costs the same syscall, and only a direct
+//! call may write into a buffer the caller lends for one poll. What cannot
+//! complete at once (creating, writing, removing: ext4 has no no-wait
+//! buffered write) goes to the pool, whose trip measured cheaper here than
+//! the ring's kernel workers (BENCHMARKS.md, `bench fs`).
+//!
+//! **Only on local disk file systems** (ext2/3/4, XFS, Btrfs, F2FS): there
+//! an open, an `fstat` and a close do no I/O for a file whose lookup is
+//! cached. On NFS, SMB or FUSE an open is a request to a server or a daemon,
+//! and tmpfs answers no-wait reads with `EOPNOTSUPP`, so those files go to
+//! the pool as before. A device's file system is learnt on the pool
+//! (`fstatfs` may itself be a request): an `open` learns it for its `File`;
+//! an `fs::read` on a device not seen yet goes to the pool, which learns it
+//! for the next. Files opened `O_DIRECT` always read on the pool (a direct
+//! read waits for the disk even when asked not to).
+//!
+//! What stays: a no-wait read that misses the cache may still start the
+//! read-ahead of the pages it lacks (queued, not waited for), and an access
+//! time update may touch the journal, as io_uring's inline reads do; a
+//! fanotify permission watch (an anti-virus daemon) is consulted on the
+//! calling thread, as on every other thread. Between `fs::read`'s `O_PATH`
+//! probe and its open for reading the path could be replaced by a FIFO or a
+//! device: the open is `O_NONBLOCK`, so it does not wait, and the file is
+//! then found to be another one, closed and left to the pool.
 //!
 //! The calling thread is the loop's: one call copies at most
 //! [`INLINE_MAX`] bytes (a `File` read, at most its `max_buf_size`), about
 //! as long as a few dozen socket reads take.
 
-use std::ffi::CString;
 use std::fs::File;
-use std::io::{self, Read};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
+use std::io::{self, IoSliceMut, Read};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Mutex, OnceLock};
+
+use rustix::fs::{AtFlags, Mode, OFlags, ResolveFlags, StatxFlags, CWD};
+use rustix::io::{Errno, ReadWriteFlags};
+
+use crate::sys::lock::lock;
 
 /// The largest whole file [`read_file`] reads on the calling thread; a
-/// larger one is handed to the pool (opened already).
+/// larger one is left to the pool.
 pub(super) const INLINE_MAX: usize = 2 * 1024 * 1024;
 
 /// What a no-wait attempt came to.
@@ -43,98 +62,150 @@ pub(super) enum Nowait<T> {
     /// It would have waited for the disk (or for a pipe's writer): ask the
     /// pool.
     WouldBlock,
-    /// This file (or kernel) cannot answer without waiting, or cannot say:
-    /// ask the pool, and do not try no-wait calls on it again.
+    /// This file cannot answer without waiting, or cannot say: ask the
+    /// pool, and do not try no-wait reads on it again.
     Unsupported,
 }
-
-/// Cleared once the kernel turns `openat2` down (before Linux 5.6, or
-/// `RESOLVE_CACHED` before 5.12): later opens go to the pool at once.
-static OPENAT2: AtomicBool = AtomicBool::new(true);
 
 /// Reads into `dst` from the file's offset (moving it, as `read(2)`) what
 /// the page cache holds, without waiting. `Done(Ok(0))` is the end of the
 /// file (a no-wait read that would wait fails instead).
 pub(super) fn read(file: &File, dst: &mut [u8]) -> Nowait<usize> {
-    read_raw(file, dst.as_mut_ptr(), dst.len())
-}
-
-/// [`read`] into `len` bytes at `dst`, which must be writable.
-fn read_raw(file: &File, dst: *mut u8, len: usize) -> Nowait<usize> {
-    let iov = libc::iovec {
-        iov_base: dst.cast(),
-        iov_len: len,
-    };
     loop {
-        // SAFETY: `iov` describes `len` writable bytes at `dst` (both
-        // callers pass memory they hold exclusively: a `&mut [u8]`, or a
-        // `Vec`'s spare capacity), and the call returns before anything
-        // else touches them; the descriptor is `file`'s, open while
-        // borrowed. Offset -1: the file's own offset, moved as `readv`.
-        let n = unsafe { libc::preadv2(file.as_raw_fd(), &iov, 1, -1, libc::RWF_NOWAIT) };
-        if let Ok(n) = usize::try_from(n) {
-            return Nowait::Done(Ok(n));
+        // Offset `u64::MAX` (-1): the file's own, moved as by `readv`.
+        match rustix::io::preadv2(
+            file,
+            &mut [IoSliceMut::new(&mut *dst)],
+            u64::MAX,
+            ReadWriteFlags::NOWAIT,
+        ) {
+            Ok(n) => return Nowait::Done(Ok(n)),
+            Err(Errno::INTR) => continue,
+            Err(Errno::AGAIN) => return Nowait::WouldBlock,
+            // No RWF_NOWAIT for this file (a tty, tmpfs, some /proc files,
+            // before Linux 4.14), or a read the pool's plain `read` answers
+            // better (EINVAL: an O_DIRECT file's alignment, say).
+            Err(Errno::OPNOTSUPP | Errno::NOSYS | Errno::INVAL) => return Nowait::Unsupported,
+            Err(e) => return Nowait::Done(Err(e.into())),
         }
-        let e = io::Error::last_os_error();
-        return match e.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(libc::EAGAIN) => Nowait::WouldBlock,
-            // No RWF_NOWAIT for this file (a tty, some /proc files, before
-            // Linux 4.14), or a read the pool's plain `read` answers better
-            // (EINVAL: an O_DIRECT file's alignment, say).
-            Some(libc::EOPNOTSUPP | libc::ENOSYS | libc::EINVAL) => Nowait::Unsupported,
-            _ => Nowait::Done(Err(e)),
-        };
     }
 }
 
-/// Opens `path` with `flags` if the kernel can without waiting for a
-/// disk: every component in its lookup cache.
-fn open(path: &Path, flags: libc::c_int) -> Nowait<File> {
-    if !OPENAT2.load(Relaxed) {
-        return Nowait::Unsupported;
-    }
-    let Ok(c_path) = CString::new(path.as_os_str().as_bytes()) else {
-        // A NUL inside: std's open says so.
-        return Nowait::Unsupported;
+/// Whether `openat2` with `RESOLVE_CACHED` works here (Linux 5.12, and no
+/// seccomp filter refusing it): asked once, of `/`.
+fn cached_opens() -> bool {
+    static WORKS: OnceLock<bool> = OnceLock::new();
+    *WORKS.get_or_init(|| {
+        let root = rustix::fs::openat2(
+            CWD,
+            "/",
+            OFlags::PATH | OFlags::CLOEXEC,
+            Mode::empty(),
+            ResolveFlags::CACHED,
+        );
+        // EAGAIN: supported, `/` just not cached (it always is).
+        matches!(root, Ok(_) | Err(Errno::AGAIN))
+    })
+}
+
+/// The file systems whose open, `fstat`, close and cached reads wait for
+/// nothing: `statfs`'s `f_type` magic numbers.
+const LOCAL_DISKS: [i64; 4] = [
+    0xEF53,      // ext2, ext3, ext4
+    0x5846_5342, // XFS
+    0x9123_683E, // Btrfs
+    0xF2F5_2010, // F2FS
+];
+
+#[allow(clippy::unnecessary_cast)] // `f_type`'s type differs between architectures
+fn is_local_disk(fs: &rustix::fs::StatFs) -> bool {
+    LOCAL_DISKS.contains(&(fs.f_type as i64))
+}
+
+/// What each device's file system allows, as learnt ([`learn`]).
+static DEVICES: Mutex<Vec<(u64, bool)>> = Mutex::new(Vec::new());
+
+fn device(major: u32, minor: u32) -> u64 {
+    (u64::from(major) << 32) | u64::from(minor)
+}
+
+/// Whether no-wait calls may be made on the device: `None` until learnt.
+fn allowed(dev: u64) -> Option<bool> {
+    lock(&DEVICES)
+        .iter()
+        .find(|(known, _)| *known == dev)
+        .map(|&(_, allowed)| allowed)
+}
+
+/// The pool's part: learns the file system of the device `file` lives on
+/// (`fstatfs` may wait: NFS asks its server), and says whether no-wait
+/// reads suit `file` (a local disk, not `O_DIRECT`).
+pub(super) fn learn(file: &File) -> bool {
+    let Ok(meta) = rustix::fs::statx(
+        file,
+        "",
+        AtFlags::EMPTY_PATH | AtFlags::STATX_DONT_SYNC,
+        StatxFlags::empty(),
+    ) else {
+        return false;
     };
-    // SAFETY: `open_how` is plain integers; all-zero is a valid value.
-    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    // `O_PATH` takes no flag but `O_CLOEXEC` (and two unused here):
-    // `openat2` fails any other with `EINVAL`, unlike `openat`.
-    let extra = if flags & libc::O_PATH != 0 {
-        libc::O_CLOEXEC
-    } else {
-        libc::O_CLOEXEC | libc::O_NOCTTY
-    };
-    how.flags = (flags | extra) as u64;
-    how.resolve = libc::RESOLVE_CACHED;
-    // SAFETY: `c_path` is a NUL-terminated string and `how` an `open_how`
-    // of the size passed, both live across the call; `openat2` only reads
-    // them and returns a new descriptor or -1.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            libc::AT_FDCWD,
-            c_path.as_ptr(),
-            &how,
-            std::mem::size_of::<libc::open_how>(),
-        )
-    };
-    if fd < 0 {
-        let e = io::Error::last_os_error();
-        return match e.raw_os_error() {
-            Some(libc::EAGAIN) => Nowait::WouldBlock,
-            Some(libc::ENOSYS | libc::E2BIG | libc::EINVAL | libc::EPERM) => {
-                // EPERM: a seccomp filter that refuses the call.
-                OPENAT2.store(false, Relaxed);
-                Nowait::Unsupported
+    let dev = device(meta.stx_dev_major, meta.stx_dev_minor);
+    let local = match allowed(dev) {
+        Some(local) => local,
+        None => {
+            let Ok(fs) = rustix::fs::fstatfs(file) else {
+                return false;
+            };
+            let local = is_local_disk(&fs);
+            let mut devices = lock(&DEVICES);
+            if !devices.iter().any(|(known, _)| *known == dev) {
+                devices.push((dev, local));
             }
-            _ => Nowait::Done(Err(e)),
+            local
+        }
+    };
+    local && not_direct(file)
+}
+
+/// Whether no-wait reads suit a file opened elsewhere (`File::from_std`),
+/// as far as known without waiting: its device learnt as a local disk, and
+/// not `O_DIRECT`.
+pub(super) fn suits(file: &File) -> bool {
+    let Ok(meta) = rustix::fs::statx(
+        file,
+        "",
+        AtFlags::EMPTY_PATH | AtFlags::STATX_DONT_SYNC,
+        StatxFlags::empty(),
+    ) else {
+        return false;
+    };
+    allowed(device(meta.stx_dev_major, meta.stx_dev_minor)) == Some(true) && not_direct(file)
+}
+
+fn not_direct(file: &File) -> bool {
+    rustix::fs::fcntl_getfl(file).is_ok_and(|flags| !flags.contains(OFlags::DIRECT))
+}
+
+/// Opens `path` with `flags` (and `O_CLOEXEC`) if the kernel can without
+/// waiting for a disk: every component in its lookup cache.
+fn open(path: &Path, flags: OFlags) -> Nowait<File> {
+    loop {
+        return match rustix::fs::openat2(
+            CWD,
+            path,
+            flags | OFlags::CLOEXEC,
+            Mode::empty(),
+            ResolveFlags::CACHED,
+        ) {
+            Ok(fd) => Nowait::Done(Ok(File::from(fd))),
+            Err(Errno::INTR) => continue,
+            Err(Errno::AGAIN) => Nowait::WouldBlock,
+            // A path the pool's open reports on better (a NUL inside, a
+            // name the file system's lookup refuses in this mode).
+            Err(Errno::INVAL | Errno::TOOBIG | Errno::NOSYS) => Nowait::Unsupported,
+            Err(e) => Nowait::Done(Err(e.into())),
         };
     }
-    // SAFETY: `openat2` returned a new descriptor, which nothing else owns.
-    Nowait::Done(Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd as i32) })))
 }
 
 /// What [`read_file`] leaves to the pool.
@@ -142,80 +213,146 @@ fn open(path: &Path, flags: libc::c_int) -> Nowait<File> {
 pub(super) enum Rest {
     /// Nothing opened: the pool reads the path.
     Path,
-    /// A regular file, opened, whose data is not all cached: the pool reads
-    /// on from here, after `bytes` ([`blocking`]).
+    /// Nothing opened, on a device whose file system is not known yet: the
+    /// pool reads the path and learns it.
+    Learn,
+    /// A regular file on a local disk, opened, whose data is not all
+    /// cached: the pool reads on from here, after `bytes` ([`blocking`]).
     Open(File, Vec<u8>),
 }
 
 /// Reads a whole regular file of at most [`INLINE_MAX`] bytes if the kernel
 /// can without waiting; else says what the pool is to do.
 ///
-/// Only a regular file is opened for reading here: the path is first
-/// opened `O_PATH` (which opens nothing: no FIFO waits for a writer, no
-/// device sees an open) to learn its type and size. The open for reading
-/// is `O_NONBLOCK`, so that a FIFO put in its place meanwhile is not
-/// waited on either; it is then found not to be the same file and closed
-/// (the pool opens the path as `std::fs::read` does). Regular files ignore
-/// `O_NONBLOCK`.
+/// Only a regular file on a local disk is opened for reading here: the
+/// path is first opened `O_PATH` (which opens nothing: no FIFO waits for a
+/// writer, no device sees an open, no server is asked) to learn its type,
+/// size and device (`statx` with `AT_STATX_DONT_SYNC`: what is cached). The
+/// open for reading is `O_NONBLOCK` and must find the same file.
 pub(super) fn read_file(path: &Path) -> Result<io::Result<Vec<u8>>, Rest> {
-    let probe = match open(path, libc::O_PATH) {
+    if !cached_opens() {
+        return Err(Rest::Path);
+    }
+    let probe = match open(path, OFlags::PATH) {
         Nowait::Done(Ok(probe)) => probe,
         Nowait::Done(Err(e)) => return Ok(Err(e)),
         Nowait::WouldBlock | Nowait::Unsupported => return Err(Rest::Path),
     };
-    let meta = match probe.metadata() {
-        Ok(meta) if meta.is_file() && meta.len() <= INLINE_MAX as u64 => meta,
-        _ => return Err(Rest::Path),
+    let wanted = StatxFlags::TYPE | StatxFlags::SIZE | StatxFlags::INO;
+    let dont_sync = AtFlags::EMPTY_PATH | AtFlags::STATX_DONT_SYNC;
+    let Ok(meta) = rustix::fs::statx(&probe, "", dont_sync, wanted) else {
+        return Err(Rest::Path);
     };
+    match allowed(device(meta.stx_dev_major, meta.stx_dev_minor)) {
+        Some(true) => {}
+        Some(false) => return Err(Rest::Path),
+        None => return Err(Rest::Learn),
+    }
+    let regular = u32::from(meta.stx_mode) & libc::S_IFMT == libc::S_IFREG;
+    if !regular || meta.stx_size > INLINE_MAX as u64 {
+        return Err(Rest::Path);
+    }
     drop(probe);
-    let file = match open(path, libc::O_RDONLY | libc::O_NONBLOCK) {
+    let file = match open(path, OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY) {
         Nowait::Done(Ok(file)) => file,
         Nowait::Done(Err(e)) => return Ok(Err(e)),
         Nowait::WouldBlock | Nowait::Unsupported => return Err(Rest::Path),
     };
-    let size = match file.metadata() {
-        Ok(now) if now.is_file() && (now.dev(), now.ino()) == (meta.dev(), meta.ino()) => now.len(),
+    let size = match rustix::fs::statx(&file, "", AtFlags::EMPTY_PATH, wanted) {
+        Ok(now)
+            if u32::from(now.stx_mode) & libc::S_IFMT == libc::S_IFREG
+                && (now.stx_dev_major, now.stx_dev_minor, now.stx_ino)
+                    == (meta.stx_dev_major, meta.stx_dev_minor, meta.stx_ino) =>
+        {
+            now.stx_size
+        }
+        // Not the file probed: replaced meanwhile.
         Ok(_) => return Err(Rest::Path),
-        Err(e) => return Ok(Err(e)),
+        // The size is only a hint (as for std's `read`).
+        Err(_) => 0,
     };
     // One byte more than the size, so that the end shows in one read when
-    // the file has not grown meanwhile.
-    let mut bytes = Vec::with_capacity(size.min(INLINE_MAX as u64) as usize + 1);
+    // the file has not grown meanwhile; never more than `INLINE_MAX` read
+    // here, however it grows.
+    let mut bytes = vec![0u8; size.min(INLINE_MAX as u64) as usize + 1];
+    let mut len = 0;
     loop {
-        if bytes.len() == bytes.capacity() {
-            if bytes.len() >= INLINE_MAX {
+        if len == bytes.len() {
+            if len > INLINE_MAX {
+                bytes.truncate(len);
                 return Err(Rest::Open(file, bytes));
             }
-            bytes.reserve(4096);
+            let more = (len + 4096).min(INLINE_MAX + 1);
+            bytes.resize(more, 0);
         }
-        let spare = bytes.spare_capacity_mut();
-        match read_raw(&file, spare.as_mut_ptr().cast(), spare.len()) {
-            Nowait::Done(Ok(0)) => return Ok(Ok(bytes)),
-            Nowait::Done(Ok(n)) => {
-                // SAFETY: the kernel wrote `n` bytes (at most the spare
-                // capacity it was given) just past the initialised part.
-                unsafe { bytes.set_len(bytes.len() + n) };
+        match read(&file, &mut bytes[len..]) {
+            Nowait::Done(Ok(0)) => {
+                bytes.truncate(len);
+                return Ok(Ok(bytes));
             }
+            Nowait::Done(Ok(n)) => len += n,
             Nowait::Done(Err(e)) => return Ok(Err(e)),
-            Nowait::WouldBlock | Nowait::Unsupported => return Err(Rest::Open(file, bytes)),
+            Nowait::WouldBlock | Nowait::Unsupported => {
+                bytes.truncate(len);
+                return Err(Rest::Open(file, bytes));
+            }
         }
     }
 }
 
 /// The pool's part of [`read_file`]: reads the regular file it opened to
-/// the end after `bytes`, waiting as a plain read does.
+/// the end after `bytes`, waiting as a plain read does (its `O_NONBLOCK`,
+/// which some special files honour, taken off first).
 pub(super) fn blocking(file: File, mut bytes: Vec<u8>) -> io::Result<Vec<u8>> {
+    let flags = rustix::fs::fcntl_getfl(&file)?;
+    rustix::fs::fcntl_setfl(&file, flags - OFlags::NONBLOCK)?;
     (&file).read_to_end(&mut bytes)?;
     Ok(bytes)
+}
+
+/// The pool's part of a [`Rest::Learn`]: `std::fs::read`, and the device's
+/// file system learnt from the file it opened.
+pub(super) fn read_and_learn(path: &Path) -> io::Result<Vec<u8>> {
+    let mut file = File::open(path)?;
+    learn(&file);
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Whether no-wait reads are expected to work on files in `dir` (for
+/// tests): `openat2` works and `dir` is on a local disk.
+#[cfg(test)]
+pub(super) fn expected_in(dir: &Path) -> bool {
+    cached_opens()
+        && rustix::fs::statfs(dir).is_ok_and(|fs| is_local_disk(&fs))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::OpenOptionsExt;
 
     fn scratch(name: &str) -> std::path::PathBuf {
         std::env::temp_dir().join(format!("weft-nowait-{name}-{}", std::process::id()))
+    }
+
+    /// Whether the temp directory takes no-wait calls; says so if not.
+    fn expected() -> bool {
+        let dir = std::env::temp_dir();
+        let expected = expected_in(&dir);
+        if !expected {
+            println!(
+                "no-wait reads are not expected in {} (no openat2, or not a local disk): \
+                 checking only that the pool's part reads the same",
+                dir.display()
+            );
+        }
+        expected
+    }
+
+    /// Learns the temp directory's device, as an open on the pool would.
+    fn learnt(path: &Path) {
+        learn(&File::open(path).unwrap());
     }
 
     #[test]
@@ -224,59 +361,85 @@ mod tests {
         let data: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
         std::fs::write(&path, &data).unwrap();
         std::fs::read(&path).unwrap(); // in the page cache now
+        learnt(&path);
         let got = read_file(&path);
         std::fs::remove_file(&path).unwrap();
         match got {
             Ok(Ok(bytes)) => assert_eq!(bytes, data),
             Ok(Err(e)) => panic!("{e}"),
-            // Only a kernel without `openat2` sends a cached file there.
-            Err(Rest::Path) => assert!(!OPENAT2.load(Relaxed), "a cached file went to the pool"),
-            Err(Rest::Open(file, bytes)) => assert_eq!(blocking(file, bytes).unwrap(), data),
+            Err(rest) => assert!(!expected(), "a cached file went to the pool: {rest:?}"),
         }
+    }
+
+    #[test]
+    fn a_device_not_learnt_yet_goes_to_the_pool_which_learns_it() {
+        let path = scratch("learn");
+        std::fs::write(&path, b"learn me").unwrap();
+        let first = read_file(&path);
+        // Still unknown afterwards (other tests may learn it meanwhile, never
+        // unlearn it): it was unknown to `read_file` too.
+        if allowed(device_of(&path)).is_none() && cached_opens() {
+            assert!(matches!(first, Err(Rest::Learn)), "{first:?}");
+        }
+        assert_eq!(read_and_learn(&path).unwrap(), b"learn me");
+        assert_eq!(
+            allowed(device_of(&path)),
+            Some(expected_in(&std::env::temp_dir()))
+        );
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    fn device_of(path: &Path) -> u64 {
+        let meta = rustix::fs::statx(CWD, path, AtFlags::empty(), StatxFlags::empty()).unwrap();
+        device(meta.stx_dev_major, meta.stx_dev_minor)
     }
 
     #[test]
     fn a_missing_file_fails_as_open_fails() {
         let path = scratch("missing");
-        // A lookup that failed before is cached (a negative entry); one
-        // never made would need the disk, and go to the pool.
+        learnt(&std::env::temp_dir());
+        // A lookup that failed before may be cached (a negative entry;
+        // tmpfs keeps none); one that is not goes to the pool.
         assert!(std::fs::metadata(&path).is_err());
         match read_file(&path) {
             Ok(result) => assert_eq!(result.unwrap_err().kind(), io::ErrorKind::NotFound),
-            Err(rest) => assert!(!OPENAT2.load(Relaxed), "{rest:?}"),
+            Err(rest) => assert!(matches!(rest, Rest::Path), "{rest:?}"),
         }
     }
 
     #[test]
-    fn a_fifo_is_left_to_the_pool_unopened() {
+    fn a_fifo_is_left_to_the_pool() {
         let path = scratch("fifo");
-        let c_path = CString::new(path.as_os_str().as_bytes()).unwrap();
-        // SAFETY: a NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
-        // Would hang here if the open waited for a writer.
+        rustix::fs::mknodat(
+            CWD,
+            &path,
+            rustix::fs::FileType::Fifo,
+            Mode::RUSR | Mode::WUSR,
+            0,
+        )
+        .unwrap();
+        learnt(&std::env::temp_dir());
         let got = read_file(&path);
-        // Not opened for reading: a writer's non-blocking open still finds
-        // no reader (ENXIO).
-        let writer = std::fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(&path);
         std::fs::remove_file(&path).unwrap();
         assert!(matches!(got, Err(Rest::Path)), "{got:?}");
-        assert_eq!(writer.unwrap_err().raw_os_error(), Some(libc::ENXIO));
     }
 
     #[test]
     fn a_read_moves_the_offset_and_sees_the_end() {
         let path = scratch("offset");
         std::fs::write(&path, b"0123456789").unwrap();
+        std::fs::read(&path).unwrap();
         let file = File::open(&path).unwrap();
         let mut buf = [0u8; 4];
         let mut seen = Vec::new();
+        let mut at_once = 0;
         loop {
             match read(&file, &mut buf) {
                 Nowait::Done(Ok(0)) => break,
-                Nowait::Done(Ok(n)) => seen.extend_from_slice(&buf[..n]),
+                Nowait::Done(Ok(n)) => {
+                    at_once += 1;
+                    seen.extend_from_slice(&buf[..n]);
+                }
                 Nowait::Done(Err(e)) => panic!("{e}"),
                 Nowait::WouldBlock | Nowait::Unsupported => {
                     let n = (&file).read(&mut buf).unwrap();
@@ -289,5 +452,27 @@ mod tests {
         }
         std::fs::remove_file(&path).unwrap();
         assert_eq!(seen, b"0123456789");
+        if expected() {
+            assert_eq!(at_once, 3, "every read made at once");
+        }
+    }
+
+    #[test]
+    fn an_o_direct_file_is_never_read_without_the_pool() {
+        let path = scratch("direct");
+        std::fs::write(&path, vec![3u8; 4096]).unwrap();
+        let plain = File::open(&path).unwrap();
+        let direct = std::os::unix::fs::OpenOptionsExt::custom_flags(
+            std::fs::OpenOptions::new().read(true),
+            libc::O_DIRECT,
+        )
+        .open(&path);
+        let plain_suits = learn(&plain);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(plain_suits, expected());
+        // Some file systems refuse O_DIRECT altogether (tmpfs before 6.6).
+        if let Ok(direct) = direct {
+            assert!(!learn(&direct) && !suits(&direct));
+        }
     }
 }

@@ -88,7 +88,13 @@ impl OpenOptions {
         let options = self.0.clone();
         let path = path.as_ref().to_path_buf();
         let opened = path.clone();
-        let std = super::on_path("opening", &path, move |p| options.open(p)).await?;
-        Ok(File::new(std, opened))
+        // The pool also learns whether the file may be read without it.
+        let (std, nowait) = super::on_path("opening", &path, move |p| {
+            let std = options.open(p)?;
+            let nowait = super::nowait::learn(&std);
+            Ok((std, nowait))
+        })
+        .await?;
+        Ok(File::new(std, opened, nowait))
     }
 }

@@ -49,13 +49,16 @@ const MAX_BUF: usize = 2 * 1024 * 1024;
 /// shutdown waits for it) — but an error in that write is then lost. So:
 /// `flush` before dropping whenever the outcome matters.
 ///
-/// **Reads.** What the page cache holds is copied straight into the
-/// caller's buffer on the calling thread (`preadv2(RWF_NOWAIT)`: no trip to
-/// the blocking pool, no copy through the `File`'s buffer; at most
+/// **Reads.** For a file on a local disk (ext4, XFS, Btrfs, F2FS; not
+/// opened `O_DIRECT`), what the page cache holds is copied straight into
+/// the caller's buffer on the calling thread (`preadv2(RWF_NOWAIT)`: no
+/// trip to the blocking pool, no copy through the `File`'s buffer; at most
 /// [`max_buf_size`](Self::max_buf_size) bytes per read, and a read of
 /// partly cached data may return fewer bytes than are left, as any read
-/// may). A read that would wait for the disk is a job on the pool, which
-/// reads ahead into the `File`'s buffer as tokio's `File` does.
+/// may). A read that would wait for the disk, and every read of other
+/// files (network and FUSE file systems, tmpfs, a [`from_std`](Self::from_std)
+/// file on a device weft has not opened a file on yet), is a job on the
+/// pool, which reads ahead into the `File`'s buffer as tokio's `File` does.
 ///
 /// ```
 /// use weft::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
@@ -167,8 +170,9 @@ impl File {
         OpenOptions::new()
     }
 
-    /// A `File` on `std`, opened at `path` (named in errors).
-    pub(super) fn new(std: std::fs::File, path: PathBuf) -> File {
+    /// A `File` on `std`, opened at `path` (named in errors); `nowait`:
+    /// reads may try the page cache first (`../nowait.rs`).
+    pub(super) fn new(std: std::fs::File, path: PathBuf, nowait: bool) -> File {
         File {
             std: Arc::new(std),
             path: Arc::new(path),
@@ -182,7 +186,7 @@ impl File {
                 }
             }),
             max_buf: MAX_BUF,
-            nowait: true,
+            nowait,
             #[cfg(feature = "tokio-io")]
             tokio_seek: None,
         }
@@ -190,7 +194,8 @@ impl File {
 
     /// Wraps a `std` file (its path unknown: errors say `<file>`).
     pub fn from_std(std: std::fs::File) -> File {
-        File::new(std, PathBuf::from("<file>"))
+        let nowait = super::nowait::suits(&std);
+        File::new(std, PathBuf::from("<file>"), nowait)
     }
 
     /// Opens `path` for reading and writing, creating it; fails if it
@@ -442,7 +447,7 @@ impl File {
     /// As [`std::fs::File::try_clone`], naming the path.
     pub async fn try_clone(&self) -> io::Result<File> {
         let std = self.run("duplicating", |f| f.try_clone()).await?;
-        let mut file = File::new(std, PathBuf::clone(&self.path));
+        let mut file = File::new(std, PathBuf::clone(&self.path), self.nowait);
         file.max_buf = self.max_buf;
         Ok(file)
     }
