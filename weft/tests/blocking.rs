@@ -303,3 +303,35 @@ fn dropping_the_last_handle_inside_a_pool_job_does_not_wait_for_itself() {
         assert!(took < Duration::from_secs(15), "the drop took {took:?}");
     });
 }
+
+/// A loop with nothing to do right after handing in a job spins for it a
+/// moment instead of sleeping (the job is usually a file call of tens of
+/// microseconds), but never longer: while a long job runs, timers fire and
+/// sockets are accepted and read on the same loop.
+#[test]
+fn a_long_job_does_not_keep_its_loop_from_timers_and_sockets() {
+    use weft::io::AsyncReadExt;
+    within(30, || {
+        let rt = Builder::new_current_thread().build().unwrap();
+        rt.block_on(async {
+            let (release, released) = std::sync::mpsc::channel::<()>();
+            let job = spawn_blocking(move || released.recv().is_ok());
+            // Nothing else to run: the loop waits on the timer only.
+            weft::time::sleep(Duration::from_millis(5)).await;
+            let listener = weft::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let client = std::thread::spawn(move || {
+                use std::io::Write;
+                std::net::TcpStream::connect(addr)?.write_all(b"ping")
+            });
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut ping = [0u8; 4];
+            conn.read_exact(&mut ping).await.unwrap();
+            assert_eq!(&ping, b"ping");
+            client.join().unwrap().unwrap();
+            // Only now does the job end.
+            release.send(()).unwrap();
+            assert!(job.await.unwrap());
+        });
+    });
+}

@@ -324,8 +324,7 @@ pub(super) fn read_and_learn(path: &Path) -> io::Result<Vec<u8>> {
 /// tests): `openat2` works and `dir` is on a local disk.
 #[cfg(test)]
 pub(super) fn expected_in(dir: &Path) -> bool {
-    cached_opens()
-        && rustix::fs::statfs(dir).is_ok_and(|fs| is_local_disk(&fs))
+    cached_opens() && rustix::fs::statfs(dir).is_ok_and(|fs| is_local_disk(&fs))
 }
 
 #[cfg(test)]

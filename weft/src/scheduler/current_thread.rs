@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread, ThreadId};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::inject::Inject;
 use super::registry::Registry;
@@ -173,6 +173,28 @@ impl Shared {
 
     pub(crate) fn driver(&self) -> &driver::Handle {
         &self.driver
+    }
+
+    /// Spins while a blocking-pool job handed in moments ago may finish
+    /// (see `Pool::spin_deadline`), instead of sleeping in the driver: true
+    /// as soon as a task or the `block_on` future is woken from another
+    /// thread, false when the window closes with nothing woken. I/O and
+    /// timers wait for the window's end (at most 50 µs after the spawn).
+    fn spin_for_pool(&self, main: &MainWake) -> bool {
+        let Some(deadline) = self.pool.spin_deadline() else {
+            return false;
+        };
+        loop {
+            if !self.inject.is_empty() || main.woken.load(SeqCst) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            // Not a bare spin: should the job's thread wait for this CPU,
+            // it gets it at once.
+            std::thread::yield_now();
+        }
     }
 
     fn push_inject(&self, task: TaskRef) {
@@ -648,6 +670,10 @@ fn drive<F: Future>(
                         continue;
                     }
                 } else if !main.woken.load(SeqCst) {
+                    if shared.spin_for_pool(main) {
+                        // A job's completion woke something.
+                        continue 'turn;
+                    }
                     // Nothing to run: sleep until an event, a timer or an
                     // unpark.
                     shared.parks.bump();
