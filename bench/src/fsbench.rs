@@ -95,6 +95,15 @@ fn weft_small(rt: weft::runtime::Runtime, dir: &Path, n: usize) -> io::Result<Du
 /// The small-file cycle as io_uring requests, one at a time: open (create, truncate),
 /// write, close, open, read to the end, close, unlink.
 fn ring_small(dir: &Path, n: usize) -> io::Result<Duration> {
+    ring_small_steps(dir, n).map(|(whole, _)| whole)
+}
+
+/// The names of [`ring_small_steps`]' steps.
+const RING_STEPS: [&str; 6] = ["create-open", "write", "close", "open", "read", "unlink"];
+
+/// [`ring_small`], also timing each kind of request (submitted and completed, in
+/// `RING_STEPS` order; both closes count as `close`, both reads as `read`).
+fn ring_small_steps(dir: &Path, n: usize) -> io::Result<(Duration, [Duration; 6])> {
     let mut ring: IoUring = IoUring::builder()
         .setup_single_issuer()
         .setup_defer_taskrun()
@@ -102,45 +111,46 @@ fn ring_small(dir: &Path, n: usize) -> io::Result<Duration> {
     let data = vec![7u8; SMALL_SIZE];
     let mut back = vec![0u8; SMALL_SIZE * 2];
     let cwd = types::Fd(libc::AT_FDCWD);
+    let mut steps = [Duration::ZERO; 6];
+    let mut timed = |ring: &mut IoUring, step: usize, entry: squeue::Entry| {
+        let start = Instant::now();
+        let result = one(ring, entry);
+        steps[step] += start.elapsed();
+        result
+    };
     let start = Instant::now();
     for i in 0..n {
         let path = CString::new(dir.join(format!("r{i}")).as_os_str().as_bytes())?;
         let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC;
-        let fd = one(
-            &mut ring,
-            opcode::OpenAt::new(cwd, path.as_ptr())
-                .flags(flags)
-                .mode(0o644)
-                .build(),
-        )?;
-        let file = types::Fd(fd);
-        let wrote = one(
-            &mut ring,
-            opcode::Write::new(file, data.as_ptr(), SMALL_SIZE as u32)
-                .offset(u64::MAX)
-                .build(),
-        )?;
+        let create = opcode::OpenAt::new(cwd, path.as_ptr())
+            .flags(flags)
+            .mode(0o644);
+        let file = types::Fd(timed(&mut ring, 0, create.build())?);
+        let write = opcode::Write::new(file, data.as_ptr(), SMALL_SIZE as u32).offset(u64::MAX);
+        let wrote = timed(&mut ring, 1, write.build())?;
         assert_eq!(wrote as usize, SMALL_SIZE);
-        one(&mut ring, opcode::Close::new(file).build())?;
+        timed(&mut ring, 2, opcode::Close::new(file).build())?;
         let flags = libc::O_RDONLY | libc::O_CLOEXEC;
-        let file = types::Fd(one(
-            &mut ring,
-            opcode::OpenAt::new(cwd, path.as_ptr()).flags(flags).build(),
-        )?);
+        let open = opcode::OpenAt::new(cwd, path.as_ptr()).flags(flags);
+        let file = types::Fd(timed(&mut ring, 3, open.build())?);
         let mut total = 0;
         loop {
             let read =
                 opcode::Read::new(file, back.as_mut_ptr(), back.len() as u32).offset(u64::MAX);
-            match one(&mut ring, read.build())? {
+            match timed(&mut ring, 4, read.build())? {
                 0 => break,
                 n => total += n as usize,
             }
         }
         assert_eq!(total, SMALL_SIZE);
-        one(&mut ring, opcode::Close::new(file).build())?;
-        one(&mut ring, opcode::UnlinkAt::new(cwd, path.as_ptr()).build())?;
+        timed(&mut ring, 2, opcode::Close::new(file).build())?;
+        timed(
+            &mut ring,
+            5,
+            opcode::UnlinkAt::new(cwd, path.as_ptr()).build(),
+        )?;
     }
-    Ok(start.elapsed())
+    Ok((start.elapsed(), steps))
 }
 
 /// Submits `entry` and waits for its completion, taking it off the ring before it
@@ -305,6 +315,19 @@ pub fn run(rounds: usize) -> io::Result<()> {
         }
     }
     println!("   (256 MiB)");
+    if peers.contains(&Peer::Ring) {
+        // Where the ring's cycle goes: what runs inline, what on io-wq threads.
+        let (_, steps) = ring_small_steps(&scratch.0, SMALL_FILES)?;
+        let per_cycle: Vec<String> = RING_STEPS
+            .iter()
+            .zip(steps)
+            .map(|(name, took)| {
+                let us = took.as_nanos() as f64 / SMALL_FILES as f64 / 1000.0;
+                format!("{name} {us:.1}")
+            })
+            .collect();
+        println!("ring, us per cycle by request: {}", per_cycle.join(", "));
+    }
     println!();
     let Some(tokio) = peers.iter().position(|&p| p == Peer::Tokio) else {
         return Ok(());
