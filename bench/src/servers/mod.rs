@@ -8,6 +8,7 @@
 
 pub mod coro_echo;
 pub mod may_echo;
+pub mod monoio_echo;
 pub mod raw_echo;
 pub mod raw_uring_echo;
 pub mod tokio_echo;
@@ -79,13 +80,15 @@ pub enum ServerImpl {
     WeftCoro,
     /// The `may` crate's coroutines, one worker thread.
     May,
+    /// monoio on its io_uring driver, one thread.
+    Monoio,
 }
 
 impl ServerImpl {
     /// The default set, in the default order.
     pub const ALL: [ServerImpl; 3] = [ServerImpl::Weft, ServerImpl::Tokio, ServerImpl::Raw];
     /// Every implementation `--peers` may name.
-    pub const KNOWN: [ServerImpl; 18] = [
+    pub const KNOWN: [ServerImpl; 19] = [
         ServerImpl::Weft,
         ServerImpl::WeftUring,
         ServerImpl::Tokio,
@@ -104,6 +107,7 @@ impl ServerImpl {
         ServerImpl::TokioUnix,
         ServerImpl::WeftCoro,
         ServerImpl::May,
+        ServerImpl::Monoio,
     ];
 
     /// The name used on the command line (`weft`, `tokio`, `raw`).
@@ -120,6 +124,7 @@ impl ServerImpl {
             ServerImpl::TokioUnix => "tokio-unix",
             ServerImpl::WeftCoro => "weft-coro",
             ServerImpl::May => "may",
+            ServerImpl::Monoio => "monoio",
         }
     }
 
@@ -162,7 +167,7 @@ impl FromStr for ServerImpl {
             .find(|i| i.name() == s)
             .ok_or_else(|| {
                 format!(
-                    "unknown server impl {s:?} (expected weft, weft-uring, tokio, raw, raw-uring, raw-uring-<recv>-<send>-<taskrun> (ms|one, sqe|call, defer|coop; the floor's own shape is named raw-uring), weft-mt, tokio-mt, weft-unix, tokio-unix, weft-coro or may)"
+                    "unknown server impl {s:?} (expected weft, weft-uring, tokio, raw, raw-uring, raw-uring-<recv>-<send>-<taskrun> (ms|one, sqe|call, defer|coop; the floor's own shape is named raw-uring), weft-mt, tokio-mt, weft-unix, tokio-unix, weft-coro, may or monoio)"
                 )
             })
     }
@@ -186,6 +191,7 @@ pub fn serve(which: ServerImpl, endpoint: Endpoint) -> io::Result<()> {
         (ServerImpl::WeftMt, Endpoint::Tcp(addr)) => weft_echo::serve(addr, true),
         (ServerImpl::WeftCoro, Endpoint::Tcp(addr)) => coro_echo::serve(addr),
         (ServerImpl::May, Endpoint::Tcp(addr)) => may_echo::serve(addr),
+        (ServerImpl::Monoio, Endpoint::Tcp(addr)) => monoio_echo::serve(addr),
         (ServerImpl::WeftUnix, Endpoint::Unix(path)) => weft_echo::serve_unix(path),
         (ServerImpl::TokioUnix, Endpoint::Unix(path)) => tokio_echo::serve_unix(path),
         (ServerImpl::WeftUnix | ServerImpl::TokioUnix, _) => wrong("a Unix socket path"),
