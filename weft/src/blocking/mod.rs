@@ -23,12 +23,13 @@
 //! own (*must run*), which takes turns with the others, so a burst of
 //! writes cannot hold up opens and lookups.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -99,18 +100,45 @@ pub(crate) struct Pool<S> {
     /// Jobs queued (both queues), updated under the lock, read by a
     /// spinning thread without it.
     queued: AtomicUsize,
-    /// When the latest job was handed in: nanoseconds since `epoch`, plus
-    /// one (0: none yet). See [`Pool::spin_deadline`].
-    last_spawn: AtomicU64,
-    epoch: Instant,
-    /// More than one CPU to run on: only then can a spinning thread and
-    /// the one it waits for both make progress.
+    /// Jobs handed in and not yet run to the end (queued or running).
+    outstanding: AtomicUsize,
+    /// More than one CPU to run on: only then can a spinning loop and the
+    /// job it waits for both make progress.
     may_spin: bool,
 }
 
 thread_local! {
     /// The pool this thread belongs to (its address), or null.
     static IN_POOL: std::cell::Cell<*const ()> = const { std::cell::Cell::new(std::ptr::null()) };
+}
+
+thread_local! {
+    /// Until when the loop on this thread may spin for a job of a file call
+    /// it handed in ([`expect_soon`]).
+    static SPIN_WINDOW: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// Windows still to skip after one ran out ([`spin_ran_out`]).
+    static SPIN_SKIP: Cell<u8> = const { Cell::new(0) };
+}
+
+/// Called by weft's file calls as they hand a job in, on the thread whose
+/// loop will wait for it: that loop may spin for it for up to [`SPIN`]
+/// instead of sleeping (see [`Pool::spin_deadline`]).
+pub(crate) fn expect_soon() {
+    match SPIN_SKIP.get() {
+        0 => SPIN_WINDOW.set(Instant::now().checked_add(SPIN)),
+        left => SPIN_SKIP.set(left - 1),
+    }
+}
+
+/// The loop's spin ended: closes the window; if nothing was woken before
+/// it closed (`ran_out`), the job takes longer than a window, as the next
+/// ones likely will (a slow disk), so the next fifteen windows are not
+/// opened: such a workload spins one window in sixteen.
+pub(crate) fn spin_ended(ran_out: bool) {
+    SPIN_WINDOW.set(None);
+    if ran_out {
+        SPIN_SKIP.set(15);
+    }
 }
 
 /// How long a thread that ran out of work spins for the next job before it
@@ -241,30 +269,40 @@ impl<S: Owner> Pool<S> {
             config,
             max_slow,
             queued: AtomicUsize::new(0),
-            last_spawn: AtomicU64::new(0),
-            epoch: Instant::now(),
+            outstanding: AtomicUsize::new(0),
             may_spin: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
         })
     }
 
-    /// Until when a loop with nothing to run should spin rather than sleep,
-    /// waiting for a job: [`SPIN`] after the latest job was handed in, if
-    /// that is still to come (`None`: no job that recent, or one CPU).
+    /// Until when the loop on this thread, with nothing to run, should spin
+    /// rather than sleep, waiting for a job: the window [`expect_soon`]
+    /// opened, while it lasts and while any job is outstanding (`None`
+    /// otherwise, and always with one CPU).
     ///
     /// A file call is a job of tens of microseconds; the loop that handed
     /// it in usually has nothing to do but wait for it, and on a VM a
     /// sleeping thread takes tens of microseconds more to wake than the
-    /// job took (measured: `bench fs` small_files per cycle nearly halved).
-    /// Spinning is bounded by the spawn, not by the wait: a long job costs
-    /// the loop at most one `SPIN`, and a loop that ran other work since
-    /// the spawn spins only for what is left of it.
+    /// job took (measured: `bench fs` small_files per cycle about halved).
+    /// Only weft's own file calls open the window (a `spawn_blocking` of
+    /// the user's may run for seconds), each for at most [`SPIN`] from the
+    /// moment it was handed in, and one that runs out skips the next
+    /// fifteen ([`spin_ended`]).
     pub(crate) fn spin_deadline(&self) -> Option<Instant> {
-        let spawned = self.last_spawn.load(Relaxed);
-        if spawned == 0 || !self.may_spin {
+        if !self.may_spin || self.is_idle() {
             return None;
         }
-        let deadline = self.epoch + Duration::from_nanos(spawned - 1) + SPIN;
-        (deadline > Instant::now()).then_some(deadline)
+        let deadline = SPIN_WINDOW.get()?;
+        if deadline <= Instant::now() {
+            SPIN_WINDOW.set(None);
+            return None;
+        }
+        Some(deadline)
+    }
+
+    /// No job outstanding: one a loop spins for has ended (and woken its
+    /// `JoinHandle` first).
+    pub(crate) fn is_idle(&self) -> bool {
+        self.outstanding.load(Acquire) == 0
     }
 
     /// Queues `f` as a job of `kind` for the runtime `handle`.
@@ -329,8 +367,7 @@ impl<S: Owner> Pool<S> {
             None => state.must_run.push_back(task),
         }
         self.queued.store(state.runnable(self.max_slow), Release);
-        let since_epoch = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
-        self.last_spawn.store(since_epoch + 1, Relaxed);
+        self.outstanding.fetch_add(1, Relaxed);
         if !state.has_runnable(self.max_slow) {
             // A slow job waiting for a slow slot: a finishing slow job will
             // pick it up.
@@ -366,6 +403,7 @@ impl<S: Owner> Pool<S> {
                 // them wait forever.
                 let jobs = state.drain();
                 self.queued.store(0, Release);
+                self.outstanding.fetch_sub(jobs.len(), Release);
                 drop(state);
                 eprintln!(
                     "weft: could not start a blocking-pool thread ({e}); its jobs are cancelled"
@@ -399,6 +437,9 @@ impl<S: Owner> Pool<S> {
                 // here so the thread's bookkeeping below still happens.
                 let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task.run()));
                 drop(_enter);
+                // After the `JoinHandle`'s wake: a loop that sees no job
+                // outstanding has the wake to see too.
+                self.outstanding.fetch_sub(1, Release);
                 // Done and its `JoinHandle` woken: the count taken in
                 // `spawn_in` goes back, and a paused loop looks again.
                 #[cfg(feature = "test-util")]
@@ -529,5 +570,55 @@ impl<S> fmt::Debug for Pool<S> {
             .field("max_threads", &self.config.max_threads)
             .field("max_slow", &self.max_slow)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The window: opened only by a file call's job, gone once no job is
+    /// outstanding, and skipped after one that ran out.
+    #[test]
+    fn the_loop_spins_only_for_a_file_call_s_job_still_outstanding() {
+        let rt = crate::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let pool = Arc::clone(rt.handle().inner.blocking_pool());
+        if !pool.may_spin {
+            println!("one CPU: the loop never spins (nothing else to check)");
+            return;
+        }
+        rt.block_on(async {
+            spin_ended(false);
+            assert!(pool.spin_deadline().is_none(), "nothing handed in");
+            // A job of the user's (it may run for seconds): no window.
+            let (release, released) = std::sync::mpsc::channel::<()>();
+            let users = crate::task::spawn_blocking(move || released.recv().is_ok());
+            assert!(!pool.is_idle());
+            assert!(pool.spin_deadline().is_none(), "a user's job");
+            // A file call's job: a window, while a job is outstanding.
+            expect_soon();
+            let deadline = pool.spin_deadline().expect("a file call's job");
+            assert!(deadline <= Instant::now() + SPIN);
+            release.send(()).unwrap();
+            assert!(users.await.unwrap());
+            while !pool.is_idle() {
+                crate::task::yield_now().await;
+            }
+            assert!(pool.spin_deadline().is_none(), "no job outstanding");
+            // One that ran out: the next fifteen open no window.
+            spin_ended(true);
+            let (release, released) = std::sync::mpsc::channel::<()>();
+            let held = crate::task::spawn_blocking(move || released.recv().is_ok());
+            for _ in 0..15 {
+                expect_soon();
+                assert!(pool.spin_deadline().is_none(), "skipped");
+            }
+            expect_soon();
+            assert!(pool.spin_deadline().is_some(), "the sixteenth opens one");
+            release.send(()).unwrap();
+            assert!(held.await.unwrap());
+        });
     }
 }

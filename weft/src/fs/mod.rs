@@ -46,6 +46,19 @@ fn with_paths(e: io::Error, op: &str, from: &Path, to: &Path) -> io::Error {
     )
 }
 
+/// Hands `f` to the blocking pool as a file call's job: the loop on this
+/// thread may spin for it for a moment rather than sleep (see
+/// `blocking::expect_soon`).
+fn spawn_job<T, F>(f: F) -> crate::task::JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let job = crate::task::spawn_blocking(f);
+    crate::blocking::expect_soon();
+    job
+}
+
 /// Runs `f` on the blocking pool; a job that fails (panics, or is dropped
 /// at runtime shutdown) becomes an `io::Error` starting with `what()`.
 async fn blocking<T, F>(what: impl FnOnce() -> String, f: F) -> io::Result<T>
@@ -53,7 +66,7 @@ where
     F: FnOnce() -> io::Result<T> + Send + 'static,
     T: Send + 'static,
 {
-    match crate::task::spawn_blocking(f).await {
+    match spawn_job(f).await {
         Ok(result) => result,
         Err(e) => Err(io::Error::other(format!(
             "{}: the blocking job failed: {e}",
@@ -108,6 +121,13 @@ async fn read_whole(path: &Path) -> io::Result<Vec<u8>> {
         Ok(done) => done.map_err(|e| with_path(e, "reading", path)),
         Err(nowait::Rest::Path) => on_path("reading", path, |p| std::fs::read(p)).await,
         Err(nowait::Rest::Learn) => on_path("reading", path, nowait::read_and_learn).await,
+        Err(nowait::Rest::Replaced(file)) => {
+            on_path("reading", path, move |p| {
+                drop(file);
+                std::fs::read(p)
+            })
+            .await
+        }
         Err(nowait::Rest::Open(file, bytes)) => {
             on_path("reading", path, move |_| nowait::blocking(file, bytes)).await
         }

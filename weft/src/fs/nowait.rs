@@ -20,20 +20,31 @@
 //! an open, an `fstat` and a close do no I/O for a file whose lookup is
 //! cached. On NFS, SMB or FUSE an open is a request to a server or a daemon,
 //! and tmpfs answers no-wait reads with `EOPNOTSUPP`, so those files go to
-//! the pool as before. A device's file system is learnt on the pool
-//! (`fstatfs` may itself be a request): an `open` learns it for its `File`;
-//! an `fs::read` on a device not seen yet goes to the pool, which learns it
-//! for the next. Files opened `O_DIRECT` always read on the pool (a direct
-//! read waits for the disk even when asked not to).
+//! the pool as before; so do overlayfs files (a container's root), whose
+//! layers may be anything. A mount's file system is learnt on the pool
+//! (`fstatfs` may itself be a request), keyed by device and mount id (a
+//! device number alone is reused by other kinds of file system after an
+//! unmount): an `open` learns it for its `File`; an `fs::read` on a mount
+//! not seen yet goes to the pool, which learns it for the next. Files
+//! opened `O_DIRECT` always read on the pool (a direct read waits for the
+//! disk even when asked not to); `O_DIRECT` set later through the
+//! descriptor (`fcntl`) is not seen.
 //!
 //! What stays: a no-wait read that misses the cache may still start the
-//! read-ahead of the pages it lacks (queued, not waited for), and an access
-//! time update may touch the journal, as io_uring's inline reads do; a
-//! fanotify permission watch (an anti-virus daemon) is consulted on the
-//! calling thread, as on every other thread. Between `fs::read`'s `O_PATH`
-//! probe and its open for reading the path could be replaced by a FIFO or a
-//! device: the open is `O_NONBLOCK`, so it does not wait, and the file is
-//! then found to be another one, closed and left to the pool.
+//! read-ahead of the pages it lacks (queued, not waited for), an access
+//! time update may touch the journal, and ext4's close of a file just
+//! truncated and rewritten starts its writeback (`auto_da_alloc`), as
+//! io_uring's inline calls and any close do; a fanotify permission watch
+//! (an anti-virus daemon) is consulted on the calling thread, as on every
+//! other thread. `fs::read`'s first look at a path (`statx` asking only
+//! for the mount, from what is cached) is made before its file system is
+//! known: NFS and FUSE answer it from their caches, SMB asks its server if
+//! its cached attributes were thrown away (after a truncate). Between the
+//! `O_PATH` probe and the open for reading the path could be replaced (a
+//! rename, a mount): the open is `O_NONBLOCK`, so a FIFO or device put
+//! there does not wait, and the file is found to be another one and closed
+//! on the pool; but that open itself could then reach a network file
+//! system.
 //!
 //! The calling thread is the loop's: one call copies at most
 //! [`INLINE_MAX`] bytes (a `File` read, at most its `max_buf_size`), about
@@ -42,12 +53,10 @@
 use std::fs::File;
 use std::io::{self, IoSliceMut, Read};
 use std::path::Path;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{OnceLock, PoisonError, RwLock};
 
 use rustix::fs::{AtFlags, Mode, OFlags, ResolveFlags, StatxFlags, CWD};
 use rustix::io::{Errno, ReadWriteFlags};
-
-use crate::sys::lock::lock;
 
 /// The largest whole file [`read_file`] reads on the calling thread; a
 /// larger one is left to the pool.
@@ -95,7 +104,7 @@ pub(super) fn read(file: &File, dst: &mut [u8]) -> Nowait<usize> {
 /// seccomp filter refusing it): asked once, of `/`.
 fn cached_opens() -> bool {
     static WORKS: OnceLock<bool> = OnceLock::new();
-    *WORKS.get_or_init(|| {
+    *WORKS.get_or_init(|| loop {
         let root = rustix::fs::openat2(
             CWD,
             "/",
@@ -103,83 +112,101 @@ fn cached_opens() -> bool {
             Mode::empty(),
             ResolveFlags::CACHED,
         );
-        // EAGAIN: supported, `/` just not cached (it always is).
-        matches!(root, Ok(_) | Err(Errno::AGAIN))
+        match root {
+            Err(Errno::INTR) => continue,
+            // EAGAIN: supported, `/` just not cached (it always is).
+            other => break matches!(other, Ok(_) | Err(Errno::AGAIN)),
+        }
     })
 }
 
 /// The file systems whose open, `fstat`, close and cached reads wait for
 /// nothing: `statfs`'s `f_type` magic numbers.
-const LOCAL_DISKS: [i64; 4] = [
+const LOCAL_DISKS: [u32; 4] = [
     0xEF53,      // ext2, ext3, ext4
     0x5846_5342, // XFS
     0x9123_683E, // Btrfs
     0xF2F5_2010, // F2FS
 ];
 
-#[allow(clippy::unnecessary_cast)] // `f_type`'s type differs between architectures
+/// `f_type` is 32 or 64 bits wide, signed or not, by architecture: its low
+/// 32 bits are the magic number.
+#[allow(clippy::unnecessary_cast)]
 fn is_local_disk(fs: &rustix::fs::StatFs) -> bool {
-    LOCAL_DISKS.contains(&(fs.f_type as i64))
+    LOCAL_DISKS.contains(&(fs.f_type as u32))
 }
 
-/// What each device's file system allows, as learnt ([`learn`]).
-static DEVICES: Mutex<Vec<(u64, bool)>> = Mutex::new(Vec::new());
+/// `STATX_MNT_ID_UNIQUE` (Linux 6.8): a mount id never reused.
+const MNT_ID_UNIQUE: u32 = 0x4000;
 
-fn device(major: u32, minor: u32) -> u64 {
-    (u64::from(major) << 32) | u64::from(minor)
+/// Where a file lives: its device, and its mount's id (unique for the
+/// boot where the kernel has such ids, 6.8; else the reusable one, 5.8;
+/// else 0). A device number alone may be reused by a file system of
+/// another kind after an unmount (anonymous devices: Btrfs subvolumes,
+/// NFS, FUSE, tmpfs), the pair far less readily.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Mount {
+    dev: u64,
+    mnt: u64,
 }
 
-/// Whether no-wait calls may be made on the device: `None` until learnt.
-fn allowed(dev: u64) -> Option<bool> {
-    lock(&DEVICES)
+/// The mount of an open file (an `O_PATH` one too), from what the kernel
+/// has cached (`AT_STATX_DONT_SYNC`, asking for no attribute a network
+/// file system would have to fetch).
+fn mount_of(file: &File) -> Option<Mount> {
+    let ids = StatxFlags::MNT_ID | StatxFlags::from_bits_retain(MNT_ID_UNIQUE);
+    let dont_sync = AtFlags::EMPTY_PATH | AtFlags::STATX_DONT_SYNC;
+    let meta = rustix::fs::statx(file, "", dont_sync, ids).ok()?;
+    let has_id = meta.stx_mask & (StatxFlags::MNT_ID.bits() | MNT_ID_UNIQUE) != 0;
+    Some(Mount {
+        dev: (u64::from(meta.stx_dev_major) << 32) | u64::from(meta.stx_dev_minor),
+        mnt: if has_id { meta.stx_mnt_id } else { 0 },
+    })
+}
+
+/// What each mount's file system allows, as learnt ([`learn`]); at most
+/// [`MOUNTS_KEPT`], the oldest forgotten first.
+static MOUNTS: RwLock<Vec<(Mount, bool)>> = RwLock::new(Vec::new());
+const MOUNTS_KEPT: usize = 64;
+
+/// Whether no-wait calls may be made on the mount: `None` until learnt.
+fn allowed(mount: Mount) -> Option<bool> {
+    MOUNTS
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
         .iter()
-        .find(|(known, _)| *known == dev)
+        .find(|(known, _)| *known == mount)
         .map(|&(_, allowed)| allowed)
 }
 
-/// The pool's part: learns the file system of the device `file` lives on
-/// (`fstatfs` may wait: NFS asks its server), and says whether no-wait
-/// reads suit `file` (a local disk, not `O_DIRECT`).
+/// The pool's part: learns the file system of the mount `file` lives on
+/// (`fstatfs` may wait: NFS asks its server, so this runs on the pool, and
+/// always asks, replacing what was known), and says whether no-wait reads
+/// suit `file` (a local disk, not `O_DIRECT`).
 pub(super) fn learn(file: &File) -> bool {
-    let Ok(meta) = rustix::fs::statx(
-        file,
-        "",
-        AtFlags::EMPTY_PATH | AtFlags::STATX_DONT_SYNC,
-        StatxFlags::empty(),
-    ) else {
+    let (Some(mount), Ok(fs)) = (mount_of(file), rustix::fs::fstatfs(file)) else {
         return false;
     };
-    let dev = device(meta.stx_dev_major, meta.stx_dev_minor);
-    let local = match allowed(dev) {
-        Some(local) => local,
+    let local = is_local_disk(&fs);
+    let mut mounts = MOUNTS.write().unwrap_or_else(PoisonError::into_inner);
+    match mounts.iter_mut().find(|(known, _)| *known == mount) {
+        Some(entry) => entry.1 = local,
         None => {
-            let Ok(fs) = rustix::fs::fstatfs(file) else {
-                return false;
-            };
-            let local = is_local_disk(&fs);
-            let mut devices = lock(&DEVICES);
-            if !devices.iter().any(|(known, _)| *known == dev) {
-                devices.push((dev, local));
+            if mounts.len() == MOUNTS_KEPT {
+                mounts.remove(0);
             }
-            local
+            mounts.push((mount, local));
         }
-    };
+    }
+    drop(mounts);
     local && not_direct(file)
 }
 
 /// Whether no-wait reads suit a file opened elsewhere (`File::from_std`),
-/// as far as known without waiting: its device learnt as a local disk, and
+/// as far as known without waiting: its mount learnt as a local disk, and
 /// not `O_DIRECT`.
 pub(super) fn suits(file: &File) -> bool {
-    let Ok(meta) = rustix::fs::statx(
-        file,
-        "",
-        AtFlags::EMPTY_PATH | AtFlags::STATX_DONT_SYNC,
-        StatxFlags::empty(),
-    ) else {
-        return false;
-    };
-    allowed(device(meta.stx_dev_major, meta.stx_dev_minor)) == Some(true) && not_direct(file)
+    mount_of(file).and_then(allowed) == Some(true) && not_direct(file)
 }
 
 fn not_direct(file: &File) -> bool {
@@ -213,9 +240,12 @@ fn open(path: &Path, flags: OFlags) -> Nowait<File> {
 pub(super) enum Rest {
     /// Nothing opened: the pool reads the path.
     Path,
-    /// Nothing opened, on a device whose file system is not known yet: the
+    /// Nothing opened, on a mount whose file system is not known yet: the
     /// pool reads the path and learns it.
     Learn,
+    /// The path was replaced between the probe and the open: the pool
+    /// closes what was opened and reads the path.
+    Replaced(File),
     /// A regular file on a local disk, opened, whose data is not all
     /// cached: the pool reads on from here, after `bytes` ([`blocking`]).
     Open(File, Vec<u8>),
@@ -238,16 +268,18 @@ pub(super) fn read_file(path: &Path) -> Result<io::Result<Vec<u8>>, Rest> {
         Nowait::Done(Err(e)) => return Ok(Err(e)),
         Nowait::WouldBlock | Nowait::Unsupported => return Err(Rest::Path),
     };
+    // First only where it lives: a network file system may have to ask
+    // its server for a file's size, not for its mount.
+    match mount_of(&probe).map(allowed) {
+        Some(Some(true)) => {}
+        Some(Some(false)) | None => return Err(Rest::Path),
+        Some(None) => return Err(Rest::Learn),
+    }
     let wanted = StatxFlags::TYPE | StatxFlags::SIZE | StatxFlags::INO;
     let dont_sync = AtFlags::EMPTY_PATH | AtFlags::STATX_DONT_SYNC;
     let Ok(meta) = rustix::fs::statx(&probe, "", dont_sync, wanted) else {
         return Err(Rest::Path);
     };
-    match allowed(device(meta.stx_dev_major, meta.stx_dev_minor)) {
-        Some(true) => {}
-        Some(false) => return Err(Rest::Path),
-        None => return Err(Rest::Learn),
-    }
     let regular = u32::from(meta.stx_mode) & libc::S_IFMT == libc::S_IFREG;
     if !regular || meta.stx_size > INLINE_MAX as u64 {
         return Err(Rest::Path);
@@ -266,8 +298,9 @@ pub(super) fn read_file(path: &Path) -> Result<io::Result<Vec<u8>>, Rest> {
         {
             now.stx_size
         }
-        // Not the file probed: replaced meanwhile.
-        Ok(_) => return Err(Rest::Path),
+        // Not the file probed: replaced meanwhile, maybe by one on a
+        // network file system, whose close may be a request too.
+        Ok(_) => return Err(Rest::Replaced(file)),
         // The size is only a hint (as for std's `read`).
         Err(_) => 0,
     };
@@ -320,11 +353,10 @@ pub(super) fn read_and_learn(path: &Path) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Whether no-wait reads are expected to work on files in `dir` (for
-/// tests): `openat2` works and `dir` is on a local disk.
+/// Whether `dir` is on a local disk (for tests).
 #[cfg(test)]
-pub(super) fn expected_in(dir: &Path) -> bool {
-    cached_opens() && rustix::fs::statfs(dir).is_ok_and(|fs| is_local_disk(&fs))
+fn local_disk(dir: &Path) -> bool {
+    rustix::fs::statfs(dir).is_ok_and(|fs| is_local_disk(&fs))
 }
 
 #[cfg(test)]
@@ -338,7 +370,7 @@ mod tests {
     /// Whether the temp directory takes no-wait calls; says so if not.
     fn expected() -> bool {
         let dir = std::env::temp_dir();
-        let expected = expected_in(&dir);
+        let expected = cached_opens() && local_disk(&dir);
         if !expected {
             println!(
                 "no-wait reads are not expected in {} (no openat2, or not a local disk): \
@@ -371,26 +403,19 @@ mod tests {
     }
 
     #[test]
-    fn a_device_not_learnt_yet_goes_to_the_pool_which_learns_it() {
+    fn a_mount_not_learnt_yet_goes_to_the_pool_which_learns_it() {
         let path = scratch("learn");
         std::fs::write(&path, b"learn me").unwrap();
+        let mount = mount_of(&File::open(&path).unwrap()).unwrap();
         let first = read_file(&path);
         // Still unknown afterwards (other tests may learn it meanwhile, never
         // unlearn it): it was unknown to `read_file` too.
-        if allowed(device_of(&path)).is_none() && cached_opens() {
+        if allowed(mount).is_none() && cached_opens() {
             assert!(matches!(first, Err(Rest::Learn)), "{first:?}");
         }
         assert_eq!(read_and_learn(&path).unwrap(), b"learn me");
-        assert_eq!(
-            allowed(device_of(&path)),
-            Some(expected_in(&std::env::temp_dir()))
-        );
+        assert_eq!(allowed(mount), Some(local_disk(&path)));
         std::fs::remove_file(&path).unwrap();
-    }
-
-    fn device_of(path: &Path) -> u64 {
-        let meta = rustix::fs::statx(CWD, path, AtFlags::empty(), StatxFlags::empty()).unwrap();
-        device(meta.stx_dev_major, meta.stx_dev_minor)
     }
 
     #[test]
@@ -420,7 +445,9 @@ mod tests {
         learnt(&std::env::temp_dir());
         let got = read_file(&path);
         std::fs::remove_file(&path).unwrap();
-        assert!(matches!(got, Err(Rest::Path)), "{got:?}");
+        // `Learn` where the FIFO's mount differs from the directory's (an
+        // overlay's upper layer).
+        assert!(matches!(got, Err(Rest::Path | Rest::Learn)), "{got:?}");
     }
 
     #[test]
@@ -467,8 +494,9 @@ mod tests {
         )
         .open(&path);
         let plain_suits = learn(&plain);
+        let local = local_disk(&path);
         std::fs::remove_file(&path).unwrap();
-        assert_eq!(plain_suits, expected());
+        assert_eq!(plain_suits, local);
         // Some file systems refuse O_DIRECT altogether (tmpfs before 6.6).
         if let Ok(direct) = direct {
             assert!(!learn(&direct) && !suits(&direct));

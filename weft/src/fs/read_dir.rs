@@ -92,7 +92,7 @@ impl ReadDir {
                         return Poll::Ready(Ok(None));
                     }
                     let path = Arc::clone(&self.path);
-                    self.state = State::Pending(crate::task::spawn_blocking(move || {
+                    self.state = State::Pending(super::spawn_job(move || {
                         for _ in 0..BATCH {
                             match batch.listing.next() {
                                 Some(entry) => batch.entries.push_back(

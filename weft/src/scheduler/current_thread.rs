@@ -175,20 +175,29 @@ impl Shared {
         &self.driver
     }
 
-    /// Spins while a blocking-pool job handed in moments ago may finish
-    /// (see `Pool::spin_deadline`), instead of sleeping in the driver: true
-    /// as soon as a task or the `block_on` future is woken from another
-    /// thread, false when the window closes with nothing woken. I/O and
-    /// timers wait for the window's end (at most 50 µs after the spawn).
+    /// Spins while a file call's job handed in moments ago may finish (see
+    /// `Pool::spin_deadline`), instead of sleeping in the driver: true as
+    /// soon as a task or the `block_on` future is woken from another
+    /// thread, false when the window closes or no job is left with nothing
+    /// woken. I/O and timers wait for the spin's end (at most 50 µs after
+    /// the call).
     fn spin_for_pool(&self, main: &MainWake) -> bool {
         let Some(deadline) = self.pool.spin_deadline() else {
             return false;
         };
         loop {
             if !self.inject.is_empty() || main.woken.load(SeqCst) {
+                crate::blocking::spin_ended(false);
                 return true;
             }
+            if self.pool.is_idle() {
+                // Ended, with no wake for this loop (or one about to show
+                // in the inject queue: the caller's park sees its unpark).
+                crate::blocking::spin_ended(false);
+                return false;
+            }
             if Instant::now() >= deadline {
+                crate::blocking::spin_ended(true);
                 return false;
             }
             // Not a bare spin: should the job's thread wait for this CPU,

@@ -359,7 +359,7 @@ impl File {
             let buf = buf.take().unwrap_or_default();
             let (std, slot) = (Arc::clone(&self.std), Arc::clone(&slot));
             let f = f.take().expect("the job is started once");
-            inner.state = State::Busy(crate::task::spawn_blocking(move || {
+            inner.state = State::Busy(super::spawn_job(move || {
                 let result = f(&std);
                 *lock(&slot) = Some(result);
                 (Operation::Other, buf)
@@ -516,7 +516,7 @@ impl Inner {
                         let mut buf = buf.take().unwrap_or_default();
                         buf.clear();
                         let std = Arc::clone(std);
-                        self.state = State::Busy(crate::task::spawn_blocking(move || {
+                        self.state = State::Busy(super::spawn_job(move || {
                             let result = (&*std).seek(SeekFrom::Current(-(unread as i64)));
                             (Operation::Seek(result, None), buf)
                         }));
@@ -591,7 +591,7 @@ impl futures_io::AsyncRead for File {
                         }
                     }
                     let std = Arc::clone(&this.std);
-                    inner.state = State::Busy(crate::task::spawn_blocking(move || {
+                    inner.state = State::Busy(super::spawn_job(move || {
                         let result = buf.read_from(&std, len);
                         (Operation::Read(result), buf)
                     }));
@@ -675,6 +675,9 @@ impl futures_io::AsyncWrite for File {
                         })();
                         (Operation::Write(result), buf)
                     });
+                    if job.is_some() {
+                        crate::blocking::expect_soon();
+                    }
                     let Some(job) = job else {
                         // The runtime has shut down: nothing would write
                         // these bytes, so they are not accepted.
@@ -737,7 +740,7 @@ impl futures_io::AsyncSeek for File {
                     };
                     buf.clear();
                     let std = Arc::clone(&this.std);
-                    inner.state = State::Busy(crate::task::spawn_blocking(move || {
+                    inner.state = State::Busy(super::spawn_job(move || {
                         (Operation::Seek((&*std).seek(os_pos), Some(pos)), buf)
                     }));
                 }
