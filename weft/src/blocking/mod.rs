@@ -288,11 +288,16 @@ impl<S: Owner> Pool<S> {
     /// moment it was handed in, and one that runs out skips the next
     /// fifteen ([`spin_ended`]).
     pub(crate) fn spin_deadline(&self) -> Option<Instant> {
+        self.spin_deadline_at(Instant::now())
+    }
+
+    /// [`spin_deadline`](Self::spin_deadline) as of `now`.
+    fn spin_deadline_at(&self, now: Instant) -> Option<Instant> {
         if !self.may_spin || self.is_idle() {
             return None;
         }
         let deadline = SPIN_WINDOW.get()?;
-        if deadline <= Instant::now() {
+        if deadline <= now {
             SPIN_WINDOW.set(None);
             return None;
         }
@@ -578,7 +583,9 @@ mod tests {
     use super::*;
 
     /// The window: opened only by a file call's job, gone once no job is
-    /// outstanding, and skipped after one that ran out.
+    /// outstanding, and skipped after one that ran out. (Looked at as of a
+    /// moment before each window could open, so that a slow machine, or
+    /// valgrind, cannot close one before it is looked at.)
     #[test]
     fn the_loop_spins_only_for_a_file_call_s_job_still_outstanding() {
         let rt = crate::runtime::Builder::new_current_thread()
@@ -591,32 +598,42 @@ mod tests {
         }
         rt.block_on(async {
             spin_ended(false);
-            assert!(pool.spin_deadline().is_none(), "nothing handed in");
+            let before = Instant::now();
+            assert!(pool.spin_deadline_at(before).is_none(), "nothing handed in");
             // A job of the user's (it may run for seconds): no window.
             let (release, released) = std::sync::mpsc::channel::<()>();
             let users = crate::task::spawn_blocking(move || released.recv().is_ok());
             assert!(!pool.is_idle());
-            assert!(pool.spin_deadline().is_none(), "a user's job");
+            assert!(pool.spin_deadline_at(before).is_none(), "a user's job");
             // A file call's job: a window, while a job is outstanding.
+            let before = Instant::now();
             expect_soon();
-            let deadline = pool.spin_deadline().expect("a file call's job");
-            assert!(deadline <= Instant::now() + SPIN);
+            let deadline = pool.spin_deadline_at(before).expect("a file call's job");
+            assert!(deadline >= before + SPIN && deadline <= Instant::now() + SPIN);
             release.send(()).unwrap();
             assert!(users.await.unwrap());
             while !pool.is_idle() {
                 crate::task::yield_now().await;
             }
-            assert!(pool.spin_deadline().is_none(), "no job outstanding");
+            assert!(
+                pool.spin_deadline_at(before).is_none(),
+                "no job outstanding"
+            );
             // One that ran out: the next fifteen open no window.
             spin_ended(true);
             let (release, released) = std::sync::mpsc::channel::<()>();
             let held = crate::task::spawn_blocking(move || released.recv().is_ok());
             for _ in 0..15 {
+                let before = Instant::now();
                 expect_soon();
-                assert!(pool.spin_deadline().is_none(), "skipped");
+                assert!(pool.spin_deadline_at(before).is_none(), "skipped");
             }
+            let before = Instant::now();
             expect_soon();
-            assert!(pool.spin_deadline().is_some(), "the sixteenth opens one");
+            assert!(
+                pool.spin_deadline_at(before).is_some(),
+                "the sixteenth opens one"
+            );
             release.send(()).unwrap();
             assert!(held.await.unwrap());
         });
