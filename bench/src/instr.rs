@@ -36,13 +36,17 @@ pub fn run(opts: &EchoOpts) -> io::Result<()> {
         opts.conns, opts.size, opts.warmup, opts.secs
     );
     println!(
-        "{:<8}{:>14}{:>10}{:>14}",
+        "{:<12}{:>14}{:>10}{:>14}",
         "impl", "instructions", "msgs", "instr/msg"
     );
     let mut per_msg = Vec::new();
     for &which in &opts.peers {
         let out = dir.join(format!("callgrind.{}", which.name()));
         let wrapper = vec![
+            // A weft-uring server then wakes now and then, so that the run's
+            // `SIGTERM` lands (see `weft_echo::serve_uring`).
+            "env".to_string(),
+            "WEFT_BENCH_TICK=1".to_string(),
             "valgrind".to_string(),
             "-q".to_string(),
             "--tool=callgrind".to_string(),
@@ -56,7 +60,7 @@ pub fn run(opts: &EchoOpts) -> io::Result<()> {
         let total = parse_totals(&text).map_err(io::Error::other)?;
         let ipm = total as f64 / load.total.max(1) as f64;
         println!(
-            "{:<8}{:>14}{:>10}{:>14.0}",
+            "{:<12}{:>14}{:>10}{:>14.0}",
             which.name(),
             total,
             load.total,
@@ -76,6 +80,7 @@ pub fn run(opts: &EchoOpts) -> io::Result<()> {
     let pairs = [
         (ServerImpl::Weft, ServerImpl::Tokio),
         (ServerImpl::Weft, ServerImpl::Raw),
+        (ServerImpl::Weft, ServerImpl::WeftUring),
         (ServerImpl::WeftMt, ServerImpl::TokioMt),
         (ServerImpl::WeftUnix, ServerImpl::TokioUnix),
     ];
