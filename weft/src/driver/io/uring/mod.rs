@@ -86,6 +86,11 @@
 //! the slot `READABLE`. Other sockets, pipes and a shared ring's streams
 //! read as on epoll.
 //!
+//! Writes stay `send(2)` (and `writev`), with the ring only for waiting for
+//! room: sends submitted through the ring measured no cheaper at a fixed
+//! load, even on the hand-written floor (BENCHMARKS.md), and a write that
+//! returns has its bytes in the kernel, as on epoll.
+//!
 //! Completions are all taken off the ring each turn (into [`Events`]'s
 //! backlog, `max_io_events_per_tick` of them handed out per turn), so the
 //! ring's completion queue never overflows because of our pacing.
