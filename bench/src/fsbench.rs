@@ -3,7 +3,9 @@
 //!
 //! `small_files`: 10,000 cycles of write a 4 KiB file, read it back, remove it
 //! (`fs::write`, `fs::read`, `fs::remove_file`). `seq_read`: read a 256 MiB file
-//! (page-cached: made once beforehand, not timed) through a `File` in 1 MiB reads. Each
+//! (page-cached: made once beforehand, not timed) through a `File` in 1 MiB reads.
+//! `open_read`: 10,000 times what a static file server does per request: open a cached
+//! 4 KiB file, read its metadata, read it to the end. Each
 //! round runs every peer, order rotating, on fresh current-thread runtimes; the figure is
 //! the median per operation. `RESULT fs <workload> <peer>/tokio <ratio>` is the peer's
 //! time over tokio's: below 1.0, faster.
@@ -60,6 +62,18 @@ impl Peer {
     }
 
     /// `None`: the peer does not run this workload.
+    fn open_read(self, path: &Path, n: usize) -> io::Result<Option<Duration>> {
+        match self {
+            Peer::Weft => weft_open(weft_rt(weft::runtime::IoDriver::Epoll)?, path, n).map(Some),
+            Peer::WeftUring => {
+                weft_open(weft_rt(weft::runtime::IoDriver::Uring)?, path, n).map(Some)
+            }
+            Peer::Tokio => tokio_open(path, n).map(Some),
+            Peer::Ring => Ok(None),
+        }
+    }
+
+    /// `None`: the peer does not run this workload.
     fn seq(self, path: &Path) -> io::Result<Option<Duration>> {
         match self {
             Peer::Weft => weft_seq(weft_rt(weft::runtime::IoDriver::Epoll)?, path).map(Some),
@@ -87,6 +101,43 @@ fn weft_small(rt: weft::runtime::Runtime, dir: &Path, n: usize) -> io::Result<Du
             let back = weft::fs::read(&path).await?;
             assert_eq!(back.len(), SMALL_SIZE);
             weft::fs::remove_file(&path).await?;
+        }
+        Ok(start.elapsed())
+    })
+}
+
+/// `n` times what a static file server does per request: open the file, read its
+/// metadata, read it to the end.
+fn weft_open(rt: weft::runtime::Runtime, path: &Path, n: usize) -> io::Result<Duration> {
+    use weft::io::AsyncReadExt;
+    let path = path.to_path_buf();
+    rt.block_on(async move {
+        let mut back = Vec::with_capacity(SMALL_SIZE);
+        let start = Instant::now();
+        for _ in 0..n {
+            let mut file = weft::fs::File::open(&path).await?;
+            let len = file.metadata().await?.len();
+            back.clear();
+            file.read_to_end(&mut back).await?;
+            assert_eq!(back.len() as u64, len);
+        }
+        Ok(start.elapsed())
+    })
+}
+
+fn tokio_open(path: &Path, n: usize) -> io::Result<Duration> {
+    use tokio::io::AsyncReadExt;
+    let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    let path = path.to_path_buf();
+    rt.block_on(async move {
+        let mut back = Vec::with_capacity(SMALL_SIZE);
+        let start = Instant::now();
+        for _ in 0..n {
+            let mut file = tokio::fs::File::open(&path).await?;
+            let len = file.metadata().await?.len();
+            back.clear();
+            file.read_to_end(&mut back).await?;
+            assert_eq!(back.len() as u64, len);
         }
         Ok(start.elapsed())
     })
@@ -281,6 +332,9 @@ pub fn run(rounds: usize) -> io::Result<()> {
     }
     let mut small: Vec<Vec<f64>> = vec![Vec::new(); peers.len()];
     let mut seq: Vec<Vec<f64>> = vec![Vec::new(); peers.len()];
+    let mut opens: Vec<Vec<f64>> = vec![Vec::new(); peers.len()];
+    let served = scratch.0.join("served.html");
+    std::fs::write(&served, vec![b'x'; SMALL_SIZE])?;
     for round in 0..rounds {
         // Each round starts with the next peer, so none always runs first.
         for k in 0..peers.len() {
@@ -290,13 +344,15 @@ pub fn run(rounds: usize) -> io::Result<()> {
             if let Some(whole) = peers[i].seq(&big)? {
                 seq[i].push(whole.as_secs_f64() * 1000.0);
             }
+            if let Some(whole) = peers[i].open_read(&served, SMALL_FILES)? {
+                opens[i].push(whole.as_nanos() as f64 / SMALL_FILES as f64 / 1000.0);
+            }
         }
     }
     let small: Vec<f64> = small.into_iter().map(median).collect();
-    let seq: Vec<Option<f64>> = seq
-        .into_iter()
-        .map(|v| (!v.is_empty()).then(|| median(v)))
-        .collect();
+    let some_median = |v: Vec<f64>| (!v.is_empty()).then(|| median(v));
+    let seq: Vec<Option<f64>> = seq.into_iter().map(some_median).collect();
+    let opens: Vec<Option<f64>> = opens.into_iter().map(some_median).collect();
     print!("{:<14}", "workload");
     for peer in &peers {
         print!("{:>14}", peer.name());
@@ -315,6 +371,14 @@ pub fn run(rounds: usize) -> io::Result<()> {
         }
     }
     println!("   (256 MiB)");
+    print!("{:<14}", "open_read");
+    for us in &opens {
+        match us {
+            Some(us) => print!("{:>11.1} us", us),
+            None => print!("{:>14}", "-"),
+        }
+    }
+    println!("   (open, metadata, read 4 KiB)");
     if peers.contains(&Peer::Ring) {
         // Where the ring's cycle goes: what runs inline, what on io-wq threads.
         let (_, steps) = ring_small_steps(&scratch.0, SMALL_FILES)?;
@@ -344,6 +408,13 @@ pub fn run(rounds: usize) -> io::Result<()> {
         if let (Some(mine), Some(theirs)) = (seq[i], seq[tokio]) {
             println!(
                 "RESULT fs seq_read {}/tokio {:.3}",
+                peer.name(),
+                mine / theirs
+            );
+        }
+        if let (Some(mine), Some(theirs)) = (opens[i], opens[tokio]) {
+            println!(
+                "RESULT fs open_read {}/tokio {:.3}",
                 peer.name(),
                 mine / theirs
             );

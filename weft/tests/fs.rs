@@ -862,6 +862,43 @@ fn cached_reads_complete_at_once_without_a_pool_thread() {
             assert_eq!(err.kind(), ErrorKind::NotFound);
             names_path(&err, &missing);
 
+            // Opens that create and truncate nothing, metadata, existence.
+            let link = dir.join("link");
+            std::os::unix::fs::symlink(&path, &link).unwrap();
+            let opened = File::open(&text).now_or_never().expect("open at once");
+            let mut opened = opened.unwrap();
+            let mut both = OpenOptions::new();
+            both.read(true).write(true);
+            let writable = both.open(&text).now_or_never().expect("read-write at once");
+            drop(writable.unwrap());
+            // (Following a symbolic link may need its access time
+            // written, which is left to the pool: not checked here.)
+            let meta = fs::metadata(&path)
+                .now_or_never()
+                .expect("at once")
+                .unwrap();
+            assert!(meta.is_file() && meta.len() == data.len() as u64);
+            let meta = fs::symlink_metadata(&link).now_or_never().expect("at once");
+            assert!(meta.unwrap().is_symlink());
+            assert!(fs::try_exists(&path)
+                .now_or_never()
+                .expect("at once")
+                .unwrap());
+            let exists = fs::try_exists(&missing).now_or_never().expect("at once");
+            assert!(!exists.unwrap());
+            let meta = opened.metadata().now_or_never().expect("at once").unwrap();
+            assert_eq!(meta.len(), "cached text".len() as u64);
+            let mut back = String::new();
+            let read = opened
+                .read_to_string(&mut back)
+                .now_or_never()
+                .expect("at once");
+            read.unwrap();
+            assert_eq!(back, "cached text");
+            let mut nofollow = OpenOptions::new();
+            nofollow.read(true).custom_flags(libc::O_NOFOLLOW);
+            let err = nofollow.open(&link); // a symbolic link: on the pool, as std
+
             let mut got = Vec::new();
             let mut buf = vec![0u8; 65_536];
             loop {
@@ -874,6 +911,12 @@ fn cached_reads_complete_at_once_without_a_pool_thread() {
             }
             assert_eq!(got, data);
             release.send(()).unwrap();
+            let err = err.await.unwrap_err();
+            assert!(err.to_string().contains("symbolic links"), "{err}");
+            names_path(&err, &link);
+            let meta = fs::metadata(&link).await.unwrap();
+            assert!(meta.is_file() && meta.len() == data.len() as u64);
+            assert!(fs::try_exists(&link).await.unwrap());
 
             // The offset is the reader's: a seek from the current position
             // lands where the reads left off.
@@ -893,27 +936,45 @@ fn a_fifo_is_read_through_the_pool_as_std_reads_it() {
     within(30, || {
         common::rt().block_on(async {
             let dir = TempDir::new("fifo");
-            let fifo = dir.join("fifo");
-            rustix::fs::mknodat(
-                rustix::fs::CWD,
-                &fifo,
-                rustix::fs::FileType::Fifo,
-                rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR,
-                0,
-            )
-            .unwrap();
-            // Teaches the device, so that the read does not go to the pool
+            // One FIFO for `File::open`, one for `fs::read`: a writer's
+            // second open of the same FIFO would find the first reader
+            // still there.
+            let fifos = [dir.join("opened"), dir.join("read")];
+            for fifo in &fifos {
+                rustix::fs::mknodat(
+                    rustix::fs::CWD,
+                    fifo,
+                    rustix::fs::FileType::Fifo,
+                    rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR,
+                    0,
+                )
+                .unwrap();
+            }
+            // Teaches the mount, so that the calls do not go to the pool
             // merely to learn it.
             drop(File::open(dir.join(".")).await.unwrap());
             let reader = weft::spawn({
-                let fifo = fifo.clone();
-                async move { fs::read(&fifo).await }
+                let fifos = fifos.clone();
+                async move {
+                    // Each open waits for a writer (on the pool), then the
+                    // reads wait for its end.
+                    let mut opened = File::open(&fifos[0]).await?;
+                    let mut first = Vec::new();
+                    opened.read_to_end(&mut first).await?;
+                    let second = fs::read(&fifos[1]).await?;
+                    Ok::<_, std::io::Error>((first, second))
+                }
             });
-            // Blocks until the reader has the FIFO open: only then does
-            // the read start, and a reader that saw no writer yet would
-            // have returned an empty read instead of waiting.
-            let writer = std::thread::spawn(move || std::fs::write(&fifo, b"through the pipe"));
-            assert_eq!(reader.await.unwrap().unwrap(), b"through the pipe");
+            // Each write blocks until the reader has its FIFO open: only
+            // then does the read start, and a reader that saw no writer yet
+            // would have returned an empty read instead of waiting.
+            let writer = std::thread::spawn(move || {
+                std::fs::write(&fifos[0], b"through the pipe")?;
+                std::fs::write(&fifos[1], b"and again")
+            });
+            let (first, second) = reader.await.unwrap().unwrap();
+            assert_eq!(first, b"through the pipe");
+            assert_eq!(second, b"and again");
             writer.join().unwrap().unwrap();
         });
     });

@@ -1,8 +1,11 @@
 //! Files and directories, without blocking the loop: every call runs on the
 //! blocking pool (libuv's rule: file system calls are made asynchronous by a
-//! thread pool), except reads the page cache answers at once, which are made
-//! on the calling thread (`nowait.rs`); every error names the path it is
-//! about.
+//! thread pool), except what the kernel answers at once from its caches on
+//! a local disk, which is made on the calling thread (`nowait.rs`): reads
+//! of cached data (`File` reads, [`read`], [`read_to_string`]), opens that
+//! create and truncate nothing, and metadata ([`metadata`],
+//! [`symlink_metadata`], [`try_exists`], [`File::metadata`]). Every error
+//! names the path it is about.
 //!
 //! ```
 //! #[weft::main(flavor = "current_thread")]
@@ -255,10 +258,32 @@ pub async fn create_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
 ///
 /// As [`std::fs::metadata`], naming the path.
 pub async fn metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
-    on_path("reading metadata of", path.as_ref(), |p| {
-        std::fs::metadata(p)
-    })
-    .await
+    stat(path.as_ref(), false).await
+}
+
+/// [`metadata`] (`nofollow`: [`symlink_metadata`]): at once where the
+/// kernel can answer without waiting (`nowait.rs`), else on the pool.
+async fn stat(path: &Path, nofollow: bool) -> io::Result<Metadata> {
+    const OP: &str = "reading metadata of";
+    crate::task::consume_budget().await;
+    let on_pool = move |p: &Path| {
+        if nofollow {
+            std::fs::symlink_metadata(p)
+        } else {
+            std::fs::metadata(p)
+        }
+    };
+    match nowait::metadata(path, nofollow) {
+        Ok(done) => done.map_err(|e| with_path(e, OP, path)),
+        Err(nowait::Rest::Learn) => {
+            on_path(OP, path, move |p| {
+                nowait::learn_path(p);
+                on_pool(p)
+            })
+            .await
+        }
+        Err(_) => on_path(OP, path, on_pool).await,
+    }
 }
 
 /// Metadata of `path` itself, not following a symbolic link.
@@ -267,10 +292,7 @@ pub async fn metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
 ///
 /// As [`std::fs::symlink_metadata`], naming the path.
 pub async fn symlink_metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
-    on_path("reading metadata of", path.as_ref(), |p| {
-        std::fs::symlink_metadata(p)
-    })
-    .await
+    stat(path.as_ref(), true).await
 }
 
 /// The absolute path with every symbolic link resolved.
@@ -338,5 +360,13 @@ pub async fn set_permissions(path: impl AsRef<Path>, permissions: Permissions) -
 ///
 /// As [`std::fs::exists`], naming the path.
 pub async fn try_exists(path: impl AsRef<Path>) -> io::Result<bool> {
-    on_path("checking", path.as_ref(), |p| std::fs::exists(p)).await
+    let path = path.as_ref();
+    crate::task::consume_budget().await;
+    // As `std::fs::exists`: metadata found, or not found, or an error.
+    match nowait::metadata(path, false) {
+        Ok(Ok(_)) => Ok(true),
+        Ok(Err(e)) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Ok(Err(e)) => Err(with_path(e, "checking", path)),
+        Err(_) => on_path("checking", path, |p| std::fs::exists(p)).await,
+    }
 }

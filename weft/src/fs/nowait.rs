@@ -50,7 +50,7 @@
 //! [`INLINE_MAX`] bytes (a `File` read, at most its `max_buf_size`), about
 //! as long as a few dozen socket reads take.
 
-use std::fs::File;
+use std::fs::{File, Metadata};
 use std::io::{self, IoSliceMut, Read};
 use std::path::Path;
 use std::sync::{OnceLock, PoisonError, RwLock};
@@ -251,6 +251,115 @@ pub(super) enum Rest {
     Open(File, Vec<u8>),
 }
 
+/// Opens `path` `O_PATH` (which opens nothing: no FIFO waits for a writer,
+/// no device sees an open, no server is asked; `nofollow`: a last symbolic
+/// link itself) if its lookup is cached and it lives on a mount known to be
+/// a local disk. The first look is only at where it lives (`statx` for the
+/// mount, from what is cached): a network file system may have to ask its
+/// server for other attributes.
+fn probe(path: &Path, nofollow: bool) -> Result<io::Result<File>, Rest> {
+    if !cached_opens() {
+        return Err(Rest::Path);
+    }
+    let flags = if nofollow {
+        OFlags::PATH | OFlags::NOFOLLOW
+    } else {
+        OFlags::PATH
+    };
+    let probe = match open(path, flags) {
+        Nowait::Done(Ok(probe)) => probe,
+        Nowait::Done(Err(e)) => return Ok(Err(e)),
+        Nowait::WouldBlock | Nowait::Unsupported => return Err(Rest::Path),
+    };
+    match mount_of(&probe).map(allowed) {
+        Some(Some(true)) => Ok(Ok(probe)),
+        Some(Some(false)) | None => Err(Rest::Path),
+        Some(None) => Err(Rest::Learn),
+    }
+}
+
+fn is_regular(meta: &rustix::fs::Statx) -> bool {
+    u32::from(meta.stx_mode) & libc::S_IFMT == libc::S_IFREG
+}
+
+/// Opens for real, with `flags`, the regular file a probe found (`probed`:
+/// its type and inode): `O_NONBLOCK`, so that a FIFO or device put in its
+/// place meanwhile does not wait (taken off again unless `flags` has it),
+/// and it must be the same file, else it goes to the pool to be closed
+/// ([`Rest::Replaced`]). Returns the file and its size (0 if unknown).
+fn reopen(
+    path: &Path,
+    flags: OFlags,
+    probed: &rustix::fs::Statx,
+) -> Result<io::Result<(File, u64)>, Rest> {
+    let file = match open(path, flags | OFlags::NONBLOCK | OFlags::NOCTTY) {
+        Nowait::Done(Ok(file)) => file,
+        Nowait::Done(Err(e)) => return Ok(Err(e)),
+        Nowait::WouldBlock | Nowait::Unsupported => return Err(Rest::Path),
+    };
+    let wanted = StatxFlags::TYPE | StatxFlags::SIZE | StatxFlags::INO;
+    let size = match rustix::fs::statx(&file, "", AtFlags::EMPTY_PATH, wanted) {
+        Ok(now)
+            if is_regular(&now)
+                && (now.stx_dev_major, now.stx_dev_minor, now.stx_ino)
+                    == (probed.stx_dev_major, probed.stx_dev_minor, probed.stx_ino) =>
+        {
+            now.stx_size
+        }
+        // Not the file probed: replaced meanwhile, maybe by one on a
+        // network file system, whose close may be a request too.
+        Ok(_) => return Err(Rest::Replaced(file)),
+        // The size is only a hint (as for std's `read`).
+        Err(_) => 0,
+    };
+    if !flags.contains(OFlags::NONBLOCK) {
+        // Regular files ignore it, but the descriptor may be handed on
+        // (`into_std`): its flags are the ones asked for.
+        let cleared = rustix::fs::fcntl_getfl(&file)
+            .and_then(|now| rustix::fs::fcntl_setfl(&file, now - OFlags::NONBLOCK));
+        if let Err(e) = cleared {
+            return Ok(Err(e.into()));
+        }
+    }
+    Ok(Ok((file, size)))
+}
+
+/// `fs::metadata` (`nofollow`: `fs::symlink_metadata`) if the kernel can
+/// answer at once: the `fstat` of an `O_PATH` probe on a local disk.
+pub(super) fn metadata(path: &Path, nofollow: bool) -> Result<io::Result<Metadata>, Rest> {
+    Ok(probe(path, nofollow)?.and_then(|probe| probe.metadata()))
+}
+
+/// Opens a regular file on a local disk with `flags` at once, if the kernel
+/// can: no create or truncate (those wait for the journal), no flag but
+/// the access mode, `O_APPEND`, `O_NOFOLLOW` and `O_CLOEXEC` (the caller
+/// checks).
+pub(super) fn open_file(path: &Path, flags: OFlags) -> Result<io::Result<File>, Rest> {
+    let probe = match probe(path, flags.contains(OFlags::NOFOLLOW))? {
+        Ok(probe) => probe,
+        Err(e) => return Ok(Err(e)),
+    };
+    let wanted = StatxFlags::TYPE | StatxFlags::INO;
+    let Ok(meta) = rustix::fs::statx(&probe, "", AtFlags::EMPTY_PATH, wanted) else {
+        return Err(Rest::Path);
+    };
+    if !is_regular(&meta) {
+        // Directories, FIFOs, devices, a symbolic link under `O_NOFOLLOW`:
+        // opened on the pool, with std's errors.
+        return Err(Rest::Path);
+    }
+    drop(probe);
+    Ok(reopen(path, flags, &meta)?.map(|(file, _)| file))
+}
+
+/// The pool's part of a [`Rest::Learn`] for a path not opened otherwise:
+/// learns its mount's file system from an `O_PATH` open.
+pub(super) fn learn_path(path: &Path) {
+    if let Ok(fd) = rustix::fs::open(path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()) {
+        learn(&File::from(fd));
+    }
+}
+
 /// Reads a whole regular file of at most [`INLINE_MAX`] bytes if the kernel
 /// can without waiting; else says what the pool is to do.
 ///
@@ -260,49 +369,22 @@ pub(super) enum Rest {
 /// size and device (`statx` with `AT_STATX_DONT_SYNC`: what is cached). The
 /// open for reading is `O_NONBLOCK` and must find the same file.
 pub(super) fn read_file(path: &Path) -> Result<io::Result<Vec<u8>>, Rest> {
-    if !cached_opens() {
-        return Err(Rest::Path);
-    }
-    let probe = match open(path, OFlags::PATH) {
-        Nowait::Done(Ok(probe)) => probe,
-        Nowait::Done(Err(e)) => return Ok(Err(e)),
-        Nowait::WouldBlock | Nowait::Unsupported => return Err(Rest::Path),
+    let probe = match probe(path, false)? {
+        Ok(probe) => probe,
+        Err(e) => return Ok(Err(e)),
     };
-    // First only where it lives: a network file system may have to ask
-    // its server for a file's size, not for its mount.
-    match mount_of(&probe).map(allowed) {
-        Some(Some(true)) => {}
-        Some(Some(false)) | None => return Err(Rest::Path),
-        Some(None) => return Err(Rest::Learn),
-    }
     let wanted = StatxFlags::TYPE | StatxFlags::SIZE | StatxFlags::INO;
     let dont_sync = AtFlags::EMPTY_PATH | AtFlags::STATX_DONT_SYNC;
     let Ok(meta) = rustix::fs::statx(&probe, "", dont_sync, wanted) else {
         return Err(Rest::Path);
     };
-    let regular = u32::from(meta.stx_mode) & libc::S_IFMT == libc::S_IFREG;
-    if !regular || meta.stx_size > INLINE_MAX as u64 {
+    if !is_regular(&meta) || meta.stx_size > INLINE_MAX as u64 {
         return Err(Rest::Path);
     }
     drop(probe);
-    let file = match open(path, OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY) {
-        Nowait::Done(Ok(file)) => file,
-        Nowait::Done(Err(e)) => return Ok(Err(e)),
-        Nowait::WouldBlock | Nowait::Unsupported => return Err(Rest::Path),
-    };
-    let size = match rustix::fs::statx(&file, "", AtFlags::EMPTY_PATH, wanted) {
-        Ok(now)
-            if u32::from(now.stx_mode) & libc::S_IFMT == libc::S_IFREG
-                && (now.stx_dev_major, now.stx_dev_minor, now.stx_ino)
-                    == (meta.stx_dev_major, meta.stx_dev_minor, meta.stx_ino) =>
-        {
-            now.stx_size
-        }
-        // Not the file probed: replaced meanwhile, maybe by one on a
-        // network file system, whose close may be a request too.
-        Ok(_) => return Err(Rest::Replaced(file)),
-        // The size is only a hint (as for std's `read`).
-        Err(_) => 0,
+    let (file, size) = match reopen(path, OFlags::RDONLY | OFlags::NONBLOCK, &meta)? {
+        Ok(opened) => opened,
+        Err(e) => return Ok(Err(e)),
     };
     // One byte more than the size, so that the end shows in one read when
     // the file has not grown meanwhile; never more than `INLINE_MAX` read

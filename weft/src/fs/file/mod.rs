@@ -419,12 +419,24 @@ impl File {
         self.run("resizing", move |f| f.set_len(size)).await
     }
 
-    /// The file's metadata.
+    /// The file's metadata, once the operation in flight (a write behind,
+    /// say) is done. With none in flight, on a local disk, the `fstat` is
+    /// made at once on the calling thread (it waits for nothing there).
     ///
     /// # Errors
     ///
     /// As [`std::fs::File::metadata`], naming the path.
     pub async fn metadata(&self) -> io::Result<Metadata> {
+        if self.nowait {
+            crate::task::consume_budget().await;
+            let inner = lock(&self.inner);
+            if matches!(inner.state, State::Idle(_)) && inner.last_write_err.is_none() {
+                // Under the lock: no job can start before the `fstat`.
+                let meta = self.std.metadata();
+                drop(inner);
+                return meta.map_err(|e| self.error(e, "reading metadata of"));
+            }
+        }
         self.run("reading metadata of", |f| f.metadata()).await
     }
 
