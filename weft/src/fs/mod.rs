@@ -277,7 +277,7 @@ async fn stat(path: &Path, nofollow: bool) -> io::Result<Metadata> {
         Ok(done) => done.map_err(|e| with_path(e, OP, path)),
         Err(nowait::Rest::Learn) => {
             on_path(OP, path, move |p| {
-                nowait::learn_path(p);
+                nowait::learn_path(p, nofollow);
                 on_pool(p)
             })
             .await
@@ -367,6 +367,13 @@ pub async fn try_exists(path: impl AsRef<Path>) -> io::Result<bool> {
         Ok(Ok(_)) => Ok(true),
         Ok(Err(e)) if e.kind() == io::ErrorKind::NotFound => Ok(false),
         Ok(Err(e)) => Err(with_path(e, "checking", path)),
+        Err(nowait::Rest::Learn) => {
+            on_path("checking", path, |p| {
+                nowait::learn_path(p, false);
+                std::fs::exists(p)
+            })
+            .await
+        }
         Err(_) => on_path("checking", path, |p| std::fs::exists(p)).await,
     }
 }

@@ -1,4 +1,6 @@
-//! Reads the page cache answers at once, made on the calling thread.
+//! File calls the kernel answers at once from its caches, made on the
+//! calling thread: reads of cached data, opens that create and truncate
+//! nothing, metadata.
 //!
 //! A [`File`](super::File) read and [`fs::read`](super::read) first ask the
 //! kernel for the bytes without waiting for a disk: `preadv2(RWF_NOWAIT)`
@@ -30,7 +32,10 @@
 //! disk even when asked not to); `O_DIRECT` set later through the
 //! descriptor (`fcntl`) is not seen.
 //!
-//! What stays: a no-wait read that misses the cache may still start the
+//! What stays: an open for writing may start a journal transaction (ext4's
+//! first one after mount, a quota entry read for the first time) and runs
+//! the integrity and permission hooks (IMA, fanotify) as any open does; a
+//! no-wait read that misses the cache may still start the
 //! read-ahead of the pages it lacks (queued, not waited for), an access
 //! time update may touch the journal, and ext4's close of a file just
 //! truncated and rewritten starts its writeback (`auto_da_alloc`), as
@@ -226,7 +231,9 @@ fn open(path: &Path, flags: OFlags) -> Nowait<File> {
         ) {
             Ok(fd) => Nowait::Done(Ok(File::from(fd))),
             Err(Errno::INTR) => continue,
-            Err(Errno::AGAIN) => Nowait::WouldBlock,
+            // EMFILE/ENFILE: a descriptor the pool's call may not need (a
+            // `stat`), or that it will report itself.
+            Err(Errno::AGAIN | Errno::MFILE | Errno::NFILE) => Nowait::WouldBlock,
             // A path the pool's open reports on better (a NUL inside, a
             // name the file system's lookup refuses in this mode).
             Err(Errno::INVAL | Errno::TOOBIG | Errno::NOSYS) => Nowait::Unsupported,
@@ -294,8 +301,21 @@ fn reopen(
 ) -> Result<io::Result<(File, u64)>, Rest> {
     let file = match open(path, flags | OFlags::NONBLOCK | OFlags::NOCTTY) {
         Nowait::Done(Ok(file)) => file,
-        Nowait::Done(Err(e)) => return Ok(Err(e)),
-        Nowait::WouldBlock | Nowait::Unsupported => return Err(Rest::Path),
+        // What opening the probed regular file may answer, as std's open
+        // would (removed or replaced meanwhile, or not allowed).
+        Nowait::Done(Err(e))
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::ENOENT | libc::EACCES | libc::EPERM | libc::EROFS | libc::ELOOP)
+                    | Some(libc::ETXTBSY | libc::ENOTDIR)
+            ) =>
+        {
+            return Ok(Err(e))
+        }
+        // Anything else may come of `O_NONBLOCK` on something put in its
+        // place (ENXIO: a FIFO without a reader) or of this open's own
+        // flags (EOVERFLOW): the pool opens it as std does.
+        Nowait::Done(Err(_)) | Nowait::WouldBlock | Nowait::Unsupported => return Err(Rest::Path),
     };
     let wanted = StatxFlags::TYPE | StatxFlags::SIZE | StatxFlags::INO;
     let size = match rustix::fs::statx(&file, "", AtFlags::EMPTY_PATH, wanted) {
@@ -306,19 +326,18 @@ fn reopen(
         {
             now.stx_size
         }
-        // Not the file probed: replaced meanwhile, maybe by one on a
-        // network file system, whose close may be a request too.
-        Ok(_) => return Err(Rest::Replaced(file)),
-        // The size is only a hint (as for std's `read`).
-        Err(_) => 0,
+        // Not the file probed (replaced meanwhile, maybe by one on a network
+        // file system, whose close may be a request too), or not known to
+        // be: closed on the pool, which opens the path as std does.
+        _ => return Err(Rest::Replaced(file)),
     };
     if !flags.contains(OFlags::NONBLOCK) {
         // Regular files ignore it, but the descriptor may be handed on
         // (`into_std`): its flags are the ones asked for.
         let cleared = rustix::fs::fcntl_getfl(&file)
             .and_then(|now| rustix::fs::fcntl_setfl(&file, now - OFlags::NONBLOCK));
-        if let Err(e) = cleared {
-            return Ok(Err(e.into()));
+        if cleared.is_err() {
+            return Err(Rest::Replaced(file));
         }
     }
     Ok(Ok((file, size)))
@@ -353,9 +372,14 @@ pub(super) fn open_file(path: &Path, flags: OFlags) -> Result<io::Result<File>, 
 }
 
 /// The pool's part of a [`Rest::Learn`] for a path not opened otherwise:
-/// learns its mount's file system from an `O_PATH` open.
-pub(super) fn learn_path(path: &Path) {
-    if let Ok(fd) = rustix::fs::open(path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()) {
+/// learns its mount's file system from an `O_PATH` open (`nofollow`: of a
+/// last symbolic link itself, as the probe that asked).
+pub(super) fn learn_path(path: &Path, nofollow: bool) {
+    let mut flags = OFlags::PATH | OFlags::CLOEXEC;
+    if nofollow {
+        flags |= OFlags::NOFOLLOW;
+    }
+    if let Ok(fd) = rustix::fs::open(path, flags, Mode::empty()) {
         learn(&File::from(fd));
     }
 }
