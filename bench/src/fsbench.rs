@@ -84,10 +84,30 @@ impl Peer {
     }
 }
 
+thread_local! {
+    /// `bench fs --mt`: multi-thread runtimes with two workers.
+    static MT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 fn weft_rt(driver: weft::runtime::IoDriver) -> io::Result<weft::runtime::Runtime> {
-    weft::runtime::Builder::new_current_thread()
-        .io_driver(driver)
-        .build()
+    let mut builder = if MT.get() {
+        let mut builder = weft::runtime::Builder::new_multi_thread();
+        builder.worker_threads(2);
+        builder
+    } else {
+        weft::runtime::Builder::new_current_thread()
+    };
+    builder.io_driver(driver).build()
+}
+
+fn tokio_rt() -> io::Result<tokio::runtime::Runtime> {
+    if MT.get() {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread().build()
+    }
 }
 
 fn weft_small(rt: weft::runtime::Runtime, dir: &Path, n: usize) -> io::Result<Duration> {
@@ -127,7 +147,7 @@ fn weft_open(rt: weft::runtime::Runtime, path: &Path, n: usize) -> io::Result<Du
 
 fn tokio_open(path: &Path, n: usize) -> io::Result<Duration> {
     use tokio::io::AsyncReadExt;
-    let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    let rt = tokio_rt()?;
     let path = path.to_path_buf();
     rt.block_on(async move {
         let mut back = Vec::with_capacity(SMALL_SIZE);
@@ -240,7 +260,7 @@ fn one(ring: &mut IoUring, entry: squeue::Entry) -> io::Result<i32> {
 }
 
 fn tokio_small(dir: &Path, n: usize) -> io::Result<Duration> {
-    let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    let rt = tokio_rt()?;
     let dir = dir.to_path_buf();
     rt.block_on(async move {
         let data = vec![7u8; SMALL_SIZE];
@@ -278,7 +298,7 @@ fn weft_seq(rt: weft::runtime::Runtime, path: &Path) -> io::Result<Duration> {
 
 fn tokio_seq(path: &Path) -> io::Result<Duration> {
     use tokio::io::AsyncReadExt;
-    let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    let rt = tokio_rt()?;
     let path = path.to_path_buf();
     rt.block_on(async move {
         let start = Instant::now();
@@ -306,16 +326,22 @@ impl Drop for Scratch {
     }
 }
 
-/// Runs both workloads for `rounds` rounds.
-pub fn run(rounds: usize) -> io::Result<()> {
+/// Runs the workloads for `rounds` rounds (`mt`: on multi-thread runtimes).
+pub fn run(rounds: usize, mt: bool) -> io::Result<()> {
+    MT.set(mt);
     let dir = std::env::temp_dir().join(format!("weft-bench-fs-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let scratch = Scratch(dir);
     let big = scratch.0.join("big.bin");
     std::fs::write(&big, vec![1u8; BIG_SIZE])?;
     println!(
-        "fs: {rounds} rounds in {}; small_files = {SMALL_FILES} x (write {SMALL_SIZE} B, read, \
+        "fs: {rounds} rounds{} in {}; small_files = {SMALL_FILES} x (write {SMALL_SIZE} B, read, \
          remove), seq_read = 256 MiB in 1 MiB reads (page-cached)",
+        if mt {
+            " (multi-thread runtimes, 2 workers)"
+        } else {
+            ""
+        },
         scratch.0.display()
     );
     let mut peers = Vec::new();

@@ -38,7 +38,7 @@ usage: bench echo [options]
        bench echo-instr [options]
        bench micro [--rounds N]
        bench sched [--rounds N] [--workers W] [--only WORKLOAD]
-       bench fs [--rounds N]
+       bench fs [--rounds N] [--mt]
        bench process [--rounds N]
        bench http [--rounds N]
        bench coro [--rounds N]
@@ -58,7 +58,8 @@ chained_spawn), weft multi-thread vs tokio multi_thread with W workers each
 (default one per CPU); weft time / tokio time, medians of N rounds (7).
 fs: 10,000 small-file write/read/remove cycles and a 256 MiB sequential
 read, weft::fs (epoll and io_uring drivers) vs tokio::fs, and the cycle as
-plain io_uring requests (ring); time / tokio time, medians of N rounds (5).
+plain io_uring requests (ring); time / tokio time, medians of N rounds (5);
+--mt: on multi-thread runtimes with two workers (the work in block_on).
 process: 1,000 sequential spawn-and-wait of `true`, weft vs tokio; weft time /
 tokio time, median of N rounds (5).
 http: hyper hello world on weft and tokio (current-thread and 1-worker
@@ -104,7 +105,7 @@ enum Command {
     /// `bench micro [--rounds N]`: scheduler micro-benchmarks.
     Micro(usize),
     /// `bench fs [--rounds N]`: file system workloads.
-    Fs(usize),
+    Fs(usize, bool),
     /// `bench process [--rounds N]`: spawn-and-wait.
     Process(usize),
     /// `bench http [--rounds N]`: hyper under wrk.
@@ -156,7 +157,7 @@ fn main() -> ExitCode {
         Command::Echo(opts) => ("echo", echo::run(&opts)),
         Command::EchoInstr(opts) => ("echo-instr", instr::run(&opts)),
         Command::Micro(rounds) => ("micro", micro::run(rounds)),
-        Command::Fs(rounds) => ("fs", fsbench::run(rounds)),
+        Command::Fs(rounds, mt) => ("fs", fsbench::run(rounds, mt)),
         Command::Process(rounds) => ("process", procbench::run(rounds)),
         Command::Http(rounds) => ("http", http::run(rounds, 8, 64)),
         Command::Coro(rounds) => ("coro", corobench::run(rounds)),
@@ -228,7 +229,12 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
             _ => Err("usage: bench micro [--rounds N]".into()),
         },
         "sched" => parse_sched(rest).map(Command::Sched),
-        "fs" => parse_rounds(rest, "fs").map(Command::Fs),
+        "fs" => {
+            // `--mt` (anywhere): multi-thread runtimes, two workers each.
+            let mt = rest.iter().any(|a| a == "--mt");
+            let rest: Vec<String> = rest.iter().filter(|a| *a != "--mt").cloned().collect();
+            parse_rounds(&rest, "fs [--mt]").map(|rounds| Command::Fs(rounds, mt))
+        }
         "process" => parse_rounds(rest, "process").map(Command::Process),
         "http" => match rest {
             [] => Ok(Command::Http(3)),

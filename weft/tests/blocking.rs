@@ -304,34 +304,76 @@ fn dropping_the_last_handle_inside_a_pool_job_does_not_wait_for_itself() {
     });
 }
 
-/// A loop with nothing to do right after handing in a job spins for it a
-/// moment instead of sleeping (the job is usually a file call of tens of
-/// microseconds), but never longer: while a long job runs, timers fire and
-/// sockets are accepted and read on the same loop.
+/// A loop with nothing to do right after a file call handed its job to the
+/// pool spins for it a moment instead of sleeping (such a job is usually
+/// tens of microseconds), but never longer: while a long one runs (a FIFO's
+/// open waits for a writer), timers fire and sockets are accepted and read,
+/// on a current-thread runtime and on a multi-thread one (whose `block_on`
+/// and workers spin the same way).
 #[test]
-fn a_long_job_does_not_keep_its_loop_from_timers_and_sockets() {
+fn a_long_file_call_does_not_keep_its_loop_from_timers_and_sockets() {
     use weft::io::AsyncReadExt;
-    within(30, || {
-        let rt = Builder::new_current_thread().build().unwrap();
-        rt.block_on(async {
-            let (release, released) = std::sync::mpsc::channel::<()>();
-            let job = spawn_blocking(move || released.recv().is_ok());
-            // Nothing else to run: the loop waits on the timer only.
-            weft::time::sleep(Duration::from_millis(5)).await;
-            let listener = weft::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            let client = std::thread::spawn(move || {
-                use std::io::Write;
-                std::net::TcpStream::connect(addr)?.write_all(b"ping")
+    for multi_thread in [false, true] {
+        within(30, move || {
+            let rt = if multi_thread {
+                Builder::new_multi_thread().worker_threads(2).build()
+            } else {
+                Builder::new_current_thread().build()
+            };
+            let rt = rt.unwrap();
+            let dir = std::env::temp_dir().join(format!(
+                "weft-long-file-call-{}-{multi_thread}",
+                std::process::id()
+            ));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            // One read in a task (on a multi-thread runtime: a worker's),
+            // one in `block_on`'s own future.
+            let (fifo, mine) = (dir.join("fifo"), dir.join("mine"));
+            for path in [&fifo, &mine] {
+                rustix::fs::mknodat(
+                    rustix::fs::CWD,
+                    path,
+                    rustix::fs::FileType::Fifo,
+                    rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR,
+                    0,
+                )
+                .unwrap();
+            }
+            rt.block_on(async {
+                // Each job waits in `open` until a writer comes.
+                let read = weft::spawn({
+                    let fifo = fifo.clone();
+                    async move { weft::fs::read(&fifo).await }
+                });
+                let mut own = Box::pin(weft::fs::read(&mine));
+                assert!(futures_util::FutureExt::now_or_never(own.as_mut()).is_none());
+                // Nothing else to run: the loop waits on the timer only.
+                weft::time::sleep(Duration::from_millis(5)).await;
+                let listener = weft::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addr = listener.local_addr().unwrap();
+                let client = std::thread::spawn(move || {
+                    use std::io::Write;
+                    std::net::TcpStream::connect(addr)?.write_all(b"ping")
+                });
+                let (mut conn, _) = listener.accept().await.unwrap();
+                let mut ping = [0u8; 4];
+                conn.read_exact(&mut ping).await.unwrap();
+                assert_eq!(&ping, b"ping");
+                client.join().unwrap().unwrap();
+                // Only now do the file calls end.
+                let writer = std::thread::spawn({
+                    let (fifo, mine) = (fifo.clone(), mine.clone());
+                    move || {
+                        std::fs::write(&fifo, b"at last")?;
+                        std::fs::write(&mine, b"mine too")
+                    }
+                });
+                assert_eq!(read.await.unwrap().unwrap(), b"at last");
+                assert_eq!(own.await.unwrap(), b"mine too");
+                writer.join().unwrap().unwrap();
             });
-            let (mut conn, _) = listener.accept().await.unwrap();
-            let mut ping = [0u8; 4];
-            conn.read_exact(&mut ping).await.unwrap();
-            assert_eq!(&ping, b"ping");
-            client.join().unwrap().unwrap();
-            // Only now does the job end.
-            release.send(()).unwrap();
-            assert!(job.await.unwrap());
+            std::fs::remove_dir_all(&dir).unwrap();
         });
-    });
+    }
 }

@@ -20,6 +20,9 @@
 //! syscall. A program whose `block_on` waits on a socket or a timer with
 //! every worker asleep never spins, and a thread whose spins keep missing
 //! their wakes spins for fewer and fewer of its waits ([`SpinPolicy`]).
+//! One exception: a file call this thread's future just handed to the
+//! blocking pool (`blocking::expect_soon`) is woken from a pool thread, so
+//! it is spun for with every worker asleep too, until its window closes.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -277,15 +280,22 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
             }
         } else {
             let mut policy = POLICY.get();
-            let spinner = Spinner::claim(shared);
-            wait_for_wake(
+            // A file call's job this thread just handed to the pool: its
+            // wake comes from a pool thread even with every worker asleep,
+            // so spin for it too, up to the window's end (`blocking`).
+            let job = shared.pool.spin_deadline();
+            let spinner = Spinner::claim(shared, job.is_some());
+            let spun = wait_for_wake(
                 &wake.state,
                 spinner,
                 &mut policy,
                 SPIN_CHECKS,
-                spin_expired(),
+                spin_expired(job),
                 thread::park,
             );
+            if job.is_some() {
+                crate::blocking::spin_ended(spun == Some(Spun::Missed));
+            }
             POLICY.set(policy);
         }
     }
@@ -300,10 +310,15 @@ thread_local! {
 /// Looks at the state word this many times between looks at the clock.
 const SPIN_CHECKS: usize = 16;
 
-/// True once [`SPIN`] has passed since the first call.
-fn spin_expired() -> impl FnMut() -> bool {
+/// True once [`SPIN`] has passed since the first call, and `job` (a file
+/// call's spin window) has closed.
+fn spin_expired(job: Option<Instant>) -> impl FnMut() -> bool {
     let mut start = None;
-    move || start.get_or_insert_with(Instant::now).elapsed() >= SPIN
+    move || {
+        let start = *start.get_or_insert_with(Instant::now);
+        let now = Instant::now();
+        now.duration_since(start) >= SPIN && job.is_none_or(|until| now >= until)
+    }
 }
 
 /// The right to spin in one `block_on` wait: held by at most one thread of
@@ -312,8 +327,10 @@ fn spin_expired() -> impl FnMut() -> bool {
 struct Spinner<'a>(&'a AtomicBool);
 
 impl<'a> Spinner<'a> {
-    fn claim(shared: &'a Shared) -> Option<Spinner<'a>> {
-        if shared.cpus < 2 || shared.idle.unparked() == 0 {
+    /// `for_job`: a file call's job is outstanding, whose wake comes from
+    /// the pool even with every worker asleep.
+    fn claim(shared: &'a Shared, for_job: bool) -> Option<Spinner<'a>> {
+        if shared.cpus < 2 || (shared.idle.unparked() == 0 && !for_job) {
             return None;
         }
         (!shared.spinner.swap(true, Acquire)).then_some(Spinner(&shared.spinner))
@@ -338,16 +355,23 @@ fn wait_for_wake<S>(
     checks: usize,
     expired: impl FnMut() -> bool,
     park: impl FnOnce(),
-) {
+) -> Option<Spun> {
     if spinner.is_some() && policy.try_spin() {
         match spin_for_wake(state, checks, expired) {
-            Spun::Caught => return policy.caught(),
-            Spun::Early => return,
+            Spun::Caught => {
+                policy.caught();
+                return Some(Spun::Caught);
+            }
+            Spun::Early => return Some(Spun::Early),
             Spun::Missed => policy.missed(),
         }
+        drop(spinner);
+        park();
+        return Some(Spun::Missed);
     }
     drop(spinner);
     park();
+    None
 }
 
 /// How a spin ended.

@@ -24,7 +24,7 @@ use std::ptr;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub(crate) use handoff::block_in_place;
 use handoff::GiveBack;
@@ -391,7 +391,7 @@ impl WorkerCx {
                 self.run_task(task);
             } else if let Some(task) = self.steal_work() {
                 self.run_task(task);
-            } else {
+            } else if !self.spin_for_pool() {
                 self.park(&busy);
             }
         }
@@ -704,6 +704,36 @@ impl WorkerCx {
                 && (!self.pinned.borrow().is_empty()
                     || !self.pinned_deferred.borrow().is_empty()
                     || remote.pinned_len.load(Acquire) > 0))
+    }
+
+    /// Before parking: spins while a file call's job handed in moments ago
+    /// on this worker may finish (see `blocking::Pool::spin_deadline`),
+    /// instead of sleeping. True as soon as work shows (the job's wake
+    /// queues its task globally, and wakes no sleeper while this worker
+    /// still counts as searching); false when the window closes or no job
+    /// is left.
+    fn spin_for_pool(&self) -> bool {
+        let shared = &self.shared;
+        let Some(deadline) = shared.pool.spin_deadline() else {
+            return false;
+        };
+        loop {
+            if !shared.inject.is_empty() || self.has_work() {
+                crate::blocking::spin_ended(false);
+                return true;
+            }
+            if shared.pool.is_idle() || self.should_stop() {
+                crate::blocking::spin_ended(false);
+                return false;
+            }
+            if Instant::now() >= deadline {
+                crate::blocking::spin_ended(true);
+                return false;
+            }
+            // Not a bare spin: should the job's thread wait for this CPU,
+            // it gets it at once.
+            std::thread::yield_now();
+        }
     }
 
     /// Nothing to run anywhere: sleep until woken.
