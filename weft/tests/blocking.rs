@@ -304,19 +304,41 @@ fn dropping_the_last_handle_inside_a_pool_job_does_not_wait_for_itself() {
     });
 }
 
+/// Opens each FIFO for writing without waiting when dropped, which lets a
+/// reader blocked in its open go (it then reads the end): a failed
+/// assertion leaves no pool thread stuck.
+struct ReleaseFifos(Vec<std::path::PathBuf>);
+
+impl Drop for ReleaseFifos {
+    fn drop(&mut self) {
+        use std::os::unix::fs::OpenOptionsExt;
+        for fifo in &self.0 {
+            let _ = std::fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+                .open(fifo);
+        }
+        if let Some(dir) = self.0.first().and_then(|f| f.parent()) {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
 /// A loop with nothing to do right after a file call handed its job to the
 /// pool spins for it a moment instead of sleeping (such a job is usually
 /// tens of microseconds), but never longer: while a long one runs (a FIFO's
-/// open waits for a writer), timers fire and sockets are accepted and read,
-/// on a current-thread runtime and on a multi-thread one (whose `block_on`
-/// and workers spin the same way).
+/// open waits for a writer), timers fire and sockets are accepted and read.
+/// On a current-thread runtime; on a multi-thread one with one worker,
+/// which runs every task (its spin before parking is the one to end: no
+/// other worker would fire the timer); and with `block_on`'s own future
+/// making a file call too.
 #[test]
 fn a_long_file_call_does_not_keep_its_loop_from_timers_and_sockets() {
     use weft::io::AsyncReadExt;
     for multi_thread in [false, true] {
         within(30, move || {
             let rt = if multi_thread {
-                Builder::new_multi_thread().worker_threads(2).build()
+                Builder::new_multi_thread().worker_threads(1).build()
             } else {
                 Builder::new_current_thread().build()
             };
@@ -327,8 +349,7 @@ fn a_long_file_call_does_not_keep_its_loop_from_timers_and_sockets() {
             ));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).unwrap();
-            // One read in a task (on a multi-thread runtime: a worker's),
-            // one in `block_on`'s own future.
+            // One read in a task, one in `block_on`'s own future.
             let (fifo, mine) = (dir.join("fifo"), dir.join("mine"));
             for path in [&fifo, &mine] {
                 rustix::fs::mknodat(
@@ -340,40 +361,48 @@ fn a_long_file_call_does_not_keep_its_loop_from_timers_and_sockets() {
                 )
                 .unwrap();
             }
+            let release = ReleaseFifos(vec![fifo.clone(), mine.clone()]);
             rt.block_on(async {
-                // Each job waits in `open` until a writer comes.
-                let read = weft::spawn({
-                    let fifo = fifo.clone();
-                    async move { weft::fs::read(&fifo).await }
-                });
                 let mut own = Box::pin(weft::fs::read(&mine));
                 assert!(futures_util::FutureExt::now_or_never(own.as_mut()).is_none());
-                // Nothing else to run: the loop waits on the timer only.
-                weft::time::sleep(Duration::from_millis(5)).await;
-                let listener = weft::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                let addr = listener.local_addr().unwrap();
-                let client = std::thread::spawn(move || {
-                    use std::io::Write;
-                    std::net::TcpStream::connect(addr)?.write_all(b"ping")
+                // Everything else in one task: on the multi-thread runtime,
+                // on its one worker.
+                let (fifo, theirs) = (fifo.clone(), mine.clone());
+                let task = weft::spawn(async move {
+                    // Its job waits in `open` until a writer comes.
+                    let read = weft::spawn({
+                        let fifo = fifo.clone();
+                        async move { weft::fs::read(&fifo).await }
+                    });
+                    weft::task::yield_now().await; // the read hands its job in
+                                                   // Nothing else to run: the loop waits on the timer only.
+                    weft::time::sleep(Duration::from_millis(5)).await;
+                    let listener = weft::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                    let addr = listener.local_addr().unwrap();
+                    let client = std::thread::spawn(move || {
+                        use std::io::Write;
+                        std::net::TcpStream::connect(addr)?.write_all(b"ping")
+                    });
+                    let (mut conn, _) = listener.accept().await.unwrap();
+                    let mut ping = [0u8; 4];
+                    conn.read_exact(&mut ping).await.unwrap();
+                    assert_eq!(&ping, b"ping");
+                    client.join().unwrap().unwrap();
+                    // Only now do the file calls end.
+                    let writer = std::thread::spawn({
+                        let fifo = fifo.clone();
+                        move || {
+                            std::fs::write(&fifo, b"at last")?;
+                            std::fs::write(&theirs, b"mine too")
+                        }
+                    });
+                    assert_eq!(read.await.unwrap().unwrap(), b"at last");
+                    writer.join().unwrap().unwrap();
                 });
-                let (mut conn, _) = listener.accept().await.unwrap();
-                let mut ping = [0u8; 4];
-                conn.read_exact(&mut ping).await.unwrap();
-                assert_eq!(&ping, b"ping");
-                client.join().unwrap().unwrap();
-                // Only now do the file calls end.
-                let writer = std::thread::spawn({
-                    let (fifo, mine) = (fifo.clone(), mine.clone());
-                    move || {
-                        std::fs::write(&fifo, b"at last")?;
-                        std::fs::write(&mine, b"mine too")
-                    }
-                });
-                assert_eq!(read.await.unwrap().unwrap(), b"at last");
+                task.await.unwrap();
                 assert_eq!(own.await.unwrap(), b"mine too");
-                writer.join().unwrap().unwrap();
             });
-            std::fs::remove_dir_all(&dir).unwrap();
+            drop(release);
         });
     }
 }

@@ -687,9 +687,8 @@ impl futures_io::AsyncWrite for File {
                         })();
                         (Operation::Write(result), buf)
                     });
-                    if job.is_some() {
-                        crate::blocking::expect_soon();
-                    }
+                    // (No spin window: nobody waits for a write behind
+                    // until a flush or the next operation.)
                     let Some(job) = job else {
                         // The runtime has shut down: nothing would write
                         // these bytes, so they are not accepted.

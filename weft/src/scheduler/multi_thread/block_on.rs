@@ -285,16 +285,27 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
             // so spin for it too, up to the window's end (`blocking`).
             let job = shared.pool.spin_deadline();
             let spinner = Spinner::claim(shared, job.is_some());
+            // A file call's window has its own back-off (`blocking`): the
+            // thread's policy, kept for the other waits, neither holds it
+            // back nor learns from it.
+            let mut for_job = SpinPolicy::new();
             let spun = wait_for_wake(
                 &wake.state,
                 spinner,
-                &mut policy,
+                if job.is_some() {
+                    &mut for_job
+                } else {
+                    &mut policy
+                },
                 SPIN_CHECKS,
-                spin_expired(job),
+                spin_expired(job, &shared.pool),
                 thread::park,
             );
             if job.is_some() {
-                crate::blocking::spin_ended(spun == Some(Spun::Missed));
+                // Ran out: nothing woke it before the window closed, with
+                // the job still outstanding.
+                let ran_out = spun == Some(Spun::Missed) && !shared.pool.is_idle();
+                crate::blocking::spin_ended(ran_out);
             }
             POLICY.set(policy);
         }
@@ -311,13 +322,21 @@ thread_local! {
 const SPIN_CHECKS: usize = 16;
 
 /// True once [`SPIN`] has passed since the first call, and `job` (a file
-/// call's spin window) has closed.
-fn spin_expired(job: Option<Instant>) -> impl FnMut() -> bool {
+/// call's spin window) has closed; with a window, also as soon as `pool`
+/// has no job outstanding (one whose wake would have come by now, or one
+/// nobody waits for, such as a write behind).
+fn spin_expired<'a>(
+    job: Option<Instant>,
+    pool: &'a crate::scheduler::BlockingPool,
+) -> impl FnMut() -> bool + 'a {
     let mut start = None;
     move || {
         let start = *start.get_or_insert_with(Instant::now);
         let now = Instant::now();
-        now.duration_since(start) >= SPIN && job.is_none_or(|until| now >= until)
+        match job {
+            None => now.duration_since(start) >= SPIN,
+            Some(until) => pool.is_idle() || (now.duration_since(start) >= SPIN && now >= until),
+        }
     }
 }
 

@@ -708,23 +708,42 @@ impl WorkerCx {
 
     /// Before parking: spins while a file call's job handed in moments ago
     /// on this worker may finish (see `blocking::Pool::spin_deadline`),
-    /// instead of sleeping. True as soon as work shows (the job's wake
-    /// queues its task globally, and wakes no sleeper while this worker
-    /// still counts as searching); false when the window closes or no job
-    /// is left.
+    /// instead of sleeping, if this worker is searching. True as soon as
+    /// work shows anywhere (the job's wake queues its task globally, and
+    /// wakes no sleeper while this worker counts as searching); false when
+    /// the window closes or no job is left.
     fn spin_for_pool(&self) -> bool {
         let shared = &self.shared;
+        // Only a searcher spins: a worker that is not one could leave a task
+        // another worker queued locally unstolen for the whole window, and
+        // would park without the last searcher's re-check. (At most half
+        // the workers search, so at most half spin.)
+        let searching = self
+            .core
+            .borrow()
+            .as_ref()
+            .is_some_and(|core| core.searching);
+        if !searching {
+            return false;
+        }
         let Some(deadline) = shared.pool.spin_deadline() else {
             return false;
         };
+        let work = || {
+            !shared.inject.is_empty()
+                || self.has_work()
+                || shared.remotes.iter().any(|remote| !remote.steal.is_empty())
+        };
         loop {
-            if !shared.inject.is_empty() || self.has_work() {
+            if work() {
                 crate::blocking::spin_ended(false);
                 return true;
             }
             if shared.pool.is_idle() || self.should_stop() {
                 crate::blocking::spin_ended(false);
-                return false;
+                // A job queues its wake before it gives its count back: a
+                // look now sees what the one above may have missed.
+                return work();
             }
             if Instant::now() >= deadline {
                 crate::blocking::spin_ended(true);
