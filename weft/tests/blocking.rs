@@ -352,14 +352,7 @@ fn a_long_file_call_does_not_keep_its_loop_from_timers_and_sockets() {
             // One read in a task, one in `block_on`'s own future.
             let (fifo, mine) = (dir.join("fifo"), dir.join("mine"));
             for path in [&fifo, &mine] {
-                rustix::fs::mknodat(
-                    rustix::fs::CWD,
-                    path,
-                    rustix::fs::FileType::Fifo,
-                    rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR,
-                    0,
-                )
-                .unwrap();
+                common::mkfifo(path);
             }
             let release = ReleaseFifos(vec![fifo.clone(), mine.clone()]);
             rt.block_on(async {

@@ -959,14 +959,7 @@ fn a_fifo_is_read_through_the_pool_as_std_reads_it() {
             // still there.
             let fifos = [dir.join("opened"), dir.join("read")];
             for fifo in &fifos {
-                rustix::fs::mknodat(
-                    rustix::fs::CWD,
-                    fifo,
-                    rustix::fs::FileType::Fifo,
-                    rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR,
-                    0,
-                )
-                .unwrap();
+                common::mkfifo(fifo);
             }
             // Teaches the mount, so that the calls do not go to the pool
             // merely to learn it.

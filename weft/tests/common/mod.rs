@@ -130,3 +130,15 @@ impl Signal {
         std::future::poll_fn(|cx| self.poll(cx)).await
     }
 }
+
+/// Makes a FIFO (a named pipe) at `path`, readable and writable by us.
+pub fn mkfifo(path: &std::path::Path) {
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        path,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR,
+        0,
+    )
+    .unwrap_or_else(|e| panic!("mkfifo {}: {e}", path.display()));
+}
