@@ -116,7 +116,7 @@ thread_local! {
     /// Until when the loop on this thread may spin for a job of a file call
     /// it handed in ([`expect_soon`]).
     static SPIN_WINDOW: Cell<Option<Instant>> = const { Cell::new(None) };
-    /// Windows still to skip after one ran out ([`spin_ran_out`]).
+    /// Windows still to skip after one ran out ([`spin_ended`]).
     static SPIN_SKIP: Cell<u8> = const { Cell::new(0) };
 }
 
@@ -302,6 +302,34 @@ impl<S: Owner> Pool<S> {
             return None;
         }
         Some(deadline)
+    }
+
+    /// A scheduler's spin before it parks, while
+    /// [`spin_deadline`](Self::spin_deadline) allows: calls `sched_yield` (so a job's thread
+    /// sharing this CPU runs at once) until `woken()` (a task or a waiting
+    /// future was woken, or the scheduler must stop: true), no job is left
+    /// (`woken()` asked once more: a job queues its wake before it gives its
+    /// count back), or the window closes (false, and the next windows are
+    /// skipped). Closes the window either way.
+    pub(crate) fn spin_for_job(&self, woken: impl Fn() -> bool) -> bool {
+        let Some(deadline) = self.spin_deadline() else {
+            return false;
+        };
+        loop {
+            if woken() {
+                spin_ended(false);
+                return true;
+            }
+            if self.is_idle() {
+                spin_ended(false);
+                return woken();
+            }
+            if Instant::now() >= deadline {
+                spin_ended(true);
+                return false;
+            }
+            std::thread::yield_now();
+        }
     }
 
     /// No job outstanding: one a loop spins for has ended (and woken its

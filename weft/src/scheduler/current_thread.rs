@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread, ThreadId};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::inject::Inject;
 use super::registry::Registry;
@@ -182,28 +182,8 @@ impl Shared {
     /// woken. I/O and timers wait for the spin's end (at most 50 µs after
     /// the call).
     fn spin_for_pool(&self, main: &MainWake) -> bool {
-        let Some(deadline) = self.pool.spin_deadline() else {
-            return false;
-        };
-        loop {
-            if !self.inject.is_empty() || main.woken.load(SeqCst) {
-                crate::blocking::spin_ended(false);
-                return true;
-            }
-            if self.pool.is_idle() {
-                // Ended, with no wake for this loop (or one about to show
-                // in the inject queue: the caller's park sees its unpark).
-                crate::blocking::spin_ended(false);
-                return false;
-            }
-            if Instant::now() >= deadline {
-                crate::blocking::spin_ended(true);
-                return false;
-            }
-            // Not a bare spin: should the job's thread wait for this CPU,
-            // it gets it at once.
-            std::thread::yield_now();
-        }
+        self.pool
+            .spin_for_job(|| !self.inject.is_empty() || main.woken.load(SeqCst))
     }
 
     fn push_inject(&self, task: TaskRef) {

@@ -57,7 +57,7 @@ const MAX_BUF: usize = 2 * 1024 * 1024;
 /// partly cached data may return fewer bytes than are left, as any read
 /// may). A read that would wait for the disk, and every read of other
 /// files (network and FUSE file systems, tmpfs, a [`from_std`](Self::from_std)
-/// file on a device weft has not opened a file on yet), is a job on the
+/// file on a mount weft has not opened a file on yet), is a job on the
 /// pool, which reads ahead into the `File`'s buffer as tokio's `File` does.
 ///
 /// ```

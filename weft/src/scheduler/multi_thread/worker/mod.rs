@@ -24,7 +24,7 @@ use std::ptr;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub(crate) use handoff::block_in_place;
 use handoff::GiveBack;
@@ -726,33 +726,13 @@ impl WorkerCx {
         if !searching {
             return false;
         }
-        let Some(deadline) = shared.pool.spin_deadline() else {
-            return false;
-        };
-        let work = || {
+        // Work in any queue, or a stop (which `run` then sees) ends it.
+        shared.pool.spin_for_job(|| {
             !shared.inject.is_empty()
                 || self.has_work()
                 || shared.remotes.iter().any(|remote| !remote.steal.is_empty())
-        };
-        loop {
-            if work() {
-                crate::blocking::spin_ended(false);
-                return true;
-            }
-            if shared.pool.is_idle() || self.should_stop() {
-                crate::blocking::spin_ended(false);
-                // A job queues its wake before it gives its count back: a
-                // look now sees what the one above may have missed.
-                return work();
-            }
-            if Instant::now() >= deadline {
-                crate::blocking::spin_ended(true);
-                return false;
-            }
-            // Not a bare spin: should the job's thread wait for this CPU,
-            // it gets it at once.
-            std::thread::yield_now();
-        }
+                || self.should_stop()
+        })
     }
 
     /// Nothing to run anywhere: sleep until woken.
