@@ -82,6 +82,11 @@ pub enum IoDriver {
     /// ext4's buffered write, unlink) it would run on its io-wq threads,
     /// which measured slower per call than weft's pool (`bench fs`'s `ring`
     /// column, BENCHMARKS.md).
+    ///
+    /// Under valgrind (3.19 here), a thread waiting in `io_uring_enter`
+    /// keeps every other thread of the process from running until the wait
+    /// ends, so a wake from the blocking pool or another thread can wait
+    /// for a timer: run on [`Epoll`](IoDriver::Epoll) under valgrind.
     Uring,
 }
 
