@@ -4,37 +4,28 @@
 //! cargo run --release -p examples --example hello_http
 //! curl http://127.0.0.1:3000/
 //! ```
+//!
+//! With `--http2` it speaks HTTP/2 with prior knowledge (h2c) instead of
+//! HTTP/1.1 (`curl --http2-prior-knowledge`).
 
-use std::convert::Infallible;
+use std::sync::Arc;
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::{Request, Response};
-
-async fn hello(_: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    Ok(Response::new(Full::new(Bytes::from_static(
-        b"Hello, World!\n",
-    ))))
-}
+use examples::hello::{serve, Protocol};
 
 #[weft::main]
 async fn main() -> std::io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:3000".to_string());
+    let mut protocol = Protocol::Http1;
+    let mut addr = "127.0.0.1:3000".to_string();
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--http2" => protocol = Protocol::Http2,
+            _ => addr = arg,
+        }
+    }
     let listener = weft::net::TcpListener::bind(addr.as_str()).await?;
     println!(
-        "hello_http: listening on http://{}/",
+        "hello_http: listening on http://{}/ ({protocol:?})",
         listener.local_addr()?
     );
-    loop {
-        let (stream, _) = listener.accept().await?;
-        stream.set_nodelay(true)?;
-        weft::spawn(async move {
-            let _ = hyper::server::conn::http1::Builder::new()
-                .timer(weft::hyper_rt::WeftTimer)
-                .serve_connection(stream, hyper::service::service_fn(hello))
-                .await;
-        });
-    }
+    serve(listener, protocol, Arc::default()).await
 }

@@ -6,3 +6,6 @@ pub mod chat;
 pub mod coro_http;
 pub mod echo;
 pub mod graceful;
+pub mod hello;
+pub mod https;
+pub mod tls;

@@ -176,7 +176,7 @@
 //! [`futures_io::AsyncWrite`]; `use weft::io::{AsyncReadExt, AsyncWriteExt}`
 //! brings `read`, `read_exact`, `write_all`, `close` and friends.
 //! Runtime-neutral crates (`async-channel`, `async-lock`, `futures`, and
-//! tokio's own `sync` module) work as they are. Two Cargo features connect the rest:
+//! tokio's own `sync` module) work as they are. Cargo features connect the rest:
 //!
 //! - `tokio-io`: tokio's `AsyncRead`/`AsyncWrite` on weft's streams, halves,
 //!   child pipes and files (tokio's traits only, no tokio runtime), so
@@ -186,6 +186,11 @@
 //!   clients (and axum on top of them) run on weft. The `hello_http`,
 //!   `http_client` and `axum_hello` examples in the repository show the whole
 //!   program.
+//! - `hyper-client` (with `hyper`): `hyper_rt::WeftConnector` and
+//!   `hyper_rt::client_builder`, so hyper-util's pooled
+//!   `client::legacy::Client` runs on weft, and HTTPS through hyper-rustls's
+//!   `HttpsConnector` over a `WeftConnector` (the `http_get` and
+//!   `https_hello` examples).
 //!
 //! One clash to know when porting: with `weft::io::*` in scope,
 //! `stream.split()` resolves to futures' by-value `AsyncReadExt::split`

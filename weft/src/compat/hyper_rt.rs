@@ -5,6 +5,11 @@
 //! `hyper::rt::Write`, so `hyper::server::conn::{http1, http2}` and
 //! `hyper::client::conn` run on weft with no tokio runtime.
 //!
+//! With the `hyper-client` feature, [`WeftConnector`] and [`client_builder`]
+//! run hyper-util's pooled `client::legacy::Client` on weft too (HTTP/1.1
+//! and HTTP/2, and HTTPS through hyper-rustls's `HttpsConnector` over a
+//! `WeftConnector`).
+//!
 //! ```ignore
 //! let (stream, _) = listener.accept().await?;
 //! weft::spawn(async move {
@@ -22,6 +27,9 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use hyper::rt::ReadBufCursor;
+
+#[cfg(feature = "hyper-client")]
+pub use super::hyper_client::{client_builder, ConnectInfo, Connecting, WeftConnector};
 
 /// Runs hyper's background futures (HTTP/2 connection tasks) as weft tasks
 /// on the current runtime.

@@ -2,10 +2,13 @@
 //! runtime of theirs.
 //!
 //! * `hyper_rt` (feature `hyper`, public as [`crate::hyper_rt`]): hyper
-//!   1.x's executor, timer and I/O traits.
+//!   1.x's executor, timer and I/O traits; with `hyper-client`, also
+//!   hyper-util's pooled client's connector (`hyper_client`).
 //! * `tokio_io` (feature `tokio-io`): tokio's `AsyncRead`/`AsyncWrite`/
 //!   `AsyncSeek` on weft's streams, pipes and files.
 
+#[cfg(feature = "hyper-client")]
+mod hyper_client;
 #[cfg(feature = "hyper")]
 pub mod hyper_rt;
 #[cfg(feature = "tokio-io")]
