@@ -8,4 +8,5 @@ pub mod echo;
 pub mod graceful;
 pub mod hello;
 pub mod https;
+pub mod quic;
 pub mod tls;

@@ -24,6 +24,16 @@ pub struct Identity {
     pub cert_pem: String,
 }
 
+impl Clone for Identity {
+    fn clone(&self) -> Identity {
+        Identity {
+            certs: self.certs.clone(),
+            key: self.key.clone_key(),
+            cert_pem: self.cert_pem.clone(),
+        }
+    }
+}
+
 impl Identity {
     /// A self-signed certificate for `names` (DNS names or IP literals),
     /// with a fresh key.

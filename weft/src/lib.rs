@@ -191,6 +191,8 @@
 //!   `client::legacy::Client` runs on weft, and HTTPS through hyper-rustls's
 //!   `HttpsConnector` over a `WeftConnector` (the `http_get` and
 //!   `https_hello` examples).
+//! - `quinn`: `quinn_rt::WeftRuntime`, quinn's `Runtime` on weft, so QUIC
+//!   endpoints run with no tokio runtime (the `quic_echo` example).
 //!
 //! One clash to know when porting: with `weft::io::*` in scope,
 //! `stream.split()` resolves to futures' by-value `AsyncReadExt::split`
@@ -250,6 +252,8 @@ pub mod coro;
 pub mod fs;
 #[cfg(feature = "hyper")]
 pub use compat::hyper_rt;
+#[cfg(feature = "quinn")]
+pub use compat::quinn_rt;
 pub mod io;
 pub mod net;
 pub mod process;

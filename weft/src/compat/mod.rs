@@ -4,6 +4,8 @@
 //! * `hyper_rt` (feature `hyper`, public as [`crate::hyper_rt`]): hyper
 //!   1.x's executor, timer and I/O traits; with `hyper-client`, also
 //!   hyper-util's pooled client's connector (`hyper_client`).
+//! * `quinn_rt` (feature `quinn`, public as [`crate::quinn_rt`]): quinn's
+//!   `Runtime`, for QUIC endpoints.
 //! * `tokio_io` (feature `tokio-io`): tokio's `AsyncRead`/`AsyncWrite`/
 //!   `AsyncSeek` on weft's streams, pipes and files.
 
@@ -11,5 +13,7 @@
 mod hyper_client;
 #[cfg(feature = "hyper")]
 pub mod hyper_rt;
+#[cfg(feature = "quinn")]
+pub mod quinn_rt;
 #[cfg(feature = "tokio-io")]
 mod tokio_io;
