@@ -6,6 +6,7 @@ pub mod chat;
 pub mod coro_http;
 pub mod echo;
 pub mod graceful;
+pub mod grpc;
 pub mod hello;
 pub mod https;
 pub mod quic;
