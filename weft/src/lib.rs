@@ -193,6 +193,10 @@
 //!   `https_hello` examples).
 //! - `quinn`: `quinn_rt::WeftRuntime`, quinn's `Runtime` on weft, so QUIC
 //!   endpoints run with no tokio runtime (the `quic_echo` example).
+//! - `tokio-bridge`: `tokio_bridge::Bridge`, a tokio runtime on a thread of
+//!   its own that weft tasks hand futures to, for crates that hard-wire
+//!   tokio's runtime (reqwest); it costs a thread and two cross-thread
+//!   wakes per call.
 //!
 //! One clash to know when porting: with `weft::io::*` in scope,
 //! `stream.split()` resolves to futures' by-value `AsyncReadExt::split`
@@ -254,6 +258,8 @@ pub mod fs;
 pub use compat::hyper_rt;
 #[cfg(feature = "quinn")]
 pub use compat::quinn_rt;
+#[cfg(feature = "tokio-bridge")]
+pub use compat::tokio_bridge;
 pub mod io;
 pub mod net;
 pub mod process;

@@ -6,6 +6,9 @@
 //!   hyper-util's pooled client's connector (`hyper_client`).
 //! * `quinn_rt` (feature `quinn`, public as [`crate::quinn_rt`]): quinn's
 //!   `Runtime`, for QUIC endpoints.
+//! * `tokio_bridge` (feature `tokio-bridge`, public as
+//!   [`crate::tokio_bridge`]): a tokio runtime on a thread of its own, for
+//!   crates that hard-wire tokio.
 //! * `tokio_io` (feature `tokio-io`): tokio's `AsyncRead`/`AsyncWrite`/
 //!   `AsyncSeek` on weft's streams, pipes and files.
 
@@ -15,5 +18,7 @@ mod hyper_client;
 pub mod hyper_rt;
 #[cfg(feature = "quinn")]
 pub mod quinn_rt;
+#[cfg(feature = "tokio-bridge")]
+pub mod tokio_bridge;
 #[cfg(feature = "tokio-io")]
 mod tokio_io;
