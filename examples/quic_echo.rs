@@ -52,7 +52,14 @@ async fn run_client(
     roots: RootCertStore,
     messages: &[String],
 ) -> Result<(), Error> {
-    let endpoint = client(roots, "0.0.0.0:0".parse()?)?;
+    // Bound in the server's address family.
+    let local: SocketAddr = if addr.is_ipv6() {
+        "[::]:0"
+    } else {
+        "0.0.0.0:0"
+    }
+    .parse()?;
+    let endpoint = client(roots, local)?;
     let connection = endpoint.connect(addr, "localhost")?.await?;
     for message in messages {
         let back = echo(&connection, message.as_bytes()).await?;

@@ -36,7 +36,8 @@ pub fn server(identity: Identity, addr: SocketAddr) -> io::Result<Endpoint> {
     weft::quinn_rt::server(EndpointConfig::default(), config, addr)
 }
 
-/// A client endpoint on an ephemeral port that trusts exactly `roots`.
+/// A client endpoint bound to `local` (port 0: any free one) that trusts
+/// exactly `roots`.
 ///
 /// # Errors
 ///

@@ -112,20 +112,32 @@ fn an_endpoint_made_outside_the_runtime_runs_on_it() {
         .worker_threads(1)
         .build()
         .unwrap();
-    // quinn calls the runtime from this thread, which is in no runtime.
-    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let endpoint = quinn::Endpoint::new(
+    // quinn calls the runtime from this thread, which is in no runtime: its
+    // driver task and socket registration go to `rt` through the handle.
+    let identity = Identity::self_signed(&["localhost"]).unwrap();
+    let mut roots = RootCertStore::empty();
+    roots.add(identity.certs[0].clone()).unwrap();
+    let config = quinn::ServerConfig::with_single_cert(identity.certs, identity.key).unwrap();
+    let server = quinn::Endpoint::new(
         quinn::EndpointConfig::default(),
-        None,
-        socket,
+        Some(config),
+        std::net::UdpSocket::bind("127.0.0.1:0").unwrap(),
         Arc::new(weft::quinn_rt::WeftRuntime::with_handle(
             rt.handle().clone(),
         )),
     )
     .unwrap();
-    assert!(endpoint.local_addr().unwrap().ip().is_loopback());
-    rt.block_on(async move {
-        endpoint.close(0u32.into(), b"");
-        endpoint.wait_idle().await;
-    });
+    let addr = server.local_addr().unwrap();
+    rt.block_on(bounded("a handshake and an echo", async move {
+        weft::spawn(serve(server.clone(), Arc::default()));
+        let client = client(roots, "127.0.0.1:0".parse().unwrap()).unwrap();
+        let connection = client.connect(addr, "localhost").unwrap().await.unwrap();
+        assert_eq!(
+            echo(&connection, b"made outside").await.unwrap(),
+            b"made outside"
+        );
+        connection.close(0u32.into(), b"");
+        server.close(0u32.into(), b"");
+        server.wait_idle().await;
+    }));
 }

@@ -133,9 +133,16 @@ impl WeftConnector {
     }
 
     /// TCP keepalive probes after this much idle time (`SO_KEEPALIVE` and
-    /// `TCP_KEEPIDLE`); `None`, the default, leaves them off.
+    /// `TCP_KEEPIDLE`, in whole seconds: rounded up, and kept within the
+    /// 1 s to 32,767 s Linux takes); `None`, the default, leaves them off.
+    /// Like `TCP_NODELAY`, it is set on a best-effort basis: a kernel that
+    /// refuses it does not fail the connection.
     pub fn set_keepalive(&mut self, idle: Option<Duration>) {
-        Arc::make_mut(&mut self.config).keepalive = idle;
+        let whole_seconds = |idle: Duration| {
+            let secs = idle.as_secs() + u64::from(idle.subsec_nanos() > 0);
+            Duration::from_secs(secs.clamp(1, 32_767))
+        };
+        Arc::make_mut(&mut self.config).keepalive = idle.map(whole_seconds);
     }
 
     /// How long connecting may take, shared out among a family's addresses
@@ -206,13 +213,15 @@ impl tower_service::Service<Uri> for WeftConnector {
             let (host, port) = host_and_port(&config, &uri)?;
             let addrs: Vec<SocketAddr> = crate::net::lookup_host((host.as_str(), port))
                 .await
-                .map_err(|e| io::Error::new(e.kind(), format!("dns error for {host}: {e}")))?
+                .map_err(|e| io::Error::new(e.kind(), format!("dns error: {e}")))?
                 .collect();
             let stream = connect(addrs, &config).await?;
-            stream.set_nodelay(config.nodelay)?;
+            // Best effort, as hyper-util's connector: a socket option the
+            // kernel refuses leaves a working connection, which is used.
+            let _ = stream.set_nodelay(config.nodelay);
             if let Some(idle) = config.keepalive {
                 let keepalive = socket2::TcpKeepalive::new().with_time(idle);
-                socket2::SockRef::from(&stream).set_tcp_keepalive(&keepalive)?;
+                let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&keepalive);
             }
             Ok(stream)
         }))
@@ -255,13 +264,14 @@ async fn connect(addrs: Vec<SocketAddr>, config: &Config) -> io::Result<TcpStrea
         ));
     };
     let first_is_v6 = first.is_ipv6();
-    let (preferred, fallback): (Vec<_>, Vec<_>) =
-        addrs.into_iter().partition(|a| a.is_ipv6() == first_is_v6);
+    let (preferred, fallback): (Vec<SocketAddr>, Vec<SocketAddr>) =
+        addrs.iter().partition(|a| a.is_ipv6() == first_is_v6);
     let Some(delay) = config
         .happy_eyeballs_timeout
         .filter(|_| !fallback.is_empty())
     else {
-        return connect_in_turn([preferred, fallback].concat(), config.connect_timeout).await;
+        // In the resolver's order (RFC 6724's preference), as hyper-util.
+        return connect_in_turn(addrs, config.connect_timeout).await;
     };
     let mut preferred = pin!(connect_in_turn(preferred, config.connect_timeout));
     let mut fallback = pin!(connect_in_turn(fallback, config.connect_timeout));
@@ -375,6 +385,17 @@ mod tests {
         let mut connector = WeftConnector::new();
         connector.enforce_http(enforce_http);
         Arc::unwrap_or_clone(connector.config)
+    }
+
+    #[test]
+    fn keepalive_is_set_in_whole_seconds_within_what_linux_takes() {
+        let mut connector = WeftConnector::new();
+        for (asked, set) in [(500, 1), (1500, 2), (0, 1), (40_000_000, 32_767)] {
+            connector.set_keepalive(Some(Duration::from_millis(asked)));
+            assert_eq!(connector.config.keepalive, Some(Duration::from_secs(set)));
+        }
+        connector.set_keepalive(None);
+        assert_eq!(connector.config.keepalive, None);
     }
 
     #[test]

@@ -190,11 +190,14 @@ impl AsyncUdpSocket for Socket {
         meta: &mut [RecvMeta],
     ) -> Poll<io::Result<usize>> {
         loop {
-            ready!(self.io.poll_recv_ready(cx))?;
-            match self.io.try_io(Interest::READABLE, || {
-                self.state.recv((&self.io).into(), bufs, meta)
-            }) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock || is_icmp_report(&e) => continue,
+            let received = ready!(self.io.poll_recv_with(cx, || self.state.recv(
+                (&self.io).into(),
+                bufs,
+                meta
+            )));
+            match received {
+                // The report was taken off the socket: receive again.
+                Err(e) if is_icmp_report(&e) => continue,
                 result => return Poll::Ready(result),
             }
         }

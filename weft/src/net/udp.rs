@@ -264,6 +264,20 @@ async fn main() -> std::io::Result<()> {
 ```"
     );
 
+    /// Waits until the socket is readable and runs `op`, a receive of the
+    /// caller's own on it (quinn-udp's batched `recvmmsg`), again after
+    /// each `WouldBlock`, with the built-in receives' rules: a socket shut
+    /// down for reading is a `NotConnected` error, not a wait that never
+    /// ends.
+    #[cfg(feature = "quinn")]
+    pub(crate) fn poll_recv_with<R>(
+        &self,
+        cx: &mut Context<'_>,
+        op: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.io.registration().poll_recv(cx, op)
+    }
+
     /// The address this socket is bound to.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
