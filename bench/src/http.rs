@@ -12,8 +12,9 @@
 //! is weft's p99 over tokio's (below 1 is better), `RESULT http-user-cpu`
 //! is tokio's user-space CPU per request over weft's (the part that is the
 //! runtime's and hyper's code; the kernel's TCP path is most of the rest and
-//! is the same for both). Without `wrk` the
-//! benchmark prints why and exits successfully.
+//! is the same for both). Without `wrk` the server rows are skipped with
+//! the reason printed. Then the client row (`http_client.rs`): hyper-util's
+//! pooled client on weft and on tokio against the weft server.
 
 use std::convert::Infallible;
 use std::io;
@@ -241,12 +242,31 @@ fn run_one(
 
 /// Runs the benchmark: `rounds` interleaved rounds of `secs` seconds each.
 pub fn run(rounds: usize, secs: u32, conns: u32) -> io::Result<()> {
-    if find_in_path("wrk").is_none() {
-        println!("http: skipped: `wrk` is not installed (Debian: apt-get install wrk)");
-        return Ok(());
-    }
     let exe = std::env::current_exe()?;
     let pin = plan_pinning().map(|p| (p.server_cpu, p.client_cpu));
+    if find_in_path("wrk").is_none() {
+        println!("http: servers skipped: `wrk` is not installed (Debian: apt-get install wrk)");
+    } else {
+        run_servers(&exe, pin, rounds, secs, conns)?;
+    }
+    crate::http_client::run(&exe, pin, rounds, secs, conns)
+}
+
+/// The client row alone (`bench http-client`).
+pub fn run_client(rounds: usize, secs: u32, conns: u32) -> io::Result<()> {
+    let exe = std::env::current_exe()?;
+    let pin = plan_pinning().map(|p| (p.server_cpu, p.client_cpu));
+    crate::http_client::run(&exe, pin, rounds, secs, conns)
+}
+
+/// The server rows: each server under wrk.
+fn run_servers(
+    exe: &std::path::Path,
+    pin: Option<(usize, usize)>,
+    rounds: usize,
+    secs: u32,
+    conns: u32,
+) -> io::Result<()> {
     println!("http: {rounds} rounds x [weft, tokio, weft-mt, tokio-mt, weft-uring], wrk -t1 -c{conns} -d{secs}s --latency");
     let mut runs: Vec<(HttpImpl, Vec<Run>)> =
         HttpImpl::ALL.iter().map(|&i| (i, Vec::new())).collect();
@@ -254,7 +274,7 @@ pub fn run(rounds: usize, secs: u32, conns: u32) -> io::Result<()> {
         for k in 0..runs.len() {
             let index = (k + round) % runs.len();
             let which = runs[index].0;
-            let run = run_one(&exe, which, secs, conns, pin)?;
+            let run = run_one(exe, which, secs, conns, pin)?;
             println!(
                 "round {}  {:<9} {:>10.0} req/s  p99 {:>7.3} ms  server {:>5.2} us/req (user {:>4.2})  wrk {:>5.2} us/req",
                 round + 1,

@@ -12,6 +12,7 @@ mod corobench;
 mod echo;
 mod fsbench;
 mod http;
+mod http_client;
 mod instr;
 mod load;
 mod micro;
@@ -41,6 +42,7 @@ usage: bench echo [options]
        bench fs [--rounds N] [--mt]
        bench process [--rounds N]
        bench http [--rounds N]
+       bench http-client [--rounds N]
        bench coro [--rounds N]
        bench soak [--secs N]
        bench sync [--rounds N] [--only SHAPE]
@@ -64,7 +66,10 @@ process: 1,000 sequential spawn-and-wait of `true`, weft vs tokio; weft time /
 tokio time, median of N rounds (5).
 http: hyper hello world on weft and tokio (current-thread and 1-worker
 multi-thread), server and wrk pinned apart; req/s, p99 and server CPU per
-request, medians of N rounds (3); skipped with a note without wrk.
+request, medians of N rounds (3); skipped with a note without wrk. Then
+the client row: hyper-util's pooled client on weft and on tokio (64
+request loops each) against the weft server; req/s and client CPU per
+request. http-client: the client row alone.
 coro: weft coroutines vs may (context switch), the echo scenario on
 weft-coro, weft, tokio and may, and server RSS per idle connection (10,000
 connections); medians of N rounds (3).
@@ -108,8 +113,10 @@ enum Command {
     Fs(usize, bool),
     /// `bench process [--rounds N]`: spawn-and-wait.
     Process(usize),
-    /// `bench http [--rounds N]`: hyper under wrk.
+    /// `bench http [--rounds N]`: hyper under wrk, then the client row.
     Http(usize),
+    /// `bench http-client [--rounds N]`: the client row alone.
+    HttpClient(usize),
     /// `bench sync [--rounds N] [--only SHAPE]`: weft::sync against
     /// tokio::sync.
     Sync(usize, Option<String>),
@@ -129,6 +136,9 @@ enum Command {
     CoroSwitchWeft(u64, bool),
     /// `bench serve-http <impl> <addr>` (hidden): one HTTP server.
     ServeHttp(http::HttpImpl, SocketAddr),
+    /// `bench load-http <impl> <addr> <secs> <conns>` (hidden): one HTTP
+    /// client load.
+    LoadHttp(http_client::ClientImpl, SocketAddr, u64, usize),
     /// `bench sched [--rounds N] [--workers W] [--only NAME]`: multi-thread
     /// scheduler shapes.
     Sched(SchedOpts),
@@ -160,6 +170,7 @@ fn main() -> ExitCode {
         Command::Fs(rounds, mt) => ("fs", fsbench::run(rounds, mt)),
         Command::Process(rounds) => ("process", procbench::run(rounds)),
         Command::Http(rounds) => ("http", http::run(rounds, 8, 64)),
+        Command::HttpClient(rounds) => ("http-client", http::run_client(rounds, 8, 64)),
         Command::Coro(rounds) => ("coro", corobench::run(rounds)),
         Command::Soak(secs) => ("soak", soak::run(secs)),
         Command::Sync(rounds, only) => ("sync", syncbench::run(rounds, only.as_deref())),
@@ -178,6 +189,10 @@ fn main() -> ExitCode {
         Command::ServeHttp(which, addr) => {
             exit_with_parent();
             ("serve-http", http::serve(which, addr))
+        }
+        Command::LoadHttp(which, addr, secs, conns) => {
+            exit_with_parent();
+            ("load-http", http_client::load(which, addr, secs, conns))
         }
         Command::Sched(opts) => (
             "sched",
@@ -240,6 +255,10 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
             [] => Ok(Command::Http(3)),
             _ => parse_rounds(rest, "http").map(Command::Http),
         },
+        "http-client" => match rest {
+            [] => Ok(Command::HttpClient(3)),
+            _ => parse_rounds(rest, "http-client").map(Command::HttpClient),
+        },
         "sync" => parse_rounds_only(rest, "sync").map(|(n, only)| Command::Sync(n, only)),
         "timer" => parse_rounds_only(rest, "timer").map(|(n, only)| Command::Timer(n, only)),
         "soak" => match rest {
@@ -270,6 +289,15 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
             _ => Err(
                 "usage: bench serve-http <weft|weft-mt|weft-uring|tokio|tokio-mt> <addr>".into(),
             ),
+        },
+        "load-http" => match rest {
+            [which, addr, secs, conns] => Ok(Command::LoadHttp(
+                http_client::ClientImpl::parse(which)?,
+                parse_value("<addr>", addr)?,
+                parse_value("<secs>", secs)?,
+                parse_value("<conns>", conns)?,
+            )),
+            _ => Err("usage: bench load-http <weft|tokio> <addr> <secs> <conns>".into()),
         },
         "serve-echo" => match rest {
             [which, addr] => Ok(Command::ServeEcho(which.parse()?, addr.parse()?)),
