@@ -197,6 +197,12 @@
 //!   its own that weft tasks hand futures to, for crates that hard-wire
 //!   tokio's runtime (reqwest); it costs a thread and two cross-thread
 //!   wakes per call.
+//! - `console`: weft's tasks (where they were spawned, their polls, wakes and
+//!   wakers) and timers as the `tracing` spans and events console-subscriber
+//!   reads, so `tokio-console` shows a weft program (the `console_demo`
+//!   example in the repository's `console-demo` crate). Off by default, and
+//!   not compiled at all when off. console-subscriber also needs `--cfg
+//!   console_without_tokio_unstable` (its README's "Using other runtimes").
 //!
 //! One clash to know when porting: with `weft::io::*` in scope,
 //! `stream.split()` resolves to futures' by-value `AsyncReadExt::split`

@@ -40,7 +40,7 @@ use crate::sys::hooks::Hooks;
 use crate::sys::lock::{lock, wait, wait_timeout};
 use crate::task::id::Id;
 use crate::task::join::JoinHandle;
-use crate::task::raw::{Cell as TaskCell, Schedule, TaskRef};
+use crate::task::raw::{Schedule, TaskRef};
 
 /// What the pool needs of the runtime whose jobs it runs: the scheduler
 /// layer's handle implements it. A job is a task of that runtime that
@@ -339,6 +339,7 @@ impl<S: Owner> Pool<S> {
     }
 
     /// Queues `f` as a job of `kind` for the runtime `handle`.
+    #[cfg_attr(feature = "console", track_caller)]
     pub(crate) fn spawn<F, R>(
         self: &Arc<Self>,
         handle: S,
@@ -369,6 +370,7 @@ impl<S: Owner> Pool<S> {
     /// Queues `f` in the queue of `kind`, or the must-run queue (`None`).
     /// False with the handle if the pool is shut down: the job is then
     /// cancelled, never run.
+    #[cfg_attr(feature = "console", track_caller)]
     fn spawn_in<F, R>(
         self: &Arc<Self>,
         handle: S,
@@ -379,7 +381,7 @@ impl<S: Owner> Pool<S> {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let task = TaskCell::new_blocking(Blocking(Some(f)), Id::next(), handle);
+        let task = crate::task::raw::spawned_blocking(Blocking(Some(f)), Id::next(), handle);
         let join = JoinHandle::new(task.clone());
         let task: TaskRef<S> = task;
         let mut state = lock(&self.state);

@@ -52,6 +52,7 @@ impl Handle {
     }
 
     /// Spawns a task on this runtime; see [`crate::spawn`].
+    #[cfg_attr(feature = "console", track_caller)]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -62,6 +63,7 @@ impl Handle {
 
     /// Runs `f` on this runtime's blocking pool; see
     /// [`spawn_blocking`](crate::task::spawn_blocking).
+    #[cfg_attr(feature = "console", track_caller)]
     pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
@@ -72,6 +74,7 @@ impl Handle {
 
     /// Runs `f` on this runtime's blocking pool as work of `kind`; see
     /// [`spawn_blocking_with`](crate::task::spawn_blocking_with).
+    #[cfg_attr(feature = "console", track_caller)]
     pub fn spawn_blocking_with<F, R>(
         &self,
         kind: crate::blocking::BlockingKind,

@@ -35,7 +35,7 @@ use std::time::Duration;
 use super::inject::Inject;
 use super::registry::Registry;
 use super::Config;
-use super::{TaskCell, TaskRef};
+use super::TaskRef;
 use crate::driver::{self, Driver};
 use crate::scheduler::context;
 use crate::sys::counter::Counter;
@@ -303,6 +303,7 @@ pub(crate) fn schedule(target: *const Shared, task: TaskRef, yielded: bool) {
     shared.push_inject(task);
 }
 
+#[cfg_attr(feature = "console", track_caller)]
 pub(crate) fn spawn<F>(
     shared: &Arc<Shared>,
     future: F,
@@ -313,7 +314,7 @@ where
     F::Output: 'static,
 {
     let handle = crate::scheduler::Handle::CurrentThread(Arc::clone(shared));
-    let task = TaskCell::new(future, Id::next(), handle, local_owner);
+    let task = crate::task::raw::spawned(future, Id::next(), handle, local_owner);
     let join = JoinHandle::new(task.clone());
     shared.alive.fetch_add(1, Relaxed);
     if shared.closed.load(Acquire) {
@@ -324,6 +325,7 @@ where
     join
 }
 
+#[cfg_attr(feature = "console", track_caller)]
 pub(crate) fn spawn_local<F>(future: F) -> io::Result<JoinHandle<F::Output>>
 where
     F: Future + 'static,

@@ -27,8 +27,6 @@ use crate::task::raw::{self, Schedule};
 pub(crate) type TaskRef = raw::TaskRef<Handle>;
 /// A task's header, with its scheduler handle.
 pub(crate) type Header = raw::Header<Handle>;
-/// A task's allocation: header, future and join slot.
-pub(crate) type TaskCell<F> = raw::Cell<F, Handle>;
 /// The runtime's blocking pool.
 pub(crate) type BlockingPool = crate::blocking::Pool<Handle>;
 
@@ -164,6 +162,7 @@ impl Handle {
         }
     }
 
+    #[cfg_attr(feature = "console", track_caller)]
     pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -265,6 +264,7 @@ impl Schedule for Handle {
 }
 
 /// Spawns a `!Send` future on the scheduler this thread is running.
+#[cfg_attr(feature = "console", track_caller)]
 pub(crate) fn spawn_local<F>(future: F) -> io::Result<JoinHandle<F::Output>>
 where
     F: Future + 'static,

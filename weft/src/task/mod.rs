@@ -13,6 +13,8 @@
 //! the scheduler to reach idle tasks, which `async-task` would only allow
 //! with a second allocation per task.
 
+#[cfg(feature = "console")]
+mod console;
 pub mod coop;
 pub(crate) mod id;
 pub(crate) mod join;

@@ -22,7 +22,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::thread::{self, ThreadId};
 
-use futures_util::task::{waker_ref, ArcWake};
+#[cfg(not(feature = "console"))]
+use futures_util::task::waker_ref;
+use futures_util::task::ArcWake;
 
 use super::coop;
 use super::id::Id;
@@ -73,7 +75,19 @@ pub(crate) struct Header<S> {
     /// A blocking-pool job: run by the pool, never queued on a scheduler
     /// (its one poll completes it), not in a scheduler's counts.
     pub(crate) pool_job: bool,
+    /// The id of the task's console span, for its wakers' events.
+    #[cfg(feature = "console")]
+    pub(crate) trace_id: Option<u64>,
 }
+
+/// The future a spawned task's cell holds: with the `console` feature, the
+/// spawned future inside its task span; without, the future itself.
+#[cfg(feature = "console")]
+pub(crate) type Spawned<F> = super::console::Traced<F>;
+/// The future a spawned task's cell holds: with the `console` feature, the
+/// spawned future inside its task span; without, the future itself.
+#[cfg(not(feature = "console"))]
+pub(crate) type Spawned<F> = F;
 
 /// Where a `spawn_local` task lives.
 #[derive(Clone, Copy, Debug)]
@@ -177,6 +191,8 @@ where
                 owned_index: AtomicUsize::new(NOT_OWNED),
                 local_owner,
                 pool_job: false,
+                #[cfg(feature = "console")]
+                trace_id: None,
             },
             future: UnsafeCell::new(Some(future)),
             join: Mutex::new(JoinSlot {
@@ -185,18 +201,6 @@ where
                 handle_alive: true,
             }),
         })
-    }
-
-    /// A blocking-pool job running `future` (which completes in one poll).
-    pub(crate) fn new_blocking(future: F, id: Id, scheduler: S) -> Arc<Cell<F, S>> {
-        let cell = Cell::new(future, id, scheduler, None);
-        // Not shared yet: set the flag through the fresh Arc.
-        let mut cell = cell;
-        Arc::get_mut(&mut cell)
-            .expect("a new task has one reference")
-            .header
-            .pool_job = true;
-        cell
     }
 
     fn on_owner_thread(&self) -> bool {
@@ -274,6 +278,77 @@ where
     }
 }
 
+/// A spawned task: `future` in a new cell, `local_owner` for a
+/// `spawn_local` task. With the `console` feature the future goes inside its
+/// task span, located at the caller (the spawn paths down from the public
+/// `spawn` functions are `#[track_caller]` then).
+#[cfg_attr(feature = "console", track_caller)]
+pub(crate) fn spawned<F, S>(
+    future: F,
+    id: Id,
+    scheduler: S,
+    local_owner: Option<LocalOwner>,
+) -> Arc<Cell<Spawned<F>, S>>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+    S: Schedule,
+{
+    #[cfg(feature = "console")]
+    {
+        use super::console::{instrument, Kind};
+        let kind = if local_owner.is_some() {
+            Kind::Local
+        } else {
+            Kind::Task
+        };
+        let (future, trace_id) = instrument(future, kind, id, std::panic::Location::caller());
+        let mut cell = Cell::new(future, id, scheduler, local_owner);
+        Arc::get_mut(&mut cell)
+            .expect("a new task has one reference")
+            .header
+            .trace_id = trace_id;
+        cell
+    }
+    #[cfg(not(feature = "console"))]
+    Cell::new(future, id, scheduler, local_owner)
+}
+
+/// A blocking-pool job running `future` (which completes in one poll).
+#[cfg_attr(feature = "console", track_caller)]
+pub(crate) fn spawned_blocking<F, S>(future: F, id: Id, scheduler: S) -> Arc<Cell<Spawned<F>, S>>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+    S: Schedule,
+{
+    #[cfg(feature = "console")]
+    let (future, trace_id) = super::console::instrument(
+        future,
+        super::console::Kind::Blocking,
+        id,
+        std::panic::Location::caller(),
+    );
+    let mut cell = Cell::new(future, id, scheduler, None);
+    // Not shared yet: set the header through the fresh Arc.
+    let header = &mut Arc::get_mut(&mut cell)
+        .expect("a new task has one reference")
+        .header;
+    header.pool_job = true;
+    #[cfg(feature = "console")]
+    {
+        header.trace_id = trace_id;
+    }
+    cell
+}
+
+#[cfg(feature = "console")]
+impl<F: Future, S> super::console::Traceable for Cell<F, S> {
+    fn trace_id(&self) -> Option<u64> {
+        self.header.trace_id
+    }
+}
+
 impl<F, S> TaskCore for Cell<F, S>
 where
     F: Future + 'static,
@@ -316,7 +391,11 @@ where
             Start::Poll => {}
         }
         let polled = {
+            #[cfg(not(feature = "console"))]
             let waker = waker_ref(&self);
+            // The same, with its clones, drops and wakes reported.
+            #[cfg(feature = "console")]
+            let waker = super::console::waker_ref(&self);
             let mut cx = Context::from_waker(&waker);
             catch_unwind(AssertUnwindSafe(|| {
                 // SAFETY: we hold RUNNING, so this is the only reference to

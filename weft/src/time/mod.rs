@@ -18,6 +18,8 @@ mod interval;
 mod paused;
 mod sleep;
 mod timeout;
+#[cfg(feature = "console")]
+mod traced;
 
 pub use instant::Instant;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};

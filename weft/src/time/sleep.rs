@@ -66,6 +66,12 @@ pub struct Sleep {
     /// The wheel entry while registered.
     key: Option<TimerKey>,
     elapsed: bool,
+    /// What tokio-console sees of this timer. (Spans are not
+    /// `RefUnwindSafe`; a panic leaves nothing of the timer's own state
+    /// half-updated in them, so `Sleep` stays unwind-safe, as without the
+    /// feature.)
+    #[cfg(feature = "console")]
+    trace: std::panic::AssertUnwindSafe<super::traced::TimerTrace>,
 }
 
 impl Sleep {
@@ -81,6 +87,11 @@ impl Sleep {
             shard,
             key: None,
             elapsed: false,
+            #[cfg(feature = "console")]
+            trace: std::panic::AssertUnwindSafe(super::traced::TimerTrace::new(
+                deadline,
+                std::panic::Location::caller(),
+            )),
         }
     }
 
@@ -112,6 +123,8 @@ impl Sleep {
         let this = self.get_mut();
         this.deadline = deadline;
         this.elapsed = false;
+        #[cfg(feature = "console")]
+        this.trace.deadline_set(deadline);
         if let Some(key) = this.key.take() {
             match this.shard.reset(key, deadline.into_std()) {
                 // Fired meanwhile: the next poll registers it again.
@@ -129,6 +142,20 @@ impl Future for Sleep {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
+        #[cfg(feature = "console")]
+        if let Some(polling) = this.trace.enter_poll() {
+            let result = this.poll_elapsed(cx);
+            polling.ready(result.is_ready());
+            return result;
+        }
+        this.poll_elapsed(cx)
+    }
+}
+
+impl Sleep {
+    /// The poll proper: registers the timer or sees it fired.
+    fn poll_elapsed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self;
         if this.elapsed {
             return Poll::Ready(());
         }

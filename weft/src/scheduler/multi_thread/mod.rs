@@ -43,7 +43,7 @@ use super::inject::Inject;
 use super::{registry, Config, Counts, WorkerCounts};
 use crate::driver::{self, Driver};
 use crate::scheduler::context;
-use crate::scheduler::{BlockingPool, Header, TaskCell, TaskRef};
+use crate::scheduler::{BlockingPool, Header, TaskRef};
 use crate::sys::counter::Counter;
 use crate::sys::lock::{lock, try_lock, wait, wait_timeout};
 use crate::task::id::Id;
@@ -399,13 +399,14 @@ impl Shared {
 
 /// Spawns `future` on the runtime: onto this worker's queue when called on
 /// one of its workers, otherwise onto the global queue.
+#[cfg_attr(feature = "console", track_caller)]
 pub(crate) fn spawn<F>(shared: &Arc<Shared>, future: F) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let handle = crate::scheduler::Handle::MultiThread(Arc::clone(shared));
-    let task = TaskCell::new(future, Id::next(), handle, None);
+    let task = crate::task::raw::spawned(future, Id::next(), handle, None);
     let join = JoinHandle::new(task.clone());
     let task: TaskRef = task;
     if shared.owned.insert(&task) {

@@ -14,13 +14,14 @@ use std::sync::Arc;
 use std::thread;
 
 use super::{current, WorkerCx};
-use crate::scheduler::{Handle, TaskCell, TaskRef};
+use crate::scheduler::{Handle, TaskRef};
 use crate::sys::lock::lock;
 use crate::task::id::Id;
 use crate::task::join::JoinHandle;
 use crate::task::raw::LocalOwner;
 
 /// Spawns a `!Send` future pinned to this worker thread.
+#[cfg_attr(feature = "console", track_caller)]
 pub(crate) fn spawn_local<F>(future: F) -> io::Result<JoinHandle<F::Output>>
 where
     F: Future + 'static,
@@ -42,7 +43,7 @@ where
         worker: cx.index,
     };
     let handle = Handle::MultiThread(Arc::clone(&cx.shared));
-    let task = TaskCell::new(future, Id::next(), handle, Some(owner));
+    let task = crate::task::raw::spawned(future, Id::next(), handle, Some(owner));
     let join = JoinHandle::new(task.clone());
     let task: TaskRef = task;
     if cx.shared.is_closed() {
