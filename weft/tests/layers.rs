@@ -24,6 +24,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "task::join",
             "task::coop",
             "task::id",
+            "task::console",
         ],
     ),
     ("driver", &["driver"]),
