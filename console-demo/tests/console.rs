@@ -132,8 +132,13 @@ async fn workload() -> Spawned {
     weft::task::yield_now().await;
     tx.send(7).unwrap();
     assert_eq!(waiter.await.unwrap(), 7);
-    let sleep_line = line!() + 1;
-    weft::time::sleep(Duration::from_millis(1)).await;
+    // In a task, so console ties the timer's polls to it; long enough that
+    // its first poll finds it pending on a loaded machine.
+    let sleep_line = line!() + 2;
+    let sleeper = weft::spawn(async move {
+        weft::time::sleep(Duration::from_millis(20)).await;
+    });
+    sleeper.await.unwrap();
     let blocking = weft::task::spawn_blocking(|| 1);
     let blocking_id = blocking.id();
     blocking.await.unwrap();
@@ -294,78 +299,101 @@ fn console_subscriber_shows_weft_tasks_with_their_polls_and_wakes() {
         .server_addr(addr)
         .publish_interval(Duration::from_millis(20))
         .build();
+    // The dispatcher (and console's layer in it) lives to the end of the
+    // test: console's aggregator runs only while its layer does.
+    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     let bridge = weft::tokio_bridge::Bridge::start().unwrap();
-    // console-subscriber's aggregator and gRPC server, on tokio (the
-    // bridge's thread): the one tokio runtime in this test.
-    let serving = bridge.run(async move { server.serve().await.map_err(|e| e.to_string()) });
-    let spawned =
-        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
-            run_on_weft(workload())
-        });
-    let woken_id = spawned.woken.0.to_string();
+    let (watching, watching_now) = std::sync::mpsc::channel();
+    // The woken task's weft id, once the workload has run.
+    let woken: Arc<Mutex<Option<String>>> = Arc::default();
+    let woken_id = Arc::clone(&woken);
 
-    // What tokio-console would receive: updates until the woken task has
-    // been seen with its stats and the timer as a resource.
-    let (task, stats, timer) = run_on_weft(async move {
-        bridge
-            .run(async move {
-                let url = format!("http://{addr}");
-                let connect = async {
-                    loop {
-                        // Until the server listens.
-                        match console_api::instrument::instrument_client::InstrumentClient::connect(url.clone()).await {
-                            Ok(client) => break client,
-                            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-                        }
-                    }
-                };
-                let mut client = tokio::time::timeout(Duration::from_secs(120), connect)
+    // console-subscriber's aggregator and gRPC server, and console's API
+    // client, on tokio (the bridge's thread): the one tokio runtime in this
+    // test. The client watches before the workload runs, as tokio-console
+    // would (console keeps poll ops only for a watcher). A server that fails
+    // (its port taken meanwhile) fails the test at once.
+    let reader = bridge.run(async move {
+        let serving = server.serve();
+        let reading = async {
+            let url = format!("http://{addr}");
+            let connect = async {
+                loop {
+                    // Until the server listens.
+                    match console_api::instrument::instrument_client::InstrumentClient::connect(
+                        url.clone(),
+                    )
                     .await
-                    .expect("console-subscriber's server never listened");
-                let mut updates = client
-                    .watch_updates(console_api::instrument::InstrumentRequest {})
-                    .await
-                    .unwrap()
-                    .into_inner();
-                let (mut task, mut stats, mut timer) = (None, HashMap::new(), None);
-                // A watchdog, not a timing check: updates come every 20 ms.
-                let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-                while let Some(update) = tokio::time::timeout_at(deadline, updates.message())
-                    .await
-                    .expect("the console never showed the task completed and the timer")
-                    .unwrap()
-                {
-                    if let Some(tasks) = update.task_update {
-                        for new in tasks.new_tasks {
-                            let ours = matches!(field(&new.fields, "task.id"),
-                                Some(console_api::field::Value::U64Val(id)) if id.to_string() == woken_id);
-                            if ours {
-                                task = Some(new);
-                            }
-                        }
-                        stats.extend(tasks.stats_update);
-                    }
-                    if let Some(resources) = update.resource_update {
-                        timer = timer.or(resources
-                            .new_resources
-                            .into_iter()
-                            .find(|r| r.concrete_type == "Sleep"));
-                    }
-                    let completed = task.as_ref().and_then(|t: &console_api::tasks::Task| {
-                        let id = t.id.as_ref()?.id;
-                        let done = stats.get(&id)?.dropped_at.is_some();
-                        done.then_some(id)
-                    });
-                    if let (Some(id), Some(found)) = (completed, timer.take()) {
-                        let stats = stats.remove(&id).expect("the task's stats");
-                        return (task.expect("the task"), stats, found);
+                    {
+                        Ok(client) => break client,
+                        Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
                     }
                 }
-                panic!("the console's update stream ended");
-            })
-            .await
-            .unwrap()
+            };
+            let mut client = tokio::time::timeout(Duration::from_secs(120), connect)
+                .await
+                .expect("console-subscriber's server never listened");
+            let mut updates = client
+                .watch_updates(console_api::instrument::InstrumentRequest {})
+                .await
+                .unwrap()
+                .into_inner();
+            watching.send(()).unwrap();
+            let (mut tasks, mut stats, mut timer) = (Vec::new(), HashMap::new(), None);
+            let mut timer_polled = false;
+            // A watchdog, not a timing check: updates come every 20 ms.
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+            while let Some(update) = tokio::time::timeout_at(deadline, updates.message())
+                .await
+                .expect("the console never showed the task completed and the timer polled")
+                .unwrap()
+            {
+                if let Some(update) = update.task_update {
+                    tasks.extend(update.new_tasks);
+                    stats.extend(update.stats_update);
+                }
+                if let Some(resources) = update.resource_update {
+                    // The timer's polls, made inside its task: console ties
+                    // them to it.
+                    timer_polled |= resources
+                        .new_poll_ops
+                        .iter()
+                        .any(|op| op.name == "poll_elapsed" && op.task_id.is_some());
+                    timer = timer.or(resources
+                        .new_resources
+                        .into_iter()
+                        .find(|r| r.concrete_type == "Sleep"));
+                }
+                let Some(woken) = woken_id.lock().unwrap().clone() else {
+                    continue;
+                };
+                let ours = tasks.iter().position(|t: &console_api::tasks::Task| {
+                    matches!(field(&t.fields, "task.id"),
+                        Some(console_api::field::Value::U64Val(id)) if id.to_string() == woken)
+                });
+                let completed = ours.and_then(|i| {
+                    let id = tasks[i].id.as_ref()?.id;
+                    stats.get(&id)?.dropped_at.is_some().then_some((i, id))
+                });
+                if let (Some((i, id)), true, true) = (completed, timer.is_some(), timer_polled) {
+                    let stats = stats.remove(&id).expect("the task's stats");
+                    return (tasks.swap_remove(i), stats, timer.expect("the timer"));
+                }
+            }
+            panic!("the console's update stream ended");
+        };
+        tokio::select! {
+            ended = serving => panic!("console-subscriber's server ended: {ended:?}"),
+            read = reading => read,
+        }
     });
+    watching_now
+        .recv_timeout(Duration::from_secs(120))
+        .expect("console's API client never started watching");
+    let spawned = tracing::dispatcher::with_default(&dispatch, || run_on_weft(workload()));
+    *woken.lock().unwrap() = Some(spawned.woken.0.to_string());
+    let (task, stats, timer) = run_on_weft(reader).unwrap();
+
     // The task as console shows it.
     assert!(
         matches!(field(&task.fields, "kind"), Some(console_api::field::Value::StrVal(k)) if k == "task")
@@ -383,5 +411,5 @@ fn console_subscriber_shows_weft_tasks_with_their_polls_and_wakes() {
     assert!(stats.dropped_at.is_some(), "completed");
     // The timer as a resource.
     assert_eq!(timer.location.unwrap().line, Some(spawned.sleep_line));
-    drop(serving);
+    drop(dispatch);
 }

@@ -33,7 +33,7 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 /// A tokio runtime (one worker thread, I/O and timers enabled) that weft
@@ -48,17 +48,12 @@ pub struct Bridge {
 struct Inner {
     handle: tokio::runtime::Handle,
     /// Taken only by `Drop`, to shut down without blocking.
-    runtime: Mutex<Option<tokio::runtime::Runtime>>,
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        let runtime = self
-            .runtime
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        if let Some(runtime) = runtime {
+        if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
         }
     }
@@ -81,7 +76,7 @@ impl Bridge {
         Ok(Bridge {
             inner: Arc::new(Inner {
                 handle: runtime.handle().clone(),
-                runtime: Mutex::new(Some(runtime)),
+                runtime: Some(runtime),
             }),
         })
     }

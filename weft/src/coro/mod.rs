@@ -430,6 +430,7 @@ impl Builder {
     /// `InvalidInput` for a stack size out of range; the mapping error
     /// (naming `vm.max_map_count`) when no stack can be mapped; an error
     /// outside a runtime thread that runs tasks.
+    #[cfg_attr(feature = "console", track_caller)]
     pub fn spawn<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + 'static,

@@ -115,6 +115,7 @@ impl Runtime {
     }
 
     /// Spawns a task on this runtime; see [`crate::spawn`].
+    #[cfg_attr(feature = "console", track_caller)]
     pub fn spawn<F>(&self, future: F) -> crate::task::join::JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -125,6 +126,7 @@ impl Runtime {
 
     /// Runs `f` on the blocking pool; see
     /// [`spawn_blocking`](crate::task::spawn_blocking).
+    #[cfg_attr(feature = "console", track_caller)]
     pub fn spawn_blocking<F, R>(&self, f: F) -> crate::task::join::JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,

@@ -27,7 +27,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
-use futures_util::task::ArcWake;
+use futures_util::task::{ArcWake, WakerRef};
 
 use super::id::Id;
 
@@ -54,10 +54,12 @@ impl Kind {
 
 pin_project_lite::pin_project! {
     /// A task's future inside its `runtime.spawn` span: each poll enters it.
+    /// (Fields drop in declaration order: the future goes before the span
+    /// closes.)
     pub(crate) struct Traced<F> {
-        span: tracing::Span,
         #[pin]
         future: F,
+        span: tracing::Span,
     }
 }
 
@@ -91,7 +93,7 @@ pub(crate) fn instrument<F>(
         loc.col = at.column(),
     );
     let trace_id = span.id().map(|id| id.into_u64());
-    (Traced { span, future }, trace_id)
+    (Traced { future, span }, trace_id)
 }
 
 /// A task that tells which span it is traced under.
@@ -109,14 +111,15 @@ fn waker_event(trace_id: Option<u64>, op: &'static str) {
 /// The waker a poll of `task` gets, borrowing the caller's reference (no
 /// reference-count traffic unless the future clones it), whose clones,
 /// drops and wakes are reported as waker events.
-pub(crate) fn waker_ref<W: ArcWake + Traceable + 'static>(task: &Arc<W>) -> ManuallyDrop<Waker> {
+pub(crate) fn waker_ref<W: ArcWake + Traceable + 'static>(task: &Arc<W>) -> WakerRef<'_> {
     let data = Arc::as_ptr(task).cast::<()>();
-    // SAFETY: `data` points to the `W` inside an `Arc<W>` the caller holds
-    // for as long as it uses the returned waker (it borrows `task`), and the
-    // vtable's functions treat `data` as such an `Arc` pointer. The waker
-    // is never dropped (`ManuallyDrop`): it owns no reference count, so
-    // nothing is released for it; its clones each take one.
-    ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(data, vtable::<W>())) })
+    // SAFETY: `data` points to the `W` inside an `Arc<W>` that outlives the
+    // returned `WakerRef` (it borrows `task`), and the vtable's functions
+    // treat `data` as such an `Arc` pointer. The waker is never dropped
+    // (`ManuallyDrop`, handed out only as `&Waker`): it owns no reference
+    // count, so nothing is released for it; its clones each take one.
+    let waker = ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(data, vtable::<W>())) });
+    WakerRef::new_unowned(waker)
 }
 
 fn vtable<W: ArcWake + Traceable + 'static>() -> &'static RawWakerVTable {
@@ -189,4 +192,58 @@ unsafe fn drop_waker<W: ArcWake + Traceable + 'static>(data: *const ()) {
     let task = unsafe { Arc::from_raw(data.cast::<W>()) };
     waker_event(task.trace_id(), "waker.drop");
     drop(task);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+    #[derive(Default)]
+    struct Probe {
+        woken: AtomicUsize,
+    }
+
+    impl ArcWake for Probe {
+        fn wake_by_ref(arc_self: &Arc<Self>) {
+            arc_self.woken.fetch_add(1, SeqCst);
+        }
+    }
+
+    impl Traceable for Probe {
+        fn trace_id(&self) -> Option<u64> {
+            Some(7)
+        }
+    }
+
+    #[test]
+    fn clones_wakes_and_drops_balance_the_reference_count() {
+        let task = Arc::new(Probe::default());
+        {
+            let waker = waker_ref(&task);
+            // Borrowed: no count of its own.
+            assert_eq!(Arc::strong_count(&task), 1);
+            let a = (*waker).clone();
+            let b = a.clone();
+            assert_eq!(Arc::strong_count(&task), 3);
+            b.wake(); // consumes its count
+            assert_eq!(Arc::strong_count(&task), 2);
+            a.wake_by_ref();
+            waker.wake_by_ref();
+            assert_eq!(Arc::strong_count(&task), 2);
+            assert!(waker.will_wake(&a));
+            drop(a);
+            assert_eq!(Arc::strong_count(&task), 1);
+            // A clone of the borrowed waker, woken by value (what the lint
+            // calls wasteful is the path under test).
+            #[allow(clippy::waker_clone_wake)]
+            (*waker).clone().wake();
+        }
+        assert_eq!(
+            Arc::strong_count(&task),
+            1,
+            "the borrowed waker released nothing"
+        );
+        assert_eq!(task.woken.load(SeqCst), 4);
+    }
 }

@@ -101,6 +101,7 @@ impl<T: 'static> JoinSet<T> {
     }
 
     /// Spawns `task` on the runtime of `handle` and adds it to the set.
+    #[cfg_attr(feature = "console", track_caller)]
     pub fn spawn_on<F>(&mut self, task: F, handle: &Handle) -> AbortHandle
     where
         F: Future<Output = T> + Send + 'static,
@@ -142,6 +143,7 @@ impl<T: 'static> JoinSet<T> {
 
     /// Runs `f` on the blocking pool of `handle`'s runtime and adds the job
     /// to the set.
+    #[cfg_attr(feature = "console", track_caller)]
     pub fn spawn_blocking_on<F>(&mut self, f: F, handle: &Handle) -> AbortHandle
     where
         F: FnOnce() -> T + Send + 'static,

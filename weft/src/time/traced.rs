@@ -30,11 +30,15 @@ impl TimerTrace {
             loc.line = at.line(),
             loc.col = at.column(),
         );
-        let async_op = tracing::trace_span!(
-            parent: &resource,
-            "runtime.resource.async_op",
-            source = "Sleep::new_timeout",
-        );
+        // Made inside the resource span: console-subscriber ties an async
+        // op to the resource entered when it is made.
+        let async_op = resource.in_scope(|| {
+            tracing::trace_span!(
+                parent: &resource,
+                "runtime.resource.async_op",
+                source = "Sleep::new_timeout",
+            )
+        });
         let poll = tracing::trace_span!(parent: &async_op, "runtime.resource.async_op.poll");
         let trace = TimerTrace {
             resource,
@@ -47,6 +51,10 @@ impl TimerTrace {
 
     /// The timer now ends at `deadline`: the time left, in milliseconds.
     pub(super) fn deadline_set(&self, deadline: Instant) {
+        if self.resource.is_disabled() {
+            // No subscriber wants the timer: not even a clock read.
+            return;
+        }
         let left = deadline.saturating_duration_since(Instant::now());
         let millis = u64::try_from(left.as_millis()).unwrap_or(u64::MAX);
         self.resource.in_scope(|| {
@@ -62,7 +70,9 @@ impl TimerTrace {
     /// Enters the timer's spans for a poll (when a subscriber wants poll
     /// ops; `None` otherwise); the guard reports the poll's outcome.
     pub(super) fn enter_poll(&self) -> Option<Polling> {
-        if !tracing::enabled!(target: "runtime::resource::poll_op", tracing::Level::TRACE) {
+        // (Not `tracing::enabled!`: its callsite is a hint, which
+        // console-subscriber's layer never takes an interest in.)
+        if self.resource.is_disabled() {
             return None;
         }
         // Entered through clones, so that the timer itself stays free to
