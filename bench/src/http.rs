@@ -26,8 +26,9 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Request, Response};
 
-use crate::echo::{find_in_path, median, plan_pinning, Proc};
+use crate::echo::{find_in_path, plan_pinning, Proc};
 use crate::procstat;
+use crate::rounds::{interleave, median_of};
 
 /// Which server runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -268,41 +269,26 @@ fn run_servers(
     conns: u32,
 ) -> io::Result<()> {
     println!("http: {rounds} rounds x [weft, tokio, weft-mt, tokio-mt, weft-uring], wrk -t1 -c{conns} -d{secs}s --latency");
-    let mut runs: Vec<(HttpImpl, Vec<Run>)> =
-        HttpImpl::ALL.iter().map(|&i| (i, Vec::new())).collect();
-    for round in 0..rounds {
-        for k in 0..runs.len() {
-            let index = (k + round) % runs.len();
-            let which = runs[index].0;
-            let run = run_one(exe, which, secs, conns, pin)?;
-            println!(
-                "round {}  {:<9} {:>10.0} req/s  p99 {:>7.3} ms  server {:>5.2} us/req (user {:>4.2})  wrk {:>5.2} us/req",
-                round + 1,
-                which.name(),
-                run.req_per_sec,
-                run.p99_ms,
-                run.server_us_per_req,
-                run.server_user_us_per_req,
-                run.client_us_per_req
-            );
-            runs[index].1.push(run);
-        }
-    }
-    let med = |which: HttpImpl| -> Run {
-        let samples = &runs
-            .iter()
-            .find(|(i, _)| *i == which)
-            .expect("every impl ran")
-            .1;
-        Run {
-            req_per_sec: median(samples.iter().map(|r| r.req_per_sec).collect()),
-            p99_ms: median(samples.iter().map(|r| r.p99_ms).collect()),
-            server_us_per_req: median(samples.iter().map(|r| r.server_us_per_req).collect()),
-            server_user_us_per_req: median(
-                samples.iter().map(|r| r.server_user_us_per_req).collect(),
-            ),
-            client_us_per_req: median(samples.iter().map(|r| r.client_us_per_req).collect()),
-        }
+    let runs = interleave(&HttpImpl::ALL, rounds, |which, round| {
+        let run = run_one(exe, which, secs, conns, pin)?;
+        println!(
+            "round {}  {:<9} {:>10.0} req/s  p99 {:>7.3} ms  server {:>5.2} us/req (user {:>4.2})  wrk {:>5.2} us/req",
+            round + 1,
+            which.name(),
+            run.req_per_sec,
+            run.p99_ms,
+            run.server_us_per_req,
+            run.server_user_us_per_req,
+            run.client_us_per_req
+        );
+        Ok::<_, io::Error>(run)
+    })?;
+    let med = |which: HttpImpl| Run {
+        req_per_sec: median_of(&runs, which, |r| r.req_per_sec),
+        p99_ms: median_of(&runs, which, |r| r.p99_ms),
+        server_us_per_req: median_of(&runs, which, |r| r.server_us_per_req),
+        server_user_us_per_req: median_of(&runs, which, |r| r.server_user_us_per_req),
+        client_us_per_req: median_of(&runs, which, |r| r.client_us_per_req),
     };
     println!();
     println!("medians:");

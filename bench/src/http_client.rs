@@ -23,9 +23,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 
-use crate::echo::{median, Proc};
+use crate::echo::Proc;
 use crate::http::HttpImpl;
 use crate::procstat;
+use crate::rounds::{interleave, median_of};
 
 /// Which client runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -261,35 +262,22 @@ pub fn run(
 ) -> io::Result<()> {
     println!();
     println!("http client: {rounds} rounds x [weft, tokio, bridge], hyper-util's pooled client, {conns} request loops, {secs}s, against the weft server");
-    let mut runs: Vec<(ClientImpl, Vec<Run>)> =
-        ClientImpl::ALL.iter().map(|&i| (i, Vec::new())).collect();
-    for round in 0..rounds {
-        for k in 0..runs.len() {
-            let index = (k + round) % runs.len();
-            let which = runs[index].0;
-            let run = run_one(exe, which, secs, conns, pin)?;
-            println!(
-                "round {}  client {:<6} {:>10.0} req/s  client {:>5.2} us/req  server {:>5.2} us/req",
-                round + 1,
-                which.name(),
-                run.req_per_sec,
-                run.client_us_per_req,
-                run.server_us_per_req
-            );
-            runs[index].1.push(run);
-        }
-    }
-    let med = |which: ClientImpl| -> Run {
-        let samples = &runs
-            .iter()
-            .find(|(i, _)| *i == which)
-            .expect("every client ran")
-            .1;
-        Run {
-            req_per_sec: median(samples.iter().map(|r| r.req_per_sec).collect()),
-            client_us_per_req: median(samples.iter().map(|r| r.client_us_per_req).collect()),
-            server_us_per_req: median(samples.iter().map(|r| r.server_us_per_req).collect()),
-        }
+    let runs = interleave(&ClientImpl::ALL, rounds, |which, round| {
+        let run = run_one(exe, which, secs, conns, pin)?;
+        println!(
+            "round {}  client {:<6} {:>10.0} req/s  client {:>5.2} us/req  server {:>5.2} us/req",
+            round + 1,
+            which.name(),
+            run.req_per_sec,
+            run.client_us_per_req,
+            run.server_us_per_req
+        );
+        Ok::<_, io::Error>(run)
+    })?;
+    let med = |which: ClientImpl| Run {
+        req_per_sec: median_of(&runs, which, |r| r.req_per_sec),
+        client_us_per_req: median_of(&runs, which, |r| r.client_us_per_req),
+        server_us_per_req: median_of(&runs, which, |r| r.server_us_per_req),
     };
     println!();
     println!("client medians:");

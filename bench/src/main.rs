@@ -18,6 +18,7 @@ mod load;
 mod micro;
 mod procbench;
 mod procstat;
+mod rounds;
 mod sched;
 mod servers;
 mod soak;
