@@ -372,9 +372,11 @@ struct MainWake {
     driving: AtomicBool,
     /// With `test-util`: a wake that found the thread not driving took an
     /// auto-advance count (another thread runs the loop and cannot see
-    /// `woken`); the next poll of the future gives it back.
+    /// `woken`); the next poll of the future gives it back. `FINISHED` once
+    /// `block_on` has returned: a late wake (a timer that fired as the
+    /// future completed) takes no count, which nothing would give back.
     #[cfg(feature = "test-util")]
-    counted: AtomicBool,
+    counted: std::sync::atomic::AtomicU8,
     shared: Arc<Shared>,
     thread: Thread,
 }
@@ -385,11 +387,32 @@ impl MainWake {
     /// not driving the loop.
     fn polled(&self) {
         #[cfg(feature = "test-util")]
-        if self.counted.swap(false, SeqCst) {
+        if self
+            .counted
+            .compare_exchange(COUNTED, NOT_COUNTED, SeqCst, SeqCst)
+            .is_ok()
+        {
+            self.shared.driver.allow_auto_advance();
+        }
+    }
+
+    /// On the way out of `block_on`: gives back a count still held, and
+    /// makes later wakes take none.
+    fn finished(&self) {
+        #[cfg(feature = "test-util")]
+        if self.counted.swap(FINISHED, SeqCst) == COUNTED {
             self.shared.driver.allow_auto_advance();
         }
     }
 }
+
+/// `MainWake::counted`'s states.
+#[cfg(feature = "test-util")]
+const NOT_COUNTED: u8 = 0;
+#[cfg(feature = "test-util")]
+const COUNTED: u8 = 1;
+#[cfg(feature = "test-util")]
+const FINISHED: u8 = 2;
 
 /// Calls [`MainWake::polled`] when `block_on` returns, after the future is
 /// dropped (it is declared before the future).
@@ -397,7 +420,7 @@ struct MainDone<'a>(&'a MainWake);
 
 impl Drop for MainDone<'_> {
     fn drop(&mut self) {
-        self.0.polled();
+        self.0.finished();
     }
 }
 
@@ -409,9 +432,19 @@ impl Wake for MainWake {
     fn wake_by_ref(self: &Arc<Self>) {
         // Another thread runs the loop: hold a paused clock back until
         // this thread has polled the future (counted before `woken` is set).
+        // The count is taken first and kept only if this wake is the one
+        // that marks it taken: never given back before it was taken, and
+        // never taken once `block_on` has returned.
         #[cfg(feature = "test-util")]
-        if !self.driving.load(SeqCst) && !self.counted.swap(true, SeqCst) {
+        if !self.driving.load(SeqCst) && self.counted.load(SeqCst) == NOT_COUNTED {
             self.shared.driver.inhibit_auto_advance();
+            if self
+                .counted
+                .compare_exchange(NOT_COUNTED, COUNTED, SeqCst, SeqCst)
+                .is_err()
+            {
+                self.shared.driver.allow_auto_advance();
+            }
         }
         // SeqCst: see `drive`.
         self.woken.store(true, SeqCst);
@@ -435,7 +468,7 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
         woken: AtomicBool::new(true),
         driving: AtomicBool::new(false),
         #[cfg(feature = "test-util")]
-        counted: AtomicBool::new(false),
+        counted: std::sync::atomic::AtomicU8::new(NOT_COUNTED),
         shared: Arc::clone(shared),
         thread: thread::current(),
     });

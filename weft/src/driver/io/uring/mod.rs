@@ -665,6 +665,11 @@ impl Uring {
         if self.wake_pending.swap(true, SeqCst) {
             return;
         }
+        self.send_wake(registered);
+    }
+
+    /// Writes the wake `wake_pending` was just set for.
+    fn send_wake(&self, registered: &mut MutexGuard<'_, Registered>) {
         let woke = match &registered.wake_fd {
             Some(fd) => rustix::io::write(fd, &1u64.to_ne_bytes()).is_ok(),
             None => {
@@ -990,8 +995,13 @@ impl Backend for Uring {
     }
 
     fn wake(&self) {
-        if !self.wake_pending.load(SeqCst) {
-            self.wake_locked(&mut lock(&self.sq));
+        // A swap, not a load, as on epoll: the read-modify-write keeps this
+        // thread's earlier writes (what the wake is for) from passing its
+        // look at the flag; with a plain load, a store still in this CPU's
+        // store buffer could miss the loop, which clears the flag, looks at
+        // its queues and sleeps.
+        if !self.wake_pending.swap(true, SeqCst) {
+            self.send_wake(&mut lock(&self.sq));
         }
     }
 
