@@ -112,13 +112,12 @@ fn waker_event(trace_id: Option<u64>, op: &'static str) {
 /// reference-count traffic unless the future clones it), whose clones,
 /// drops and wakes are reported as waker events.
 pub(crate) fn waker_ref<W: ArcWake + Traceable + 'static>(task: &Arc<W>) -> WakerRef<'_> {
-    let data = Arc::as_ptr(task).cast::<()>();
-    // SAFETY: `data` points to the `W` inside an `Arc<W>` that outlives the
-    // returned `WakerRef` (it borrows `task`), and the vtable's functions
-    // treat `data` as such an `Arc` pointer. The waker is never dropped
-    // (`ManuallyDrop`, handed out only as `&Waker`): it owns no reference
-    // count, so nothing is released for it; its clones each take one.
-    let waker = ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(data, vtable::<W>())) });
+    let raw = RawWaker::new(Arc::as_ptr(task).cast::<()>(), vtable::<W>());
+    // The waker is never dropped (`ManuallyDrop`, handed out only as
+    // `&Waker`): it owns no count, so nothing is released for it.
+    // SAFETY: `raw`'s data is the `Arc<W>` pointer the vtable expects, of an
+    // `Arc` that outlives the returned `WakerRef` (which borrows `task`).
+    let waker = ManuallyDrop::new(unsafe { Waker::from_raw(raw) });
     WakerRef::new_unowned(waker)
 }
 
