@@ -482,7 +482,7 @@ impl Uring {
         if entries.is_empty() {
             return Ok(());
         }
-        let Some(ring) = held.ring.clone() else {
+        let Some(ring) = held.ring.as_deref() else {
             return Err((0, super::shutdown_error()));
         };
         for (written, entry) in entries.iter().enumerate() {
@@ -501,12 +501,12 @@ impl Uring {
                 }
                 drop(sq);
                 // Full: submit what is there to make room.
-                enter(&ring, false).map_err(|e| (written, e))?;
+                enter(ring, false).map_err(|e| (written, e))?;
             }
         }
         if now || self.flavor == Flavor::Shared {
             // Written: a failure to enter now is not the caller's error.
-            let _ = enter(&ring, self.flavor == Flavor::Owned);
+            let _ = enter(ring, self.flavor == Flavor::Owned);
         }
         Ok(())
     }
@@ -789,6 +789,11 @@ impl Uring {
     /// for a readiness wait), unless something is in flight already or
     /// the stream is gone. An error leaves nothing armed.
     pub(crate) fn arm(&self, state: &RecvState, want: Armed) -> io::Result<()> {
+        if state.in_flight() {
+            // Its completion wakes the reader: nothing to arm, and no lock
+            // to take (a readiness wait after a read armed its receive).
+            return Ok(());
+        }
         let token = state.token();
         // The lock first (then the state's, the one order), so that a new
         // ring's `take_ring` cannot arm what this arms too.

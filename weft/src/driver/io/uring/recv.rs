@@ -24,6 +24,8 @@ use std::collections::VecDeque;
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::BorrowedFd;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::{Acquire, Release};
 use std::sync::{Arc, Mutex};
 
 use io_uring::cqueue;
@@ -45,6 +47,9 @@ pub(crate) enum Armed {
 /// One stream's receive state (see the module's docs).
 pub(crate) struct RecvState {
     token: u64,
+    /// `inner.armed` is not `None`: written under `inner`'s lock with it,
+    /// read without the lock by [`in_flight`](Self::in_flight).
+    in_flight: AtomicBool,
     inner: Mutex<Inner>,
 }
 
@@ -172,6 +177,7 @@ impl RecvState {
     pub(crate) fn new(token: u64) -> RecvState {
         RecvState {
             token,
+            in_flight: AtomicBool::new(false),
             inner: Mutex::new(Inner {
                 chunks: VecDeque::new(),
                 armed: Armed::None,
@@ -294,7 +300,17 @@ impl RecvState {
             other => other,
         };
         inner.armed = want;
+        self.in_flight.store(true, Release);
         want
+    }
+
+    /// True if something is in flight for the reader (its completion will
+    /// make the slot readable), without taking the state's lock: a caller
+    /// that sees it may skip arming (`arm` would arm nothing). One that
+    /// reads it just as the completion lands still gets the completion's
+    /// readiness, which comes after the state's update.
+    pub(crate) fn in_flight(&self) -> bool {
+        self.in_flight.load(Acquire)
     }
 
     /// What is in flight (for a new ring, which arms it again).
@@ -314,6 +330,7 @@ impl RecvState {
     ) -> bool {
         let mut inner = lock(&self.inner);
         inner.armed = Armed::None;
+        self.in_flight.store(false, Release);
         let chunk = match (cqueue::buffer_select(flags), pool) {
             (Some(bid), Some(pool)) => Some(Chunk {
                 pool: Arc::clone(pool),
