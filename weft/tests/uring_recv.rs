@@ -8,48 +8,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::within;
+use common::{open_fds, ring_reads_here, uring_rt, within};
 use weft::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use weft::net::{TcpListener, TcpStream};
-use weft::runtime::{Builder, IoDriver, Runtime};
 use weft::time::timeout;
-
-/// A current-thread runtime on io_uring, or `None` (printing why).
-fn uring_rt() -> Option<Runtime> {
-    match Builder::new_current_thread()
-        .io_driver(IoDriver::Uring)
-        .build()
-    {
-        Ok(rt) => Some(rt),
-        Err(e) => {
-            assert_eq!(e.kind(), std::io::ErrorKind::Unsupported, "{e}");
-            println!("skipped: io_uring unavailable here: {e}");
-            None
-        }
-    }
-}
-
-/// True if this kernel lets TCP streams read through the ring (Linux 6.13
-/// or later; before it they read as on epoll, and only the tests of what
-/// the ring holds skip).
-fn ring_reads_here() -> bool {
-    let uname = rustix::system::uname();
-    let release = String::from_utf8_lossy(uname.release().to_bytes()).into_owned();
-    let mut parts = release
-        .split(|c: char| !c.is_ascii_digit())
-        .map(|p| p.parse::<u32>().unwrap_or(0));
-    let version = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-    if version < (6, 13) {
-        println!("skipped: streams read through the ring from Linux 6.13 (this is {release})");
-        return false;
-    }
-    true
-}
-
-/// The process's open descriptors.
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
 
 /// `n` connected pairs on one listener: (client, server), each with a
 /// first byte sent and read both ways (a new stream's first read waits on

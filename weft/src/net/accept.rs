@@ -35,7 +35,7 @@ use rustix::io::Errno;
 use rustix::net::SocketFlags;
 
 use crate::driver::io::evented::Evented;
-use crate::driver::io::Direction;
+use crate::driver::io::{AcceptState, Direction, Registration, RingAccepted};
 use crate::sys::lock::lock;
 use crate::time::Sleep;
 
@@ -185,12 +185,16 @@ impl Acceptor {
 
     /// Polls for one connection on `io` with `accept` (non-blocking,
     /// close-on-exec), handling transient errors and exhaustion as the
-    /// module docs say. `addr` names the listener in warnings.
+    /// module docs say. `addr` names the listener in warnings. A listener
+    /// accepting through an io_uring ring takes the ring's connections
+    /// (made `T` by `from_ring`) and calls `accept` only where one may be
+    /// queued (`uring/accept.rs`); errors are handled the same.
     pub(crate) fn poll_accept<L: AsFd, T>(
         &self,
         io: &Evented<L>,
         cx: &mut Context<'_>,
         mut accept: impl FnMut(&L) -> rustix::io::Result<T>,
+        from_ring: impl Fn(RingAccepted) -> T,
         addr: impl Fn(&L) -> Option<String>,
     ) -> Poll<io::Result<T>> {
         if self.backing_off.load(Relaxed) {
@@ -199,36 +203,40 @@ impl Acceptor {
         let single = self.single.load(Relaxed);
         let registration = io.registration();
         let listener = io.get_ref();
-        let accepted = ready!(registration.poll_op(
-            cx,
-            Direction::Read,
-            || loop {
-                let error: io::Error = match accept(listener) {
-                    Ok(accepted) => return Ok(accepted),
-                    Err(e) => e.into(),
-                };
-                match classify(error.raw_os_error()) {
-                    AcceptError::Retry => continue,
-                    AcceptError::OutOfFds => {
-                        let Some(closed) = shed(listener) else {
-                            return Err(error);
-                        };
-                        warn(
-                            addr(listener),
-                            &format!(
-                                "{error}; closed {closed} queued connection(s) with the spare \
+        let ring = registration.accept();
+        let op = || loop {
+            let attempt = match ring {
+                Some(state) => state.take(single, || accept(listener), &from_ring),
+                None => accept(listener),
+            };
+            let error: io::Error = match attempt {
+                Ok(accepted) => return Ok(accepted),
+                Err(e) => e.into(),
+            };
+            match classify(error.raw_os_error()) {
+                AcceptError::Retry => continue,
+                AcceptError::OutOfFds => {
+                    let Some(closed) = shed(listener) else {
+                        return Err(error);
+                    };
+                    warn(
+                        addr(listener),
+                        &format!(
+                            "{error}; closed {closed} queued connection(s) with the spare \
                                  descriptor so that no client hangs"
-                            ),
-                        );
-                        // The queue is empty now: wait for the next one.
-                        return Err(io::ErrorKind::WouldBlock.into());
-                    }
-                    AcceptError::OutOfMemory | AcceptError::Fatal => return Err(error),
+                        ),
+                    );
+                    // The queue is empty now: wait for the next one.
+                    return Err(io::ErrorKind::WouldBlock.into());
                 }
-            },
+                AcceptError::OutOfMemory | AcceptError::Fatal => return Err(error),
+            }
+        };
+        let accepted = match ring {
+            Some(state) => ready!(poll_ring_accept(registration, state, cx, op)),
             // Single-accept: this turn's share is taken.
-            |_| single,
-        ));
+            None => ready!(registration.poll_op(cx, Direction::Read, op, |_| single)),
+        };
         let accepted = match accepted {
             Ok(accepted) => accepted,
             Err(error) => {
@@ -244,8 +252,10 @@ impl Acceptor {
                 };
             }
         };
-        if single {
-            // Queued connections come back at the next turn. A failed re-arm
+        if single && ring.is_none() {
+            // Queued connections come back at the next turn (through the
+            // ring, the next accept request takes the next one, at a later
+            // turn: nothing to re-arm). A failed re-arm
             // (out of kernel memory) only delays them until the next
             // connection arrives; the accepted one is not dropped for it.
             let _ = registration.rearm(listener);
@@ -290,6 +300,29 @@ impl Acceptor {
         }
         self.backing_off.store(false, Relaxed);
         Poll::Ready(())
+    }
+}
+
+/// Waits for a connection of a listener accepting through an io_uring ring
+/// (`state`): `op` takes what is there; on `WouldBlock` an accept request
+/// is armed and the acceptor waits for it (readiness `READABLE`, which its
+/// completion sets), as an accept on epoll waits for an edge.
+fn poll_ring_accept<T>(
+    registration: &Registration,
+    state: &AcceptState,
+    cx: &mut Context<'_>,
+    mut op: impl FnMut() -> io::Result<T>,
+) -> Poll<io::Result<T>> {
+    loop {
+        let event = ready!(registration.poll_ready(cx, Direction::Read))?;
+        match op() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                registration.clear(event);
+                registration.arm_accept(state)?;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => return Poll::Ready(other),
+        }
     }
 }
 

@@ -231,6 +231,12 @@ pub(crate) fn register_stream<T: AsFd>(io: T) -> io::Result<Evented<T>> {
     Evented::new_stream(io, &current_io()?)
 }
 
+/// [`register`] for a TCP listener, which an io_uring driver may have
+/// accept through its ring (`Evented::new_listener`).
+pub(crate) fn register_listener<T: AsFd>(io: T) -> io::Result<Evented<T>> {
+    Evented::new_listener(io, &current_io()?)
+}
+
 /// True if `io` is registered with the runtime this thread is in, and that
 /// runtime's driver still runs.
 pub(crate) fn on_current_runtime<T: AsFd>(io: &Evented<T>) -> bool {

@@ -142,3 +142,40 @@ pub fn mkfifo(path: &std::path::Path) {
     )
     .unwrap_or_else(|e| panic!("mkfifo {}: {e}", path.display()));
 }
+
+/// A current-thread runtime on io_uring, or `None` (printing why).
+pub fn uring_rt() -> Option<weft::runtime::Runtime> {
+    match weft::runtime::Builder::new_current_thread()
+        .io_driver(weft::runtime::IoDriver::Uring)
+        .build()
+    {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            assert_eq!(e.kind(), std::io::ErrorKind::Unsupported, "{e}");
+            println!("skipped: io_uring unavailable here: {e}");
+            None
+        }
+    }
+}
+
+/// True if this kernel lets TCP streams read through the ring (Linux 6.13
+/// or later; before it they read as on epoll, and only the tests of what
+/// the ring holds skip).
+pub fn ring_reads_here() -> bool {
+    let uname = rustix::system::uname();
+    let release = String::from_utf8_lossy(uname.release().to_bytes()).into_owned();
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let version = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    if version < (6, 13) {
+        println!("skipped: streams read through the ring from Linux 6.13 (this is {release})");
+        return false;
+    }
+    true
+}
+
+/// The process's open descriptors.
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}

@@ -40,6 +40,16 @@ impl<T: AsFd> Evented<T> {
         })
     }
 
+    /// [`new`](Self::new) for a TCP listener, which an io_uring driver may
+    /// have accept through accept requests on its ring (`uring/accept.rs`).
+    pub(crate) fn new_listener(io: T, driver: &Arc<IoShared>) -> io::Result<Evented<T>> {
+        let registration = driver.register_listener(io.as_fd())?;
+        Ok(Evented {
+            io: Some(io),
+            registration,
+        })
+    }
+
     #[inline]
     pub(crate) fn get_ref(&self) -> &T {
         match &self.io {
@@ -60,8 +70,9 @@ impl<T: AsFd> Evented<T> {
 
     /// Leaves the runtime: deregisters and returns the I/O object (still
     /// non-blocking) as a `std` type. Fails only for a stream read through
-    /// an io_uring ring whose bytes (or a receive in flight) wait in it:
-    /// they would be lost.
+    /// an io_uring ring whose bytes (or a receive in flight) wait in it, or
+    /// a listener accepting through one whose accepted connection (or an
+    /// accept in flight) waits in it: they would be lost.
     pub(crate) fn into_std<S: From<OwnedFd>>(mut self) -> io::Result<S>
     where
         T: Into<OwnedFd>,
@@ -84,7 +95,14 @@ impl<T: AsFd> Evented<T> {
                  stream, left by a read dropped before it returned; read them with its read \
                  methods before reading the socket itself",
             )),
-            _ => Ok(()),
+            _ => match self.registration.accept() {
+                Some(state) if state.holds_connection() => Err(io::Error::other(
+                    "a connection accepted (or being accepted) through the io_uring driver waits \
+                     in this listener, left by an accept dropped before it returned; accept it \
+                     with its accept method first",
+                )),
+                _ => Ok(()),
+            },
         }
     }
 

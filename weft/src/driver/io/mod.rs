@@ -35,7 +35,9 @@ pub(crate) use registration::{Direction, Registration};
 pub use selector::IoDriver;
 use selector::{Events, Selector};
 use slab::{decode_token, Dispatch, Slab};
+pub(crate) use uring::accept::{AcceptState, Accepted as RingAccepted};
 pub(crate) use uring::recv::{Armed, RecvState};
+pub(crate) use uring::Reader;
 
 use crate::sys::counter::Counter;
 
@@ -223,6 +225,31 @@ impl IoShared {
         Ok(Registration::new(Arc::clone(self), slot, None))
     }
 
+    /// [`register`](Self::register) for a TCP listener: on an owned
+    /// io_uring ring it accepts through accept requests (`uring/accept.rs`).
+    pub(crate) fn register_listener(self: &Arc<Self>, fd: impl AsFd) -> io::Result<Registration> {
+        if self.is_shutdown() {
+            return Err(shutdown_error());
+        }
+        let slot = self.slab.allocate()?;
+        match self.selector.register_listener(fd.as_fd(), slot.token()) {
+            Err(e) => {
+                self.slab.release(&slot);
+                Err(e)
+            }
+            Ok(state) => Ok(Registration::new(
+                Arc::clone(self),
+                slot,
+                state.map(Reader::Accept),
+            )),
+        }
+    }
+
+    /// Arms an accept for a listener accepting through the ring.
+    pub(crate) fn arm_accept(&self, state: &AcceptState) -> io::Result<()> {
+        self.selector.arm_accept(state)
+    }
+
     /// [`register`](Self::register) for a TCP stream: on an owned io_uring
     /// ring its reads go through receives (`uring/recv.rs`).
     pub(crate) fn register_stream(self: &Arc<Self>, fd: impl AsFd) -> io::Result<Registration> {
@@ -235,7 +262,11 @@ impl IoShared {
                 self.slab.release(&slot);
                 Err(e)
             }
-            Ok(recv) => Ok(Registration::new(Arc::clone(self), slot, recv)),
+            Ok(recv) => Ok(Registration::new(
+                Arc::clone(self),
+                slot,
+                recv.map(Reader::Recv),
+            )),
         }
     }
 

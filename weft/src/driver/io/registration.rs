@@ -7,7 +7,7 @@ use std::task::{ready, Context, Poll};
 
 use super::slab::{ReadyEvent, SlotRef};
 use super::uring::recv::{Armed, RecvState};
-use super::{shutdown_error, IoShared, Ready};
+use super::{shutdown_error, AcceptState, IoShared, Reader, Ready};
 use crate::task::coop;
 
 /// Which side of a resource an operation uses.
@@ -32,24 +32,45 @@ impl Direction {
 pub(crate) struct Registration {
     shared: Arc<IoShared>,
     slot: SlotRef,
-    /// A TCP stream received through an owned io_uring ring: where its
-    /// bytes land (`uring/recv.rs`).
-    recv: Option<Arc<RecvState>>,
+    /// A TCP stream received, or a TCP listener accepting, through an
+    /// owned io_uring ring: where its bytes or connections land
+    /// (`uring/recv.rs`, `uring/accept.rs`).
+    reader: Option<Reader>,
 }
 
 impl Registration {
     pub(crate) fn new(
         shared: Arc<IoShared>,
         slot: SlotRef,
-        recv: Option<Arc<RecvState>>,
+        reader: Option<Reader>,
     ) -> Registration {
-        Registration { shared, slot, recv }
+        Registration {
+            shared,
+            slot,
+            reader,
+        }
     }
 
     /// The receive state of a stream received through the ring.
     #[inline]
     pub(crate) fn recv(&self) -> Option<&RecvState> {
-        self.recv.as_deref()
+        match &self.reader {
+            Some(Reader::Recv(state)) => Some(state),
+            _ => None,
+        }
+    }
+
+    /// The accept state of a listener accepting through the ring.
+    pub(crate) fn accept(&self) -> Option<&AcceptState> {
+        match &self.reader {
+            Some(Reader::Accept(state)) => Some(state),
+            _ => None,
+        }
+    }
+
+    /// Arms an accept for a listener accepting through the ring.
+    pub(crate) fn arm_accept(&self, state: &AcceptState) -> io::Result<()> {
+        self.shared.arm_accept(state)
     }
 
     /// Arms a read (`want`) for a stream received through the ring.
@@ -129,13 +150,17 @@ impl Registration {
             Direction::Write => &slot.writer,
         };
         if direction == Direction::Read {
-            if let Some(recv) = &self.recv {
-                // A stream received through the ring learns of data only
-                // from something in flight: a readiness wait arms a poll
-                // (a reader has armed its receive already).
-                if let Err(e) = self.arm(recv, Armed::Poll) {
-                    return Poll::Ready(Err(e));
-                }
+            // A stream received (a listener accepting) through the ring
+            // learns of data (connections) only from something in flight:
+            // a readiness wait arms a poll (a reader has armed its receive
+            // already), an accept its request.
+            let armed = match &self.reader {
+                Some(Reader::Recv(recv)) => self.arm(recv, Armed::Poll),
+                Some(Reader::Accept(state)) => self.arm_accept(state),
+                None => Ok(()),
+            };
+            if let Err(e) = armed {
+                return Poll::Ready(Err(e));
             }
         }
         waiter.register(cx.waker());

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use super::backend::Backend;
 use super::epoll::{self, Epoll};
+use super::uring::accept::AcceptState;
 use super::uring::recv::{Armed, RecvState};
 use super::uring::{self, Uring};
 use std::sync::Arc;
@@ -69,8 +70,15 @@ pub enum IoDriver {
     /// returning (a `select!` or timeout) wait in the stream and come
     /// first at the next read. While any do, `into_std` and
     /// `try_io(Interest::READABLE, ..)` (which would read the socket past
-    /// them) return an error instead. On a multi-thread runtime, and for
-    /// other sockets, reads are as on epoll. It is not yet cheaper than
+    /// them) return an error instead. A
+    /// [`TcpListener`](crate::net::TcpListener) accepts through the ring
+    /// too (an accept request, with the peer's address, armed while an
+    /// accept waits), so a connection costs no `accept4` syscall; a
+    /// connection an accept took but was dropped before returning waits in
+    /// the listener for the next `accept`, and while one does (or such an
+    /// accept is in flight), the listener's `into_std` returns an error. On
+    /// a multi-thread runtime, and for other sockets, reads and accepts are
+    /// as on epoll. It is not yet cheaper than
     /// epoll: on the machine measured, a TCP echo on it spends 1.06–1.21 ×
     /// epoll's server CPU per message at a fixed load (see BENCHMARKS.md),
     /// so [`Epoll`](IoDriver::Epoll) stays the default.
@@ -181,6 +189,28 @@ impl Selector {
         match self {
             Selector::Epoll(b) => b.register(fd, token).map(|()| None),
             Selector::Uring(b) => b.register_stream(fd, token),
+        }
+    }
+
+    /// Registers a TCP listener: on an owned ring, it accepts through
+    /// accept requests, whose connections land in the returned state;
+    /// elsewhere as `register`.
+    pub(crate) fn register_listener(
+        &self,
+        fd: BorrowedFd<'_>,
+        token: u64,
+    ) -> io::Result<Option<Arc<AcceptState>>> {
+        match self {
+            Selector::Epoll(b) => b.register(fd, token).map(|()| None),
+            Selector::Uring(b) => b.register_listener(fd, token),
+        }
+    }
+
+    /// Arms an accept for a listener `register_listener` gave a state.
+    pub(crate) fn arm_accept(&self, state: &AcceptState) -> io::Result<()> {
+        match self {
+            Selector::Epoll(_) => Ok(()),
+            Selector::Uring(b) => b.arm_accept(state),
         }
     }
 

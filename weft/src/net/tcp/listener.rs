@@ -83,7 +83,7 @@ impl TcpListener {
         // Hold the spare descriptor before the day it is needed.
         accept::reserve();
         Ok(TcpListener {
-            io: crate::scheduler::context::register(listener)?,
+            io: crate::scheduler::context::register_listener(listener)?,
             acceptor: Acceptor::default(),
         })
     }
@@ -93,7 +93,11 @@ impl TcpListener {
     ///
     /// # Errors
     ///
-    /// If the descriptor cannot be duplicated (out of descriptors).
+    /// On the io_uring driver, where a connection accepted through the
+    /// ring for an `accept` dropped before it returned (a `select!` or
+    /// timeout) waits in the listener, or such an accept is still in
+    /// flight: leaving would close it. Accept it first (see
+    /// [`IoDriver::Uring`](crate::runtime::IoDriver::Uring)).
     pub fn into_std(self) -> io::Result<std::net::TcpListener> {
         self.io.into_std()
     }
@@ -124,6 +128,7 @@ impl TcpListener {
             &self.io,
             cx,
             |listener| rustix::net::acceptfrom_with(listener, accept::ACCEPT_FLAGS),
+            |(fd, addr)| (fd, addr.map(rustix::net::SocketAddrAny::from)),
             |listener| listener.local_addr().ok().map(|a| a.to_string()),
         ))?;
         let stream = std::net::TcpStream::from(fd);

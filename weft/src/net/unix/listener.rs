@@ -130,6 +130,8 @@ impl UnixListener {
             &self.io,
             cx,
             |listener| rustix::net::accept_with(listener, accept::ACCEPT_FLAGS),
+            // (Unix listeners accept as on epoll: the ring gives them none.)
+            |(fd, _)| fd,
             |listener| {
                 let addr = listener.local_addr().ok()?;
                 Some(match addr.as_pathname() {

@@ -81,10 +81,15 @@
 //! holds the bytes in the stream's [`RecvState`] until the reader copies
 //! them out; readiness waits arm a one-shot `POLLIN` poll. `recv.rs` says
 //! when a read looks at the socket directly instead, and why byte order
-//! holds. Completions for these carry the `RECV` or `READ_POLL` bit and are
-//! handed to their states after each reap (`complete_recvs`), which makes
-//! the slot `READABLE`. Other sockets, pipes and a shared ring's streams
-//! read as on epoll.
+//! holds. **TCP listeners on an owned ring** (`register_listener`) accept
+//! the same way: their poll asks for nothing (errors only), and an accept
+//! that finds nothing arms one `IORING_OP_ACCEPT` with the peer's address
+//! written into the listener's [`AcceptState`] (`accept.rs` says when the
+//! accept is direct instead, and why not multishot). Completions for these
+//! carry the `RECV`, `READ_POLL` or `ACCEPT` bit and are handed to their
+//! states after each reap (`reading.rs`: `complete_recvs`), which makes the
+//! slot `READABLE`. Other sockets, pipes and a shared ring's streams and
+//! listeners read and accept as on epoll.
 //!
 //! Writes stay `send(2)` (and `writev`), with the ring only for waiting for
 //! room: sends submitted through the ring measured no cheaper at a fixed
@@ -101,8 +106,10 @@
 //! measured, 1.06–1.21 × epoll's server CPU per message at a fixed load
 //! (the hand-written io_uring floor itself: 1.01–1.09 × the epoll one).
 
+pub(crate) mod accept;
 mod bufs;
 pub(crate) mod probe;
+mod reading;
 pub(crate) mod recv;
 
 use std::collections::{HashMap, VecDeque};
@@ -120,8 +127,10 @@ use super::backend::Backend;
 use super::ready::Ready;
 use super::slab::MAX_SLOTS;
 use crate::sys::lock::lock;
+use accept::{AcceptState, Want};
 use bufs::Pool;
-use recv::{Armed, RecvState};
+pub(crate) use reading::Reader;
+use recv::Armed;
 
 /// A wake (a `NOP`, or the wake eventfd's poll). Slot tokens never reach
 /// it: their index is below the slab's capacity.
@@ -133,16 +142,19 @@ const CANCEL_TOKEN: u64 = u64::MAX - 1;
 const ONESHOT: u64 = 1 << 31;
 /// Set in a token's index bits for a stream's `recv` (`recv.rs`).
 const RECV: u64 = 1 << 30;
-/// Set in a token's index bits for a stream's one-shot `POLLIN` poll.
+/// Set in a token's index bits for a stream's (or a listener's) one-shot
+/// `POLLIN` poll.
 const READ_POLL: u64 = 1 << 29;
-/// A receive's buffer group, in the token's index bits 21 to 28: which of
+/// Set in a token's index bits for a listener's accept (`accept.rs`).
+const ACCEPT: u64 = 1 << 28;
+/// A receive's buffer group, in the token's index bits 21 to 27: which of
 /// the ring's pools its buffer comes from.
 const GROUP_SHIFT: u32 = 21;
-const GROUP_MASK: u64 = 0xFF;
+const GROUP_MASK: u64 = 0x7F;
 /// The bits above that mark what a completion is for.
-const TAGS: u64 = ONESHOT | RECV | READ_POLL | (GROUP_MASK << GROUP_SHIFT);
+const TAGS: u64 = ONESHOT | RECV | READ_POLL | ACCEPT | (GROUP_MASK << GROUP_SHIFT);
 const _: () = assert!(
-    MAX_SLOTS as u64 <= 1 << GROUP_SHIFT && (GROUP_MASK << GROUP_SHIFT) < READ_POLL,
+    MAX_SLOTS as u64 <= 1 << GROUP_SHIFT && (GROUP_MASK << GROUP_SHIFT) < ACCEPT,
     "slot indices stay below the tag bits"
 );
 
@@ -154,6 +166,10 @@ const INTEREST: u32 = (libc::POLLIN | libc::POLLOUT | libc::POLLPRI | libc::POLL
 /// for [`READ_INTEREST`]).
 const STREAM_INTEREST: u32 = libc::POLLOUT as u32;
 const READ_INTEREST: u32 = (libc::POLLIN | libc::POLLPRI | libc::POLLRDHUP) as u32;
+/// A listener accepted through the ring polls for nothing but errors
+/// (always reported): its connections come from its accepts (and, after an
+/// error, a one-shot poll for [`READ_INTEREST`]).
+const LISTEN_INTEREST: u32 = 0;
 /// `IORING_RECVSEND_POLL_FIRST`: a receive armed when nothing is expected
 /// waits for data before it tries.
 const RECVSEND_POLL_FIRST: u16 = 1;
@@ -221,6 +237,11 @@ struct Registered {
     /// Making a pool failed on this ring: receives fall back to polls (not
     /// tried again for every read).
     pool_failed: bool,
+    /// Listeners gone with an accept in flight: the kernel may still write
+    /// the address into their state's buffer until the accept's last
+    /// completion (which closes a connection it brought) or the ring's
+    /// close, so their state stays here until then.
+    retired: Vec<Arc<AcceptState>>,
     /// `Owned`: the eventfd a wake writes to (its multishot poll on the
     /// ring completes under [`WAKE_TOKEN`]). Never read: each write wakes
     /// the poll whatever the count, and a count left non-zero makes the
@@ -261,8 +282,8 @@ type Map<K, V> = HashMap<K, V, BuildHasherDefault<KeyHasher>>;
 /// A registered descriptor.
 struct Reg {
     fd: RawFd,
-    /// A stream received through the ring (`register_stream`).
-    recv: Option<Arc<RecvState>>,
+    /// What reads it through the ring, if anything does.
+    reader: Option<Reader>,
 }
 
 /// A request for the ring, resolved into an entry by the thread that
@@ -277,8 +298,10 @@ enum Queued {
     Rearm(u64),
     /// A stream's receive of at most this many bytes.
     Recv(u64, u32),
-    /// A stream's one-shot `POLLIN` poll.
+    /// A stream's (or a listener's) one-shot `POLLIN` poll.
     ReadPoll(u64),
+    /// A listener's accept.
+    Accept(u64),
     /// Cancel every request under this `user_data`.
     Cancel(u64),
 }
@@ -287,9 +310,11 @@ impl Queued {
     /// The registration it is for (`None`: a cancel, kept to the end).
     fn token(self) -> Option<u64> {
         match self {
-            Queued::Poll(t) | Queued::Rearm(t) | Queued::Recv(t, _) | Queued::ReadPoll(t) => {
-                Some(t)
-            }
+            Queued::Poll(t)
+            | Queued::Rearm(t)
+            | Queued::Recv(t, _)
+            | Queued::ReadPoll(t)
+            | Queued::Accept(t) => Some(t),
             Queued::Cancel(_) => None,
         }
     }
@@ -314,7 +339,7 @@ impl Registered {
         let streams = self
             .by_token
             .values()
-            .filter(|reg| reg.recv.is_some())
+            .filter(|reg| matches!(reg.reader, Some(Reader::Recv(_))))
             .count();
         let wanted = match &self.pool {
             Some(pool) => usize::from(pool.count()) * 2,
@@ -340,12 +365,10 @@ impl Registered {
 
     /// The entry for `request`, or `None` if its registration is gone.
     fn entry(&mut self, request: Queued) -> Option<squeue::Entry> {
-        let interest = |reg: &Reg| {
-            if reg.recv.is_some() {
-                STREAM_INTEREST
-            } else {
-                INTEREST
-            }
+        let interest = |reg: &Reg| match reg.reader {
+            Some(Reader::Recv(_)) => STREAM_INTEREST,
+            Some(Reader::Accept(_)) => LISTEN_INTEREST,
+            None => INTEREST,
         };
         Some(match request {
             Queued::Cancel(user_data) => Uring::cancel(user_data),
@@ -364,6 +387,20 @@ impl Registered {
             Queued::ReadPoll(token) => {
                 let fd = self.by_token.get(&token)?.fd;
                 Uring::poll(fd, READ_INTEREST, token | READ_POLL, false)
+            }
+            Queued::Accept(token) => {
+                let reg = self.by_token.get(&token)?;
+                let Some(Reader::Accept(state)) = &reg.reader else {
+                    return None;
+                };
+                // The state's buffer stays while the request may write it:
+                // the registration holds it, and `deregister` moves it to
+                // `retired` while a request is in flight.
+                let (addr, len) = state.addr_ptrs();
+                opcode::Accept::new(types::Fd(reg.fd), addr, len)
+                    .flags(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)
+                    .build()
+                    .user_data(token | ACCEPT)
             }
             Queued::Recv(token, len) => {
                 let fd = self.by_token.get(&token)?.fd;
@@ -451,6 +488,7 @@ impl Uring {
                 pools: Vec::new(),
                 grow: false,
                 pool_failed: false,
+                retired: Vec::new(),
                 wake_fd,
             }),
             wake_pending: AtomicBool::new(false),
@@ -630,6 +668,8 @@ impl Uring {
             registered.ring = Some(Arc::new(new));
             registered.pool = None;
             registered.pools.clear();
+            // Nothing writes into a retired listener's buffer any more.
+            registered.retired.clear();
         } else {
             ring.submitter().register_enable_rings()?;
             registered.owned = true;
@@ -644,10 +684,18 @@ impl Uring {
         let mut requests = vec![Queued::Poll(WAKE_TOKEN)];
         for (&token, reg) in &registered.by_token {
             requests.push(Queued::Poll(token));
-            match reg.recv.as_ref().map(|recv| recv.armed()) {
-                Some(Armed::Recv(len)) => requests.push(Queued::Recv(token, len)),
-                Some(Armed::Poll) => requests.push(Queued::ReadPoll(token)),
-                _ => {}
+            match &reg.reader {
+                Some(Reader::Recv(recv)) => match recv.armed() {
+                    Armed::Recv(len) => requests.push(Queued::Recv(token, len)),
+                    Armed::Poll => requests.push(Queued::ReadPoll(token)),
+                    Armed::None => {}
+                },
+                Some(Reader::Accept(state)) => match state.want() {
+                    Want::Accept => requests.push(Queued::Accept(token)),
+                    Want::Poll => requests.push(Queued::ReadPoll(token)),
+                    Want::None => {}
+                },
+                None => {}
             }
         }
         let entries: Vec<squeue::Entry> = requests
@@ -713,7 +761,7 @@ impl Uring {
                 true
             }
             CANCEL_TOKEN => false,
-            token if token & (RECV | READ_POLL) != 0 => {
+            token if token & (RECV | READ_POLL | ACCEPT) != 0 => {
                 events.recvs.push((token, res, entry.flags()));
                 false
             }
@@ -748,105 +796,20 @@ impl Uring {
 
     /// Registers `fd` under `token`, a stream received through the ring if
     /// `recv` is given: its poll is for writing only.
-    fn add(&self, fd: BorrowedFd<'_>, token: u64, recv: Option<Arc<RecvState>>) -> io::Result<()> {
+    fn add(&self, fd: BorrowedFd<'_>, token: u64, reader: Option<Reader>) -> io::Result<()> {
         let raw = fd.as_raw_fd();
         let mut registered = lock(&self.sq);
         if registered.by_fd.contains_key(&raw) {
             return Err(io::Error::from_raw_os_error(libc::EEXIST));
         }
         registered.by_fd.insert(raw, token);
-        registered.by_token.insert(token, Reg { fd: raw, recv });
+        registered.by_token.insert(token, Reg { fd: raw, reader });
         if let Err(e) = self.submit_or_queue(&mut registered, Queued::Poll(token), false) {
             registered.by_fd.remove(&raw);
             registered.by_token.remove(&token);
             return Err(e);
         }
         Ok(())
-    }
-
-    /// Registers a TCP stream: on an owned ring its reads go through
-    /// receives (`recv.rs`), and the returned state is where they land; on
-    /// a shared ring, as [`register`](Backend::register) (`None`).
-    pub(crate) fn register_stream(
-        &self,
-        fd: BorrowedFd<'_>,
-        token: u64,
-    ) -> io::Result<Option<Arc<RecvState>>> {
-        if self.flavor == Flavor::Shared || !probe::ring_reads() {
-            return self.register(fd, token).map(|()| None);
-        }
-        let state = Arc::new(RecvState::new(token));
-        self.add(fd, token, Some(Arc::clone(&state)))?;
-        // As epoll reports a new descriptor's readiness at once: data that
-        // is there (or comes first) makes the stream readable without a
-        // reader waiting.
-        // (A failure leaves nothing armed; the first wait arms it.)
-        let _ = self.arm(&state, Armed::Poll);
-        Ok(Some(state))
-    }
-
-    /// Arms `want` for a stream's reader (a receive, or a one-shot poll
-    /// for a readiness wait), unless something is in flight already or
-    /// the stream is gone. An error leaves nothing armed.
-    pub(crate) fn arm(&self, state: &RecvState, want: Armed) -> io::Result<()> {
-        if state.in_flight() {
-            // Its completion wakes the reader: nothing to arm, and no lock
-            // to take (a readiness wait after a read armed its receive).
-            return Ok(());
-        }
-        let token = state.token();
-        // The lock first (then the state's, the one order), so that a new
-        // ring's `take_ring` cannot arm what this arms too.
-        // (A stream gone has no reader left to arm for; `entry` skips it.)
-        let mut registered = lock(&self.sq);
-        let request = match state.arm(want) {
-            Armed::None => return Ok(()),
-            Armed::Recv(len) => Queued::Recv(token, len),
-            Armed::Poll => Queued::ReadPoll(token),
-        };
-        let submitted = self.submit_or_queue(&mut registered, request, false);
-        if submitted.is_err() {
-            state.complete(true, -libc::ECANCELED, 0, None);
-        }
-        submitted
-    }
-
-    /// Hands this turn's stream completions to their states (a buffer whose
-    /// stream is gone goes straight back), and makes each stream's slot
-    /// `READABLE` so its reader looks.
-    fn complete_recvs(registered: &mut Registered, events: &mut Events) {
-        for (user_data, res, flags) in events.recvs.drain(..) {
-            let token = user_data & !TAGS;
-            let poll = user_data & READ_POLL != 0;
-            let group = ((user_data >> GROUP_SHIFT) & GROUP_MASK) as usize;
-            // Only a shortage of the newest pool makes a larger one (late
-            // completions of receives on an older pool say nothing new).
-            let newest = registered.pool.as_ref().map(|p| usize::from(p.group()));
-            if !poll && res == -libc::ENOBUFS && newest == Some(group) {
-                registered.grow = true;
-            }
-            let pool = registered.pools.get(group);
-            let state = registered
-                .by_token
-                .get(&token)
-                .and_then(|reg| reg.recv.as_ref());
-            let Some(state) = state else {
-                if let (Some(bid), Some(pool)) = (cqueue::buffer_select(flags), pool) {
-                    pool.give(bid);
-                }
-                continue;
-            };
-            if state.complete(poll, res, flags, pool) {
-                let ready = match (poll, res) {
-                    (true, bits) if bits > 0 => {
-                        Ready::from_poll_bits(bits as u32) | Ready::READABLE
-                    }
-                    (false, 0) => Ready::READABLE | Ready::READ_CLOSED,
-                    _ => Ready::READABLE,
-                };
-                events.backlog.push_back((token, ready));
-            }
-        }
     }
 
     /// Blocks (up to `timeout`; `None`: no limit) for one completion, or,
@@ -967,11 +930,22 @@ impl Backend for Uring {
         let Some(token) = registered.by_fd.remove(&raw) else {
             return;
         };
-        registered.by_token.remove(&token);
+        let reg = registered.by_token.remove(&token);
         // A queued request never reaches the kernel.
+        let unsubmitted = registered
+            .queued
+            .iter()
+            .any(|request| matches!(request, Queued::Accept(t) if *t == token));
         registered
             .queued
             .retain(|request| request.token() != Some(token));
+        if let Some(Reader::Accept(state)) = reg.and_then(|reg| reg.reader) {
+            // An accept the kernel has may still write the address into
+            // the state's buffer: it stays until its last completion.
+            if state.want() == Want::Accept && !unsubmitted {
+                registered.retired.push(state);
+            }
+        }
         // Every request on the descriptor (the multishot poll, a pending
         // rearm, a stream's receive or read poll) ends, so none keeps the
         // file open after the close (see the module's docs for when the
@@ -983,7 +957,7 @@ impl Backend for Uring {
         // group this ring has.
         let groups = registered.pools.len().max(1) as u64;
         let receives = (0..groups).map(|group| token | RECV | (group << GROUP_SHIFT));
-        let cancels: Vec<u64> = [token, token | ONESHOT, token | READ_POLL]
+        let cancels: Vec<u64> = [token, token | ONESHOT, token | READ_POLL, token | ACCEPT]
             .into_iter()
             .chain(receives)
             .collect();
@@ -1064,6 +1038,7 @@ impl Backend for Uring {
         registered.ring = None;
         registered.pool = None;
         registered.pools.clear();
+        registered.retired.clear();
     }
 
     fn ready_events(events: &Events) -> impl Iterator<Item = (u64, Ready)> + '_ {
