@@ -191,6 +191,7 @@ fn run_one(
     secs: u32,
     conns: u32,
     pin: Option<(usize, usize)>,
+    close: bool,
 ) -> io::Result<Run> {
     let mut server = Proc::spawn(
         "server",
@@ -215,6 +216,11 @@ fn run_one(
         "--latency",
         &format!("http://{addr}/"),
     ]);
+    if close {
+        // A new connection per request: the server accepts, reads one
+        // request, answers and closes, each time.
+        wrk.args(["-H", "Connection: close"]);
+    }
     wrk.stdout(std::process::Stdio::piped());
     let before = procstat::process_cpu_times(pid)?;
     let mut child = wrk.spawn()?;
@@ -248,9 +254,21 @@ pub fn run(rounds: usize, secs: u32, conns: u32) -> io::Result<()> {
     if find_in_path("wrk").is_none() {
         println!("http: servers skipped: `wrk` is not installed (Debian: apt-get install wrk)");
     } else {
-        run_servers(&exe, pin, rounds, secs, conns)?;
+        run_servers(&exe, pin, rounds, secs, conns, false)?;
     }
     crate::http_client::run(&exe, pin, rounds, secs, conns)
+}
+
+/// The server rows with a new connection per request (`bench
+/// http-close`): what accepting and closing cost.
+pub fn run_close(rounds: usize, secs: u32, conns: u32) -> io::Result<()> {
+    let exe = std::env::current_exe()?;
+    let pin = plan_pinning().map(|p| (p.server_cpu, p.client_cpu));
+    if find_in_path("wrk").is_none() {
+        println!("http-close: skipped: `wrk` is not installed (Debian: apt-get install wrk)");
+        return Ok(());
+    }
+    run_servers(&exe, pin, rounds, secs, conns, true)
 }
 
 /// The client row alone (`bench http-client`).
@@ -267,10 +285,15 @@ fn run_servers(
     rounds: usize,
     secs: u32,
     conns: u32,
+    close: bool,
 ) -> io::Result<()> {
-    println!("http: {rounds} rounds x [weft, tokio, weft-mt, tokio-mt, weft-uring], wrk -t1 -c{conns} -d{secs}s --latency");
+    let (name, header) = match close {
+        true => ("http-close", " -H 'Connection: close'"),
+        false => ("http", ""),
+    };
+    println!("{name}: {rounds} rounds x [weft, tokio, weft-mt, tokio-mt, weft-uring], wrk -t1 -c{conns} -d{secs}s --latency{header}");
     let runs = interleave(&HttpImpl::ALL, rounds, |which, round| {
-        let run = run_one(exe, which, secs, conns, pin)?;
+        let run = run_one(exe, which, secs, conns, pin, close)?;
         println!(
             "round {}  {:<9} {:>10.0} req/s  p99 {:>7.3} ms  server {:>5.2} us/req (user {:>4.2})  wrk {:>5.2} us/req",
             round + 1,
@@ -312,14 +335,14 @@ fn run_servers(
         (HttpImpl::WeftUring, HttpImpl::Weft, "weft-uring/weft"),
     ] {
         let (a, b) = (med(ours), med(theirs));
-        println!("RESULT http {label} {:.3}", a.req_per_sec / b.req_per_sec);
+        println!("RESULT {name} {label} {:.3}", a.req_per_sec / b.req_per_sec);
         println!(
-            "RESULT http-cpu {label} {:.3}",
+            "RESULT {name}-cpu {label} {:.3}",
             b.server_us_per_req / a.server_us_per_req
         );
-        println!("RESULT http-p99 {label} {:.3}", a.p99_ms / b.p99_ms);
+        println!("RESULT {name}-p99 {label} {:.3}", a.p99_ms / b.p99_ms);
         println!(
-            "RESULT http-user-cpu {label} {:.3}",
+            "RESULT {name}-user-cpu {label} {:.3}",
             b.server_user_us_per_req / a.server_user_us_per_req
         );
     }

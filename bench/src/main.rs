@@ -44,6 +44,7 @@ usage: bench echo [options]
        bench process [--rounds N]
        bench http [--rounds N]
        bench http-client [--rounds N]
+       bench http-close [--rounds N]
        bench coro [--rounds N]
        bench soak [--secs N]
        bench sync [--rounds N] [--only SHAPE]
@@ -118,6 +119,9 @@ enum Command {
     Http(usize),
     /// `bench http-client [--rounds N]`: the client row alone.
     HttpClient(usize),
+    /// `bench http-close [--rounds N]`: the server rows with a new
+    /// connection per request (`Connection: close`).
+    HttpClose(usize),
     /// `bench sync [--rounds N] [--only SHAPE]`: weft::sync against
     /// tokio::sync.
     Sync(usize, Option<String>),
@@ -172,6 +176,7 @@ fn main() -> ExitCode {
         Command::Process(rounds) => ("process", procbench::run(rounds)),
         Command::Http(rounds) => ("http", http::run(rounds, 8, 64)),
         Command::HttpClient(rounds) => ("http-client", http::run_client(rounds, 8, 64)),
+        Command::HttpClose(rounds) => ("http-close", http::run_close(rounds, 8, 64)),
         Command::Coro(rounds) => ("coro", corobench::run(rounds)),
         Command::Soak(secs) => ("soak", soak::run(secs)),
         Command::Sync(rounds, only) => ("sync", syncbench::run(rounds, only.as_deref())),
@@ -255,6 +260,10 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
         "http" => match rest {
             [] => Ok(Command::Http(3)),
             _ => parse_rounds(rest, "http").map(Command::Http),
+        },
+        "http-close" => match rest {
+            [] => Ok(Command::HttpClose(3)),
+            _ => parse_rounds(rest, "http-close").map(Command::HttpClose),
         },
         "http-client" => match rest {
             [] => Ok(Command::HttpClient(3)),

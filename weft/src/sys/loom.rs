@@ -16,6 +16,8 @@ pub(crate) use loom::sync::atomic::{
 };
 #[cfg(weft_loom)]
 pub(crate) use loom::sync::{Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard};
+#[cfg(weft_loom)]
+pub(crate) use loom::thread::yield_now;
 
 #[cfg(not(weft_loom))]
 pub(crate) use std::hint::spin_loop;
@@ -23,6 +25,8 @@ pub(crate) use std::hint::spin_loop;
 pub(crate) use std::sync::atomic::{fence, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize};
 #[cfg(not(weft_loom))]
 pub(crate) use std::sync::{Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard};
+#[cfg(not(weft_loom))]
+pub(crate) use std::thread::yield_now;
 
 /// `std::cell::UnsafeCell` with loom's closure-based API.
 #[cfg(not(weft_loom))]

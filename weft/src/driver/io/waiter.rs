@@ -29,7 +29,7 @@
 use std::sync::atomic::Ordering::{AcqRel, Acquire};
 use std::task::Waker;
 
-use crate::sys::loom::{AtomicU8, UnsafeCell};
+use crate::sys::loom::{spin_loop, yield_now, AtomicU8, UnsafeCell};
 
 const IDLE: u8 = 0;
 const REGISTERING: u8 = 1;
@@ -37,6 +37,10 @@ const WAKING: u8 = 2;
 /// Set by `take` while a wake holds the cell: the waking thread drops the
 /// waker before it lets go, so a released slot keeps no task alive.
 const DISCARD: u8 = 4;
+
+/// How many more times `register` tries for a cell a wake holds (spinning,
+/// then yielding its CPU once) before it gives up and wakes its own waker.
+const CLAIM_RETRIES: usize = if cfg!(weft_loom) { 1 } else { 64 };
 
 pub(crate) struct Waiter {
     state: AtomicU8,
@@ -93,13 +97,10 @@ impl Waiter {
 
     /// Stores `waker` to be woken by the next [`wake`](Self::wake).
     pub(crate) fn register(&self, waker: &Waker) {
-        if self
-            .state
-            .compare_exchange(IDLE, REGISTERING, Acquire, Acquire)
-            .is_err()
-        {
-            // A wake is running (or another task registers at the same time,
-            // which only happens when two tasks share a direction): wake this
+        if !self.claim_for_register() {
+            // A wake is still running (or another task registers at the
+            // same time, which only happens when two tasks share a
+            // direction, or this thread is inside the wake): wake this
             // waker so its task polls again rather than sleep through the
             // event.
             waker.wake_by_ref();
@@ -156,6 +157,33 @@ impl Waiter {
                 slot.store(waker);
             }
         });
+    }
+
+    /// Moves the state from IDLE to REGISTERING: true if this thread holds
+    /// the cell now. A wake holds it only while it calls a waker, but the
+    /// thread waking can be switched out right there (the waker's own
+    /// `unpark` of a thread on the same CPU does it), and a task that woke
+    /// itself at once and came back would find the cell held again and
+    /// again, spinning through that thread's whole time slice (measured:
+    /// `block_on` accepting on a multi-thread runtime pinned to one CPU,
+    /// 4 × tokio's user CPU per connection). So it looks again a few times,
+    /// then yields its CPU once, for the waking thread to finish.
+    fn claim_for_register(&self) -> bool {
+        for attempt in 0..=CLAIM_RETRIES {
+            if self
+                .state
+                .compare_exchange(IDLE, REGISTERING, Acquire, Acquire)
+                .is_ok()
+            {
+                return true;
+            }
+            match CLAIM_RETRIES - attempt {
+                0 => {}
+                1 => yield_now(),
+                _ => spin_loop(),
+            }
+        }
+        false
     }
 
     /// Wakes the stored waker, leaving it stored.
