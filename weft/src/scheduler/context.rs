@@ -227,13 +227,13 @@ pub(crate) fn register<T: AsFd>(io: T) -> io::Result<Evented<T>> {
 
 /// [`register`] for a TCP stream, whose reads an io_uring driver may take
 /// through receives on its ring (`Evented::new_stream`).
-pub(crate) fn register_stream<T: AsFd>(io: T) -> io::Result<Evented<T>> {
+pub(crate) fn register_stream<T: AsFd + Send + 'static>(io: T) -> io::Result<Evented<T>> {
     Evented::new_stream(io, &current_io()?)
 }
 
 /// [`register`] for a TCP listener, which an io_uring driver may have
 /// accept through its ring (`Evented::new_listener`).
-pub(crate) fn register_listener<T: AsFd>(io: T) -> io::Result<Evented<T>> {
+pub(crate) fn register_listener<T: AsFd + Send + 'static>(io: T) -> io::Result<Evented<T>> {
     Evented::new_listener(io, &current_io()?)
 }
 

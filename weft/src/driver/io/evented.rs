@@ -17,6 +17,15 @@ pub(crate) struct Evented<T: AsFd> {
     /// `None` only after `into_std` took it (the `Evented` is then gone).
     io: Option<T>,
     registration: Registration,
+    /// For an object read through an owned io_uring ring (`new_stream`,
+    /// `new_listener`): how its drop hands it to the driver, which closes it
+    /// after the ring's owner next enters the ring (see [`Drop`]).
+    park: Option<fn(T) -> Box<dyn Send>>,
+}
+
+/// [`Evented::park`] for a `T` that may move to the driver's thread.
+fn boxed<T: Send + 'static>(io: T) -> Box<dyn Send> {
+    Box::new(io)
 }
 
 impl<T: AsFd> Evented<T> {
@@ -27,26 +36,7 @@ impl<T: AsFd> Evented<T> {
         Ok(Evented {
             io: Some(io),
             registration,
-        })
-    }
-
-    /// [`new`](Self::new) for a TCP stream, whose reads an io_uring driver
-    /// may take through receives on its ring (`uring/recv.rs`).
-    pub(crate) fn new_stream(io: T, driver: &Arc<IoShared>) -> io::Result<Evented<T>> {
-        let registration = driver.register_stream(io.as_fd())?;
-        Ok(Evented {
-            io: Some(io),
-            registration,
-        })
-    }
-
-    /// [`new`](Self::new) for a TCP listener, which an io_uring driver may
-    /// have accept through accept requests on its ring (`uring/accept.rs`).
-    pub(crate) fn new_listener(io: T, driver: &Arc<IoShared>) -> io::Result<Evented<T>> {
-        let registration = driver.register_listener(io.as_fd())?;
-        Ok(Evented {
-            io: Some(io),
-            registration,
+            park: None,
         })
     }
 
@@ -246,10 +236,44 @@ impl<T: AsFd> Evented<T> {
     }
 }
 
+impl<T: AsFd + Send + 'static> Evented<T> {
+    /// [`new`](Self::new) for a TCP stream, whose reads an io_uring driver
+    /// may take through receives on its ring (`uring/recv.rs`).
+    pub(crate) fn new_stream(io: T, driver: &Arc<IoShared>) -> io::Result<Evented<T>> {
+        let registration = driver.register_stream(io.as_fd())?;
+        Ok(Evented {
+            io: Some(io),
+            registration,
+            park: Some(boxed::<T>),
+        })
+    }
+
+    /// [`new`](Self::new) for a TCP listener, which an io_uring driver may
+    /// have accept through accept requests on its ring (`uring/accept.rs`).
+    pub(crate) fn new_listener(io: T, driver: &Arc<IoShared>) -> io::Result<Evented<T>> {
+        let registration = driver.register_listener(io.as_fd())?;
+        Ok(Evented {
+            io: Some(io),
+            registration,
+            park: Some(boxed::<T>),
+        })
+    }
+}
+
+/// Deregisters, then closes. One exception: an object read through an
+/// owned io_uring ring, dropped on a thread other than the ring's owner,
+/// may have a receive or accept the owner wrote to the ring's submission
+/// queue and has not submitted yet; that request names the descriptor's
+/// number, so the driver keeps the object open until the owner's next
+/// entry into the ring has submitted it (then the request holds the file,
+/// and its cancel follows), instead of letting the number go to a new
+/// descriptor the request would act on.
 impl<T: AsFd> Drop for Evented<T> {
     fn drop(&mut self) {
-        if let Some(io) = &self.io {
-            self.registration.deregister(io.as_fd());
+        let Some(io) = self.io.take() else { return };
+        let later = self.registration.deregister(io.as_fd());
+        if let (true, Some(park)) = (later, self.park) {
+            self.registration.close_later(park(io));
         }
     }
 }

@@ -282,8 +282,15 @@ impl IoShared {
         self.selector.rearm(fd.as_fd(), token)
     }
 
-    fn deregister(&self, fd: impl AsFd) {
-        self.selector.deregister(fd.as_fd());
+    /// True if the caller must not close `fd` yet: hand the object to
+    /// [`close_later`](Self::close_later) (an owned io_uring ring's request
+    /// naming it may wait unsubmitted; `Evented`'s drop says more).
+    fn deregister(&self, fd: impl AsFd) -> bool {
+        self.selector.deregister(fd.as_fd())
+    }
+
+    fn close_later(&self, io: Box<dyn Send>) {
+        self.selector.close_later(io);
     }
 }
 

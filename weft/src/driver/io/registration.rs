@@ -70,12 +70,25 @@ impl Registration {
 
     /// Arms an accept for a listener accepting through the ring.
     pub(crate) fn arm_accept(&self, state: &AcceptState) -> io::Result<()> {
-        self.shared.arm_accept(state)
+        let armed = self.shared.arm_accept(state);
+        self.after_arm(&armed);
+        armed
+    }
+
+    /// After an arm that failed: another waiter that saw it in flight (and
+    /// so armed nothing itself) looks again, and arms (or fails) on its
+    /// own, instead of waiting for a completion that never comes.
+    fn after_arm(&self, armed: &io::Result<()>) {
+        if armed.is_err() {
+            self.slot.slot().reader.wake();
+        }
     }
 
     /// Arms a read (`want`) for a stream received through the ring.
     pub(crate) fn arm(&self, state: &RecvState, want: Armed) -> io::Result<()> {
-        self.shared.arm(state, want)
+        let armed = self.shared.arm(state, want);
+        self.after_arm(&armed);
+        armed
     }
 
     /// True if this registration is with `driver` and that driver still
@@ -324,8 +337,14 @@ impl Registration {
     }
 
     /// Removes `fd` from epoll. Call before closing the fd.
-    pub(crate) fn deregister(&self, fd: impl AsFd) {
-        self.shared.deregister(fd);
+    pub(crate) fn deregister(&self, fd: impl AsFd) -> bool {
+        self.shared.deregister(fd)
+    }
+
+    /// Closes `io` (deregistered, `deregister` said so) once the ring's
+    /// owner has next entered the ring.
+    pub(crate) fn close_later(&self, io: Box<dyn Send>) {
+        self.shared.close_later(io);
     }
 }
 

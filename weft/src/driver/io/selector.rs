@@ -230,11 +230,25 @@ impl Selector {
         }
     }
 
+    /// Deregisters `fd`; true if its close must wait (see
+    /// [`close_later`](Self::close_later)).
     #[inline]
-    pub(crate) fn deregister(&self, fd: BorrowedFd<'_>) {
+    pub(crate) fn deregister(&self, fd: BorrowedFd<'_>) -> bool {
         match self {
-            Selector::Epoll(b) => b.deregister(fd),
-            Selector::Uring(b) => b.deregister(fd),
+            Selector::Epoll(b) => {
+                b.deregister(fd);
+                false
+            }
+            Selector::Uring(b) => b.deregister_reader(fd),
+        }
+    }
+
+    /// Closes `io` after an owned ring's owner next enters it.
+    pub(crate) fn close_later(&self, io: Box<dyn Send>) {
+        match self {
+            // (Never asked: epoll's deregistration is immediate.)
+            Selector::Epoll(_) => drop(io),
+            Selector::Uring(b) => b.close_later(io),
         }
     }
 

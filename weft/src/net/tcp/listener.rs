@@ -96,8 +96,9 @@ impl TcpListener {
     /// On the io_uring driver, where a connection accepted through the
     /// ring for an `accept` dropped before it returned (a `select!` or
     /// timeout) waits in the listener, or such an accept is still in
-    /// flight: leaving would close it. Accept it first (see
-    /// [`IoDriver::Uring`](crate::runtime::IoDriver::Uring)).
+    /// flight: leaving would close it. Accept it first (an accept request
+    /// in flight cannot be called back: the next connection it brings must
+    /// be accepted; see [`IoDriver::Uring`](crate::runtime::IoDriver::Uring)).
     pub fn into_std(self) -> io::Result<std::net::TcpListener> {
         self.io.into_std()
     }

@@ -9,7 +9,11 @@
 //! per connection. Only a waiting accept arms one, and one at a time, so
 //! connections stay in the kernel's listen queue until somebody accepts,
 //! as on epoll (back-pressure through the backlog, and `set_single_accept`
-//! takes one per turn).
+//! takes one per turn), with one exception: an accept dropped while its
+//! request is armed (a `select!`, a timeout) leaves the request to take
+//! the next connection into the process, where it waits for the next
+//! `accept` (a descriptor held, and a connection a `SO_REUSEPORT` sibling
+//! would otherwise have had).
 //!
 //! Why not a multishot accept: the kernel writes every connection's
 //! address into the one buffer the request names, so a multishot accept

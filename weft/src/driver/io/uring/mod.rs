@@ -111,13 +111,14 @@ mod bufs;
 pub(crate) mod probe;
 mod reading;
 pub(crate) mod recv;
+mod registry;
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
-use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -206,6 +207,14 @@ pub(crate) struct Uring {
     /// Set by the first `wake` after the driving thread last saw a wake
     /// complete; later wakes skip the submission until then.
     wake_pending: AtomicBool,
+    /// `Registered::closing` may hold something (looked at without the
+    /// lock after each turn's enter).
+    closing: AtomicBool,
+    /// `Owned`: the owner's turns, counted after each turn's enter. Only
+    /// the owner writes to the submission queue, and never during an
+    /// enter, so an entry written while this read `n` is submitted once it
+    /// reads more (`Reg::written`, `deregister_reader`).
+    turn: AtomicU64,
 }
 
 /// The ring, the descriptors with a poll on it (or queued for one), both
@@ -242,6 +251,10 @@ struct Registered {
     /// completion (which closes a connection it brought) or the ring's
     /// close, so their state stays here until then.
     retired: Vec<Arc<AcceptState>>,
+    /// Streams and listeners dropped on another thread, kept open until
+    /// the owner's next entry into the ring (`close_later`).
+    closing: Vec<Box<dyn Send>>,
+
     /// `Owned`: the eventfd a wake writes to (its multishot poll on the
     /// ring completes under [`WAKE_TOKEN`]). Never read: each write wakes
     /// the poll whatever the count, and a count left non-zero makes the
@@ -282,13 +295,18 @@ type Map<K, V> = HashMap<K, V, BuildHasherDefault<KeyHasher>>;
 /// A registered descriptor.
 struct Reg {
     fd: RawFd,
+    /// The `Uring::turn` in which a receive or accept naming `fd` was last
+    /// written to the submission queue: the current one means it may not
+    /// be submitted yet (`deregister_reader`).
+    written: u64,
     /// What reads it through the ring, if anything does.
     reader: Option<Reader>,
 }
 
 /// A request for the ring, resolved into an entry by the thread that
 /// submits it (the descriptor from the registration, so that one closed in
-/// between is never named).
+/// between is never named; an entry the owner wrote and has not submitted
+/// yet keeps its stream or listener open, see `deregister_reader`).
 #[derive(Clone, Copy, Debug)]
 enum Queued {
     /// The multishot poll of a registered token ([`WAKE_TOKEN`]: the wake
@@ -363,8 +381,9 @@ impl Registered {
         }
     }
 
-    /// The entry for `request`, or `None` if its registration is gone.
-    fn entry(&mut self, request: Queued) -> Option<squeue::Entry> {
+    /// The entry for `request`, or `None` if its registration is gone;
+    /// written to the submission queue in the owner's `turn`.
+    fn entry(&mut self, request: Queued, turn: u64) -> Option<squeue::Entry> {
         let interest = |reg: &Reg| match reg.reader {
             Some(Reader::Recv(_)) => STREAM_INTEREST,
             Some(Reader::Accept(_)) => LISTEN_INTEREST,
@@ -389,7 +408,8 @@ impl Registered {
                 Uring::poll(fd, READ_INTEREST, token | READ_POLL, false)
             }
             Queued::Accept(token) => {
-                let reg = self.by_token.get(&token)?;
+                let reg = self.by_token.get_mut(&token)?;
+                reg.written = turn;
                 let Some(Reader::Accept(state)) = &reg.reader else {
                     return None;
                 };
@@ -403,11 +423,13 @@ impl Registered {
                     .user_data(token | ACCEPT)
             }
             Queued::Recv(token, len) => {
-                let fd = self.by_token.get(&token)?.fd;
+                let reg = self.by_token.get_mut(&token)?;
+                reg.written = turn;
+                let fd = reg.fd;
                 self.ensure_pool();
                 let Some(pool) = &self.pool else {
                     // No buffers to be had: wait for data, read it directly.
-                    return self.entry(Queued::ReadPoll(token));
+                    return self.entry(Queued::ReadPoll(token), turn);
                 };
                 let group = pool.group();
                 opcode::Recv::new(types::Fd(fd), std::ptr::null_mut(), len)
@@ -489,9 +511,12 @@ impl Uring {
                 grow: false,
                 pool_failed: false,
                 retired: Vec::new(),
+                closing: Vec::new(),
                 wake_fd,
             }),
             wake_pending: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
+            turn: AtomicU64::new(0),
         })
     }
 
@@ -532,7 +557,11 @@ impl Uring {
                 let mut sq = unsafe { ring.submission_shared() };
                 // The entries (poll, cancel, nop) point at no memory of
                 // ours; a receive takes a buffer from the ring's pool, whose
-                // memory outlives the ring's use of it (`bufs.rs`).
+                // memory outlives the ring's use of it (`bufs.rs`); an
+                // accept names its listener's address buffer, whose state
+                // the registration (or, once the listener is gone,
+                // `retired`) holds until the accept's last completion or
+                // the ring's close (Linux 6.13 or later, as for the pool).
                 // SAFETY: so nothing an entry names can go while it runs.
                 if unsafe { sq.push(entry) }.is_ok() {
                     break;
@@ -577,7 +606,7 @@ impl Uring {
         let mine = registered.driver == this_thread();
         let anyone = self.flavor == Flavor::Shared && matches!(request, Queued::Cancel(_));
         if mine || anyone {
-            return match registered.entry(request) {
+            return match registered.entry(request, self.turn.load(SeqCst)) {
                 Some(entry) => self.push(registered, &[entry], now).map_err(|(_, e)| e),
                 None => Ok(()),
             };
@@ -621,11 +650,12 @@ impl Uring {
         if registered.queued.is_empty() && resubmit.is_empty() {
             return Ok(Some(ring));
         }
+        let turn = self.turn.load(SeqCst);
         let mut requests = std::mem::take(&mut registered.queued);
         requests.extend(resubmit.into_iter().map(Queued::Poll));
         let (requests, entries): (Vec<Queued>, Vec<squeue::Entry>) = requests
             .into_iter()
-            .filter_map(|request| Some((request, registered.entry(request)?)))
+            .filter_map(|request| Some((request, registered.entry(request, turn)?)))
             .unzip();
         // What was not even written (the ring refusing entries) stays
         // queued: the next wait tries it again.
@@ -668,16 +698,18 @@ impl Uring {
             registered.ring = Some(Arc::new(new));
             registered.pool = None;
             registered.pools.clear();
-            // Nothing writes into a retired listener's buffer any more.
+            // Nothing writes into a retired listener's buffer any more,
+            // and nothing names a descriptor kept open for the old ring.
             registered.retired.clear();
+            registered.closing.clear();
         } else {
             ring.submitter().register_enable_rings()?;
             registered.owned = true;
         }
         // Queued requests were for the old ring: a new ring starts with a
-        // poll on every registered descriptor, the reads streams had in
-        // flight, and nothing to cancel. Its buffers are made when a
-        // receive needs them.
+        // poll on every registered descriptor, the reads streams and the
+        // accepts listeners had in flight, and nothing to cancel. Its
+        // buffers are made when a receive needs them.
         registered.queued.clear();
         registered.pool_failed = false;
         registered.grow = false;
@@ -698,9 +730,10 @@ impl Uring {
                 None => {}
             }
         }
+        let turn = self.turn.load(SeqCst);
         let entries: Vec<squeue::Entry> = requests
             .into_iter()
-            .filter_map(|request| registered.entry(request))
+            .filter_map(|request| registered.entry(request, turn))
             .collect();
         self.push(registered, &entries, false).map_err(|(_, e)| e)
     }
@@ -792,24 +825,6 @@ impl Uring {
                 false
             }
         }
-    }
-
-    /// Registers `fd` under `token`, a stream received through the ring if
-    /// `recv` is given: its poll is for writing only.
-    fn add(&self, fd: BorrowedFd<'_>, token: u64, reader: Option<Reader>) -> io::Result<()> {
-        let raw = fd.as_raw_fd();
-        let mut registered = lock(&self.sq);
-        if registered.by_fd.contains_key(&raw) {
-            return Err(io::Error::from_raw_os_error(libc::EEXIST));
-        }
-        registered.by_fd.insert(raw, token);
-        registered.by_token.insert(token, Reg { fd: raw, reader });
-        if let Err(e) = self.submit_or_queue(&mut registered, Queued::Poll(token), false) {
-            registered.by_fd.remove(&raw);
-            registered.by_token.remove(&token);
-            return Err(e);
-        }
-        Ok(())
     }
 
     /// Blocks (up to `timeout`; `None`: no limit) for one completion, or,
@@ -925,52 +940,7 @@ impl Backend for Uring {
     }
 
     fn deregister(&self, fd: BorrowedFd<'_>) {
-        let raw = fd.as_raw_fd();
-        let mut registered = lock(&self.sq);
-        let Some(token) = registered.by_fd.remove(&raw) else {
-            return;
-        };
-        let reg = registered.by_token.remove(&token);
-        // A queued request never reaches the kernel.
-        let unsubmitted = registered
-            .queued
-            .iter()
-            .any(|request| matches!(request, Queued::Accept(t) if *t == token));
-        registered
-            .queued
-            .retain(|request| request.token() != Some(token));
-        if let Some(Reader::Accept(state)) = reg.and_then(|reg| reg.reader) {
-            // An accept the kernel has may still write the address into
-            // the state's buffer: it stays until its last completion.
-            if state.want() == Want::Accept && !unsubmitted {
-                registered.retired.push(state);
-            }
-        }
-        // Every request on the descriptor (the multishot poll, a pending
-        // rearm, a stream's receive or read poll) ends, so none keeps the
-        // file open after the close (see the module's docs for when the
-        // kernel lets go of it). By `user_data`, not by descriptor: a
-        // cancel that runs after the close cannot hit the next owner of the
-        // number. Submitted now where this thread may, so the file goes at
-        // once.
-        // A receive's `user_data` names its buffer group: one cancel per
-        // group this ring has.
-        let groups = registered.pools.len().max(1) as u64;
-        let receives = (0..groups).map(|group| token | RECV | (group << GROUP_SHIFT));
-        let cancels: Vec<u64> = [token, token | ONESHOT, token | READ_POLL, token | ACCEPT]
-            .into_iter()
-            .chain(receives)
-            .collect();
-        let mine = registered.driver == this_thread();
-        if mine || self.flavor == Flavor::Shared {
-            let entries: Vec<squeue::Entry> = cancels.into_iter().map(Uring::cancel).collect();
-            let _ = self.push(&mut registered, &entries, true);
-        } else {
-            registered
-                .queued
-                .extend(cancels.into_iter().map(Queued::Cancel));
-            self.wake_locked(&mut registered);
-        }
+        self.deregister_reader(fd);
     }
 
     fn wake(&self) {
@@ -1015,6 +985,15 @@ impl Backend for Uring {
         if !events.recvs.is_empty() {
             Uring::complete_recvs(&mut lock(&self.sq), events);
         }
+        // What was written before this turn's enter is submitted now.
+        self.turn.fetch_add(1, SeqCst);
+        if self.closing.load(SeqCst) && self.flavor == Flavor::Owned {
+            // Dropped on other threads before this turn's enter, which
+            // submitted whatever named them: closed now, outside the lock.
+            self.closing.store(false, SeqCst);
+            let closing = std::mem::take(&mut lock(&self.sq).closing);
+            drop(closing);
+        }
         if woken {
             // A swap, not a store: it reads the `true` written by the last
             // `wake`, so that the waker's earlier writes happen-before the
@@ -1039,6 +1018,7 @@ impl Backend for Uring {
         registered.pool = None;
         registered.pools.clear();
         registered.retired.clear();
+        registered.closing.clear();
     }
 
     fn ready_events(events: &Events) -> impl Iterator<Item = (u64, Ready)> + '_ {

@@ -138,9 +138,21 @@ impl Uring {
                 .by_token
                 .get(&token)
                 .and_then(|reg| reg.reader.as_ref());
+            // What the tag says the completion is, for the reader it names
+            // (anything else, a stale one, is handled as for a reader gone).
+            let reader = match reader {
+                Some(Reader::Recv(_)) if !(receive || poll) => None,
+                Some(Reader::Accept(_)) if user_data & (ACCEPT | READ_POLL) == 0 => None,
+                reader => reader,
+            };
+            // A request the kernel cancelled while its reader is still
+            // registered (its thread exited: a new driving thread's ring
+            // re-arms only what is marked in flight, and this completion
+            // just cleared the mark) makes the reader look, and arm again.
+            let cancelled = res == -libc::ECANCELED;
             let look = match reader {
-                Some(Reader::Recv(state)) => state.complete(poll, res, flags, pool),
-                Some(Reader::Accept(state)) => state.complete(poll, res, flags),
+                Some(Reader::Recv(state)) => state.complete(poll, res, flags, pool) || cancelled,
+                Some(Reader::Accept(state)) => state.complete(poll, res, flags) || cancelled,
                 None => {
                     if receive {
                         if let (Some(bid), Some(pool)) = (cqueue::buffer_select(flags), pool) {
