@@ -40,10 +40,9 @@ fn assert_fds_back_to(baseline: usize) {
     );
 }
 
-/// Bursts of connections from 32 clients at a time: each accepted once
-/// (every client gets its one answer, and the server counts no more
-/// connections than were made), with the client's own address as its
-/// peer address.
+/// Bursts of connections from 32 clients at a time: each accepted with
+/// the client's own address as its peer address (which the client sends
+/// over the connection), and answered.
 #[test]
 fn connections_in_bursts_are_each_accepted_once_with_their_address() {
     let _serial = serial();

@@ -69,6 +69,10 @@ impl<T: AsFd> Evented<T> {
     {
         self.refuse_if_bytes_held()?;
         let io = self.io.take().unwrap_or_else(|| unreachable!("taken once"));
+        // (A receive or accept written to an owned ring's submission queue
+        // and not yet submitted is in flight for its state, which
+        // `refuse_if_bytes_held` refused: nothing names the descriptor
+        // when it goes back to the caller.)
         self.registration.deregister(io.as_fd());
         Ok(S::from(io.into()))
     }

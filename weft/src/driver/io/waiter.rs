@@ -25,6 +25,9 @@
 //!
 //! Every exit from a held state goes through a guard, so a waker that
 //! panics (in `clone`, `drop` or `wake_by_ref`) never leaves the slot stuck.
+//! A `register` that finds the cell held looks again briefly, yielding its
+//! CPU once, before it falls back to waking its own waker
+//! (`claim_for_register` says why).
 
 use std::sync::atomic::Ordering::{AcqRel, Acquire};
 use std::task::Waker;

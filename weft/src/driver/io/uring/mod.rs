@@ -8,7 +8,10 @@
 //! one-shot poll that reports the current readiness (epoll's
 //! `EPOLL_CTL_MOD`); `deregister` cancels every request on the descriptor
 //! (submitted before the caller closes it where this thread may submit,
-//! else queued for the driving thread).
+//! else queued for the driving thread; a TCP stream or listener dropped on
+//! another thread while the owner of an owned ring has written a receive
+//! or accept naming it and not yet submitted it is closed only after the
+//! owner's next enter, `registry.rs`).
 //!
 //! Two flavors of ring ([`Flavor`]), by who drives the loop.
 //!
@@ -461,6 +464,8 @@ pub(crate) struct Events {
     /// Stream completions (`user_data`, result, flags), handed to their
     /// [`RecvState`]s after the reap.
     recvs: Vec<(u64, i32, u32)>,
+    /// Objects `take_ring` let go of under the lock, closed after it.
+    drop_later: Vec<Box<dyn Send>>,
 }
 
 /// A new ring of `flavor` (`Owned`: disabled until its first driving
@@ -701,7 +706,7 @@ impl Uring {
             // Nothing writes into a retired listener's buffer any more,
             // and nothing names a descriptor kept open for the old ring.
             registered.retired.clear();
-            registered.closing.clear();
+            events.drop_later.append(&mut registered.closing);
         } else {
             ring.submitter().register_enable_rings()?;
             registered.owned = true;
@@ -875,10 +880,7 @@ fn enter(ring: &IoUring, run_work: bool) -> io::Result<()> {
     let mut tries = 0;
     loop {
         let entered = if run_work {
-            // SAFETY: the caller is the one thread that touches this ring's
-            // submission queue (its owner); it reads the length, and the
-            // queue's drop writes back the tail it read, unchanged.
-            let pending = unsafe { ring.submission_shared() }.len() as u32;
+            let pending = submission_len(ring) as u32;
             // SAFETY: `enter` with no argument struct (`arg` is `None`) and
             // a flag that points at no memory of ours.
             unsafe {
@@ -905,6 +907,15 @@ fn enter(ring: &IoUring, run_work: bool) -> io::Result<()> {
     }
 }
 
+/// How many entries `ring`'s submission queue holds unsubmitted. Called
+/// only by an owned ring's owner.
+fn submission_len(ring: &IoUring) -> usize {
+    // SAFETY: the caller is the one thread that touches this ring's
+    // submission queue (its owner); it reads the length, and the queue's
+    // drop writes back the tail it read, unchanged.
+    unsafe { ring.submission_shared() }.len()
+}
+
 /// `io_uring_enter`'s flag to reap completions (and run deferred work).
 const IORING_ENTER_GETEVENTS: u32 = 1;
 
@@ -922,6 +933,7 @@ impl Backend for Uring {
             capacity: capacity.max(1),
             resubmit: Vec::new(),
             recvs: Vec::new(),
+            drop_later: Vec::new(),
         }
     }
 
@@ -959,7 +971,10 @@ impl Backend for Uring {
         // Polls other threads queued, and those the last turn found ended.
         // This thread is the driver now; the ring stays its own until its
         // next wait.
-        let Some(ring) = self.submit_queued(events)? else {
+        let queued = self.submit_queued(events);
+        // (Closed now that the lock is let go.)
+        events.drop_later.clear();
+        let Some(ring) = queued? else {
             // Not this thread's ring yet: try again shortly.
             let pause = Duration::from_millis(10);
             std::thread::sleep(timeout.map_or(pause, |t| t.min(pause)));
@@ -985,20 +1000,28 @@ impl Backend for Uring {
         if !events.recvs.is_empty() {
             Uring::complete_recvs(&mut lock(&self.sq), events);
         }
-        // What was written before this turn's enter is submitted now.
-        self.turn.fetch_add(1, SeqCst);
-        if self.closing.load(SeqCst) && self.flavor == Flavor::Owned {
-            // Dropped on other threads before this turn's enter, which
-            // submitted whatever named them: closed now, outside the lock.
-            self.closing.store(false, SeqCst);
-            let closing = std::mem::take(&mut lock(&self.sq).closing);
-            drop(closing);
-        }
         if woken {
             // A swap, not a store: it reads the `true` written by the last
             // `wake`, so that the waker's earlier writes happen-before the
             // loop's next look at its queues.
             self.wake_pending.swap(false, SeqCst);
+        }
+        if self.flavor == Flavor::Owned && submission_len(&ring) == 0 {
+            // What was written before this turn's enter is submitted now
+            // (an enter the kernel cut short leaves the rest queued: then
+            // the turn does not count, and nothing parked is closed).
+            self.turn.fetch_add(1, SeqCst);
+            // After the wake's swap: a `close_later` that found a wake
+            // pending (and sent none) parked its object before that swap,
+            // so it is seen here.
+            if self.closing.load(SeqCst) {
+                // Dropped on other threads before this turn's enter, which
+                // submitted whatever named them: closed now, outside the
+                // lock (a lingering close blocks this thread, not the lock).
+                self.closing.store(false, SeqCst);
+                let closing = std::mem::take(&mut lock(&self.sq).closing);
+                drop(closing);
+            }
         }
         let n = events.backlog.len().min(events.capacity);
         events.ready.extend(events.backlog.drain(..n));
@@ -1012,13 +1035,16 @@ impl Backend for Uring {
 
     fn shutdown(&self) {
         let mut registered = lock(&self.sq);
+        // Closed after the lock is let go.
+        let closing = std::mem::take(&mut registered.closing);
         // The ring first: once it is closed no receive writes into the
         // buffers (see `bufs.rs`).
         registered.ring = None;
         registered.pool = None;
         registered.pools.clear();
         registered.retired.clear();
-        registered.closing.clear();
+        drop(registered);
+        drop(closing);
     }
 
     fn ready_events(events: &Events) -> impl Iterator<Item = (u64, Ready)> + '_ {

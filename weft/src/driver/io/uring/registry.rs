@@ -13,7 +13,8 @@ use io_uring::squeue;
 
 use super::accept::Want;
 use super::{
-    this_thread, Flavor, Queued, Reader, Reg, Uring, ACCEPT, GROUP_SHIFT, ONESHOT, READ_POLL, RECV,
+    submission_len, this_thread, Flavor, Queued, Reader, Reg, Uring, ACCEPT, GROUP_SHIFT, ONESHOT,
+    READ_POLL, RECV,
 };
 use crate::sys::lock::lock;
 
@@ -100,7 +101,14 @@ impl Uring {
         if mine || self.flavor == Flavor::Shared {
             let entries: Vec<squeue::Entry> = cancels.into_iter().map(Uring::cancel).collect();
             let _ = self.push(&mut registered, &entries, true);
-            false
+            // The owner's enter just now submitted what it had written,
+            // unless the kernel cut it short.
+            self.flavor == Flavor::Owned
+                && unsubmitted_request
+                && registered
+                    .ring
+                    .as_deref()
+                    .is_some_and(|ring| submission_len(ring) > 0)
         } else {
             registered
                 .queued
@@ -124,5 +132,8 @@ impl Uring {
         }
         registered.closing.push(io);
         self.closing.store(true, SeqCst);
+        // The owner's turn closes it (the cancels `deregister_reader` queued
+        // woke it already, but that turn may have gone by).
+        self.wake_locked(&mut registered);
     }
 }
