@@ -11,9 +11,9 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{open_fds, ring_reads_here, uring_rt, within};
+use common::{assert_fds_back_to, open_fds, ring_reads_here, uring_rt, within};
 use weft::io::{AsyncReadExt, AsyncWriteExt};
 use weft::net::{TcpListener, TcpStream};
 use weft::time::timeout;
@@ -23,21 +23,6 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Waits (10 s at most) until the process holds no more descriptors than
-/// `baseline`: the kernel lets go of a cancelled request's file in the
-/// ring's completion work, a moment after the close.
-fn assert_fds_back_to(baseline: usize) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while open_fds() > baseline && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert!(
-        open_fds() <= baseline,
-        "descriptors: {} now, {baseline} before",
-        open_fds()
-    );
 }
 
 /// Bursts of connections from 32 clients at a time: each accepted with

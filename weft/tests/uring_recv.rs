@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{open_fds, ring_reads_here, uring_rt, within};
+use common::{assert_fds_back_to, open_fds, ring_reads_here, uring_rt, within};
 use weft::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use weft::net::{TcpListener, TcpStream};
 use weft::time::timeout;
@@ -102,15 +102,7 @@ fn thousands_of_connections_echo_with_reads_dropped_mid_flight() {
             }
         });
         // Every socket closed, the ring let go of every file.
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while open_fds() > before && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        assert!(
-            open_fds() <= before,
-            "descriptors leaked: {} open, {before} before",
-            open_fds()
-        );
+        assert_fds_back_to(before);
     });
 }
 

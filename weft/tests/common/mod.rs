@@ -179,3 +179,18 @@ pub fn ring_reads_here() -> bool {
 pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
+
+/// Waits (10 s at most) until the process holds no more descriptors than
+/// `baseline`: the kernel lets go of a cancelled request's file in the
+/// ring's completion work, a moment after the close.
+pub fn assert_fds_back_to(baseline: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while open_fds() > baseline && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(
+        open_fds() <= baseline,
+        "descriptors: {} now, {baseline} before",
+        open_fds()
+    );
+}

@@ -228,20 +228,28 @@ impl IoShared {
     /// [`register`](Self::register) for a TCP listener: on an owned
     /// io_uring ring it accepts through accept requests (`uring/accept.rs`).
     pub(crate) fn register_listener(self: &Arc<Self>, fd: impl AsFd) -> io::Result<Registration> {
+        self.register_reader(|selector, token| {
+            let state = selector.register_listener(fd.as_fd(), token)?;
+            Ok(state.map(Reader::Accept))
+        })
+    }
+
+    /// A slot, and its registration by `add` (given the slot's token),
+    /// which may give the ring's reader state.
+    fn register_reader(
+        self: &Arc<Self>,
+        add: impl FnOnce(&Selector, u64) -> io::Result<Option<Reader>>,
+    ) -> io::Result<Registration> {
         if self.is_shutdown() {
             return Err(shutdown_error());
         }
         let slot = self.slab.allocate()?;
-        match self.selector.register_listener(fd.as_fd(), slot.token()) {
+        match add(&self.selector, slot.token()) {
             Err(e) => {
                 self.slab.release(&slot);
                 Err(e)
             }
-            Ok(state) => Ok(Registration::new(
-                Arc::clone(self),
-                slot,
-                state.map(Reader::Accept),
-            )),
+            Ok(reader) => Ok(Registration::new(Arc::clone(self), slot, reader)),
         }
     }
 
@@ -253,21 +261,10 @@ impl IoShared {
     /// [`register`](Self::register) for a TCP stream: on an owned io_uring
     /// ring its reads go through receives (`uring/recv.rs`).
     pub(crate) fn register_stream(self: &Arc<Self>, fd: impl AsFd) -> io::Result<Registration> {
-        if self.is_shutdown() {
-            return Err(shutdown_error());
-        }
-        let slot = self.slab.allocate()?;
-        match self.selector.register_stream(fd.as_fd(), slot.token()) {
-            Err(e) => {
-                self.slab.release(&slot);
-                Err(e)
-            }
-            Ok(recv) => Ok(Registration::new(
-                Arc::clone(self),
-                slot,
-                recv.map(Reader::Recv),
-            )),
-        }
+        self.register_reader(|selector, token| {
+            let recv = selector.register_stream(fd.as_fd(), token)?;
+            Ok(recv.map(Reader::Recv))
+        })
     }
 
     /// Arms a read for a stream received through the ring.
