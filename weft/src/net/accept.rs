@@ -35,7 +35,7 @@ use rustix::io::Errno;
 use rustix::net::SocketFlags;
 
 use crate::driver::io::evented::Evented;
-use crate::driver::io::{AcceptState, Direction, Registration, RingAccepted};
+use crate::driver::io::{Direction, Ready, RingAccepted};
 use crate::sys::lock::lock;
 use crate::time::Sleep;
 
@@ -233,7 +233,10 @@ impl Acceptor {
             }
         };
         let accepted = match ring {
-            Some(state) => ready!(poll_ring_accept(registration, state, cx, op)),
+            // An accept request armed while none waits (`uring/accept.rs`).
+            Some(state) => ready!(registration
+                .poll_armed(cx, Ready::READ_INTEREST, op, || registration
+                    .arm_accept(state))),
             // Single-accept: this turn's share is taken.
             None => ready!(registration.poll_op(cx, Direction::Read, op, |_| single)),
         };
@@ -300,29 +303,6 @@ impl Acceptor {
         }
         self.backing_off.store(false, Relaxed);
         Poll::Ready(())
-    }
-}
-
-/// Waits for a connection of a listener accepting through an io_uring ring
-/// (`state`): `op` takes what is there; on `WouldBlock` an accept request
-/// is armed and the acceptor waits for it (readiness `READABLE`, which its
-/// completion sets), as an accept on epoll waits for an edge.
-fn poll_ring_accept<T>(
-    registration: &Registration,
-    state: &AcceptState,
-    cx: &mut Context<'_>,
-    mut op: impl FnMut() -> io::Result<T>,
-) -> Poll<io::Result<T>> {
-    loop {
-        let event = ready!(registration.poll_ready(cx, Direction::Read))?;
-        match op() {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                registration.clear(event);
-                registration.arm_accept(state)?;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            other => return Poll::Ready(other),
-        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 use super::interest::{Interest, Ready};
 use super::uring::recv::{Init, Sink, Slices, Uninit};
@@ -121,21 +121,12 @@ impl<T: AsFd> Evented<T> {
         want: Armed,
         mut op: impl FnMut(&RecvState) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        loop {
-            let event = ready!(self.registration.poll_ready_masked(
-                cx,
-                Direction::Read,
-                super::Ready::READABLE
-            ))?;
-            match op(recv) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.registration.clear(event);
-                    self.registration.arm(recv, want)?;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                other => return Poll::Ready(other),
-            }
-        }
+        self.registration.poll_armed(
+            cx,
+            super::Ready::READABLE,
+            || op(recv),
+            || self.registration.arm(recv, want),
+        )
     }
 
     /// A waiting read of a ring-read stream into `to` (a receive of up to

@@ -75,6 +75,32 @@ impl Registration {
         armed
     }
 
+    /// A read through an owned io_uring ring (a stream's receive, a
+    /// listener's accept): `op` takes what is there; on `WouldBlock` the
+    /// readiness seen is cleared and `arm` puts a request in flight, whose
+    /// completion sets `READABLE`, and the caller waits for that (for
+    /// readiness within `mask`), as on epoll it waits for an edge.
+    #[inline]
+    pub(crate) fn poll_armed<R>(
+        &self,
+        cx: &mut Context<'_>,
+        mask: Ready,
+        mut op: impl FnMut() -> io::Result<R>,
+        mut arm: impl FnMut() -> io::Result<()>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            let event = ready!(self.poll_ready_masked(cx, Direction::Read, mask))?;
+            match op() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.clear(event);
+                    arm()?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                other => return Poll::Ready(other),
+            }
+        }
+    }
+
     /// After an arm that failed: another waiter that saw it in flight (and
     /// so armed nothing itself) looks again, and arms (or fails) on its
     /// own, instead of waiting for a completion that never comes.
