@@ -8,6 +8,7 @@
 pub(crate) mod io;
 pub(crate) mod time;
 
+use std::cell::Cell;
 use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::task::Waker;
@@ -15,6 +16,39 @@ use std::time::{Duration, Instant};
 
 use self::io::{IoCore, IoShared};
 use self::time::TimeShared;
+
+thread_local! {
+    /// The worker of a multi-thread runtime this thread runs, or
+    /// [`OUTSIDE`]. No destructor: a plain load.
+    static WORKER: Cell<usize> = const { Cell::new(OUTSIDE) };
+}
+
+/// [`worker_index`] on a thread that runs no runtime's worker.
+pub(crate) const OUTSIDE: usize = usize::MAX;
+
+/// Marks this thread as running worker `index` of a multi-thread runtime
+/// until the guard drops: its timers go to the worker's timer shard and,
+/// on the io_uring backend, the descriptors it registers to the worker's
+/// ring. (A runtime with fewer workers, whose timers or sockets are made
+/// on this thread, treats it as outside.)
+pub(crate) fn enter_worker(index: usize) -> WorkerGuard {
+    WorkerGuard(WORKER.replace(index))
+}
+
+/// The worker this thread runs (see [`enter_worker`]), or [`OUTSIDE`].
+#[inline]
+pub(crate) fn worker_index() -> usize {
+    WORKER.get()
+}
+
+/// Restores the thread's previous worker on drop.
+pub(crate) struct WorkerGuard(usize);
+
+impl Drop for WorkerGuard {
+    fn drop(&mut self) {
+        WORKER.set(self.0);
+    }
+}
 
 /// What every handle to a runtime can reach: registration, timers, and
 /// the runtime's id and name (kept here because every scheduler handle
@@ -36,9 +70,11 @@ pub(crate) struct Config {
     pub(crate) events_per_tick: usize,
     /// The backend asked for (`Builder::io_driver`, `WEFT_IO_DRIVER`).
     pub(crate) io_driver: io::IoDriver,
-    /// One thread drives the loop, mostly the same one (a current-thread
-    /// runtime): the io_uring backend takes a ring that thread owns.
-    pub(crate) one_thread: bool,
+    /// `None`: one thread drives the loop, mostly the same one (a
+    /// current-thread runtime), and the io_uring backend takes a ring that
+    /// thread owns. A multi-thread runtime's worker count otherwise: the
+    /// io_uring backend takes a ring per worker.
+    pub(crate) workers: Option<usize>,
     pub(crate) runtime_id: NonZeroU64,
     pub(crate) runtime_name: Option<Arc<str>>,
     /// `Builder::start_paused`.
@@ -124,7 +160,7 @@ const MAX_UNCHECKED_YIELDS: u32 = 8;
 
 impl Driver {
     pub(crate) fn new(config: Config) -> std::io::Result<Driver> {
-        let io = IoCore::new(config.events_per_tick, config.io_driver, config.one_thread)?;
+        let io = IoCore::new(config.events_per_tick, config.io_driver, config.workers)?;
         let unpark: Arc<dyn time::Unpark> = Arc::clone(io.shared()) as Arc<IoShared>;
         #[cfg(not(feature = "test-util"))]
         let time = TimeShared::new(unpark);
@@ -166,6 +202,11 @@ impl Driver {
     pub(crate) fn park(&mut self, timeout: Option<Duration>) {
         let time = &self.handle.time;
         let blocking = timeout != Some(Duration::ZERO);
+        if blocking {
+            // Before the timers are read: an insert after that read wakes
+            // this thread's wait.
+            self.handle.io.claim_unpark();
+        }
         let timeout = if blocking {
             // Announces the park while it reads the shards: a timer inserted
             // from another thread is either seen here or unparks this wait
@@ -219,6 +260,7 @@ impl Driver {
     #[cfg(feature = "test-util")]
     fn park_paused(&mut self, quiet: impl Fn() -> bool) {
         let time = &self.handle.time;
+        self.handle.io.claim_unpark();
         // From here to the end of this park every timer insert unparks:
         // one that comes after the auto-advance below looked at the wheels
         // must end a wait that no tick of a paused clock would end.

@@ -448,10 +448,10 @@ impl Builder {
             }
         }
         let io_driver = self.chosen_io_driver()?;
-        let driver_config = |one_thread| crate::driver::Config {
+        let driver_config = |workers| crate::driver::Config {
             events_per_tick: self.max_io_events_per_tick,
             io_driver,
-            one_thread,
+            workers,
             runtime_id: super::Id::next().as_raw(),
             runtime_name: self.name.as_deref().map(Arc::from),
             #[cfg(feature = "test-util")]
@@ -476,16 +476,17 @@ impl Builder {
         });
         let inner = match self.kind {
             Kind::CurrentThread => {
-                let driver = Driver::new(driver_config(true))?;
+                let driver = Driver::new(driver_config(None))?;
                 scheduler::Handle::CurrentThread(current_thread::Shared::new(driver, config, pool))
             }
             Kind::MultiThread => {
+                let workers = self.workers()?;
                 let threads = multi_thread::ThreadConfig {
-                    workers: self.workers()?,
+                    workers,
                     name: Arc::clone(&self.thread_name),
                     stack_size: self.thread_stack_size,
                 };
-                let driver = Driver::new(driver_config(false))?;
+                let driver = Driver::new(driver_config(Some(workers)))?;
                 scheduler::Handle::MultiThread(multi_thread::Shared::start(
                     driver, config, threads, pool,
                 )?)

@@ -37,6 +37,7 @@ use selector::{Events, Selector};
 use slab::{decode_token, Dispatch, Slab};
 pub(crate) use uring::accept::{AcceptState, Accepted as RingAccepted};
 pub(crate) use uring::recv::{Armed, RecvState};
+use uring::rings::{Rings, Turn};
 pub(crate) use uring::Reader;
 
 use crate::sys::counter::Counter;
@@ -67,9 +68,52 @@ impl IoShared {
         self.shutdown.load(Acquire)
     }
 
-    /// How many times the driver has waited on its backend.
+    /// How many times the driver has waited on its backend (a ring per
+    /// worker: on any of them).
     pub(crate) fn turns(&self) -> u64 {
-        self.turns.get()
+        match &self.selector {
+            Selector::Rings(rings) => rings.turns(),
+            _ => self.turns.get(),
+        }
+    }
+
+    /// Wakes worker `worker`, parked in the driver (see
+    /// [`park_worker`](Self::park_worker)).
+    pub(crate) fn unpark_worker(&self, worker: usize) {
+        self.selector.wake_worker(worker);
+    }
+
+    /// True if each worker of a multi-thread runtime has a ring of its
+    /// own, which it parks in ([`park_worker`](Self::park_worker)) and
+    /// turns at its maintenance ([`turn_worker`](Self::turn_worker)).
+    pub(crate) fn ring_per_worker(&self) -> bool {
+        matches!(self.selector, Selector::Rings(_))
+    }
+
+    /// Called by the time driver's holder before it reads the timers for a
+    /// blocking park: [`unpark`](Self::unpark) wakes this thread's ring
+    /// from then on (a ring per worker; nothing to do otherwise).
+    pub(crate) fn claim_unpark(&self) {
+        if let Selector::Rings(rings) = &self.selector {
+            rings.claim();
+        }
+    }
+
+    /// With a ring per worker, one turn of this thread's worker's ring,
+    /// blocking up to `timeout` (`None`: until an event or
+    /// [`unpark_worker`](Self::unpark_worker)); returns the I/O events it
+    /// dispatched. Without, nothing (0): a worker turns the I/O driver only
+    /// while it holds it.
+    pub(crate) fn turn_worker(&self, timeout: Option<Duration>) -> usize {
+        let Selector::Rings(rings) = &self.selector else {
+            return 0;
+        };
+        match turn_ring(self, rings, rings.mine(), timeout) {
+            Ok((events, _)) => events,
+            // After the driver's drop: the worker is on its way out.
+            Err(e) if is_shutdown_error(&e) => 0,
+            Err(e) => panic!("weft: the I/O driver's wait failed: {e}"),
+        }
     }
 
     /// The backend the driver runs on (never `Auto`).
@@ -88,15 +132,16 @@ pub(crate) struct IoCore {
 
 impl IoCore {
     /// A driver on the backend `choice` asks for, fetching up to
-    /// `events_per_turn` (at least 1) events per wait; `one_thread`: one
-    /// thread drives it, mostly the same one (see `Selector::new`).
+    /// `events_per_turn` (at least 1) events per wait; `workers`: `None`
+    /// if one thread drives it, mostly the same one, else the multi-thread
+    /// runtime's worker count (see `Selector::new`).
     pub(crate) fn new(
         events_per_turn: usize,
         choice: IoDriver,
-        one_thread: bool,
+        workers: Option<usize>,
     ) -> io::Result<IoCore> {
         debug_assert!(events_per_turn > 0, "the builder rejects 0");
-        let selector = Selector::new(choice, one_thread)?;
+        let selector = Selector::new(choice, workers, events_per_turn)?;
         let events = selector.events(events_per_turn);
         let shared = Arc::new(IoShared {
             selector,
@@ -121,15 +166,32 @@ impl IoCore {
     /// ended the wait.
     pub(crate) fn turn(&mut self, timeout: Option<Duration>) -> io::Result<(usize, bool)> {
         self.tick = self.tick.wrapping_add(1);
+        // (A ring per worker counts its rings' turns.)
         self.shared.turns.bump();
         let (shared, tick) = (&*self.shared, self.tick);
         // One `match` per turn; inside, the turn is the backend's own code.
         match (&shared.selector, &mut self.events) {
             (Selector::Epoll(b), Events::Epoll(e)) => turn_on(b, e, shared, tick, timeout),
             (Selector::Uring(b), Events::Uring(e)) => turn_on(b, e, shared, tick, timeout),
+            // The driver's holder turns its own worker's ring.
+            (Selector::Rings(r), Events::Rings) => turn_ring(shared, r, r.mine(), timeout),
             _ => unreachable!("weft: an event buffer of the other backend"),
         }
     }
+}
+
+/// One turn of ring `index` of a ring per worker, by the thread that
+/// drives it, with that ring's own event buffer and tick.
+fn turn_ring(
+    shared: &IoShared,
+    rings: &Rings,
+    index: usize,
+    timeout: Option<Duration>,
+) -> io::Result<(usize, bool)> {
+    let mut turn = rings.turn(index);
+    let Turn { events, tick } = &mut *turn;
+    *tick = tick.wrapping_add(1);
+    turn_on(rings.ring(index), events, shared, *tick, timeout)
 }
 
 /// One turn on backend `B`: wait, then record the readiness and wake.
@@ -217,77 +279,77 @@ impl IoShared {
         if self.is_shutdown() {
             return Err(shutdown_error());
         }
-        let slot = self.slab.allocate()?;
-        if let Err(e) = self.selector.register(fd.as_fd(), slot.token()) {
-            self.slab.release(&slot);
-            return Err(e);
-        }
-        Ok(Registration::new(Arc::clone(self), slot, None))
+        self.register_reader(|selector, ring, token| {
+            selector.register(ring, fd.as_fd(), token).map(|()| None)
+        })
     }
 
     /// [`register`](Self::register) for a TCP listener: on an owned
     /// io_uring ring it accepts through accept requests (`uring/accept.rs`).
     pub(crate) fn register_listener(self: &Arc<Self>, fd: impl AsFd) -> io::Result<Registration> {
-        self.register_reader(|selector, token| {
-            let state = selector.register_listener(fd.as_fd(), token)?;
+        self.register_reader(|selector, ring, token| {
+            let state = selector.register_listener(ring, fd.as_fd(), token)?;
             Ok(state.map(Reader::Accept))
         })
     }
 
-    /// A slot, and its registration by `add` (given the slot's token),
-    /// which may give the ring's reader state.
+    /// A slot, and its registration by `add` (given the ring this thread
+    /// registers on and the slot's token), which may give the ring's
+    /// reader state.
     fn register_reader(
         self: &Arc<Self>,
-        add: impl FnOnce(&Selector, u64) -> io::Result<Option<Reader>>,
+        add: impl FnOnce(&Selector, usize, u64) -> io::Result<Option<Reader>>,
     ) -> io::Result<Registration> {
         if self.is_shutdown() {
             return Err(shutdown_error());
         }
         let slot = self.slab.allocate()?;
-        match add(&self.selector, slot.token()) {
+        let ring = self.selector.pick_ring();
+        match add(&self.selector, ring, slot.token()) {
             Err(e) => {
                 self.slab.release(&slot);
                 Err(e)
             }
-            Ok(reader) => Ok(Registration::new(Arc::clone(self), slot, reader)),
+            Ok(reader) => Ok(Registration::new(Arc::clone(self), slot, ring, reader)),
         }
     }
 
-    /// Arms an accept for a listener accepting through the ring.
-    pub(crate) fn arm_accept(&self, state: &AcceptState) -> io::Result<()> {
-        self.selector.arm_accept(state)
+    /// Arms an accept for a listener accepting through ring `ring`.
+    pub(crate) fn arm_accept(&self, ring: usize, state: &AcceptState) -> io::Result<()> {
+        self.selector.arm_accept(ring, state)
     }
 
     /// [`register`](Self::register) for a TCP stream: on an owned io_uring
     /// ring its reads go through receives (`uring/recv.rs`).
     pub(crate) fn register_stream(self: &Arc<Self>, fd: impl AsFd) -> io::Result<Registration> {
-        self.register_reader(|selector, token| {
-            let recv = selector.register_stream(fd.as_fd(), token)?;
+        self.register_reader(|selector, ring, token| {
+            let recv = selector.register_stream(ring, fd.as_fd(), token)?;
             Ok(recv.map(Reader::Recv))
         })
     }
 
-    /// Arms a read for a stream received through the ring.
-    pub(crate) fn arm(&self, state: &RecvState, want: Armed) -> io::Result<()> {
-        self.selector.arm(state, want)
+    /// Arms a read for a stream received through ring `ring`.
+    pub(crate) fn arm(&self, ring: usize, state: &RecvState, want: Armed) -> io::Result<()> {
+        self.selector.arm(ring, state, want)
     }
 
-    /// Re-arms `fd`'s edge-triggered registration: if it is still ready,
-    /// the backend reports it again at the next turn (used by single-accept
-    /// listeners, which leave queued connections for the next turn).
-    pub(crate) fn rearm(&self, fd: impl AsFd, token: u64) -> io::Result<()> {
-        self.selector.rearm(fd.as_fd(), token)
+    /// Re-arms `fd`'s edge-triggered registration (on ring `ring`): if it
+    /// is still ready, the backend reports it again at the next turn (used
+    /// by single-accept listeners, which leave queued connections for the
+    /// next turn).
+    pub(crate) fn rearm(&self, ring: usize, fd: impl AsFd, token: u64) -> io::Result<()> {
+        self.selector.rearm(ring, fd.as_fd(), token)
     }
 
     /// True if the caller must not close `fd` yet: hand the object to
     /// [`close_later`](Self::close_later) (an owned io_uring ring's request
     /// naming it may wait unsubmitted; `Evented`'s drop says more).
-    fn deregister(&self, fd: impl AsFd) -> bool {
-        self.selector.deregister(fd.as_fd())
+    fn deregister(&self, ring: usize, fd: impl AsFd) -> bool {
+        self.selector.deregister(ring, fd.as_fd())
     }
 
-    fn close_later(&self, io: Box<dyn Send>) {
-        self.selector.close_later(io);
+    fn close_later(&self, ring: usize, io: Box<dyn Send>) {
+        self.selector.close_later(ring, io);
     }
 }
 
@@ -327,7 +389,7 @@ mod tests {
 
     #[test]
     fn stale_event_for_a_reused_slot_wakes_nobody() {
-        let driver = IoCore::new(DEFAULT_EVENTS_PER_TURN, IoDriver::Epoll, true).unwrap();
+        let driver = IoCore::new(DEFAULT_EVENTS_PER_TURN, IoDriver::Epoll, None).unwrap();
         let shared = Arc::clone(driver.shared());
         let (a, _a_peer) = std::os::unix::net::UnixStream::pair().unwrap();
         let old = shared.register(&a).unwrap();

@@ -32,6 +32,8 @@ impl Direction {
 pub(crate) struct Registration {
     shared: Arc<IoShared>,
     slot: SlotRef,
+    /// The ring it is registered on (a ring per worker; 0 otherwise).
+    ring: usize,
     /// A TCP stream received, or a TCP listener accepting, through an
     /// owned io_uring ring: where its bytes or connections land
     /// (`uring/recv.rs`, `uring/accept.rs`).
@@ -42,11 +44,13 @@ impl Registration {
     pub(crate) fn new(
         shared: Arc<IoShared>,
         slot: SlotRef,
+        ring: usize,
         reader: Option<Reader>,
     ) -> Registration {
         Registration {
             shared,
             slot,
+            ring,
             reader,
         }
     }
@@ -70,7 +74,7 @@ impl Registration {
 
     /// Arms an accept for a listener accepting through the ring.
     pub(crate) fn arm_accept(&self, state: &AcceptState) -> io::Result<()> {
-        let armed = self.shared.arm_accept(state);
+        let armed = self.shared.arm_accept(self.ring, state);
         self.after_arm(&armed);
         armed
     }
@@ -112,7 +116,7 @@ impl Registration {
 
     /// Arms a read (`want`) for a stream received through the ring.
     pub(crate) fn arm(&self, state: &RecvState, want: Armed) -> io::Result<()> {
-        let armed = self.shared.arm(state, want);
+        let armed = self.shared.arm(self.ring, state, want);
         self.after_arm(&armed);
         armed
     }
@@ -286,7 +290,7 @@ impl Registration {
     /// Re-arms the edge-triggered registration of `fd` (this registration's
     /// fd): if it is still ready, the next driver turn reports it again.
     pub(crate) fn rearm(&self, fd: impl AsFd) -> io::Result<()> {
-        self.shared.rearm(fd, self.slot.token())
+        self.shared.rearm(self.ring, fd, self.slot.token())
     }
 
     /// The loop behind `poll_io` and `poll_transfer`: wait for readiness, run
@@ -364,13 +368,13 @@ impl Registration {
 
     /// Removes `fd` from epoll. Call before closing the fd.
     pub(crate) fn deregister(&self, fd: impl AsFd) -> bool {
-        self.shared.deregister(fd)
+        self.shared.deregister(self.ring, fd)
     }
 
     /// Closes `io` (deregistered, `deregister` said so) once the ring's
     /// owner has next entered the ring.
     pub(crate) fn close_later(&self, io: Box<dyn Send>) {
-        self.shared.close_later(io);
+        self.shared.close_later(self.ring, io);
     }
 }
 

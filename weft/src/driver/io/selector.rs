@@ -16,6 +16,7 @@ use super::backend::Backend;
 use super::epoll::{self, Epoll};
 use super::uring::accept::AcceptState;
 use super::uring::recv::{Armed, RecvState};
+use super::uring::rings::Rings;
 use super::uring::{self, Uring};
 use std::sync::Arc;
 
@@ -113,16 +114,27 @@ impl IoDriver {
 /// The backend a driver got. (One per runtime, inside its `Arc`: the
 /// ring's larger size costs nothing, and boxing it would cost a pointer
 /// chase per call.)
+///
+/// The calls that name a descriptor's ring take its index (`ring`, from
+/// [`pick_ring`](Self::pick_ring) at its registration): only
+/// [`Rings`](Selector::Rings) has more than one; the others ignore it.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Selector {
     Epoll(Epoll),
+    /// One ring: owned (a current-thread runtime), or shared by the
+    /// workers of a multi-thread runtime where the kernel cannot give each
+    /// its own.
     Uring(Uring),
+    /// A ring per worker of a multi-thread runtime (`uring/rings.rs`).
+    Rings(Rings),
 }
 
-/// The event buffer of either backend.
+/// The event buffer of the backend (a ring per worker keeps one per ring,
+/// in [`Rings`]).
 pub(crate) enum Events {
     Epoll(epoll::Events),
     Uring(uring::Events),
+    Rings,
 }
 
 /// Set once `Auto` has said why it fell back to epoll.
@@ -130,22 +142,33 @@ static FELL_BACK: AtomicBool = AtomicBool::new(false);
 
 impl Selector {
     /// The backend `choice` asks for (`Auto`: the best this process can
-    /// run). `one_thread`: one thread drives the loop, mostly the same one
-    /// (a current-thread runtime), so an io_uring ring can be that thread's
-    /// own (`uring::Flavor::Owned`).
-    pub(crate) fn new(choice: IoDriver, one_thread: bool) -> io::Result<Selector> {
-        let flavor = if one_thread {
-            uring::Flavor::Owned
-        } else {
-            uring::Flavor::Shared
+    /// run). `workers`: `None` if one thread drives the loop, mostly the
+    /// same one (a current-thread runtime), so an io_uring ring can be that
+    /// thread's own (`uring::Flavor::Owned`); a multi-thread runtime's
+    /// worker count otherwise, for a ring per worker (a shared ring where
+    /// the kernel cannot give each its own). `events_per_turn`: a ring per
+    /// worker's event buffers.
+    pub(crate) fn new(
+        choice: IoDriver,
+        workers: Option<usize>,
+        events_per_turn: usize,
+    ) -> io::Result<Selector> {
+        let uring = || match workers {
+            None => Uring::with_flavor(uring::Flavor::Owned).map(Selector::Uring),
+            Some(workers) => match Rings::new(workers, events_per_turn) {
+                Ok(rings) => Ok(Selector::Rings(rings)),
+                // No DEFER_TASKRUN (or no ring at all: then this fails
+                // too, with the probe's reason).
+                Err(_) => Uring::with_flavor(uring::Flavor::Shared).map(Selector::Uring),
+            },
         };
         match choice {
             IoDriver::Epoll => Ok(Selector::Epoll(Epoll::new()?)),
-            IoDriver::Uring => Ok(Selector::Uring(Uring::with_flavor(flavor)?)),
+            IoDriver::Uring => uring(),
             // `with_flavor` runs the probe; its error is the probe's reason
             // (or the ring's own setup error).
-            IoDriver::Auto => match Uring::with_flavor(flavor) {
-                Ok(uring) => Ok(Selector::Uring(uring)),
+            IoDriver::Auto => match uring() {
+                Ok(uring) => Ok(uring),
                 Err(reason) => {
                     if !FELL_BACK.swap(true, Relaxed) {
                         eprintln!("weft: io_uring unavailable, using epoll: {reason}");
@@ -160,7 +183,17 @@ impl Selector {
     pub(crate) fn kind(&self) -> IoDriver {
         match self {
             Selector::Epoll(_) => IoDriver::Epoll,
-            Selector::Uring(_) => IoDriver::Uring,
+            Selector::Uring(_) | Selector::Rings(_) => IoDriver::Uring,
+        }
+    }
+
+    /// The ring a descriptor registered on this thread goes to (0 but for
+    /// a ring per worker).
+    #[inline]
+    pub(crate) fn pick_ring(&self) -> usize {
+        match self {
+            Selector::Rings(r) => r.pick(),
+            _ => 0,
         }
     }
 
@@ -168,14 +201,16 @@ impl Selector {
         match self {
             Selector::Epoll(_) => Events::Epoll(Epoll::events(capacity)),
             Selector::Uring(_) => Events::Uring(Uring::events(capacity)),
+            Selector::Rings(_) => Events::Rings,
         }
     }
 
     #[inline]
-    pub(crate) fn register(&self, fd: BorrowedFd<'_>, token: u64) -> io::Result<()> {
+    pub(crate) fn register(&self, ring: usize, fd: BorrowedFd<'_>, token: u64) -> io::Result<()> {
         match self {
             Selector::Epoll(b) => b.register(fd, token),
             Selector::Uring(b) => b.register(fd, token),
+            Selector::Rings(r) => r.ring(ring).register(fd, token),
         }
     }
 
@@ -183,12 +218,14 @@ impl Selector {
     /// receives, which land in the returned state; elsewhere as `register`.
     pub(crate) fn register_stream(
         &self,
+        ring: usize,
         fd: BorrowedFd<'_>,
         token: u64,
     ) -> io::Result<Option<Arc<RecvState>>> {
         match self {
             Selector::Epoll(b) => b.register(fd, token).map(|()| None),
             Selector::Uring(b) => b.register_stream(fd, token),
+            Selector::Rings(r) => r.ring(ring).register_stream(fd, token),
         }
     }
 
@@ -197,58 +234,65 @@ impl Selector {
     /// elsewhere as `register`.
     pub(crate) fn register_listener(
         &self,
+        ring: usize,
         fd: BorrowedFd<'_>,
         token: u64,
     ) -> io::Result<Option<Arc<AcceptState>>> {
         match self {
             Selector::Epoll(b) => b.register(fd, token).map(|()| None),
             Selector::Uring(b) => b.register_listener(fd, token),
+            Selector::Rings(r) => r.ring(ring).register_listener(fd, token),
         }
     }
 
     /// Arms an accept for a listener `register_listener` gave a state.
-    pub(crate) fn arm_accept(&self, state: &AcceptState) -> io::Result<()> {
+    pub(crate) fn arm_accept(&self, ring: usize, state: &AcceptState) -> io::Result<()> {
         match self {
             Selector::Epoll(_) => Ok(()),
             Selector::Uring(b) => b.arm_accept(state),
+            Selector::Rings(r) => r.ring(ring).arm_accept(state),
         }
     }
 
     /// Arms a read for a stream `register_stream` gave a state (only the
     /// ring gives any).
-    pub(crate) fn arm(&self, state: &RecvState, want: Armed) -> io::Result<()> {
+    pub(crate) fn arm(&self, ring: usize, state: &RecvState, want: Armed) -> io::Result<()> {
         match self {
             Selector::Epoll(_) => Ok(()),
             Selector::Uring(b) => b.arm(state, want),
+            Selector::Rings(r) => r.ring(ring).arm(state, want),
         }
     }
 
-    pub(crate) fn rearm(&self, fd: BorrowedFd<'_>, token: u64) -> io::Result<()> {
+    pub(crate) fn rearm(&self, ring: usize, fd: BorrowedFd<'_>, token: u64) -> io::Result<()> {
         match self {
             Selector::Epoll(b) => b.rearm(fd, token),
             Selector::Uring(b) => b.rearm(fd, token),
+            Selector::Rings(r) => r.ring(ring).rearm(fd, token),
         }
     }
 
     /// Deregisters `fd`; true if its close must wait (see
     /// [`close_later`](Self::close_later)).
     #[inline]
-    pub(crate) fn deregister(&self, fd: BorrowedFd<'_>) -> bool {
+    pub(crate) fn deregister(&self, ring: usize, fd: BorrowedFd<'_>) -> bool {
         match self {
             Selector::Epoll(b) => {
                 b.deregister(fd);
                 false
             }
             Selector::Uring(b) => b.deregister_reader(fd),
+            Selector::Rings(r) => r.ring(ring).deregister_reader(fd),
         }
     }
 
     /// Closes `io` after an owned ring's owner next enters it.
-    pub(crate) fn close_later(&self, io: Box<dyn Send>) {
+    pub(crate) fn close_later(&self, ring: usize, io: Box<dyn Send>) {
         match self {
             // (Never asked: epoll's deregistration is immediate.)
             Selector::Epoll(_) => drop(io),
             Selector::Uring(b) => b.close_later(io),
+            Selector::Rings(r) => r.ring(ring).close_later(io),
         }
     }
 
@@ -257,14 +301,28 @@ impl Selector {
         match self {
             Selector::Epoll(b) => b.shutdown(),
             Selector::Uring(b) => b.shutdown(),
+            Selector::Rings(r) => r.shutdown(),
         }
     }
 
+    /// Wakes the thread parked in the driver (a ring per worker: the one
+    /// that holds the time driver, see `Rings::claim`).
     #[inline]
     pub(crate) fn wake(&self) {
         match self {
             Selector::Epoll(b) => b.wake(),
             Selector::Uring(b) => b.wake(),
+            Selector::Rings(r) => r.wake(),
+        }
+    }
+
+    /// Wakes worker `worker` parked in the driver: with a ring per worker,
+    /// in its own ring; otherwise in the one driver (the worker holds it).
+    #[inline]
+    pub(crate) fn wake_worker(&self, worker: usize) {
+        match self {
+            Selector::Rings(r) => r.wake_ring(worker),
+            _ => self.wake(),
         }
     }
 }

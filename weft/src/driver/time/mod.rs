@@ -13,8 +13,8 @@
 //! **Shards.** The timers live in [`TimerShard`]s, each a wheel behind its
 //! own lock: one per worker of a multi-thread runtime plus one for every
 //! other thread (a current-thread runtime has one). A `Sleep` takes the
-//! shard of the thread that creates it ([`enter_shard`]: a worker's thread
-//! names its worker) and keeps it for its life, so timers on different
+//! shard of the thread that creates it (`driver::enter_worker`: a worker's
+//! thread names its worker; every other thread takes the last shard) and keeps it for its life, so timers on different
 //! workers never take the same lock, and the driver's turn visits every
 //! shard. Within a shard timers fire in deadline order; one turn fires the
 //! shards one after another. How an insert from another thread wakes a
@@ -30,7 +30,6 @@ pub(crate) mod clock;
 mod shard;
 mod wheel;
 
-use std::cell::Cell;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 use std::task::Waker;
@@ -46,32 +45,6 @@ pub(crate) use wheel::Inserted;
 /// About 30 years: how far ahead `sleep(Duration::MAX)` and other
 /// unrepresentable deadlines are clamped to.
 pub(crate) const FAR_AWAY: Duration = Duration::from_secs(86_400 * 365 * 30);
-
-thread_local! {
-    /// The shard this thread's timers go to: its worker's index, or
-    /// `OUTSIDE` (the runtime's last shard). No destructor: a plain load.
-    static SHARD: Cell<usize> = const { Cell::new(OUTSIDE) };
-}
-
-/// [`SHARD`] of a thread that is no runtime's worker.
-const OUTSIDE: usize = usize::MAX;
-
-/// Makes this thread's timers go to shard `index` (a multi-thread worker's
-/// thread, with its worker's index) until the guard drops. A runtime with
-/// fewer shards (another runtime's timers made on this thread) uses its
-/// last shard instead.
-pub(crate) fn enter_shard(index: usize) -> ShardGuard {
-    ShardGuard(SHARD.replace(index))
-}
-
-/// Restores the thread's previous shard on drop.
-pub(crate) struct ShardGuard(usize);
-
-impl Drop for ShardGuard {
-    fn drop(&mut self) {
-        SHARD.set(self.0);
-    }
-}
 
 /// What every shard shares: the clock, and what the parked driver knows.
 pub(crate) struct TimeBase {
@@ -152,13 +125,14 @@ impl TimeShared {
             .collect();
     }
 
-    /// The shard for a timer made on this thread (see [`enter_shard`]).
+    /// The shard for a timer made on this thread (see
+    /// [`enter_worker`](crate::driver::enter_worker)).
     #[inline]
     pub(crate) fn shard_here(&self) -> &Arc<TimerShard> {
         match &*self.shards {
             // A current-thread runtime: no thread-local to read.
             [only] => only,
-            shards => &shards[SHARD.get().min(shards.len() - 1)],
+            shards => &shards[crate::driver::worker_index().min(shards.len() - 1)],
         }
     }
 
@@ -420,7 +394,7 @@ mod shard_tests {
         let on = |index: Option<usize>| {
             std::thread::scope(|s| {
                 s.spawn(|| {
-                    let _shard = index.map(enter_shard);
+                    let _shard = index.map(crate::driver::enter_worker);
                     Arc::as_ptr(time.shard_here()) as usize
                 })
                 .join()
@@ -433,8 +407,8 @@ mod shard_tests {
         // Another runtime's worker index past this runtime's workers.
         assert_eq!(on(Some(7)), Arc::as_ptr(time.shard(2)));
         // A guard restores what was there.
-        let outer = enter_shard(0);
-        drop(enter_shard(1));
+        let outer = crate::driver::enter_worker(0);
+        drop(crate::driver::enter_worker(1));
         assert_eq!(Arc::as_ptr(time.shard_here()), Arc::as_ptr(time.shard(0)));
         drop(outer);
         assert_eq!(Arc::as_ptr(time.shard_here()), Arc::as_ptr(time.shard(2)));

@@ -5,7 +5,7 @@
 //! a waker (the driver wakes what fires, outside every lock).
 //!
 //! A `Sleep` holds an `Arc` of the shard of the thread that created it
-//! (its worker's, see [`super::enter_shard`]) and inserts, re-arms and
+//! (its worker's, see [`crate::driver::enter_worker`]) and inserts, re-arms and
 //! cancels there, whichever thread it is polled or dropped on later. So
 //! timers made on different workers take different locks and count
 //! references on different cache lines; only the driver's turn visits every

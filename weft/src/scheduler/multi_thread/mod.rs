@@ -140,9 +140,13 @@ struct PinnedInbox {
     closed: bool,
 }
 
-impl Unpark for driver::Handle {
+/// How an unpark reaches worker `.1` parked in the driver: the one driver
+/// (which it holds), or, with a ring per worker, its own ring.
+struct WorkerWake<'a>(&'a driver::Handle, usize);
+
+impl Unpark for WorkerWake<'_> {
     fn unpark_driver(&self) {
-        self.unpark();
+        self.0.io.unpark_worker(self.1);
     }
 }
 
@@ -242,13 +246,19 @@ impl Shared {
         inbox.tasks.push_back(task);
         remote.pinned_len.store(inbox.tasks.len(), Release);
         drop(inbox);
-        remote.parker.unpark(&self.driver_handle);
+        self.unpark(worker);
+    }
+
+    /// Wakes worker `index`, or makes its next park return at once.
+    fn unpark(&self, index: usize) {
+        let wake = WorkerWake(&self.driver_handle, index);
+        self.remotes[index].parker.unpark(&wake);
     }
 
     /// Unparks one sleeping worker if nobody is searching for work.
     fn notify_parked(&self) {
         if let Some(index) = self.idle.worker_to_notify() {
-            self.remotes[index].parker.unpark(&self.driver_handle);
+            self.unpark(index);
         }
     }
 
@@ -423,8 +433,8 @@ where
 /// takes). Returns false if the wait timed out.
 pub(crate) fn shutdown(shared: &Arc<Shared>, timeout: Option<Duration>) -> bool {
     shared.closed.store(true, Release);
-    for remote in shared.remotes.iter() {
-        remote.parker.unpark(&shared.driver_handle);
+    for index in 0..shared.remotes.len() {
+        shared.unpark(index);
     }
     let deadline = timeout.map(|t| Instant::now().checked_add(t));
     // Called from one of the runtime's own threads (inside

@@ -115,6 +115,7 @@ pub(crate) mod probe;
 mod reading;
 pub(crate) mod recv;
 mod registry;
+pub(crate) mod rings;
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};

@@ -232,7 +232,7 @@ fn with_reclaim<F: FnOnce() -> R, R>(cx: &WorkerCx, f: F) -> R {
         fn drop(&mut self) {
             let remote = self.0.remote();
             remote.want_back.store(true, SeqCst);
-            remote.parker.unpark(&self.0.shared.driver_handle);
+            self.0.shared.unpark(self.0.index);
         }
     }
     let _ask_back = AskBack(cx);

@@ -298,9 +298,10 @@ fn run_thread(shared: Arc<Shared>, index: usize, home: bool) {
     };
     {
         let _enter = context::enter(Handle::MultiThread(Arc::clone(&shared)));
-        // Timers made on this thread go to the worker's own shard (a
+        // Timers made on this thread go to the worker's own shard, and
+        // (a ring per worker) descriptors registered here to its ring (a
         // stand-in's too: it runs the same worker's tasks).
-        let _timers = crate::driver::time::enter_shard(index);
+        let _worker = crate::driver::enter_worker(index);
         let _installed = Installed::new(&cx);
         // Hands the core on however the loop ends, a weft bug's panic
         // included: a lost core would hang shutdown.
@@ -344,6 +345,16 @@ impl park::Driver for DriverPark<'_> {
     fn park(&mut self) {
         let shared = self.shared;
         self.driver.park_idle(|| shared.quiescent());
+    }
+}
+
+/// A worker's own ring (a ring per worker), as the parker sees it: what a
+/// worker that does not hold the driver parks in.
+struct RingPark<'a>(&'a crate::driver::io::IoShared);
+
+impl park::Driver for RingPark<'_> {
+    fn park(&mut self) {
+        self.0.turn_worker(None);
     }
 }
 
@@ -657,13 +668,24 @@ impl WorkerCx {
     /// unless another worker holds it (it is polling or parked in it).
     /// Deferred (yielded) tasks join the ring afterwards either way: if
     /// another worker holds the driver, that worker lets I/O in.
+    ///
+    /// With a ring per worker, a worker that does not get the driver turns
+    /// its own ring instead: nobody else can reap it.
     fn maintenance(&self) {
-        if let Some(mut guard) = self.shared.try_lock_driver() {
-            if let Some(driver) = guard.as_mut() {
+        let io = &self.shared.driver_handle.io;
+        match self.shared.try_lock_driver() {
+            Some(mut guard) if guard.is_some() => {
+                let driver = guard.as_mut().expect("checked just above");
                 self.set_in_driver(true);
                 driver.park(Some(Duration::ZERO));
                 self.set_in_driver(false);
             }
+            _ if io.ring_per_worker() => {
+                self.set_in_driver(true);
+                io.turn_worker(Some(Duration::ZERO));
+                self.set_in_driver(false);
+            }
+            _ => {}
         }
         self.release_deferred();
         self.spread_work();
@@ -777,6 +799,18 @@ impl WorkerCx {
                     // just woke sits in this worker's own queues, which the
                     // next holder's idle check (a paused clock's
                     // auto-advance) cannot see.
+                    self.has_work()
+                        .then(|| shared.idle.unpark_worker_by_id(self.index))
+                }
+                // Another worker holds the driver: a ring per worker parks
+                // in its own ring (its sockets' completions wake it, and an
+                // unpark is a write to the ring's eventfd), else on the
+                // parker's condvar.
+                _ if shared.driver_handle.io.ring_per_worker() => {
+                    self.set_in_driver(true);
+                    let mut park = RingPark(&shared.driver_handle.io);
+                    remote.parker.park(Some(&mut park as &mut dyn park::Driver));
+                    self.set_in_driver(false);
                     self.has_work()
                         .then(|| shared.idle.unpark_worker_by_id(self.index))
                 }
