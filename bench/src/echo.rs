@@ -283,6 +283,8 @@ fn print_results(medians: &[(ServerImpl, Sample)]) {
         (ServerImpl::Weft, ServerImpl::Raw),
         (ServerImpl::WeftMt, ServerImpl::TokioMt),
         (ServerImpl::WeftMt, ServerImpl::Raw),
+        (ServerImpl::WeftMtUring, ServerImpl::WeftMt),
+        (ServerImpl::WeftMtUring, ServerImpl::TokioMt),
         (ServerImpl::WeftUnix, ServerImpl::TokioUnix),
     ];
     let mut printed = false;

@@ -37,17 +37,20 @@ pub enum HttpImpl {
     WeftMt,
     /// weft's current-thread runtime on the io_uring I/O driver.
     WeftUring,
+    /// weft's multi-thread runtime (one worker) on the io_uring I/O driver.
+    WeftMtUring,
     Tokio,
     TokioMt,
 }
 
 impl HttpImpl {
-    const ALL: [HttpImpl; 5] = [
+    const ALL: [HttpImpl; 6] = [
         HttpImpl::Weft,
         HttpImpl::Tokio,
         HttpImpl::WeftMt,
         HttpImpl::TokioMt,
         HttpImpl::WeftUring,
+        HttpImpl::WeftMtUring,
     ];
 
     pub fn name(self) -> &'static str {
@@ -55,6 +58,7 @@ impl HttpImpl {
             HttpImpl::Weft => "weft",
             HttpImpl::WeftMt => "weft-mt",
             HttpImpl::WeftUring => "weft-uring",
+            HttpImpl::WeftMtUring => "weft-mt-uring",
             HttpImpl::Tokio => "tokio",
             HttpImpl::TokioMt => "tokio-mt",
         }
@@ -65,7 +69,7 @@ impl HttpImpl {
             .into_iter()
             .find(|i| i.name() == s)
             .ok_or_else(|| {
-                format!("unknown http server {s:?} (weft, weft-mt, weft-uring, tokio, tokio-mt)")
+                format!("unknown http server {s:?} (weft, weft-mt, weft-uring, weft-mt-uring, tokio, tokio-mt)")
             })
     }
 }
@@ -79,10 +83,14 @@ async fn hello(_: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>
 /// Runs one server until killed (the `serve-http` subcommand).
 pub fn serve(which: HttpImpl, addr: SocketAddr) -> io::Result<()> {
     match which {
-        HttpImpl::Weft | HttpImpl::WeftMt | HttpImpl::WeftUring => {
+        HttpImpl::Weft | HttpImpl::WeftMt | HttpImpl::WeftUring | HttpImpl::WeftMtUring => {
             let rt = match which {
                 HttpImpl::WeftMt => weft::runtime::Builder::new_multi_thread()
                     .worker_threads(1)
+                    .build()?,
+                HttpImpl::WeftMtUring => weft::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .io_driver(weft::runtime::IoDriver::Uring)
                     .build()?,
                 HttpImpl::WeftUring => weft::runtime::Builder::new_current_thread()
                     .io_driver(weft::runtime::IoDriver::Uring)
@@ -291,7 +299,7 @@ fn run_servers(
         true => ("http-close", " -H 'Connection: close'"),
         false => ("http", ""),
     };
-    println!("{name}: {rounds} rounds x [weft, tokio, weft-mt, tokio-mt, weft-uring], wrk -t1 -c{conns} -d{secs}s --latency{header}");
+    println!("{name}: {rounds} rounds x [weft, tokio, weft-mt, tokio-mt, weft-uring, weft-mt-uring], wrk -t1 -c{conns} -d{secs}s --latency{header}");
     let runs = interleave(&HttpImpl::ALL, rounds, |which, round| {
         let run = run_one(exe, which, secs, conns, pin, close)?;
         println!(
@@ -333,6 +341,16 @@ fn run_servers(
         (HttpImpl::WeftMt, HttpImpl::TokioMt, "weft-mt/tokio-mt"),
         (HttpImpl::WeftUring, HttpImpl::Tokio, "weft-uring/tokio"),
         (HttpImpl::WeftUring, HttpImpl::Weft, "weft-uring/weft"),
+        (
+            HttpImpl::WeftMtUring,
+            HttpImpl::TokioMt,
+            "weft-mt-uring/tokio-mt",
+        ),
+        (
+            HttpImpl::WeftMtUring,
+            HttpImpl::WeftMt,
+            "weft-mt-uring/weft-mt",
+        ),
     ] {
         let (a, b) = (med(ours), med(theirs));
         println!("RESULT {name} {label} {:.3}", a.req_per_sec / b.req_per_sec);

@@ -297,7 +297,7 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
                 parse_value("<addr>", addr)?,
             )),
             _ => Err(
-                "usage: bench serve-http <weft|weft-mt|weft-uring|tokio|tokio-mt> <addr>".into(),
+                "usage: bench serve-http <weft|weft-mt|weft-uring|weft-mt-uring|tokio|tokio-mt> <addr>".into(),
             ),
         },
         "load-http" => match rest {

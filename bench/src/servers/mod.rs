@@ -70,6 +70,9 @@ pub enum ServerImpl {
     WeftMt,
     /// weft, current-thread runtime, on the io_uring I/O driver.
     WeftUring,
+    /// weft, multi-thread runtime with one worker, on the io_uring I/O
+    /// driver (a ring per worker).
+    WeftMtUring,
     /// tokio, multi_thread runtime with one worker.
     TokioMt,
     /// weft, current-thread runtime, over a Unix socket.
@@ -88,7 +91,7 @@ impl ServerImpl {
     /// The default set, in the default order.
     pub const ALL: [ServerImpl; 3] = [ServerImpl::Weft, ServerImpl::Tokio, ServerImpl::Raw];
     /// Every implementation `--peers` may name.
-    pub const KNOWN: [ServerImpl; 19] = [
+    pub const KNOWN: [ServerImpl; 20] = [
         ServerImpl::Weft,
         ServerImpl::WeftUring,
         ServerImpl::Tokio,
@@ -102,6 +105,7 @@ impl ServerImpl {
         ServerImpl::RawUring(raw_uring_echo::MODES[6].1),
         ServerImpl::RawUring(raw_uring_echo::MODES[7].1),
         ServerImpl::WeftMt,
+        ServerImpl::WeftMtUring,
         ServerImpl::TokioMt,
         ServerImpl::WeftUnix,
         ServerImpl::TokioUnix,
@@ -118,6 +122,7 @@ impl ServerImpl {
             ServerImpl::Raw => "raw",
             ServerImpl::WeftMt => "weft-mt",
             ServerImpl::WeftUring => "weft-uring",
+            ServerImpl::WeftMtUring => "weft-mt-uring",
             ServerImpl::RawUring(mode) => mode.name(),
             ServerImpl::TokioMt => "tokio-mt",
             ServerImpl::WeftUnix => "weft-unix",
@@ -167,7 +172,7 @@ impl FromStr for ServerImpl {
             .find(|i| i.name() == s)
             .ok_or_else(|| {
                 format!(
-                    "unknown server impl {s:?} (expected weft, weft-uring, tokio, raw, raw-uring, raw-uring-<recv>-<send>-<taskrun> (ms|one, sqe|call, defer|coop; the floor's own shape is named raw-uring), weft-mt, tokio-mt, weft-unix, tokio-unix, weft-coro, may or monoio)"
+                    "unknown server impl {s:?} (expected weft, weft-uring, tokio, raw, raw-uring, raw-uring-<recv>-<send>-<taskrun> (ms|one, sqe|call, defer|coop; the floor's own shape is named raw-uring), weft-mt, weft-mt-uring, tokio-mt, weft-unix, tokio-unix, weft-coro, may or monoio)"
                 )
             })
     }
@@ -189,6 +194,7 @@ pub fn serve(which: ServerImpl, endpoint: Endpoint) -> io::Result<()> {
         (ServerImpl::WeftUring, Endpoint::Tcp(addr)) => weft_echo::serve_uring(addr),
         (ServerImpl::TokioMt, Endpoint::Tcp(addr)) => tokio_echo::serve(addr, true),
         (ServerImpl::WeftMt, Endpoint::Tcp(addr)) => weft_echo::serve(addr, true),
+        (ServerImpl::WeftMtUring, Endpoint::Tcp(addr)) => weft_echo::serve_mt_uring(addr),
         (ServerImpl::WeftCoro, Endpoint::Tcp(addr)) => coro_echo::serve(addr),
         (ServerImpl::May, Endpoint::Tcp(addr)) => may_echo::serve(addr),
         (ServerImpl::Monoio, Endpoint::Tcp(addr)) => monoio_echo::serve(addr),

@@ -41,6 +41,16 @@ pub fn serve_uring(addr: SocketAddr) -> io::Result<()> {
     rt.block_on(run(addr))
 }
 
+/// The same server on a multi-thread runtime with one worker whose I/O
+/// driver is io_uring (a ring per worker).
+pub fn serve_mt_uring(addr: SocketAddr) -> io::Result<()> {
+    let rt = weft::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .io_driver(weft::runtime::IoDriver::Uring)
+        .build()?;
+    rt.block_on(run(addr))
+}
+
 /// The accept loop and connections: `examples::echo`, the same server the
 /// `echo` example runs.
 async fn run(addr: SocketAddr) -> io::Result<()> {

@@ -56,13 +56,25 @@ pub enum IoDriver {
     /// to the thread that drives it (`SINGLE_ISSUER | DEFER_TASKRUN` where
     /// the kernel has them, Linux 6.1): a close on that thread is immediate,
     /// one on another thread happens at the loop's next turn. On a
-    /// multi-thread runtime a close happens once the worker that armed the
-    /// poll next enters the kernel. Needs Linux 5.19 or later with io_uring
+    /// multi-thread runtime each worker has such a ring of its own (Linux
+    /// 6.1; before it, the workers share one ring and a close happens once
+    /// the worker that armed the poll next enters the kernel): a socket
+    /// belongs to the ring of the worker whose thread made it (sockets made
+    /// outside the workers, on a `block_on` thread for one, take the rings
+    /// in turn), a close on another thread happens at that worker's next
+    /// turn, and that worker, not any idle one, reaps the socket's events:
+    /// at its park, and every `event_interval` polls while it runs tasks.
+    /// So a task that computes for long without awaiting delays the I/O of
+    /// its worker's sockets (on epoll, another worker would reap it), and
+    /// `block_in_place` rebuilds the worker's ring for the thread that
+    /// stands in for it, and again when it returns (every socket on it
+    /// re-armed, twice). Needs Linux 5.19 or later with io_uring
     /// allowed (not switched off by `kernel.io_uring_disabled` or refused by
     /// a seccomp filter); without it, building the runtime fails with
     /// `Unsupported`, saying why.
     ///
-    /// On a current-thread runtime (Linux 6.13 or later) a
+    /// On a current-thread runtime, and on a multi-thread runtime's
+    /// rings per worker (Linux 6.13 or later), a
     /// [`TcpStream`](crate::net::TcpStream) reads through the ring: a read that finds nothing arms a receive
     /// into buffers the ring provides, and the next turn's one
     /// `io_uring_enter` brings the bytes, so a message costs no read
@@ -77,9 +89,8 @@ pub enum IoDriver {
     /// accept waits), so a connection costs no `accept4` syscall; a
     /// connection an accept took but was dropped before returning waits in
     /// the listener for the next `accept`, and while one does (or such an
-    /// accept is in flight), the listener's `into_std` returns an error. On
-    /// a multi-thread runtime, and for other sockets, reads and accepts are
-    /// as on epoll. It is not yet cheaper than
+    /// accept is in flight), the listener's `into_std` returns an error.
+    /// Other sockets read and accept as on epoll. It is not yet cheaper than
     /// epoll: on the machine measured, a TCP echo on it spends 1.06–1.21 ×
     /// epoll's server CPU per message at a fixed load (see BENCHMARKS.md),
     /// so [`Epoll`](IoDriver::Epoll) stays the default.

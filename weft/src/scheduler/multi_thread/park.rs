@@ -1,9 +1,12 @@
 //! Parking a worker: in the driver if it can get it, on a condvar if not.
 //!
 //! One worker at a time owns the I/O and time driver and blocks in
-//! `epoll_wait`; the others sleep on their own condvar. The state word says
-//! which, so an unpark reaches each the matching way: a condvar notify, or a
-//! write to the driver's eventfd. An unpark that arrives before the park
+//! `epoll_wait`; the others sleep on their own condvar. (With an io_uring
+//! ring per worker, every worker blocks in its own ring instead, the
+//! driver's holder with the timers' timeout: "in the driver" then means in
+//! the worker's ring.) The state word says which, so an unpark reaches
+//! each the matching way: a condvar notify, or a write to the driver's
+//! (the worker's ring's) eventfd. An unpark that arrives before the park
 //! leaves NOTIFIED behind and the park returns at once, as
 //! `std::thread::park` does, so no wake-up is lost between "nothing to do"
 //! and "asleep".

@@ -43,6 +43,10 @@
 //! thread builds a ring: a runtime driven by threads in turn pays that per
 //! change.
 //!
+//! A multi-thread runtime takes an owned ring per worker (`rings.rs`),
+//! where the kernel has `DEFER_TASKRUN`; where it has not, one shared
+//! ring:
+//!
 //! **Shared** (a multi-thread runtime, whose workers take turns driving).
 //! The ring is set up `COOP_TASKRUN`, and any thread may submit. The kernel
 //! completes a poll in the context of the thread that submitted it (its
@@ -92,7 +96,8 @@
 //! carry the `RECV`, `READ_POLL` or `ACCEPT` bit and are handed to their
 //! states after each reap (`reading.rs`: `complete_recvs`), which makes the
 //! slot `READABLE`. Other sockets, pipes and a shared ring's streams and
-//! listeners read and accept as on epoll.
+//! listeners read and accept as on epoll. (A ring per worker is a set of
+//! owned rings: its streams and listeners read and accept through them.)
 //!
 //! Writes stay `send(2)` (and `writev`), with the ring only for waiting for
 //! room: sends submitted through the ring measured no cheaper at a fixed

@@ -5,8 +5,8 @@
 //! global queue first); if there is none, steal half of a random victim's
 //! ring, then a batch of the global queue; if still nothing, sleep. Every
 //! `event_interval` polls the worker lets the driver in without blocking
-//! (when no other worker holds it), so I/O and timers are never starved by
-//! busy tasks.
+//! (when no other worker holds it; with an io_uring ring per worker, its
+//! own ring whatever), so I/O and timers are never starved by busy tasks.
 //!
 //! While a worker runs, its [`Core`] sits in a `RefCell` of its [`WorkerCx`],
 //! which a thread-local points at; a wake on the worker's own thread borrows
