@@ -77,15 +77,16 @@ impl IoShared {
         }
     }
 
-    /// Wakes worker `worker`, parked in the driver (see
-    /// [`park_worker`](Self::park_worker)).
+    /// Wakes worker `worker`, parked in the driver: in its own ring with a
+    /// ring per worker (see [`turn_worker`](Self::turn_worker)), else in
+    /// the one driver, which it holds.
     pub(crate) fn unpark_worker(&self, worker: usize) {
         self.selector.wake_worker(worker);
     }
 
     /// True if each worker of a multi-thread runtime has a ring of its
-    /// own, which it parks in ([`park_worker`](Self::park_worker)) and
-    /// turns at its maintenance ([`turn_worker`](Self::turn_worker)).
+    /// own, which it parks in and turns at its maintenance
+    /// ([`turn_worker`](Self::turn_worker)).
     pub(crate) fn ring_per_worker(&self) -> bool {
         matches!(self.selector, Selector::Rings(_))
     }
