@@ -139,13 +139,59 @@ pub(crate) struct Driver {
     handle: Handle,
     /// Reused buffer of timer wakers fired in one turn.
     fired: Vec<Waker>,
+    /// When yields get a turn (see `yield_turn`).
+    pacer: YieldPacer,
+}
+
+/// Paces the turns yields ask for ([`Driver::yield_turn`]; a worker's own
+/// io_uring ring, when another worker holds the driver, the same way).
+pub(crate) struct YieldPacer {
     /// When the last turn read the clock.
     last_turn: Instant,
     /// Yield turns asked for since the clock was last read for one, and how
-    /// many to let pass before reading it again (see `yield_turn`).
+    /// many to let pass before reading it again.
     yields_unchecked: u32,
     check_every: u32,
     last_check: Instant,
+}
+
+impl YieldPacer {
+    pub(crate) fn new() -> YieldPacer {
+        YieldPacer {
+            last_turn: Instant::now(),
+            yields_unchecked: 0,
+            check_every: 1,
+            last_check: Instant::now(),
+        }
+    }
+
+    /// A yield asks for a turn: true if one is due (the last was at least
+    /// [`YIELD_TURN_GAP`] ago). Reading the clock costs about as much as a
+    /// bare yield, so when yields come quickly the clock is read only every
+    /// few of them: after each read, `check_every` is set so that the next
+    /// read comes about a quarter of the gap later at the rate yields just
+    /// came (1 when each yield takes longer than that, at most
+    /// [`MAX_UNCHECKED_YIELDS`]).
+    pub(crate) fn due(&mut self) -> bool {
+        self.yields_unchecked += 1;
+        if self.yields_unchecked < self.check_every {
+            return false;
+        }
+        let now = Instant::now();
+        let per_yield = now.saturating_duration_since(self.last_check) / self.yields_unchecked;
+        let wanted = (YIELD_TURN_GAP / 4).as_nanos() / per_yield.as_nanos().max(1);
+        self.check_every = u32::try_from(wanted)
+            .unwrap_or(u32::MAX)
+            .clamp(1, MAX_UNCHECKED_YIELDS);
+        self.yields_unchecked = 0;
+        self.last_check = now;
+        now.saturating_duration_since(self.last_turn) >= YIELD_TURN_GAP
+    }
+
+    /// A turn was taken at `at`.
+    pub(crate) fn turned(&mut self, at: Instant) {
+        self.last_turn = at;
+    }
 }
 
 /// A turn asked for by a yield ([`Driver::yield_turn`]) is skipped when the
@@ -153,6 +199,11 @@ pub(crate) struct Driver {
 /// then costs no syscall per yield, while a task that did real work between
 /// two yields (tens of microseconds) lets I/O in on each.
 pub(crate) const YIELD_TURN_GAP: Duration = Duration::from_micros(20);
+
+/// How soon a paused clock's auto-advance looks again when an io_uring
+/// ring held an event nobody had handled yet (`Driver::park_paused`).
+#[cfg(feature = "test-util")]
+const SETTLE_LOOK: Duration = Duration::from_millis(1);
 
 /// At most this many yield turns in a row skip the clock read (when yields
 /// come much faster than `YIELD_TURN_GAP`).
@@ -176,10 +227,7 @@ impl Driver {
             io,
             handle,
             fired: Vec::new(),
-            last_turn: Instant::now(),
-            yields_unchecked: 0,
-            check_every: 1,
-            last_check: Instant::now(),
+            pacer: YieldPacer::new(),
         })
     }
 
@@ -230,7 +278,7 @@ impl Driver {
     fn fire_timers(&mut self) {
         let time = &self.handle.time;
         let now = time.now();
-        self.last_turn = real_now(now);
+        self.pacer.turned(real_now(now));
         time.process(now, &mut self.fired);
         wake_all(&mut self.fired);
     }
@@ -270,7 +318,14 @@ impl Driver {
         let (events, unparked) = turn_io(&mut self.io, Some(Duration::ZERO));
         time.process(time.now(), &mut self.fired);
         if events == 0 && self.fired.is_empty() {
-            let jumped = quiet() && time.jump_to_next_timer();
+            let idle = quiet();
+            // An io_uring ring may hold an event nobody has handled yet (a
+            // request that turn submitted completes through completion
+            // work; another worker's ring, only its worker reaps): not
+            // idle yet, and looked at again shortly, since the worker that
+            // settles its ring does not kick this wait.
+            let settled = !idle || self.handle.io.settled();
+            let jumped = idle && settled && time.jump_to_next_timer();
             // Something else may still run, or no timer waits: wait for
             // I/O or an unpark. Not after an unpark, though: one that came
             // while that turn drained the eventfd wrote nothing, and only
@@ -278,7 +333,9 @@ impl Driver {
             // caller parks again if it finds nothing.
             if !jumped && !unparked {
                 // Resumed meanwhile: to the next timer, as a running clock.
-                let timeout = if time.clock().is_paused() {
+                let timeout = if !settled {
+                    Some(SETTLE_LOOK)
+                } else if time.clock().is_paused() {
                     None
                 } else {
                     time.next_timeout(time.now()).map(ceil_millis)
@@ -291,33 +348,16 @@ impl Driver {
     }
 
     /// The turn a yield asks for: polls I/O without blocking and fires due
-    /// timers, unless the last turn was less than [`YIELD_TURN_GAP`] ago.
-    ///
-    /// Reading the clock costs about as much as a bare yield, so when yields
-    /// come quickly the clock is read only every few of them: after each
-    /// read, `check_every` is set so that the next read comes about a
-    /// quarter of the gap later at the rate yields just came (1 when each
-    /// yield takes longer than that, at most [`MAX_UNCHECKED_YIELDS`]). A
-    /// task that yields after real work (the rate that matters for I/O)
-    /// gets a clock read, and a turn if due, on every yield — after a burst
-    /// of fast yields, from its next check on (the schedulers' own turn
-    /// every `event_interval` polls bounds that too).
+    /// timers, unless the last turn was less than [`YIELD_TURN_GAP`] ago
+    /// ([`YieldPacer::due`] says how the clock is read for that). A task
+    /// that yields after real work (the rate that matters for I/O) gets a
+    /// clock read, and a turn if due, on every yield — after a burst of
+    /// fast yields, from its next check on (the schedulers' own turn every
+    /// `event_interval` polls bounds that too).
     ///
     /// Returns whether the driver turned.
     pub(crate) fn yield_turn(&mut self) -> bool {
-        self.yields_unchecked += 1;
-        if self.yields_unchecked < self.check_every {
-            return false;
-        }
-        let now = Instant::now();
-        let per_yield = now.saturating_duration_since(self.last_check) / self.yields_unchecked;
-        let wanted = (YIELD_TURN_GAP / 4).as_nanos() / per_yield.as_nanos().max(1);
-        self.check_every = u32::try_from(wanted)
-            .unwrap_or(u32::MAX)
-            .clamp(1, MAX_UNCHECKED_YIELDS);
-        self.yields_unchecked = 0;
-        self.last_check = now;
-        if now.saturating_duration_since(self.last_turn) >= YIELD_TURN_GAP {
+        if self.pacer.due() {
             self.park(Some(Duration::ZERO));
             return true;
         }

@@ -67,7 +67,11 @@ impl RuntimeMetrics {
     }
 
     /// Times the I/O driver has polled epoll (`epoll_wait` calls, blocking
-    /// or not) since the runtime started: one driver turn each.
+    /// or not) since the runtime started: one driver turn each. On
+    /// io_uring, its waits on the ring; a multi-thread runtime's ring per
+    /// worker counts the turns of the worker holding the driver (the one
+    /// that also fires timers), not the other workers' turns of their own
+    /// rings.
     pub fn io_driver_turns(&self) -> u64 {
         self.handle.driver().io.turns()
     }

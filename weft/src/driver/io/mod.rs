@@ -69,12 +69,10 @@ impl IoShared {
     }
 
     /// How many times the driver has waited on its backend (a ring per
-    /// worker: on any of them).
+    /// worker: the driver holder's turns of its own ring, not the other
+    /// workers' turns of theirs).
     pub(crate) fn turns(&self) -> u64 {
-        match &self.selector {
-            Selector::Rings(rings) => rings.turns(),
-            _ => self.turns.get(),
-        }
+        self.turns.get()
     }
 
     /// Wakes worker `worker`, parked in the driver: in its own ring with a
@@ -91,6 +89,22 @@ impl IoShared {
         matches!(self.selector, Selector::Rings(_))
     }
 
+    /// False if an io_uring ring may hold an event nobody has handled yet:
+    /// completions or completion work on it (a request the last turn
+    /// submitted can complete through completion work, after that turn),
+    /// or, with a ring per worker, another worker woken from its ring and
+    /// not yet back in its wait (`Rings::settled`). Always true on epoll,
+    /// whose turn reports every event there is. A paused clock's
+    /// auto-advance asks, after its own turn found nothing.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn settled(&self) -> bool {
+        match &self.selector {
+            Selector::Epoll(_) => true,
+            Selector::Uring(ring) => !ring.may_be_handling(false),
+            Selector::Rings(rings) => rings.settled(),
+        }
+    }
+
     /// Called by the time driver's holder before it reads the timers for a
     /// blocking park: [`unpark`](Self::unpark) wakes this thread's ring
     /// from then on (a ring per worker; nothing to do otherwise).
@@ -105,11 +119,15 @@ impl IoShared {
     /// [`unpark_worker`](Self::unpark_worker)); returns the I/O events it
     /// dispatched. Without, nothing (0): a worker turns the I/O driver only
     /// while it holds it.
-    pub(crate) fn turn_worker(&self, timeout: Option<Duration>) -> usize {
+    ///
+    /// `paused`: the runtime's clock is paused, and this is a parked
+    /// worker's wait: the ring submits what it holds before it counts as
+    /// quiet to the clock's auto-advance (one more `io_uring_enter`).
+    pub(crate) fn turn_worker(&self, timeout: Option<Duration>, paused: bool) -> usize {
         let Selector::Rings(rings) = &self.selector else {
             return 0;
         };
-        match turn_ring(self, rings, rings.mine(), timeout) {
+        match turn_ring(self, rings, rings.mine(), timeout, paused) {
             Ok((events, _)) => events,
             // After the driver's drop: the worker is on its way out.
             Err(e) if is_shutdown_error(&e) => 0,
@@ -167,7 +185,6 @@ impl IoCore {
     /// ended the wait.
     pub(crate) fn turn(&mut self, timeout: Option<Duration>) -> io::Result<(usize, bool)> {
         self.tick = self.tick.wrapping_add(1);
-        // (A ring per worker counts its rings' turns.)
         self.shared.turns.bump();
         let (shared, tick) = (&*self.shared, self.tick);
         // One `match` per turn; inside, the turn is the backend's own code.
@@ -175,7 +192,7 @@ impl IoCore {
             (Selector::Epoll(b), Events::Epoll(e)) => turn_on(b, e, shared, tick, timeout),
             (Selector::Uring(b), Events::Uring(e)) => turn_on(b, e, shared, tick, timeout),
             // The driver's holder turns its own worker's ring.
-            (Selector::Rings(r), Events::Rings) => turn_ring(shared, r, r.mine(), timeout),
+            (Selector::Rings(r), Events::Rings) => turn_ring(shared, r, r.mine(), timeout, false),
             _ => unreachable!("weft: an event buffer of the other backend"),
         }
     }
@@ -188,10 +205,12 @@ fn turn_ring(
     rings: &Rings,
     index: usize,
     timeout: Option<Duration>,
+    submit_first: bool,
 ) -> io::Result<(usize, bool)> {
     let mut turn = rings.turn(index);
     let Turn { events, tick } = &mut *turn;
     *tick = tick.wrapping_add(1);
+    events.submit_first = submit_first;
     turn_on(rings.ring(index), events, shared, *tick, timeout)
 }
 

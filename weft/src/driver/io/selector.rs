@@ -169,8 +169,12 @@ impl Selector {
             Some(workers) => match Rings::new(workers, events_per_turn) {
                 Ok(rings) => Ok(Selector::Rings(rings)),
                 // No DEFER_TASKRUN (or no ring at all: then this fails
-                // too, with the probe's reason).
-                Err(_) => Uring::with_flavor(uring::Flavor::Shared).map(Selector::Uring),
+                // too, with the probe's reason). Any other error (out of
+                // descriptors or memory for the rings) is the caller's.
+                Err(e) if e.kind() == io::ErrorKind::Unsupported => {
+                    Uring::with_flavor(uring::Flavor::Shared).map(Selector::Uring)
+                }
+                Err(e) => Err(e),
             },
         };
         match choice {

@@ -280,7 +280,9 @@ impl Shared {
     /// counts itself unparked before letting go of the driver when it found
     /// work), and the queues others push to are empty: the global queue,
     /// the pinned inboxes, the rings. Whoever makes this true later kicks
-    /// the driver (`driver::Handle::kick_if_paused`).
+    /// the driver (`driver::Handle::kick_if_paused`). (With an io_uring
+    /// ring per worker, the driver then also asks whether every ring has
+    /// settled: `IoShared::settled`.)
     #[cfg(feature = "test-util")]
     fn quiescent(&self) -> bool {
         self.driver_handle.time.clock().auto_advance_allowed()

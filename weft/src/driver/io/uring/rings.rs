@@ -36,7 +36,6 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::{probe, Events, Flavor, Uring};
 use crate::driver::io::backend::Backend;
-use crate::sys::counter::Counter;
 use crate::sys::lock::lock;
 
 /// One owned ring per worker.
@@ -46,9 +45,6 @@ pub(crate) struct Rings {
     /// that drives the ring (the lock is never contended but across a
     /// `block_in_place` hand-over).
     turns: Box<[Mutex<Turn>]>,
-    /// Each ring's waits so far (metrics; outside the lock, which a parked
-    /// worker holds).
-    counts: Box<[Counter]>,
     /// The ring the time driver's holder parks in (see [`Rings::claim`]).
     holder: AtomicUsize,
     /// The ring the next registration from outside the workers goes to.
@@ -77,7 +73,7 @@ impl Rings {
             ));
         }
         let rings = (0..workers.max(1))
-            .map(|_| Uring::with_flavor(Flavor::Owned))
+            .map(|_| Uring::with_flavor(Flavor::Owned).map(Uring::per_worker))
             .collect::<io::Result<Box<[Uring]>>>()?;
         let turns = rings
             .iter()
@@ -88,11 +84,9 @@ impl Rings {
                 })
             })
             .collect();
-        let counts = rings.iter().map(|_| Counter::default()).collect();
         Ok(Rings {
             rings,
             turns,
-            counts,
             holder: AtomicUsize::new(0),
             next: AtomicUsize::new(0),
         })
@@ -144,17 +138,24 @@ impl Rings {
         self.rings[index].wake();
     }
 
-    /// Ring `index`'s turn state, for the thread that drives it (which
-    /// counts the turn).
+    /// Ring `index`'s turn state, for the thread that drives it.
     pub(crate) fn turn(&self, index: usize) -> MutexGuard<'_, Turn> {
-        let turn = lock(&self.turns[index]);
-        self.counts[index].bump();
-        turn
+        lock(&self.turns[index])
     }
 
-    /// Waits so far, over every ring.
-    pub(crate) fn turns(&self) -> u64 {
-        self.counts.iter().map(Counter::get).sum()
+    /// True unless a ring may hold an event nobody has handled yet:
+    /// completions or completion work on any ring, or a worker other than
+    /// this thread's woken from its wait and not yet back in it (see
+    /// `Uring::may_be_handling`). The driver's holder asks before a paused
+    /// clock auto-advances: on epoll its own turn would have reaped every
+    /// descriptor's events, here each ring only its worker can.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn settled(&self) -> bool {
+        let mine = self.mine();
+        self.rings
+            .iter()
+            .enumerate()
+            .all(|(index, ring)| !ring.may_be_handling(index != mine))
     }
 
     /// Every ring's [`Backend::shutdown`].

@@ -31,7 +31,7 @@ use handoff::GiveBack;
 pub(crate) use pinned::{pinned_finished, spawn_local};
 
 use super::{park, queue, Shared};
-use crate::driver::Driver;
+use crate::driver::{Driver, YieldPacer};
 use crate::scheduler::context;
 use crate::scheduler::registry::Registry;
 use crate::scheduler::Handle;
@@ -66,6 +66,9 @@ pub(crate) struct Core {
     /// Wakes are being dispatched from the driver: the worker will look at
     /// its queue right after, so they notify nobody one by one.
     in_driver: bool,
+    /// When yields get a turn of the worker's own io_uring ring (a ring per
+    /// worker) while another worker holds the driver.
+    ring_pacer: YieldPacer,
     rng: u32,
 }
 
@@ -81,6 +84,7 @@ impl Core {
             deferred: Vec::new(),
             searching: false,
             in_driver: false,
+            ring_pacer: YieldPacer::new(),
             // Any non-zero seed differing per worker.
             rng: 0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1,
         })
@@ -350,11 +354,17 @@ impl park::Driver for DriverPark<'_> {
 
 /// A worker's own ring (a ring per worker), as the parker sees it: what a
 /// worker that does not hold the driver parks in.
-struct RingPark<'a>(&'a crate::driver::io::IoShared);
+struct RingPark<'a>(&'a crate::driver::Handle);
 
 impl park::Driver for RingPark<'_> {
     fn park(&mut self) {
-        self.0.turn_worker(None);
+        // Under a paused clock the ring submits its requests before it
+        // counts as quiet (`IoShared::turn_worker`).
+        #[cfg(feature = "test-util")]
+        let paused = self.0.time.clock().is_paused();
+        #[cfg(not(feature = "test-util"))]
+        let paused = false;
+        self.0.io.turn_worker(None, paused);
     }
 }
 
@@ -511,7 +521,9 @@ impl WorkerCx {
 
     /// Only yielded tasks are left: the driver's turn first (unless another
     /// worker holds the driver, which then does it, or the last turn was
-    /// just now), then the deferred tasks go to the ring and the first runs.
+    /// just now; with a ring per worker, the worker's own ring's turn
+    /// then, paced the same way), then the deferred tasks go to the ring
+    /// and the first runs.
     fn after_yield_turn(&self) -> Option<TaskRef> {
         let deferred = !self.core.borrow().as_ref()?.deferred.is_empty()
             || !self.pinned_deferred.borrow().is_empty();
@@ -519,12 +531,35 @@ impl WorkerCx {
             return None;
         }
         let mut turned = false;
-        if let Some(mut guard) = self.shared.try_lock_driver() {
-            if let Some(driver) = guard.as_mut() {
+        let io = &self.shared.driver_handle.io;
+        match self
+            .shared
+            .try_lock_driver()
+            .filter(|guard| guard.is_some())
+        {
+            Some(mut guard) => {
+                let driver = guard.as_mut().expect("filtered just above");
                 self.set_in_driver(true);
                 turned = driver.yield_turn();
                 self.set_in_driver(false);
             }
+            None if io.ring_per_worker() => {
+                let due = self
+                    .core
+                    .borrow_mut()
+                    .as_mut()
+                    .is_some_and(|core| core.ring_pacer.due());
+                if due {
+                    self.set_in_driver(true);
+                    io.turn_worker(Some(Duration::ZERO), false);
+                    self.set_in_driver(false);
+                    if let Some(core) = self.core.borrow_mut().as_mut() {
+                        core.ring_pacer.turned(std::time::Instant::now());
+                    }
+                    turned = true;
+                }
+            }
+            None => {}
         }
         if turned {
             // What the turn woke landed here without notifying anyone
@@ -673,19 +708,23 @@ impl WorkerCx {
     /// its own ring instead: nobody else can reap it.
     fn maintenance(&self) {
         let io = &self.shared.driver_handle.io;
-        match self.shared.try_lock_driver() {
-            Some(mut guard) if guard.is_some() => {
-                let driver = guard.as_mut().expect("checked just above");
+        match self
+            .shared
+            .try_lock_driver()
+            .filter(|guard| guard.is_some())
+        {
+            Some(mut guard) => {
+                let driver = guard.as_mut().expect("filtered just above");
                 self.set_in_driver(true);
                 driver.park(Some(Duration::ZERO));
                 self.set_in_driver(false);
             }
-            _ if io.ring_per_worker() => {
+            None if io.ring_per_worker() => {
                 self.set_in_driver(true);
-                io.turn_worker(Some(Duration::ZERO));
+                io.turn_worker(Some(Duration::ZERO), false);
                 self.set_in_driver(false);
             }
-            _ => {}
+            None => {}
         }
         self.release_deferred();
         self.spread_work();
@@ -788,9 +827,9 @@ impl WorkerCx {
                 break !shared.idle.unpark_worker_by_id(self.index);
             }
             remote.parks.bump();
-            let woke = busy.parked(|| match shared.try_lock_driver() {
-                Some(mut guard) if guard.is_some() => {
-                    let driver = guard.as_mut().expect("checked just above");
+            let woke = busy.parked(|| match shared.try_lock_driver().filter(|g| g.is_some()) {
+                Some(mut guard) => {
+                    let driver = guard.as_mut().expect("filtered just above");
                     self.set_in_driver(true);
                     let mut park = DriverPark { driver, shared };
                     remote.parker.park(Some(&mut park as &mut dyn park::Driver));
@@ -806,15 +845,15 @@ impl WorkerCx {
                 // in its own ring (its sockets' completions wake it, and an
                 // unpark is a write to the ring's eventfd), else on the
                 // parker's condvar.
-                _ if shared.driver_handle.io.ring_per_worker() => {
+                None if shared.driver_handle.io.ring_per_worker() => {
                     self.set_in_driver(true);
-                    let mut park = RingPark(&shared.driver_handle.io);
+                    let mut park = RingPark(&shared.driver_handle);
                     remote.parker.park(Some(&mut park as &mut dyn park::Driver));
                     self.set_in_driver(false);
                     self.has_work()
                         .then(|| shared.idle.unpark_worker_by_id(self.index))
                 }
-                _ => {
+                None => {
                     remote.parker.park(None);
                     None
                 }
