@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::{assert_fds_back_to, open_fds, ring_reads_here, rings_per_worker_here, within};
 use weft::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use weft::net::{TcpListener, TcpStream};
-use weft::runtime::{Builder, IoDriver, Runtime};
+use weft::runtime::{Builder, Runtime};
 use weft::time::timeout;
 
 /// One test at a time: they count the process's descriptors.
@@ -28,18 +28,7 @@ fn uring_mt(workers: usize) -> Option<Runtime> {
     if !rings_per_worker_here() {
         return None;
     }
-    match Builder::new_multi_thread()
-        .worker_threads(workers)
-        .io_driver(IoDriver::Uring)
-        .build()
-    {
-        Ok(rt) => Some(rt),
-        Err(e) => {
-            assert_eq!(e.kind(), std::io::ErrorKind::Unsupported, "{e}");
-            println!("skipped: io_uring unavailable here: {e}");
-            None
-        }
-    }
+    common::uring_built(Builder::new_multi_thread().worker_threads(workers))
 }
 
 /// Starts a read on `stream` and drops it mid-flight (on a ring that
@@ -274,17 +263,12 @@ fn a_paused_clock_waits_for_io_another_workers_ring_has_not_reaped() {
     if !rings_per_worker_here() {
         return;
     }
-    let rt = match Builder::new_multi_thread()
-        .worker_threads(2)
-        .io_driver(IoDriver::Uring)
-        .start_paused(true)
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            println!("skipped: io_uring unavailable here: {e}");
-            return;
-        }
+    let Some(rt) = common::uring_built(
+        Builder::new_multi_thread()
+            .worker_threads(2)
+            .start_paused(true),
+    ) else {
+        return;
     };
     within(60, move || {
         rt.block_on(async {

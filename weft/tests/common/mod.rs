@@ -145,10 +145,12 @@ pub fn mkfifo(path: &std::path::Path) {
 
 /// A current-thread runtime on io_uring, or `None` (printing why).
 pub fn uring_rt() -> Option<weft::runtime::Runtime> {
-    match weft::runtime::Builder::new_current_thread()
-        .io_driver(weft::runtime::IoDriver::Uring)
-        .build()
-    {
+    uring_built(&mut weft::runtime::Builder::new_current_thread())
+}
+
+/// `builder`'s runtime on io_uring, or `None` (printing why).
+pub fn uring_built(builder: &mut weft::runtime::Builder) -> Option<weft::runtime::Runtime> {
+    match builder.io_driver(weft::runtime::IoDriver::Uring).build() {
         Ok(rt) => Some(rt),
         Err(e) => {
             assert_eq!(e.kind(), std::io::ErrorKind::Unsupported, "{e}");

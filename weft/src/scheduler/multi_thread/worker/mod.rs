@@ -530,37 +530,7 @@ impl WorkerCx {
         if !deferred {
             return None;
         }
-        let mut turned = false;
-        let io = &self.shared.driver_handle.io;
-        match self
-            .shared
-            .try_lock_driver()
-            .filter(|guard| guard.is_some())
-        {
-            Some(mut guard) => {
-                let driver = guard.as_mut().expect("filtered just above");
-                self.set_in_driver(true);
-                turned = driver.yield_turn();
-                self.set_in_driver(false);
-            }
-            None if io.ring_per_worker() => {
-                let due = self
-                    .core
-                    .borrow_mut()
-                    .as_mut()
-                    .is_some_and(|core| core.ring_pacer.due());
-                if due {
-                    self.set_in_driver(true);
-                    io.turn_worker(Some(Duration::ZERO), false);
-                    self.set_in_driver(false);
-                    if let Some(core) = self.core.borrow_mut().as_mut() {
-                        core.ring_pacer.turned(std::time::Instant::now());
-                    }
-                    turned = true;
-                }
-            }
-            None => {}
-        }
+        let turned = self.turn_now(Driver::yield_turn, |cx| cx.ring_yield_due());
         if turned {
             // What the turn woke landed here without notifying anyone
             // (counted before the yielders join the ring: they need no one).
@@ -707,27 +677,62 @@ impl WorkerCx {
     /// With a ring per worker, a worker that does not get the driver turns
     /// its own ring instead: nobody else can reap it.
     fn maintenance(&self) {
+        self.turn_now(
+            |driver| {
+                driver.park(Some(Duration::ZERO));
+                true
+            },
+            |_| true,
+        );
+        self.release_deferred();
+        self.spread_work();
+    }
+
+    /// A turn that does not block: of the driver (`driver_turn`, which
+    /// says whether it turned) if this worker gets it; else, with a ring
+    /// per worker, of the worker's own ring if `ring_due`. Returns whether
+    /// anything turned.
+    fn turn_now(
+        &self,
+        driver_turn: impl FnOnce(&mut Driver) -> bool,
+        ring_due: impl FnOnce(&Self) -> bool,
+    ) -> bool {
         let io = &self.shared.driver_handle.io;
-        match self
+        let held = self
             .shared
             .try_lock_driver()
-            .filter(|guard| guard.is_some())
-        {
+            .filter(|guard| guard.is_some());
+        let turned = match held {
             Some(mut guard) => {
                 let driver = guard.as_mut().expect("filtered just above");
                 self.set_in_driver(true);
-                driver.park(Some(Duration::ZERO));
+                let turned = driver_turn(driver);
                 self.set_in_driver(false);
+                turned
             }
-            None if io.ring_per_worker() => {
+            None if io.ring_per_worker() && ring_due(self) => {
                 self.set_in_driver(true);
                 io.turn_worker(Some(Duration::ZERO), false);
                 self.set_in_driver(false);
+                true
             }
-            None => {}
+            None => false,
+        };
+        turned
+    }
+
+    /// A yield's turn of the worker's own ring is due (paced as the
+    /// driver's yield turns); if so, it counts as taken now.
+    fn ring_yield_due(&self) -> bool {
+        let mut guard = self.core.borrow_mut();
+        let Some(core) = guard.as_mut() else {
+            return false;
+        };
+        let due = core.ring_pacer.due();
+        if due {
+            core.ring_pacer.turned(std::time::Instant::now());
         }
-        self.release_deferred();
-        self.spread_work();
+        due
     }
 
     fn set_in_driver(&self, in_driver: bool) {
