@@ -318,13 +318,17 @@ impl Driver {
         let (events, unparked) = turn_io(&mut self.io, Some(Duration::ZERO));
         time.process(time.now(), &mut self.fired);
         if events == 0 && self.fired.is_empty() {
-            let idle = quiet();
             // An io_uring ring may hold an event nobody has handled yet (a
             // request that turn submitted completes through completion
             // work; another worker's ring, only its worker reaps): not
             // idle yet, and looked at again shortly, since the worker that
-            // settles its ring does not kick this wait.
-            let settled = !idle || self.handle.io.settled();
+            // settles its ring does not kick this wait. (The rings' epoch
+            // is read before the workers' states: one woken meanwhile
+            // makes the look no snapshot.)
+            let epoch = self.handle.io.settle_epoch();
+            let idle = quiet();
+            let settled =
+                !idle || (self.handle.io.settled() && self.handle.io.settle_epoch() == epoch);
             let jumped = idle && settled && time.jump_to_next_timer();
             // Something else may still run, or no timer waits: wait for
             // I/O or an unpark. Not after an unpark, though: one that came

@@ -98,6 +98,22 @@ impl IoShared {
     /// auto-advance asks, after its own turn found nothing.
     #[cfg(feature = "test-util")]
     pub(crate) fn settled(&self) -> bool {
+        let epoch = self.settle_epoch();
+        self.settled_now() && self.settle_epoch() == epoch
+    }
+
+    /// With a ring per worker, how many times a ring's wait has returned:
+    /// a [`settled`](Self::settled) look that saw it change is no snapshot.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn settle_epoch(&self) -> u64 {
+        match &self.selector {
+            Selector::Rings(rings) => rings.epoch(),
+            _ => 0,
+        }
+    }
+
+    #[cfg(feature = "test-util")]
+    fn settled_now(&self) -> bool {
         match &self.selector {
             Selector::Epoll(_) => true,
             Selector::Uring(ring) => !ring.may_be_handling(false),

@@ -224,13 +224,10 @@ pub(crate) struct Uring {
     /// enter, so an entry written while this read `n` is submitted once it
     /// reads more (`Reg::written`, `deregister_reader`).
     turn: AtomicU64,
-    /// A ring per worker's (`rings.rs`): true from the moment its worker's
-    /// wait returns to its next wait (once that has written what other
-    /// threads queued and, under a paused clock, submitted the submission
-    /// queue), so a paused clock's auto-advance sees a worker that woke for
-    /// an event and has not yet counted itself busy
-    /// (`Rings::others_quiet`). `None` elsewhere.
-    awake: Option<AtomicBool>,
+    /// A ring per worker's look for a paused clock's auto-advance
+    /// (`may_be_handling`; kept up only with feature `test-util`). `None`
+    /// elsewhere.
+    settle: Option<rings::Settle>,
 }
 
 /// The ring, the descriptors with a poll on it (or queued for one), both
@@ -481,8 +478,8 @@ pub(crate) struct Events {
     drop_later: Vec<Box<dyn Send>>,
     /// A ring per worker's, parking under a paused clock: the wait submits
     /// what the submission queue holds before it counts as quiet (see
-    /// `Uring::awake`), so that a paused clock's auto-advance never jumps
-    /// past a request still in userspace.
+    /// [`Settle`]), so that a paused clock's auto-advance never jumps past
+    /// a request still in userspace.
     pub(crate) submit_first: bool,
 }
 
@@ -540,37 +537,8 @@ impl Uring {
             wake_pending: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             turn: AtomicU64::new(0),
-            awake: None,
+            settle: None,
         })
-    }
-
-    /// Marks this ring as one of a ring per worker (see `awake`).
-    pub(super) fn per_worker(mut self) -> Uring {
-        self.awake = Some(AtomicBool::new(false));
-        self
-    }
-
-    /// True if an event on this ring may not have been handled yet:
-    /// completions (or the completion work that makes them) wait on the
-    /// ring, or, `awake_counts` on a ring per worker's, its worker's wait
-    /// returned and it has not waited again. Any thread may ask.
-    #[cfg(feature = "test-util")]
-    pub(crate) fn may_be_handling(&self, awake_counts: bool) -> bool {
-        let ring = lock(&self.sq).ring.clone();
-        // The ring's fd polls readable while it holds completions or
-        // deferred completion work, which a write on loopback queues at
-        // once. Looked at before `awake`: a worker sets that before it
-        // takes the completions off the ring.
-        let pending = ring.is_some_and(|ring| {
-            use rustix::event::{poll, PollFd, PollFlags, Timespec};
-            let mut fds = [PollFd::new(&*ring, PollFlags::IN)];
-            let now = Timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            poll(&mut fds, Some(&now)).is_err() || !fds[0].revents().is_empty()
-        });
-        pending || (awake_counts && self.awake.as_ref().is_some_and(|a| a.load(SeqCst)))
     }
 
     /// Which flavor of ring this is.
@@ -1030,18 +998,20 @@ impl Backend for Uring {
             return Ok((0, false));
         };
         events.resubmit.clear();
-        if let Some(awake) = &self.awake {
-            if events.submit_first && submission_len(&ring) > 0 {
-                // (Submitted only: the completions wait for the enter below.)
-                let _ = enter(&ring, false);
-            }
-            // Its worker has counted itself busy, or found nothing, since
-            // its last wait returned.
-            awake.store(false, SeqCst);
+        #[cfg(feature = "test-util")]
+        if events.submit_first && self.settle.is_some() && submission_len(&ring) > 0 {
+            // (Submitted only: the completions wait for the enter below.)
+            let _ = enter(&ring, false);
         }
         // SAFETY: only the thread in `wait` reads the completion queue, and
         // the driver lets one thread at a time wait.
         let nothing = unsafe { ring.completion_shared() }.is_empty() && events.backlog.is_empty();
+        #[cfg(feature = "test-util")]
+        if let Some(settle) = self.settle.as_ref().filter(|_| nothing) {
+            // Its worker has counted itself busy, or found nothing, since
+            // its last wait returned, and nothing waits to be taken.
+            settle.settled();
+        }
         match self.flavor {
             // One `io_uring_enter` per turn submits, runs the ring's
             // completion work and waits (unless there is work already).
@@ -1054,8 +1024,9 @@ impl Backend for Uring {
             Flavor::Shared if nothing => self.enter_and_wait(&ring, true, timeout)?,
             Flavor::Shared => {}
         }
-        if let Some(awake) = &self.awake {
-            awake.store(true, SeqCst);
+        #[cfg(feature = "test-util")]
+        if let Some(settle) = &self.settle {
+            settle.woke();
         }
         let woken = Uring::reap(&ring, events);
         if !events.recvs.is_empty() {

@@ -28,11 +28,17 @@
 //! ring, to a stand-in thread: the ring is rebuilt for that thread (every
 //! registration re-armed, as a current-thread runtime driven by another
 //! thread), and again when the home thread takes the worker back.
+//!
+//! A paused clock (feature `test-util`) auto-advances only once every ring
+//! has settled ([`Rings::settled`]): on epoll the holder's own turn reports
+//! every descriptor's events, here a ring's events wait for its worker, so
+//! the holder looks at each ring ([`Settle`]) and, while one has not
+//! settled, looks again a millisecond later.
 
 use std::io;
-use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{probe, Events, Flavor, Uring};
 use crate::driver::io::backend::Backend;
@@ -49,6 +55,10 @@ pub(crate) struct Rings {
     holder: AtomicUsize,
     /// The ring the next registration from outside the workers goes to.
     next: AtomicUsize,
+    /// Every ring's wait returns, counted together (see `Settle::wakes`;
+    /// kept up only with feature `test-util`).
+    #[cfg_attr(not(feature = "test-util"), allow(dead_code))]
+    wakes: Arc<AtomicU64>,
 }
 
 /// What one turn of a ring needs besides the ring.
@@ -72,8 +82,9 @@ impl Rings {
                 "this kernel's io_uring has no DEFER_TASKRUN",
             ));
         }
+        let wakes = Arc::new(AtomicU64::new(0));
         let rings = (0..workers.max(1))
-            .map(|_| Uring::with_flavor(Flavor::Owned).map(Uring::per_worker))
+            .map(|_| Uring::with_flavor(Flavor::Owned).map(|r| r.per_worker(Arc::clone(&wakes))))
             .collect::<io::Result<Box<[Uring]>>>()?;
         let turns = rings
             .iter()
@@ -89,6 +100,7 @@ impl Rings {
             turns,
             holder: AtomicUsize::new(0),
             next: AtomicUsize::new(0),
+            wakes,
         })
     }
 
@@ -158,10 +170,104 @@ impl Rings {
             .all(|(index, ring)| !ring.may_be_handling(index != mine))
     }
 
+    /// How many times a ring's wait has returned so far: the same before
+    /// and after a [`settled`](Self::settled) look only if no worker woke
+    /// meanwhile.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn epoch(&self) -> u64 {
+        self.wakes.load(SeqCst)
+    }
+
     /// Every ring's [`Backend::shutdown`].
     pub(crate) fn shutdown(&self) {
         for ring in self.rings.iter() {
             ring.shutdown();
         }
+    }
+}
+
+/// What a paused clock's auto-advance looks at on a ring per worker's ring,
+/// besides the ring itself (`Uring::may_be_handling`, `Rings::settled`).
+#[cfg_attr(not(feature = "test-util"), allow(dead_code))]
+pub(super) struct Settle {
+    /// True from the moment the worker's wait returns to its next wait
+    /// that finds nothing to take (once that has written what other threads
+    /// queued and, under a paused clock, submitted the submission queue);
+    /// true before its first wait. A worker that woke for an event and has
+    /// not yet counted itself busy shows here.
+    awake: AtomicBool,
+    /// Every ring per worker's wait returns, counted together
+    /// (`Rings::epoch`): the auto-advance's look is one snapshot only if
+    /// no worker woke while it looked from ring to ring.
+    wakes: Arc<AtomicU64>,
+}
+
+impl Uring {
+    /// Marks this ring as one of a ring per worker, whose wait returns
+    /// `wakes` counts (see [`Settle`]).
+    pub(super) fn per_worker(mut self, wakes: Arc<AtomicU64>) -> Uring {
+        self.settle = Some(Settle {
+            awake: AtomicBool::new(true),
+            wakes,
+        });
+        self
+    }
+
+    /// True if an event on this ring may not have been handled yet:
+    /// requests other threads queued for it, completions (or the
+    /// completion work that makes them) on the ring, or, `awake_counts` on
+    /// a ring per worker's, its worker awake since its last wait (read
+    /// before and after the ring: its worker sets it before it takes the
+    /// completions off, and clears it only after it submitted what it
+    /// held). Without `awake_counts`, the caller is the ring's owner, and
+    /// entries it wrote and has not submitted count too.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn may_be_handling(&self, awake_counts: bool) -> bool {
+        let awake = || {
+            awake_counts
+                && self
+                    .settle
+                    .as_ref()
+                    .is_some_and(|settle| settle.awake.load(SeqCst))
+        };
+        let before = awake();
+        let (ring, held) = {
+            let registered = lock(&self.sq);
+            let ring = registered.ring.clone();
+            let unsubmitted = !awake_counts
+                && self.flavor == Flavor::Owned
+                && ring
+                    .as_deref()
+                    .is_some_and(|ring| super::submission_len(ring) > 0);
+            (ring, unsubmitted || !registered.queued.is_empty())
+        };
+        // The ring's fd polls readable while it holds completions or
+        // deferred completion work, which a write on loopback queues at
+        // once.
+        let pending = ring.is_some_and(|ring| {
+            use rustix::event::{poll, PollFd, PollFlags, Timespec};
+            let mut fds = [PollFd::new(&*ring, PollFlags::IN)];
+            let now = Timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            poll(&mut fds, Some(&now)).is_err() || !fds[0].revents().is_empty()
+        });
+        std::sync::atomic::fence(SeqCst);
+        before || held || pending || awake()
+    }
+}
+
+#[cfg(feature = "test-util")]
+impl Settle {
+    /// The worker's wait found nothing to take: it is settled.
+    pub(super) fn settled(&self) {
+        self.awake.store(false, SeqCst);
+    }
+
+    /// The worker's wait returned.
+    pub(super) fn woke(&self) {
+        self.awake.store(true, SeqCst);
+        self.wakes.fetch_add(1, SeqCst);
     }
 }
