@@ -185,7 +185,7 @@ fn streams_made_outside_the_workers_are_read_by_tasks_on_them() {
                         server = back;
                         got
                     };
-                    assert_eq!(got, message(round, round), "round {round}");
+                    assert_eq!(got, want, "round {round}");
                 }
             }
         });
@@ -236,8 +236,7 @@ fn a_timer_wakes_the_worker_parked_with_the_driver_in_its_ring() {
     let Some(rt) = uring_mt(2) else { return };
     within(30, move || {
         for round in 0..20u64 {
-            // Let the workers go idle, then a sleep made on this thread.
-            std::thread::sleep(Duration::from_millis(2));
+            // A sleep made on this thread, the workers idle or about to be.
             rt.block_on(async {
                 weft::time::sleep(Duration::from_millis(1 + round % 3)).await;
             });

@@ -24,7 +24,7 @@ thread_local! {
 }
 
 /// [`worker_index`] on a thread that runs no runtime's worker.
-pub(crate) const OUTSIDE: usize = usize::MAX;
+const OUTSIDE: usize = usize::MAX;
 
 /// Marks this thread as running worker `index` of a multi-thread runtime
 /// until the guard drops: its timers go to the worker's timer shard and,

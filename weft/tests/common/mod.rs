@@ -160,38 +160,34 @@ pub fn uring_built(builder: &mut weft::runtime::Builder) -> Option<weft::runtime
     }
 }
 
-/// This kernel's (major, minor) version, and its release string.
-fn kernel_version() -> ((u32, u32), String) {
+/// True if this kernel is at least `version` (major, minor); if not,
+/// prints that the test skips because `what` needs it.
+fn kernel_at_least(version: (u32, u32), what: &str) -> bool {
     let uname = rustix::system::uname();
     let release = String::from_utf8_lossy(uname.release().to_bytes()).into_owned();
     let mut parts = release
         .split(|c: char| !c.is_ascii_digit())
         .map(|p| p.parse::<u32>().unwrap_or(0));
-    let version = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-    (version, release)
+    let here = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    if here < version {
+        let (major, minor) = version;
+        println!("skipped: {what} needs Linux {major}.{minor} (this is {release})");
+        return false;
+    }
+    true
 }
 
 /// True if this kernel lets TCP streams read through the ring (Linux 6.13
 /// or later; before it they read as on epoll, and only the tests of what
 /// the ring holds skip).
 pub fn ring_reads_here() -> bool {
-    let (version, release) = kernel_version();
-    if version < (6, 13) {
-        println!("skipped: streams read through the ring from Linux 6.13 (this is {release})");
-        return false;
-    }
-    true
+    kernel_at_least((6, 13), "reading streams through the ring")
 }
 
 /// True if a multi-thread runtime on io_uring gets a ring per worker here
 /// (`DEFER_TASKRUN`, Linux 6.1; before it the workers share one ring).
 pub fn rings_per_worker_here() -> bool {
-    let (version, release) = kernel_version();
-    if version < (6, 1) {
-        println!("skipped: a ring per worker needs Linux 6.1 (this is {release})");
-        return false;
-    }
-    true
+    kernel_at_least((6, 1), "a ring per worker")
 }
 
 /// The process's open descriptors.

@@ -96,24 +96,10 @@ impl IoShared {
     /// not yet back in its wait (`Rings::settled`). Always true on epoll,
     /// whose turn reports every event there is. A paused clock's
     /// auto-advance asks, after its own turn found nothing.
+    /// (One look, ring by ring: [`settle_epoch`](Self::settle_epoch) read
+    /// before and after says whether it was a snapshot.)
     #[cfg(feature = "test-util")]
     pub(crate) fn settled(&self) -> bool {
-        let epoch = self.settle_epoch();
-        self.settled_now() && self.settle_epoch() == epoch
-    }
-
-    /// With a ring per worker, how many times a ring's wait has returned:
-    /// a [`settled`](Self::settled) look that saw it change is no snapshot.
-    #[cfg(feature = "test-util")]
-    pub(crate) fn settle_epoch(&self) -> u64 {
-        match &self.selector {
-            Selector::Rings(rings) => rings.epoch(),
-            _ => 0,
-        }
-    }
-
-    #[cfg(feature = "test-util")]
-    fn settled_now(&self) -> bool {
         match &self.selector {
             Selector::Epoll(_) => true,
             Selector::Uring(ring) => !ring.may_be_handling(false),
@@ -132,22 +118,32 @@ impl IoShared {
 
     /// With a ring per worker, one turn of this thread's worker's ring,
     /// blocking up to `timeout` (`None`: until an event or
-    /// [`unpark_worker`](Self::unpark_worker)); returns the I/O events it
-    /// dispatched. Without, nothing (0): a worker turns the I/O driver only
-    /// while it holds it.
+    /// [`unpark_worker`](Self::unpark_worker)). Without, nothing: a worker
+    /// turns the I/O driver only while it holds it.
     ///
     /// `paused`: the runtime's clock is paused, and this is a parked
     /// worker's wait: the ring submits what it holds before it counts as
     /// quiet to the clock's auto-advance (one more `io_uring_enter`).
-    pub(crate) fn turn_worker(&self, timeout: Option<Duration>, paused: bool) -> usize {
+    pub(crate) fn turn_worker(&self, timeout: Option<Duration>, paused: bool) {
         let Selector::Rings(rings) = &self.selector else {
-            return 0;
+            return;
         };
         match turn_ring(self, rings, rings.mine(), timeout, paused) {
-            Ok((events, _)) => events,
+            Ok(_) => {}
             // After the driver's drop: the worker is on its way out.
-            Err(e) if is_shutdown_error(&e) => 0,
+            Err(e) if is_shutdown_error(&e) => {}
             Err(e) => panic!("weft: the I/O driver's wait failed: {e}"),
+        }
+    }
+
+    /// With a ring per worker, how many times a ring's wait has returned:
+    /// a [`settled`](Self::settled) look during which it changed is no
+    /// snapshot. 0 otherwise.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn settle_epoch(&self) -> u64 {
+        match &self.selector {
+            Selector::Rings(rings) => rings.epoch(),
+            _ => 0,
         }
     }
 
@@ -312,10 +308,7 @@ impl IoShared {
     }
 
     pub(crate) fn register(self: &Arc<Self>, fd: impl AsFd) -> io::Result<Registration> {
-        if self.is_shutdown() {
-            return Err(shutdown_error());
-        }
-        self.register_reader(|selector, ring, token| {
+        self.register_by(|selector, ring, token| {
             selector.register(ring, fd.as_fd(), token).map(|()| None)
         })
     }
@@ -323,7 +316,7 @@ impl IoShared {
     /// [`register`](Self::register) for a TCP listener: on an owned
     /// io_uring ring it accepts through accept requests (`uring/accept.rs`).
     pub(crate) fn register_listener(self: &Arc<Self>, fd: impl AsFd) -> io::Result<Registration> {
-        self.register_reader(|selector, ring, token| {
+        self.register_by(|selector, ring, token| {
             let state = selector.register_listener(ring, fd.as_fd(), token)?;
             Ok(state.map(Reader::Accept))
         })
@@ -332,7 +325,7 @@ impl IoShared {
     /// A slot, and its registration by `add` (given the ring this thread
     /// registers on and the slot's token), which may give the ring's
     /// reader state.
-    fn register_reader(
+    fn register_by(
         self: &Arc<Self>,
         add: impl FnOnce(&Selector, usize, u64) -> io::Result<Option<Reader>>,
     ) -> io::Result<Registration> {
@@ -358,7 +351,7 @@ impl IoShared {
     /// [`register`](Self::register) for a TCP stream: on an owned io_uring
     /// ring its reads go through receives (`uring/recv.rs`).
     pub(crate) fn register_stream(self: &Arc<Self>, fd: impl AsFd) -> io::Result<Registration> {
-        self.register_reader(|selector, ring, token| {
+        self.register_by(|selector, ring, token| {
             let recv = selector.register_stream(ring, fd.as_fd(), token)?;
             Ok(recv.map(Reader::Recv))
         })

@@ -47,8 +47,8 @@ use crate::sys::lock::lock;
 /// One owned ring per worker.
 pub(crate) struct Rings {
     rings: Box<[Uring]>,
-    /// Each ring's event buffer and turn count, used by the one thread
-    /// that drives the ring (the lock is never contended but across a
+    /// Each ring's event buffer and tick, used by the one thread that
+    /// drives the ring (the lock is never contended but across a
     /// `block_in_place` hand-over).
     turns: Box<[Mutex<Turn>]>,
     /// The ring the time driver's holder parks in (see [`Rings::claim`]).
@@ -107,11 +107,14 @@ impl Rings {
     /// The ring a registration made on this thread goes to: its worker's,
     /// or, outside the workers, the next in turn.
     pub(crate) fn pick(&self) -> usize {
+        self.worker()
+            .unwrap_or_else(|| self.next.fetch_add(1, Relaxed) % self.rings.len())
+    }
+
+    /// This thread's worker, if it runs one with a ring here.
+    fn worker(&self) -> Option<usize> {
         let worker = crate::driver::worker_index();
-        if worker < self.rings.len() {
-            return worker;
-        }
-        self.next.fetch_add(1, Relaxed) % self.rings.len()
+        (worker < self.rings.len()).then_some(worker)
     }
 
     /// Ring `index`.
@@ -123,12 +126,7 @@ impl Rings {
     /// The ring this thread's worker drives (ring 0 on a thread that runs
     /// no worker, which drives nothing in a multi-thread runtime).
     pub(crate) fn mine(&self) -> usize {
-        let worker = crate::driver::worker_index();
-        if worker < self.rings.len() {
-            worker
-        } else {
-            0
-        }
+        self.worker().unwrap_or(0)
     }
 
     /// Names this thread's ring as the one the time driver's holder is

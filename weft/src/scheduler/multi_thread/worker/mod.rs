@@ -702,7 +702,7 @@ impl WorkerCx {
             .shared
             .try_lock_driver()
             .filter(|guard| guard.is_some());
-        let turned = match held {
+        match held {
             Some(mut guard) => {
                 let driver = guard.as_mut().expect("filtered just above");
                 self.set_in_driver(true);
@@ -717,8 +717,7 @@ impl WorkerCx {
                 true
             }
             None => false,
-        };
-        turned
+        }
     }
 
     /// A yield's turn of the worker's own ring is due (paced as the
